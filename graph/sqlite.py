@@ -1,0 +1,339 @@
+"""The embedded default store: one SQLite file, no server.
+
+One table per record type, columns derived from :mod:`ontology.records`, so
+the schema never drifts from the data model. The database runs in WAL mode:
+readers in other processes keep reading a consistent snapshot while a writer
+writes. A :meth:`SQLiteStore.write` is one transaction: if the records cannot
+all be written (a bad record, a crash, an exception from the iterator that
+produces them) nothing is.
+
+>>> import tempfile, os
+>>> from ontology.records import Lot, Alias
+>>> s = SQLiteStore(os.path.join(tempfile.mkdtemp(), "x.db"))
+>>> st = s.write([Lot(id="https://id.gs1.org/01/06901234567892/10/L1", product_id="p"),
+...               Alias(id="urn:epc:class:lgtin:6901234.056789.L1",
+...                     canonical_id="https://id.gs1.org/01/06901234567892/10/L1", entity="lot")])
+>>> st.changed["lot"], s.write([Lot(id="https://id.gs1.org/01/06901234567892/10/L1", product_id="p")]).total_changed
+(1, 0)
+>>> s.resolve("urn:epc:class:lgtin:6901234.056789.L1")
+'https://id.gs1.org/01/06901234567892/10/L1'
+>>> s.close()
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+import sqlite3
+import threading
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+from ontology.errors import StoreError, StoreUnavailable
+from ontology.identifiers import lookup_forms
+from ontology.records import RECORD_TYPES, Delivery, Record, TransformationItem, record_fields, record_type
+
+from .store import Store, WriteStats, chunks
+
+__all__ = ["SQLiteStore", "sqlite_path"]
+
+SCHEMA_VERSION = 1
+_SQL_TYPES = {"str": "TEXT", "date": "TEXT", "datetime": "TEXT", "json": "TEXT",
+              "int": "INTEGER", "bool": "INTEGER", "float": "REAL"}
+#: fields indexed in every table that has them (look-ups by code, date and reference)
+_INDEXED = {"time", "date", "code", "number", "gtin", "gln", "uscc", "lot_number", "canonical_id",
+            "sampled_at", "start", "kind"}
+_BATCH = 5000
+#: SQLite's limit on host parameters is 32766; stay well below
+_IN_CHUNK = 900
+
+
+def sqlite_path(url: str) -> Path:
+    """The file path named by a ``sqlite:///`` URL or a plain path.
+
+    >>> str(sqlite_path("sqlite:///data/x.db")), str(sqlite_path("sqlite:////tmp/x.db")), str(sqlite_path("y.db"))
+    ('data/x.db', '/tmp/x.db', 'y.db')
+    """
+    if url.startswith("sqlite://"):
+        rest = url[len("sqlite://"):]
+        if not rest.startswith("/"):
+            raise StoreUnavailable(f"bad SQLite URL {url!r}: use sqlite:///relative.db or sqlite:////absolute/path.db")
+        return Path(rest[1:])
+    return Path(url)
+
+
+def _quote(name: str) -> str:
+    return f'"{name}"'
+
+
+class _Table:
+    """Pre-built SQL for one record type."""
+
+    def __init__(self, rtype: type[Record]):
+        self.rtype = rtype
+        self.name = rtype.table
+        fields = record_fields(rtype)
+        self.columns = [f.name for f in fields]
+        self.types = [f.metadata["type"] for f in fields]
+        self.bool_idx = [i for i, t in enumerate(self.types) if t == "bool"]
+        self.getter = operator.attrgetter(*self.columns)
+        q = _quote(self.name)
+        cols = ", ".join(_quote(c) for c in self.columns)
+        marks = ", ".join("?" for _ in self.columns)
+        rest = [c for c in self.columns if c != "id"]
+        sets = ", ".join(f"{_quote(c)} = coalesce(excluded.{_quote(c)}, {_quote(c)})" for c in rest)
+        differs = " OR ".join(f"(excluded.{_quote(c)} IS NOT NULL AND excluded.{_quote(c)} IS NOT {_quote(c)})"
+                              for c in rest) or "0"
+        tail = " ON CONFLICT DO NOTHING" if rtype.unique else ""
+        self.upsert = (f"INSERT INTO {q} ({cols}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {sets} "
+                       f"WHERE {differs}{tail}")
+        self.select = f"SELECT {cols} FROM {q}"
+        coldefs = ", ".join(
+            f"{_quote(c)} {_SQL_TYPES[t]}" + (" PRIMARY KEY NOT NULL" if c == "id" else "")
+            for c, t in zip(self.columns, self.types))
+        self.ddl = [f"CREATE TABLE IF NOT EXISTS {q} ({coldefs})"]
+        for c in self.columns:
+            if c == "id":
+                continue
+            if c in rtype.unique:
+                self.ddl.append(f"CREATE UNIQUE INDEX IF NOT EXISTS {_quote(f'ux_{self.name}_{c}')} ON {q} ({_quote(c)})")
+            elif c.endswith("_id") or c in _INDEXED:
+                self.ddl.append(f"CREATE INDEX IF NOT EXISTS {_quote(f'ix_{self.name}_{c}')} ON {q} ({_quote(c)})")
+
+    def row(self, rec: Record) -> tuple[Any, ...]:
+        values = self.getter(rec)
+        return values if isinstance(values, tuple) else (values,)
+
+    def record(self, row: tuple[Any, ...]) -> Record:
+        if self.bool_idx:
+            row = list(row)
+            for i in self.bool_idx:
+                if row[i] is not None:
+                    row[i] = bool(row[i])
+        return self.rtype(*row)
+
+
+_TABLES = {t.table: _Table(t) for t in RECORD_TYPES}
+
+
+class SQLiteStore(Store):
+    """The embedded store in one SQLite file (created if missing)."""
+
+    name = "sqlite"
+
+    def __init__(self, url: str | os.PathLike[str]):
+        self.url = os.fspath(url)
+        self.path = sqlite_path(self.url)
+        self._lock = threading.RLock()
+        try:
+            if self.path.parent and not self.path.parent.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=60000")
+            self._db.execute("PRAGMA cache_size=-262144")
+            self._db.execute("PRAGMA temp_store=MEMORY")
+            self._init_schema()
+        except sqlite3.DatabaseError as e:
+            raise StoreUnavailable(f"cannot open the embedded store {str(self.path)!r}: {e}") from None
+        except OSError as e:
+            raise StoreUnavailable(f"cannot open the embedded store {str(self.path)!r}: {e.strerror}") from None
+
+    def _init_schema(self) -> None:
+        cur = self._db.execute("PRAGMA user_version")
+        version = cur.fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version not in (0, SCHEMA_VERSION):
+            raise StoreUnavailable(f"{self.path} has schema version {version}; this foodtrace reads {SCHEMA_VERSION}")
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for t in _TABLES.values():
+                for stmt in t.ddl:
+                    self._db.execute(stmt)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def write(self, records: Iterable[Record], *, progress: Any = None) -> WriteStats:
+        stats = WriteStats()
+        buffers: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        done = 0
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for rec in records:
+                    table = _TABLES[rec.table]
+                    buf = buffers[rec.table]
+                    buf.append(table.row(rec))
+                    if len(buf) >= _BATCH:
+                        self._flush(table, buf, stats)
+                        done += len(buf)
+                        buf.clear()
+                        if progress is not None:
+                            progress(done)
+                for name, buf in buffers.items():
+                    if buf:
+                        self._flush(_TABLES[name], buf, stats)
+                        done += len(buf)
+                if progress is not None:
+                    progress(done)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return stats
+
+    def _flush(self, table: _Table, rows: list[tuple[Any, ...]], stats: WriteStats) -> None:
+        before = self._db.total_changes
+        try:
+            self._db.executemany(table.upsert, rows)
+        except sqlite3.Error as e:
+            raise StoreError(f"writing {table.name} records failed: {e}") from None
+        stats.received[table.name] = stats.received.get(table.name, 0) + len(rows)
+        stats.changed[table.name] = stats.changed.get(table.name, 0) + self._db.total_changes - before
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, tuple(params)).fetchall()
+
+    def get_many(self, table: str, ids: Iterable[str]) -> dict[str, Record]:
+        t = _TABLES[record_type(table).table]
+        out: dict[str, Record] = {}
+        for part in chunks(dict.fromkeys(ids), _IN_CHUNK):
+            sql = f"{t.select} WHERE id IN ({', '.join('?' * len(part))})"
+            for row in self._query(sql, part):
+                out[row[0]] = t.record(row)
+        return out
+
+    def scan(self, table: str, where: Mapping[str, Any] | None = None) -> Iterator[Record]:
+        t = _TABLES[record_type(table).table]
+        sql, params = t.select, []
+        if where:
+            for name in where:
+                if name not in t.columns:
+                    raise StoreError(f"{table} has no field {name!r}")
+            sql += " WHERE " + " AND ".join(f"{_quote(n)} IS ?" for n in where)
+            params = list(where.values())
+        sql += " ORDER BY rowid"
+        # a separate cursor streams rows without holding the whole table in memory
+        cur = self._db.cursor()
+        cur.execute(sql, params)
+        try:
+            while True:
+                rows = cur.fetchmany(10000)
+                if not rows:
+                    break
+                for row in rows:
+                    yield t.record(row)
+        finally:
+            cur.close()
+
+    def counts(self) -> dict[str, int]:
+        return {name: self._query(f"SELECT count(*) FROM {_quote(name)}")[0][0] for name in _TABLES}
+
+    def resolve_many(self, identifiers: Iterable[str]) -> dict[str, str]:
+        forms: dict[str, list[str]] = {i: lookup_forms(i) for i in identifiers}
+        every = {f for fs in forms.values() for f in fs}
+        known: dict[str, str] = {}
+        for part in chunks(every, _IN_CHUNK):
+            marks = ", ".join("?" * len(part))
+            for alias, canonical in self._query(f"SELECT id, canonical_id FROM alias WHERE id IN ({marks})", part):
+                known[alias] = canonical
+        missing = every - known.keys()
+        if missing:
+            for name in _ENTITY_TABLES:
+                for part in chunks(missing, _IN_CHUNK):
+                    marks = ", ".join("?" * len(part))
+                    for (found,) in self._query(f"SELECT id FROM {_quote(name)} WHERE id IN ({marks})", part):
+                        known[found] = found
+                missing = every - known.keys()
+                if not missing:
+                    break
+        out: dict[str, str] = {}
+        for ident, fs in forms.items():
+            for f in fs:
+                if f in known:
+                    out[ident] = known[f]
+                    break
+        return out
+
+    def aliases_of(self, ids: Iterable[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for part in chunks(dict.fromkeys(ids), _IN_CHUNK):
+            marks = ", ".join("?" * len(part))
+            for alias, canonical in self._query(
+                    f"SELECT id, canonical_id FROM alias WHERE canonical_id IN ({marks}) ORDER BY id", part):
+                if alias != canonical:
+                    out[canonical].append(alias)
+        return dict(out)
+
+    def _filtered(self, table: str, filters: dict[str, Iterable[str] | None], live_sql: str) -> list[Record]:
+        t = _TABLES[table]
+        active = {k: list(dict.fromkeys(v)) for k, v in filters.items() if v is not None}
+        if any(not v for v in active.values()):
+            return []
+        # chunk the first (largest) filter; the others are bound in full each time
+        keys = sorted(active, key=lambda k: -len(active[k]))
+        results: dict[str, Record] = {}
+        first = keys[0] if keys else None
+        parts = chunks(active[first], _IN_CHUNK) if first else [None]
+        for part in parts:
+            clauses, params = [], []
+            for k in keys:
+                vals = part if k == first else active[k]
+                clauses.append(f"{_quote(k)} IN ({', '.join('?' * len(vals))})")
+                params.extend(vals)
+            if live_sql:
+                clauses.append(live_sql)
+            sql = t.select + (" WHERE " + " AND ".join(clauses) if clauses else "")
+            for row in self._query(sql, params):
+                results[row[0]] = t.record(row)
+        return sorted(results.values(), key=lambda r: r.id)
+
+    def deliveries(self, *, lot_ids: Iterable[str] | None = None, sender_ids: Iterable[str] | None = None,
+                   receiver_ids: Iterable[str] | None = None, include_retracted: bool = False) -> list[Delivery]:
+        live = "" if include_retracted else "(event_id IS NULL OR event_id NOT IN (SELECT event_id FROM retraction))"
+        return self._filtered("delivery", {"lot_id": lot_ids, "sender_id": sender_ids,
+                                           "receiver_id": receiver_ids}, live)  # type: ignore[return-value]
+
+    def transformation_items(self, *, lot_ids: Iterable[str] | None = None,
+                             transformation_ids: Iterable[str] | None = None,
+                             include_retracted: bool = False) -> list[TransformationItem]:
+        live = "" if include_retracted else (
+            "transformation_id NOT IN (SELECT t.id FROM \"transformation\" t JOIN retraction r ON r.event_id = t.event_id)")
+        return self._filtered("transformation_item", {"lot_id": lot_ids, "transformation_id": transformation_ids},
+                              live)  # type: ignore[return-value]
+
+    def retracted_events(self) -> set[str]:
+        return {r[0] for r in self._query("SELECT event_id FROM retraction")}
+
+    def size_bytes(self) -> int:
+        """Bytes on disk (database plus write-ahead log)."""
+        total = 0
+        for suffix in ("", "-wal", "-shm"):
+            p = Path(str(self.path) + suffix)
+            if p.exists():
+                total += p.stat().st_size
+        return total
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+
+
+#: tables whose ids are entities a user may look up
+_ENTITY_TABLES = ("lot", "operator", "product", "delivery", "sample", "trace_code", "certificate", "ticket",
+                  "transformation", "event", "region", "case", "inspection", "complaint", "credit_record")

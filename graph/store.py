@@ -1,0 +1,190 @@
+"""The store interface and the registry of backends chosen by URL.
+
+A store keeps :mod:`ontology.records` records. Its small required core is
+:meth:`Store.write` (one atomic, idempotent batch), :meth:`Store.get_many`,
+:meth:`Store.scan`, :meth:`Store.counts`, :meth:`Store.resolve_many`,
+:meth:`Store.aliases_of` and the two traversal reads :meth:`Store.deliveries`
+and :meth:`Store.transformation_items`, which take a whole frontier of ids at a
+time so that a server backend answers each traversal step with one query.
+Everything else has a slow-but-correct default built on that core.
+
+Backends register a URL scheme with :func:`register`; the module is imported
+only when a URL of that scheme is opened (the Neo4j driver is never imported
+for a file store).
+
+>>> import tempfile, os
+>>> from ontology.records import Operator
+>>> path = os.path.join(tempfile.mkdtemp(), "t.db")
+>>> with open_store(path) as s:
+...     _ = s.write([Operator(id="urn:foodtrace:op:a", kind="Farm", name="甲农场")])
+...     s.counts()["operator"]
+1
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+from ontology.errors import NotFound, UnknownStoreScheme
+from ontology.records import Delivery, Record, TransformationItem, record_type
+
+__all__ = [
+    "Store",
+    "WriteStats",
+    "register",
+    "known_schemes",
+    "open_store",
+]
+
+
+@dataclass
+class WriteStats:
+    """What one write did: records received and records new or changed, per table."""
+
+    received: dict[str, int] = field(default_factory=dict)
+    changed: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_received(self) -> int:
+        return sum(self.received.values())
+
+    @property
+    def total_changed(self) -> int:
+        return sum(self.changed.values())
+
+
+class Store(ABC):
+    """A record store. Use as a context manager or call :meth:`close`."""
+
+    #: backend name, e.g. ``sqlite``
+    name: str = ""
+    url: str = ""
+
+    # -- required core -----------------------------------------------------------------
+
+    @abstractmethod
+    def write(self, records: Iterable[Record], *, progress: Any = None) -> WriteStats:
+        """Write all ``records`` as one all-or-nothing batch.
+
+        Records are merged by ``id``: a non-empty field replaces the stored value,
+        an empty one keeps it. Writing the same records again changes nothing.
+        If iterating ``records`` raises, nothing is written and the error propagates.
+        ``progress``, if given, is called with the number of records written so far.
+        """
+
+    @abstractmethod
+    def get_many(self, table: str, ids: Iterable[str]) -> dict[str, Record]:
+        """The records of ``table`` with these ids (missing ids are left out)."""
+
+    @abstractmethod
+    def scan(self, table: str, where: Mapping[str, Any] | None = None) -> Iterator[Record]:
+        """Every record of ``table`` whose fields equal ``where`` (all of them if None)."""
+
+    @abstractmethod
+    def counts(self) -> dict[str, int]:
+        """Number of records per table (every table, zero included)."""
+
+    @abstractmethod
+    def resolve_many(self, identifiers: Iterable[str]) -> dict[str, str]:
+        """Canonical ids of the identifiers that are known (any received form)."""
+
+    @abstractmethod
+    def aliases_of(self, ids: Iterable[str]) -> dict[str, list[str]]:
+        """The other forms received for each canonical id (sorted)."""
+
+    @abstractmethod
+    def deliveries(self, *, lot_ids: Iterable[str] | None = None, sender_ids: Iterable[str] | None = None,
+                   receiver_ids: Iterable[str] | None = None, include_retracted: bool = False) -> list[Delivery]:
+        """Deliveries of any of these lots, from any of these senders or to any of these receivers.
+
+        Filters combine with AND; None means no filter. Deliveries read from a
+        retracted EPCIS event are left out unless ``include_retracted``.
+        """
+
+    @abstractmethod
+    def transformation_items(self, *, lot_ids: Iterable[str] | None = None,
+                             transformation_ids: Iterable[str] | None = None,
+                             include_retracted: bool = False) -> list[TransformationItem]:
+        """Inputs and outputs of transformations touching these lots or with these ids."""
+
+    @abstractmethod
+    def retracted_events(self) -> set[str]:
+        """Ids of events declared erroneous."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the store."""
+
+    # -- defaults built on the core -------------------------------------------------------
+
+    def resolve(self, identifier: str) -> str | None:
+        """The canonical id of ``identifier`` in any received form, or None."""
+        return self.resolve_many([identifier]).get(identifier)
+
+    def require(self, identifier: str, table: str | None = None) -> str:
+        """Like :meth:`resolve`, but raise :class:`NotFound` with a helpful message."""
+        found = self.resolve(identifier)
+        if found is None or (table is not None and not self.get_many(table, [found])):
+            what = record_type(table).zh + " " if table else ""
+            raise NotFound(f"no {what}entity has the identifier {identifier!r}")
+        return found
+
+    def get(self, table: str, id: str) -> Record | None:
+        """One record by canonical id, or None."""
+        return self.get_many(table, [id]).get(id)
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# -- registry ------------------------------------------------------------------------------
+
+_REGISTRY: dict[str, tuple[str, str]] = {}
+
+
+def register(scheme: str, module: str, cls: str) -> None:
+    """Register a backend class ``module.cls`` for URLs ``scheme://...`` (imported on first use)."""
+    _REGISTRY[scheme] = (module, cls)
+
+
+def known_schemes() -> list[str]:
+    """The URL schemes with a registered backend."""
+    return sorted(_REGISTRY)
+
+
+def open_store(url: str | os.PathLike[str]) -> Store:
+    """Open the store named by ``url``.
+
+    ``sqlite:///relative.db``, ``sqlite:////absolute/path.db`` or a plain file
+    path open the embedded store; other schemes are looked up in the registry.
+    An unknown scheme raises :class:`UnknownStoreScheme` listing the known ones.
+    """
+    text = os.fspath(url)
+    scheme = text.split("://", 1)[0].lower() if "://" in text else "sqlite"
+    if scheme not in _REGISTRY:
+        raise UnknownStoreScheme(text, known_schemes())
+    module, cls = _REGISTRY[scheme]
+    backend = getattr(importlib.import_module(module), cls)
+    return backend(text)
+
+
+register("sqlite", "graph.sqlite", "SQLiteStore")
+
+
+def chunks(items: Sequence[Any] | Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Successive lists of at most ``size`` items."""
+    buf: list[Any] = []
+    for item in items:
+        buf.append(item)
+        if len(buf) >= size:
+            yield buf
+            buf = []
+    if buf:
+        yield buf

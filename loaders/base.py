@@ -1,0 +1,104 @@
+"""What every loader shares: rejects, the reader contract and file sniffing.
+
+A reader is a function ``read(path, rejects, *, store=None) -> Iterator[Record]``
+(parse -> normalise -> emit). It yields the canonical records of the good rows
+or events, appends one :class:`Reject` per bad row/event/field problem to
+``rejects``, and raises :class:`ontology.errors.UnreadableFile` when the file
+cannot be read or parsed at all. It never writes: :mod:`loaders.load` writes
+what it yields as one atomic batch per file. ``store``, when given, is read
+only, to resolve references to entities loaded earlier.
+
+>>> r = Reject("a.csv", 3, "数量", "-5", "quantity must be positive")
+>>> r.as_row()["reason"]
+'quantity must be positive'
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
+
+from ontology.records import Record
+
+if TYPE_CHECKING:
+    from graph.store import Store
+
+__all__ = ["Reject", "Reader", "REJECT_HEADERS", "write_rejects", "sniff_kind"]
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One record that could not be taken, and why.
+
+    ``row`` is the 1-based data row of a table (the header is row 1, so the
+    first data row is row 2, as a spreadsheet shows it), or the event index
+    (``event 3``) of an EPCIS document, or ``document`` for a document-level rule.
+    """
+
+    file: str
+    row: int | str
+    field: str
+    value: str
+    reason: str
+
+    def as_row(self) -> dict[str, str]:
+        d = asdict(self)
+        d["row"] = str(d["row"])
+        d["value"] = "" if d["value"] is None else str(d["value"])[:500]
+        return d
+
+
+class Reader(Protocol):
+    def __call__(self, path: Path, rejects: list[Reject], *, store: "Store | None" = None) -> Iterator[Record]: ...
+
+
+#: rejects CSV headers: Chinese first, English after the slash
+REJECT_HEADERS = {"file": "文件/file", "row": "行/row", "field": "字段/field", "value": "值/value",
+                  "reason": "原因/reason"}
+
+
+def write_rejects(rejects: Iterable[Reject], path: Path) -> int:
+    """Write rejects as a UTF-8 (with BOM, so Excel opens it) CSV; return how many."""
+    n = 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8-sig") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(REJECT_HEADERS))
+        fh.write(",".join(REJECT_HEADERS.values()) + "\r\n")
+        for r in rejects:
+            w.writerow(r.as_row())
+            n += 1
+    return n
+
+
+def sniff_kind(path: Path) -> str:
+    """Guess the loader for a file: ``epcis``, ``template`` or ``samr``.
+
+    JSON, JSON-LD and XML are EPCIS; a table whose headers look like an official
+    sampling announcement (被抽样单位 + 标称生产企业/食品名称 without a template's
+    样品编号) is ``samr``; other tables are templates.
+    """
+    suffix = path.suffix.lower()
+    if suffix in (".json", ".jsonld", ".xml"):
+        return "epcis"
+    if suffix in (".csv", ".xlsx", ".xls", ".tsv", ".txt"):
+        from .tables import read_header
+
+        try:
+            header = read_header(path)
+        except Exception:
+            return "template"
+        joined = "".join(header)
+        if "样品编号" not in joined and ("被抽样单位" in joined or "被抽样" in joined) and "食品名称" in joined:
+            return "samr"
+        return "template"
+    try:
+        head = path.read_bytes()[:256].lstrip()
+    except OSError:
+        return "template"
+    if head.startswith((b"{", b"[")):
+        return "epcis"
+    if head.startswith(b"<"):
+        return "epcis"
+    return "template"

@@ -1,0 +1,488 @@
+"""Canonical records: the Python shape of the ontology's classes.
+
+Every loader turns its source into these records; every store backend keeps
+them; every algorithm reads them. A record type is a frozen dataclass whose
+fields carry their Chinese and English labels, so that templates, exports and
+reports derive their headers from one place.
+
+Conventions
+-----------
+* ``id`` is the canonical identifier (a GS1 Digital Link URI for GS1 keys,
+  ``urn:foodtrace:...`` otherwise). Records with the same ``id`` are the same
+  entity: writing one again merges it (non-empty fields win, empty fields keep
+  what was stored), so loads are idempotent.
+* Times are ISO 8601 strings with a UTC offset (``2026-03-01T08:00:00+08:00``);
+  dates are ISO 8601 dates (``2026-03-01``).
+* Enumerated values (``kind``, ``category``, ``conclusion`` ...) are the local
+  names of ontology terms (see :mod:`ontology.vocab`).
+
+Examples
+--------
+>>> d = Delivery(id="urn:foodtrace:delivery:1", lot_id="urn:foodtrace:lot:a",
+...              sender_id="urn:foodtrace:op:farm", receiver_id="urn:foodtrace:op:market",
+...              time="2026-03-01T08:00:00+08:00", quantity=120.0, unit="KGM")
+>>> d.table
+'delivery'
+>>> [f.name for f in record_fields(Delivery)][:4]
+['id', 'lot_id', 'sender_id', 'receiver_id']
+>>> label(Delivery, "quantity")
+('数量', 'quantity')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterator
+
+__all__ = [
+    "Record",
+    "Region",
+    "Operator",
+    "Product",
+    "Lot",
+    "Delivery",
+    "Transformation",
+    "TransformationItem",
+    "Certificate",
+    "Ticket",
+    "TraceCode",
+    "Sample",
+    "TestResult",
+    "Inspection",
+    "Case",
+    "Complaint",
+    "CreditRecord",
+    "Alias",
+    "Event",
+    "Retraction",
+    "RECORD_TYPES",
+    "record_fields",
+    "label",
+    "record_type",
+    "to_dict",
+    "iter_missing_required",
+]
+
+
+def col(zh: str, en: str, doc: str = "", *, required: bool = False, type: str = "str",
+        private: bool = False, default: Any = None) -> Any:
+    """A record field with its labels.
+
+    ``type`` is one of ``str``, ``int``, ``float``, ``bool``, ``date``,
+    ``datetime`` or ``json`` (a JSON-serialisable dict/list); ``private``
+    marks personal data (phone numbers, ID numbers) never shown publicly.
+    """
+    return field(default=default, metadata={
+        "zh": zh, "en": en, "doc": doc, "required": required, "type": type, "private": private,
+    })
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """Base of all records; ``table`` names the store table and ontology class."""
+
+    table: ClassVar[str] = ""
+    cls: ClassVar[str] = ""
+    zh: ClassVar[str] = ""
+    unique: ClassVar[tuple[str, ...]] = ()
+
+    id: str = col("标识", "id", "canonical identifier", required=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Region(Record):
+    """A district, county-level city or township (区县/乡镇)."""
+
+    table: ClassVar[str] = "region"
+    cls: ClassVar[str] = "Region"
+    zh: ClassVar[str] = "行政区划"
+
+    name: str | None = col("名称", "name", "Chinese name", required=True)
+    name_en: str | None = col("英文名称", "name_en", "English name")
+    code: str | None = col("区划代码", "code", "administrative division code (GB/T 2260)")
+    parent_id: str | None = col("上级区划", "parent", "enclosing region id")
+    level: str | None = col("级别", "level", "city, district or township")
+
+
+@dataclass(frozen=True, slots=True)
+class Operator(Record):
+    """A food business or farm (经营主体): any station of the trace chain."""
+
+    table: ClassVar[str] = "operator"
+    cls: ClassVar[str] = "Operator"
+    zh: ClassVar[str] = "经营主体"
+
+    kind: str | None = col("主体类型", "kind", "ontology subclass local name, e.g. Farm, Slaughterhouse, Stall", required=True)
+    name: str | None = col("名称", "name", "registered (Chinese) name", required=True)
+    name_en: str | None = col("英文名称", "name_en", "English name")
+    uscc: str | None = col("统一社会信用代码", "uscc", "unified social credit code (18 characters, check character verified)")
+    gln: str | None = col("全球位置码", "gln", "GS1 Global Location Number (13 digits, check digit verified)")
+    licence_no: str | None = col("许可证编号", "licence_no", "food business / production licence number")
+    licence_date: str | None = col("发证日期", "licence_date", "licence issue date", type="date")
+    region_id: str | None = col("所属区县", "district", "district (Region id or Chinese name)")
+    address: str | None = col("地址", "address", "address")
+    parent_id: str | None = col("所属主体", "parent", "enclosing operator, e.g. the market of a stall")
+    scale: str | None = col("规模", "scale", "large, medium, small or micro")
+    category: str | None = col("主营类别", "category", "main product category")
+    haccp: bool | None = col("HACCP认证", "haccp", "holds a HACCP certification", type="bool")
+    individual: bool | None = col("个体", "individual", "a natural person (farmer, stall keeper): personal data masked publicly", type="bool")
+    contact: str | None = col("联系人", "contact", "contact person", private=True)
+    phone: str | None = col("联系电话", "phone", "contact phone", private=True)
+    lat: float | None = col("纬度", "lat", "latitude", type="float")
+    lon: float | None = col("经度", "lon", "longitude", type="float")
+
+
+@dataclass(frozen=True, slots=True)
+class Product(Record):
+    """A product (trade item); GS1 GTIN where it has one."""
+
+    table: ClassVar[str] = "product"
+    cls: ClassVar[str] = "Product"
+    zh: ClassVar[str] = "产品"
+
+    name: str | None = col("产品名称", "name", "product name", required=True)
+    name_en: str | None = col("英文名称", "name_en", "English name")
+    gtin: str | None = col("商品条码", "gtin", "GTIN-8/12/13/14 (check digit verified)")
+    category: str | None = col("食品类别", "category", "food category (ontology term, e.g. pork, leafy_vegetable)")
+    brand: str | None = col("商标", "brand", "brand")
+    spec: str | None = col("规格型号", "spec", "specification / package size")
+    unit: str | None = col("计量单位", "unit", "default unit (UN/CEFACT code, e.g. KGM)")
+    producer_id: str | None = col("生产者", "producer", "brand owner or producer operator id")
+
+
+@dataclass(frozen=True, slots=True)
+class Lot(Record):
+    """A lot / batch (批次): the unit of tracing."""
+
+    table: ClassVar[str] = "lot"
+    cls: ClassVar[str] = "Lot"
+    zh: ClassVar[str] = "批次"
+
+    product_id: str | None = col("产品", "product", "product id", required=True)
+    lot_number: str | None = col("批号", "lot_number", "lot number as printed")
+    producer_id: str | None = col("生产者", "producer", "operator that produced, harvested or slaughtered the lot")
+    production_date: str | None = col("生产日期", "production_date", "production / harvest / slaughter date", type="date")
+    expiry_date: str | None = col("保质期至", "expiry_date", "best-before or expiry date", type="date")
+    quantity: float | None = col("数量", "quantity", "quantity produced", type="float")
+    unit: str | None = col("单位", "unit", "unit of quantity (UN/CEFACT code)")
+    origin_id: str | None = col("产地", "origin", "region of origin")
+    event_id: str | None = col("来源事件", "event", "EPCIS event that created it")
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery(Record):
+    """One shipment of one lot from one operator to another at a time."""
+
+    table: ClassVar[str] = "delivery"
+    cls: ClassVar[str] = "Delivery"
+    zh: ClassVar[str] = "交付"
+
+    lot_id: str | None = col("批次", "lot", "lot id", required=True)
+    sender_id: str | None = col("发货方", "from", "sending operator id", required=True)
+    receiver_id: str | None = col("收货方", "to", "receiving operator id", required=True)
+    time: str | None = col("发货时间", "ship_time", "time the delivery left the sender", required=True, type="datetime")
+    received_time: str | None = col("收货时间", "receive_time", "time it arrived", type="datetime")
+    quantity: float | None = col("数量", "quantity", "quantity shipped", required=True, type="float")
+    unit: str | None = col("单位", "unit", "unit of quantity (UN/CEFACT code)", required=True)
+    ticket_id: str | None = col("票据", "ticket", "ticket (invoice / sales voucher) id")
+    certificate_id: str | None = col("合格证明", "certificate", "certificate travelling with the lot")
+    trace_code: str | None = col("追溯码", "trace_code", "trace code printed on the delivery")
+    event_id: str | None = col("来源事件", "event", "EPCIS event it was read from")
+
+
+@dataclass(frozen=True, slots=True)
+class Transformation(Record):
+    """Inputs become outputs at a station: slaughter, cutting, processing, repacking, mixing, heating, destruction."""
+
+    table: ClassVar[str] = "transformation"
+    cls: ClassVar[str] = "Transformation"
+    zh: ClassVar[str] = "加工转化"
+
+    station_id: str | None = col("加工主体", "station", "operator where it happened", required=True)
+    time: str | None = col("时间", "time", "time", required=True, type="datetime")
+    kind: str | None = col("类型", "kind", "slaughter, cutting, processing, repacking, mixing, heating, destruction", required=True)
+    event_id: str | None = col("来源事件", "event", "EPCIS event it was read from")
+
+
+@dataclass(frozen=True, slots=True)
+class TransformationItem(Record):
+    """One input or output lot of a transformation (a lot link)."""
+
+    table: ClassVar[str] = "transformation_item"
+    cls: ClassVar[str] = "TransformationItem"
+    zh: ClassVar[str] = "转化投入产出"
+
+    transformation_id: str | None = col("加工转化", "transformation", "transformation id", required=True)
+    lot_id: str | None = col("批次", "lot", "lot id", required=True)
+    role: str | None = col("角色", "role", "input or output", required=True)
+    quantity: float | None = col("数量", "quantity", "quantity", type="float")
+    unit: str | None = col("单位", "unit", "unit of quantity")
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate(Record):
+    """证: a compliance-commitment certificate, quarantine certificate, meat quality certificate or test report."""
+
+    table: ClassVar[str] = "certificate"
+    cls: ClassVar[str] = "Certificate"
+    zh: ClassVar[str] = "合格证明"
+
+    kind: str | None = col("证明类型", "kind", "compliance_commitment, animal_quarantine, meat_quality, test_report, other", required=True)
+    number: str | None = col("证明编号", "number", "certificate number")
+    issuer: str | None = col("出具机构", "issuer", "issuing body or operator")
+    holder_id: str | None = col("持证主体", "holder", "operator the certificate was issued to")
+    lot_id: str | None = col("批次", "lot", "lot it certifies")
+    issued: str | None = col("出具日期", "issued", "issue date", type="date")
+    valid_until: str | None = col("有效期至", "valid_until", "valid until", type="date")
+    uri: str | None = col("证明链接", "uri", "certificate URI (EPCIS certificationInfo)")
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket(Record):
+    """票: the invoice / sales voucher of a delivery (EPCIS bizTransaction of type inv)."""
+
+    table: ClassVar[str] = "ticket"
+    cls: ClassVar[str] = "Ticket"
+    zh: ClassVar[str] = "票据"
+
+    number: str | None = col("票据号", "number", "invoice / voucher number", required=True)
+    kind: str | None = col("票据类型", "kind", "CBV bizTransaction type (inv, po, desadv, recadv ...)")
+    issuer_id: str | None = col("开票方", "issuer", "issuing operator")
+    date: str | None = col("开票日期", "date", "date", type="date")
+    uri: str | None = col("票据链接", "uri", "bizTransaction URI as received")
+
+
+@dataclass(frozen=True, slots=True)
+class TraceCode(Record):
+    """码: a trace code printed on a lot (QR); a GS1 Digital Link where a GTIN exists."""
+
+    table: ClassVar[str] = "trace_code"
+    cls: ClassVar[str] = "TraceCode"
+    zh: ClassVar[str] = "追溯码"
+
+    code: str | None = col("追溯码", "code", "the code as printed", required=True)
+    lot_id: str | None = col("批次", "lot", "lot the code identifies", required=True)
+    operator_id: str | None = col("赋码主体", "operator", "operator that issued the code")
+    issued: str | None = col("赋码日期", "issued", "date", type="date")
+
+
+@dataclass(frozen=True, slots=True)
+class Sample(Record):
+    """抽检: a sample taken for supervisory sampling, risk monitoring or a rapid test."""
+
+    table: ClassVar[str] = "sample"
+    cls: ClassVar[str] = "Sample"
+    zh: ClassVar[str] = "抽检样品"
+
+    plan: str | None = col("抽检类型", "plan", "supervisory, monitoring or rapid", required=True)
+    sampled_id: str | None = col("被抽样单位", "sampled", "operator where it was taken", required=True)
+    producer_id: str | None = col("标称生产企业", "producer", "named producer (manufacturer)")
+    brand_owner_id: str | None = col("委托方", "brand_owner", "brand owner where a contract manufacturer made it")
+    product_id: str | None = col("产品", "product", "product id")
+    product_name: str | None = col("食品名称", "product_name", "product name as written", required=True)
+    category: str | None = col("食品类别", "category", "food category")
+    lot_id: str | None = col("批次", "lot", "lot id where known")
+    batch: str | None = col("生产日期/批号", "batch", "production date or batch number as written")
+    sampled_at: str | None = col("抽样日期", "sampled_at", "sampling date", type="date")
+    conclusion: str | None = col("结论", "conclusion", "conforming or nonconforming", required=True)
+    announcement: str | None = col("公告号", "announcement", "announcement number or title")
+    announced: str | None = col("公告日期", "announced", "announcement date", type="date")
+    lab: str | None = col("检验机构", "lab", "testing laboratory")
+    disputed: bool | None = col("存在异议", "disputed", "the named producer denies it or the cause lies elsewhere", type="bool")
+    remark: str | None = col("备注", "remark", "remark as written")
+    disposal_due: str | None = col("核查处置期限", "disposal_due", "deadline of verification and disposal (核查处置)", type="date")
+    disposal_done: str | None = col("核查处置完成", "disposal_done", "date verification and disposal was completed", type="date")
+
+
+@dataclass(frozen=True, slots=True)
+class TestResult(Record):
+    """One tested item of a sample: value, limit and conclusion."""
+
+    __test__ = False
+    table: ClassVar[str] = "test_result"
+    cls: ClassVar[str] = "TestResult"
+    zh: ClassVar[str] = "检验结果"
+
+    sample_id: str | None = col("样品", "sample", "sample id", required=True)
+    item: str | None = col("检验项目", "item", "test item, e.g. 恩诺沙星", required=True)
+    hazard_class: str | None = col("危害类别", "hazard_class", "vet_drug, pesticide, additive, illegal_additive, microbial, heavy_metal, other")
+    value: float | None = col("检验结果", "value", "measured value", type="float")
+    value_text: str | None = col("结果原文", "value_text", "result as written")
+    unit: str | None = col("单位", "unit", "unit of value and limit")
+    limit: float | None = col("标准值", "limit", "limit (maximum); 0 for 不得检出", type="float")
+    limit_text: str | None = col("标准原文", "limit_text", "limit as written")
+    conclusion: str | None = col("结论", "conclusion", "conforming or nonconforming", required=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Inspection(Record):
+    """监督检查: a routine or unannounced inspection of an operator."""
+
+    table: ClassVar[str] = "inspection"
+    cls: ClassVar[str] = "Inspection"
+    zh: ClassVar[str] = "监督检查"
+
+    operator_id: str | None = col("被检查单位", "operator", "operator inspected", required=True)
+    date: str | None = col("检查日期", "date", "date", required=True, type="date")
+    kind: str | None = col("检查类型", "kind", "routine, unannounced (飞行检查), special")
+    result: str | None = col("检查结果", "result", "pass, pass_with_remarks (基本符合), fail", required=True)
+    findings: str | None = col("问题描述", "findings", "findings")
+    inspector: str | None = col("检查机构", "inspector", "inspecting authority")
+
+
+@dataclass(frozen=True, slots=True)
+class Case(Record):
+    """稽查案件: an enforcement case, possibly transferred to the police (行刑衔接)."""
+
+    table: ClassVar[str] = "case"
+    cls: ClassVar[str] = "Case"
+    zh: ClassVar[str] = "稽查案件"
+
+    operator_id: str | None = col("当事人", "operator", "operator concerned", required=True)
+    opened: str | None = col("立案日期", "opened", "date opened", required=True, type="date")
+    closed: str | None = col("结案日期", "closed", "date closed", type="date")
+    violation: str | None = col("违法行为", "violation", "violation")
+    penalty: str | None = col("处罚决定", "penalty", "penalty decided")
+    fine: float | None = col("罚没金额", "fine", "fine and confiscation in yuan", type="float")
+    transferred_to_police: bool | None = col("移送公安", "transferred_to_police", "transferred to the police (行刑衔接)", type="bool")
+    sample_id: str | None = col("关联样品", "sample", "sample that triggered it")
+
+
+@dataclass(frozen=True, slots=True)
+class Complaint(Record):
+    """投诉举报: a complaint or report about an operator."""
+
+    table: ClassVar[str] = "complaint"
+    cls: ClassVar[str] = "Complaint"
+    zh: ClassVar[str] = "投诉举报"
+
+    operator_id: str | None = col("被投诉单位", "operator", "operator complained about", required=True)
+    date: str | None = col("受理日期", "date", "date received", required=True, type="date")
+    channel: str | None = col("渠道", "channel", "12315, hotline, whistleblower, online")
+    topic: str | None = col("问题类别", "topic", "topic")
+    substantiated: bool | None = col("查证属实", "substantiated", "found to be true", type="bool")
+    description: str | None = col("内容", "description", "content")
+
+
+@dataclass(frozen=True, slots=True)
+class CreditRecord(Record):
+    """A credit record: penalty, serious-dishonesty list, abnormal operation, commendation or official credit class."""
+
+    table: ClassVar[str] = "credit_record"
+    cls: ClassVar[str] = "CreditRecord"
+    zh: ClassVar[str] = "信用记录"
+
+    operator_id: str | None = col("主体", "operator", "operator", required=True)
+    kind: str | None = col("记录类型", "kind", "penalty, serious_dishonest, abnormal, commendation, credit_class", required=True)
+    start: str | None = col("起始日期", "start", "decision / publication date", required=True, type="date")
+    end: str | None = col("公示截止日期", "end", "end of the publicity period", type="date")
+    repaired: str | None = col("信用修复日期", "repaired", "date of credit repair (信用修复)", type="date")
+    credit_class: str | None = col("信用等级", "credit_class", "official general credit class A-D where given")
+    authority: str | None = col("决定机关", "authority", "deciding authority")
+    reason: str | None = col("事由", "reason", "reason")
+
+
+@dataclass(frozen=True, slots=True)
+class Alias(Record):
+    """Another form of an entity's identifier (EPC URN, bare code, local trace code ...).
+
+    ``id`` is the alias itself; it resolves to ``canonical_id``.
+    """
+
+    table: ClassVar[str] = "alias"
+    cls: ClassVar[str] = "Alias"
+    zh: ClassVar[str] = "标识别名"
+
+    canonical_id: str | None = col("规范标识", "canonical", "canonical id", required=True)
+    entity: str | None = col("实体类型", "entity", "record table of the entity", required=True)
+    scheme: str | None = col("标识体系", "scheme", "epc_urn, digital_link, gtin, gln, uscc, lot_number, trace_code, local")
+
+
+@dataclass(frozen=True, slots=True)
+class Event(Record):
+    """An EPCIS event as captured (all five types), kept for provenance and de-duplication.
+
+    ``id`` is the eventID or, where absent, the event hash; ``hash`` is the
+    content hash, unique, so a re-sent event is not stored twice.
+    """
+
+    table: ClassVar[str] = "event"
+    cls: ClassVar[str] = "Event"
+    zh: ClassVar[str] = "追溯事件"
+    unique: ClassVar[tuple[str, ...]] = ("hash",)
+
+    type: str | None = col("事件类型", "type", "ObjectEvent, AggregationEvent, TransactionEvent, TransformationEvent, AssociationEvent", required=True)
+    action: str | None = col("动作", "action", "ADD, OBSERVE, DELETE")
+    biz_step: str | None = col("业务步骤", "biz_step", "CBV bizStep")
+    disposition: str | None = col("状态", "disposition", "CBV disposition")
+    time: str | None = col("事件时间", "time", "eventTime with offset", required=True, type="datetime")
+    record_time: str | None = col("记录时间", "record_time", "recordTime", type="datetime")
+    read_point: str | None = col("读取点", "read_point", "readPoint id")
+    biz_location: str | None = col("业务地点", "biz_location", "bizLocation id")
+    hash: str | None = col("事件哈希", "hash", "content hash", required=True)
+    source: str | None = col("来源文件", "source", "file it was loaded from")
+    body: str | None = col("事件内容", "body", "the event as received (JSON)", type="json")
+
+
+@dataclass(frozen=True, slots=True)
+class Retraction(Record):
+    """An EPCIS errorDeclaration: the declared event and everything read from it no longer count."""
+
+    table: ClassVar[str] = "retraction"
+    cls: ClassVar[str] = "Retraction"
+    zh: ClassVar[str] = "事件撤销"
+
+    event_id: str | None = col("被撤销事件", "event", "the declared event's id", required=True)
+    declared: str | None = col("声明时间", "declared", "declarationTime", required=True, type="datetime")
+    reason: str | None = col("原因", "reason", "CBV error reason")
+    corrective_ids: str | None = col("更正事件", "corrective", "corrective event ids, space separated")
+
+
+RECORD_TYPES: tuple[type[Record], ...] = (
+    Region, Operator, Product, Lot, Delivery, Transformation, TransformationItem, Certificate,
+    Ticket, TraceCode, Sample, TestResult, Inspection, Case, Complaint, CreditRecord,
+    Alias, Event, Retraction,
+)
+_BY_TABLE = {t.table: t for t in RECORD_TYPES}
+
+
+def record_fields(rtype: type[Record]) -> tuple[dataclasses.Field, ...]:
+    """The fields of a record type, ``id`` first."""
+    return dataclasses.fields(rtype)
+
+
+def label(rtype: type[Record], name: str) -> tuple[str, str]:
+    """The (Chinese, English) label of a field."""
+    for f in dataclasses.fields(rtype):
+        if f.name == name:
+            return f.metadata["zh"], f.metadata["en"]
+    raise KeyError(f"{rtype.__name__} has no field {name!r}")
+
+
+def record_type(table: str) -> type[Record]:
+    """The record type stored in ``table``.
+
+    >>> record_type("lot").__name__
+    'Lot'
+    """
+    try:
+        return _BY_TABLE[table]
+    except KeyError:
+        raise KeyError(f"unknown record table {table!r}; known: {', '.join(sorted(_BY_TABLE))}") from None
+
+
+def to_dict(rec: Record) -> dict[str, Any]:
+    """A record as a plain dict of its fields."""
+    return {f.name: getattr(rec, f.name) for f in dataclasses.fields(rec)}
+
+
+def iter_missing_required(rec: Record) -> Iterator[str]:
+    """Names of required fields that are empty in ``rec``.
+
+    >>> list(iter_missing_required(Ticket(id="t1")))
+    ['number']
+    """
+    for f in dataclasses.fields(rec):
+        if f.metadata.get("required") and getattr(rec, f.name) in (None, ""):
+            yield f.name
