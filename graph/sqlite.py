@@ -317,6 +317,17 @@ class SQLiteStore(Store):
     def retracted_events(self) -> set[str]:
         return {r[0] for r in self._query("SELECT event_id FROM retraction")}
 
+    def clear(self) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for name in _TABLES:
+                    self._db.execute(f"DELETE FROM {_quote(name)}")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
     def size_bytes(self) -> int:
         """Bytes on disk (database plus write-ahead log)."""
         total = 0

@@ -119,6 +119,10 @@ class Store(ABC):
     def close(self) -> None:
         """Release the store."""
 
+    def clear(self) -> None:
+        """Delete every record (used by tests and by re-initialising a demo store)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be cleared")
+
     # -- defaults built on the core -------------------------------------------------------
 
     def resolve(self, identifier: str) -> str | None:

@@ -1,0 +1,34 @@
+"""The one typed settings object, read only at the edges (command line, service).
+
+Every setting has a default and help text; each can be set by an environment
+variable ``FOODTRACE_<NAME>``. The README lists them all (a test checks).
+
+>>> Settings(store="x.db").store
+'x.db'
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """foodtrace settings (environment variables ``FOODTRACE_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="FOODTRACE_", extra="ignore")
+
+    store: str = Field("foodtrace.db", description=(
+        "Store URL: a file path or sqlite:///relative.db / sqlite:////absolute.db for the embedded store"))
+    rejects: str = Field("rejects.csv", description=(
+        "Where `foodtrace load` writes the rejects CSV (relative to the working directory, never beside the input)"))
+    demo_dir: str = Field("demo-out", description="Folder the demo writes its generated files and store into")
+    demo_scale: int = Field(3000, description="Number of deliveries the demo generates")
+    progress: bool = Field(True, description="Show progress bars on a terminal (never when output is piped)")
+
+
+def get_settings() -> Settings:
+    """Settings from the environment."""
+    return Settings()

@@ -1,0 +1,70 @@
+"""Shared fixtures: the store backends every contract test runs against, and the shared/ folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from graph.store import open_store
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def shared_path(*parts: str) -> Path:
+    """A file under ../shared, or skip the test (with the reason) where it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"../shared not present ({path}): third-party conformance material is not in a user's clone")
+    return path
+
+
+def _neo4j_reachable(uri: str) -> bool:
+    u = urlparse(uri)
+    try:
+        with socket.create_connection((u.hostname or "127.0.0.1", u.port or 7687), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _neo4j_uri_or_skip() -> str:
+    uri = os.environ.get("NEO4J_URI", "bolt://127.0.0.1:7687")
+    if _neo4j_reachable(uri):
+        return uri
+    if os.environ.get("CI") or os.environ.get("FOODTRACE_REQUIRE_NEO4J"):
+        pytest.fail(f"Neo4j is not answering at {uri}; `make test` starts it with scripts/neo4j/start.sh")
+    if shutil.which("java") is None or shutil.which("mvn") is None:
+        pytest.skip("no Java/Maven on this machine: the Neo4j test server cannot be started here")
+    pytest.skip(f"Neo4j is not running at {uri}: run `make neo4j-start` (make test does it)")
+
+
+BACKENDS = ["sqlite", "neo4j"]
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path):
+    """An empty store of each backend."""
+    if request.param == "sqlite":
+        s = open_store(str(tmp_path / "store.db"))
+    else:
+        s = open_store(_neo4j_uri_or_skip())
+        s.clear()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path):
+    s = open_store(str(tmp_path / "store.db"))
+    try:
+        yield s
+    finally:
+        s.close()

@@ -1,0 +1,181 @@
+"""The store contract: every backend gives the same answers (run once per backend)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ontology.errors import UnknownStoreScheme
+from ontology.records import (
+    RECORD_TYPES, Alias, Certificate, Delivery, Event, Lot, Operator, Retraction, Sample, Transformation,
+    TransformationItem,
+)
+from graph.store import open_store
+
+LOT = "https://id.gs1.org/01/06901234567892/10/L1"
+LOT2 = "https://id.gs1.org/01/06901234567892/10/L2"
+
+
+def chain():
+    return [
+        Operator(id="urn:foodtrace:operator:farm", kind="Farm", name="如皋某某养殖场", haccp=False, lat=32.1),
+        Operator(id="urn:foodtrace:operator:sh", kind="Slaughterhouse", name="南通某某屠宰场", haccp=True),
+        Operator(id="urn:foodtrace:operator:mk", kind="WholesaleMarket", name="南通某某批发市场"),
+        Lot(id=LOT, product_id="https://id.gs1.org/01/06901234567892", lot_number="L1"),
+        Lot(id=LOT2, product_id="https://id.gs1.org/01/06901234567892", lot_number="L2"),
+        Delivery(id="d1", lot_id=LOT, sender_id="urn:foodtrace:operator:farm", receiver_id="urn:foodtrace:operator:sh",
+                 time="2026-03-01T08:00:00+08:00", quantity=10.0, unit="H87", event_id="e1"),
+        Delivery(id="d2", lot_id=LOT2, sender_id="urn:foodtrace:operator:sh", receiver_id="urn:foodtrace:operator:mk",
+                 time="2026-03-02T08:00:00+08:00", quantity=850.5, unit="KGM", event_id="e2"),
+        Delivery(id="d3", lot_id=LOT2, sender_id="urn:foodtrace:operator:mk", receiver_id="urn:foodtrace:operator:farm",
+                 time="2026-03-03T08:00:00+08:00", quantity=1.0, unit="KGM"),
+        Transformation(id="t1", station_id="urn:foodtrace:operator:sh", time="2026-03-01T12:00:00+08:00",
+                       kind="slaughter", event_id="e3"),
+        TransformationItem(id="t1-in", transformation_id="t1", lot_id=LOT, role="input", quantity=10.0, unit="H87"),
+        TransformationItem(id="t1-out", transformation_id="t1", lot_id=LOT2, role="output"),
+        Alias(id="urn:epc:class:lgtin:6901234.056789.L1", canonical_id=LOT, entity="lot", scheme="epc_urn"),
+        Alias(id="91320602MA1MXXXX0Y", canonical_id="urn:foodtrace:operator:sh", entity="operator", scheme="uscc"),
+    ]
+
+
+def test_round_trip_every_field(store):
+    recs = chain()
+    store.write(recs)
+    for rec in recs:
+        assert store.get(rec.table, rec.id) == rec
+
+
+def test_counts_cover_every_table(store):
+    store.write(chain())
+    counts = store.counts()
+    assert set(counts) == {t.table for t in RECORD_TYPES}
+    assert counts["operator"] == 3 and counts["delivery"] == 3 and counts["alias"] == 2 and counts["sample"] == 0
+
+
+def test_second_write_changes_nothing(store):
+    first = store.write(chain())
+    assert first.total_changed == len(chain())
+    again = store.write(chain())
+    assert again.total_changed == 0
+    assert again.total_received == len(chain())
+
+
+def test_merge_keeps_known_fields_and_replaces_given_ones(store):
+    store.write([Operator(id="op", kind="Operator", name="某某", uscc="91320602MA1MXXXX0Y")])
+    st = store.write([Operator(id="op", kind="Supermarket", name="某某超市")])
+    assert st.changed == {"operator": 1}
+    got = store.get("operator", "op")
+    assert (got.kind, got.name, got.uscc) == ("Supermarket", "某某超市", "91320602MA1MXXXX0Y")
+
+
+def test_batch_is_all_or_nothing(store):
+    def broken():
+        yield from chain()
+        raise RuntimeError("crash mid-batch")
+
+    with pytest.raises(RuntimeError):
+        store.write(broken())
+    assert sum(store.counts().values()) == 0
+
+
+def test_event_with_known_hash_is_not_stored_twice(store):
+    e = Event(id="urn:uuid:1", type="ObjectEvent", time="2026-03-01T08:00:00+08:00", hash="ni:///sha-256;ab")
+    store.write([e])
+    store.write([Event(id="urn:uuid:2", type="ObjectEvent", time="2026-03-01T08:00:00+08:00",
+                       hash="ni:///sha-256;ab")])
+    assert store.counts()["event"] == 1
+    assert store.get("event", "urn:uuid:2") is None
+
+
+def test_resolve_by_alias_id_and_unknown(store):
+    store.write(chain())
+    assert store.resolve("urn:epc:class:lgtin:6901234.056789.L1") == LOT
+    assert store.resolve(LOT2) == LOT2
+    assert store.resolve("91320602MA1MXXXX0Y") == "urn:foodtrace:operator:sh"
+    assert store.resolve("nothing-like-this") is None
+    assert store.resolve_many([LOT, "nope"]) == {LOT: LOT}
+    assert store.aliases_of([LOT, LOT2]) == {LOT: ["urn:epc:class:lgtin:6901234.056789.L1"]}
+
+
+def ids(records):
+    return sorted(r.id for r in records)
+
+
+def test_delivery_filters(store):
+    store.write(chain())
+    assert ids(store.deliveries(lot_ids=[LOT2])) == ["d2", "d3"]
+    assert ids(store.deliveries(sender_ids=["urn:foodtrace:operator:sh", "urn:foodtrace:operator:mk"])) == ["d2", "d3"]
+    assert ids(store.deliveries(receiver_ids=["urn:foodtrace:operator:farm"])) == ["d3"]
+    assert ids(store.deliveries(lot_ids=[LOT2], sender_ids=["urn:foodtrace:operator:mk"])) == ["d3"]
+    assert store.deliveries(lot_ids=[]) == []
+    assert ids(store.deliveries()) == ["d1", "d2", "d3"]
+
+
+def test_retracted_events_leave_traversals(store):
+    store.write(chain() + [Retraction(id="r1", event_id="e2", declared="2026-03-04T00:00:00+08:00"),
+                           Retraction(id="r2", event_id="e3", declared="2026-03-04T00:00:00+08:00")])
+    assert store.retracted_events() == {"e2", "e3"}
+    assert ids(store.deliveries(lot_ids=[LOT, LOT2])) == ["d1", "d3"]
+    assert ids(store.deliveries(lot_ids=[LOT2], include_retracted=True)) == ["d2", "d3"]
+    assert store.transformation_items(lot_ids=[LOT]) == []
+    assert ids(store.transformation_items(lot_ids=[LOT], include_retracted=True)) == ["t1-in"]
+
+
+def test_transformation_items(store):
+    store.write(chain())
+    assert ids(store.transformation_items(lot_ids=[LOT])) == ["t1-in"]
+    assert ids(store.transformation_items(transformation_ids=["t1"])) == ["t1-in", "t1-out"]
+
+
+def test_scan_with_filter(store):
+    store.write(chain())
+    assert ids(store.scan("operator", {"kind": "Farm"})) == ["urn:foodtrace:operator:farm"]
+    assert ids(store.scan("delivery", {"event_id": None})) == ["d3"]
+    assert len(list(store.scan("lot"))) == 2
+
+
+def test_many_ids_in_one_call(store):
+    lots = [Lot(id=f"urn:foodtrace:lot:x:{i}", product_id="p") for i in range(2500)]
+    store.write(lots)
+    got = store.get_many("lot", [lot.id for lot in lots] + ["missing"])
+    assert len(got) == 2500
+    assert store.resolve_many([lot.id for lot in lots[:1500]]) == {lot.id: lot.id for lot in lots[:1500]}
+
+
+def test_clear(store):
+    store.write(chain())
+    store.clear()
+    assert sum(store.counts().values()) == 0
+
+
+def test_unknown_scheme_lists_known_ones():
+    with pytest.raises(UnknownStoreScheme, match=r"known schemes: .*sqlite"):
+        open_store("ftp://example.org/x")
+
+
+def test_sqlite_urls(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with open_store("sqlite:///rel.db") as s:
+        s.write([Sample(id="s", plan="rapid", sampled_id="op", product_name="青菜", conclusion="conforming")])
+    assert (tmp_path / "rel.db").exists()
+    with open_store(f"sqlite:///{tmp_path}/abs.db") as s:
+        assert s.counts()["sample"] == 0
+    assert (tmp_path / "abs.db").exists()
+
+
+def test_readers_see_committed_snapshot_while_writer_writes(tmp_path):
+    path = str(tmp_path / "c.db")
+    writer, reader = open_store(path), open_store(path)
+    writer.write([Certificate(id="c0", kind="other")])
+    seen_inside = []
+
+    def slow():
+        for i in range(1, 20001):
+            yield Certificate(id=f"c{i}", kind="other")
+            if i == 10000:
+                seen_inside.append(reader.counts()["certificate"])
+
+    writer.write(slow())
+    assert seen_inside == [1]
+    assert reader.counts()["certificate"] == 20001
+    writer.close()
+    reader.close()
