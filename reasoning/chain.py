@@ -162,11 +162,12 @@ def chain_completeness(*, operators: Iterable[Mapping[str, Any]], lots: Iterable
     d["has_ticket"] = d["ticket_id"].notna()
     d["has_cert"] = d["certificate_id"].notna() | d["lot_id"].isin(certified)
     d["entry"] = d["market"].notna()
-    d["retail"] = recv.map(lambda op: kind.get(op) in RETAIL_KINDS)
+    d["retail"] = recv.map(lambda op: kind.get(op) in RETAIL_KINDS).astype(bool)
+    d["entry"] = d["entry"].astype(bool)
 
     # retail lots: one per (lot, receiving retail station's market/district/category)
     retail = d[d["retail"]].drop_duplicates(subset=["lot_id", "receiver_id"]).copy()
-    retail["has_code"] = retail["lot_id"].isin(coded)
+    retail["has_code"] = retail["lot_id"].isin(coded).astype(bool)
 
     rows: list[ChainRow] = []
     names = ops["name"].to_dict()
