@@ -1,0 +1,103 @@
+"""Benchmark: generate N deliveries with their events, then load them into a fresh embedded store.
+
+Prints the generation and load wall times, input events/rows per second,
+records per second, the peak memory (max RSS) of each step and the store size.
+Each step runs in its own process so its peak memory is its own.
+
+    python bench/load.py --scale 1000000 [--repeat 1] [--out bench-out]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+FOODTRACE = [sys.executable, "-c", "from api.cli import main; main()"]
+
+
+def run(cmd: list[str], log: Path) -> tuple[float, float, int]:
+    """Run a command with its output in ``log``; return (wall seconds, peak RSS in MiB, exit code)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with open(log, "w", encoding="utf-8") as fh:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=fh, stderr=subprocess.STDOUT,
+                                env={**os.environ, "FOODTRACE_PROGRESS": "false"})
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    code = os.waitstatus_to_exitcode(status)
+    proc.returncode = code
+    if code not in (0, 1):
+        print(log.read_text(encoding="utf-8")[-3000:])
+    return wall, usage.ru_maxrss / 1024, code
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scale", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=1, help="load runs (each into a fresh store); median reported")
+    ap.add_argument("--out", type=Path, default=REPO / "bench-out")
+    args = ap.parse_args()
+
+    data = args.out / f"data-{args.scale}"
+    if data.exists():
+        shutil.rmtree(data)
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
+    wall, peak, code = run(FOODTRACE + ["generate", "--scale", str(args.scale), "--seed", str(args.seed),
+                                        "--out", str(data)], args.out / "generate.log")
+    if code != 0:
+        print(f"generate failed with exit code {code}")
+        return 1
+    files = [p for p in data.rglob("*") if p.is_file() and p.parent.name != "truth" and p.name != "manifest.json"]
+    in_bytes = sum(p.stat().st_size for p in files)
+    print(f"generate: {args.scale:,} deliveries in {wall:.1f} s, peak RSS {peak:,.0f} MiB, "
+          f"{len(files)} files, {in_bytes / 2**20:,.0f} MiB")
+
+    walls, peaks = [], []
+    counts: dict[str, int] = {}
+    size = 0
+    for i in range(args.repeat):
+        db = args.out / f"load-{args.scale}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(db) + suffix).unlink(missing_ok=True)
+        wall, peak, code = run(FOODTRACE + ["load", *map(str, files), "--store", str(db),
+                                            "--rejects", str(args.out / "bench-rejects.csv")],
+                                args.out / f"load-{i + 1}.log")
+        if code == 2:
+            print(f"load failed with exit code {code}")
+            return 1
+        walls.append(wall)
+        peaks.append(peak)
+        from graph.sqlite import SQLiteStore
+
+        with SQLiteStore(str(db)) as s:
+            counts = s.counts()
+            size = s.size_bytes()
+        print(f"load run {i + 1}: {wall:.1f} s, peak RSS {peak:,.0f} MiB, exit code {code}")
+    wall = statistics.median(walls)
+    events = counts.get("event", 0)
+    manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
+    rows = sum(v for k, v in manifest.get("template_rows", {}).items()) if isinstance(manifest.get("template_rows"), dict) else 0
+    records = sum(counts.values())
+    print(f"load (median of {len(walls)}): {wall:.1f} s wall, peak RSS {max(peaks):,.0f} MiB, "
+          f"store {size / 2**20:,.0f} MiB")
+    print(f"  EPCIS events {events:,} -> {events / wall:,.0f} events/s over the whole load")
+    if rows:
+        print(f"  template and announcement rows {rows:,}; input units {(events + rows) / wall:,.0f}/s")
+    print(f"  deliveries {counts.get('delivery', 0):,} -> {counts.get('delivery', 0) / wall:,.0f} deliveries/s; "
+          f"records {records:,} -> {records / wall:,.0f} records/s")
+    print(f"  target: whole load < 180 s and < 4096 MiB: {'MET' if wall < 180 and max(peaks) < 4096 else 'NOT MET'}")
+    print("counts: " + json.dumps(counts, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Run the benchmarks: `make bench` runs all, `make bench BENCH=name` one of them.
+
+Each benchmark is a script in this folder that prints its figures. Options for a
+benchmark go in BENCH_ARGS, e.g. `make bench BENCH=load BENCH_ARGS="--scale 100000"`.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHMARKS = {
+    "load": "load.py",  # generate + load the 1,000,000-delivery network into the embedded store
+}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    extra = shlex.split(os.environ.get("BENCH_ARGS", ""))
+    code = 0
+    for name in names:
+        print(f"=== bench {name}", flush=True)
+        code = max(code, subprocess.call([sys.executable, str(HERE / BENCHMARKS[name]), *extra]))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

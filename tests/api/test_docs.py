@@ -1,0 +1,24 @@
+"""The README documents every setting and every command (datasette-style docs tests)."""
+
+from pathlib import Path
+
+from api.cli import cli
+from api.settings import Settings
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_setting_is_documented_with_its_default():
+    for name, f in Settings.model_fields.items():
+        line = f"| `FOODTRACE_{name.upper()}` | `{f.default}` | {f.description} |"
+        assert line in README, f"README lacks the settings row: {line}"
+
+
+def test_every_command_is_documented():
+    for name in cli.commands:
+        assert f"`foodtrace {name}" in README, f"README does not document `foodtrace {name}`"
+
+
+def test_readme_starts_with_the_two_commands():
+    head = README[:3000]
+    assert "make demo" in head and "make test" in head
