@@ -564,17 +564,7 @@ def _parse_dl(s: str) -> Parsed | None:
             return _gln_parsed("digital_link", valid_gln(value), None, party=True)
         if ai == "00":
             return Parsed(f"{DL_BASE}/00/{valid_sscc(value)}", "digital_link", "container")
-        if ai in ("8017", "8018"):
-            _check("GSRN", value, (18,))
-        elif ai == "402":
-            _check("GSIN", value, (17,))
-        elif ai in ("253", "255"):
-            _check("GDTI" if ai == "253" else "GCN", value[:13], (13,))
-        elif ai == "8003":
-            if len(value) < 14 or value[0] != "0":
-                raise InvalidIdentifier(f"GRAI {value!r} must start with 0 and 13 digits")
-            _check("GRAI", value[1:14], (13,))
-        elif ai == "8006":
+        if ai == "8006":
             if len(value) != 18 or not value.isdigit():
                 raise InvalidIdentifier(f"ITIP {value!r} must be 18 digits")
             gtin = gtin14(value[:14])

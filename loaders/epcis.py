@@ -1,0 +1,901 @@
+"""GS1 EPCIS 2.0 documents (JSON / JSON-LD and XML) -> canonical records.
+
+:func:`read` reads a file; :func:`read_document` takes an already-received
+document (a dict, or JSON / XML bytes) and a source name, so the HTTP capture
+endpoint reuses it. Both yield records and append one
+:class:`loaders.base.Reject` per problem of a bad event (``row`` is
+``event N``, 1-based; ``field`` a JSON path such as ``eventList[2].bizStep``).
+A bad event is rejected whole; good events of the document still load.
+
+What each event gives
+---------------------
+* an ``Event`` (id = eventID, else the event hash ``ni:///sha-256;...?ver=CBV2.0``
+  over the event content without recordTime, eventID and errorDeclaration);
+* with a sourceList and a destinationList: one ``Delivery`` per lot (sender and
+  receiver: the ``location`` entries, else the possessing, else the owning party);
+  the delivery id comes from content (lot, sender, receiver, invoice number or
+  eventTime), so a re-sent event with a new eventID gives the same delivery;
+* a TransformationEvent: a ``Transformation`` at the bizLocation's operator and
+  a ``TransformationItem`` per input and output lot;
+* ILMD (lot number, production and expiry dates) on ADD events: ``Lot`` fields,
+  with the bizLocation's operator as producer;
+* ``bizTransactionList``: a ``Ticket`` per transaction (``inv`` also becomes
+  the delivery's ticket); ``certificationInfo``: a ``Certificate`` per lot;
+* ``errorDeclaration``: a ``Retraction`` of the declared event (and nothing
+  else from the erroneous copy);
+* stub ``Operator``, ``Product`` and ``Lot`` records for every referenced
+  entity not already in the store, and an ``Alias`` for every identifier form
+  received that differs from the canonical id.
+
+Containers: an AggregationEvent ADD records parent -> children within the
+document (all events of the document are scanned first), so a delivery of an
+SSCC (or of any parent) is a delivery of its children (recursively).
+Quantities of a bare product class (a GTIN without lot, ``idpat`` patterns)
+are kept in the Event body only: they name no lot to trace.
+
+Examples
+--------
+>>> doc = {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+...        "type": "ObjectEvent", "eventTime": "2026-03-01T08:00:00+08:00", "eventTimeZoneOffset": "+08:00",
+...        "action": "OBSERVE", "bizStep": "shipping",
+...        "quantityList": [{"epcClass": "urn:epc:class:lgtin:4012345.012345.998877", "quantity": 50, "uom": "KGM"}],
+...        "sourceList": [{"type": "location", "source": "urn:epc:id:sgln:4012345.00225.0"}],
+...        "destinationList": [{"type": "location", "destination": "https://id.gs1.org/414/0614141123452"}]}
+>>> rejects = []
+>>> recs = list(read_document(doc, "a.json", rejects))
+>>> rejects
+[]
+>>> [d for d in recs if d.table == "delivery"][0].lot_id
+'https://id.gs1.org/01/04012345123456/10/998877'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+import orjson
+
+from ontology.errors import InvalidIdentifier, UnreadableFile
+from ontology.identifiers import DL_BASE, Parsed, canonical, delivery_id, local_id, operator_key
+from ontology.records import (Alias, Certificate, Delivery, Event, Lot, Operator, Product, Record, Retraction,
+                              Ticket, Transformation, TransformationItem)
+
+from . import cbv
+from .base import Reject
+from .epcis_xml import EVENT_TYPES, parse_xml, xsd_errors
+
+if TYPE_CHECKING:
+    from graph.store import Store
+
+__all__ = ["read", "read_document", "event_hash", "schema_path", "STANDARD_CONTEXTS"]
+
+#: the standard EPCIS 2.0 JSON-LD contexts, recognised by URL and never fetched
+STANDARD_CONTEXTS = frozenset({
+    "https://ref.gs1.org/standards/epcis/epcis-context.jsonld",
+    "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+    "https://ref.gs1.org/standards/epcis/2.0.1/epcis-context.jsonld",
+    "https://gs1.github.io/EPCIS/epcis-context.jsonld",
+    "https://ref.gs1.org/epcis/epcis-context.jsonld",
+})
+
+_COMMON = {"type", "eventTime", "recordTime", "eventTimeZoneOffset", "eventID", "errorDeclaration",
+           "certificationInfo", "@context", "readPoint", "bizLocation", "bizStep", "disposition",
+           "persistentDisposition", "bizTransactionList", "sourceList", "destinationList", "sensorElementList",
+           "action"}
+_FIELDS = {
+    "ObjectEvent": _COMMON | {"epcList", "quantityList", "ilmd"},
+    "AggregationEvent": _COMMON | {"parentID", "childEPCs", "childQuantityList"},
+    "TransactionEvent": _COMMON | {"parentID", "epcList", "quantityList"},
+    "TransformationEvent": (_COMMON - {"action"}) | {"inputEPCList", "inputQuantityList", "outputEPCList",
+                                                   "outputQuantityList", "transformationID", "ilmd"},
+    "AssociationEvent": _COMMON | {"parentID", "childEPCs", "childQuantityList"},
+}
+_HASH_EXCLUDED = {"recordTime", "eventID", "errorDeclaration", "@context"}
+_DT = re.compile(r"-?\d{4,}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
+_TZ = re.compile(r"[+-](\d\d):([0-5]\d)")
+_UOM = re.compile(r"[A-Z0-9]{2,3}")
+_SHIP_STEPS = {"shipping", "departing", "staging_outbound", "loading", "transporting", "consigning", "dispensing",
+               "retail_selling", "picking"}
+_RECEIVE_STEPS = {"receiving", "arriving", "accepting", "unloading", "stocking", "storing"}
+_TRANSFORM_STEPS = {
+    "commissioning": "processing", "creating_class_instance": "processing", "assembling": "processing",
+    "repackaging": "repacking", "packing": "repacking", "unpacking": "repacking", "disassembling": "cutting",
+    "destroying": "destruction",
+}
+_KINDS = ("slaughter", "cutting", "processing", "repacking", "mixing", "heating", "destruction")
+_KIND_WORDS = {"slaughter": "slaughter", "butcher": "slaughter", "cutting": "cutting", "deboning": "cutting",
+               "mixing": "mixing", "blending": "mixing", "heating": "heating", "cooking": "heating",
+               "pasteuri": "heating", "repack": "repacking", "destruction": "destruction", "processing": "processing"}
+_EXPIRY = ("itemExpirationDate", "bestBeforeDate", "useByDate", "sellByDate", "expiryDate", "expirationDate")
+_PRODUCED = ("productionDate", "packDate", "packagingDate", "slaughterDate", "harvestDate", "harvestEndDate",
+             "harvestStartDate", "manufactureDate", "birthDate")
+
+
+def schema_path() -> Path | None:
+    """The GS1 EPCIS JSON Schema: ``$FOODTRACE_EPCIS_SCHEMA`` or ``<repo>/../shared/.../EPCIS-JSON-Schema.json``."""
+    env = os.environ.get("FOODTRACE_EPCIS_SCHEMA")
+    if env:
+        p = Path(env)
+        return p if p.is_file() else None
+    p = Path(__file__).resolve().parents[1] / ".." / "shared" / "conformance" / "epcis" / "gs1" / "EPCIS-JSON-Schema.json"
+    return p if p.is_file() else None
+
+
+@lru_cache(maxsize=2)
+def _event_validator(path: str | None) -> Any:
+    """A per-event validator compiled from the GS1 JSON Schema, or None.
+
+    Two gaps of the published schema are patched in memory, so that valid
+    documents load: AggregationEvent does not list ``persistentDisposition``
+    among its properties (EPCIS 2.0 allows it on every event type), and the
+    ``sensorReport.type`` enumeration predates measurement types of the GS1 Web
+    vocabulary (``EffectiveDoseRate``, ``Molar_concentration``), which makes the
+    valid openepcis ``SensorData_with_combined_events.json`` fail; any type
+    name is accepted instead. The same document has sensor reports that carry
+    only an ``exception`` (an alarm) and no ``type``; EPCIS 2.0 makes the type
+    optional there, so ``type`` is not required either.
+    """
+    if path is None:
+        return None
+    try:
+        import fastjsonschema
+    except ImportError:  # pragma: no cover - optional dependency
+        return None
+    try:
+        schema = json.loads(Path(path).read_text(encoding="utf-8"))
+        defs = schema["definitions"]
+        defs["measurementType"] = {"type": "string", "minLength": 1}
+        report = defs.get("sensorReport", {})
+        if "type" in report.get("required", []):
+            report["required"] = [r for r in report["required"] if r != "type"]
+        for name in EVENT_TYPES:
+            for part in defs.get(name, {}).get("allOf", []):
+                pn = part.get("propertyNames", {}).get("anyOf", [])
+                for alt in pn:
+                    if "enum" in alt and "persistentDisposition" not in alt["enum"]:
+                        alt["enum"].append("persistentDisposition")
+                if "properties" in part and "persistentDisposition" not in part["properties"]:
+                    part["properties"]["persistentDisposition"] = {"$ref": "#/definitions/persistentDisposition"}
+        return fastjsonschema.compile({"definitions": defs, "$ref": "#/definitions/EPCIS-Document-Event"})
+    except Exception:  # a schema we cannot compile: fall back to our own checks
+        return None
+
+
+#: validate each event against the JSON Schema only in documents up to this size
+SCHEMA_MAX_EVENTS = 5000
+
+
+def event_hash(event: dict[str, Any]) -> str:
+    """The content hash of an event (without recordTime, eventID, errorDeclaration and @context).
+
+    >>> event_hash({"type": "ObjectEvent", "eventID": "x"}) == event_hash({"type": "ObjectEvent"})
+    True
+    """
+    content = {k: v for k, v in event.items() if k not in _HASH_EXCLUDED}
+    digest = hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return f"ni:///sha-256;{digest}?ver=CBV2.0"
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+def read(path: Path, rejects: list[Reject], *, store: "Store | None" = None) -> Iterator[Record]:
+    """Read one EPCIS 2.0 document (JSON, JSON-LD or XML) from a file."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise UnreadableFile(str(path), e.strerror or str(e)) from None
+    return read_document(data, path.name, rejects, store=store)
+
+
+def read_document(doc: dict[str, Any] | bytes | str, source: str, rejects: list[Reject], *,
+                  store: "Store | None" = None) -> Iterator[Record]:
+    """Records of one EPCIS document given as a dict or as JSON / XML bytes.
+
+    Raises
+    ------
+    UnreadableFile
+        The bytes are neither JSON nor well-formed XML, or the document is truncated.
+    """
+    elements: list[Any] = []
+    data: bytes | None = None
+    if isinstance(doc, str):
+        doc = doc.encode("utf-8")
+    if isinstance(doc, (bytes, bytearray)):
+        data = bytes(doc)
+        head = data.lstrip()[:1]
+        if head == b"<":
+            doc, elements = parse_xml(data, source)
+        else:
+            try:
+                doc = orjson.loads(data)
+            except orjson.JSONDecodeError as e:
+                raise UnreadableFile(source, f"not JSON: {e}") from None
+    if not isinstance(doc, dict):
+        raise UnreadableFile(source, "not an EPCIS document (a JSON object or an XML document is expected)")
+    return _Reader(doc, source, rejects, store, data, elements).run()
+
+
+class _Reader:
+    """The state of reading one document."""
+
+    def __init__(self, doc: dict[str, Any], source: str, rejects: list[Reject], store: Any,
+                 data: bytes | None, elements: list[Any]):
+        self.doc = doc
+        self.source = source
+        self.rejects = rejects
+        self.store = store
+        self.data = data
+        self.elements = elements
+        self.xml = "@xml" in doc
+        self.prefixes: dict[str, str] = dict(cbv.STANDARD_PREFIXES)
+        if self.xml:
+            self.prefixes.update(doc["@xml"] or {})
+        self.seen: set[str] = set()
+        self.stubs: dict[str, Record] = {}
+        self.children: dict[str, list[str]] = {}
+        self.master_ops: dict[str, dict[str, str]] = {}
+        self.master_products: dict[str, dict[str, str]] = {}
+
+    # -- document level ------------------------------------------------------------------------
+
+    def _events(self) -> tuple[list[Any], str] | None:
+        doc = self.doc
+        kind = doc.get("type")
+        if kind in EVENT_TYPES:
+            return [doc], ""
+        body = doc.get("epcisBody")
+        if kind == "EPCISDocument" and isinstance(body, dict):
+            lst = body.get("eventList")
+            return (lst if isinstance(lst, list) else []), "eventList"
+        if kind == "EPCISQueryDocument" and isinstance(body, dict):
+            qr = body.get("queryResults") or {}
+            lst = ((qr.get("resultsBody") or {}) if isinstance(qr, dict) else {}).get("eventList")
+            return (lst if isinstance(lst, list) else []), "queryResults.resultsBody.eventList"
+        return None
+
+    def run(self) -> Iterator[Record]:
+        found = self._events()
+        if found is None:
+            self.rejects.append(Reject(self.source, "document", "type", str(self.doc.get("type")),
+                                       "not an EPCIS document: type must be EPCISDocument, EPCISQueryDocument "
+                                       "or an event type"))
+            return
+        events, base = found
+        self.base = base
+        doc_errors: list[tuple[str, str, str]] = []
+        if not self.xml:
+            ctx = self.doc.get("@context")
+            if ctx is None:
+                doc_errors.append(("@context", "", "document has no @context: EPCIS 2.0 JSON-LD requires the "
+                                                   "EPCIS context"))
+            else:
+                self.prefixes.update(_context_prefixes(ctx))
+        xsd: Any = None
+        if self.xml and self.data is not None and self.elements:
+            xsd = xsd_errors(self.data, self.elements, bare=not base)
+            if xsd is not None:
+                for msg in xsd[0]:
+                    doc_errors.append(("document", "", f"XML schema: {msg}"))
+        validator = None
+        if not self.xml and len(events) <= SCHEMA_MAX_EVENTS:
+            validator = _event_validator(str(schema_path()) if schema_path() else None)
+        if doc_errors:
+            for i in range(max(len(events), 1)):
+                for field, value, reason in doc_errors:
+                    self.rejects.append(Reject(self.source, f"event {i + 1}", field, value, reason))
+            return
+        self._master_data()
+        self._containment(events)
+        for i, ev in enumerate(events):
+            path = f"{base}[{i}]." if base else ""
+            problems = self._check(ev, path) if isinstance(ev, dict) else [(path.rstrip("."), "", "event is not an object")]
+            if not problems and validator is not None:
+                try:
+                    validator(ev)
+                except Exception as e:  # fastjsonschema.JsonSchemaException
+                    problems.append((path + str(getattr(e, "path", "") or "").replace("data.", "").replace("data", ""),
+                                     _short(getattr(e, "value", "")), f"GS1 JSON Schema: {e}"))
+            if xsd is not None and i in xsd[1] and not problems:
+                for el, msg in xsd[1][i][:5]:
+                    problems.append((path + el, "", f"XML schema: {msg}"))
+            if problems:
+                for field, value, reason in problems:
+                    self.rejects.append(Reject(self.source, f"event {i + 1}", field, value, reason))
+                continue
+            yield from self._derive(ev)
+        yield from self._flush_stubs()
+
+    def _master_data(self) -> None:
+        header = self.doc.get("epcisHeader")
+        if not isinstance(header, dict):
+            return
+        md = header.get("epcisMasterData") or {}
+        vocabs = md.get("vocabularyList") if isinstance(md, dict) else None
+        if not isinstance(vocabs, list):
+            return
+        for v in vocabs:
+            if not isinstance(v, dict):
+                continue
+            vtype = _local(str(v.get("type") or ""))
+            for el in v.get("vocabularyElementList") or []:
+                if not isinstance(el, dict) or not el.get("id"):
+                    continue
+                attrs: dict[str, str] = {}
+                for a in el.get("attributes") or []:
+                    if isinstance(a, dict) and a.get("id"):
+                        val = a.get("attribute")
+                        attrs[_local(str(a["id"]))] = val if isinstance(val, str) else json.dumps(val, ensure_ascii=False)
+                try:
+                    p = canonical(str(el["id"]))
+                except InvalidIdentifier:
+                    continue
+                if vtype == "EPCClass" and p.gtin:
+                    self.master_products[p.gtin] = attrs
+                elif p.entity == "operator" or vtype in ("BusinessLocation", "ReadPoint", "Party"):
+                    key = operator_key(p.id) if p.entity == "operator" else p.id
+                    self.master_ops.setdefault(key, {}).update(attrs)
+
+    def _containment(self, events: list[Any]) -> None:
+        for ev in events:
+            if not (isinstance(ev, dict) and ev.get("type") == "AggregationEvent" and ev.get("action") == "ADD"):
+                continue
+            parent = ev.get("parentID")
+            if not isinstance(parent, str):
+                continue
+            kids = [c for c in ev.get("childEPCs") or [] if isinstance(c, str)]
+            kids += [q.get("epcClass") for q in ev.get("childQuantityList") or []
+                     if isinstance(q, dict) and isinstance(q.get("epcClass"), str)]
+            try:
+                key = canonical(parent).id
+            except InvalidIdentifier:
+                continue
+            self.children.setdefault(key, []).extend(kids)
+
+    # -- validation ----------------------------------------------------------------------------
+
+    def _check(self, ev: dict[str, Any], path: str) -> list[tuple[str, str, str]]:
+        out: list[tuple[str, str, str]] = []
+        prefixes = self.prefixes
+        if "@context" in ev and not self.xml:
+            prefixes = dict(prefixes)
+            prefixes.update(_context_prefixes(ev["@context"]))
+        etype = ev.get("type")
+        if etype not in _FIELDS:
+            return [(path + "type", _short(etype), f"unknown event type {etype!r}; expected one of "
+                                                   + ", ".join(EVENT_TYPES))]
+        allowed = _FIELDS[etype]
+        for k in ev:
+            if k not in allowed and not k.startswith("@") and not cbv.is_extension(k, prefixes):
+                out.append((path + k, _short(ev[k]), f"unknown field {k!r} in {etype} (extension fields must be "
+                                                     "namespaced with a declared prefix)"))
+        for k in ("eventTime", "eventTimeZoneOffset"):
+            if k not in ev:
+                out.append((path + k, "", f"{k} is required"))
+        if "eventTime" in ev:
+            _time(out, path + "eventTime", ev["eventTime"])
+        if "recordTime" in ev:
+            _time(out, path + "recordTime", ev["recordTime"])
+        tz = ev.get("eventTimeZoneOffset")
+        if tz is not None:
+            m = _TZ.fullmatch(tz) if isinstance(tz, str) else None
+            if not m or int(m.group(1)) > 14:
+                out.append((path + "eventTimeZoneOffset", _short(tz), "eventTimeZoneOffset must be +hh:mm or -hh:mm"))
+        if etype != "TransformationEvent":
+            if "action" not in ev:
+                out.append((path + "action", "", f"action is required in {etype} (ADD, OBSERVE or DELETE)"))
+            elif ev["action"] not in ("ADD", "OBSERVE", "DELETE"):
+                out.append((path + "action", _short(ev["action"]),
+                            f"action {ev['action']!r} is not ADD, OBSERVE or DELETE"))
+        for k, vocab in (("bizStep", "bizstep"), ("disposition", "disp")):
+            if k in ev and cbv.term(vocab, ev[k], prefixes) is None:
+                out.append((path + k, _short(ev[k]), f"{k} {ev[k]!r} is not a CBV 2.0 term nor a namespaced extension URI"))
+        pd = ev.get("persistentDisposition")
+        if pd is not None:
+            if not isinstance(pd, dict):
+                out.append((path + "persistentDisposition", _short(pd), "persistentDisposition must be an object"))
+            else:
+                for k in ("set", "unset"):
+                    for j, d in enumerate(pd.get(k) or []):
+                        if cbv.term("disp", d, prefixes) is None:
+                            out.append((f"{path}persistentDisposition.{k}[{j}]", _short(d),
+                                        f"disposition {d!r} is not a CBV 2.0 term nor a namespaced extension URI"))
+        for k in ("readPoint", "bizLocation"):
+            if k in ev:
+                v = ev[k]
+                if not isinstance(v, dict) or not isinstance(v.get("id"), str) or not v["id"]:
+                    out.append((path + k, _short(v), f"{k} must be an object with an id"))
+                else:
+                    _ident(out, f"{path}{k}.id", v["id"])
+        for j, bt in enumerate(_list(ev, "bizTransactionList", out, path)):
+            p = f"{path}bizTransactionList[{j}]"
+            if not isinstance(bt, dict) or not isinstance(bt.get("bizTransaction"), str) or not bt["bizTransaction"]:
+                out.append((p, _short(bt), "bizTransaction must have a bizTransaction URI"))
+                continue
+            if "type" in bt and cbv.term("btt", bt["type"], prefixes) is None:
+                out.append((p + ".type", _short(bt["type"]),
+                            f"bizTransaction type {bt['type']!r} is not a CBV 2.0 term nor a namespaced extension URI"))
+        for lk, vk in (("sourceList", "source"), ("destinationList", "destination")):
+            for j, sd in enumerate(_list(ev, lk, out, path)):
+                p = f"{path}{lk}[{j}]"
+                if not isinstance(sd, dict) or not isinstance(sd.get(vk), str) or not sd[vk]:
+                    out.append((p, _short(sd), f"{vk} must have a type and a {vk} URI"))
+                    continue
+                if cbv.term("sdt", sd.get("type"), prefixes) is None:
+                    out.append((p + ".type", _short(sd.get("type")), f"{vk} type {sd.get('type')!r} is not a CBV 2.0 "
+                                                                  "term (location, owning_party, possessing_party) "
+                                                                  "nor a namespaced extension URI"))
+                else:
+                    _ident(out, f"{p}.{vk}", sd[vk])
+        for lk in ("epcList", "childEPCs", "inputEPCList", "outputEPCList"):
+            for j, epc in enumerate(_list(ev, lk, out, path)):
+                if not isinstance(epc, str) or not epc:
+                    out.append((f"{path}{lk}[{j}]", _short(epc), "EPC must be a URI string"))
+                else:
+                    _ident(out, f"{path}{lk}[{j}]", epc)
+        for lk in ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"):
+            for j, q in enumerate(_list(ev, lk, out, path)):
+                p = f"{path}{lk}[{j}]"
+                if not isinstance(q, dict):
+                    out.append((p, _short(q), "quantity element must be an object"))
+                    continue
+                if not isinstance(q.get("epcClass"), str) or not q["epcClass"]:
+                    out.append((p + ".epcClass", _short(q.get("epcClass")), "quantity element needs an epcClass"))
+                else:
+                    _ident(out, p + ".epcClass", q["epcClass"])
+                if "quantity" in q:
+                    v = q["quantity"]
+                    if isinstance(v, bool) or not isinstance(v, (int, float)):
+                        out.append((p + ".quantity", _short(v), f"quantity {v!r} is not a number"))
+                    elif v < 0:
+                        out.append((p + ".quantity", _short(v), "quantity must not be negative"))
+                if "uom" in q:
+                    if "quantity" not in q:
+                        out.append((p + ".uom", _short(q["uom"]), "uom given without a quantity"))
+                    if not isinstance(q["uom"], str) or not _UOM.fullmatch(q["uom"]):
+                        out.append((p + ".uom", _short(q["uom"]), "uom must be a UN/CEFACT code (2-3 letters/digits)"))
+                for k in q:
+                    if k not in ("epcClass", "quantity", "uom") and not cbv.is_extension(k, prefixes):
+                        out.append((f"{p}.{k}", _short(q[k]), f"unknown field {k!r} in a quantity element"))
+        if "certificationInfo" in ev:
+            ci = ev["certificationInfo"]
+            items = ci if isinstance(ci, list) else [ci]
+            for j, c in enumerate(items):
+                if not isinstance(c, str) or not c.strip():
+                    out.append((f"{path}certificationInfo", _short(c), "certificationInfo must be a URI string or a "
+                                                                       "list of URI strings"))
+                    break
+        if "ilmd" in ev:
+            il = ev["ilmd"]
+            if not isinstance(il, dict):
+                out.append((path + "ilmd", _short(il), "ilmd must be an object"))
+            else:
+                for k in il:
+                    if not cbv.is_extension(k, prefixes):
+                        out.append((f"{path}ilmd.{k}", _short(il[k]), f"ILMD field {k!r} has no namespace (use a "
+                                                                    "declared prefix such as cbvmda:)"))
+        ed = ev.get("errorDeclaration")
+        if ed is not None:
+            if not isinstance(ed, dict):
+                out.append((path + "errorDeclaration", _short(ed), "errorDeclaration must be an object"))
+            else:
+                if "declarationTime" not in ed:
+                    out.append((path + "errorDeclaration.declarationTime", "", "declarationTime is required"))
+                else:
+                    _time(out, path + "errorDeclaration.declarationTime", ed["declarationTime"])
+                if "reason" in ed and cbv.term("er", ed["reason"], prefixes) is None:
+                    out.append((path + "errorDeclaration.reason", _short(ed["reason"]),
+                                f"error reason {ed['reason']!r} is not a CBV 2.0 term nor a namespaced extension URI"))
+        # what each event type must carry
+        if etype == "ObjectEvent" and not any(k in ev for k in ("epcList", "quantityList", "sensorElementList")):
+            out.append((path + "epcList", "", "ObjectEvent has no epcList, quantityList or sensorElementList"))
+        elif etype == "TransactionEvent" and not ev.get("bizTransactionList"):
+            out.append((path + "bizTransactionList", "", "TransactionEvent needs a bizTransactionList"))
+        elif etype == "AssociationEvent" and not ev.get("parentID"):
+            out.append((path + "parentID", "", "AssociationEvent needs a parentID"))
+        elif etype == "AggregationEvent" and ev.get("action") in ("ADD", "DELETE") and not ev.get("parentID"):
+            out.append((path + "parentID", "", f"AggregationEvent with action {ev.get('action')} needs a parentID"))
+        elif etype == "TransformationEvent" and not any(
+                ev.get(k) for k in ("inputEPCList", "inputQuantityList", "outputEPCList", "outputQuantityList")) \
+                and not ev.get("transformationID"):
+            out.append((path + "inputEPCList", "", "TransformationEvent has no inputs, outputs or transformationID"))
+        for k in ("parentID", "eventID"):
+            if k in ev and (not isinstance(ev[k], str) or not ev[k]):
+                out.append((path + k, _short(ev[k]), f"{k} must be a URI string"))
+        if isinstance(ev.get("parentID"), str):
+            _ident(out, path + "parentID", ev["parentID"])
+        return out
+
+    # -- derivation ----------------------------------------------------------------------------
+
+    def _derive(self, ev: dict[str, Any]) -> Iterator[Record]:
+        h = event_hash(ev)
+        eid = ev.get("eventID") or h
+        etype = ev["type"]
+        step = cbv.term("bizstep", ev["bizStep"], self.prefixes) if "bizStep" in ev else None
+        disp = cbv.term("disp", ev["disposition"], self.prefixes) if "disposition" in ev else None
+        rp = self._op((ev.get("readPoint") or {}).get("id"))
+        bl = self._op((ev.get("bizLocation") or {}).get("id"))
+        time = ev["eventTime"]
+        yield Event(id=eid, type=etype, action=ev.get("action"), biz_step=step, disposition=disp, time=time,
+                    record_time=ev.get("recordTime"), read_point=rp, biz_location=bl, hash=h, source=self.source,
+                    body=orjson.dumps({k: v for k, v in ev.items() if k != "@xml"}).decode())
+        ed = ev.get("errorDeclaration")
+        if ed:
+            corr = [c for c in ed.get("correctiveEventIDs") or [] if isinstance(c, str)]
+            reason = cbv.term("er", ed["reason"], self.prefixes) if ed.get("reason") else None
+            yield Retraction(id=local_id("retraction", eid), event_id=eid, declared=ed["declarationTime"],
+                             reason=reason, corrective_ids=" ".join(corr) or None)
+            return  # the erroneous copy gives nothing more than the original did
+        ilmd = ev.get("ilmd") if isinstance(ev.get("ilmd"), dict) else {}
+        lot_info = _ilmd(ilmd)
+        station = bl or rp
+        # lots of the event (what the event is about)
+        if etype == "TransformationEvent":
+            inputs = self._lots(ev, ("inputEPCList",), ("inputQuantityList",))
+            outputs = self._lots(ev, ("outputEPCList",), ("outputQuantityList",))
+            lots = inputs + outputs
+        elif etype in ("AggregationEvent", "AssociationEvent"):
+            lots = self._lots(ev, ("childEPCs",), ("childQuantityList",))
+            if isinstance(ev.get("parentID"), str):
+                self._lot_ref(ev["parentID"])
+            inputs = outputs = []
+        else:
+            lots = self._lots(ev, ("epcList",), ("quantityList",))
+            if isinstance(ev.get("parentID"), str):
+                self._lot_ref(ev["parentID"])
+            inputs = outputs = []
+        created = outputs if etype == "TransformationEvent" else (lots if ev.get("action") == "ADD" else [])
+        for lot, _q, _u, product in created:
+            if lot_info or (etype == "ObjectEvent" and step in ("commissioning", "creating_class_instance")) \
+                    or etype == "TransformationEvent":
+                yield Lot(id=lot, product_id=product, lot_number=lot_info.get("lot_number") or _lot_number(lot),
+                          producer_id=station, production_date=lot_info.get("production_date"),
+                          expiry_date=lot_info.get("expiry_date"), event_id=eid)
+        # tickets and certificates
+        inv = None
+        for bt in ev.get("bizTransactionList") or []:
+            kind = cbv.term("btt", bt.get("type"), self.prefixes) if bt.get("type") else None
+            uri = bt["bizTransaction"]
+            number, issuer = _bt_number(uri)
+            tid = local_id("ticket", number)
+            if kind == "inv" and inv is None:
+                inv = (tid, number)
+            yield Ticket(id=tid, number=number, kind=kind, issuer_id=issuer, date=time[:10] if kind == "inv" else None,
+                         uri=uri)
+        certs = ev.get("certificationInfo")
+        cert_uris = [c for c in (certs if isinstance(certs, list) else [certs] if certs else [])]
+        cert_for: dict[str, str] = {}
+        for uri in cert_uris:
+            number = _last_segment(uri)
+            for lot, _q, _u, _p in (lots or [(None, None, None, None)]):
+                cid = local_id("certificate", uri, lot) if lot else local_id("certificate", uri)
+                if lot and lot not in cert_for:
+                    cert_for[lot] = cid
+                yield Certificate(id=cid, kind="other", number=number, lot_id=lot, uri=uri, holder_id=station)
+        # deliveries
+        sender = _party(ev.get("sourceList"), "source")
+        receiver = _party(ev.get("destinationList"), "destination")
+        if sender and receiver and lots and etype != "TransformationEvent":
+            s_id, r_id = self._op(sender), self._op(receiver)
+            receiving = step in _RECEIVE_STEPS
+            for lot, qty, unit, _p in lots:
+                did = delivery_id(lot, s_id, r_id, ticket=inv[1] if inv else None, time=None if inv else time)
+                yield Delivery(id=did, lot_id=lot, sender_id=s_id, receiver_id=r_id,
+                               time=time if not (receiving and inv) else None,
+                               received_time=time if receiving else None, quantity=qty, unit=unit,
+                               ticket_id=inv[0] if inv else None, certificate_id=cert_for.get(lot), event_id=eid)
+        # transformations
+        if etype == "TransformationEvent" and station:
+            kind = _transformation_kind(ev, step)
+            tid = local_id("transformation", h.split(";", 1)[1][:32])
+            yield Transformation(id=tid, station_id=station, time=time, kind=kind, event_id=eid)
+            for role, group in (("input", inputs), ("output", outputs)):
+                for lot, qty, unit, _p in group:
+                    yield TransformationItem(id=local_id("transformation_item", tid, role, lot), transformation_id=tid,
+                                             lot_id=lot, role=role, quantity=qty, unit=unit)
+
+    # -- identifiers -------------------------------------------------------------------------
+
+    def _alias(self, form: str, canon: str, entity: str, scheme: str) -> None:
+        if form != canon and form not in self.seen:
+            self.seen.add(form)
+            self.stubs["alias:" + form] = Alias(id=form, canonical_id=canon, entity=entity, scheme=scheme)
+
+    def _op(self, ident: Any) -> str | None:
+        """The operator id of a location or party identifier (stub, aliases)."""
+        if not isinstance(ident, str) or not ident:
+            return None
+        p = _canonical(ident)
+        if p.entity != "operator":
+            key = p.id
+        else:
+            key = f"{DL_BASE}/414/{p.gln}" + (f"/254/{_q(p.extension)}" if p.extension else "")
+            if p.party or p.id != ident:
+                self._alias(ident, key, "operator", p.scheme)
+            if p.party:
+                self._alias(p.id, key, "operator", "digital_link")
+        if "op:" + key not in self.stubs:
+            info = self.master_ops.get(key, {})
+            name = info.get("name") or (p.gln if p.gln else key)
+            parent = f"{DL_BASE}/414/{p.gln}" if p.extension else None
+            self.stubs["op:" + key] = Operator(
+                id=key, kind=_op_kind(info), name=name, gln=p.gln if not p.extension else None,
+                uscc=info.get("uscc") or info.get("unifiedSocialCreditCode"),
+                address=_address(info), region_id=info.get("district") or info.get("region"), parent_id=parent)
+            if parent:
+                self._op(parent)
+        return key
+
+    def _product(self, gtin: str) -> str:
+        pid = f"{DL_BASE}/01/{gtin}"
+        if "pr:" + pid not in self.stubs:
+            info = self.master_products.get(gtin, {})
+            self.stubs["pr:" + pid] = Product(
+                id=pid, name=info.get("descriptionShort") or info.get("regulatedProductName") or info.get("name") or gtin,
+                gtin=gtin, category=info.get("category") or info.get("foodCategory"),
+                brand=info.get("brandName") or info.get("brand"))
+        return pid
+
+    def _lot_ref(self, ident: str) -> tuple[str, str] | None:
+        """(lot id, product id) of an EPC naming a lot or an item of one, else None."""
+        p = _canonical(ident)
+        if p.entity in ("lot", "item") and p.gtin:
+            lot = p.lot_id
+            product = self._product(p.gtin)
+            if p.entity == "lot" and p.id != ident:
+                self._alias(ident, lot, "lot", p.scheme)
+            if "lot:" + lot not in self.stubs:
+                self.stubs["lot:" + lot] = Lot(id=lot, product_id=product, lot_number=p.lot or p.serial)
+            return lot, product
+        if p.entity == "product" and p.gtin:
+            self._product(p.gtin)
+        elif p.entity == "lot" and p.scheme == "local":
+            return p.id, None  # type: ignore[return-value]
+        return None
+
+    def _lots(self, ev: dict[str, Any], epc_keys: tuple[str, ...], qty_keys: tuple[str, ...],
+              ) -> list[tuple[str, float | None, str | None, str | None]]:
+        """(lot, quantity, unit, product) per lot of the event, items counted 1 EA each."""
+        acc: dict[tuple[str, str | None], list[Any]] = {}
+        for k in epc_keys:
+            for epc in ev.get(k) or []:
+                for leaf in self._expand(epc):
+                    ref = self._lot_ref(leaf)
+                    if ref:
+                        a = acc.setdefault((ref[0], "EA"), [0.0, ref[1]])
+                        a[0] += 1
+        for k in qty_keys:
+            for q in ev.get(k) or []:
+                ref = self._lot_ref(q["epcClass"])
+                if ref:
+                    unit = q.get("uom") or ("EA" if "quantity" in q else None)
+                    a = acc.setdefault((ref[0], unit), [None, ref[1]])
+                    if "quantity" in q:
+                        a[0] = (a[0] or 0.0) + float(q["quantity"])
+        return [(lot, v[0], unit, v[1]) for (lot, unit), v in acc.items()]
+
+    def _expand(self, epc: str, depth: int = 0) -> list[str]:
+        """An EPC, or the children recorded for it by AggregationEvents of the document."""
+        try:
+            key = _canonical(epc).id
+        except InvalidIdentifier:
+            return []
+        kids = self.children.get(key)
+        if not kids or depth > 8:
+            return [epc]
+        out: list[str] = []
+        for c in kids:
+            out.extend(self._expand(c, depth + 1))
+        return out
+
+    def _flush_stubs(self) -> Iterator[Record]:
+        recs = list(self.stubs.values())
+        if self.store is not None:
+            # entities already stored keep what they have: stubs would overwrite names and kinds
+            by_table: dict[str, list[str]] = {}
+            for r in recs:
+                if r.table in ("operator", "product", "lot"):
+                    by_table.setdefault(r.table, []).append(r.id)
+            known: set[tuple[str, str]] = set()
+            for table, ids in by_table.items():
+                try:
+                    known.update((table, i) for i in self.store.get_many(table, ids))
+                except Exception:
+                    pass
+            recs = [r for r in recs if (r.table, r.id) not in known or _is_master(r, self)]
+        yield from recs
+
+
+def _is_master(rec: Record, reader: _Reader) -> bool:
+    return (rec.table == "operator" and rec.id in reader.master_ops) or (
+        rec.table == "product" and rec.id.rsplit("/", 1)[-1] in reader.master_products)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=65536)
+def _canonical(ident: str) -> Parsed:
+    return canonical(ident)
+
+
+def _q(s: str) -> str:
+    from urllib.parse import quote
+    return quote(s, safe="")
+
+
+def _short(v: Any) -> str:
+    if v is None:
+        return ""
+    s = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
+    return s[:200]
+
+
+def _time(out: list[tuple[str, str, str]], field: str, value: Any) -> None:
+    if not isinstance(value, str) or not _DT.fullmatch(value):
+        out.append((field, _short(value), f"{field.rsplit('.', 1)[-1]} {value!r} is not an xsd:dateTime with a "
+                                          "time-zone offset (e.g. 2026-03-01T08:00:00+08:00)"))
+        return
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        out.append((field, _short(value), f"{field.rsplit('.', 1)[-1]} {value!r} is not a valid date-time"))
+
+
+def _ident(out: list[tuple[str, str, str]], field: str, value: str) -> None:
+    try:
+        _canonical(value)
+    except InvalidIdentifier as e:
+        out.append((field, _short(value), str(e)))
+
+
+def _list(ev: dict[str, Any], key: str, out: list[tuple[str, str, str]], path: str) -> list[Any]:
+    v = ev.get(key)
+    if v is None:
+        return []
+    if not isinstance(v, list):
+        out.append((path + key, _short(v), f"{key} must be a list"))
+        return []
+    return v
+
+
+def _context_prefixes(ctx: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    items = ctx if isinstance(ctx, list) else [ctx]
+    for c in items:
+        if isinstance(c, dict):
+            for k, v in c.items():
+                if isinstance(v, str) and not k.startswith("@"):
+                    out[k] = v
+                elif isinstance(v, dict) and isinstance(v.get("@id"), str):
+                    out[k] = v["@id"]
+    return out
+
+
+def _local(iri: str) -> str:
+    """The local name of an IRI or CURIE (after the last ``#``, ``/`` or ``:``)."""
+    for sep in ("#", "/", ":"):
+        if sep in iri:
+            iri = iri.rsplit(sep, 1)[-1]
+    return iri
+
+
+def _ilmd(ilmd: dict[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, v in ilmd.items():
+        name = _local(k)
+        if not isinstance(v, (str, int, float)):
+            continue
+        v = str(v).strip()
+        if name == "lotNumber":
+            out["lot_number"] = v
+        elif name in _EXPIRY and "expiry_date" not in out:
+            out["expiry_date"] = v[:10]
+        elif name in _PRODUCED and "production_date" not in out:
+            out["production_date"] = v[:10]
+    return out
+
+
+def _lot_number(lot_id: str) -> str | None:
+    if "/10/" in lot_id:
+        from urllib.parse import unquote
+        return unquote(lot_id.rsplit("/10/", 1)[1].split("/", 1)[0])
+    return None
+
+
+def _last_segment(uri: str) -> str:
+    s = uri.rstrip("/")
+    for sep in ("/", ":", "#", "="):
+        if sep in s:
+            s = s.rsplit(sep, 1)[-1]
+    return s or uri
+
+
+def _bt_number(uri: str) -> tuple[str, str | None]:
+    """(number, issuer operator id) of a bizTransaction URI.
+
+    >>> _bt_number("urn:epcglobal:cbv:bt:0614141073467:1152")
+    ('1152', 'https://id.gs1.org/414/0614141073467')
+    >>> _bt_number("http://transaction.acme.com/po/12345678")
+    ('12345678', None)
+    """
+    if uri.startswith("urn:epcglobal:cbv:bt:"):
+        rest = uri[len("urn:epcglobal:cbv:bt:"):]
+        gln, _, number = rest.partition(":")
+        issuer = None
+        if len(gln) == 13 and gln.isdigit():
+            try:
+                issuer = operator_key(f"{DL_BASE}/414/{gln}")
+            except InvalidIdentifier:
+                issuer = None
+        return (number or rest), issuer
+    if uri.startswith("urn:epc:id:gdti:"):
+        try:
+            return canonical(uri).id.rsplit("/253/", 1)[1], None
+        except InvalidIdentifier:
+            return uri, None
+    if uri.startswith(("http://", "https://")):
+        return _last_segment(uri), None
+    return uri, None
+
+
+def _party(lst: Any, key: str) -> str | None:
+    if not isinstance(lst, list):
+        return None
+    by: dict[str, str] = {}
+    for x in lst:
+        t = cbv.term("sdt", x.get("type"))
+        if t and t not in by:
+            by[t] = x[key]
+    return by.get("location") or by.get("possessing_party") or by.get("owning_party")
+
+
+_OP_KINDS = {"Farm", "CropFarm", "AquaFarm", "Slaughterhouse", "Producer", "Workshop", "WholesaleMarket",
+             "FarmersMarket", "Stall", "Supermarket", "Restaurant", "SchoolCanteen", "Distributor", "ColdStore",
+             "Vendor"}
+
+
+def _op_kind(info: dict[str, str]) -> str:
+    for k in ("operatorKind", "kind", "siteType", "type"):
+        v = info.get(k)
+        if v:
+            v = _local(v)
+            if v in _OP_KINDS:
+                return v
+            try:
+                from ontology import vocab  # written by the ontology helper
+                found = vocab.lookup("operator_kind", v)
+                if found:
+                    return found
+            except Exception:
+                pass
+    return "Operator"
+
+
+def _address(info: dict[str, str]) -> str | None:
+    parts = [info.get(k) for k in ("streetAddressOne", "streetAddressTwo", "streetAddressThree", "city", "state",
+                                   "postalCode", "countryCode")]
+    parts = [p for p in parts if p]
+    return ", ".join(parts) if parts else info.get("address")
+
+
+def _transformation_kind(ev: dict[str, Any], step: str | None) -> str:
+    for k, v in ev.items():
+        if "foodtrace" in k.lower() or k.endswith(("transformationKind", ":kind")):
+            if isinstance(v, str) and _local(v) in _KINDS:
+                return _local(v)
+    if step in _TRANSFORM_STEPS:
+        return _TRANSFORM_STEPS[step]
+    if step and ":" in step:  # an extension bizStep URI the document declares
+        low = _local(step).lower()
+        for word, kind in _KIND_WORDS.items():
+            if word in low:
+                return kind
+    return "processing"
