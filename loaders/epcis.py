@@ -372,8 +372,8 @@ class _Reader:
             return [(path + "type", _short(etype), f"unknown event type {etype!r}; expected one of "
                                                    + ", ".join(EVENT_TYPES))]
         allowed = _FIELDS[etype]
-        for k in ev:
-            if k not in allowed and not k.startswith("@") and not cbv.is_extension(k, prefixes):
+        for k in ev.keys() - allowed:
+            if not k.startswith("@") and not cbv.is_extension(k, prefixes):
                 out.append((path + k, _short(ev[k]), f"unknown field {k!r} in {etype} (extension fields must be "
                                                      "namespaced with a declared prefix)"))
         for k in ("eventTime", "eventTimeZoneOffset"):
@@ -423,6 +423,8 @@ class _Reader:
                 out.append((p + ".type", _short(bt["type"]),
                             f"bizTransaction type {bt['type']!r} is not a CBV 2.0 term nor a namespaced extension URI"))
         for lk, vk in (("sourceList", "source"), ("destinationList", "destination")):
+            if lk not in ev:
+                continue
             for j, sd in enumerate(_list(ev, lk, out, path)):
                 p = f"{path}{lk}[{j}]"
                 if not isinstance(sd, dict) or not isinstance(sd.get(vk), str) or not sd[vk]:
@@ -435,12 +437,16 @@ class _Reader:
                 else:
                     _ident(out, f"{p}.{vk}", sd[vk])
         for lk in ("epcList", "childEPCs", "inputEPCList", "outputEPCList"):
+            if lk not in ev:
+                continue
             for j, epc in enumerate(_list(ev, lk, out, path)):
                 if not isinstance(epc, str) or not epc:
                     out.append((f"{path}{lk}[{j}]", _short(epc), "EPC must be a URI string"))
                 else:
                     _ident(out, f"{path}{lk}[{j}]", epc)
         for lk in ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"):
+            if lk not in ev:
+                continue
             for j, q in enumerate(_list(ev, lk, out, path)):
                 p = f"{path}{lk}[{j}]"
                 if not isinstance(q, dict):
@@ -829,13 +835,7 @@ def _bt_number(uri: str) -> tuple[str, str | None]:
     if uri.startswith("urn:epcglobal:cbv:bt:"):
         rest = uri[len("urn:epcglobal:cbv:bt:"):]
         gln, _, number = rest.partition(":")
-        issuer = None
-        if len(gln) == 13 and gln.isdigit():
-            try:
-                issuer = operator_key(f"{DL_BASE}/414/{gln}")
-            except InvalidIdentifier:
-                issuer = None
-        return (number or rest), issuer
+        return (number or rest), _issuer(gln)
     if uri.startswith("urn:epc:id:gdti:"):
         try:
             return canonical(uri).id.rsplit("/253/", 1)[1], None
@@ -844,6 +844,16 @@ def _bt_number(uri: str) -> tuple[str, str | None]:
     if uri.startswith(("http://", "https://")):
         return _last_segment(uri), None
     return uri, None
+
+
+@lru_cache(maxsize=65536)
+def _issuer(gln: str) -> str | None:
+    if len(gln) == 13 and gln.isdigit():
+        try:
+            return operator_key(f"{DL_BASE}/414/{gln}")
+        except InvalidIdentifier:
+            return None
+    return None
 
 
 def _party(lst: Any, key: str) -> str | None:

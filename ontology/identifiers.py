@@ -126,9 +126,7 @@ def gs1_check_digit(body: str) -> int:
     >>> gs1_check_digit("061414112345")   # GLN 0614141123452
     2
     """
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        total += (ord(ch) - 48) * (3 if i % 2 == 0 else 1)
+    total = 3 * sum(map(int, body[::-1][::2])) + sum(map(int, body[::-1][1::2]))
     return (10 - total % 10) % 10
 
 
@@ -532,7 +530,21 @@ def _dl_structure(segs: list[str]) -> tuple[str, str, list[tuple[str, str]]] | N
     return None
 
 
+_FAST_LOT = re.compile(r"https://id\.gs1\.org/01/(\d{14})/10/([A-Za-z0-9_.~-]+)")
+_FAST_GLN = re.compile(r"https://id\.gs1\.org/414/(\d{13})")
+
+
 def _parse_dl(s: str) -> Parsed | None:
+    m = _FAST_LOT.fullmatch(s)  # the canonical forms most documents carry
+    if m:
+        gtin = m.group(1)
+        if gs1_check_digit(gtin[:13]) == ord(gtin[13]) - 48:
+            return Parsed(s, "digital_link", "lot", gtin=gtin, lot=m.group(2))
+    m = _FAST_GLN.fullmatch(s)
+    if m:
+        gln = m.group(1)
+        if gs1_check_digit(gln[:12]) == ord(gln[12]) - 48:
+            return Parsed(s, "digital_link", "operator", gln=gln)
     m = _DL_RE.match(s)
     if not m or not m.group(2):
         return None
