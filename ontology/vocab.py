@@ -75,6 +75,7 @@ __all__ = [
     "kind_ancestors",
     "field_properties",
     "class_for_table",
+    "table_for_class",
     "derive",
     "write_cache",
 ]
@@ -282,13 +283,15 @@ class FieldProperty(NamedTuple):
 
     ``kind`` is ``object`` (the value is an id, written as an IRI),
     ``concept`` (a local name of the concept scheme ``scheme``) or
-    ``datatype`` (a literal of XSD type ``datatype``).
+    ``datatype`` (a literal of XSD type ``datatype``); ``range`` is the
+    class IRI an object property points to, where the ontology says.
     """
 
     property: str
     kind: str
     datatype: str | None
     scheme: str | None
+    range: str | None = None
 
 
 # --------------------------------------------------------------------------- derivation
@@ -396,15 +399,18 @@ def derive(ttl_path: Path | str = TTL_PATH) -> dict[str, Any]:
         local = ft_local(p)
         scheme = g.value(p, ft.valueScheme)
         rng = g.value(p, RDFS.range)
+        target = None
         if scheme is not None:
             kind, datatype, scheme_name = "concept", None, str(scheme)[len(VOCAB_BASE):]
         elif (p, RDF.type, OWL.ObjectProperty) in g:
             kind, datatype, scheme_name = "object", None, None
+            target = str(rng) if rng is not None else None
         else:
             kind, datatype, scheme_name = "datatype", str(rng) if rng is not None else None, None
         if str(f) in fields:
             raise ValueError(f"{ttl_path}: record field {f} is carried by two properties")
-        fields[str(f)] = {"property": local, "kind": kind, "datatype": datatype, "scheme": scheme_name}
+        fields[str(f)] = {"property": local, "kind": kind, "datatype": datatype, "scheme": scheme_name,
+                          "range": target}
 
     return {"sha256": _sha256(ttl_path), "classes": classes, "properties": properties,
             "tables": dict(sorted(tables.items())), "schemes": schemes, "operator_kinds": kinds,
@@ -580,15 +586,27 @@ def field_properties() -> dict[tuple[str, str], FieldProperty]:
     """``{(record table, field name): FieldProperty}`` for every record field but ``id``.
 
     >>> field_properties()[("delivery", "sender_id")]
-    FieldProperty(property='https://w3id.org/foodtrace/ontology#sender', kind='object', datatype=None, scheme=None)
+    FieldProperty(property='https://w3id.org/foodtrace/ontology#sender', kind='object', datatype=None, scheme=None, range='https://w3id.org/foodtrace/ontology#Operator')
     >>> field_properties()[("sample", "plan")].scheme
     'sample_plan'
     """
     out = {}
     for key, f in _data()["fields"].items():
         table, name = key.split(".", 1)
-        out[(table, name)] = FieldProperty(FT_NS + f["property"], f["kind"], f["datatype"], f["scheme"])
+        out[(table, name)] = FieldProperty(FT_NS + f["property"], f["kind"], f["datatype"], f["scheme"], f["range"])
     return out
+
+
+def table_for_class(class_iri: str) -> str | None:
+    """The record table whose records are instances of a class, or None.
+
+    >>> table_for_class("https://w3id.org/foodtrace/ontology#Lot")
+    'lot'
+    """
+    for table, local in _data()["tables"].items():
+        if FT_NS + local == class_iri:
+            return table
+    return None
 
 
 def class_for_table(table: str) -> str:

@@ -1,0 +1,396 @@
+"""Records as RDF: build a graph, serialise it as Turtle or JSON-LD, validate it with SHACL.
+
+:func:`to_graph` is pure (records in, graph out). How records become triples
+is read from the ontology (:func:`ontology.vocab.field_properties`): every
+field is carried by the property the Turtle file annotates with
+``ft:recordField``.
+
+* Nodes: a record's canonical id is its IRI when it is an absolute IRI or URN
+  (characters not allowed in IRIs, such as spaces, are percent-encoded);
+  any other id becomes ``urn:foodtrace:<table>:<percent-encoded id>``.
+* Every record node is typed with its class (``ft:Delivery`` ...); an operator
+  also with its kind (``ft:Slaughterhouse`` ...) and an event with its EPCIS
+  class (``epcis:ObjectEvent`` ...).
+* Literals are typed: ``xsd:decimal`` (quantities, values, coordinates),
+  ``xsd:date``, ``xsd:dateTime``, ``xsd:boolean``, ``xsd:anyURI``; others are plain strings.
+* Controlled terms become concept IRIs (``.../vocab/conclusion/nonconforming``;
+  a value that is no concept of its scheme becomes an IRI under the scheme that
+  the shapes then report); ``*_id`` fields become object properties; CBV
+  values (ticket kind, bizStep, disposition, error reason) become CBV IRIs
+  (``cbv:BTT-inv``, ``cbv:BizStep-shipping`` ...).
+* Lot links: a transformation ``prov:used`` its input lots; each output lot
+  ``prov:wasGeneratedBy`` it and ``prov:wasDerivedFrom`` every input lot.
+* Aliases are not nodes of their own: each becomes an ``ft:alias`` literal on
+  the canonical node, plus ``owl:sameAs`` when the alias is itself an absolute
+  IRI (an EPC URN, another Digital Link), so RDF tools can merge the forms.
+* ``Event.body`` (the raw event) is not written; personal data (fields marked
+  private: contact person, phone) only when ``private=True``.
+
+Examples
+--------
+>>> from ontology.records import Delivery
+>>> g = to_graph([Delivery(id="urn:foodtrace:delivery:1", lot_id="urn:foodtrace:lot:a",
+...                        sender_id="urn:foodtrace:operator:f", receiver_id="urn:foodtrace:operator:m",
+...                        time="2026-03-01T08:00:00+08:00", quantity=120.5, unit="KGM")])
+>>> print(serialise(g, "turtle").strip().split("\\n\\n")[-1])  # doctest: +NORMALIZE_WHITESPACE
+<urn:foodtrace:delivery:1> a ft:Delivery ;
+    ft:deliveredLot <urn:foodtrace:lot:a> ;
+    ft:quantity 120.5 ;
+    ft:receiver <urn:foodtrace:operator:m> ;
+    ft:sender <urn:foodtrace:operator:f> ;
+    ft:shipTime "2026-03-01T08:00:00+08:00"^^xsd:dateTime ;
+    ft:unit "KGM" .
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections import defaultdict
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, NamedTuple
+from urllib.parse import quote
+
+from rdflib import Graph, Literal, Namespace, URIRef
+
+from ontology import vocab
+from ontology.errors import FoodtraceError
+from ontology.records import Record
+from ontology.vocab import FT
+
+__all__ = [
+    "SHAPES_PATH",
+    "CONTEXT",
+    "FORMATS",
+    "Violation",
+    "iri",
+    "to_graph",
+    "serialise",
+    "validate",
+    "violations",
+]
+
+#: the SHACL shapes
+SHAPES_PATH = Path(__file__).with_name("shapes.ttl")
+
+# plain namespaces (rdflib's DefinedNamespace objects trip pytest's doctest collection)
+RDF = Namespace("http://www.w3.org/1999/02/22-rdf-syntax-ns#")
+OWL = Namespace("http://www.w3.org/2002/07/owl#")
+XSD = Namespace("http://www.w3.org/2001/XMLSchema#")
+PROV = Namespace("http://www.w3.org/ns/prov#")
+EPCIS = Namespace("https://ref.gs1.org/epcis/")
+CBV = Namespace("https://ref.gs1.org/cbv/")
+SH = Namespace("http://www.w3.org/ns/shacl#")
+
+#: the compact JSON-LD context of the export (prefixes only: no term is renamed)
+CONTEXT: dict[str, str] = {
+    "ft": vocab.FT_NS,
+    "ftv": vocab.VOCAB_BASE,
+    "prov": str(PROV),
+    "epcis": str(EPCIS),
+    "cbv": str(CBV),
+    "gs1": "https://gs1.org/voc/",
+    "owl": str(OWL),
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "xsd": str(XSD),
+}
+
+#: serialisation formats :func:`serialise` accepts, with the rdflib plugin of each
+FORMATS = {"turtle": "turtle", "ttl": "turtle", "json-ld": "json-ld", "jsonld": "json-ld"}
+
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s]")
+_NOT_IRI = re.compile(r'[\x00-\x20<>"{}|\\^`\x7f]')
+_EPCIS_EVENTS = {"ObjectEvent", "AggregationEvent", "TransactionEvent", "TransformationEvent", "AssociationEvent"}
+# CBV vocabularies: (record field) -> (CBV term prefix, EPC URN prefix)
+_CBV = {
+    ("ticket", "kind"): ("BTT-", "urn:epcglobal:cbv:btt:"),
+    ("event", "biz_step"): ("BizStep-", "urn:epcglobal:cbv:bizstep:"),
+    ("event", "disposition"): ("Disp-", "urn:epcglobal:cbv:disp:"),
+    ("retraction", "reason"): ("ER-", "urn:epcglobal:cbv:er:"),
+}
+_SPLIT = {("retraction", "corrective_ids")}
+_SKIP = {("event", "body")}
+
+
+def _pct(match: re.Match) -> str:
+    return "".join(f"%{b:02X}" for b in match.group().encode("utf-8"))
+
+
+def iri(identifier: str, table: str = "entity") -> URIRef:
+    """The IRI of an identifier.
+
+    An absolute IRI or URN is kept (characters not allowed in IRIs are
+    percent-encoded); anything else is minted under ``urn:foodtrace:<table>:``.
+
+    >>> iri("https://id.gs1.org/01/06901234567892/10/A B")
+    rdflib.term.URIRef('https://id.gs1.org/01/06901234567892/10/A%20B')
+    >>> iri("L 7", "lot")
+    rdflib.term.URIRef('urn:foodtrace:lot:L%207')
+    """
+    s = str(identifier).strip()
+    if _ABSOLUTE.match(s):
+        return URIRef(_NOT_IRI.sub(_pct, s))
+    return URIRef(f"urn:foodtrace:{table}:{quote(s, safe='')}")
+
+
+class _Plan(NamedTuple):
+    """How one field of one record type becomes triples."""
+
+    name: str
+    prop: URIRef
+    kind: str  # object, concept, cbv, datatype
+    datatype: str | None
+    scheme: str | None
+    target_table: str
+    split: bool
+
+
+@lru_cache(maxsize=None)
+def _plans(table: str) -> tuple[_Plan, ...]:
+    plans = []
+    for (t, name), fp in vocab.field_properties().items():
+        if t != table or (t, name) in _SKIP:
+            continue
+        kind = "cbv" if (t, name) in _CBV else fp.kind
+        target = (vocab.table_for_class(fp.range) if fp.range else None) or "entity"
+        plans.append(_Plan(name, URIRef(fp.property), kind, fp.datatype, fp.scheme, target, (t, name) in _SPLIT))
+    return tuple(plans)
+
+
+def _decimal(value: Any) -> Literal | None:
+    try:
+        d = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return Literal(str(value), datatype=XSD.decimal)  # ill-typed: the shapes report it
+    if not d.is_finite():
+        return Literal(str(value), datatype=XSD.decimal)
+    return Literal(d, datatype=XSD.decimal)
+
+
+def _literal(value: Any, datatype: str | None) -> Literal:
+    if datatype == str(XSD.decimal):
+        return _decimal(value)
+    if datatype == str(XSD.boolean):
+        if isinstance(value, bool):
+            return Literal(value)
+        return Literal(str(value).strip().lower(), datatype=XSD.boolean)
+    if datatype in (str(XSD.date), str(XSD.dateTime), str(XSD.anyURI)):
+        return Literal(str(value).strip(), datatype=URIRef(datatype))
+    return Literal(str(value))
+
+
+def _cbv(table: str, name: str, value: str) -> URIRef:
+    prefix, urn = _CBV[(table, name)]
+    v = value.strip()
+    if v.lower().startswith(urn):
+        return CBV[prefix + v[len(urn):]]
+    if _ABSOLUTE.match(v):
+        return iri(v)
+    return CBV[prefix + v]
+
+
+def to_graph(records: Iterable[Record], *, private: bool = False) -> Graph:
+    """An RDF graph of records, following the ontology.
+
+    Parameters
+    ----------
+    records : iterable of Record
+        Any mix of record types (e.g. everything a store holds).
+    private : bool
+        Also write personal data (fields marked private). Off by default.
+
+    Returns
+    -------
+    rdflib.Graph
+        With the ontology's prefixes bound.
+
+    Examples
+    --------
+    >>> from ontology.records import Operator
+    >>> g = to_graph([Operator(id="urn:foodtrace:operator:x", kind="Stall", name="张三摊位", phone="13800000000")])
+    >>> sorted(str(o).rsplit("#", 1)[1] for o in g.objects(iri("urn:foodtrace:operator:x"), RDF.type))
+    ['Operator', 'Stall']
+    >>> len(list(g.objects(None, FT.phone)))
+    0
+    """
+    g = Graph()
+    for prefix, ns in CONTEXT.items():
+        g.bind(prefix, ns)
+    private_fields = _private_fields()
+    triples: list[tuple] = []
+    add = triples.append
+    inputs: dict[URIRef, list[URIRef]] = defaultdict(list)
+    outputs: dict[URIRef, list[URIRef]] = defaultdict(list)
+    for rec in records:
+        table = rec.table
+        if table == "alias":
+            canonical = iri(rec.canonical_id, rec.entity or "entity")
+            add((canonical, FT.alias, Literal(rec.id)))
+            if _ABSOLUTE.match(rec.id.strip()):
+                alias_iri = iri(rec.id)
+                if alias_iri != canonical:
+                    add((canonical, OWL.sameAs, alias_iri))
+            continue
+        node = iri(rec.id, table)
+        add((node, RDF.type, URIRef(vocab.class_for_table(table))))
+        for plan in _plans(table):
+            value = getattr(rec, plan.name)
+            if value is None or value == "":
+                continue
+            if not private and (table, plan.name) in private_fields:
+                continue
+            if plan.kind == "object":
+                values = str(value).split() if plan.split else [value]
+                for v in values:
+                    add((node, plan.prop, iri(v, plan.target_table)))
+            elif plan.kind == "concept":
+                add((node, plan.prop, _concept(plan.scheme, str(value))))
+            elif plan.kind == "cbv":
+                add((node, plan.prop, _cbv(table, plan.name, str(value))))
+            else:
+                add((node, plan.prop, _literal(value, plan.datatype)))
+        if table == "operator" and rec.kind:
+            kind = vocab.lookup("operator_kind", rec.kind)
+            if kind:
+                add((node, RDF.type, FT[kind]))
+        elif table == "event" and rec.type in _EPCIS_EVENTS:
+            add((node, RDF.type, EPCIS[rec.type]))
+        elif table == "transformation_item" and rec.transformation_id and rec.lot_id:
+            t, lot = iri(rec.transformation_id, "transformation"), iri(rec.lot_id, "lot")
+            role = (rec.role or "").strip().lower()
+            if role == "input":
+                inputs[t].append(lot)
+                add((t, PROV.used, lot))
+            elif role == "output":
+                outputs[t].append(lot)
+                add((lot, PROV.wasGeneratedBy, t))
+    for t, outs in outputs.items():
+        for out in outs:
+            for inp in inputs.get(t, ()):
+                add((out, PROV.wasDerivedFrom, inp))
+    g.addN((s, p, o, g) for s, p, o in triples)
+    return g
+
+
+@lru_cache(maxsize=None)
+def _concept(scheme: str, value: str) -> URIRef:
+    local = value if value in vocab.labels(scheme) else vocab.lookup(scheme, value)
+    if local is not None:
+        return URIRef(vocab.concept_iri(scheme, local))
+    return URIRef(vocab.scheme_iri(scheme) + "/" + quote(value.strip(), safe=""))
+
+
+@lru_cache(maxsize=1)
+def _private_fields() -> frozenset[tuple[str, str]]:
+    from ontology.records import RECORD_TYPES
+
+    return frozenset((t.table, f.name) for t in RECORD_TYPES for f in dataclasses.fields(t)
+                     if f.metadata.get("private"))
+
+
+def serialise(graph: Graph, format: str = "turtle") -> str:
+    """The graph as Turtle or JSON-LD (compact, with :data:`CONTEXT` as its ``@context``).
+
+    Raises
+    ------
+    FoodtraceError
+        For a format other than those in :data:`FORMATS`.
+
+    Examples
+    --------
+    >>> import json
+    >>> g = to_graph([])
+    >>> json.loads(serialise(g, "json-ld"))["@context"]["ft"]
+    'https://w3id.org/foodtrace/ontology#'
+    >>> serialise(g, "rdf/xml")
+    Traceback (most recent call last):
+    ...
+    ontology.errors.FoodtraceError: unknown RDF format 'rdf/xml'; known: turtle, json-ld
+    """
+    plugin = FORMATS.get(str(format).lower())
+    if plugin is None:
+        raise FoodtraceError(f"unknown RDF format {format!r}; known: turtle, json-ld")
+    if plugin == "json-ld":
+        return graph.serialize(format="json-ld", context=CONTEXT, auto_compact=True)
+    return graph.serialize(format=plugin)
+
+
+@lru_cache(maxsize=1)
+def _shapes() -> Graph:
+    return Graph().parse(SHAPES_PATH, format="turtle")
+
+
+@lru_cache(maxsize=1)
+def _ontology() -> Graph:
+    return Graph().parse(vocab.TTL_PATH, format="turtle")
+
+
+def _run(graph: Graph) -> tuple[bool, Graph, str]:
+    from pyshacl import validate as shacl_validate
+
+    # pyshacl's ont_graph only copies OWL/RDFS axioms, not the SKOS concepts the
+    # scheme-membership shapes read: mix the whole ontology into a copy ourselves.
+    data = Graph()
+    data.addN((s, p, o, data) for s, p, o in graph)
+    data.addN((s, p, o, data) for s, p, o in _ontology())
+    conforms, results, text = shacl_validate(
+        data, shacl_graph=_shapes(), inference="none", inplace=True,
+        abort_on_first=False, allow_infos=True, allow_warnings=True, advanced=False, meta_shacl=False,
+    )
+    return bool(conforms), results, str(text)
+
+
+def validate(graph: Graph) -> tuple[bool, str]:
+    """Check a graph against ``ontology/shapes.ttl`` with pyshacl.
+
+    The ontology is mixed into a copy of the data graph, so that concept
+    schemes and subclasses are known; no inference is run (``sh:class`` follows
+    the ``rdfs:subClassOf`` triples of the ontology by itself).
+
+    Returns
+    -------
+    (bool, str)
+        Whether the graph conforms, and pyshacl's report text.
+
+    Examples
+    --------
+    >>> from ontology.records import Ticket
+    >>> validate(to_graph([Ticket(id="urn:foodtrace:ticket:1", number="NO.1")]))[0]
+    True
+    >>> validate(to_graph([Ticket(id="urn:foodtrace:ticket:1")]))[0]
+    False
+    """
+    conforms, _, text = _run(graph)
+    return conforms, text
+
+
+class Violation(NamedTuple):
+    """One SHACL result: focus node, path, value, and the English message."""
+
+    focus: str
+    path: str | None
+    value: str | None
+    message: str
+
+
+def violations(graph: Graph) -> list[Violation]:
+    """The SHACL results of a graph, sorted by focus node (empty when it conforms).
+
+    >>> from ontology.records import Ticket
+    >>> violations(to_graph([Ticket(id="urn:foodtrace:ticket:1")]))
+    [Violation(focus='urn:foodtrace:ticket:1', path='https://w3id.org/foodtrace/ontology#number', value=None, message='a ticket has exactly one number')]
+    """
+    _, results, _ = _run(graph)
+    out = []
+    report = results.value(predicate=RDF.type, object=SH.ValidationReport, any=False)
+    for r in results.objects(report, SH.result):  # top-level results, not the sh:detail of sh:node
+        messages = list(results.objects(r, SH.resultMessage))
+        en = [m for m in messages if getattr(m, "language", None) == "en"] or messages
+        path = results.value(r, SH.resultPath)
+        value = results.value(r, SH.value)
+        out.append(Violation(str(results.value(r, SH.focusNode)), str(path) if isinstance(path, URIRef) else None,
+                             None if value is None else str(value), str(en[0]) if en else ""))
+    return sorted(out, key=lambda v: tuple("" if x is None else x for x in v))
