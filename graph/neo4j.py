@@ -1,0 +1,554 @@
+"""The Neo4j store: the same records, kept on a Neo4j 5 server, a cluster or Aura.
+
+Chosen by a ``neo4j://``, ``neo4j+s://``, ``neo4j+ssc://``, ``bolt://``,
+``bolt+s://`` or ``bolt+ssc://`` URL. User and password come from the URL
+(``bolt://user:secret@host:7687``) or from ``NEO4J_USER`` / ``NEO4J_PASSWORD``;
+with neither, the driver connects without authentication (the local test server
+of ``scripts/neo4j/start.sh`` runs with authentication off). The database is the
+``?database=`` query parameter, else ``NEO4J_DATABASE``, else the server's
+default. The official ``neo4j`` driver is imported only when such a store is
+opened.
+
+Model
+-----
+Each record is one node labelled with its record class (``:Delivery``,
+``:Lot``, ``:TransformationItem`` ...) whose properties are the record's fields;
+empty (None) fields are not stored. References between records (``lot_id``,
+``sender_id`` ...) are properties, indexed, not relationships: a traversal reads
+a whole frontier with one ``UNWIND``/``IN $ids`` query per step, like the
+embedded store. The first write creates, ``IF NOT EXISTS``, a uniqueness
+constraint on ``id`` per label, a uniqueness constraint on ``Event.hash``, and
+range indexes on the fields the embedded store indexes (``*_id``, times, dates,
+codes). Each node also holds ``_seq``, its insertion number, so that
+:meth:`Neo4jStore.scan` returns records in insertion order as SQLite does;
+``(:FtMeta {id: "seq"})`` holds the counter.
+
+Writes
+------
+:meth:`Neo4jStore.write` first reads the whole iterator (so that an exception
+from it writes nothing, and so that the driver may replay the transaction), then
+writes everything in ONE managed write transaction, per record type in chunks
+of ``UNWIND $rows AS r MERGE (n:Label {id: r.id}) SET n += r.p``. The driver
+retries the transaction on transient errors and on a lost connection. Holding
+the records costs about what the records themselves cost (they are kept, not
+copied); property maps are built one chunk at a time. Merging follows the
+embedded store exactly: non-empty fields replace, empty ones keep; ``changed``
+counts records that were new or really changed; an Event whose ``hash`` is
+already stored under another id is skipped.
+
+Values are stored with the types the embedded store gives back: ``float``
+fields as floats, ``bool`` fields as booleans, text fields as strings.
+
+>>> parse_url("bolt://neo:s%40cret@db.example:7688?database=trace").driver_uri
+'bolt://db.example:7688'
+>>> u = parse_url("neo4j+s://neo:s%40cret@db.example?database=trace")
+>>> (u.user, u.password, u.database, u.shown)
+('neo', 's@cret', 'trace', 'neo4j+s://neo:***@db.example?database=trace')
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Mapping
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from ontology.errors import StoreError, StoreUnavailable
+from ontology.identifiers import lookup_forms
+from ontology.records import RECORD_TYPES, Delivery, Record, TransformationItem, record_fields, record_type
+
+from .store import Store, WriteStats, chunks
+
+__all__ = ["Neo4jStore", "Neo4jURL", "parse_url", "SCHEMES"]
+
+#: URL schemes this backend serves (the driver's own)
+SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
+#: fields indexed in every label that has them (as in the embedded store), plus every ``*_id``
+_INDEXED = {"time", "date", "code", "number", "gtin", "gln", "uscc", "lot_number", "canonical_id",
+            "sampled_at", "start", "kind"}
+#: rows per UNWIND query
+_CHUNK = 5000
+#: ids per read query
+_ID_CHUNK = 10000
+#: records per page of a scan
+_PAGE = 5000
+#: tables whose ids are entities a user may look up (same order as the embedded store)
+_ENTITY_TABLES = ("lot", "operator", "product", "delivery", "sample", "trace_code", "certificate", "ticket",
+                  "transformation", "event", "region", "case", "inspection", "complaint", "credit_record")
+
+
+def _q(name: str) -> str:
+    """A label or property name quoted for Cypher (names come from records.py only)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+# -- URL ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Neo4jURL:
+    """A parsed store URL: what the driver needs, and the URL to show (password masked)."""
+
+    driver_uri: str
+    user: str | None
+    password: str | None
+    database: str | None
+    shown: str
+
+
+def parse_url(url: str) -> Neo4jURL:
+    """Split a Neo4j store URL into driver URI, credentials and database.
+
+    Credentials missing from the URL come from ``NEO4J_USER`` / ``NEO4J_PASSWORD``,
+    the database from ``NEO4J_DATABASE``.
+
+    >>> parse_url("bolt://127.0.0.1:7687").driver_uri
+    'bolt://127.0.0.1:7687'
+    >>> parse_url("http://x")
+    Traceback (most recent call last):
+    ...
+    ontology.errors.StoreUnavailable: 'http://x' is not a Neo4j URL; use one of neo4j, neo4j+s, neo4j+ssc, bolt, bolt+s, bolt+ssc
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:
+        raise StoreUnavailable(f"bad Neo4j URL: {e}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in SCHEMES:
+        raise StoreUnavailable(f"{url!r} is not a Neo4j URL; use one of {', '.join(SCHEMES)}")
+    hostport = parts.netloc.rsplit("@", 1)[-1]
+    if not hostport:
+        raise StoreUnavailable(f"the Neo4j URL {url!r} names no host")
+    user = unquote(parts.username) if parts.username else os.environ.get("NEO4J_USER") or None
+    if parts.password is not None:
+        password: str | None = unquote(parts.password)
+    else:
+        password = os.environ.get("NEO4J_PASSWORD") or None
+    query = parse_qs(parts.query)
+    database = (query.get("database") or [None])[-1] or os.environ.get("NEO4J_DATABASE") or None
+    shown_netloc = hostport
+    if parts.username:
+        shown_netloc = parts.username + (":***" if parts.password is not None else "") + "@" + hostport
+    shown = f"{scheme}://{shown_netloc}{parts.path}" + (f"?{parts.query}" if parts.query else "")
+    return Neo4jURL(f"{scheme}://{hostport}", user, password, database, shown)
+
+
+# -- values -----------------------------------------------------------------------------------
+
+def _looks_numeric(s: str) -> float | None:
+    try:
+        v = float(s)
+    except ValueError:
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _coerce(kind: str, v: Any) -> Any:
+    """A value as the embedded store gives it back (SQLite column affinity), None for "not stored".
+
+    >>> _coerce("float", 3), _coerce("bool", 1), _coerce("str", 5), _coerce("str", True), _coerce("float", float("nan"))
+    (3.0, True, '5', '1', None)
+    """
+    if v is None:
+        return None
+    if kind == "float":
+        if isinstance(v, float):
+            return None if math.isnan(v) else v
+        if isinstance(v, (int, bool)):
+            return float(v)
+        if isinstance(v, str):
+            n = _looks_numeric(v.strip())
+            return n if n is not None else v
+        return v
+    if kind == "bool":
+        if isinstance(v, str):
+            n = _looks_numeric(v.strip())
+            return bool(n) if n is not None else bool(v)
+        return bool(v)
+    if kind == "int":
+        if isinstance(v, bool):
+            return int(v)
+        if isinstance(v, float) and v.is_integer():
+            return int(v)
+        return v
+    # TEXT affinity: numbers become text
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, (int, float)):
+        return None if isinstance(v, float) and math.isnan(v) else str(v)
+    return v
+
+
+class _Label:
+    """Pre-built Cypher for one record type."""
+
+    def __init__(self, rtype: type[Record]):
+        self.rtype = rtype
+        self.table = rtype.table
+        self.label = rtype.cls
+        fields = record_fields(rtype)
+        self.columns = [f.name for f in fields]
+        self.kinds = {f.name: f.metadata["type"] for f in fields}
+        L = _q(self.label)
+        differs = "any(k IN keys(r.p) WHERE NOT coalesce(o[k] = r.p[k], false))"
+        guard = ""
+        for u in rtype.unique:
+            # as SQLite's ON CONFLICT DO NOTHING: a new record whose unique field is taken is skipped
+            guard += f" AND (o IS NOT NULL OR r.p.{_q(u)} IS NULL OR NOT EXISTS {{ MATCH (h:{L} {{{_q(u)}: r.p.{_q(u)}}}) }})"
+        self.merge = (
+            f"UNWIND $rows AS r "
+            f"OPTIONAL MATCH (o:{L} {{id: r.p.id}}) "
+            f"WITH r, o WHERE (o IS NULL OR {differs}){guard} "
+            f"MERGE (n:{L} {{id: r.p.id}}) ON CREATE SET n._seq = r.s "
+            f"SET n += r.p "
+            f"RETURN count(n) AS changed")
+        self.by_ids = f"UNWIND $ids AS x MATCH (n:{L} {{id: x}}) RETURN properties(n) AS p"
+        self.ids_only = f"MATCH (n:{L}) WHERE n.id IN $ids RETURN n.id AS id"
+        self.schema: list[tuple[str, str]] = [
+            (f"ft_{self.table}_id", f"CREATE CONSTRAINT {_q(f'ft_{self.table}_id')} IF NOT EXISTS "
+                                    f"FOR (n:{L}) REQUIRE n.id IS UNIQUE"),
+            (f"ft_{self.table}__seq", f"CREATE INDEX {_q(f'ft_{self.table}__seq')} IF NOT EXISTS "
+                                      f"FOR (n:{L}) ON (n._seq)"),
+        ]
+        for c in self.columns:
+            if c == "id":
+                continue
+            name = f"ft_{self.table}_{c}"
+            if c in rtype.unique:
+                self.schema.append((name, f"CREATE CONSTRAINT {_q(name)} IF NOT EXISTS FOR (n:{L}) REQUIRE n.{_q(c)} IS UNIQUE"))
+            elif c.endswith("_id") or c in _INDEXED:
+                self.schema.append((name, f"CREATE INDEX {_q(name)} IF NOT EXISTS FOR (n:{L}) ON (n.{_q(c)})"))
+
+    def props(self, rec: Record) -> dict[str, Any]:
+        """The properties to store: the non-empty fields, typed as SQLite gives them back."""
+        out: dict[str, Any] = {}
+        for c in self.columns:
+            v = getattr(rec, c)
+            if v is None:
+                continue
+            kind = self.kinds[c]
+            if not (kind in ("str", "date", "datetime", "json") and isinstance(v, str)):
+                v = _coerce(kind, v)
+                if v is None:
+                    continue
+            out[c] = v
+        return out
+
+    def record(self, props: Mapping[str, Any]) -> Record:
+        return self.rtype(*[props.get(c) for c in self.columns])
+
+
+_LABELS = {t.table: _Label(t) for t in RECORD_TYPES}
+_META_SCHEMA = ("ft_meta_id", "CREATE CONSTRAINT `ft_meta_id` IF NOT EXISTS FOR (m:FtMeta) REQUIRE m.id IS UNIQUE")
+
+
+# -- the store ------------------------------------------------------------------------------------
+
+class Neo4jStore(Store):
+    """Records on a Neo4j 5 server (5.26 LTS or a 2025+ calendar release), a cluster or Aura."""
+
+    name = "neo4j"
+
+    def __init__(self, url: str):
+        self._parsed = parse_url(url)
+        self.url = self._parsed.shown
+        self.database = self._parsed.database
+        self._schema_ready = False
+        try:
+            import neo4j  # the driver is imported only for this backend
+            from neo4j import exceptions as nex
+        except ImportError:
+            raise StoreUnavailable(f"cannot open {self.url}: the Python package 'neo4j' is not installed "
+                                   "(pip install 'neo4j>=5.26')") from None
+        self._nex = nex
+        p = self._parsed
+        auth = None
+        if p.user is not None or p.password is not None:
+            auth = neo4j.basic_auth(p.user or "neo4j", p.password or "")
+        try:
+            self._driver = neo4j.GraphDatabase.driver(
+                p.driver_uri, auth=auth, connection_timeout=15.0, max_transaction_retry_time=30.0,
+                user_agent="foodtrace")
+        except (nex.ConfigurationError, ValueError) as e:
+            raise StoreUnavailable(f"bad Neo4j URL {self.url}: {e}") from None
+        try:
+            self._driver.verify_connectivity()
+            self._run_read(lambda tx: tx.run("RETURN 1").consume())
+        except StoreError:
+            self._driver.close()
+            raise
+        except Exception as e:
+            self._driver.close()
+            raise StoreUnavailable(f"cannot reach Neo4j at {self.url}: {self._reason(e)}") from None
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    def _reason(self, e: BaseException) -> str:
+        nex = self._nex
+        if isinstance(e, nex.AuthError):
+            return "authentication failed (set the user and password in the URL or NEO4J_USER/NEO4J_PASSWORD)"
+        msg = getattr(e, "message", None) or str(e) or type(e).__name__
+        return msg.splitlines()[0] if msg else type(e).__name__
+
+    def _session(self, write: bool) -> Any:
+        import neo4j
+        mode = neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS
+        return self._driver.session(database=self.database, default_access_mode=mode)
+
+    def _call(self, write: bool, fn: Callable[[Any], Any]) -> Any:
+        """Run ``fn(tx)`` in a managed transaction (retried on transient errors)."""
+        nex = self._nex
+        try:
+            with self._session(write) as s:
+                return s.execute_write(fn) if write else s.execute_read(fn)
+        except (nex.ServiceUnavailable, nex.SessionExpired) as e:
+            raise StoreUnavailable(f"lost Neo4j at {self.url}: {self._reason(e)}") from None
+        except nex.AuthError as e:
+            raise StoreUnavailable(f"cannot use Neo4j at {self.url}: {self._reason(e)}") from None
+        except nex.Neo4jError as e:
+            if e.code and e.code.endswith("DatabaseNotFound"):
+                raise StoreUnavailable(f"Neo4j at {self.url} has no database {self.database!r}") from None
+            raise StoreError(f"Neo4j at {self.url}: {self._reason(e)}") from None
+        except nex.DriverError as e:
+            raise StoreUnavailable(f"Neo4j at {self.url}: {self._reason(e)}") from None
+
+    def _run_read(self, fn: Callable[[Any], Any]) -> Any:
+        return self._call(False, fn)
+
+    def _rows(self, query: str, **params: Any) -> list[dict[str, Any]]:
+        """All rows of a read query, as dicts."""
+        return self._run_read(lambda tx: [r.data() for r in tx.run(query, params)])
+
+    def ensure_schema(self) -> None:
+        """Create the constraints and indexes that are missing (idempotent) and wait until they are online."""
+        if self._schema_ready:
+            return
+        wanted = [_META_SCHEMA] + [item for t in _LABELS.values() for item in t.schema]
+
+        def existing(tx: Any) -> set[str]:
+            names = {r["name"] for r in tx.run("SHOW CONSTRAINTS YIELD name RETURN name")}
+            names |= {r["name"] for r in tx.run("SHOW INDEXES YIELD name RETURN name")}
+            return names
+
+        have = self._run_read(existing)
+        missing = [stmt for name, stmt in wanted if name not in have]
+        if missing:
+            nex = self._nex
+            try:
+                with self._session(True) as s:
+                    for stmt in missing:  # schema commands run in auto-commit transactions
+                        s.run(stmt).consume()
+                    s.run("CALL db.awaitIndexes(300)").consume()
+            except (nex.ServiceUnavailable, nex.SessionExpired) as e:
+                raise StoreUnavailable(f"lost Neo4j at {self.url}: {self._reason(e)}") from None
+            except nex.Neo4jError as e:
+                raise StoreError(f"cannot create the foodtrace indexes on Neo4j at {self.url}: "
+                                 f"{self._reason(e)}") from None
+        self._schema_ready = True
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def write(self, records: Iterable[Record], *, progress: Any = None) -> WriteStats:
+        # read everything first: an exception from the iterator writes nothing, and the
+        # transaction function below may be replayed by the driver
+        rounds: dict[str, list[list[Record]]] = {}
+        seen: dict[str, dict[str, int]] = defaultdict(dict)
+        hashes: dict[str, dict[tuple[str, Any], str]] = defaultdict(dict)
+        received: dict[str, int] = {}
+        for rec in records:
+            table = rec.table
+            if table not in _LABELS:
+                raise StoreError(f"not a foodtrace record: {rec!r}")
+            received[table] = received.get(table, 0) + 1
+            # unique fields other than id: a later new record with a value taken in this batch is skipped
+            rtype = _LABELS[table].rtype
+            if rtype.unique:
+                taken = False
+                for u in rtype.unique:
+                    val = getattr(rec, u)
+                    if val is None:
+                        continue
+                    owner = hashes[table].setdefault((u, val), rec.id)
+                    if owner != rec.id and rec.id not in seen[table]:
+                        taken = True
+                if taken:
+                    continue
+            # the n-th record with the same id goes into round n, so each chunk has distinct ids and
+            # repeated records merge in order, as in SQLite's row-by-row upsert
+            n = seen[table].get(rec.id, 0)
+            seen[table][rec.id] = n + 1
+            per = rounds.setdefault(table, [])
+            if n == len(per):
+                per.append([])
+            per[n].append(rec)
+        seen.clear()
+        hashes.clear()
+        stats = WriteStats(received=dict(received), changed={t: 0 for t in received})
+        total = sum(len(part) for per in rounds.values() for part in per)
+        if not total:
+            if progress is not None:
+                progress(0)
+            return stats
+        self.ensure_schema()
+
+        def work(tx: Any) -> dict[str, int]:
+            changed = {t: 0 for t in received}
+            base = tx.run("MERGE (m:FtMeta {id: 'seq'}) ON CREATE SET m.next = 0 "
+                          "SET m.next = m.next + $n RETURN m.next - $n AS base", n=total).single()["base"]
+            done = 0
+            for table, per in rounds.items():
+                lab = _LABELS[table]
+                for part in per:
+                    for chunk in chunks(part, _CHUNK):
+                        rows = [{"p": lab.props(rec), "s": base + done + i} for i, rec in enumerate(chunk)]
+                        changed[table] += tx.run(lab.merge, rows=rows).single()["changed"]
+                        done += len(chunk)
+                        if progress is not None:
+                            progress(done)
+            return changed
+
+        stats.changed = self._call(True, work)
+        return stats
+
+    def clear(self) -> None:
+        """Delete every foodtrace record (and the insertion counter); constraints and indexes stay."""
+        labels = [t.label for t in _LABELS.values()] + ["FtMeta"]
+        nex = self._nex
+        try:
+            with self._session(True) as s:
+                for label in labels:
+                    query = f"MATCH (n:{_q(label)}) WITH n LIMIT 10000 DETACH DELETE n RETURN count(*) AS gone"
+                    while s.run(query).single()["gone"]:
+                        pass
+        except nex.Neo4jError as e:
+            raise StoreError(f"cannot clear Neo4j at {self.url}: {self._reason(e)}") from None
+        except nex.DriverError as e:
+            raise StoreUnavailable(f"lost Neo4j at {self.url}: {self._reason(e)}") from None
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def get_many(self, table: str, ids: Iterable[str]) -> dict[str, Record]:
+        lab = _LABELS[record_type(table).table]
+        out: dict[str, Record] = {}
+        for part in chunks(dict.fromkeys(ids), _ID_CHUNK):
+            for row in self._rows(lab.by_ids, ids=part):
+                rec = lab.record(row["p"])
+                out[rec.id] = rec
+        return out
+
+    def scan(self, table: str, where: Mapping[str, Any] | None = None) -> Iterator[Record]:
+        """Records of ``table`` in insertion order, read page by page (each page its own transaction)."""
+        lab = _LABELS[record_type(table).table]
+        clauses, params = ["n._seq > $after"], {}
+        for i, (name, value) in enumerate((where or {}).items()):
+            if name not in lab.columns:
+                raise StoreError(f"{table} has no field {name!r}")
+            value = _coerce(lab.kinds[name], value)
+            if value is None:
+                clauses.append(f"n.{_q(name)} IS NULL")
+            else:
+                clauses.append(f"n.{_q(name)} = $w{i}")
+                params[f"w{i}"] = value
+        query = (f"MATCH (n:{_q(lab.label)}) WHERE {' AND '.join(clauses)} "
+                 f"RETURN properties(n) AS p ORDER BY n._seq LIMIT $page")
+        return self._scan_pages(lab, query, params)
+
+    def _scan_pages(self, lab: _Label, query: str, params: dict[str, Any]) -> Iterator[Record]:
+        after = -1
+        while True:
+            rows = self._rows(query, after=after, page=_PAGE, **params)
+            for row in rows:
+                yield lab.record(row["p"])
+            if len(rows) < _PAGE:
+                return
+            after = rows[-1]["p"]["_seq"]
+
+    def counts(self) -> dict[str, int]:
+        parts = ", ".join(f"COUNT {{ MATCH (:{_q(t.label)}) }} AS {_q(name)}" for name, t in _LABELS.items())
+        row = self._rows(f"RETURN {parts}")[0]
+        return {name: int(row[name]) for name in _LABELS}
+
+    def resolve_many(self, identifiers: Iterable[str]) -> dict[str, str]:
+        forms: dict[str, list[str]] = {i: lookup_forms(i) for i in identifiers}
+        every = {f for fs in forms.values() for f in fs}
+        known: dict[str, str] = {}
+        for part in chunks(every, _ID_CHUNK):
+            for row in self._rows("MATCH (a:Alias) WHERE a.id IN $ids RETURN a.id AS id, a.canonical_id AS c",
+                                  ids=part):
+                known[row["id"]] = row["c"]
+        missing = every - known.keys()
+        for name in _ENTITY_TABLES:
+            if not missing:
+                break
+            for part in chunks(missing, _ID_CHUNK):
+                for row in self._rows(_LABELS[name].ids_only, ids=part):
+                    known[row["id"]] = row["id"]
+            missing = every - known.keys()
+        out: dict[str, str] = {}
+        for ident, fs in forms.items():
+            for f in fs:
+                if f in known:
+                    out[ident] = known[f]
+                    break
+        return out
+
+    def aliases_of(self, ids: Iterable[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for part in chunks(dict.fromkeys(ids), _ID_CHUNK):
+            for row in self._rows("MATCH (a:Alias) WHERE a.canonical_id IN $ids RETURN a.id AS id, a.canonical_id AS c",
+                                  ids=part):
+                if row["id"] != row["c"]:
+                    out[row["c"]].append(row["id"])
+        return {k: sorted(v) for k, v in out.items()}
+
+    def _filtered(self, table: str, filters: dict[str, Iterable[str] | None], live: str) -> list[Record]:
+        lab = _LABELS[table]
+        active = {k: list(dict.fromkeys(v)) for k, v in filters.items() if v is not None}
+        if any(not v for v in active.values()):
+            return []
+        # the largest filter is unwound in chunks (an index seek per id); the others are bound whole
+        keys = sorted(active, key=lambda k: -len(active[k]))
+        first = keys[0] if keys else None
+        clauses = [f"n.{_q(first)} = fid"] if first else []
+        clauses += [f"n.{_q(k)} IN ${k}" for k in keys[1:]]
+        if live:
+            clauses.append(live)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        unwind = "UNWIND $first AS fid " if first else ""
+        query = f"{unwind}MATCH (n:{_q(lab.label)}){where} RETURN DISTINCT properties(n) AS p"
+        results: dict[str, Record] = {}
+        parts = chunks(active[first], _ID_CHUNK) if first else [None]
+        for part in parts:
+            params = {k: active[k] for k in keys[1:]}
+            if first:
+                params["first"] = part
+            for row in self._rows(query, **params):
+                rec = lab.record(row["p"])
+                results[rec.id] = rec
+        return sorted(results.values(), key=lambda r: r.id)
+
+    def deliveries(self, *, lot_ids: Iterable[str] | None = None, sender_ids: Iterable[str] | None = None,
+                   receiver_ids: Iterable[str] | None = None, include_retracted: bool = False) -> list[Delivery]:
+        live = "" if include_retracted else (
+            "(n.event_id IS NULL OR NOT EXISTS { MATCH (rt:Retraction) WHERE rt.event_id = n.event_id })")
+        return self._filtered("delivery", {"lot_id": lot_ids, "sender_id": sender_ids,
+                                           "receiver_id": receiver_ids}, live)  # type: ignore[return-value]
+
+    def transformation_items(self, *, lot_ids: Iterable[str] | None = None,
+                             transformation_ids: Iterable[str] | None = None,
+                             include_retracted: bool = False) -> list[TransformationItem]:
+        live = "" if include_retracted else (
+            "NOT EXISTS { MATCH (t:Transformation) WHERE t.id = n.transformation_id AND t.event_id IS NOT NULL "
+            "AND EXISTS { MATCH (rt:Retraction) WHERE rt.event_id = t.event_id } }")
+        return self._filtered("transformation_item", {"lot_id": lot_ids, "transformation_id": transformation_ids},
+                              live)  # type: ignore[return-value]
+
+    def retracted_events(self) -> set[str]:
+        return {r["e"] for r in self._rows("MATCH (x:Retraction) WHERE x.event_id IS NOT NULL RETURN x.event_id AS e")}
+
+    def close(self) -> None:
+        try:
+            self._driver.close()
+        except Exception:  # closing a broken driver must not raise
+            pass
