@@ -1,0 +1,965 @@
+"""The CSV / Excel template loader: spreadsheets of every kind in :mod:`loaders.template_spec`.
+
+parse -> normalise -> emit: :mod:`loaders.tables` reads the sheet; each row is
+normalised by pure functions (dates, quantities, units, controlled terms,
+identifiers with their check digits); the row's records are yielded. A bad row
+becomes one :class:`loaders.base.Reject` naming the row, the column as headed in
+the file, the value and the reason; the other rows still load.
+
+Headers
+    A column is recognised by its Chinese header (what the blank template
+    shows, e.g. ``发货方``) or its English key (``from``), in any mix and order,
+    case and spacing ignored; ``发货方/from`` or ``发货方(from)`` work too, and a
+    trailing ``*`` is ignored. The template kind is the one whose required
+    columns are all present and that matches most columns; unknown extra
+    columns are ignored. A table matching no template is one reject for the
+    file (row ``header``) naming the closest templates and what they lack.
+Cells
+    Empty, ``/``, ``-`` and ``—`` mean "not given". Dates: ``2026-03-01``,
+    ``2026/3/1``, ``2026.3.1``, ``20260301``, ``2026年3月1日``, Excel date cells and
+    date serials. Date-times: the same with ``8:00`` or ``08:00:00`` after a space
+    or ``T``, an optional offset (``+08:00``, ``Z``); without an offset it is
+    Beijing time (+08:00). Quantities must be numbers > 0 (``1,200`` is 1200).
+    Units: :func:`ontology.units.normalise_quantity` (斤 and 两 become kilograms).
+    Yes/no: 是 否 Y N yes no true false 1 0 有 无. Controlled terms:
+    :func:`ontology.vocab.lookup`; an unknown term is rejected listing the
+    accepted values.
+Identifiers
+    Operators: canonical id by GLN, else 统一社会信用代码, else the local number
+    (``id`` column), else the name; every other form is an ``Alias`` (bare GLN,
+    bare USCC, the local number bare and as ``urn:foodtrace:operator:{number}``,
+    and the name-keyed ``urn:foodtrace:operator:{name}`` of a non-individual
+    operator, so that sampling announcements naming it resolve to it).
+    Products: GTIN, else the local number, else the name, with aliases alike.
+    GTIN/GLN check digits and the USCC check character are verified; a bad one
+    rejects the row naming the column and the expected character.
+References
+    A reference to an operator, product or lot is resolved, in order: a GS1 key
+    or USCC by its canonical form; an EPC URN or Digital Link by
+    :func:`ontology.identifiers.canonical`; a local number defined earlier in
+    the same file or already in ``store``; an identifier the store knows under
+    any form. Otherwise a *stub* is minted: ``operator_id(local=value)`` with
+    ``kind="Operator"`` and ``name=value`` (or a product named by the value), so
+    the row still loads and the gap is visible. A stub is emitted only when
+    the entity is not already known, so it never overwrites real data. An
+    empty required reference rejects the row.
+Lots
+    A lot is given in the ``lot`` column in any form (Digital Link, EPC URN, a
+    trace code or lot id the store knows), or as ``product`` + ``lot_number`` (+
+    ``producer``, which scopes a bare lot number: give the same producer
+    everywhere the lot appears). A stub ``Lot`` with its product and number is
+    emitted for every lot referenced, so deliveries of lots never declared
+    still trace.
+
+Numbers that are not unique across senders (ticket, certificate and delivery
+numbers) are not aliased; a certificate given in a delivery row without its
+kind is found by its number when the certificates template was loaded before,
+else it is of kind ``other``.
+
+>>> detect_kind(["发货方", "收货方", "发货时间", "数量", "单位", "批次标识"])
+'deliveries'
+>>> detect_kind(["sample", "item", "结论"])
+'test_results'
+>>> parse_date("2026年3月1日"), parse_date("20260301"), parse_date("46082")
+('2026-03-01', '2026-03-01', '2026-03-01')
+>>> parse_datetime("2026/3/1 8:00")
+'2026-03-01T08:00:00+08:00'
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import math
+import re
+import unicodedata
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator
+
+from ontology import identifiers as ids
+from ontology import vocab
+from ontology.errors import FoodtraceError, InvalidIdentifier, InvalidRecord
+from ontology.records import (Alias, Case, Certificate, Complaint, CreditRecord, Delivery, Inspection, Lot,
+                              Operator, Product, Record, Sample, TestResult, Ticket, TraceCode, Transformation,
+                              TransformationItem)
+from ontology.units import normalise_quantity
+
+from .base import Reject
+from .samr import hazard_class_of, parse_measure
+from .tables import Table, read_tables, write_table
+from .template_spec import LOAD_ORDER, TEMPLATES, Template
+
+if TYPE_CHECKING:
+    from graph.store import Store
+
+__all__ = [
+    "read",
+    "detect_kind",
+    "header_map",
+    "write_blank_templates",
+    "columns_markdown",
+    "parse_date",
+    "parse_datetime",
+    "parse_quantity",
+    "parse_bool",
+]
+
+EMPTY = frozenset({"", "/", "-", "—", "--", "－", "／"})
+_BEIJING = _dt.timezone(_dt.timedelta(hours=8))
+
+
+class _Bad(Exception):
+    """A row problem: the column key, the value and the reason."""
+
+    def __init__(self, key: str, value: object, reason: str):
+        super().__init__(reason)
+        self.key, self.value, self.reason = key, "" if value is None else str(value), reason
+
+
+# -- headers ----------------------------------------------------------------------------------
+
+def _norm_header(h: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", str(h)).casefold().split()).rstrip("*").replace("_", "")
+
+
+_INDEX: dict[str, dict[str, str]] = {
+    t.kind: {**{_norm_header(c.key): c.key for c in t.columns}, **{_norm_header(c.zh): c.key for c in t.columns}}
+    for t in TEMPLATES.values()
+}
+
+
+def _header_key(index: dict[str, str], header: str) -> str | None:
+    n = _norm_header(header)
+    if n in index:
+        return index[n]
+    for part in re.split(r"[/（）()|]", n):
+        if part and part in index:
+            return index[part]
+    return None
+
+
+def header_map(kind: str, headers: list[str]) -> dict[str, int]:
+    """Column key -> position of the headers that template ``kind`` knows (the first of duplicates).
+
+    >>> header_map("deliveries", ["备注", "发货方/from", "TO", "数量*"])
+    {'from': 1, 'to': 2, 'quantity': 3}
+    """
+    out: dict[str, int] = {}
+    for i, h in enumerate(headers):
+        k = _header_key(_INDEX[kind], h)
+        if k is not None and k not in out:
+            out[k] = i
+    return out
+
+
+def _score(kind: str, headers: list[str]) -> tuple[int, list[str]]:
+    cols = header_map(kind, headers)
+    missing = [c.key for c in TEMPLATES[kind].columns if c.required and c.key not in cols]
+    return len(cols), missing
+
+
+def detect_kind(headers: list[str]) -> str | None:
+    """The template a header row belongs to, or None.
+
+    The candidates are the templates whose required columns are all present;
+    the one matching most columns wins (ties: the one with fewer columns, i.e.
+    the more specific).
+
+    >>> detect_kind(["名称", "主体类型", "统一社会信用代码"])
+    'operators'
+    >>> detect_kind(["foo", "bar"]) is None
+    True
+    """
+    best = None
+    for kind, t in TEMPLATES.items():
+        n, missing = _score(kind, headers)
+        if n and not missing:
+            key = (n, -len(t.columns))
+            if best is None or key > best[0]:
+                best = (key, kind)
+    return best[1] if best else None
+
+
+def _closest(headers: list[str]) -> str:
+    scored = sorted(((_score(k, headers), k) for k in TEMPLATES), key=lambda x: (-x[0][0], len(x[0][1])))
+    parts = []
+    for (n, missing), kind in scored[:3]:
+        if n == 0:
+            break
+        t = TEMPLATES[kind]
+        lack = ", ".join(f"{t.column(m).zh}/{m}" for m in missing)
+        parts.append(f"{kind} (lacks {lack})" if lack else kind)
+    if not parts:
+        return "headers match no template; expected e.g. " + ", ".join(
+            f"{k}: {'/'.join(c.zh for c in t.columns if c.required)}" for k, t in TEMPLATES.items())
+    return "headers match no template completely; closest: " + "; ".join(parts)
+
+
+# -- cell parsers (pure) ----------------------------------------------------------------------
+
+def _clean(v: object) -> str:
+    s = unicodedata.normalize("NFKC", str(v)).strip() if v is not None else ""
+    return "" if s in EMPTY else s
+
+
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+_EXCEL_EPOCH = _dt.date(1899, 12, 30)
+
+
+def parse_date(text: object) -> str:
+    """An ISO date from the forms spreadsheets hold.
+
+    Raises
+    ------
+    InvalidRecord
+        Not a date, or no such day.
+
+    >>> parse_date("2026/3/1"), parse_date("2026.03.01"), parse_date("2026-03-01T00:00:00")
+    ('2026-03-01', '2026-03-01', '2026-03-01')
+    >>> parse_date("2026-02-30")
+    Traceback (most recent call last):
+    ...
+    ontology.errors.InvalidRecord: no such date '2026-02-30'
+    """
+    s = _clean(text)
+    if not s:
+        raise InvalidRecord("date is empty")
+    s = s.replace(" ", "") if "年" in s else s
+    core = re.split(r"[ T]", s, maxsplit=1)[0] if not s.isdigit() else s
+    for pat in _DATE_PATTERNS:
+        m = pat.match(core)
+        if m:
+            y, mo, d = (int(g) for g in m.groups())
+            try:
+                return _dt.date(y, mo, d).isoformat()
+            except ValueError:
+                raise InvalidRecord(f"no such date {s!r}") from None
+    if re.fullmatch(r"\d{4,5}(\.\d+)?", s):
+        serial = float(s)
+        if 20000 <= serial <= 80000:  # Excel date serial: 1954 .. 2119
+            return (_EXCEL_EPOCH + _dt.timedelta(days=int(serial))).isoformat()
+    raise InvalidRecord(f"not a date: {s!r}; write 2026-03-01, 2026/3/1, 20260301 or 2026年3月1日")
+
+
+_TIME = re.compile(r"^(\d{1,2}):(\d{1,2})(?::(\d{1,2})(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def parse_datetime(text: object) -> str:
+    """An ISO date-time with offset; no offset means Beijing time, no time means midnight.
+
+    Raises
+    ------
+    InvalidRecord
+        Not a date-time.
+
+    >>> parse_datetime("2026-03-01 08:00:30"), parse_datetime("2026-03-01T00:00:00Z")
+    ('2026-03-01T08:00:30+08:00', '2026-03-01T00:00:00+00:00')
+    >>> parse_datetime("2026年3月1日 8时30分"), parse_datetime("20260301")
+    ('2026-03-01T08:30:00+08:00', '2026-03-01T00:00:00+08:00')
+    >>> parse_datetime("46082.5")
+    '2026-03-01T12:00:00+08:00'
+    """
+    s = _clean(text)
+    if not s:
+        raise InvalidRecord("date-time is empty")
+    if re.fullmatch(r"\d{5}\.\d+", s) and 20000 <= float(s) <= 80000:
+        d = _dt.datetime.combine(_EXCEL_EPOCH, _dt.time()) + _dt.timedelta(days=float(s))
+        return d.replace(microsecond=0, tzinfo=_BEIJING).isoformat()
+    m = re.match(r"^(\S+?日|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{8})(?:[ T]+(.*))?$", s)
+    if not m:
+        return parse_date(s) + "T00:00:00+08:00"
+    date = parse_date(m.group(1))
+    rest = (m.group(2) or "").strip()
+    if not rest:
+        return date + "T00:00:00+08:00"
+    t = _TIME.match(re.sub(r"[时点分]", ":", rest.replace(" ", "").replace("秒", "")).rstrip(":"))
+    if not t:
+        raise InvalidRecord(f"not a date-time: {s!r}; write 2026-03-01 08:00 (Beijing time) or ISO 8601")
+    hh, mm, ss = int(t.group(1)), int(t.group(2)), int(t.group(3) or 0)
+    if hh > 23 or mm > 59 or ss > 59:
+        raise InvalidRecord(f"no such time {rest!r} in {s!r}")
+    tz = t.group(5)
+    if tz is None:
+        off = "+08:00"
+    elif tz == "Z":
+        off = "+00:00"
+    else:
+        tz = tz.replace(":", "")
+        off = f"{tz[:3]}:{tz[3:]}"
+        if int(tz[1:3]) > 14 or int(tz[3:]) > 59:
+            raise InvalidRecord(f"no such offset {t.group(5)!r} in {s!r}")
+    return f"{date}T{hh:02d}:{mm:02d}:{ss:02d}{off}"
+
+
+_NUM = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+def parse_number(text: object) -> float:
+    """A finite number (``1,200`` is 1200).
+
+    >>> parse_number("1,200.5")
+    1200.5
+    """
+    s = _clean(text).replace(" ", "")
+    if _THOUSANDS.match(s):
+        s = s.replace(",", "")
+    if not _NUM.match(s):
+        raise InvalidRecord(f"not a number: {s!r}")
+    v = float(s)
+    if not math.isfinite(v):
+        raise InvalidRecord(f"not a finite number: {s!r}")
+    return v
+
+
+def parse_quantity(text: object) -> float:
+    """A quantity > 0.
+
+    >>> parse_quantity("120")
+    120.0
+    >>> parse_quantity("0")
+    Traceback (most recent call last):
+    ...
+    ontology.errors.InvalidRecord: quantity must be greater than 0, got '0'
+    """
+    v = parse_number(text)
+    if v <= 0:
+        raise InvalidRecord(f"quantity must be greater than 0, got {_clean(text)!r}")
+    return v
+
+
+_TRUE = {"是", "y", "yes", "true", "1", "有", "对", "t"}
+_FALSE = {"否", "n", "no", "false", "0", "无", "不是", "f"}
+
+
+def parse_bool(text: object) -> bool:
+    """是/否, Y/N, yes/no, true/false, 1/0, 有/无.
+
+    >>> parse_bool("是"), parse_bool("N"), parse_bool("TRUE")
+    (True, False, True)
+    """
+    s = _clean(text).casefold()
+    if s in _TRUE:
+        return True
+    if s in _FALSE:
+        return False
+    raise InvalidRecord(f"not yes/no: {s!r}; write 是/否, Y/N, true/false or 1/0")
+
+
+def _term(scheme: str, text: str) -> str:
+    v = vocab.lookup(scheme, text)
+    if v is None:
+        accepted = " ".join(f"{zh}/{local}" for local, (zh, _en) in vocab.labels(scheme).items())
+        raise InvalidRecord(f"unknown {scheme.replace('_', ' ')} {text!r}; accepted: {accepted}")
+    return v
+
+
+# -- identifier helpers -----------------------------------------------------------------------
+
+_USCC_SHAPE = re.compile(r"^[0-9A-Za-z]{18}$")
+_INSPECTION_KINDS = {"日常检查": "routine", "日常监督检查": "routine", "routine": "routine",
+                     "飞行检查": "unannounced", "unannounced": "unannounced",
+                     "专项检查": "special", "special": "special", "双随机检查": "random", "random": "random"}
+
+
+class _Context:
+    """Per-file state: what this file defined, and cached store look-ups."""
+
+    def __init__(self, path: Path, rejects: list[Reject], store: "Store | None"):
+        self.path, self.rejects, self.store = str(path), rejects, store
+        self.local: dict[tuple[str, str], str] = {}   # (entity, local number) -> canonical id
+        self.emitted: set[tuple[str, str]] = set()     # (table, id) emitted in this file
+        self._resolved: dict[str, str | None] = {}
+        self._known: dict[tuple[str, str], bool] = {}
+
+    def resolve(self, identifier: str) -> str | None:
+        if self.store is None:
+            return None
+        if identifier not in self._resolved:
+            try:
+                self._resolved[identifier] = self.store.resolve(identifier)
+            except FoodtraceError:
+                self._resolved[identifier] = None
+        return self._resolved[identifier]
+
+    def known(self, table: str, id_: str) -> bool:
+        if (table, id_) in self.emitted:
+            return True
+        if self.store is None:
+            return False
+        k = (table, id_)
+        if k not in self._known:
+            try:
+                self._known[k] = self.store.get(table, id_) is not None
+            except FoodtraceError:
+                self._known[k] = False
+        return self._known[k]
+
+    def once(self, rec: Record) -> bool:
+        """True the first time a record id of a table is seen in this file."""
+        k = (rec.table, rec.id)
+        if k in self.emitted:
+            return False
+        self.emitted.add(k)
+        return True
+
+
+def _check_id(key: str, value: str, fn: Callable[[str], str]) -> str:
+    try:
+        return fn(value)
+    except InvalidIdentifier as e:
+        raise _Bad(key, value, str(e)) from None
+
+
+def _alias(form: str, canonical: str, entity: str, scheme: str) -> Alias | None:
+    if not form or form == canonical:
+        return None
+    return Alias(id=form, canonical_id=canonical, entity=entity, scheme=scheme)
+
+
+class _Row:
+    """One row's cells by column key, and the records it yields."""
+
+    def __init__(self, ctx: _Context, template: Template, cols: dict[str, int], headers: list[str],
+                 cells: list[str]):
+        self.ctx, self.t, self.cols, self.headers = ctx, template, cols, headers
+        self.v = {k: _clean(cells[i]) if i < len(cells) else "" for k, i in cols.items()}
+        self.out: list[Record] = []
+
+    def get(self, key: str) -> str:
+        return self.v.get(key, "")
+
+    def req(self, key: str) -> str:
+        s = self.get(key)
+        if not s:
+            raise _Bad(key, "", f"required column {self.t.column(key).zh}/{key} is empty")
+        return s
+
+    def conv(self, key: str, fn: Callable[[str], object], *, required: bool = False):
+        s = self.req(key) if required else self.get(key)
+        if not s:
+            return None
+        try:
+            return fn(s)
+        except InvalidRecord as e:
+            raise _Bad(key, s, str(e)) from None
+
+    def term(self, key: str, scheme: str, *, required: bool = False) -> str | None:
+        return self.conv(key, lambda s: _term(scheme, s), required=required)
+
+    def emit(self, rec: Record | None) -> None:
+        if rec is not None:
+            self.out.append(rec)
+
+    def emit_once(self, rec: Record) -> None:
+        if self.ctx.once(rec):
+            self.out.append(rec)
+
+    # references ---------------------------------------------------------------------------
+
+    def operator(self, key: str, *, required: bool = False) -> str | None:
+        s = self.req(key) if required else self.get(key)
+        if not s:
+            return None
+        ctx = self.ctx
+        if s.isdigit() and len(s) == 13:
+            oid = ids.operator_id(gln=_check_id(key, s, ids.valid_gln))
+        elif len(s) == 18 and _USCC_SHAPE.match(s) and not s.isdigit():
+            oid = ids.operator_id(uscc=_check_id(key, s, ids.valid_uscc))
+        elif s.lower().startswith(("urn:epc:", "http://", "https://")):
+            try:
+                p = ids.canonical(s)
+            except InvalidIdentifier as e:
+                raise _Bad(key, s, str(e)) from None
+            oid = p.operator_id or p.id
+            self.emit(_alias(s, oid, "operator", p.scheme))
+        elif s.startswith("urn:foodtrace:operator:"):
+            oid = s
+        else:
+            oid = (ctx.local.get(("operator", s)) or ctx.resolve(ids.operator_id(local=s))
+                   or ctx.resolve(s))
+            if oid is not None and not oid.startswith(("urn:foodtrace:operator:", ids.DL_BASE + "/414/",
+                                                      ids.DL_BASE + "/417/")):
+                oid = None
+            if oid is None:
+                oid = ids.operator_id(local=s)
+        if not ctx.known("operator", oid) and (resolved := ctx.resolve(oid)):
+            return resolved
+        if not ctx.known("operator", oid):
+            self.emit_once(Operator(id=oid, kind="Operator", name=s))
+        return oid
+
+    def product(self, key: str, *, required: bool = False) -> str | None:
+        s = self.req(key) if required else self.get(key)
+        if not s:
+            return None
+        ctx = self.ctx
+        if s.isdigit() and len(s) in (8, 12, 13, 14):
+            pid = ids.product_id(gtin=_check_id(key, s, ids.gtin14))
+        elif s.lower().startswith(("urn:epc:", "http://", "https://")):
+            try:
+                p = ids.canonical(s)
+            except InvalidIdentifier as e:
+                raise _Bad(key, s, str(e)) from None
+            pid = p.product_id or p.id
+            self.emit(_alias(s, pid, "product", p.scheme))
+        elif s.startswith("urn:foodtrace:product:"):
+            pid = s
+        else:
+            pid = ctx.local.get(("product", s)) or ctx.resolve(ids.product_id(local=s))
+            if pid is None:
+                r = ctx.resolve(s)
+                pid = r if r and r.startswith(("urn:foodtrace:product:", ids.DL_BASE + "/01/")) and "/10/" not in r \
+                    else None
+            if pid is None:
+                pid = ids.product_id(local=s)
+        if not ctx.known("product", pid) and (resolved := ctx.resolve(pid)):
+            return resolved
+        if not ctx.known("product", pid):
+            self.emit_once(Product(id=pid, name=s))
+        return pid
+
+    def lot(self, *, lot_key: str = "lot", product_key: str = "product", number_key: str = "lot_number",
+            producer: str | None = None, required: bool = True) -> tuple[str | None, str | None]:
+        """(lot id, product id if known) of the row: any lot form, or product + lot number scoped by producer.
+
+        Emits a stub ``Lot`` carrying what the id itself says (product, number).
+        """
+        given = self.get(lot_key)
+        number = self.get(number_key) if number_key else ""
+        if given:
+            found = self._lot_form(lot_key, given)
+            if found[0] is not None:
+                return found
+            number = number or given
+        if not number:
+            if required:
+                raise _Bad(lot_key, "", f"no lot: give {self.t.column(lot_key).zh}/{lot_key} "
+                           f"or {self.t.column(product_key).zh}/{product_key} with a lot number")
+            return None, None
+        pid = self.product(product_key)
+        if pid is None:
+            key = number_key if number_key and self.get(number_key) else lot_key
+            raise _Bad(product_key, number, f"lot number {number!r} ({self.t.column(key).zh}/{key}) is not a "
+                       f"known lot id: give its product ({self.t.column(product_key).zh}/{product_key})")
+        try:
+            lid = ids.lot_id(lot_number=number, product_id=pid, producer_id=producer)
+        except InvalidIdentifier as e:
+            raise _Bad(number_key or lot_key, number, str(e)) from None
+        scoped = producer if not lid.startswith(ids.DL_BASE) else None
+        self.emit_once(Lot(id=lid, product_id=pid, lot_number=number, producer_id=scoped))
+        return lid, pid
+
+    def _lot_form(self, key: str, s: str) -> tuple[str | None, str | None]:
+        if s.lower().startswith(("urn:epc:", "http://", "https://")):
+            try:
+                p = ids.canonical(s)
+            except InvalidIdentifier as e:
+                raise _Bad(key, s, str(e)) from None
+            lid = p.lot_id
+            if lid is None:
+                raise _Bad(key, s, f"{s!r} does not identify a lot (it names a {p.entity or 'non-GS1 thing'})")
+            a = _alias(s, lid, "lot", p.scheme)
+            if a is not None:
+                self.emit_once(a)
+            self.emit_once(Lot(id=lid, product_id=p.product_id, lot_number=p.lot))
+            return lid, p.product_id
+        if s.startswith("urn:foodtrace:lot:"):
+            return s, None
+        r = self.ctx.resolve(s)
+        if r is not None and (r.startswith("urn:foodtrace:lot:") or "/10/" in r or "/21/" in r):
+            return r, None
+        return None, None
+
+
+# -- per-template row handlers ----------------------------------------------------------------
+
+def _operators(r: _Row) -> None:
+    ctx = r.ctx
+    name = r.req("name")
+    kind = r.term("kind", "operator_kind", required=True)
+    local = r.get("id")
+    gln = r.conv("gln", lambda s: _check_id("gln", s, ids.valid_gln))
+    uscc = r.conv("uscc", lambda s: _check_id("uscc", s, ids.valid_uscc))
+    individual = r.conv("individual", parse_bool)
+    if gln:
+        oid = ids.operator_id(gln=gln)
+    elif uscc:
+        oid = ids.operator_id(uscc=uscc)
+    else:
+        oid = ids.operator_id(local=local or name)
+    lat = r.conv("lat", parse_number)
+    lon = r.conv("lon", parse_number)
+    if lat is not None and not -90 <= lat <= 90:
+        raise _Bad("lat", r.get("lat"), "latitude must be between -90 and 90")
+    if lon is not None and not -180 <= lon <= 180:
+        raise _Bad("lon", r.get("lon"), "longitude must be between -180 and 180")
+    rec = Operator(
+        id=oid, kind=kind, name=name, uscc=uscc, gln=gln, licence_no=r.get("licence_no") or None,
+        licence_date=r.conv("licence_date", parse_date), region_id=r.term("district", "region"),
+        address=r.get("address") or None, parent_id=r.operator("parent"), scale=r.term("scale", "scale"),
+        category=r.term("category", "category"), haccp=r.conv("haccp", parse_bool), individual=individual,
+        contact=r.get("contact") or None, phone=r.get("phone") or None, lat=lat, lon=lon)
+    r.emit(rec)
+    ctx.emitted.add(("operator", oid))
+    if local:
+        ctx.local[("operator", local)] = oid
+    forms = [(gln, "gln"), (uscc, "uscc"), (uscc and ids.operator_id(uscc=uscc), "uscc"),
+             (local, "local"), (local and ids.operator_id(local=local), "local"),
+             (not individual and ids.operator_id(local=name), "name")]
+    for form, scheme in forms:
+        if form:
+            r.emit(_alias(form, oid, "operator", scheme))
+
+
+def _products(r: _Row) -> None:
+    ctx = r.ctx
+    name = r.req("name")
+    local = r.get("id")
+    gtin = r.conv("gtin", lambda s: _check_id("gtin", s, ids.gtin14))
+    pid = ids.product_id(gtin=gtin) if gtin else ids.product_id(local=local or name)
+    unit = r.conv("unit", lambda s: normalise_quantity(1, s)[1])
+    r.emit(Product(id=pid, name=name, name_en=r.get("name_en") or None, gtin=gtin,
+                   category=r.term("category", "category", required=True), brand=r.get("brand") or None,
+                   spec=r.get("spec") or None, unit=unit, producer_id=r.operator("producer")))
+    ctx.emitted.add(("product", pid))
+    if local:
+        ctx.local[("product", local)] = pid
+    raw_gtin = r.get("gtin")
+    for form, scheme in ((raw_gtin, "gtin"), (gtin, "gtin"), (local, "local"),
+                         (local and ids.product_id(local=local), "local")):
+        if form:
+            r.emit(_alias(form, pid, "product", scheme))
+
+
+def _qty(r: _Row, qkey: str, ukey: str, *, required: bool) -> tuple[float | None, str | None]:
+    q = r.conv(qkey, parse_quantity, required=required)
+    u = r.req(ukey) if required else r.get(ukey)
+    if q is None:
+        if u:
+            r.conv(ukey, lambda s: normalise_quantity(1, s))
+        return None, (normalise_quantity(1, u)[1] if u else None)
+    if not u:
+        raise _Bad(ukey, "", f"a quantity needs its unit ({r.t.column(ukey).zh}/{ukey})")
+    return r.conv(ukey, lambda s: normalise_quantity(q, s))
+
+
+def _lots(r: _Row) -> None:
+    producer = r.operator("producer")
+    lid, pid = r.lot(producer=producer)
+    q, u = _qty(r, "quantity", "unit", required=False)
+    if pid is None and r.get("product"):
+        pid = r.product("product")
+    if pid is None and r.ctx.store is not None:
+        stored = r.ctx.store.get("lot", lid)
+        pid = stored.product_id if stored is not None else None
+    if pid is None:
+        raise _Bad("product", "", "the lot's product is unknown: give the product column")
+    r.emit(Lot(id=lid, product_id=pid, lot_number=r.get("lot_number") or ids.canonical(lid).lot or None,
+               producer_id=producer, production_date=r.conv("production_date", parse_date),
+               expiry_date=r.conv("expiry_date", parse_date), quantity=q, unit=u,
+               origin_id=r.term("origin", "region")))
+
+
+def _certificate_id(r: _Row, kind: str | None, number: str) -> str:
+    if kind:
+        return ids.local_id("certificate", kind, number)
+    found = r.ctx.resolve(ids.local_id("certificate", number))
+    return found or ids.local_id("certificate", "other", number)
+
+
+def _deliveries(r: _Row) -> None:
+    sender = r.operator("from", required=True)
+    receiver = r.operator("to", required=True)
+    producer = r.operator("producer")
+    time = r.conv("ship_time", parse_datetime, required=True)
+    received = r.conv("receive_time", parse_datetime)
+    q, u = _qty(r, "quantity", "unit", required=True)
+    lid, _ = r.lot(producer=producer)
+    ticket_no = r.get("ticket_number")
+    ticket_id = None
+    if ticket_no:
+        ticket_id = ids.local_id("ticket", sender, ticket_no)
+        r.emit_once(Ticket(id=ticket_id, number=ticket_no, kind="inv", issuer_id=sender,
+                           date=r.conv("ticket_date", parse_date)))
+    cert_no = r.get("certificate_number")
+    cert_kind = r.term("certificate_kind", "certificate_kind")
+    cert_id = None
+    if cert_no:
+        cert_id = _certificate_id(r, cert_kind, cert_no)
+        r.emit_once(Certificate(id=cert_id, kind=cert_kind or cert_id.split(":")[3], number=cert_no, lot_id=lid))
+    code = r.get("trace_code")
+    if code:
+        _trace_code(r, code, lid, None, None)
+    r.emit(Delivery(id=ids.delivery_id(lid, sender, receiver, ticket=ticket_no or None, time=time),
+                    lot_id=lid, sender_id=sender, receiver_id=receiver, time=time, received_time=received,
+                    quantity=q, unit=u, ticket_id=ticket_id, certificate_id=cert_id, trace_code=code or None))
+
+
+def _trace_code(r: _Row, code: str, lid: str, operator: str | None, issued: str | None) -> None:
+    try:
+        canon = ids.canonical(code).id
+    except InvalidIdentifier as e:
+        raise _Bad("trace_code" if "trace_code" in r.cols else "code", code, str(e)) from None
+    r.emit_once(TraceCode(id=canon, code=code, lot_id=lid, operator_id=operator, issued=issued))
+    if canon != lid:
+        a = _alias(code, lid, "lot", "trace_code")
+        if a is not None and r.ctx.once(a):
+            r.emit(a)
+
+
+def _certificates(r: _Row) -> None:
+    number = r.req("number")
+    kind = r.term("kind", "certificate_kind", required=True)
+    producer = r.operator("producer")
+    lid, _ = r.lot(producer=producer, required=False)
+    cid = ids.local_id("certificate", kind, number)
+    r.emit(Certificate(id=cid, kind=kind, number=number, issuer=r.get("issuer") or None,
+                       holder_id=r.operator("holder"), lot_id=lid, issued=r.conv("issued", parse_date),
+                       valid_until=r.conv("valid_until", parse_date), uri=r.get("uri") or None))
+    r.emit(_alias(ids.local_id("certificate", number), cid, "certificate", "local"))
+
+
+def _trace_codes(r: _Row) -> None:
+    code = r.req("code")
+    producer = r.operator("producer")
+    lid, _ = r.lot(producer=producer)
+    _trace_code(r, code, lid, r.operator("operator"), r.conv("issued", parse_date))
+
+
+def _lot_links(r: _Row, groups: dict[str, tuple[int, str, str, str]], row_no: int) -> None:
+    number = r.req("transformation")
+    station = r.operator("station", required=True)
+    time = r.conv("time", parse_datetime, required=True)
+    kind = r.term("kind", "transformation_kind", required=True)
+    tid = ids.local_id("transformation", station, number)
+    first = groups.get(tid)
+    if first is None:
+        groups[tid] = (row_no, station, time, kind)
+        r.emit(Transformation(id=tid, station_id=station, time=time, kind=kind))
+    else:
+        for key, mine, theirs in (("station", station, first[1]), ("time", time, first[2]), ("kind", kind, first[3])):
+            if mine != theirs:
+                raise _Bad(key, r.get(key), f"transformation {number} has {key} {theirs} on row {first[0]}, "
+                           f"this row says {mine}: rows of one transformation must agree")
+    for role in ("input", "output"):
+        lid, _ = r.lot(lot_key=f"{role}_lot", product_key=f"{role}_product", number_key="", producer=station)
+        q, u = _qty(r, f"{role}_quantity", f"{role}_unit", required=False)
+        item = TransformationItem(id=ids.local_id("transformation_item", tid, role, lid), transformation_id=tid,
+                                  lot_id=lid, role=role, quantity=q, unit=u)
+        r.emit(item)
+
+
+def _sample_ref(number: str) -> str:
+    return ids.local_id("sample", number)
+
+
+def _samples(r: _Row) -> None:
+    number = r.req("id")
+    sid = _sample_ref(number)
+    sampled = r.operator("sampled", required=True)
+    producer = r.operator("producer")
+    lot = r.lot(producer=producer, number_key="", required=False)[0] if r.get("lot") else None
+    r.emit(Sample(
+        id=sid, plan=r.term("plan", "sample_plan", required=True), sampled_id=sampled, producer_id=producer,
+        brand_owner_id=r.operator("brand_owner"), product_id=r.product("product"),
+        product_name=r.req("product_name"), category=r.term("category", "category"), lot_id=lot,
+        batch=r.get("batch") or None, sampled_at=r.conv("sampled_at", parse_date, required=True),
+        conclusion=r.term("conclusion", "conclusion", required=True), announcement=r.get("announcement") or None,
+        announced=r.conv("announced", parse_date), lab=r.get("lab") or None,
+        disputed=r.conv("disputed", parse_bool), remark=r.get("remark") or None,
+        disposal_due=r.conv("disposal_due", parse_date), disposal_done=r.conv("disposal_done", parse_date)))
+    r.emit(_alias(number, sid, "sample", "local"))
+
+
+def _test_results(r: _Row) -> None:
+    number = r.req("sample")
+    item = r.req("item")
+    sid = _sample_ref(number)
+    hazard = r.term("hazard_class", "hazard_class") or hazard_class_of(item)
+    unit = r.get("unit")
+    value = r.conv("value", lambda s: parse_measure(s, unit))
+    limit = r.conv("limit", lambda s: parse_measure(s, unit, limit=True))
+    conclusion = r.term("conclusion", "conclusion", required=True)
+    v_unit = (value.unit if value else None) or (limit.unit if limit else None)
+    lim = limit.value if limit else None
+    if value and limit and value.unit and limit.unit and value.unit != limit.unit and lim is not None:
+        from ontology.units import concentration_factor
+
+        f = concentration_factor(limit.unit, value.unit)
+        lim = None if f is None else round(lim * f, 12)
+    r.emit(TestResult(id=ids.local_id("test_result", number, item), sample_id=sid, item=item, hazard_class=hazard,
+                      value=value.value if value else None, value_text=r.get("value") or None, unit=v_unit,
+                      limit=lim, limit_text=r.get("limit") or None, conclusion=conclusion))
+
+
+def _natural(kind: str, *parts: object) -> str:
+    h = hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()[:20]
+    return ids.local_id(kind, h)
+
+
+def _inspections(r: _Row) -> None:
+    op = r.operator("operator", required=True)
+    date = r.conv("date", parse_date, required=True)
+    kind_text = r.get("kind")
+    kind = _INSPECTION_KINDS.get(kind_text.casefold(), kind_text) if kind_text else None
+    number = r.get("id")
+    iid = ids.local_id("inspection", number) if number else _natural("inspection", op, date, kind)
+    r.emit(Inspection(id=iid, operator_id=op, date=date, kind=kind,
+                      result=r.term("result", "inspection_result", required=True),
+                      findings=r.get("findings") or None, inspector=r.get("inspector") or None))
+
+
+def _cases(r: _Row) -> None:
+    number = r.req("id")
+    fine = r.conv("fine", parse_number)
+    if fine is not None and fine < 0:
+        raise _Bad("fine", r.get("fine"), "fine must not be negative")
+    sample = r.get("sample")
+    r.emit(Case(id=ids.local_id("case", number), operator_id=r.operator("operator", required=True),
+                opened=r.conv("opened", parse_date, required=True), closed=r.conv("closed", parse_date),
+                violation=r.get("violation") or None, penalty=r.get("penalty") or None, fine=fine,
+                transferred_to_police=r.conv("transferred_to_police", parse_bool),
+                sample_id=(r.ctx.resolve(sample) or _sample_ref(sample)) if sample else None))
+
+
+def _complaints(r: _Row) -> None:
+    number = r.req("id")
+    r.emit(Complaint(id=ids.local_id("complaint", number), operator_id=r.operator("operator", required=True),
+                     date=r.conv("date", parse_date, required=True), channel=r.get("channel") or None,
+                     topic=r.get("topic") or None, substantiated=r.conv("substantiated", parse_bool),
+                     description=r.get("description") or None))
+
+
+def _credit_class(s: str) -> str:
+    c = s.strip().upper().rstrip("级类")
+    if c not in ("A", "B", "C", "D"):
+        raise InvalidRecord(f"credit class must be A, B, C or D, got {s!r}")
+    return c
+
+
+def _credit_records(r: _Row) -> None:
+    number = r.req("id")
+    r.emit(CreditRecord(id=ids.local_id("credit_record", number), operator_id=r.operator("operator", required=True),
+                        kind=r.term("kind", "credit_kind", required=True),
+                        start=r.conv("start", parse_date, required=True), end=r.conv("end", parse_date),
+                        repaired=r.conv("repaired", parse_date), credit_class=r.conv("credit_class", _credit_class),
+                        authority=r.get("authority") or None, reason=r.get("reason") or None))
+
+
+_HANDLERS: dict[str, Callable[[_Row], None]] = {
+    "operators": _operators, "products": _products, "lots": _lots, "deliveries": _deliveries,
+    "certificates": _certificates, "trace_codes": _trace_codes, "samples": _samples,
+    "test_results": _test_results, "inspections": _inspections, "cases": _cases, "complaints": _complaints,
+    "credit_records": _credit_records,
+}
+
+
+# -- the reader -------------------------------------------------------------------------------
+
+def _read_table(table: Table, ctx: _Context, kind: str | None) -> Iterator[Record]:
+    headers = table.header
+    kind = kind or detect_kind(headers)
+    if kind is None:
+        ctx.rejects.append(Reject(ctx.path, "header", "", " | ".join(headers)[:500], _closest(headers)))
+        return
+    template = TEMPLATES[kind]
+    cols = header_map(kind, headers)
+    missing = [c for c in template.columns if c.required and c.key not in cols]
+    if missing:
+        ctx.rejects.append(Reject(ctx.path, "header", ",".join(c.key for c in missing), " | ".join(headers)[:500],
+                                  f"the {kind} template needs column(s) "
+                                  + ", ".join(f"{c.zh}/{c.key}" for c in missing)))
+        return
+    groups: dict[str, tuple[int, str, str, str]] = {}
+    handler = _HANDLERS.get(kind)
+    for row_no, cells in table.rows:
+        row = _Row(ctx, template, cols, headers, cells)
+        try:
+            if handler is None:
+                _lot_links(row, groups, row_no)
+            else:
+                handler(row)
+        except _Bad as e:
+            field = headers[cols[e.key]] if e.key in cols else e.key
+            ctx.rejects.append(Reject(ctx.path, row_no, field, e.value, e.reason))
+            continue
+        except (FoodtraceError, ValueError, TypeError, KeyError) as e:  # a safety net: never a traceback
+            ctx.rejects.append(Reject(ctx.path, row_no, "", "", f"row cannot be read: {e}"))
+            continue
+        yield from row.out
+
+
+def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = None,
+         kind: str | None = None) -> Iterator[Record]:
+    """Read a template file (every sheet of a workbook), yielding the records of its good rows.
+
+    Parameters
+    ----------
+    path : path
+        ``.csv``/``.tsv``/``.xlsx``/``.xls``.
+    rejects : list
+        Receives one :class:`Reject` per bad row (or per unrecognised sheet, row ``header``).
+    store : Store, optional
+        Read only, to resolve local numbers and identifiers loaded before.
+    kind : str, optional
+        A template kind; detected from each sheet's headers if None.
+
+    Raises
+    ------
+    UnreadableFile
+        When the file is not a table at all.
+    KeyError
+        For an unknown ``kind``.
+    """
+    if kind is not None and kind not in TEMPLATES:
+        raise KeyError(f"unknown template {kind!r}; known: {', '.join(TEMPLATES)}")
+    path = Path(path)
+    tables = read_tables(path, is_header=lambda cells: detect_kind(cells) is not None)
+    ctx = _Context(path, rejects, store)
+    for table in tables:
+        yield from _read_table(table, ctx, kind)
+
+
+# -- blank templates and documentation ---------------------------------------------------------
+
+def write_blank_templates(out_dir: str | Path) -> list[Path]:
+    """Write every template as ``{kind}.xlsx`` and ``{kind}.csv`` with its Chinese headers and one example row.
+
+    Returns the paths written, in :data:`loaders.template_spec.LOAD_ORDER`.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for kind in LOAD_ORDER:
+        t = TEMPLATES[kind]
+        for suffix in (".xlsx", ".csv"):
+            p = out / f"{kind}{suffix}"
+            write_table(p, t.headers_zh, [[c.example for c in t.columns]], sheet=t.zh)
+            paths.append(p)
+    return paths
+
+
+def columns_markdown() -> str:
+    """The README's column reference: every template and column (Chinese header, key, required, meaning, example).
+
+    >>> md = columns_markdown()
+    >>> "| 发货方 | `from` | yes |" in md
+    True
+    """
+    lines = ["Each template's first row holds the Chinese headers below; the English keys are accepted as",
+             "headers too (any mix, any order; unknown columns are ignored). Required columns are marked *yes*.", ""]
+    for kind in LOAD_ORDER:
+        t = TEMPLATES[kind]
+        lines += [f"### {t.zh} `{kind}`", "", t.doc[0].upper() + t.doc[1:] + ".", "",
+                  "| 表头 | key | required | meaning | example |", "|---|---|---|---|---|"]
+        for c in t.columns:
+            doc = c.doc.replace("|", "\\|")
+            ex = c.example.replace("|", "\\|")
+            lines.append(f"| {c.zh} | `{c.key}` | {'yes' if c.required else ''} | {doc} | {ex} |")
+        lines.append("")
+    return "\n".join(lines)
