@@ -301,7 +301,9 @@ class _Reader:
                 try:
                     validator(ev)
                 except Exception as e:  # fastjsonschema.JsonSchemaException
-                    problems.append((path + str(getattr(e, "path", "") or "").replace("data.", "").replace("data", ""),
+                    where = str(getattr(e, "name", "") or "data")
+                    where = where[4:].lstrip(".") if where.startswith("data") else where
+                    problems.append(((path + where) if where else path.rstrip("."),
                                      _short(getattr(e, "value", "")), f"GS1 JSON Schema: {e}"))
             if xsd is not None and i in xsd[1] and not problems:
                 for el, msg in xsd[1][i][:5]:
@@ -350,8 +352,8 @@ class _Reader:
             parent = ev.get("parentID")
             if not isinstance(parent, str):
                 continue
-            kids = [c for c in ev.get("childEPCs") or [] if isinstance(c, str)]
-            kids += [q.get("epcClass") for q in ev.get("childQuantityList") or []
+            kids: list[tuple[str, Any, Any]] = [(c, None, None) for c in ev.get("childEPCs") or [] if isinstance(c, str)]
+            kids += [(q["epcClass"], q.get("quantity"), q.get("uom")) for q in ev.get("childQuantityList") or []
                      if isinstance(q, dict) and isinstance(q.get("epcClass"), str)]
             try:
                 key = canonical(parent).id
@@ -587,6 +589,9 @@ class _Reader:
                     cert_for[lot] = cid
                 yield Certificate(id=cid, kind="other", number=number, lot_id=lot, uri=uri, holder_id=station)
         # deliveries
+        for lk, vk in (("sourceList", "source"), ("destinationList", "destination")):
+            for sd in ev.get(lk) or []:
+                self._op(sd[vk])
         sender = _party(ev.get("sourceList"), "source")
         receiver = _party(ev.get("destinationList"), "destination")
         if sender and receiver and lots and etype != "TransformationEvent":
@@ -673,11 +678,15 @@ class _Reader:
         acc: dict[tuple[str, str | None], list[Any]] = {}
         for k in epc_keys:
             for epc in ev.get(k) or []:
-                for leaf in self._expand(epc):
+                for leaf, qty, uom in self._expand(epc):
                     ref = self._lot_ref(leaf)
                     if ref:
-                        a = acc.setdefault((ref[0], "EA"), [0.0, ref[1]])
-                        a[0] += 1
+                        if isinstance(qty, (int, float)) and not isinstance(qty, bool):
+                            a = acc.setdefault((ref[0], uom or "EA"), [0.0, ref[1]])
+                            a[0] += float(qty)
+                        else:
+                            a = acc.setdefault((ref[0], "EA"), [0.0, ref[1]])
+                            a[0] += 1
         for k in qty_keys:
             for q in ev.get(k) or []:
                 ref = self._lot_ref(q["epcClass"])
@@ -688,18 +697,20 @@ class _Reader:
                         a[0] = (a[0] or 0.0) + float(q["quantity"])
         return [(lot, v[0], unit, v[1]) for (lot, unit), v in acc.items()]
 
-    def _expand(self, epc: str, depth: int = 0) -> list[str]:
-        """An EPC, or the children recorded for it by AggregationEvents of the document."""
+    def _expand(self, epc: str, qty: Any = None, uom: Any = None, depth: int = 0) -> list[tuple[str, Any, Any]]:
+        """An EPC, or the children (with quantities) recorded for it by AggregationEvents of the document."""
+        if not self.children:
+            return [(epc, qty, uom)]
         try:
             key = _canonical(epc).id
         except InvalidIdentifier:
             return []
         kids = self.children.get(key)
         if not kids or depth > 8:
-            return [epc]
-        out: list[str] = []
-        for c in kids:
-            out.extend(self._expand(c, depth + 1))
+            return [(epc, qty, uom)]
+        out: list[tuple[str, Any, Any]] = []
+        for c, q, u in kids:
+            out.extend(self._expand(c, q, u, depth + 1))
         return out
 
     def _flush_stubs(self) -> Iterator[Record]:
