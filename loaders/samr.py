@@ -515,7 +515,7 @@ def _split_items(item: str, value: str, limit: str) -> list[_Failure]:
 
 
 def _split_combined(cell: str, order: tuple[str, ...]) -> list[_Failure]:
-    s = _SEP.sub("║", _norm_text(cell))
+    s = _SEP.sub("║", cell.strip())
     if "║" not in s:
         return [_Failure(x.strip(), "", "") for x in re.split(r"[\n;；、]", s) if x.strip()]
     tokens = s.split("║")
@@ -544,9 +544,12 @@ def _split_combined(cell: str, order: tuple[str, ...]) -> list[_Failure]:
 
 
 def _regular(f: _Failure) -> bool:
-    return (_classify(f.item, "item") in ("item", "other", "brand")
-            and (not f.value or _classify(f.value, "value") == "value")
-            and (not f.limit or _classify(f.limit, "limit") in ("limit", "value")))
+    """The item, result and limit cells hold what their headers say (each line of a multi-item cell)."""
+    def all_lines(text: str, ok: tuple[str, ...], column: str) -> bool:
+        return all(_classify(x, column) in ok for x in text.split("\n") if x.strip())
+    return (all_lines(f.item, ("item", "other", "brand"), "item")
+            and (not f.value or all_lines(f.value, ("value",), "value"))
+            and (not f.limit or all_lines(f.limit, ("limit", "value"), "limit")))
 
 
 _SHIFT_COLUMNS = ("spec", "brand", "batch", "licence", "approval", "item", "value", "limit", "remark", "lab")

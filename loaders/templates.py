@@ -69,6 +69,7 @@ else it is of kind ``other``.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import math
 import re
@@ -198,7 +199,10 @@ def _closest(headers: list[str]) -> str:
 # -- cell parsers (pure) ----------------------------------------------------------------------
 
 def _clean(v: object) -> str:
-    s = unicodedata.normalize("NFKC", str(v)).strip() if v is not None else ""
+    if v is None:
+        return ""
+    s = str(v)
+    s = (s if s.isascii() else unicodedata.normalize("NFKC", s)).strip()
     return "" if s in EMPTY else s
 
 
@@ -210,6 +214,7 @@ _DATE_PATTERNS = (
 _EXCEL_EPOCH = _dt.date(1899, 12, 30)
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_date(text: object) -> str:
     """An ISO date from the forms spreadsheets hold.
 
@@ -248,6 +253,7 @@ def parse_date(text: object) -> str:
 _TIME = re.compile(r"^(\d{1,2}):(\d{1,2})(?::(\d{1,2})(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_datetime(text: object) -> str:
     """An ISO date-time with offset; no offset means Beijing time, no time means midnight.
 
@@ -350,6 +356,7 @@ def parse_bool(text: object) -> bool:
     raise InvalidRecord(f"not yes/no: {s!r}; write 是/否, Y/N, true/false or 1/0")
 
 
+@functools.lru_cache(maxsize=4096)
 def _term(scheme: str, text: str) -> str:
     v = vocab.lookup(scheme, text)
     if v is None:
@@ -374,6 +381,7 @@ class _Context:
         self.local: dict[tuple[str, str], str] = {}   # (entity, local number) -> canonical id
         self.emitted: set[tuple[str, str]] = set()     # (table, id) emitted in this file
         self._resolved: dict[str, str | None] = {}
+        self.refs: dict[tuple[str, str], str] = {}      # (entity, value as written) -> canonical id
         self._known: dict[tuple[str, str], bool] = {}
 
     def resolve(self, identifier: str) -> str | None:
@@ -426,12 +434,14 @@ class _Row:
 
     def __init__(self, ctx: _Context, template: Template, cols: dict[str, int], headers: list[str],
                  cells: list[str]):
-        self.ctx, self.t, self.cols, self.headers = ctx, template, cols, headers
-        self.v = {k: _clean(cells[i]) if i < len(cells) else "" for k, i in cols.items()}
+        self.ctx, self.t, self.cols, self.headers, self.cells = ctx, template, cols, headers, cells
         self.out: list[Record] = []
 
     def get(self, key: str) -> str:
-        return self.v.get(key, "")
+        i = self.cols.get(key)
+        if i is None or i >= len(self.cells):
+            return ""
+        return _clean(self.cells[i])
 
     def req(self, key: str) -> str:
         s = self.get(key)
@@ -465,6 +475,12 @@ class _Row:
         s = self.req(key) if required else self.get(key)
         if not s:
             return None
+        ref = self.ctx.refs.get(("operator", s))
+        if ref is None:
+            ref = self.ctx.refs[("operator", s)] = self._operator(key, s)
+        return ref
+
+    def _operator(self, key: str, s: str) -> str:
         ctx = self.ctx
         if s.isdigit() and len(s) == 13:
             oid = ids.operator_id(gln=_check_id(key, s, ids.valid_gln))
@@ -497,6 +513,12 @@ class _Row:
         s = self.req(key) if required else self.get(key)
         if not s:
             return None
+        ref = self.ctx.refs.get(("product", s))
+        if ref is None:
+            ref = self.ctx.refs[("product", s)] = self._product(key, s)
+        return ref
+
+    def _product(self, key: str, s: str) -> str:
         ctx = self.ctx
         if s.isdigit() and len(s) in (8, 12, 13, 14):
             pid = ids.product_id(gtin=_check_id(key, s, ids.gtin14))
@@ -607,7 +629,7 @@ def _operators(r: _Row) -> None:
     r.emit(rec)
     ctx.emitted.add(("operator", oid))
     if local:
-        ctx.local[("operator", local)] = oid
+        ctx.local[("operator", local)] = ctx.refs[("operator", local)] = oid
     forms = [(gln, "gln"), (uscc, "uscc"), (uscc and ids.operator_id(uscc=uscc), "uscc"),
              (local, "local"), (local and ids.operator_id(local=local), "local"),
              (not individual and ids.operator_id(local=name), "name")]
@@ -628,7 +650,7 @@ def _products(r: _Row) -> None:
                    spec=r.get("spec") or None, unit=unit, producer_id=r.operator("producer")))
     ctx.emitted.add(("product", pid))
     if local:
-        ctx.local[("product", local)] = pid
+        ctx.local[("product", local)] = ctx.refs[("product", local)] = pid
     raw_gtin = r.get("gtin")
     for form, scheme in ((raw_gtin, "gtin"), (gtin, "gtin"), (local, "local"),
                          (local and ids.product_id(local=local), "local")):
