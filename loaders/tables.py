@@ -205,7 +205,7 @@ def _looks_textual(text: str, path: Path) -> None:
         raise UnreadableFile(str(path), "empty file")
     bad = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\r\n\t") or 0xE000 <= ord(ch) <= 0xF8FF
               or ch == "\ufffd")
-    if bad > max(3, len(sample) // 50):
+    if bad > max(16, len(sample) // 20):
         raise UnreadableFile(str(path), "binary data, not a CSV or Excel table")
 
 
