@@ -371,7 +371,7 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "task": ("任务来源/项目名称", "任务来源", "项目名称", "抽检类型", "任务类别"),
     "lab": ("检验机构", "检验机构名称", "承检机构", "检测机构"),
     "remark": ("备注", "说明"),
-    "item": ("不合格项目", "检验项目", "不合格项目名称"),
+    "item": ("不合格项目", "不合格项目名称"),
     "value": ("检验结果", "实测值", "检测结果", "检验值"),
     "limit": ("标准值", "标准要求", "标准限值", "限量值", "判定依据值"),
     "conclusion": ("结论", "检验结论", "判定结论", "检验结果判定"),
@@ -700,6 +700,8 @@ def _read_table(table: Table, path: str, rejects: list[Reject], store: "Store | 
             if not f["product"]:
                 raise _RowBad("食品名称", "", "the product name (食品名称) is empty")
             conclusion = None
+            if not f["conclusion"] and not split and cell("value") in ("合格", "不合格"):
+                f["conclusion"] = cell("value")  # a 合格 table's 检验结果 column holds the verdict
             if f["conclusion"]:
                 conclusion = vocab.lookup("conclusion", f["conclusion"])
                 if conclusion is None:

@@ -241,3 +241,31 @@ def test_parse_measure(text: str, expected: tuple) -> None:
 ])
 def test_disputed(remark: str, disputed: bool) -> None:
     assert samr.is_disputed(remark) is disputed
+
+
+_HEAD = ["序号", "标称生产企业名称", "标称生产企业地址", "被抽样单位名称", "被抽样单位地址", "食品名称", "规格型号", "商标",
+         "生产日期/批号", "不合格项目", "检验结果", "标准值", "备注", "检验机构"]
+
+
+def test_garbage_cells_never_raise(tmp_path: Path) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    cells = st.one_of(st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=10),
+                      st.sampled_from(["", "/", "不得检出", "≤0.1mg/kg", "2.5μg/kg", "n=5,c=2,m=1,M=10", "菌落总数",
+                                       "恩诺沙星║1║2", "委托方：甲；受委托方：乙", "经核实，否认生产", "2019/1/1",
+                                       "a║b║c║d", "║", "；", "\n"]))
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(rows=st.lists(st.lists(cells, max_size=16), min_size=1, max_size=4),
+           combined=st.booleans())
+    def check(rows: list[list[str]], combined: bool) -> None:
+        head = _HEAD[:9] + ["不合格项目║检验结果║标准值"] + _HEAD[12:] if combined else _HEAD
+        p = tmp_path / "fuzz.csv"
+        write_table(p, head, rows)
+        rejects: list[Reject] = []
+        records = list(samr.read(p, rejects))
+        assert all(r.reason for r in rejects)
+        assert all(r.id for r in records)
+
+    check()
