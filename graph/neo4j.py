@@ -191,18 +191,12 @@ class _Label:
         self.columns = [f.name for f in fields]
         self.kinds = {f.name: f.metadata["type"] for f in fields}
         L = _q(self.label)
-        differs = "any(k IN keys(r.p) WHERE NOT coalesce(o[k] = r.p[k], false))"
-        guard = ""
-        for u in rtype.unique:
-            # as SQLite's ON CONFLICT DO NOTHING: a new record whose unique field is taken is skipped
-            guard += f" AND (o IS NOT NULL OR r.p.{_q(u)} IS NULL OR NOT EXISTS {{ MATCH (h:{L} {{{_q(u)}: r.p.{_q(u)}}}) }})"
-        self.merge = (
-            f"UNWIND $rows AS r "
-            f"OPTIONAL MATCH (o:{L} {{id: r.p.id}}) "
-            f"WITH r, o WHERE (o IS NULL OR {differs}){guard} "
-            f"MERGE (n:{L} {{id: r.p.id}}) ON CREATE SET n._seq = r.s "
-            f"SET n += r.p "
-            f"RETURN count(n) AS changed")
+        # a write reads the stored nodes of a chunk, compares in Python, then creates the new
+        # nodes and updates the changed ones: no MERGE, no Eager, exact "changed" counts
+        self.create = f"UNWIND $rows AS r CREATE (n:{L}) SET n = r"
+        self.update = f"UNWIND $rows AS r MATCH (n:{L} {{id: r.id}}) SET n += r"
+        #: for each unique field other than id, the query telling which values are taken
+        self.taken = {u: f"UNWIND $vals AS v MATCH (n:{L} {{{_q(u)}: v}}) RETURN v" for u in rtype.unique}
         self.by_ids = f"UNWIND $ids AS x MATCH (n:{L} {{id: x}}) RETURN properties(n) AS p"
         self.ids_only = f"MATCH (n:{L}) WHERE n.id IN $ids RETURN n.id AS id"
         self.schema: list[tuple[str, str]] = [
@@ -401,8 +395,7 @@ class Neo4jStore(Store):
                 lab = _LABELS[table]
                 for part in per:
                     for chunk in chunks(part, _CHUNK):
-                        rows = [{"p": lab.props(rec), "s": base + done + i} for i, rec in enumerate(chunk)]
-                        changed[table] += tx.run(lab.merge, rows=rows).single()["changed"]
+                        changed[table] += self._write_chunk(tx, lab, chunk, base + done)
                         done += len(chunk)
                         if progress is not None:
                             progress(done)
@@ -410,6 +403,33 @@ class Neo4jStore(Store):
 
         stats.changed = self._call(True, work)
         return stats
+
+    @staticmethod
+    def _write_chunk(tx: Any, lab: _Label, chunk: list[Record], seq: int) -> int:
+        """Write records with distinct ids; return how many were new or changed."""
+        rows = [lab.props(rec) for rec in chunk]
+        stored = {r["p"]["id"]: r["p"] for r in tx.run(lab.by_ids, ids=[row["id"] for row in rows])}
+        new: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
+        for row in rows:
+            old = stored.get(row["id"])
+            if old is None:
+                new.append(row)
+            elif any(old.get(k) != v for k, v in row.items()):
+                changed.append(row)
+        for u, query in lab.taken.items():
+            # as SQLite's ON CONFLICT DO NOTHING: a new record whose unique value is taken is skipped
+            values = [row[u] for row in new if u in row]
+            if values:
+                taken = {r["v"] for r in tx.run(query, vals=values)}
+                new = [row for row in new if row.get(u) not in taken]
+        for i, row in enumerate(new):
+            row["_seq"] = seq + i
+        if new:
+            tx.run(lab.create, rows=new).consume()
+        if changed:
+            tx.run(lab.update, rows=changed).consume()
+        return len(new) + len(changed)
 
     def clear(self) -> None:
         """Delete every foodtrace record (and the insertion counter); constraints and indexes stay."""
