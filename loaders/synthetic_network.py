@@ -10,7 +10,7 @@ with GTINs where the maker has a prefix, each operator's latent risk, and each
 sender's customers per route class.
 
 >>> uscc_for("9", "1", "320602", "MA1MXXXX")
-'91320602MA1MXXXX07'
+'91320602MA1MXXXX9U'
 >>> gs1_check("690123456789")
 '2'
 """
