@@ -114,7 +114,7 @@ _CBV = {
 _SPLIT = {("retraction", "corrective_ids")}
 _SKIP = {("event", "body")}
 _TYPE = RDF.type
-XSD_DECIMAL, XSD_INTEGER, XSD_BOOLEAN = (str(XSD[t]) for t in ("decimal", "integer", "boolean"))
+_XSD_DECIMAL, _XSD_INTEGER, _XSD_BOOLEAN = (str(XSD[t]) for t in ("decimal", "integer", "boolean"))
 _STORE = "SimpleMemory"  # rdflib's context-free in-memory store: about twice as fast to fill as "Memory"
 
 
@@ -163,7 +163,7 @@ def _plans(table: str) -> tuple[_Plan, ...]:
     return tuple(plans)
 
 
-def _decimal(value: Any) -> Literal | None:
+def _decimal(value: Any) -> Literal:
     try:
         d = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
@@ -391,8 +391,8 @@ def _literal_n3(lit: Literal, name) -> str:
     dt = lit.datatype
     if dt is not None:
         dts = str(dt)
-        if (dts == XSD_DECIMAL and _DECIMAL.match(lexical)) or (dts == XSD_INTEGER and _INTEGER.match(lexical)) \
-                or (dts == XSD_BOOLEAN and lexical in ("true", "false")):
+        if (dts == _XSD_DECIMAL and _DECIMAL.match(lexical)) or (dts == _XSD_INTEGER and _INTEGER.match(lexical)) \
+                or (dts == _XSD_BOOLEAN and lexical in ("true", "false")):
             return lexical
         return f'"{lexical.translate(_ESCAPES)}"^^{name(dt)}'
     if lit.language:

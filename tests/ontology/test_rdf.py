@@ -143,6 +143,7 @@ def test_iris_are_encoded():
     assert rdf.iri("批号 7", "lot") == URIRef("urn:foodtrace:lot:%E6%89%B9%E5%8F%B7%207")
 
 
+@pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
 @pytest.mark.parametrize("fmt", ["turtle", "json-ld"])
 def test_serialisations_round_trip(fmt):
     records = chain() + [Complaint(id="urn:foodtrace:complaint:1", operator_id=STALL, date="2026-03-03",
