@@ -470,10 +470,6 @@ def _classify(s: str, column: str) -> str:
 
 # -- reading ---------------------------------------------------------------------------------------
 
-_META = ("seq", "announcement", "announced", "producer", "producer_address", "sampled", "sampled_address",
-         "product", "category", "task", "conclusion", "sampled_at")
-
-
 class _RowBad(Exception):
     def __init__(self, field: str, value: str, reason: str):
         super().__init__(reason)
@@ -555,7 +551,7 @@ def _regular(f: _Failure) -> bool:
 _SHIFT_COLUMNS = ("spec", "brand", "batch", "licence", "approval", "item", "value", "limit", "remark", "lab")
 
 
-def _interpret_shifted(cells: dict[str, str], order: list[tuple[str, str]]) -> dict[str, object]:
+def _interpret_shifted(order: list[tuple[str, str]]) -> dict[str, object]:
     """Content-based reading of a shifted row: exactly one item, one result, one limit or a reject."""
     found: dict[str, list[str]] = {}
     for column, s in order:
@@ -690,7 +686,7 @@ def _read_table(table: Table, path: str, rejects: list[Reject], store: "Store | 
                 if item and _regular(first):
                     failures = _split_items(item, value, limit)
                 else:
-                    shifted = _interpret_shifted(f, [(c, cell(c)) for c in _SHIFT_COLUMNS])
+                    shifted = _interpret_shifted([(c, cell(c)) for c in _SHIFT_COLUMNS])
                     failures = [shifted["failure"]]  # type: ignore[list-item]
                     f.update(batch=shifted["batch"], spec=shifted["spec"] or (f["spec"] if _classify(
                         f["spec"], "spec") == "spec" else ""), brand=shifted["brand"],

@@ -35,7 +35,6 @@ import datetime as _dt
 import gc
 import io
 import os
-import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -83,7 +83,7 @@ from ontology.errors import FoodtraceError, InvalidIdentifier, InvalidRecord
 from ontology.records import (Alias, Case, Certificate, Complaint, CreditRecord, Delivery, Inspection, Lot,
                               Operator, Product, Record, Sample, TestResult, Ticket, TraceCode, Transformation,
                               TransformationItem)
-from ontology.units import normalise_quantity
+from ontology.units import concentration_factor, normalise_quantity
 
 from .base import Reject
 from .samr import hazard_class_of, parse_measure
@@ -101,6 +101,7 @@ __all__ = [
     "columns_markdown",
     "parse_date",
     "parse_datetime",
+    "parse_number",
     "parse_quantity",
     "parse_bool",
 ]
@@ -810,8 +811,6 @@ def _test_results(r: _Row) -> None:
     v_unit = (value.unit if value else None) or (limit.unit if limit else None)
     lim = limit.value if limit else None
     if value and limit and value.unit and limit.unit and value.unit != limit.unit and lim is not None:
-        from ontology.units import concentration_factor
-
         f = concentration_factor(limit.unit, value.unit)
         lim = None if f is None else round(lim * f, 12)
     r.emit(TestResult(id=ids.local_id("test_result", number, item), sample_id=sid, item=item, hazard_class=hazard,
