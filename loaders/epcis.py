@@ -567,13 +567,16 @@ class _Reader:
                 yield Lot(id=lot, product_id=product, lot_number=lot_info.get("lot_number") or _lot_number(lot),
                           producer_id=station, production_date=lot_info.get("production_date"),
                           expiry_date=lot_info.get("expiry_date"), event_id=eid)
-        # tickets and certificates
+        # tickets and certificates; a ticket number is scoped by its sender, as in the templates
+        sender = _party(ev.get("sourceList"), "source")
+        receiver = _party(ev.get("destinationList"), "destination")
+        s_scope = self._op(sender) if sender else None
         inv = None
         for bt in ev.get("bizTransactionList") or []:
             kind = cbv.term("btt", bt.get("type"), self.prefixes) if bt.get("type") else None
             uri = bt["bizTransaction"]
             number, issuer = _bt_number(uri)
-            tid = local_id("ticket", number)
+            tid = local_id("ticket", s_scope, number) if s_scope else local_id("ticket", number)
             if kind == "inv" and inv is None:
                 inv = (tid, number)
             yield Ticket(id=tid, number=number, kind=kind, issuer_id=issuer, date=time[:10] if kind == "inv" else None,
@@ -583,17 +586,21 @@ class _Reader:
         cert_for: dict[str, str] = {}
         for uri in cert_uris:
             number = _last_segment(uri)
+            ft_kind = _foodtrace_certificate_kind(uri)
             for lot, _q, _u, _p in (lots or [(None, None, None, None)]):
-                cid = local_id("certificate", uri, lot) if lot else local_id("certificate", uri)
+                if ft_kind and len(lots) <= 1:
+                    # urn:foodtrace:certificate:{kind}:{number}: the id the templates mint for the same 证
+                    cid = local_id("certificate", ft_kind, number)
+                else:
+                    cid = local_id("certificate", uri, lot) if lot else local_id("certificate", uri)
                 if lot and lot not in cert_for:
                     cert_for[lot] = cid
-                yield Certificate(id=cid, kind="other", number=number, lot_id=lot, uri=uri, holder_id=station)
+                yield Certificate(id=cid, kind=ft_kind or "other", number=number, lot_id=lot, uri=uri,
+                                  holder_id=station)
         # deliveries
         for lk, vk in (("sourceList", "source"), ("destinationList", "destination")):
             for sd in ev.get(lk) or []:
                 self._op(sd[vk])
-        sender = _party(ev.get("sourceList"), "source")
-        receiver = _party(ev.get("destinationList"), "destination")
         if sender and receiver and lots and etype != "TransformationEvent":
             s_id, r_id = self._op(sender), self._op(receiver)
             receiving = step in _RECEIVE_STEPS
@@ -825,6 +832,17 @@ def _lot_number(lot_id: str) -> str | None:
         from urllib.parse import unquote
         return unquote(lot_id.rsplit("/10/", 1)[1].split("/", 1)[0])
     return None
+
+
+def _foodtrace_certificate_kind(uri: str) -> str | None:
+    """The kind of a ``urn:foodtrace:certificate:{kind}:{number}`` URI, if it is one with a known kind."""
+    from ontology.vocab import labels
+
+    prefix = "urn:foodtrace:certificate:"
+    if not uri.startswith(prefix):
+        return None
+    kind = uri[len(prefix):].split(":", 1)[0]
+    return kind if kind in labels("certificate_kind") else None
 
 
 def _last_segment(uri: str) -> str:

@@ -184,7 +184,7 @@ class Delivery(Record):
     time: str | None = col("发货时间", "ship_time", "time the delivery left the sender", required=True, type="datetime")
     received_time: str | None = col("收货时间", "receive_time", "time it arrived", type="datetime")
     quantity: float | None = col("数量", "quantity", "quantity shipped (> 0); unknown only where the source gives none, "
-                                 "e.g. an EPCIS quantityElement without quantity", type="float")
+                                 "e.g. an EPCIS quantityElement without quantity (the SHACL shapes flag such a delivery as incomplete)", type="float")
     unit: str | None = col("单位", "unit", "unit of quantity (UN/CEFACT code); required with a quantity")
     ticket_id: str | None = col("票据", "ticket", "ticket (invoice / sales voucher) id")
     certificate_id: str | None = col("合格证明", "certificate", "certificate travelling with the lot")

@@ -168,12 +168,12 @@ def test_shipping_with_invoice_and_certificate():
     expected_delivery = Delivery(
         id=delivery_id(LOT, sender, receiver, ticket="FP001"), lot_id=LOT, sender_id=sender, receiver_id=receiver,
         time="2026-03-01T08:00:00+08:00", received_time=None, quantity=120.0, unit="KGM",
-        ticket_id=local_id("ticket", "FP001"), certificate_id=cert_id, event_id="urn:uuid:e1")
+        ticket_id=local_id("ticket", sender, "FP001"), certificate_id=cert_id, event_id="urn:uuid:e1")
     assert [r for r in recs if r.table == "delivery"] == [expected_delivery]
     assert sorted((r for r in recs if r.table == "ticket"), key=lambda t: t.id) == [
-        Ticket(id=local_id("ticket", "FP001"), number="FP001", kind="inv", issuer_id=sender, date="2026-03-01",
+        Ticket(id=local_id("ticket", sender, "FP001"), number="FP001", kind="inv", issuer_id=sender, date="2026-03-01",
                uri=f"urn:epcglobal:cbv:bt:{FARM}:FP001"),
-        Ticket(id=local_id("ticket", "PO9"), number="PO9", kind="po", uri="http://po.example.cn/po/PO9"),
+        Ticket(id=local_id("ticket", sender, "PO9"), number="PO9", kind="po", uri="http://po.example.cn/po/PO9"),
     ]
     assert [r for r in recs if r.table == "certificate"] == [
         Certificate(id=cert_id, kind="other", number="HG2026-001", lot_id=LOT, uri=CERT, holder_id=sender)]
