@@ -143,8 +143,11 @@ def _find_header(rows: Sequence[tuple[int, list[str]]],
 
 
 def _make_table(path: Path, raw: Iterable[tuple[int, list[str]]], sheet: str | None,
-                is_header: Callable[[list[str]], bool] | None) -> Table | None:
-    """Split raw rows into preamble, header and data; None for an empty sheet."""
+                is_header: Callable[[list[str]], bool] | None, *, lazy: bool = False) -> Table | None:
+    """Split raw rows into preamble, header and data; None for an empty sheet.
+
+    With ``lazy`` the data rows are a one-pass iterator (memory stays flat for big CSVs).
+    """
     it = iter(raw)
     top: list[tuple[int, list[str]]] = []
     for n, cells in it:
@@ -157,6 +160,8 @@ def _make_table(path: Path, raw: Iterable[tuple[int, list[str]]], sheet: str | N
     h = _find_header(top, is_header)
     header_row, header = top[h]
     header = [c.replace("\r", "").strip() for c in header]
+    if lazy:
+        return Table(str(path), header, header_row, _lazy_rows(path, top[h + 1:], it), sheet, top[:h])  # type: ignore[arg-type]
     rows = top[h + 1:]
     append = rows.append
     for row in it:
@@ -166,6 +171,20 @@ def _make_table(path: Path, raw: Iterable[tuple[int, list[str]]], sheet: str | N
         elif any(cells):
             append((row[0], _trim(cells)))
     return Table(str(path), header, header_row, rows, sheet, top[:h])
+
+
+def _lazy_rows(path: Path, first: list[tuple[int, list[str]]],
+               it: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, list[str]]]:
+    yield from first
+    try:
+        for row in it:
+            cells = row[1]
+            if cells[-1] if cells else False:
+                yield row
+            elif any(cells):
+                yield row[0], _trim(cells)
+    except UnreadableFile as e:
+        raise UnreadableFile(str(path), e.reason) from None
 
 
 # -- CSV -------------------------------------------------------------------------------------
@@ -229,11 +248,12 @@ def _csv_module_rows(text: str, delim: str) -> Iterator[tuple[int, list[str]]]:
         raise UnreadableFile("", f"CSV syntax error near row {n + 1}: {e}") from None
 
 
-def _read_csv(path: Path, data: bytes, is_header) -> list[Table]:
+def _read_csv(path: Path, data: bytes, is_header, lazy: bool = False) -> list[Table]:
     text = _decode(data, path)
+    del data
     _looks_textual(text, path)
     try:
-        t = _make_table(path, _csv_rows(text, _delimiter(text, path.suffix.lower())), None, is_header)
+        t = _make_table(path, _csv_rows(text, _delimiter(text, path.suffix.lower())), None, is_header, lazy=lazy)
     except UnreadableFile as e:
         raise UnreadableFile(str(path), e.reason) from None
     return [t] if t is not None else []
@@ -341,8 +361,12 @@ def _no_gc() -> Iterator[None]:
 
 
 def read_tables(path: str | os.PathLike[str], *,
-                is_header: Callable[[list[str]], bool] | None = None) -> list[Table]:
+                is_header: Callable[[list[str]], bool] | None = None, lazy: bool = False) -> list[Table]:
     """Every non-empty sheet of a workbook (one table for CSV).
+
+    With ``lazy=True`` the rows of a CSV are a one-pass iterator, parsed while
+    they are consumed: a 400,000-row file then needs tens of megabytes, not a
+    gigabyte (workbooks are read whole either way).
 
     Raises
     ------
@@ -356,11 +380,13 @@ def read_tables(path: str | os.PathLike[str], *,
         raise UnreadableFile(str(path), e.strerror or str(e)) from None
     if not data.strip():
         raise UnreadableFile(str(path), "empty file")
+    if lazy and detect_format(path, data[:2048]) == "csv":
+        return _read_any(path, data, is_header, lazy=True)
     with _no_gc():
         return _read_any(path, data, is_header)
 
 
-def _read_any(path: Path, data: bytes, is_header) -> list[Table]:
+def _read_any(path: Path, data: bytes, is_header, lazy: bool = False) -> list[Table]:
     fmt = detect_format(path, data[:2048])
     if fmt == "xlsx":
         tables = _read_xlsx(path, is_header)
@@ -371,7 +397,7 @@ def _read_any(path: Path, data: bytes, is_header) -> list[Table]:
     else:
         if path.suffix.lower() in (".xlsx", ".xlsm") and data[:2] != b"PK":
             _looks_textual(data[:2000].decode("latin-1"), path)
-        tables = _read_csv(path, data, is_header)
+        tables = _read_csv(path, data, is_header, lazy)
     if not tables:
         raise UnreadableFile(str(path), "no table: every sheet is empty")
     return tables

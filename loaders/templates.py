@@ -940,7 +940,7 @@ def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = Non
     if kind is not None and kind not in TEMPLATES:
         raise KeyError(f"unknown template {kind!r}; known: {', '.join(TEMPLATES)}")
     path = Path(path)
-    tables = read_tables(path, is_header=lambda cells: detect_kind(cells) is not None)
+    tables = read_tables(path, is_header=lambda cells: detect_kind(cells) is not None, lazy=True)
     ctx = _Context(path, rejects, store)
     for table in tables:
         yield from _read_table(table, ctx, kind)

@@ -151,3 +151,12 @@ def test_read_header_of_big_csv_reads_only_the_top(tmp_path: Path) -> None:
         for i in range(60000):
             fh.write(f"猪肉{i},{i}\n")
     assert read_header(p) == ["名称", "数量"]
+
+
+def test_lazy_csv_rows_equal_eager_rows(tmp_path: Path) -> None:
+    p = tmp_path / "l.csv"
+    write_table(p, [["标题"], ["名称", "数量"]], [["猪肉", "1"], [], ["鸡蛋", " 2 "], ["", ""]])
+    (eager,) = read_tables(p)
+    (lazy,) = read_tables(p, lazy=True)
+    assert (lazy.header, lazy.header_row, lazy.title) == (eager.header, eager.header_row, eager.title)
+    assert list(lazy.rows) == eager.rows == [(3, ["猪肉", "1"]), (5, ["鸡蛋", "2"])]
