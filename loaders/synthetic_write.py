@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Callable
@@ -65,9 +64,14 @@ def _dates(start: date, t: np.ndarray) -> np.ndarray:
     return np.datetime_as_string(dt, unit="D")
 
 
-def _uuid(seed: int, kind: str, i: int) -> str:
-    h = hashlib.blake2b(f"{seed}:{kind}:{i}".encode(), digest_size=16).digest()
-    return "urn:uuid:" + str(uuid.UUID(bytes=h, version=4))
+def _uuid_base(seed: int) -> str:
+    """A per-seed prefix of deterministic version-4 UUIDs (``{base}{kind}{index:011x}``)."""
+    h = hashlib.blake2b(str(seed).encode(), digest_size=8).hexdigest()
+    return f"urn:uuid:{h[:8]}-{h[8:12]}-4{h[12:15]}-8{h[15]}"
+
+
+def _uuid(base: str, kind: int, i: int) -> str:
+    return f"{base}{kind:02x}-{i:012x}"
 
 
 class _Ids:
@@ -80,17 +84,37 @@ class _Ids:
         self.loc_dl = [f"https://id.gs1.org/414/{net.gln[i]}" if net.gln[i] else "" for i in range(n)]
         self.pgln = [f"urn:epc:id:pgln:{net.prefix[i]}.{net.loc_ref[i]}" if net.gln[i] else "" for i in range(n)]
         self.party_dl = [f"https://id.gs1.org/417/{net.gln[i]}" if net.gln[i] else "" for i in range(n)]
+        cat = net.catalogue
+        self.lot_unit = [cat[k]["unit"] for k in net.prod_key[flow.lot_product].tolist()]
+        self._dl: list[str] | None = None
+        self._urn: list[str] | None = None
+
+    def lot_dls(self) -> list[str]:
+        if self._dl is None:
+            g = self.net.prod_gtin
+            self._dl = [f"https://id.gs1.org/01/{g[p]}/10/{n}" if g[p] else ""
+                        for p, n in zip(self.flow.lot_product.tolist(), self.ev.lot_number)]
+        return self._dl
+
+    def lgtins(self) -> list[str]:
+        if self._urn is None:
+            net = self.net
+            out = []
+            for p, n in zip(self.flow.lot_product.tolist(), self.ev.lot_number):
+                g = net.prod_gtin[p]
+                if g:
+                    pre = net.prefix[int(net.prod_maker[p])]
+                    out.append(f"urn:epc:class:lgtin:{pre}.{g[0]}{g[1 + len(pre):13]}.{n}")
+                else:
+                    out.append("")
+            self._urn = out
+        return self._urn
 
     def lgtin(self, lot: int) -> str:
-        net = self.net
-        p = int(self.flow.lot_product[lot])
-        g = net.prod_gtin[p]
-        pre = net.prefix[int(net.prod_maker[p])]
-        return f"urn:epc:class:lgtin:{pre}.{g[0]}{g[1 + len(pre):13]}.{self.ev.lot_number[lot]}"
+        return self.lgtins()[lot]
 
     def lot_dl(self, lot: int) -> str:
-        p = int(self.flow.lot_product[lot])
-        return f"https://id.gs1.org/01/{self.net.prod_gtin[p]}/10/{self.ev.lot_number[lot]}"
+        return self.lot_dls()[lot]
 
 
 def _unit_code(net: Network, flow: Flow, lot: int) -> str:
@@ -129,82 +153,97 @@ def _write_epcis(out: Path, net: Network, flow: Flow, ev: Events, ids: _Ids, rng
     lot_day = _dates(start, flow.lot_t)
     files = []
     creation = f"{(end + timedelta(days=1)).isoformat()}T06:00:00+08:00"
+    lot_unit, lot_dl, lgtin = ids.lot_unit, ids.lot_dls(), ids.lgtins()
+    loc_dl, sgln, party_dl, pgln = ids.loc_dl, ids.sgln, ids.party_dl, ids.pgln
+    form0, form1 = form[0].tolist(), form[1].tolist()
+    base = _uuid_base(seed)
+    typ_l, idx_l = typ.tolist(), idx.tolist()
+    lot_producer, lot_qty = flow.lot_producer.tolist(), flow.lot_qty.tolist()
+    d_lot, d_snd, d_rcv, d_qty = flow.d_lot.tolist(), flow.d_sender.tolist(), flow.d_receiver.tolist(), \
+        flow.d_qty.tolist()
+    d_cert, tickets, glns = ev.d_cert.tolist(), ev.d_ticket, net.gln
+    ti_lot = flow.node_lot[flow.ti_node].tolist()
+    ti_qty, ti_role = flow.ti_qty.tolist(), flow.ti_role.tolist()
+    tr_station, tr_kind = flow.tr_station.tolist(), flow.tr_kind.tolist()
+    tstr = tstr.tolist()
+    lot_exp, lot_day = lot_exp.tolist(), lot_day.tolist()
     n_ev = len(idx)
     for part, lo in enumerate(range(0, max(n_ev, 1), EVENTS_PER_DOCUMENT)):
         hi = min(n_ev, lo + EVENTS_PER_DOCUMENT)
         events = []
-        ops: set[int] = set()
-        prods: set[int] = set()
+        sl = slice(lo, hi)
+        c_ops = [flow.lot_producer[idx[sl][typ[sl] == 0]], flow.tr_station[idx[sl][typ[sl] == 1]],
+                 flow.d_sender[idx[sl][typ[sl] == 2]], flow.d_receiver[idx[sl][typ[sl] == 2]]]
+        ops = np.unique(np.concatenate(c_ops)).tolist()
+        t_items = np.concatenate([ti_order[ti_off[i]:ti_off[i + 1]] for i in idx[sl][typ[sl] == 1].tolist()] or
+                                 [np.zeros(0, dtype=np.int64)])
+        c_lots = np.concatenate([idx[sl][typ[sl] == 0], flow.node_lot[flow.ti_node[t_items]],
+                                 flow.d_lot[idx[sl][typ[sl] == 2]]])
+        prods = np.unique(flow.lot_product[c_lots]).tolist()
 
         def qe(lot: int, q: float, j: int) -> dict:
-            unit = _unit_code(net, flow, lot)
-            prods.add(int(flow.lot_product[lot]))
-            return {"epcClass": ids.lot_dl(lot) if form[0, j] else ids.lgtin(lot), "quantity": _qty(q, unit),
-                    "uom": unit}
+            unit = lot_unit[lot]
+            return {"epcClass": lot_dl[lot] if form0[j] else lgtin[lot],
+                    "quantity": int(q) if unit == "H87" else round(q, 1), "uom": unit}
 
         def loc(op: int, j: int) -> str:
-            ops.add(op)
-            return ids.loc_dl[op] if form[1, j] else ids.sgln[op]
+            return loc_dl[op] if form1[j] else sgln[op]
 
         def party(op: int, j: int) -> str:
-            return ids.party_dl[op] if form[1, j] else ids.pgln[op]
+            return party_dl[op] if form1[j] else pgln[op]
 
         for j in range(lo, hi):
-            ty, i, ts = int(typ[j]), int(idx[j]), str(tstr[j]) + "+08:00"
+            ty, i, ts = typ_l[j], idx_l[j], tstr[j] + "+08:00"
             if ty == 0:
-                op = int(flow.lot_producer[i])
+                op = lot_producer[i]
                 where = loc(op, j)
                 e = {"type": "ObjectEvent", "eventTime": ts, "eventTimeZoneOffset": "+08:00",
-                     "eventID": _uuid(seed, "c", i), "epcList": [], "action": "ADD",
+                     "eventID": _uuid(base, 0, i), "epcList": [], "action": "ADD",
                      "bizStep": "commissioning",
                      "disposition": "active", "readPoint": {"id": where}, "bizLocation": {"id": where},
-                     "quantityList": [qe(i, float(flow.lot_qty[i]), j)],
-                     "ilmd": {"cbvmda:lotNumber": ev.lot_number[i], "cbvmda:itemExpirationDate": str(lot_exp[i]),
-                              "ft:productionDate": str(lot_day[i])}}
+                     "quantityList": [qe(i, lot_qty[i], j)],
+                     "ilmd": {"cbvmda:lotNumber": ev.lot_number[i], "cbvmda:itemExpirationDate": lot_exp[i],
+                              "ft:productionDate": lot_day[i]}}
                 certs = ev.lot_certs.get(i)
                 if certs:
                     e["certificationInfo"] = _cert_uris(ev, certs)
             elif ty == 1:
-                op = int(flow.tr_station[i])
+                op = tr_station[i]
                 where = loc(op, j)
-                items = ti_order[ti_off[i]:ti_off[i + 1]]
-                ins = [qe(int(flow.node_lot[flow.ti_node[k]]), float(flow.ti_qty[k]), j)
-                       for k in items if flow.ti_role[k] == 0]
-                outs_l = [int(flow.node_lot[flow.ti_node[k]]) for k in items if flow.ti_role[k] == 1]
-                outs = [qe(int(flow.node_lot[flow.ti_node[k]]), float(flow.ti_qty[k]), j)
-                        for k in items if flow.ti_role[k] == 1]
+                items = ti_order[ti_off[i]:ti_off[i + 1]].tolist()
+                ins = [qe(ti_lot[k], ti_qty[k], j) for k in items if ti_role[k] == 0]
+                outs_l = [ti_lot[k] for k in items if ti_role[k] == 1]
+                outs = [qe(ti_lot[k], ti_qty[k], j) for k in items if ti_role[k] == 1]
                 e = {"type": "TransformationEvent", "eventTime": ts, "eventTimeZoneOffset": "+08:00",
-                     "eventID": _uuid(seed, "t", i), "inputQuantityList": ins, "outputQuantityList": outs,
-                     "bizStep": _STEP[int(flow.tr_kind[i])], "disposition": "active",
+                     "eventID": _uuid(base, 1, i), "inputQuantityList": ins, "outputQuantityList": outs,
+                     "bizStep": _STEP[tr_kind[i]], "disposition": "active",
                      "readPoint": {"id": where}, "bizLocation": {"id": where},
-                     "ft:transformationKind": TRANSFORM_KINDS[int(flow.tr_kind[i])],
-                     "ilmd": {"ft:productionDate": str(lot_day[outs_l[0]])}}
-                exps = {str(lot_exp[x]) for x in outs_l}
+                     "ft:transformationKind": TRANSFORM_KINDS[tr_kind[i]],
+                     "ilmd": {"ft:productionDate": lot_day[outs_l[0]]}}
+                exps = {lot_exp[x] for x in outs_l}
                 if len(exps) == 1:
                     e["ilmd"]["cbvmda:itemExpirationDate"] = exps.pop()
                 certs = [c for x in outs_l for c in ev.lot_certs.get(x, ())]
                 if certs:
                     e["certificationInfo"] = _cert_uris(ev, certs)
             else:
-                lot = int(flow.d_lot[i])
-                s, r = int(flow.d_sender[i]), int(flow.d_receiver[i])
+                lot, s, r = d_lot[i], d_snd[i], d_rcv[i]
                 e = {"type": "ObjectEvent", "eventTime": ts, "eventTimeZoneOffset": "+08:00",
-                     "eventID": _uuid(seed, "s", i), "epcList": [], "action": "OBSERVE",
+                     "eventID": _uuid(base, 2, i), "epcList": [], "action": "OBSERVE",
                      "bizStep": "shipping", "disposition": "in_transit",
-                     "readPoint": {"id": loc(s, j)}, "quantityList": [qe(lot, float(flow.d_qty[i]), j)],
+                     "readPoint": {"id": loc(s, j)}, "quantityList": [qe(lot, d_qty[i], j)],
                      "sourceList": [{"type": "owning_party", "source": party(s, j)},
                                     {"type": "location", "source": loc(s, j)}],
                      "destinationList": [{"type": "owning_party", "destination": party(r, j)},
                                          {"type": "location", "destination": loc(r, j)}]}
-                tk = ev.d_ticket[i]
+                tk = tickets[i]
                 if tk:
-                    e["bizTransactionList"] = [{"type": "inv",
-                                                "bizTransaction": f"urn:epcglobal:cbv:bt:{net.gln[s]}:{tk}"}]
-                if ev.d_cert[i]:
+                    e["bizTransactionList"] = [{"type": "inv", "bizTransaction": f"urn:epcglobal:cbv:bt:{glns[s]}:{tk}"}]
+                if d_cert[i]:
                     e["certificationInfo"] = _cert_uris(ev, ev.lot_certs[lot])
             events.append(e)
         doc = {"@context": CONTEXT, "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": creation,
-               "epcisHeader": {"epcisMasterData": {"vocabularyList": _master(net, ids, sorted(ops), sorted(prods))}},
+               "epcisHeader": {"epcisMasterData": {"vocabularyList": _master(net, ids, ops, prods)}},
                "epcisBody": {"eventList": events}}
         name = f"events_{part + 1:04d}.jsonld"
         (d / name).write_bytes(orjson.dumps(doc))
@@ -214,7 +253,10 @@ def _write_epcis(out: Path, net: Network, flow: Flow, ev: Events, ids: _Ids, rng
 
 
 def _cert_uris(ev: Events, certs: list[int]) -> str | list[str]:
-    uris = [f"urn:foodtrace:certificate:{ev.certs[c]['kind']}:{ev.certs[c]['number']}" for c in certs]
+    all_uris = ev.extra.get("cert_uri")
+    if all_uris is None:
+        all_uris = ev.extra["cert_uri"] = [f"urn:foodtrace:certificate:{c['kind']}:{c['number']}" for c in ev.certs]
+    uris = [all_uris[c] for c in certs]
     return uris[0] if len(uris) == 1 else uris
 
 
@@ -250,6 +292,19 @@ def _table(out: Path, kind: str, rows: list[dict] | Any) -> str:
     keys = [c.key for c in t.columns]
     path = out / "templates" / f"{kind}.csv"
     write_table(path, t.headers_zh, ([r.get(k, "") for k in keys] for r in rows))
+    return f"templates/{kind}.csv"
+
+
+def _columns(out: Path, kind: str, cols: dict[str, list[str]], n: int) -> str:
+    """Write a template from whole columns (absent columns empty), UTF-8 with BOM like :func:`write_table`."""
+    t = TEMPLATES[kind]
+    empty = [""] * n
+    path = out / "templates" / f"{kind}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8-sig") as fh:
+        w = csv.writer(fh)
+        w.writerow(t.headers_zh)
+        w.writerows(zip(*(cols.get(c.key, empty) for c in t.columns)))
     return f"templates/{kind}.csv"
 
 
@@ -310,6 +365,7 @@ def _write_templates(out: Path, net: Network, flow: Flow, ev: Events, ids: _Ids,
     lot_day = _dates(start, flow.lot_t)
     lot_exp = _dates(start, flow.lot_t + np.array([net.catalogue[int(k)]["shelf"]
                                                    for k in net.prod_key[flow.lot_product]]))
+    lot_unit_zh = [_unit_zh(net, int(k), j) for j, k in enumerate(net.prod_key[flow.lot_product].tolist())]
     epcis_lots = np.zeros(len(flow.lot_product), dtype=bool)
     epcis_lots[(flow.lot_origin == O["origin"]) & ev.lot_gtin] = True
     tr_out = flow.ti_node[(flow.ti_role == 1) & ev.tr_epcis[flow.ti_tr]]
@@ -391,29 +447,35 @@ def _write_templates(out: Path, net: Network, flow: Flow, ev: Events, ids: _Ids,
     files.append(_table(out, "lot_links", ll_rows))
     counts["transformation"] = int((flow.tr_kind != T["nolink"]).sum())
 
-    # deliveries of the retail end
-    ship = _times(start, flow.d_ship)
-    recv = _times(start, flow.d_recv)
-    day = _dates(start, flow.d_ship)
-    d_rows = []
-    for i in np.flatnonzero(~ev.d_epcis).tolist():
-        lot = int(flow.d_lot[i])
-        s, r = int(flow.d_sender[i]), int(flow.d_receiver[i])
-        row = {"id": f"D{i:09d}", "from": op_ref(s, i), "to": op_ref(r, i + 1),
-               "ship_time": str(ship[i])[:16].replace("T", " "), "receive_time": str(recv[i])[:16].replace("T", " "),
-               "quantity": f"{_qty(float(flow.d_qty[i]), _unit_code(net, flow, lot))}",
-               "unit": _unit_zh(net, int(net.prod_key[int(flow.lot_product[lot])]), i),
-               "ticket_number": ev.d_ticket[i], "ticket_date": str(day[i]) if ev.d_ticket[i] else "",
-               "trace_code": ev.trace_code.get(lot, "")}
-        row.update(lot_cols(lot, i))
-        if ev.d_cert[i]:
-            c = ev.certs[ev.lot_certs[lot][0]]
-            row["certificate_number"] = c["number"]
-            row["certificate_kind"] = cert_zh[c["kind"]]
-        d_rows.append(row)
-    files.append(_table(out, "deliveries", d_rows))
+    # deliveries of the retail end (column-wise: the biggest table)
+    di = np.flatnonzero(~ev.d_epcis)
+    ship = [x[:16].replace("T", " ") for x in _times(start, flow.d_ship[di]).tolist()]
+    recv = [x[:16].replace("T", " ") for x in _times(start, flow.d_recv[di]).tolist()]
+    day = _dates(start, flow.d_ship[di]).tolist()
+    di_l = di.tolist()
+    lots = flow.d_lot[di].tolist()
+    snd, rcv = flow.d_sender[di].tolist(), flow.d_receiver[di].tolist()
+    unit = [ids.lot_unit[x] for x in lots]
+    unit_zh = [lot_unit_zh[x] for x in lots]
+    tk = [ev.d_ticket[i] for i in di_l]
+    certd = ev.d_cert[di].tolist()
+    first_cert = [ev.certs[ev.lot_certs[x][0]] if c else None for x, c in zip(lots, certd)]
+    lot_ref = [lot_cols(x, i) for x, i in zip(lots, di_l)]
+    cols = {
+        "id": [f"D{i:09d}" for i in di_l],
+        "lot": [r.get("lot", "") for r in lot_ref], "product": [r.get("product", "") for r in lot_ref],
+        "lot_number": [r.get("lot_number", "") for r in lot_ref], "producer": [r.get("producer", "") for r in lot_ref],
+        "from": [op_ref(x, i) for x, i in zip(snd, di_l)], "to": [op_ref(x, i + 1) for x, i in zip(rcv, di_l)],
+        "ship_time": ship, "receive_time": recv,
+        "quantity": [f"{int(q)}" if u == "H87" else f"{q:.1f}" for q, u in zip(flow.d_qty[di].tolist(), unit)],
+        "unit": unit_zh, "ticket_number": tk, "ticket_date": [d if t else "" for d, t in zip(day, tk)],
+        "certificate_number": [c["number"] if c else "" for c in first_cert],
+        "certificate_kind": [cert_zh[c["kind"]] if c else "" for c in first_cert],
+        "trace_code": [ev.trace_code.get(x, "") for x in lots],
+    }
+    files.append(_columns(out, "deliveries", cols, len(di_l)))
     counts["delivery"] = flow.n_deliveries
-    counts["delivery_template"] = len(d_rows)
+    counts["delivery_template"] = len(di_l)
 
     # samples and results: risk monitoring and rapid tests (supervisory ones are in the announcements)
     s_rows, r_rows = [], []
