@@ -30,7 +30,6 @@ Examples
 
 from __future__ import annotations
 
-import time as _time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -114,7 +113,6 @@ def generate(out_dir: str | Path, *, scale: int, seed: int, progress: Callable[[
     r = dict(DEFAULT_RATES)
     r.update(rates or {})
     report = progress or (lambda stage, frac: None)
-    t0 = _time.perf_counter()
 
     ss = np.random.SeedSequence(seed)
     s_net, s_flow, s_ev, s_write = ss.spawn(4)
@@ -132,5 +130,4 @@ def generate(out_dir: str | Path, *, scale: int, seed: int, progress: Callable[[
                  counts=counts, files=files, rates={"configured": r, "realised": realised}, out_dir=str(out))
     (out / "manifest.json").write_bytes(orjson.dumps(m.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
     report("done", 1.0)
-    _ = t0
     return m

@@ -372,7 +372,6 @@ def _value(it: dict, fail: bool, rng: np.random.Generator) -> dict:
 def _samples(net: Network, flow: Flow, ev: Events, rng: np.random.Generator, scale: int, start: date) -> None:
     items, _ = _hazards()
     cat = net.catalogue
-    n_nodes = len(flow.node_t)
     kind = net.kind[flow.node_station]
     ok_time = flow.node_t < flow.days - 0.5
     lot_key = net.prod_key[flow.lot_product]
@@ -455,13 +454,11 @@ def _samples(net: Network, flow: Flow, ev: Events, rng: np.random.Generator, sca
             s = int(in_spread[node])
             take(plan, node, s if s >= 0 and rng.random() < 0.7 else None)
     ev.samples.sort(key=lambda s: (s["t"], s["id"]))
-    pos = {id(s): i for i, s in enumerate(ev.samples)}
     for pl in ev.planted:
         pl["samples"] = []
     for i, s in enumerate(ev.samples):
         if s["planted"] is not None:
             ev.planted[s["planted"]]["samples"].append(i)
-    _ = pos, n_nodes
 
 
 _FINDINGS = {"pass_with_remarks": ("进货查验记录不全", "从业人员健康证明过期", "食品贮存温度记录缺失", "未按规定公示食品安全信息",
@@ -479,7 +476,6 @@ _BANNED_POLICE = ("克伦特罗", "莱克多巴胺", "沙丁胺醇", "孔雀石�
 
 def _enforcement(net: Network, flow: Flow, ev: Events, rng: np.random.Generator, start: date) -> None:
     days = int(flow.days)
-    end = start + timedelta(days=days)
     n = net.n
     # inspections
     seq = 0
@@ -595,7 +591,7 @@ def _enforcement(net: Network, flow: Flow, ev: Events, rng: np.random.Generator,
         if u[0, op] < 0.01:
             s = day_str(start, float(rng.uniform(0, days)))
             credit(op, "abnormal", s, "", "", "", auth, "通过登记的住所或者经营场所无法联系")
-        if u[1, op] < 0.02 + 0.0:
+        if u[1, op] < 0.02:
             s = day_str(start, float(rng.uniform(0, days)))
             credit(op, "commendation", s, "", "", "", "南通市食品安全委员会办公室", "食品安全示范单位")
         if not net.individual[op] and u[2, op] < 0.3:
@@ -604,4 +600,3 @@ def _enforcement(net: Network, flow: Flow, ev: Events, rng: np.random.Generator,
             s = day_str(start, float(rng.uniform(days - 365, days)))
             credit(op, "credit_class", s, (date.fromisoformat(s) + timedelta(days=365)).isoformat(), "", cls,
                    auth, "年度信用风险分类")
-    _ = end

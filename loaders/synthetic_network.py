@@ -259,7 +259,7 @@ def build(rng: np.random.Generator, scale: int, rates: dict[str, float]) -> Netw
         k, d, ln = KINDS[kind[i]], dists[district[i]], line[i]
         dn = d["name"]
         for _attempt in range(40):
-            base, ind, ent, au = _name(pr, k, d, ln, roots, vil, sur, giv, schools, nm, int(parent[i]))
+            base, ind, ent, au = _name(pr, k, d, ln, roots, vil, sur, giv, schools)
             if base not in used:
                 break
         name = base if base not in used else f"{base[:-2]}{len(used)}{base[-2:]}"
@@ -469,7 +469,7 @@ def _ships(kind: str, line: str, cls: str) -> bool:
 
 
 def _name(pr: random.Random, k: str, d: dict, ln: str, roots: list[str], vil: list[str], sur: list[str],
-          giv: list[str], schools: list[str], nm: list[str], parent: int) -> tuple[str, bool, str, str]:
+          giv: list[str], schools: list[str]) -> tuple[str, bool, str, str]:
     """A Chinese name for an operator of kind ``k``: (name, individual, USCC entity type, USCC authority)."""
     dn, root, v = d["name"], pr.choice(roots), pr.choice(vil)
     ind, ent, au = False, "1", "9"
