@@ -78,7 +78,7 @@ class Manifest:
                 "files": self.files, "rates": self.rates}
 
 
-def generate(out_dir: str | Path, *, scale: int, seed: int, progress: Callable[[str, float], None] | None = None,
+def generate(out_dir: str | Path, *, scale: int, seed: int, progress: Callable[[int], None] | None = None,
              end: date | None = None, rates: dict[str, float] | None = None) -> Manifest:
     """Generate a synthetic Nantong network with ``scale`` deliveries into ``out_dir``.
 
@@ -91,7 +91,8 @@ def generate(out_dir: str | Path, *, scale: int, seed: int, progress: Callable[[
     seed
         Random seed; the same seed and scale give byte-identical files.
     progress
-        Called as ``progress(stage, fraction_done)`` between stages.
+        Called now and then with how much of the work is done, in deliveries
+        (0 to ``scale``, never decreasing), e.g. to drive a progress bar.
     end
         Last day of the two-year window (default :data:`DEFAULT_END`).
     rates
@@ -112,7 +113,10 @@ def generate(out_dir: str | Path, *, scale: int, seed: int, progress: Callable[[
     start = end - timedelta(days=730)
     r = dict(DEFAULT_RATES)
     r.update(rates or {})
-    report = progress or (lambda stage, frac: None)
+    def report(stage: str, frac: float) -> None:
+        if progress is not None:
+            progress(int(scale * min(1.0, frac)))
+
 
     ss = np.random.SeedSequence(seed)
     s_net, s_flow, s_ev, s_write = ss.spawn(4)

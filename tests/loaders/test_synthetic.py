@@ -312,3 +312,14 @@ def test_loads_into_the_embedded_store_without_rejects(tmp_path):
     lots = {x for p in planted for x in p["spread"]["lots"]}
     assert set(store.get_many("lot", lots)) == lots
     store.close()
+
+
+def test_progress_reports_deliveries_done(tmp_path):
+    seen: list[int] = []
+    generate(tmp_path, scale=1000, seed=3, progress=seen.append)
+    assert seen[0] == 0 and seen[-1] == 1000 and seen == sorted(seen)
+
+
+def test_scale_below_minimum_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match="at least 100"):
+        generate(tmp_path, scale=10, seed=1)
