@@ -75,8 +75,9 @@ def write_rejects(rejects: Iterable[Reject], path: Path) -> int:
 def sniff_kind(path: Path) -> str:
     """Guess the loader for a file: ``epcis``, ``template`` or ``samr``.
 
-    JSON, JSON-LD and XML are EPCIS; a table whose headers look like an official
-    sampling announcement (被抽样单位 + 标称生产企业/食品名称 without a template's
+    JSON, JSON-LD and XML are EPCIS; a table whose headers map onto an official
+    sampling announcement (a sampled business and a product name, in any of the
+    header variants :func:`loaders.samr.map_headers` knows, and no template's
     样品编号) is ``samr``; other tables are templates.
     """
     suffix = path.suffix.lower()
@@ -89,8 +90,10 @@ def sniff_kind(path: Path) -> str:
             header = read_header(path)
         except Exception:
             return "template"
-        joined = "".join(header)
-        if "样品编号" not in joined and ("被抽样单位" in joined or "被抽样" in joined) and "食品名称" in joined:
+        from .samr import map_headers
+
+        columns, _ = map_headers(header)
+        if {"sampled", "product"} <= columns.keys() and "样品编号" not in "".join(header):
             return "samr"
         return "template"
     try:
