@@ -22,3 +22,11 @@ def test_every_command_is_documented():
 def test_readme_starts_with_the_two_commands():
     head = README[:3000]
     assert "make demo" in head and "make test" in head
+
+
+def test_readme_column_reference_is_current():
+    from loaders.templates import columns_markdown
+
+    begin, end = "<!-- columns:begin -->\n", "\n<!-- columns:end -->"
+    documented = README[README.index(begin) + len(begin):README.index(end)]
+    assert documented == columns_markdown().rstrip(), "regenerate the README column reference from columns_markdown()"
