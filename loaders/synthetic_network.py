@@ -485,7 +485,7 @@ def _name(pr: random.Random, k: str, d: dict, ln: str, roots: list[str], vil: li
         t = {"leafy": "蔬菜种植基地", "veg": "果蔬专业合作社", "fruit": "家庭农场"}[ln]
         base = f"{dn}{v}{root}{t}"
         ent = "3" if "合作社" in base else "1"
-        ind = ln == "fruit"
+        ent = "2" if ln == "fruit" else ent
     elif k == "AquaFarm":
         base = f"{dn}{v}{root}水产养殖场" if pr.random() < .6 else f"{dn}{root}水产专业合作社"
         ent = "3" if "合作社" in base else "1"
@@ -515,7 +515,7 @@ def _name(pr: random.Random, k: str, d: dict, ln: str, roots: list[str], vil: li
             ind, ent = True, "2"
         elif r < .8:
             base = f"{dn}{root}{pr.choice(('餐饮店', '小吃店', '面馆', '快餐店'))}"
-            ind, ent = True, "2"
+            ent = "2"                      # 个体工商户 under a trade name: no personal name to mask
         else:
             base = f"南通{root}{pr.choice(('酒店', '餐饮', '饮食服务'))}有限公司"
     elif k == "SchoolCanteen":

@@ -271,7 +271,8 @@ def _master(net: Network, ids: _Ids, ops: list[int], prods: list[int]) -> list[d
             {"id": "cbvmda:city", "attribute": "南通市"},
             {"id": "cbvmda:countryCode", "attribute": "CN"},
             {"id": "ft:operatorKind", "attribute": KINDS[int(net.kind[op])]},
-            {"id": "ft:district", "attribute": d["name"]},
+            {"id": "ft:district", "attribute": f"urn:foodtrace:region:{d['code']}"},
+            {"id": "ft:districtName", "attribute": d["name"]},
             {"id": "ft:uscc", "attribute": net.uscc[op]}]})
     classes = []
     for p in prods:
