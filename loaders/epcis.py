@@ -595,8 +595,8 @@ class _Reader:
                     cid = local_id("certificate", uri, lot) if lot else local_id("certificate", uri)
                 if lot and lot not in cert_for:
                     cert_for[lot] = cid
-                yield Certificate(id=cid, kind=ft_kind or "other", number=number, lot_id=lot, uri=uri,
-                                  holder_id=station)
+                # the holder is not the station of every event the certificate travels with: left unknown
+                yield Certificate(id=cid, kind=ft_kind or "other", number=number, lot_id=lot, uri=uri)
         # deliveries
         for lk, vk in (("sourceList", "source"), ("destinationList", "destination")):
             for sd in ev.get(lk) or []:
@@ -919,9 +919,25 @@ def _op_kind(info: dict[str, str]) -> str:
 
 
 def _address(info: dict[str, str]) -> str | None:
-    parts = [info.get(k) for k in ("streetAddressOne", "streetAddressTwo", "streetAddressThree", "city", "state",
-                                   "postalCode", "countryCode")]
-    parts = [p for p in parts if p]
+    """A postal address from master-data attributes, written the way its country writes it.
+
+    A Chinese address runs from the province down to the street, without commas, and
+    leaves out what the street line already says (南通市 in 南通市崇川区...); others
+    are joined with commas.
+
+    >>> _address({"streetAddressOne": "南通市崇川区工农路1号", "city": "南通市", "countryCode": "CN"})
+    '南通市崇川区工农路1号'
+    >>> _address({"streetAddressOne": "工农路1号", "city": "南通市", "state": "江苏省", "countryCode": "CN"})
+    '江苏省南通市工农路1号'
+    >>> _address({"streetAddressOne": "Bahnhofstr. 1", "city": "Köln", "countryCode": "DE"})
+    'Bahnhofstr. 1, Köln, DE'
+    """
+    street = " ".join(info[k] for k in ("streetAddressOne", "streetAddressTwo", "streetAddressThree") if info.get(k))
+    if street and re.search(r"[\u4e00-\u9fff]", street):
+        head = "".join(info[k] for k in ("state", "city") if info.get(k) and info[k] not in street)
+        return head + street
+    parts = [p for p in (street, info.get("city"), info.get("state"), info.get("postalCode"),
+                         info.get("countryCode")) if p]
     return ", ".join(parts) if parts else info.get("address")
 
 

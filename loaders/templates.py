@@ -631,7 +631,9 @@ def _operators(r: _Row) -> None:
     ctx.emitted.add(("operator", oid))
     if local:
         ctx.local[("operator", local)] = ctx.refs[("operator", local)] = oid
-    forms = [(gln, "gln"), (uscc, "uscc"), (uscc and ids.operator_id(uscc=uscc), "uscc"),
+    # a bare GLN or GTIN is no alias: the same 13 digits may be a location and a product, and
+    # ontology.identifiers.lookup_forms already turns a bare code into its canonical forms
+    forms = [(uscc, "uscc"), (uscc and ids.operator_id(uscc=uscc), "uscc"),
              (local, "local"), (local and ids.operator_id(local=local), "local"),
              (not individual and ids.operator_id(local=name), "name")]
     for form, scheme in forms:
@@ -652,9 +654,7 @@ def _products(r: _Row) -> None:
     ctx.emitted.add(("product", pid))
     if local:
         ctx.local[("product", local)] = ctx.refs[("product", local)] = pid
-    raw_gtin = r.get("gtin")
-    for form, scheme in ((raw_gtin, "gtin"), (gtin, "gtin"), (local, "local"),
-                         (local and ids.product_id(local=local), "local")):
+    for form, scheme in ((local, "local"), (local and ids.product_id(local=local), "local")):
         if form:
             r.emit(_alias(form, pid, "product", scheme))
 

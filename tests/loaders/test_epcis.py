@@ -176,7 +176,7 @@ def test_shipping_with_invoice_and_certificate():
         Ticket(id=local_id("ticket", sender, "PO9"), number="PO9", kind="po", uri="http://po.example.cn/po/PO9"),
     ]
     assert [r for r in recs if r.table == "certificate"] == [
-        Certificate(id=cert_id, kind="other", number="HG2026-001", lot_id=LOT, uri=CERT, holder_id=sender)]
+        Certificate(id=cert_id, kind="other", number="HG2026-001", lot_id=LOT, uri=CERT)]
     aliases = {r.id: r.canonical_id for r in recs if r.table == "alias"}
     assert aliases[LOT_URN] == LOT
     assert aliases["urn:epc:id:pgln:0614141.12345"] == sender

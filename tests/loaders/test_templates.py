@@ -154,7 +154,7 @@ def test_operators_fixture() -> None:
     assert (USCC, SHOP) in aliases and ("OP-1", SHOP) in aliases
     assert (ids.operator_id(local="OP-1"), SHOP) in aliases
     assert (ids.operator_id(local="南通市崇川区鲜丰超市"), SHOP) in aliases  # announcements find it by name
-    assert (GLN, FARM) in aliases
+    assert (GLN, FARM) not in aliases  # a bare GLN resolves through lookup_forms, never as an alias
     assert not any(a.canonical_id == stall.id and a.scheme == "name" for a in by(records, "alias"))  # individual
     got = reasons(rejects)
     assert got[:4] == [
