@@ -382,6 +382,8 @@ def derive(ttl_path: Path | str = TTL_PATH) -> dict[str, Any]:
 
     kinds = {}
     for local in schemes.get("operator_kind", {}).get("concepts", {}):
+        if local == "Operator":  # the unknown kind: the root itself, no subclass
+            continue
         parents = [ft_local(p) for p in g.objects(ft[local], RDFS.subClassOf) if ft_local(p)]
         kinds[local] = parents[0] if parents else "Operator"
 
@@ -574,6 +576,8 @@ def kind_ancestors(kind: str) -> tuple[str, ...]:
         For an unknown kind.
     """
     kinds = _data()["operator_kinds"]
+    if kind == "Operator":
+        return ("Operator",)
     if kind not in kinds:
         raise KeyError(f"unknown operator kind {kind!r}; known: {', '.join(sorted(kinds))}")
     chain = [kind]
