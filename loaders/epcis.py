@@ -632,8 +632,8 @@ class _Reader:
         if not isinstance(ident, str) or not ident:
             return None
         p = _canonical(ident)
-        if p.entity != "operator":
-            key = p.id
+        if p.entity != "operator" or not p.gln:
+            key = p.id  # e.g. urn:foodtrace:operator:uscc:{USCC} for an operator without a GLN
         else:
             key = f"{DL_BASE}/414/{p.gln}" + (f"/254/{_q(p.extension)}" if p.extension else "")
             if p.party or p.id != ident:
@@ -642,12 +642,13 @@ class _Reader:
                 self._alias(p.id, key, "operator", "digital_link")
         if "op:" + key not in self.stubs:
             info = self.master_ops.get(key, {})
-            name = info.get("name") or (p.gln if p.gln else key)
+            name = info.get("name") or p.gln or _uscc_of(key) or key
             parent = f"{DL_BASE}/414/{p.gln}" if p.extension else None
             self.stubs["op:" + key] = Operator(
                 id=key, kind=_op_kind(info), name=name, gln=p.gln if not p.extension else None,
-                uscc=info.get("uscc") or info.get("unifiedSocialCreditCode"),
-                address=_address(info), region_id=info.get("district") or info.get("region"), parent_id=parent)
+                uscc=info.get("uscc") or info.get("unifiedSocialCreditCode") or _uscc_of(key),
+                address=_address(info), region_id=_region(info.get("district") or info.get("region")),
+                parent_id=parent)
             if parent:
                 self._op(parent)
         return key
@@ -916,6 +917,21 @@ def _op_kind(info: dict[str, str]) -> str:
             except Exception:
                 pass
     return "Operator"
+
+
+def _uscc_of(operator_id: str) -> str | None:
+    """The 统一社会信用代码 inside a ``urn:foodtrace:operator:uscc:...`` id."""
+    prefix = "urn:foodtrace:operator:uscc:"
+    return operator_id[len(prefix):] if operator_id.startswith(prefix) else None
+
+
+def _region(value: str | None) -> str | None:
+    """A district as a region id: names and codes are looked up, anything else is kept."""
+    if not value:
+        return None
+    from ontology.vocab import lookup
+
+    return lookup("region", value) or value
 
 
 def _address(info: dict[str, str]) -> str | None:

@@ -882,6 +882,31 @@ _HANDLERS: dict[str, Callable[[_Row], None]] = {
 
 # -- the reader -------------------------------------------------------------------------------
 
+def _prescan_operators(rows: list[tuple[int, list[str]]], cols: dict[str, int], ctx: _Context) -> None:
+    """Map each operator's local number, USCC and GLN to its canonical id before the rows are read.
+
+    Rows that the real pass will reject are skipped here without a word.
+    """
+    def cell(cells: list[str], key: str) -> str:
+        i = cols.get(key)
+        return cells[i].strip() if i is not None and i < len(cells) and cells[i] else ""
+
+    for _, cells in rows:
+        gln, uscc, local = cell(cells, "gln"), cell(cells, "uscc").upper(), cell(cells, "id")
+        try:
+            oid = (ids.operator_id(gln=ids.valid_gln(gln)) if gln else
+                   ids.operator_id(uscc=ids.valid_uscc(uscc)) if uscc else None)
+        except InvalidIdentifier:
+            continue
+        if oid is None:
+            continue
+        for form in (gln, uscc, local):
+            if form:
+                ctx.refs[("operator", form)] = oid
+        if local:
+            ctx.local[("operator", local)] = oid
+
+
 def _read_table(table: Table, ctx: _Context, kind: str | None) -> Iterator[Record]:
     headers = table.header
     kind = kind or detect_kind(headers)
@@ -898,7 +923,11 @@ def _read_table(table: Table, ctx: _Context, kind: str | None) -> Iterator[Recor
         return
     groups: dict[str, tuple[int, str, str, str]] = {}
     handler = _HANDLERS.get(kind)
-    for row_no, cells in table.rows:
+    rows = table.rows
+    if kind == "operators":
+        rows = list(rows)  # operator files are small: a first pass lets a stall name a market on a later row
+        _prescan_operators(rows, cols, ctx)
+    for row_no, cells in rows:
         row = _Row(ctx, template, cols, headers, cells)
         try:
             if handler is None:

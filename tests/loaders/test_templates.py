@@ -379,3 +379,20 @@ def test_row_counts_add_up() -> None:
     records, rejects = load(DATA / "deliveries_gbk.csv")
     assert len(by(records, "delivery")) + len(rejects) == 12
     assert Counter(r.table for r in records)["delivery"] == 3
+
+
+def test_stall_names_its_market_on_a_later_row_by_uscc_or_number(tmp_path):
+    from loaders.templates import read
+
+    uscc = "91320602MA1MXXXX00"
+    p = tmp_path / "ops.csv"
+    p.write_text("本地编号,名称,主体类型,统一社会信用代码,全球位置码,所属主体\n"
+                 f"S1,1号摊位,摊位,,,{uscc}\n"
+                 "S2,2号摊位,摊位,,,M1\n"
+                 f"M1,城东农贸市场,农贸市场,{uscc},6901234000016,\n", encoding="utf-8")
+    rejects = []
+    ops = {r.name: r for r in read(p, rejects) if r.table == "operator"}
+    market = "https://id.gs1.org/414/6901234000016"
+    assert rejects == []
+    assert sorted(ops) == ["1号摊位", "2号摊位", "城东农贸市场"]
+    assert ops["1号摊位"].parent_id == market and ops["2号摊位"].parent_id == market
