@@ -384,6 +384,7 @@ class _Context:
         self._resolved: dict[str, str | None] = {}
         self.refs: dict[tuple[str, str], str] = {}      # (entity, value as written) -> canonical id
         self._known: dict[tuple[str, str], bool] = {}
+        self.item_qty: dict[str, tuple[int, float, str | None]] = {}  # transformation item -> (row, quantity, unit)
 
     def resolve(self, identifier: str) -> str | None:
         if self.store is None:
@@ -772,7 +773,17 @@ def _lot_links(r: _Row, groups: dict[str, tuple[int, str, str, str]], row_no: in
     for role in ("input", "output"):
         lid, _ = r.lot(lot_key=f"{role}_lot", product_key=f"{role}_product", number_key="", producer=station)
         q, u = _qty(r, f"{role}_quantity", f"{role}_unit", required=False)
-        item = TransformationItem(id=ids.local_id("transformation_item", tid, role, lid), transformation_id=tid,
+        item_id = ids.local_id("transformation_item", tid, role, lid)
+        if q is not None:
+            # rows naming the same lot of one transformation add their quantities up
+            seen = r.ctx.item_qty.get(item_id)
+            if seen is not None and seen[0] != row_no:
+                if seen[2] != u:
+                    raise _Bad(f"{role}_unit", r.get(f"{role}_unit"), f"{role} lot {lid} of transformation {number} "
+                               f"is in {seen[2]} on row {seen[0]}: rows of one lot must use one unit")
+                q = round(seen[1] + q, 9)
+            r.ctx.item_qty[item_id] = (row_no, q, u)
+        item = TransformationItem(id=item_id, transformation_id=tid,
                                   lot_id=lid, role=role, quantity=q, unit=u)
         r.emit(item)
 

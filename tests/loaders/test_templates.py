@@ -396,3 +396,22 @@ def test_stall_names_its_market_on_a_later_row_by_uscc_or_number(tmp_path):
     assert rejects == []
     assert sorted(ops) == ["1号摊位", "2号摊位", "城东农贸市场"]
     assert ops["1号摊位"].parent_id == market and ops["2号摊位"].parent_id == market
+
+
+def test_rows_naming_one_lot_of_a_transformation_add_up(tmp_path):
+    from loaders.templates import read
+
+    p = tmp_path / "links.csv"
+    p.write_text("加工单号,加工主体,时间,类型,投入批次,投入产品,投入数量,投入单位,产出批次,产出产品,产出数量,产出单位\n"
+                 "T1,OP-9,2026-03-01 06:00,混合,A1,P1,5.4,千克,M1,P2,10,千克\n"
+                 "T1,OP-9,2026-03-01 06:00,混合,A1,P1,0.2,千克,M1,P2,,\n"
+                 "T1,OP-9,2026-03-01 06:00,混合,B1,P3,4.4,千克,M1,P2,,\n", encoding="utf-8")
+    from graph.sqlite import SQLiteStore
+
+    rejects = []
+    with SQLiteStore(tmp_path / "s.db") as store:
+        store.write(read(p, rejects, store=store))
+        items = list(store.scan("transformation_item"))
+    assert rejects == []
+    got = sorted((i.role, i.quantity) for i in items)
+    assert got == [("input", 4.4), ("input", 5.6), ("output", 10.0)]
