@@ -4,10 +4,10 @@ Needs a running server (`make neo4j-start`); NEO4J_URI names it (default bolt://
 The database is emptied first. Prints the write rate, the wall time, the client's peak RSS and the
 server's RSS (read from /proc for the pid in .cache/neo4j/neo4j.pid when the local server runs).
 
-    python bench/neo4j_load.py --deliveries 100000 [--batch 0] [--keep]
+    python bench/neo4j_load.py --deliveries 100000 [--batch 50000] [--keep]
 
-``--batch 0`` (default) writes everything as ONE store write (one transaction); ``--batch K`` writes
-K deliveries (and their lots) per store write, as a loader writing file by file would.
+``--batch K`` (default 50,000) writes K deliveries (and their lots) per store write, one transaction
+each, as the loader writing file by file does; ``--batch 0`` writes everything as ONE store write.
 """
 
 from __future__ import annotations
@@ -70,7 +70,9 @@ def network(n: int, start: int = 0) -> Iterator[Record]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--deliveries", type=int, default=100_000)
-    ap.add_argument("--batch", type=int, default=0, help="deliveries per store write; 0 = all in one write")
+    ap.add_argument("--batch", type=int, default=50_000,
+                    help="deliveries per store write (the synthetic EPCIS files hold 50,000 events each); "
+                         "0 = all in one write (1M needs a server heap of about 10g: NEO4J_HEAP=12g)")
     ap.add_argument("--keep", action="store_true", help="do not empty the database first")
     args = ap.parse_args()
     uri = os.environ.get("NEO4J_URI", "bolt://127.0.0.1:7687")

@@ -263,7 +263,9 @@ class Neo4jStore(Store):
         try:
             self._driver = neo4j.GraphDatabase.driver(
                 p.driver_uri, auth=auth, connection_timeout=15.0, max_transaction_retry_time=30.0,
-                user_agent="foodtrace")
+                user_agent="foodtrace",
+                # no server notifications (e.g. "label not yet in the database" before the first write)
+                notifications_min_severity="OFF")
         except (nex.ConfigurationError, ValueError) as e:
             raise StoreUnavailable(f"bad Neo4j URL {self.url}: {e}") from None
         try:
@@ -303,6 +305,10 @@ class Neo4jStore(Store):
         except nex.Neo4jError as e:
             if e.code and e.code.endswith("DatabaseNotFound"):
                 raise StoreUnavailable(f"Neo4j at {self.url} has no database {self.database!r}") from None
+            if e.code and e.code.endswith("MemoryPoolOutOfMemoryError"):
+                raise StoreError(f"the batch is too large for the transaction memory of Neo4j at {self.url} "
+                                 "(dbms.memory.transaction.total.max): write smaller batches or give the server "
+                                 f"more heap (NEO4J_HEAP for scripts/neo4j/start.sh); {self._reason(e)}") from None
             raise StoreError(f"Neo4j at {self.url}: {self._reason(e)}") from None
         except nex.DriverError as e:
             raise StoreUnavailable(f"Neo4j at {self.url}: {self._reason(e)}") from None

@@ -13,6 +13,7 @@
  *   java -cp classes:lib/* Launcher <home-dir> <port> [pagecache-size] [neo4j.conf]
  * pagecache-size is a Neo4j byte size such as 512m or 2g (default 512m); the
  * optional neo4j.conf holds further settings (key=value, Neo4j 5 names).
+ * Transaction logs are pruned down to about 100 MB (db.tx_log.rotation.retention_policy).
  */
 
 import java.nio.file.Files;
@@ -43,6 +44,8 @@ public final class Launcher {
 
         long started = System.nanoTime();
         DatabaseManagementServiceBuilder builder = new DatabaseManagementServiceBuilder(home);
+        // a test server: keep little transaction log (the default keeps two days of it)
+        builder.setConfig(GraphDatabaseSettings.keep_logical_logs, "100M size");
         if (args.length > 3 && !args[3].isEmpty()) {
             builder.loadPropertiesFromFile(Path.of(args[3]));
         }

@@ -181,3 +181,25 @@ def test_every_scheme_is_accepted_by_the_driver():
     for scheme in SCHEMES:
         assert parse_url(f"{scheme}://127.0.0.1:7687").driver_uri == f"{scheme}://127.0.0.1:7687"
     assert os.environ.get("NEO4J_URI", "bolt://127.0.0.1:7687").split("://")[0] in SCHEMES
+
+
+def test_transient_failure_is_retried_and_the_batch_written_once(neo, monkeypatch):
+    from neo4j.exceptions import ServiceUnavailable
+
+    real = Neo4jStore._write_chunk
+    calls = []
+
+    def flaky(tx, lab, chunk, seq):
+        calls.append(len(chunk))
+        if len(calls) == 2:  # the connection drops in the middle of the transaction
+            raise ServiceUnavailable("connection reset by peer")
+        return real(tx, lab, chunk, seq)
+
+    monkeypatch.setattr(Neo4jStore, "_write_chunk", staticmethod(flaky))
+    lots = [Lot(id=f"l{i}", product_id="p") for i in range(3)]
+    ops = [Operator(id=f"o{i}", kind="Farm", name=f"场{i}") for i in range(2)]
+    st = neo.write(lots + ops)
+    assert calls == [3, 2, 3, 2]  # the first attempt died at its 2nd chunk; the retry wrote both again
+    assert st.changed == {"lot": 3, "operator": 2}
+    assert (neo.counts()["lot"], neo.counts()["operator"]) == (3, 2)
+    assert [r.id for r in neo.scan("lot")] == ["l0", "l1", "l2"]
