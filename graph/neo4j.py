@@ -36,6 +36,15 @@ embedded store exactly: non-empty fields replace, empty ones keep; ``changed``
 counts records that were new or really changed; an Event whose ``hash`` is
 already stored under another id is skipped.
 
+Reads
+-----
+Each read is one auto-commit query (one network round trip) on a per-thread
+session, retried for up to 30 s on errors the driver marks retryable; every
+session shares one bookmark manager, so a read sees the writes made before it
+also on a cluster. :meth:`Neo4jStore.resolve_many` is one query for all the
+forms of all the identifiers; :meth:`Neo4jStore.deliveries` and
+:meth:`Neo4jStore.transformation_items` one query per frontier (per 10,000 ids).
+
 Values are stored with the types the embedded store gives back: ``float``
 fields as floats, ``bool`` fields as booleans, text fields as strings.
 
@@ -50,6 +59,8 @@ from __future__ import annotations
 
 import math
 import os
+import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping
@@ -234,6 +245,11 @@ class _Label:
 
 
 _LABELS = {t.table: _Label(t) for t in RECORD_TYPES}
+#: the aliases and entity ids among $ids, in one round trip
+_RESOLVE = " UNION ALL ".join(
+    ["UNWIND $ids AS x MATCH (a:Alias {id: x}) RETURN x AS id, a.canonical_id AS c, true AS alias"]
+    + [f"UNWIND $ids AS x MATCH (:{_q(_LABELS[t].label)} {{id: x}}) RETURN x AS id, x AS c, false AS alias"
+       for t in _ENTITY_TABLES])
 _META_SCHEMA = ("ft_meta_id", "CREATE CONSTRAINT `ft_meta_id` IF NOT EXISTS FOR (m:FtMeta) REQUIRE m.id IS UNIQUE")
 
 
@@ -249,6 +265,9 @@ class Neo4jStore(Store):
         self.url = self._parsed.shown
         self.database = self._parsed.database
         self._schema_ready = False
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open_sessions: list[Any] = []
         try:
             import neo4j  # the driver is imported only for this backend
             from neo4j import exceptions as nex
@@ -256,6 +275,7 @@ class Neo4jStore(Store):
             raise StoreUnavailable(f"cannot open {self.url}: the Python package 'neo4j' is not installed "
                                    "(pip install 'neo4j>=5.26')") from None
         self._nex = nex
+        self._bookmarks = neo4j.GraphDatabase.bookmark_manager()
         p = self._parsed
         auth = None
         if p.user is not None or p.password is not None:
@@ -290,35 +310,81 @@ class Neo4jStore(Store):
     def _session(self, write: bool) -> Any:
         import neo4j
         mode = neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS
-        return self._driver.session(database=self.database, default_access_mode=mode)
+        # one bookmark manager for every session: a read sees the writes before it, also on a cluster
+        return self._driver.session(database=self.database, default_access_mode=mode,
+                                    bookmark_manager=self._bookmarks)
+
+    def _read_session(self) -> Any:
+        """This thread's read session (sessions are not thread-safe; reusing one saves a round trip)."""
+        s = getattr(self._local, "session", None)
+        if s is None:
+            s = self._local.session = self._session(False)
+            with self._lock:
+                self._open_sessions.append(s)
+        return s
+
+    def _drop_read_session(self) -> None:
+        s = getattr(self._local, "session", None)
+        self._local.session = None
+        if s is not None:
+            with self._lock:
+                if s in self._open_sessions:
+                    self._open_sessions.remove(s)
+            try:
+                s.close()
+            except Exception:
+                pass
 
     def _call(self, write: bool, fn: Callable[[Any], Any]) -> Any:
-        """Run ``fn(tx)`` in a managed transaction (retried on transient errors)."""
+        """Run ``fn(tx)`` in a managed transaction (retried by the driver on transient errors)."""
         nex = self._nex
         try:
             with self._session(write) as s:
                 return s.execute_write(fn) if write else s.execute_read(fn)
-        except (nex.ServiceUnavailable, nex.SessionExpired) as e:
-            raise StoreUnavailable(f"lost Neo4j at {self.url}: {self._reason(e)}") from None
-        except nex.AuthError as e:
-            raise StoreUnavailable(f"cannot use Neo4j at {self.url}: {self._reason(e)}") from None
-        except nex.Neo4jError as e:
-            if e.code and e.code.endswith("DatabaseNotFound"):
-                raise StoreUnavailable(f"Neo4j at {self.url} has no database {self.database!r}") from None
-            if e.code and e.code.endswith("MemoryPoolOutOfMemoryError"):
-                raise StoreError(f"the batch is too large for the transaction memory of Neo4j at {self.url} "
-                                 "(dbms.memory.transaction.total.max): write smaller batches or give the server "
-                                 f"more heap (NEO4J_HEAP for scripts/neo4j/start.sh); {self._reason(e)}") from None
-            raise StoreError(f"Neo4j at {self.url}: {self._reason(e)}") from None
-        except nex.DriverError as e:
-            raise StoreUnavailable(f"Neo4j at {self.url}: {self._reason(e)}") from None
+        except (nex.Neo4jError, nex.DriverError) as e:
+            raise self._translate(e) from None
+
+    def _translate(self, e: BaseException) -> StoreError:
+        """The foodtrace error for a driver error."""
+        nex = self._nex
+        if isinstance(e, (nex.ServiceUnavailable, nex.SessionExpired)):
+            return StoreUnavailable(f"lost Neo4j at {self.url}: {self._reason(e)}")
+        if isinstance(e, nex.AuthError):
+            return StoreUnavailable(f"cannot use Neo4j at {self.url}: {self._reason(e)}")
+        if isinstance(e, nex.Neo4jError):
+            code = e.code or ""
+            if code.endswith("DatabaseNotFound"):
+                return StoreUnavailable(f"Neo4j at {self.url} has no database {self.database!r}")
+            if code.endswith("MemoryPoolOutOfMemoryError"):
+                return StoreError(f"the batch is too large for the transaction memory of Neo4j at {self.url} "
+                                  "(dbms.memory.transaction.total.max): write smaller batches or give the server "
+                                  f"more heap (NEO4J_HEAP for scripts/neo4j/start.sh); {self._reason(e)}")
+            return StoreError(f"Neo4j at {self.url}: {self._reason(e)}")
+        return StoreUnavailable(f"Neo4j at {self.url}: {self._reason(e)}")
 
     def _run_read(self, fn: Callable[[Any], Any]) -> Any:
         return self._call(False, fn)
 
     def _rows(self, query: str, **params: Any) -> list[dict[str, Any]]:
-        """All rows of a read query, as dicts."""
-        return self._run_read(lambda tx: [r.data() for r in tx.run(query, params)])
+        """All rows of a read query, as dicts.
+
+        An auto-commit query (one round trip, where a managed transaction takes two or
+        three), retried here on the errors the driver marks as retryable, for up to 30 s.
+        """
+        nex = self._nex
+        deadline = time.monotonic() + 30.0
+        delay = 0.2
+        while True:
+            try:
+                return [r.data() for r in self._read_session().run(query, params)]
+            except (nex.Neo4jError, nex.DriverError) as e:
+                self._drop_read_session()
+                retry = e.is_retryable() if hasattr(e, "is_retryable") else isinstance(
+                    e, (nex.ServiceUnavailable, nex.SessionExpired, nex.TransientError))
+                if not retry or time.monotonic() + delay > deadline:
+                    raise self._translate(e) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     def ensure_schema(self) -> None:
         """Create the constraints and indexes that are missing (idempotent) and wait until they are online."""
@@ -497,20 +563,18 @@ class Neo4jStore(Store):
 
     def resolve_many(self, identifiers: Iterable[str]) -> dict[str, str]:
         forms: dict[str, list[str]] = {i: lookup_forms(i) for i in identifiers}
-        every = {f for fs in forms.values() for f in fs}
+        every = list({f: None for fs in forms.values() for f in fs})
         known: dict[str, str] = {}
         for part in chunks(every, _ID_CHUNK):
-            for row in self._rows("MATCH (a:Alias) WHERE a.id IN $ids RETURN a.id AS id, a.canonical_id AS c",
-                                  ids=part):
-                known[row["id"]] = row["c"]
-        missing = every - known.keys()
-        for name in _ENTITY_TABLES:
-            if not missing:
-                break
-            for part in chunks(missing, _ID_CHUNK):
-                for row in self._rows(_LABELS[name].ids_only, ids=part):
-                    known[row["id"]] = row["id"]
-            missing = every - known.keys()
+            # one query: the aliases and the entity ids among these forms (an alias wins, as in SQLite)
+            entity: set[str] = set()
+            for row in self._rows(_RESOLVE, ids=part):
+                if row["alias"]:
+                    known[row["id"]] = row["c"]
+                else:
+                    entity.add(row["id"])
+            for f in entity:
+                known.setdefault(f, f)
         out: dict[str, str] = {}
         for ident, fs in forms.items():
             for f in fs:
@@ -574,6 +638,13 @@ class Neo4jStore(Store):
         return {r["e"] for r in self._rows("MATCH (x:Retraction) WHERE x.event_id IS NOT NULL RETURN x.event_id AS e")}
 
     def close(self) -> None:
+        with self._lock:
+            sessions, self._open_sessions = self._open_sessions, []
+        for s in sessions:
+            try:
+                s.close()
+            except Exception:
+                pass
         try:
             self._driver.close()
         except Exception:  # closing a broken driver must not raise
