@@ -34,10 +34,15 @@ mkdir -p "$CACHE"
 stamp="$(sha1sum "$HERE/pom.xml" | cut -c1-40)"
 if [[ "$(cat "$LIB/.complete" 2>/dev/null)" != "$stamp" ]]; then
     command -v mvn >/dev/null || { echo "start.sh: mvn not found (Maven fetches the Neo4j jars)" >&2; exit 3; }
-    echo "fetching Neo4j jars from Maven Central into $LIB (first run only) ..."
+    echo "fetching Neo4j jars from Maven Central into $LIB (first run only; about 210 MB, a few minutes) ..."
     t0=$(date +%s)
     rm -rf "$LIB.tmp"
-    mvn -q -B -f "$HERE/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIB.tmp"
+    if ! mvn -B -Dstyle.color=never -f "$HERE/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+            -DoutputDirectory="$LIB.tmp" > "$CACHE/mvn.log" 2>&1; then
+        echo "start.sh: Maven could not fetch the Neo4j jars; last lines of $CACHE/mvn.log:" >&2
+        tail -n 40 "$CACHE/mvn.log" >&2
+        exit 1
+    fi
     rm -rf "$LIB" && mv "$LIB.tmp" "$LIB" && echo "$stamp" > "$LIB/.complete"
     echo "fetched $(ls "$LIB"/*.jar | wc -l) jars, $(du -sh "$LIB" | cut -f1), in $(( $(date +%s) - t0 )) s"
     rm -rf "$CLASSES"
