@@ -63,7 +63,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 import orjson
 
 from ontology.errors import InvalidIdentifier, UnreadableFile
-from ontology.identifiers import DL_BASE, Parsed, canonical, delivery_id, local_id, operator_key
+from ontology.identifiers import DL_BASE, Parsed, canonical, delivery_id, local_id, operator_key, percent_encode
 from ontology.records import (Alias, Certificate, Delivery, Event, Lot, Operator, Product, Record, Retraction,
                               Ticket, Transformation, TransformationItem)
 
@@ -178,7 +178,9 @@ def event_hash(event: dict[str, Any]) -> str:
     >>> event_hash({"type": "ObjectEvent", "eventID": "x"}) == event_hash({"type": "ObjectEvent"})
     True
     """
-    content = {k: v for k, v in event.items() if k not in _HASH_EXCLUDED}
+    content = dict(event)
+    for k in _HASH_EXCLUDED:
+        content.pop(k, None)
     digest = hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
     return f"ni:///sha-256;{digest}?ver=CBV2.0"
 
@@ -243,6 +245,7 @@ class _Reader:
         self.children: dict[str, list[str]] = {}
         self.master_ops: dict[str, dict[str, str]] = {}
         self.master_products: dict[str, dict[str, str]] = {}
+        self.op_keys: dict[str, str] = {}  # identifier -> operator id, once its stub and aliases are made
 
     # -- document level ------------------------------------------------------------------------
 
@@ -534,7 +537,7 @@ class _Reader:
         time = ev["eventTime"]
         yield Event(id=eid, type=etype, action=ev.get("action"), biz_step=step, disposition=disp, time=time,
                     record_time=ev.get("recordTime"), read_point=rp, biz_location=bl, hash=h, source=self.source,
-                    body=orjson.dumps({k: v for k, v in ev.items() if k != "@xml"}).decode())
+                    body=orjson.dumps({k: v for k, v in ev.items() if k != "@xml"} if "@xml" in ev else ev).decode())
         ed = ev.get("errorDeclaration")
         if ed:
             corr = [c for c in ed.get("correctiveEventIDs") or [] if isinstance(c, str)]
@@ -631,6 +634,9 @@ class _Reader:
         """The operator id of a location or party identifier (stub, aliases)."""
         if not isinstance(ident, str) or not ident:
             return None
+        key = self.op_keys.get(ident)
+        if key is not None:
+            return key
         p = _canonical(ident)
         if p.entity != "operator" or not p.gln:
             key = p.id  # e.g. urn:foodtrace:operator:uscc:{USCC} for an operator without a GLN
@@ -651,6 +657,7 @@ class _Reader:
                 parent_id=parent)
             if parent:
                 self._op(parent)
+        self.op_keys[ident] = key
         return key
 
     def _product(self, gtin: str) -> str:
@@ -751,9 +758,7 @@ def _canonical(ident: str) -> Parsed:
     return canonical(ident)
 
 
-def _q(s: str) -> str:
-    from urllib.parse import quote
-    return quote(s, safe="")
+_q = percent_encode
 
 
 def _short(v: Any) -> str:
@@ -837,13 +842,18 @@ def _lot_number(lot_id: str) -> str | None:
 
 def _foodtrace_certificate_kind(uri: str) -> str | None:
     """The kind of a ``urn:foodtrace:certificate:{kind}:{number}`` URI, if it is one with a known kind."""
-    from ontology.vocab import labels
-
     prefix = "urn:foodtrace:certificate:"
     if not uri.startswith(prefix):
         return None
     kind = uri[len(prefix):].split(":", 1)[0]
-    return kind if kind in labels("certificate_kind") else None
+    return kind if kind in _certificate_kinds() else None
+
+
+@lru_cache(maxsize=1)
+def _certificate_kinds() -> frozenset[str]:
+    from ontology.vocab import labels
+
+    return frozenset(labels("certificate_kind"))
 
 
 def _last_segment(uri: str) -> str:

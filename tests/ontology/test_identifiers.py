@@ -155,3 +155,26 @@ def test_lookup_forms():
     assert lookup_forms("https://id.gs1.org/417/0614141123452")[-1] == "https://id.gs1.org/414/0614141123452"
     assert lookup_forms("urn:epc:id:sgtin:0614141.8123") == ["urn:epc:id:sgtin:0614141.8123"]  # malformed, no raise
     assert lookup_forms("91350100M000100Y43")[-1] == "urn:foodtrace:operator:uscc:91350100M000100Y43"
+
+
+def test_percent_encode_is_quote_without_safe_characters():
+    import random
+    from urllib.parse import quote
+
+    from ontology.identifiers import percent_encode
+
+    rng = random.Random(7)
+    alphabet = [chr(i) for i in range(0x250)] + list("甲乙南通🙂\u3000") + list("aZ09-_.~") * 30
+    for _ in range(20000):
+        s = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16)))
+        assert percent_encode(s) == quote(s, safe="")
+        assert percent_encode(s) == quote(s, safe="")  # cached
+
+
+def test_local_id_parts_are_stripped_and_quoted():
+    assert local_id("ticket", " https://id.gs1.org/414/0614141008889 ", 7) == \
+        "urn:foodtrace:ticket:https%3A%2F%2Fid.gs1.org%2F414%2F0614141008889:7"
+    with pytest.raises(InvalidIdentifier, match="empty part"):
+        local_id("ticket", "a", "  ")
+    with pytest.raises(InvalidIdentifier, match="empty part"):
+        local_id("ticket", None, "a")
