@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BENCH  ?=
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo test bench neo4j-start neo4j-stop clean
 
 venv: $(STAMP)
 
@@ -19,11 +19,25 @@ $(STAMP): pyproject.toml
 demo: venv
 	$(VENV)/bin/foodtrace demo
 
-## run the whole test suite
+## run the whole test suite: the contract suite runs on the embedded store and on a local Neo4j server,
+## which this target starts (and stops) itself when Java and Maven are on the machine
 test: venv
-	$(PY) -m pytest
+	@if command -v java >/dev/null && command -v mvn >/dev/null; then \
+	    bash scripts/neo4j/start.sh || exit 1; \
+	    status=0; FOODTRACE_REQUIRE_NEO4J=1 $(PY) -m pytest || status=$$?; \
+	    bash scripts/neo4j/stop.sh; exit $$status; \
+	else \
+	    echo "no Java/Maven here: the Neo4j tests will be skipped"; $(PY) -m pytest; \
+	fi
 
-## benchmarks: `make bench` runs all, `make bench BENCH=load` picks one (see bench/README.md)
+## start/stop the local Neo4j 5.26 test server (jars from Maven Central, cached in .cache/neo4j; auth off, 127.0.0.1 only)
+neo4j-start:
+	bash scripts/neo4j/start.sh
+
+neo4j-stop:
+	bash scripts/neo4j/stop.sh
+
+## benchmarks: `make bench` runs all, `make bench BENCH=load` picks one (see README)
 bench: venv
 	$(PY) bench/run.py $(BENCH)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = {
     "load": "load.py",  # generate + load the 1,000,000-delivery network into the embedded store
+    "neo4j-load": "neo4j_load.py",  # write N synthetic deliveries into Neo4j (needs `make neo4j-start`)
 }
 
 

@@ -180,6 +180,8 @@ def open_store(url: str | os.PathLike[str]) -> Store:
 
 
 register("sqlite", "graph.sqlite", "SQLiteStore")
+for _scheme in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
+    register(_scheme, "graph.neo4j", "Neo4jStore")
 
 
 def chunks(items: Sequence[Any] | Iterable[Any], size: int) -> Iterator[list[Any]]:

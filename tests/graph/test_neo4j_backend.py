@@ -12,14 +12,15 @@ import socket
 import pytest
 
 from graph.neo4j import SCHEMES, Neo4jStore, parse_url
-from graph.store import open_store, register
+from graph.store import known_schemes, open_store
 from ontology.errors import StoreError, StoreUnavailable
 from ontology.records import Case, Delivery, Event, Lot, Operator, Retraction, TestResult
 from tests.conftest import _neo4j_uri_or_skip
 
-# graph/store.py registers these schemes; registering again is harmless and keeps this file self-contained
-for _scheme in SCHEMES:
-    register(_scheme, "graph.neo4j", "Neo4jStore")
+
+
+def test_every_neo4j_scheme_is_registered():
+    assert set(SCHEMES) <= set(known_schemes())
 
 
 @pytest.fixture
