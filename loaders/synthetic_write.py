@@ -296,17 +296,30 @@ def _table(out: Path, kind: str, rows: list[dict] | Any) -> str:
     return f"templates/{kind}.csv"
 
 
-def _columns(out: Path, kind: str, cols: dict[str, list[str]], n: int) -> str:
-    """Write a template from whole columns (absent columns empty), UTF-8 with BOM like :func:`write_table`."""
+#: rows per deliveries sheet: a city's ledger arrives in parts, and each part loads as one batch
+DELIVERY_PART_ROWS = 100_000
+
+
+def _columns(out: Path, kind: str, cols: dict[str, list[str]], n: int) -> list[str]:
+    """Write a template from whole columns (absent columns empty), UTF-8 with BOM like :func:`write_table`.
+
+    More than :data:`DELIVERY_PART_ROWS` rows are split into numbered parts (``{kind}_0001.csv`` ...).
+    """
     t = TEMPLATES[kind]
     empty = [""] * n
-    path = out / "templates" / f"{kind}.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8-sig") as fh:
-        w = csv.writer(fh)
-        w.writerow(t.headers_zh)
-        w.writerows(zip(*(cols.get(c.key, empty) for c in t.columns)))
-    return f"templates/{kind}.csv"
+    columns = [cols.get(c.key, empty) for c in t.columns]
+    (out / "templates").mkdir(parents=True, exist_ok=True)
+    parts = range(0, n, DELIVERY_PART_ROWS) if n > DELIVERY_PART_ROWS else [0]
+    written = []
+    for i, start in enumerate(parts, 1):
+        name = f"{kind}.csv" if len(parts) == 1 else f"{kind}_{i:04d}.csv"
+        stop = n if len(parts) == 1 else min(start + DELIVERY_PART_ROWS, n)
+        with open(out / "templates" / name, "w", newline="", encoding="utf-8-sig") as fh:
+            w = csv.writer(fh)
+            w.writerow(t.headers_zh)
+            w.writerows(zip(*(col[start:stop] for col in columns)))
+        written.append(f"templates/{name}")
+    return written
 
 
 def _unit_zh(net: Network, key: int, j: int) -> str:
@@ -474,7 +487,7 @@ def _write_templates(out: Path, net: Network, flow: Flow, ev: Events, ids: _Ids,
         "certificate_kind": [cert_zh[c["kind"]] if c else "" for c in first_cert],
         "trace_code": [ev.trace_code.get(x, "") for x in lots],
     }
-    files.append(_columns(out, "deliveries", cols, len(di_l)))
+    files.extend(_columns(out, "deliveries", cols, len(di_l)))
     counts["delivery"] = flow.n_deliveries
     counts["delivery_template"] = len(di_l)
 
