@@ -203,7 +203,16 @@ def _clean(v: object) -> str:
     if v is None:
         return ""
     s = str(v)
-    s = (s if s.isascii() else unicodedata.normalize("NFKC", s)).strip()
+    if s.isascii():
+        s = s.strip()
+        return "" if s in EMPTY else s
+    return _clean_text(s)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _clean_text(s: str) -> str:
+    """:func:`_clean` of a non-ASCII cell (NFKC), cached: units, kinds and names recur on every row."""
+    s = unicodedata.normalize("NFKC", s).strip()
     return "" if s in EMPTY else s
 
 
@@ -252,6 +261,8 @@ def parse_date(text: object) -> str:
 
 
 _TIME = re.compile(r"^(\d{1,2}):(\d{1,2})(?::(\d{1,2})(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?$")
+#: the form most date-times come in (2026-03-01 08:00[:00], Beijing time): parsed without the general rules
+_PLAIN_DATETIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})[ T]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?")
 
 
 @functools.lru_cache(maxsize=65536)
@@ -273,6 +284,16 @@ def parse_datetime(text: object) -> str:
     s = _clean(text)
     if not s:
         raise InvalidRecord("date-time is empty")
+    plain = _PLAIN_DATETIME.fullmatch(s)
+    if plain:
+        y, mo, d, hh, mm, ss = plain.groups()
+        if hh <= "23" and mm <= "59" and (ss is None or ss <= "59"):
+            try:
+                _dt.date(int(y), int(mo), int(d))
+            except ValueError:
+                pass  # the general rules below say what is wrong
+            else:
+                return f"{y}-{mo}-{d}T{hh}:{mm}:{ss or '00'}+08:00"
     if re.fullmatch(r"\d{5}\.\d+", s) and 20000 <= float(s) <= 80000:
         d = _dt.datetime.combine(_EXCEL_EPOCH, _dt.time()) + _dt.timedelta(days=float(s))
         return d.replace(microsecond=0, tzinfo=_BEIJING).isoformat()
@@ -660,6 +681,25 @@ def _products(r: _Row) -> None:
             r.emit(_alias(form, pid, "product", scheme))
 
 
+_PROBE = 0.1234567891234  # changed by the rounding of a conversion
+
+
+@functools.lru_cache(maxsize=1024)
+def _plain_unit(unit: str) -> str | None:
+    """The code of a unit whose quantities :func:`normalise_quantity` keeps as they are, else None (斤, 两 convert).
+
+    Raises InvalidRecord for an unknown unit (not cached).
+    """
+    code = normalise_quantity(1.0, unit)[1]
+    return code if normalise_quantity(_PROBE, unit) == (_PROBE, code) else None
+
+
+def _normalised(q: float, unit: str) -> tuple[float, str]:
+    """``normalise_quantity(q, unit)``, with the unit's rule looked up once."""
+    code = _plain_unit(unit)
+    return (float(q), code) if code is not None else normalise_quantity(q, unit)
+
+
 def _qty(r: _Row, qkey: str, ukey: str, *, required: bool) -> tuple[float | None, str | None]:
     q = r.conv(qkey, parse_quantity, required=required)
     u = r.req(ukey) if required else r.get(ukey)
@@ -669,7 +709,7 @@ def _qty(r: _Row, qkey: str, ukey: str, *, required: bool) -> tuple[float | None
         return None, (normalise_quantity(1, u)[1] if u else None)
     if not u:
         raise _Bad(ukey, "", f"a quantity needs its unit ({r.t.column(ukey).zh}/{ukey})")
-    return r.conv(ukey, lambda s: normalise_quantity(q, s))
+    return r.conv(ukey, lambda s: _normalised(q, s))
 
 
 def _lots(r: _Row) -> None:

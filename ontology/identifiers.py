@@ -247,7 +247,7 @@ def percent_encode(value: str) -> str:
     >>> percent_encode("A 1/甲~"), percent_encode("L-1.a_b")
     ('A%201%2F%E7%94%B2~', 'L-1.a_b')
     """
-    if _UNRESERVED.fullmatch(value):
+    if value.isascii() and (value.isalnum() or _UNRESERVED.fullmatch(value)):
         return value
     return _percent_encode(value)
 
@@ -275,10 +275,13 @@ def local_id(kind: str, *parts: object) -> str:
     """
     if not parts:
         raise InvalidIdentifier(f"local id of kind {kind!r} needs at least one part")
-    texts = [(p if type(p) is str else "" if p is None else str(p)).strip() for p in parts]
-    if not all(texts):
-        raise InvalidIdentifier(f"local id of kind {kind!r} has an empty part")
-    return "urn:foodtrace:" + kind + ":" + ":".join([percent_encode(t) for t in texts])
+    texts = []
+    for p in parts:
+        t = p.strip() if type(p) is str else "" if p is None else str(p).strip()
+        if not t:
+            raise InvalidIdentifier(f"local id of kind {kind!r} has an empty part")
+        texts.append(t)
+    return "urn:foodtrace:" + kind + ":" + ":".join(map(percent_encode, texts))
 
 
 def operator_id(*, gln: str | None = None, uscc: str | None = None, local: str | None = None) -> str:
@@ -656,7 +659,13 @@ def canonical(identifier: str) -> Parsed:
     >>> canonical("http://transaction.example.com/po/12345").scheme
     'local'
     """
-    s = str(identifier).strip()
+    return _canonical(identifier if type(identifier) is str else str(identifier))
+
+
+@lru_cache(maxsize=1 << 17)
+def _canonical(identifier: str) -> Parsed:
+    """:func:`canonical`, cached: the same lots, operators and products recur in every file (Parsed is frozen)."""
+    s = identifier.strip()
     if s[:8].lower() == "urn:epc:":
         return _parse_urn(s)
     if s[:4].lower() == "http":

@@ -111,6 +111,9 @@ def test_parse_date(text: str, iso: str) -> None:
     ("2026-03-01T08:00:00+09:00", "2026-03-01T08:00:00+09:00"),
     ("2026-03-01T00:00:00Z", "2026-03-01T00:00:00+00:00"),
     ("2026-03-01", "2026-03-01T00:00:00+08:00"),
+    ("2024-02-29T23:59:59", "2024-02-29T23:59:59+08:00"),
+    (" 2026-03-01  08:00 ", "2026-03-01T08:00:00+08:00"),
+    ("２０２６-03-01 08:00", "2026-03-01T08:00:00+08:00"),
 ])
 def test_parse_datetime(text: str, iso: str) -> None:
     assert templates.parse_datetime(text) == iso
@@ -118,6 +121,8 @@ def test_parse_datetime(text: str, iso: str) -> None:
 
 @pytest.mark.parametrize("text, message", [
     ("2026-03-01 25:00", "no such time '25:00' in '2026-03-01 25:00'"),
+    ("2026-03-01 23:60", "no such time '23:60' in '2026-03-01 23:60'"),
+    ("2025-02-29 08:00", "no such date '2025-02-29'"),
     ("yesterday", "not a date: 'yesterday'; write 2026-03-01, 2026/3/1, 20260301 or 2026年3月1日"),
 ])
 def test_parse_datetime_errors(text: str, message: str) -> None:
@@ -415,3 +420,16 @@ def test_rows_naming_one_lot_of_a_transformation_add_up(tmp_path):
     assert rejects == []
     got = sorted((i.role, i.quantity) for i in items)
     assert got == [("input", 4.4), ("input", 5.6), ("output", 10.0)]
+
+
+@pytest.mark.parametrize("unit, quantity, expected", [
+    ("千克", 2.5, (2.5, "KGM")), ("kg", 0.1234567891234, (0.1234567891234, "KGM")),
+    ("斤", 3, (1.5, "KGM")), ("两", 0.1234567891234, (0.006172839, "KGM")), ("件", 4, (4.0, "H87")),
+])
+def test_normalised_quantity_is_normalise_quantity(unit: str, quantity: float, expected: tuple) -> None:
+    from ontology.units import normalise_quantity
+
+    assert templates._normalised(quantity, unit) == normalise_quantity(quantity, unit) == expected
+    assert templates._normalised(quantity, unit) == expected  # cached rule
+    with pytest.raises(InvalidRecord, match="unknown unit"):
+        templates._normalised(1.0, "furlong")
