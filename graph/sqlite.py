@@ -22,6 +22,7 @@ produces them) nothing is.
 
 from __future__ import annotations
 
+import gc
 import operator
 import os
 import sqlite3
@@ -162,6 +163,17 @@ class SQLiteStore(Store):
     # -- writing ---------------------------------------------------------------------------
 
     def write(self, records: Iterable[Record], *, progress: Any = None) -> WriteStats:
+        # the cyclic garbage collector is paused while a batch is built and written: a load makes millions
+        # of acyclic rows (and, through the records iterator, parsed documents) that it would scan again and again
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._write(records, progress)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    def _write(self, records: Iterable[Record], progress: Any) -> WriteStats:
         stats = WriteStats()
         buffers: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         done = 0

@@ -51,6 +51,7 @@ Examples
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -216,10 +217,15 @@ def read_document(doc: dict[str, Any] | bytes | str, source: str, rejects: list[
         if head == b"<":
             doc, elements = parse_xml(data, source)
         else:
+            was_enabled = gc.isenabled()
+            gc.disable()  # millions of containers, none garbage: the collector would only scan them
             try:
                 doc = orjson.loads(data)
             except orjson.JSONDecodeError as e:
                 raise UnreadableFile(source, f"not JSON: {e}") from None
+            finally:
+                if was_enabled:
+                    gc.enable()
     if not isinstance(doc, dict):
         raise UnreadableFile(source, "not an EPCIS document (a JSON object or an XML document is expected)")
     return _Reader(doc, source, rejects, store, data, elements).run()
@@ -245,7 +251,8 @@ class _Reader:
         self.children: dict[str, list[str]] = {}
         self.master_ops: dict[str, dict[str, str]] = {}
         self.master_products: dict[str, dict[str, str]] = {}
-        self.op_keys: dict[str, str] = {}  # identifier -> operator id, once its stub and aliases are made
+        self.op_keys: dict[str, str] = {}
+        self.ext_ok: set[str] = set()  # names that are extensions under the document's own prefixes  # identifier -> operator id, once its stub and aliases are made
 
     # -- document level ------------------------------------------------------------------------
 
@@ -366,6 +373,12 @@ class _Reader:
 
     # -- validation ----------------------------------------------------------------------------
 
+    def _is_extension(self, name: str, prefixes: dict[str, str]) -> bool:
+        ok = cbv.is_extension(name, prefixes)
+        if ok and prefixes is self.prefixes:
+            self.ext_ok.add(name)
+        return ok
+
     def _check(self, ev: dict[str, Any], path: str) -> list[tuple[str, str, str]]:
         out: list[tuple[str, str, str]] = []
         prefixes = self.prefixes
@@ -385,9 +398,9 @@ class _Reader:
             if k not in ev:
                 out.append((path + k, "", f"{k} is required"))
         if "eventTime" in ev:
-            _time(out, path + "eventTime", ev["eventTime"])
+            _time(out, path, "eventTime", ev["eventTime"])
         if "recordTime" in ev:
-            _time(out, path + "recordTime", ev["recordTime"])
+            _time(out, path, "recordTime", ev["recordTime"])
         tz = ev.get("eventTimeZoneOffset")
         if tz is not None:
             m = _TZ.fullmatch(tz) if isinstance(tz, str) else None
@@ -417,8 +430,8 @@ class _Reader:
                 v = ev[k]
                 if not isinstance(v, dict) or not isinstance(v.get("id"), str) or not v["id"]:
                     out.append((path + k, _short(v), f"{k} must be an object with an id"))
-                else:
-                    _ident(out, f"{path}{k}.id", v["id"])
+                elif (err := _ident_error(v["id"])) is not None:
+                    out.append((f"{path}{k}.id", _short(v["id"]), err))
         for j, bt in enumerate(_list(ev, "bizTransactionList", out, path)):
             p = f"{path}bizTransactionList[{j}]"
             if not isinstance(bt, dict) or not isinstance(bt.get("bizTransaction"), str) or not bt["bizTransaction"]:
@@ -439,16 +452,16 @@ class _Reader:
                     out.append((p + ".type", _short(sd.get("type")), f"{vk} type {sd.get('type')!r} is not a CBV 2.0 "
                                                                   "term (location, owning_party, possessing_party) "
                                                                   "nor a namespaced extension URI"))
-                else:
-                    _ident(out, f"{p}.{vk}", sd[vk])
+                elif (err := _ident_error(sd[vk])) is not None:
+                    out.append((f"{p}.{vk}", _short(sd[vk]), err))
         for lk in ("epcList", "childEPCs", "inputEPCList", "outputEPCList"):
             if lk not in ev:
                 continue
             for j, epc in enumerate(_list(ev, lk, out, path)):
                 if not isinstance(epc, str) or not epc:
                     out.append((f"{path}{lk}[{j}]", _short(epc), "EPC must be a URI string"))
-                else:
-                    _ident(out, f"{path}{lk}[{j}]", epc)
+                elif (err := _ident_error(epc)) is not None:
+                    out.append((f"{path}{lk}[{j}]", _short(epc), err))
         for lk in ("quantityList", "childQuantityList", "inputQuantityList", "outputQuantityList"):
             if lk not in ev:
                 continue
@@ -459,8 +472,8 @@ class _Reader:
                     continue
                 if not isinstance(q.get("epcClass"), str) or not q["epcClass"]:
                     out.append((p + ".epcClass", _short(q.get("epcClass")), "quantity element needs an epcClass"))
-                else:
-                    _ident(out, p + ".epcClass", q["epcClass"])
+                elif (err := _ident_error(q["epcClass"])) is not None:
+                    out.append((p + ".epcClass", _short(q["epcClass"]), err))
                 if "quantity" in q:
                     v = q["quantity"]
                     if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -489,7 +502,7 @@ class _Reader:
                 out.append((path + "ilmd", _short(il), "ilmd must be an object"))
             else:
                 for k in il:
-                    if not cbv.is_extension(k, prefixes):
+                    if k not in self.ext_ok and not self._is_extension(k, prefixes):
                         out.append((f"{path}ilmd.{k}", _short(il[k]), f"ILMD field {k!r} has no namespace (use a "
                                                                     "declared prefix such as cbvmda:)"))
         ed = ev.get("errorDeclaration")
@@ -500,7 +513,7 @@ class _Reader:
                 if "declarationTime" not in ed:
                     out.append((path + "errorDeclaration.declarationTime", "", "declarationTime is required"))
                 else:
-                    _time(out, path + "errorDeclaration.declarationTime", ed["declarationTime"])
+                    _time(out, path, "errorDeclaration.declarationTime", ed["declarationTime"])
                 if "reason" in ed and cbv.term("er", ed["reason"], prefixes) is None:
                     out.append((path + "errorDeclaration.reason", _short(ed["reason"]),
                                 f"error reason {ed['reason']!r} is not a CBV 2.0 term nor a namespaced extension URI"))
@@ -520,8 +533,8 @@ class _Reader:
         for k in ("parentID", "eventID"):
             if k in ev and (not isinstance(ev[k], str) or not ev[k]):
                 out.append((path + k, _short(ev[k]), f"{k} must be a URI string"))
-        if isinstance(ev.get("parentID"), str):
-            _ident(out, path + "parentID", ev["parentID"])
+        if isinstance(ev.get("parentID"), str) and (err := _ident_error(ev["parentID"])) is not None:
+            out.append((path + "parentID", _short(ev["parentID"]), err))
         return out
 
     # -- derivation ----------------------------------------------------------------------------
@@ -768,7 +781,14 @@ def _short(v: Any) -> str:
     return s[:200]
 
 
-def _time(out: list[tuple[str, str, str]], field: str, value: Any) -> None:
+def _time(out: list[tuple[str, str, str]], path: str, name: str, value: Any) -> None:
+    if isinstance(value, str) and _DT.fullmatch(value):
+        try:
+            datetime.fromisoformat(value)
+            return
+        except ValueError:
+            pass
+    field = path + name
     if not isinstance(value, str) or not _DT.fullmatch(value):
         out.append((field, _short(value), f"{field.rsplit('.', 1)[-1]} {value!r} is not an xsd:dateTime with a "
                                           "time-zone offset (e.g. 2026-03-01T08:00:00+08:00)"))
@@ -779,11 +799,13 @@ def _time(out: list[tuple[str, str, str]], field: str, value: Any) -> None:
         out.append((field, _short(value), f"{field.rsplit('.', 1)[-1]} {value!r} is not a valid date-time"))
 
 
-def _ident(out: list[tuple[str, str, str]], field: str, value: str) -> None:
+def _ident_error(value: str) -> str | None:
+    """Why an identifier is malformed, or None."""
     try:
         _canonical(value)
     except InvalidIdentifier as e:
-        out.append((field, _short(value), str(e)))
+        return str(e)
+    return None
 
 
 def _list(ev: dict[str, Any], key: str, out: list[tuple[str, str, str]], path: str) -> list[Any]:
