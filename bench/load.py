@@ -100,11 +100,14 @@ def main() -> int:
             return 1
         walls.append(wall)
         peaks.append(peak)
+        t_open = time.perf_counter()
         with open_store(db) as s:
+            opened = time.perf_counter() - t_open
             counts = s.counts()
             size = s.size_bytes() if hasattr(s, "size_bytes") else 0
         server = _server_rss() if args.store else None
-        print(f"load run {i + 1}: {wall:.1f} s, peak RSS {peak:,.0f} MiB (client), exit code {code}"
+        print(f"load run {i + 1}: {wall:.1f} s, peak RSS {peak:,.0f} MiB (client), exit code {code}; "
+              f"store opens in {opened * 1000:.0f} ms"
               + (f"; Neo4j server RSS {server:,.0f} MiB" if server else ""))
     wall = statistics.median(walls)
     events = counts.get("event", 0)
