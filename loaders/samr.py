@@ -130,6 +130,16 @@ HAZARD_ITEMS: dict[str, str] = {
 _SORTED_ITEMS = sorted(HAZARD_ITEMS, key=len, reverse=True)
 
 
+def _districts() -> dict[str, tuple[str, str]]:
+    from ontology.vocab import labels
+
+    return {(k if k.startswith("urn:") else f"urn:foodtrace:region:{k}"): v for k, v in labels("region").items()
+            if not v[0].endswith("南通市")}
+
+
+_DISTRICTS = _districts()
+
+
 def _item_core(item: str) -> str:
     s = unicodedata.normalize("NFKC", item).strip()
     return re.sub(r"[(（][^()（）]*[)）]", "", s).strip() or s
@@ -621,7 +631,22 @@ class _Emitter:
         if ("operator", oid) in self.seen:
             return oid, None
         self.seen.add(("operator", oid))
-        return oid, Operator(id=oid, kind=_kind_of(name, default_kind), name=name, address=address or None)
+        return oid, Operator(id=oid, kind=_kind_of(name, default_kind), name=name, address=address or None,
+                             region_id=_district_in(address) or _district_in(name))
+
+
+def _district_in(text: str | None) -> str | None:
+    """The Nantong district named in an address or a name, as a region id (None if none or several).
+
+    >>> _district_in("江苏省南通市崇川区工农路1号")
+    'urn:foodtrace:region:320602'
+    >>> _district_in("南京市玄武区") is None
+    True
+    """
+    if not text:
+        return None
+    found = {rid for rid, (zh, _en) in _DISTRICTS.items() if zh in text}
+    return found.pop() if len(found) == 1 else None
 
 
 def _address_for(role: str, text: str) -> str:
