@@ -45,6 +45,8 @@ _SQL_TYPES = {"str": "TEXT", "date": "TEXT", "datetime": "TEXT", "json": "TEXT",
 #: fields indexed in every table that has them (look-ups by code, date and reference)
 _INDEXED = {"time", "date", "code", "number", "gtin", "gln", "uscc", "lot_number", "canonical_id",
             "sampled_at", "start", "kind"}
+#: reference columns never looked up by: not indexed, each index costs every insert of a bulk load
+_UNINDEXED = {("delivery", "ticket_id"), ("delivery", "certificate_id")}
 _BATCH = 5000
 #: SQLite's limit on host parameters is 32766; stay well below
 _IN_CHUNK = 900
@@ -99,7 +101,7 @@ class _Table:
                 continue
             if c in rtype.unique:
                 self.ddl.append(f"CREATE UNIQUE INDEX IF NOT EXISTS {_quote(f'ux_{self.name}_{c}')} ON {q} ({_quote(c)})")
-            elif c.endswith("_id") or c in _INDEXED:
+            elif (c.endswith("_id") or c in _INDEXED) and (self.name, c) not in _UNINDEXED:
                 self.ddl.append(f"CREATE INDEX IF NOT EXISTS {_quote(f'ix_{self.name}_{c}')} ON {q} ({_quote(c)})")
 
     def row(self, rec: Record) -> tuple[Any, ...]:
