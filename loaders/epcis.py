@@ -33,6 +33,14 @@ SSCC (or of any parent) is a delivery of its children (recursively).
 Quantities of a bare product class (a GTIN without lot, ``idpat`` patterns)
 are kept in the Event body only: they name no lot to trace.
 
+Large documents: a document of more than :data:`PARALLEL_MIN_EVENTS` events is
+derived on the CPUs available (where the ``fork`` start method exists): the
+reading process derives the first share of the events, forked workers the rest
+(they inherit the parsed document and its prefixes, master data and containment),
+and their records are merged in event order, so the records, rejects and stubs
+are exactly those of one process. The store is only consulted by the reading
+process.
+
 Examples
 --------
 >>> doc = {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
@@ -51,13 +59,17 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
+import itertools
 import json
+import multiprocessing
 import os
 import re
 from datetime import datetime
 from functools import lru_cache
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -304,7 +316,18 @@ class _Reader:
             return
         self._master_data()
         self._containment(events)
-        for i, ev in enumerate(events):
+        procs = _processes(len(events))
+        if procs > 1:
+            yield from self._parallel(events, validator, xsd, procs)
+        else:
+            yield from self._span(events, 0, len(events), validator, xsd)
+        yield from self._flush_stubs()
+
+    def _span(self, events: list[Any], lo: int, hi: int, validator: Any, xsd: Any) -> Iterator[Record]:
+        """Records of events ``lo`` to ``hi - 1`` (rejects appended, stubs collected)."""
+        base = self.base
+        for i in range(lo, hi):
+            ev = events[i]
             path = f"{base}[{i}]." if base else ""
             problems = self._check(ev, path) if isinstance(ev, dict) else [(path.rstrip("."), "", "event is not an object")]
             if not problems and validator is not None:
@@ -323,7 +346,66 @@ class _Reader:
                     self.rejects.append(Reject(self.source, f"event {i + 1}", field, value, reason))
                 continue
             yield from self._derive(ev)
-        yield from self._flush_stubs()
+
+    def _parallel(self, events: list[Any], validator: Any, xsd: Any, procs: int) -> Iterator[Record]:
+        """The records of :meth:`_span` over all events, the later events derived in forked processes.
+
+        This process derives the first share of the events itself while ``procs - 1``
+        forked workers (which inherit the document, the prefixes, the master data and
+        the containment built so far, nothing pickled) derive the rest in contiguous
+        pieces. Workers send plain tuples back; pieces are merged in event order, the
+        first stub of an id kept, so the records, rejects and stubs are exactly those
+        of the sequential loop. The store is never used in a worker (stubs are
+        filtered against it here, in :meth:`_flush_stubs`). A piece whose worker
+        failed is derived here again, as the sequential loop would.
+        """
+        n = len(events)
+        cut = int(n * PARENT_SHARE / procs * 2) if procs > 2 else int(n * PARENT_SHARE)
+        rest = n - cut
+        count = max(1, min((procs - 1) * PIECES_PER_WORKER, rest))
+        bounds = [cut + rest * k // count for k in range(count + 1)]
+        pieces = list(zip(bounds, bounds[1:]))
+        token = next(_TOKENS)
+        _FORKED[token] = (self, events, validator, xsd)
+        pool: Any = None
+        futures: list[Any] = []
+        done = False
+        try:
+            try:
+                from concurrent.futures import ProcessPoolExecutor
+
+                pool = ProcessPoolExecutor(max_workers=procs - 1, mp_context=multiprocessing.get_context("fork"))
+                futures = [pool.submit(_work, token, lo, hi) for lo, hi in pieces]  # forks here, at the first
+            except Exception:  # e.g. in a daemonic process, or out of processes: one process reads it all
+                futures = []
+                cut = n
+            yield from self._span(events, 0, cut, validator, xsd)
+            for (lo, hi), fut in zip(pieces, futures):
+                try:
+                    packed = fut.result()
+                except Exception:
+                    yield from self._span(events, lo, hi, validator, xsd)
+                    continue
+                yield from self._merge(packed)
+            done = True
+        finally:
+            _FORKED.pop(token, None)
+            if pool is not None:  # workers are done when all pieces came back; not waited for otherwise
+                pool.shutdown(wait=done, cancel_futures=True)
+
+    def _merge(self, packed: tuple[bytes, list[tuple[Any, ...]], list[tuple[str, ...]], list[Any]]) -> Iterator[Record]:
+        """The records of one piece derived by a worker; its rejects and new stubs taken over."""
+        kinds, values, rejects, stubs = packed
+        self.rejects.extend(Reject(*r) for r in rejects)
+        own = self.stubs
+        for key, k, v in stubs:
+            if key not in own:  # the first stub of an id wins, as in the sequential loop
+                own[key] = _CLASSES[k](*v)
+                if key.startswith("alias:"):
+                    self.seen.add(key[6:])
+        classes = _CLASSES
+        for k, v in zip(kinds, values):
+            yield classes[k](*v)
 
     def _master_data(self) -> None:
         header = self.doc.get("epcisHeader")
@@ -762,6 +844,66 @@ class _Reader:
 def _is_master(rec: Record, reader: _Reader) -> bool:
     return (rec.table == "operator" and rec.id in reader.master_ops) or (
         rec.table == "product" and rec.id.rsplit("/", 1)[-1] in reader.master_products)
+
+
+# -- parallel derivation ---------------------------------------------------------------------------
+
+#: documents with more events than this are derived on several processes (where ``fork`` exists)
+PARALLEL_MIN_EVENTS = 5000
+#: the share of the events the reading process derives itself when there are 2 processes (it also
+#: rebuilds the workers' records and usually feeds a store writer)
+PARENT_SHARE = 0.45
+#: each worker's events are sent back in this many pieces, so that merging overlaps with deriving
+PIECES_PER_WORKER = 4
+#: at most this many processes per document (None: the CPUs this process may use);
+#: ``FOODTRACE_EPCIS_PROCESSES=1`` reads every document in one process
+MAX_PROCESSES: int | None = int(os.environ["FOODTRACE_EPCIS_PROCESSES"]) \
+    if os.environ.get("FOODTRACE_EPCIS_PROCESSES", "").isdigit() else None
+
+_CLASSES: tuple[type[Record], ...] = (Alias, Certificate, Delivery, Event, Lot, Operator, Product, Retraction, Ticket,
+                                      Transformation, TransformationItem)
+_PACK = {cls: (k, attrgetter(*(f.name for f in dataclasses.fields(cls)))) for k, cls in enumerate(_CLASSES)}
+_FORKED: dict[int, tuple[Any, ...]] = {}
+_TOKENS = itertools.count()
+
+
+def _processes(events: int) -> int:
+    """How many processes derive a document of ``events`` events (1: this one alone).
+
+    >>> _processes(10)
+    1
+    """
+    if events <= PARALLEL_MIN_EVENTS or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    if MAX_PROCESSES is not None:
+        cpus = min(cpus, MAX_PROCESSES)
+    return max(1, min(cpus, events // max(PARALLEL_MIN_EVENTS // 2, 1)))
+
+
+def _pack(rec: Record) -> tuple[int, tuple[Any, ...]]:
+    k, get = _PACK[type(rec)]
+    return k, get(rec)
+
+
+def _work(token: int, lo: int, hi: int) -> tuple[bytes, list[tuple[Any, ...]], list[tuple[str, ...]], list[Any]]:
+    """In a forked worker: records (as class numbers and field tuples), rejects and new stubs of events lo..hi-1."""
+    gc.disable()  # the inherited heap is large and holds no garbage: collecting would only copy its pages
+    reader, events, validator, xsd = _FORKED[token]
+    reader.rejects = rejects = []
+    before = len(reader.stubs)
+    kinds = bytearray()
+    values = []
+    pack = _PACK
+    for rec in reader._span(events, lo, hi, validator, xsd):
+        k, get = pack[type(rec)]
+        kinds.append(k)
+        values.append(get(rec))
+    stubs = [(key, *_pack(rec)) for key, rec in itertools.islice(reader.stubs.items(), before, None)]
+    return bytes(kinds), values, [(r.file, r.row, r.field, r.value, r.reason) for r in rejects], stubs
 
 
 # -- helpers -------------------------------------------------------------------------------------
