@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gc
 import operator
+import queue
 import os
 import sqlite3
 import threading
@@ -128,7 +129,10 @@ class SQLiteStore(Store):
     def __init__(self, url: str | os.PathLike[str]):
         self.url = os.fspath(url)
         self.path = sqlite_path(self.url)
-        self._lock = threading.RLock()
+        # _write_lock: one write at a time; _db_lock: one statement at a time on the connection (the
+        # writer thread and the thread iterating the records, which may read the store, share it)
+        self._write_lock = threading.Lock()
+        self._db_lock = threading.Lock()
         try:
             if self.path.parent and not self.path.parent.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -176,48 +180,87 @@ class SQLiteStore(Store):
                 gc.enable()
 
     def _write(self, records: Iterable[Record], progress: Any) -> WriteStats:
+        """Build row batches on this thread while a writer thread executes them, in one transaction.
+
+        SQLite does its B-tree and index work without holding the GIL, so writing one
+        batch overlaps with parsing and building the next (the records iterator is
+        usually a loader parsing a file). Batches are executed in the order they were
+        built, so the result is the same as writing them one after the other.
+        """
         stats = WriteStats()
         buffers: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         done = 0
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
+        batches: queue.Queue = queue.Queue(maxsize=4)
+        failure: list[BaseException] = []
+
+        def writer() -> None:
+            while True:
+                item = batches.get()
+                if item is None:
+                    return
+                if failure:
+                    continue  # drain: the transaction will be rolled back
+                try:
+                    self._flush(item[0], item[1], stats)
+                except BaseException as e:  # handed to the building thread, which raises it
+                    failure.append(e)
+
+        with self._write_lock:
+            with self._db_lock:
+                self._db.execute("BEGIN IMMEDIATE")
+            thread = threading.Thread(target=writer, name="foodtrace-sqlite-writer", daemon=True)
+            thread.start()
+            stopped = False
             try:
                 for rec in records:
                     table = _TABLES[rec.table]
                     buf = buffers[rec.table]
                     buf.append(table.row(rec))
                     if len(buf) >= _BATCH:
-                        self._flush(table, buf, stats)
+                        if failure:
+                            raise failure[0]
+                        batches.put((table, buf))
+                        buffers[rec.table] = []
                         done += len(buf)
-                        buf.clear()
                         if progress is not None:
                             progress(done)
                 for name, buf in buffers.items():
                     if buf:
-                        self._flush(_TABLES[name], buf, stats)
+                        batches.put((_TABLES[name], buf))
                         done += len(buf)
+                batches.put(None)
+                stopped = True
+                thread.join()
+                if failure:
+                    raise failure[0]
                 if progress is not None:
                     progress(done)
-                db.execute("COMMIT")
+                with self._db_lock:
+                    self._db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if not stopped:
+                    batches.put(None)
+                thread.join()
+                with self._db_lock:
+                    self._db.execute("ROLLBACK")
                 raise
         return stats
 
     def _flush(self, table: _Table, rows: list[tuple[Any, ...]], stats: WriteStats) -> None:
-        before = self._db.total_changes
-        try:
-            self._db.executemany(table.upsert, rows)
-        except sqlite3.Error as e:
-            raise StoreError(f"writing {table.name} records failed: {e}") from None
+        with self._db_lock:
+            before = self._db.total_changes
+            try:
+                self._db.executemany(table.upsert, rows)
+            except sqlite3.Error as e:
+                raise StoreError(f"writing {table.name} records failed: {e}") from None
+            after = self._db.total_changes
         stats.received[table.name] = stats.received.get(table.name, 0) + len(rows)
-        stats.changed[table.name] = stats.changed.get(table.name, 0) + self._db.total_changes - before
+        stats.changed[table.name] = stats.changed.get(table.name, 0) + after - before
 
     # -- reading ---------------------------------------------------------------------------
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
+        with self._db_lock:
             return self._db.execute(sql, tuple(params)).fetchall()
 
     def get_many(self, table: str, ids: Iterable[str]) -> dict[str, Record]:
@@ -240,11 +283,13 @@ class SQLiteStore(Store):
             params = list(where.values())
         sql += " ORDER BY rowid"
         # a separate cursor streams rows without holding the whole table in memory
-        cur = self._db.cursor()
-        cur.execute(sql, params)
+        with self._db_lock:
+            cur = self._db.cursor()
+            cur.execute(sql, params)
         try:
             while True:
-                rows = cur.fetchmany(10000)
+                with self._db_lock:
+                    rows = cur.fetchmany(10000)
                 if not rows:
                     break
                 for row in rows:
@@ -332,7 +377,7 @@ class SQLiteStore(Store):
         return {r[0] for r in self._query("SELECT event_id FROM retraction")}
 
     def clear(self) -> None:
-        with self._lock:
+        with self._write_lock, self._db_lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 for name in _TABLES:
@@ -352,7 +397,7 @@ class SQLiteStore(Store):
         return total
 
     def close(self) -> None:
-        with self._lock:
+        with self._write_lock, self._db_lock:
             try:
                 self._db.close()
             except sqlite3.Error:
