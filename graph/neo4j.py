@@ -76,11 +76,16 @@ __all__ = ["Neo4jStore", "Neo4jURL", "parse_url", "SCHEMES"]
 
 #: URL schemes this backend serves (the driver's own)
 SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
-#: fields indexed in every label that has them (as in the embedded store), plus every ``*_id``
-_INDEXED = {"time", "date", "code", "number", "gtin", "gln", "uscc", "lot_number", "canonical_id",
-            "sampled_at", "start", "kind"}
+#: the fields the reads look up, per table, besides ``id``, ``_seq`` and the unique fields: every
+#: other index would only slow the writes down (each costs about as much as a property at commit)
+_READ_INDEXES = {
+    "delivery": ("lot_id", "sender_id", "receiver_id"),  # deliveries()
+    "transformation_item": ("lot_id", "transformation_id"),  # transformation_items()
+    "alias": ("canonical_id",),  # aliases_of()
+    "retraction": ("event_id",),  # the "not retracted" checks of deliveries() and transformation_items()
+}
 #: rows per UNWIND query
-_CHUNK = 5000
+_CHUNK = 10000
 #: ids per read query
 _ID_CHUNK = 10000
 #: records per page of a scan
@@ -191,6 +196,10 @@ def _coerce(kind: str, v: Any) -> Any:
     return v
 
 
+#: field types stored as given when the value is a string
+_TEXT = frozenset(("str", "date", "datetime", "json"))
+
+
 class _Label:
     """Pre-built Cypher for one record type."""
 
@@ -204,7 +213,7 @@ class _Label:
         L = _q(self.label)
         # a write reads the stored nodes of a chunk, compares in Python, then creates the new
         # nodes and updates the changed ones: no MERGE, no Eager, exact "changed" counts
-        self.create = f"UNWIND $rows AS r CREATE (n:{L}) SET n = r"
+        self._creates: dict[tuple[int, ...], str] = {}
         self.update = f"UNWIND $rows AS r MATCH (n:{L} {{id: r.id}}) SET n += r"
         #: for each unique field other than id, the query telling which values are taken
         self.taken = {u: f"UNWIND $vals AS v MATCH (n:{L} {{{_q(u)}: v}}) RETURN v" for u in rtype.unique}
@@ -222,23 +231,31 @@ class _Label:
             name = f"ft_{self.table}_{c}"
             if c in rtype.unique:
                 self.schema.append((name, f"CREATE CONSTRAINT {_q(name)} IF NOT EXISTS FOR (n:{L}) REQUIRE n.{_q(c)} IS UNIQUE"))
-            elif c.endswith("_id") or c in _INDEXED:
+            elif c in _READ_INDEXES.get(self.table, ()):
                 self.schema.append((name, f"CREATE INDEX {_q(name)} IF NOT EXISTS FOR (n:{L}) ON (n.{_q(c)})"))
 
-    def props(self, rec: Record) -> dict[str, Any]:
-        """The properties to store: the non-empty fields, typed as SQLite gives them back."""
-        out: dict[str, Any] = {}
+    def values(self, rec: Record) -> list[Any]:
+        """The fields to store, in column order, typed as SQLite gives them back (None: not stored)."""
+        out: list[Any] = []
         for c in self.columns:
             v = getattr(rec, c)
-            if v is None:
-                continue
-            kind = self.kinds[c]
-            if not (kind in ("str", "date", "datetime", "json") and isinstance(v, str)):
-                v = _coerce(kind, v)
-                if v is None:
-                    continue
-            out[c] = v
+            if v is not None and not (isinstance(v, str) and self.kinds[c] in _TEXT):
+                v = _coerce(self.kinds[c], v)
+            out.append(v)
         return out
+
+    def create(self, present: tuple[int, ...]) -> str:
+        """The query creating nodes from rows ``[*values, _seq]`` whose other columns are all None.
+
+        Rows are lists, not maps (less to pack and to unpack); columns empty in every row of a
+        chunk are left out of the query (a handful of query shapes per label, each planned once).
+        """
+        q = self._creates.get(present)
+        if q is None:
+            sets = [f"n.{_q(self.columns[i])} = r[{i}]" for i in present]
+            sets.append(f"n._seq = r[{len(self.columns)}]")
+            q = self._creates[present] = f"UNWIND $rows AS r CREATE (n:{_q(self.label)}) SET {', '.join(sets)}"
+        return q
 
     def record(self, props: Mapping[str, Any]) -> Record:
         return self.rtype(*[props.get(c) for c in self.columns])
@@ -392,18 +409,24 @@ class Neo4jStore(Store):
             return
         wanted = [_META_SCHEMA] + [item for t in _LABELS.values() for item in t.schema]
 
-        def existing(tx: Any) -> set[str]:
-            names = {r["name"] for r in tx.run("SHOW CONSTRAINTS YIELD name RETURN name")}
-            names |= {r["name"] for r in tx.run("SHOW INDEXES YIELD name RETURN name")}
-            return names
+        def existing(tx: Any) -> tuple[set[str], set[str]]:
+            constraints = {r["name"] for r in tx.run("SHOW CONSTRAINTS YIELD name RETURN name")}
+            indexes = {r["name"] for r in tx.run("SHOW INDEXES YIELD name RETURN name")}
+            return constraints, indexes
 
-        have = self._run_read(existing)
+        constraints, indexes = self._run_read(existing)
+        have = constraints | indexes
         missing = [stmt for name, stmt in wanted if name not in have]
-        if missing:
+        # indexes of earlier versions that no read uses (each slows every write down)
+        names = {name for name, _ in wanted}
+        stale = [f"DROP CONSTRAINT {_q(n)} IF EXISTS" for n in sorted(constraints) if n.startswith("ft_") and n not in names]
+        stale += [f"DROP INDEX {_q(n)} IF EXISTS" for n in sorted(indexes - constraints)
+                  if n.startswith("ft_") and n not in names]
+        if missing or stale:
             nex = self._nex
             try:
                 with self._session(True) as s:
-                    for stmt in missing:  # schema commands run in auto-commit transactions
+                    for stmt in stale + missing:  # schema commands run in auto-commit transactions
                         s.run(stmt).consume()
                     s.run("CALL db.awaitIndexes(300)").consume()
             except (nex.ServiceUnavailable, nex.SessionExpired) as e:
@@ -478,29 +501,40 @@ class Neo4jStore(Store):
 
     @staticmethod
     def _write_chunk(tx: Any, lab: _Label, chunk: list[Record], seq: int) -> int:
-        """Write records with distinct ids; return how many were new or changed."""
-        rows = [lab.props(rec) for rec in chunk]
-        stored = {r["p"]["id"]: r["p"] for r in tx.run(lab.by_ids, ids=[row["id"] for row in rows])}
-        new: list[dict[str, Any]] = []
+        """Write records with distinct ids; return how many were new or changed.
+
+        The CREATE and SET queries are sent without waiting for their end: the server runs them
+        while this process builds the next chunk (Bolt runs a transaction's queries in order, so
+        the next chunk's read still sees them); the commit, or the next read, waits for them.
+        """
+        columns = lab.columns
+        rows = [lab.values(rec) for rec in chunk]
+        stored = {r["p"]["id"]: r["p"] for r in tx.run(lab.by_ids, ids=[row[0] for row in rows])}
+        new: list[list[Any]] = rows
         changed: list[dict[str, Any]] = []
-        for row in rows:
-            old = stored.get(row["id"])
-            if old is None:
-                new.append(row)
-            elif any(old.get(k) != v for k, v in row.items()):
-                changed.append(row)
+        if stored:
+            new = []
+            for row in rows:
+                old = stored.get(row[0])
+                if old is None:
+                    new.append(row)
+                elif any(v is not None and old.get(c) != v for c, v in zip(columns, row)):
+                    changed.append({c: v for c, v in zip(columns, row) if v is not None})
         for u, query in lab.taken.items():
             # as SQLite's ON CONFLICT DO NOTHING: a new record whose unique value is taken is skipped
-            values = [row[u] for row in new if u in row]
+            i = columns.index(u)
+            values = [row[i] for row in new if row[i] is not None]
             if values:
                 taken = {r["v"] for r in tx.run(query, vals=values)}
-                new = [row for row in new if row.get(u) not in taken]
-        for i, row in enumerate(new):
-            row["_seq"] = seq + i
+                if taken:
+                    new = [row for row in new if row[i] not in taken]
         if new:
-            tx.run(lab.create, rows=new).consume()
+            present = tuple(i for i in range(len(columns)) if any(row[i] is not None for row in new))
+            for i, row in enumerate(new):
+                row.append(seq + i)
+            tx.run(lab.create(present), rows=new)
         if changed:
-            tx.run(lab.update, rows=changed).consume()
+            tx.run(lab.update, rows=changed)
         return len(new) + len(changed)
 
     def clear(self) -> None:
