@@ -63,7 +63,7 @@ mkdir -p "$HOME_DIR"
 echo "starting neo4j on bolt://$HOST:$PORT (data in $HOME_DIR, log $LOG_FILE) ..."
 t0=$(date +%s%N)
 # setsid: the server outlives the shell that started it; the launcher is the pid recorded
-setsid "$JAVA" -Xms256m -Xmx"${NEO4J_HEAP:-4g}" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError "${OPENS[@]}" \
+setsid "$JAVA" -Xms"${NEO4J_HEAP:-4g}" -Xmx"${NEO4J_HEAP:-4g}" ${NEO4J_JAVA_OPTS:--XX:+UseG1GC} -XX:+ExitOnOutOfMemoryError "${OPENS[@]}" \
     -cp "$CLASSES:$LIB/*" Launcher "$HOME_DIR" "$PORT" "${NEO4J_PAGECACHE:-512m}" "${NEO4J_CONF:-}" \
     > "$LOG_FILE" 2>&1 < /dev/null &
 echo $! > "$PID_FILE"
