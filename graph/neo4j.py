@@ -62,6 +62,7 @@ import os
 import threading
 import time
 from collections import defaultdict
+from itertools import islice
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -86,6 +87,8 @@ _READ_INDEXES = {
 }
 #: rows per UNWIND query
 _CHUNK = 10000
+#: records read from the iterator, then written, at a time (one write call is still one transaction)
+_BLOCK = 20000
 #: ids per read query
 _ID_CHUNK = 10000
 #: records per page of a scan
@@ -439,75 +442,121 @@ class Neo4jStore(Store):
     # -- writing -----------------------------------------------------------------------------------
 
     def write(self, records: Iterable[Record], *, progress: Any = None) -> WriteStats:
-        # read everything first: an exception from the iterator writes nothing, and the
-        # transaction function below may be replayed by the driver
-        rounds: dict[str, list[list[Record]]] = {}
-        seen: dict[str, dict[str, int]] = defaultdict(dict)
-        hashes: dict[str, dict[tuple[str, Any], str]] = defaultdict(dict)
-        received: dict[str, int] = {}
-        for rec in records:
-            table = rec.table
-            if table not in _LABELS:
-                raise StoreError(f"not a foodtrace record: {rec!r}")
-            received[table] = received.get(table, 0) + 1
-            # unique fields other than id: a later new record with a value taken in this batch is skipped
-            rtype = _LABELS[table].rtype
-            if rtype.unique:
-                taken = False
-                for u in rtype.unique:
-                    val = getattr(rec, u)
-                    if val is None:
-                        continue
-                    owner = hashes[table].setdefault((u, val), rec.id)
-                    if owner != rec.id and rec.id not in seen[table]:
-                        taken = True
-                if taken:
-                    continue
-            # the n-th record with the same id goes into round n, so each chunk has distinct ids and
-            # repeated records merge in order, as in SQLite's row-by-row upsert
-            n = seen[table].get(rec.id, 0)
-            seen[table][rec.id] = n + 1
-            per = rounds.setdefault(table, [])
-            if n == len(per):
-                per.append([])
-            per[n].append(rec)
-        seen.clear()
-        hashes.clear()
-        stats = WriteStats(received=dict(received), changed={t: 0 for t in received})
-        total = sum(len(part) for per in rounds.values() for part in per)
-        if not total:
+        # The records are written while they are read, block by block, in ONE transaction: the
+        # server stores a block while this process reads (parses) the next. An exception from the
+        # iterator rolls the transaction back (nothing written). The records read are kept, so
+        # that the driver may replay the transaction after a transient error.
+        source = iter(records)
+        try:
+            first = next(source)
+        except StopIteration:
             if progress is not None:
                 progress(0)
-            return stats
+            return WriteStats()
+        kept: list[Record] = [first]
+
+        def replay() -> Iterator[Record]:
+            i = 0
+            while i < len(kept):  # what an earlier attempt read, then the rest
+                yield kept[i]
+                i += 1
+            for rec in source:
+                kept.append(rec)
+                yield rec
+
         self.ensure_schema()
+        received: dict[str, int] = {}
 
         def work(tx: Any) -> dict[str, int]:
-            changed = {t: 0 for t in received}
-            base = tx.run("MERGE (m:FtMeta {id: 'seq'}) ON CREATE SET m.next = 0 "
-                          "SET m.next = m.next + $n RETURN m.next - $n AS base", n=total).single()["base"]
+            received.clear()
+            changed: dict[str, int] = {}
+            seen: dict[str, set[str]] = defaultdict(set)
+            hashes: dict[str, dict[tuple[str, Any], str]] = defaultdict(dict)
             done = 0
-            for table, per in rounds.items():
-                lab = _LABELS[table]
-                for part in per:
+            it = replay()
+            while True:
+                block = list(islice(it, _BLOCK))
+                if not block:
+                    break
+                rounds: dict[str, list[list[Record]]] = {}
+                occurrences: dict[str, dict[str, int]] = defaultdict(dict)
+                for rec in block:
+                    table = rec.table
+                    if table not in _LABELS:
+                        raise StoreError(f"not a foodtrace record: {rec!r}")
+                    received[table] = received.get(table, 0) + 1
+                    # unique fields other than id: a later new record with a value taken in this
+                    # batch is skipped
+                    rtype = _LABELS[table].rtype
+                    if rtype.unique:
+                        taken = False
+                        for u in rtype.unique:
+                            val = getattr(rec, u)
+                            if val is None:
+                                continue
+                            owner = hashes[table].setdefault((u, val), rec.id)
+                            if owner != rec.id and rec.id not in seen[table]:
+                                taken = True
+                        if taken:
+                            continue
+                    # the n-th record with the same id in this block goes into round n, so each
+                    # chunk has distinct ids and repeated records merge in order, as in SQLite's
+                    # row-by-row upsert (a later block sees what the earlier ones wrote)
+                    seen[table].add(rec.id)
+                    inblock = occurrences[table]
+                    n = inblock.get(rec.id, 0)
+                    inblock[rec.id] = n + 1
+                    per = rounds.setdefault(table, [])
+                    if n == len(per):
+                        per.append([])
+                    per[n].append(rec)
+                size = sum(len(part) for per in rounds.values() for part in per)
+                if not size:
+                    continue
+                # insertion numbers for this block (the counter stays locked until the commit)
+                base = tx.run("MERGE (m:FtMeta {id: 'seq'}) ON CREATE SET m.next = 0 "
+                              "SET m.next = m.next + $n RETURN m.next - $n AS base", n=size).single()["base"]
+                at = 0
+                # first occurrences: every read first, then every CREATE/SET, sent without waiting,
+                # so that the server stores them while this process reads the next block
+                sends: list[tuple[str, Any]] = []
+                later: list[tuple[_Label, list[Record]]] = []
+                for table, per in rounds.items():
+                    lab = _LABELS[table]
+                    later += [(lab, part) for part in per[1:]]
+                    for chunk in chunks(per[0], _CHUNK):
+                        changed[table] = changed.get(table, 0) + self._write_chunk(
+                            tx, lab, chunk, base + at, defer=sends)
+                        at += len(chunk)
+                for query, rows in sends:
+                    tx.run(query, rows=rows)
+                done += at
+                if progress is not None:
+                    progress(done)
+                # an id repeated within the block: its n-th record after the (n-1)-th is written
+                for lab, part in later:
                     for chunk in chunks(part, _CHUNK):
-                        changed[table] += self._write_chunk(tx, lab, chunk, base + done)
+                        changed[lab.table] += self._write_chunk(tx, lab, chunk, base + at)
+                        at += len(chunk)
                         done += len(chunk)
                         if progress is not None:
                             progress(done)
             return changed
 
-        stats.changed = self._call(True, work)
-        return stats
+        got = self._call(True, work)
+        return WriteStats(received=dict(received), changed={t: got.get(t, 0) for t in received})
 
     @staticmethod
-    def _write_chunk(tx: Any, lab: _Label, chunk: list[Record], seq: int) -> int:
+    def _write_chunk(tx: Any, lab: _Label, chunk: list[Record], seq: int,
+                     defer: list[tuple[str, Any]] | None = None) -> int:
         """Write records with distinct ids; return how many were new or changed.
 
-        The CREATE and SET queries are sent without waiting for their end: the server runs them
-        while this process builds the next chunk (Bolt runs a transaction's queries in order, so
-        the next chunk's read still sees them); the commit, or the next read, waits for them.
+        The CREATE and SET queries are sent without waiting for their end (Bolt runs a
+        transaction's queries in order: a later read still sees them; the commit waits for them);
+        with ``defer`` they are appended to it, to be sent by the caller, instead.
         """
         columns = lab.columns
+        sends: list[tuple[str, Any]] = []
         rows = [lab.values(rec) for rec in chunk]
         stored = {r["p"]["id"]: r["p"] for r in tx.run(lab.by_ids, ids=[row[0] for row in rows])}
         new: list[list[Any]] = rows
@@ -532,9 +581,14 @@ class Neo4jStore(Store):
             present = tuple(i for i in range(len(columns)) if any(row[i] is not None for row in new))
             for i, row in enumerate(new):
                 row.append(seq + i)
-            tx.run(lab.create(present), rows=new)
+            sends.append((lab.create(present), new))
         if changed:
-            tx.run(lab.update, rows=changed)
+            sends.append((lab.update, changed))
+        if defer is None:
+            for query, rows in sends:
+                tx.run(query, rows=rows)
+        else:
+            defer += sends
         return len(new) + len(changed)
 
     def clear(self) -> None:

@@ -213,11 +213,11 @@ def test_transient_failure_is_retried_and_the_batch_written_once(neo, monkeypatc
     real = Neo4jStore._write_chunk
     calls = []
 
-    def flaky(tx, lab, chunk, seq):
+    def flaky(tx, lab, chunk, seq, **kw):
         calls.append(len(chunk))
         if len(calls) == 2:  # the connection drops in the middle of the transaction
             raise ServiceUnavailable("connection reset by peer")
-        return real(tx, lab, chunk, seq)
+        return real(tx, lab, chunk, seq, **kw)
 
     monkeypatch.setattr(Neo4jStore, "_write_chunk", staticmethod(flaky))
     lots = [Lot(id=f"l{i}", product_id="p") for i in range(3)]
@@ -227,3 +227,48 @@ def test_transient_failure_is_retried_and_the_batch_written_once(neo, monkeypatc
     assert st.changed == {"lot": 3, "operator": 2}
     assert (neo.counts()["lot"], neo.counts()["operator"]) == (3, 2)
     assert [r.id for r in neo.scan("lot")] == ["l0", "l1", "l2"]
+
+
+def test_records_are_written_block_by_block_in_one_transaction(neo, monkeypatch):
+    import graph.neo4j as backend
+
+    monkeypatch.setattr(backend, "_BLOCK", 2)  # every 2 records read are stored before the next are read
+
+    def failing():
+        yield Lot(id="l0", product_id="p")
+        yield Lot(id="l1", product_id="p")
+        yield Lot(id="l2", product_id="p")
+        raise ValueError("bad file")
+
+    with pytest.raises(ValueError, match="bad file"):
+        neo.write(failing())
+    assert neo.counts()["lot"] == 0  # the blocks already sent were rolled back
+
+    # an id repeated in later blocks merges in order; changed counts as one batch would
+    recs = [Lot(id="l0", product_id="p"), Lot(id="l1", product_id="p"), Lot(id="l0", lot_number="A"),
+            Lot(id="l0", lot_number="A"), Lot(id="l0", product_id="q"), Lot(id="l2")]
+    st = neo.write(iter(recs))
+    assert (st.received, st.changed) == ({"lot": 6}, {"lot": 5})
+    assert neo.get_many("lot", ["l0"])["l0"] == Lot(id="l0", product_id="q", lot_number="A")
+    assert [r.id for r in neo.scan("lot")] == ["l0", "l1", "l2"]
+    assert neo.write(iter(recs)).changed == {"lot": 2}  # l0: p again, then q again (as SQLite counts)
+
+
+def test_a_retried_transaction_replays_the_records_already_read(neo, monkeypatch):
+    import graph.neo4j as backend
+    from neo4j.exceptions import ServiceUnavailable
+
+    monkeypatch.setattr(backend, "_BLOCK", 2)
+    real = Neo4jStore._write_chunk
+    calls = []
+
+    def flaky(tx, lab, chunk, seq, **kw):
+        calls.append(len(chunk))
+        if len(calls) == 2:  # the connection drops after the first block
+            raise ServiceUnavailable("connection reset by peer")
+        return real(tx, lab, chunk, seq, **kw)
+
+    monkeypatch.setattr(Neo4jStore, "_write_chunk", staticmethod(flaky))
+    st = neo.write(Lot(id=f"l{i}", product_id="p") for i in range(5))  # a generator: read once
+    assert st.changed == {"lot": 5} and st.received == {"lot": 5}
+    assert [r.id for r in neo.scan("lot")] == ["l0", "l1", "l2", "l3", "l4"]
