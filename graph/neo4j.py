@@ -17,24 +17,36 @@ empty (None) fields are not stored. References between records (``lot_id``,
 ``sender_id`` ...) are properties, indexed, not relationships: a traversal reads
 a whole frontier with one ``UNWIND``/``IN $ids`` query per step, like the
 embedded store. The first write creates, ``IF NOT EXISTS``, a uniqueness
-constraint on ``id`` per label, a uniqueness constraint on ``Event.hash``, and
-range indexes on the fields the embedded store indexes (``*_id``, times, dates,
-codes). Each node also holds ``_seq``, its insertion number, so that
-:meth:`Neo4jStore.scan` returns records in insertion order as SQLite does;
-``(:FtMeta {id: "seq"})`` holds the counter.
+constraint on ``id`` per label, a uniqueness constraint on ``Event.hash``, an
+index on ``_seq`` per label, and range indexes on the fields the reads look up
+(``Delivery`` lot, sender and receiver; ``TransformationItem`` lot and
+transformation; ``Alias.canonical_id``; ``Retraction.event_id``) and no more:
+every index costs each write about what a stored property costs. It drops the
+``ft_*`` indexes of earlier versions that no read uses. Each node also holds
+``_seq``, its insertion number, so that :meth:`Neo4jStore.scan` returns records
+in insertion order as SQLite does; ``(:FtMeta {id: "seq"})`` holds the counter.
 
 Writes
 ------
-:meth:`Neo4jStore.write` first reads the whole iterator (so that an exception
-from it writes nothing, and so that the driver may replay the transaction), then
-writes everything in ONE managed write transaction, per record type in chunks
-of ``UNWIND $rows AS r MERGE (n:Label {id: r.id}) SET n += r.p``. The driver
-retries the transaction on transient errors and on a lost connection. Holding
-the records costs about what the records themselves cost (they are kept, not
-copied); property maps are built one chunk at a time. Merging follows the
-embedded store exactly: non-empty fields replace, empty ones keep; ``changed``
-counts records that were new or really changed; an Event whose ``hash`` is
-already stored under another id is skipped.
+:meth:`Neo4jStore.write` writes everything in ONE managed write transaction,
+while it reads the iterator: it reads a block of 20,000 records, reads which of
+them are stored (per record type, in chunks of 10,000 ids, returning the stored
+properties only of the nodes that exist), diffs in Python, then sends ``UNWIND
+$rows AS r CREATE (n:Label) SET n.f = r[0], ...`` for the new records (rows as
+lists, only the columns some row of the chunk fills) and ``SET n += r`` for the
+changed ones, without waiting: the server stores the block while this process
+reads (parses) the next one. An exception from the iterator rolls the
+transaction back, so nothing is written. The records read are kept, so that the
+driver may replay the transaction: it retries on transient errors and on a lost
+connection. Holding the records costs about what the records themselves cost.
+Merging follows the embedded store exactly: non-empty fields replace, empty
+ones keep; ``changed`` counts records that were new or really changed (the
+n-th record with one id within a block is written after the (n-1)-th; a later
+block reads what the earlier ones wrote); an Event whose ``hash`` is already
+stored, or taken earlier in the batch, under another id is skipped.
+
+Speed: install ``neo4j-rust-ext`` (the driver's packing in Rust, same version
+as ``neo4j``): it halves the client's share of a write.
 
 Reads
 -----

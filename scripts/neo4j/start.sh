@@ -6,7 +6,8 @@
 # Safe to run again: an already running server is left alone.
 #
 # Environment: NEO4J_URI (default bolt://127.0.0.1:7687; its port is used, the server always binds
-# 127.0.0.1), NEO4J_PAGECACHE (default 512m), NEO4J_HEAP (JVM -Xmx, default 4g), NEO4J_CONF (optional
+# 127.0.0.1), NEO4J_PAGECACHE (default 512m; 4g for the 1M-delivery benchmark), NEO4J_HEAP (JVM -Xms and -Xmx,
+# default 4g), NEO4J_JAVA_OPTS (JVM options, default -XX:+UseG1GC), NEO4J_CONF (optional
 # neo4j.conf with further settings), NEO4J_START_TIMEOUT (seconds, default 120), JAVA_HOME.
 # The server runs with authentication OFF and without TLS, on the loopback address only.
 set -euo pipefail
