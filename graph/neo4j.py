@@ -17,24 +17,36 @@ empty (None) fields are not stored. References between records (``lot_id``,
 ``sender_id`` ...) are properties, indexed, not relationships: a traversal reads
 a whole frontier with one ``UNWIND``/``IN $ids`` query per step, like the
 embedded store. The first write creates, ``IF NOT EXISTS``, a uniqueness
-constraint on ``id`` per label, a uniqueness constraint on ``Event.hash``, and
-range indexes on the fields the embedded store indexes (``*_id``, times, dates,
-codes). Each node also holds ``_seq``, its insertion number, so that
-:meth:`Neo4jStore.scan` returns records in insertion order as SQLite does;
-``(:FtMeta {id: "seq"})`` holds the counter.
+constraint on ``id`` per label, a uniqueness constraint on ``Event.hash``, an
+index on ``_seq`` per label, and range indexes on the fields the reads look up
+(``Delivery`` lot, sender and receiver; ``TransformationItem`` lot and
+transformation; ``Alias.canonical_id``; ``Retraction.event_id``) and no more:
+every index costs each write about what a stored property costs. It drops the
+``ft_*`` indexes of earlier versions that no read uses. Each node also holds
+``_seq``, its insertion number, so that :meth:`Neo4jStore.scan` returns records
+in insertion order as SQLite does; ``(:FtMeta {id: "seq"})`` holds the counter.
 
 Writes
 ------
-:meth:`Neo4jStore.write` first reads the whole iterator (so that an exception
-from it writes nothing, and so that the driver may replay the transaction), then
-writes everything in ONE managed write transaction, per record type in chunks
-of ``UNWIND $rows AS r MERGE (n:Label {id: r.id}) SET n += r.p``. The driver
-retries the transaction on transient errors and on a lost connection. Holding
-the records costs about what the records themselves cost (they are kept, not
-copied); property maps are built one chunk at a time. Merging follows the
-embedded store exactly: non-empty fields replace, empty ones keep; ``changed``
-counts records that were new or really changed; an Event whose ``hash`` is
-already stored under another id is skipped.
+:meth:`Neo4jStore.write` writes everything in ONE managed write transaction,
+while it reads the iterator: it reads a block of 20,000 records, reads which of
+them are stored (per record type, in chunks of 10,000 ids, returning the stored
+properties only of the nodes that exist), diffs in Python, then sends ``UNWIND
+$rows AS r CREATE (n:Label) SET n.f = r[0], ...`` for the new records (rows as
+lists, only the columns some row of the chunk fills) and ``SET n += r`` for the
+changed ones, without waiting: the server stores the block while this process
+reads (parses) the next one. An exception from the iterator rolls the
+transaction back, so nothing is written. The records read are kept, so that the
+driver may replay the transaction: it retries on transient errors and on a lost
+connection. Holding the records costs about what the records themselves cost.
+Merging follows the embedded store exactly: non-empty fields replace, empty
+ones keep; ``changed`` counts records that were new or really changed (the
+n-th record with one id within a block is written after the (n-1)-th; a later
+block reads what the earlier ones wrote); an Event whose ``hash`` is already
+stored, or taken earlier in the batch, under another id is skipped.
+
+Speed: install ``neo4j-rust-ext`` (the driver's packing in Rust, same version
+as ``neo4j``): it halves the client's share of a write.
 
 Reads
 -----
@@ -62,6 +74,7 @@ import os
 import threading
 import time
 from collections import defaultdict
+from itertools import islice
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -76,11 +89,18 @@ __all__ = ["Neo4jStore", "Neo4jURL", "parse_url", "SCHEMES"]
 
 #: URL schemes this backend serves (the driver's own)
 SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
-#: fields indexed in every label that has them (as in the embedded store), plus every ``*_id``
-_INDEXED = {"time", "date", "code", "number", "gtin", "gln", "uscc", "lot_number", "canonical_id",
-            "sampled_at", "start", "kind"}
+#: the fields the reads look up, per table, besides ``id``, ``_seq`` and the unique fields: every
+#: other index would only slow the writes down (each costs about as much as a property at commit)
+_READ_INDEXES = {
+    "delivery": ("lot_id", "sender_id", "receiver_id"),  # deliveries()
+    "transformation_item": ("lot_id", "transformation_id"),  # transformation_items()
+    "alias": ("canonical_id",),  # aliases_of()
+    "retraction": ("event_id",),  # the "not retracted" checks of deliveries() and transformation_items()
+}
 #: rows per UNWIND query
-_CHUNK = 5000
+_CHUNK = 10000
+#: records read from the iterator, then written, at a time (one write call is still one transaction)
+_BLOCK = 20000
 #: ids per read query
 _ID_CHUNK = 10000
 #: records per page of a scan
@@ -191,6 +211,10 @@ def _coerce(kind: str, v: Any) -> Any:
     return v
 
 
+#: field types stored as given when the value is a string
+_TEXT = frozenset(("str", "date", "datetime", "json"))
+
+
 class _Label:
     """Pre-built Cypher for one record type."""
 
@@ -204,7 +228,7 @@ class _Label:
         L = _q(self.label)
         # a write reads the stored nodes of a chunk, compares in Python, then creates the new
         # nodes and updates the changed ones: no MERGE, no Eager, exact "changed" counts
-        self.create = f"UNWIND $rows AS r CREATE (n:{L}) SET n = r"
+        self._creates: dict[tuple[int, ...], str] = {}
         self.update = f"UNWIND $rows AS r MATCH (n:{L} {{id: r.id}}) SET n += r"
         #: for each unique field other than id, the query telling which values are taken
         self.taken = {u: f"UNWIND $vals AS v MATCH (n:{L} {{{_q(u)}: v}}) RETURN v" for u in rtype.unique}
@@ -222,23 +246,31 @@ class _Label:
             name = f"ft_{self.table}_{c}"
             if c in rtype.unique:
                 self.schema.append((name, f"CREATE CONSTRAINT {_q(name)} IF NOT EXISTS FOR (n:{L}) REQUIRE n.{_q(c)} IS UNIQUE"))
-            elif c.endswith("_id") or c in _INDEXED:
+            elif c in _READ_INDEXES.get(self.table, ()):
                 self.schema.append((name, f"CREATE INDEX {_q(name)} IF NOT EXISTS FOR (n:{L}) ON (n.{_q(c)})"))
 
-    def props(self, rec: Record) -> dict[str, Any]:
-        """The properties to store: the non-empty fields, typed as SQLite gives them back."""
-        out: dict[str, Any] = {}
+    def values(self, rec: Record) -> list[Any]:
+        """The fields to store, in column order, typed as SQLite gives them back (None: not stored)."""
+        out: list[Any] = []
         for c in self.columns:
             v = getattr(rec, c)
-            if v is None:
-                continue
-            kind = self.kinds[c]
-            if not (kind in ("str", "date", "datetime", "json") and isinstance(v, str)):
-                v = _coerce(kind, v)
-                if v is None:
-                    continue
-            out[c] = v
+            if v is not None and not (isinstance(v, str) and self.kinds[c] in _TEXT):
+                v = _coerce(self.kinds[c], v)
+            out.append(v)
         return out
+
+    def create(self, present: tuple[int, ...]) -> str:
+        """The query creating nodes from rows ``[*values, _seq]`` whose other columns are all None.
+
+        Rows are lists, not maps (less to pack and to unpack); columns empty in every row of a
+        chunk are left out of the query (a handful of query shapes per label, each planned once).
+        """
+        q = self._creates.get(present)
+        if q is None:
+            sets = [f"n.{_q(self.columns[i])} = r[{i}]" for i in present]
+            sets.append(f"n._seq = r[{len(self.columns)}]")
+            q = self._creates[present] = f"UNWIND $rows AS r CREATE (n:{_q(self.label)}) SET {', '.join(sets)}"
+        return q
 
     def record(self, props: Mapping[str, Any]) -> Record:
         return self.rtype(*[props.get(c) for c in self.columns])
@@ -392,18 +424,24 @@ class Neo4jStore(Store):
             return
         wanted = [_META_SCHEMA] + [item for t in _LABELS.values() for item in t.schema]
 
-        def existing(tx: Any) -> set[str]:
-            names = {r["name"] for r in tx.run("SHOW CONSTRAINTS YIELD name RETURN name")}
-            names |= {r["name"] for r in tx.run("SHOW INDEXES YIELD name RETURN name")}
-            return names
+        def existing(tx: Any) -> tuple[set[str], set[str]]:
+            constraints = {r["name"] for r in tx.run("SHOW CONSTRAINTS YIELD name RETURN name")}
+            indexes = {r["name"] for r in tx.run("SHOW INDEXES YIELD name RETURN name")}
+            return constraints, indexes
 
-        have = self._run_read(existing)
+        constraints, indexes = self._run_read(existing)
+        have = constraints | indexes
         missing = [stmt for name, stmt in wanted if name not in have]
-        if missing:
+        # indexes of earlier versions that no read uses (each slows every write down)
+        names = {name for name, _ in wanted}
+        stale = [f"DROP CONSTRAINT {_q(n)} IF EXISTS" for n in sorted(constraints) if n.startswith("ft_") and n not in names]
+        stale += [f"DROP INDEX {_q(n)} IF EXISTS" for n in sorted(indexes - constraints)
+                  if n.startswith("ft_") and n not in names]
+        if missing or stale:
             nex = self._nex
             try:
                 with self._session(True) as s:
-                    for stmt in missing:  # schema commands run in auto-commit transactions
+                    for stmt in stale + missing:  # schema commands run in auto-commit transactions
                         s.run(stmt).consume()
                     s.run("CALL db.awaitIndexes(300)").consume()
             except (nex.ServiceUnavailable, nex.SessionExpired) as e:
@@ -416,91 +454,153 @@ class Neo4jStore(Store):
     # -- writing -----------------------------------------------------------------------------------
 
     def write(self, records: Iterable[Record], *, progress: Any = None) -> WriteStats:
-        # read everything first: an exception from the iterator writes nothing, and the
-        # transaction function below may be replayed by the driver
-        rounds: dict[str, list[list[Record]]] = {}
-        seen: dict[str, dict[str, int]] = defaultdict(dict)
-        hashes: dict[str, dict[tuple[str, Any], str]] = defaultdict(dict)
-        received: dict[str, int] = {}
-        for rec in records:
-            table = rec.table
-            if table not in _LABELS:
-                raise StoreError(f"not a foodtrace record: {rec!r}")
-            received[table] = received.get(table, 0) + 1
-            # unique fields other than id: a later new record with a value taken in this batch is skipped
-            rtype = _LABELS[table].rtype
-            if rtype.unique:
-                taken = False
-                for u in rtype.unique:
-                    val = getattr(rec, u)
-                    if val is None:
-                        continue
-                    owner = hashes[table].setdefault((u, val), rec.id)
-                    if owner != rec.id and rec.id not in seen[table]:
-                        taken = True
-                if taken:
-                    continue
-            # the n-th record with the same id goes into round n, so each chunk has distinct ids and
-            # repeated records merge in order, as in SQLite's row-by-row upsert
-            n = seen[table].get(rec.id, 0)
-            seen[table][rec.id] = n + 1
-            per = rounds.setdefault(table, [])
-            if n == len(per):
-                per.append([])
-            per[n].append(rec)
-        seen.clear()
-        hashes.clear()
-        stats = WriteStats(received=dict(received), changed={t: 0 for t in received})
-        total = sum(len(part) for per in rounds.values() for part in per)
-        if not total:
+        # The records are written while they are read, block by block, in ONE transaction: the
+        # server stores a block while this process reads (parses) the next. An exception from the
+        # iterator rolls the transaction back (nothing written). The records read are kept, so
+        # that the driver may replay the transaction after a transient error.
+        source = iter(records)
+        try:
+            first = next(source)
+        except StopIteration:
             if progress is not None:
                 progress(0)
-            return stats
+            return WriteStats()
+        kept: list[Record] = [first]
+
+        def replay() -> Iterator[Record]:
+            i = 0
+            while i < len(kept):  # what an earlier attempt read, then the rest
+                yield kept[i]
+                i += 1
+            for rec in source:
+                kept.append(rec)
+                yield rec
+
         self.ensure_schema()
+        received: dict[str, int] = {}
 
         def work(tx: Any) -> dict[str, int]:
-            changed = {t: 0 for t in received}
-            base = tx.run("MERGE (m:FtMeta {id: 'seq'}) ON CREATE SET m.next = 0 "
-                          "SET m.next = m.next + $n RETURN m.next - $n AS base", n=total).single()["base"]
+            received.clear()
+            changed: dict[str, int] = {}
+            seen: dict[str, set[str]] = defaultdict(set)
+            hashes: dict[str, dict[tuple[str, Any], str]] = defaultdict(dict)
             done = 0
-            for table, per in rounds.items():
-                lab = _LABELS[table]
-                for part in per:
+            it = replay()
+            while True:
+                block = list(islice(it, _BLOCK))
+                if not block:
+                    break
+                rounds: dict[str, list[list[Record]]] = {}
+                occurrences: dict[str, dict[str, int]] = defaultdict(dict)
+                for rec in block:
+                    table = rec.table
+                    if table not in _LABELS:
+                        raise StoreError(f"not a foodtrace record: {rec!r}")
+                    received[table] = received.get(table, 0) + 1
+                    # unique fields other than id: a later new record with a value taken in this
+                    # batch is skipped
+                    rtype = _LABELS[table].rtype
+                    if rtype.unique:
+                        taken = False
+                        for u in rtype.unique:
+                            val = getattr(rec, u)
+                            if val is None:
+                                continue
+                            owner = hashes[table].setdefault((u, val), rec.id)
+                            if owner != rec.id and rec.id not in seen[table]:
+                                taken = True
+                        if taken:
+                            continue
+                    # the n-th record with the same id in this block goes into round n, so each
+                    # chunk has distinct ids and repeated records merge in order, as in SQLite's
+                    # row-by-row upsert (a later block sees what the earlier ones wrote)
+                    seen[table].add(rec.id)
+                    inblock = occurrences[table]
+                    n = inblock.get(rec.id, 0)
+                    inblock[rec.id] = n + 1
+                    per = rounds.setdefault(table, [])
+                    if n == len(per):
+                        per.append([])
+                    per[n].append(rec)
+                size = sum(len(part) for per in rounds.values() for part in per)
+                if not size:
+                    continue
+                # insertion numbers for this block (the counter stays locked until the commit)
+                base = tx.run("MERGE (m:FtMeta {id: 'seq'}) ON CREATE SET m.next = 0 "
+                              "SET m.next = m.next + $n RETURN m.next - $n AS base", n=size).single()["base"]
+                at = 0
+                # first occurrences: every read first, then every CREATE/SET, sent without waiting,
+                # so that the server stores them while this process reads the next block
+                sends: list[tuple[str, Any]] = []
+                later: list[tuple[_Label, list[Record]]] = []
+                for table, per in rounds.items():
+                    lab = _LABELS[table]
+                    later += [(lab, part) for part in per[1:]]
+                    for chunk in chunks(per[0], _CHUNK):
+                        changed[table] = changed.get(table, 0) + self._write_chunk(
+                            tx, lab, chunk, base + at, defer=sends)
+                        at += len(chunk)
+                for query, rows in sends:
+                    tx.run(query, rows=rows)
+                done += at
+                if progress is not None:
+                    progress(done)
+                # an id repeated within the block: its n-th record after the (n-1)-th is written
+                for lab, part in later:
                     for chunk in chunks(part, _CHUNK):
-                        changed[table] += self._write_chunk(tx, lab, chunk, base + done)
+                        changed[lab.table] += self._write_chunk(tx, lab, chunk, base + at)
+                        at += len(chunk)
                         done += len(chunk)
                         if progress is not None:
                             progress(done)
             return changed
 
-        stats.changed = self._call(True, work)
-        return stats
+        got = self._call(True, work)
+        return WriteStats(received=dict(received), changed={t: got.get(t, 0) for t in received})
 
     @staticmethod
-    def _write_chunk(tx: Any, lab: _Label, chunk: list[Record], seq: int) -> int:
-        """Write records with distinct ids; return how many were new or changed."""
-        rows = [lab.props(rec) for rec in chunk]
-        stored = {r["p"]["id"]: r["p"] for r in tx.run(lab.by_ids, ids=[row["id"] for row in rows])}
-        new: list[dict[str, Any]] = []
+    def _write_chunk(tx: Any, lab: _Label, chunk: list[Record], seq: int,
+                     defer: list[tuple[str, Any]] | None = None) -> int:
+        """Write records with distinct ids; return how many were new or changed.
+
+        The CREATE and SET queries are sent without waiting for their end (Bolt runs a
+        transaction's queries in order: a later read still sees them; the commit waits for them);
+        with ``defer`` they are appended to it, to be sent by the caller, instead.
+        """
+        columns = lab.columns
+        sends: list[tuple[str, Any]] = []
+        rows = [lab.values(rec) for rec in chunk]
+        stored = {r["p"]["id"]: r["p"] for r in tx.run(lab.by_ids, ids=[row[0] for row in rows])}
+        new: list[list[Any]] = rows
         changed: list[dict[str, Any]] = []
-        for row in rows:
-            old = stored.get(row["id"])
-            if old is None:
-                new.append(row)
-            elif any(old.get(k) != v for k, v in row.items()):
-                changed.append(row)
+        if stored:
+            new = []
+            for row in rows:
+                old = stored.get(row[0])
+                if old is None:
+                    new.append(row)
+                elif any(v is not None and old.get(c) != v for c, v in zip(columns, row)):
+                    changed.append({c: v for c, v in zip(columns, row) if v is not None})
         for u, query in lab.taken.items():
             # as SQLite's ON CONFLICT DO NOTHING: a new record whose unique value is taken is skipped
-            values = [row[u] for row in new if u in row]
+            i = columns.index(u)
+            values = [row[i] for row in new if row[i] is not None]
             if values:
                 taken = {r["v"] for r in tx.run(query, vals=values)}
-                new = [row for row in new if row.get(u) not in taken]
-        for i, row in enumerate(new):
-            row["_seq"] = seq + i
+                if taken:
+                    new = [row for row in new if row[i] not in taken]
         if new:
-            tx.run(lab.create, rows=new).consume()
+            present = tuple(i for i in range(len(columns)) if any(row[i] is not None for row in new))
+            for i, row in enumerate(new):
+                row.append(seq + i)
+            sends.append((lab.create(present), new))
         if changed:
-            tx.run(lab.update, rows=changed).consume()
+            sends.append((lab.update, changed))
+        if defer is None:
+            for query, rows in sends:
+                tx.run(query, rows=rows)
+        else:
+            defer += sends
         return len(new) + len(changed)
 
     def clear(self) -> None:

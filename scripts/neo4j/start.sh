@@ -6,7 +6,8 @@
 # Safe to run again: an already running server is left alone.
 #
 # Environment: NEO4J_URI (default bolt://127.0.0.1:7687; its port is used, the server always binds
-# 127.0.0.1), NEO4J_PAGECACHE (default 512m), NEO4J_HEAP (JVM -Xmx, default 4g), NEO4J_CONF (optional
+# 127.0.0.1), NEO4J_PAGECACHE (default 512m; 4g for the 1M-delivery benchmark), NEO4J_HEAP (JVM -Xms and -Xmx,
+# default 4g), NEO4J_JAVA_OPTS (JVM options, default -XX:+UseG1GC), NEO4J_CONF (optional
 # neo4j.conf with further settings), NEO4J_START_TIMEOUT (seconds, default 120), JAVA_HOME.
 # The server runs with authentication OFF and without TLS, on the loopback address only.
 set -euo pipefail
@@ -63,7 +64,7 @@ mkdir -p "$HOME_DIR"
 echo "starting neo4j on bolt://$HOST:$PORT (data in $HOME_DIR, log $LOG_FILE) ..."
 t0=$(date +%s%N)
 # setsid: the server outlives the shell that started it; the launcher is the pid recorded
-setsid "$JAVA" -Xms256m -Xmx"${NEO4J_HEAP:-4g}" -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError "${OPENS[@]}" \
+setsid "$JAVA" -Xms"${NEO4J_HEAP:-4g}" -Xmx"${NEO4J_HEAP:-4g}" ${NEO4J_JAVA_OPTS:--XX:+UseG1GC} -XX:+ExitOnOutOfMemoryError "${OPENS[@]}" \
     -cp "$CLASSES:$LIB/*" Launcher "$HOME_DIR" "$PORT" "${NEO4J_PAGECACHE:-512m}" "${NEO4J_CONF:-}" \
     > "$LOG_FILE" 2>&1 < /dev/null &
 echo $! > "$PID_FILE"
