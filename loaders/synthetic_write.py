@@ -122,7 +122,8 @@ def _unit_code(net: Network, flow: Flow, lot: int) -> str:
 
 
 def _qty(v: float, unit: str) -> float | int:
-    return int(v) if unit == "H87" else round(float(v), 1)
+    """A quantity as written: whole pieces, or kilograms to 0.1; never 0 (a delivery moves something)."""
+    return max(1, int(v)) if unit == "H87" else max(0.1, round(float(v), 1))
 
 
 # -- EPCIS -----------------------------------------------------------------------------------------
