@@ -89,13 +89,21 @@ __all__ = ["Neo4jStore", "Neo4jURL", "parse_url", "SCHEMES"]
 
 #: URL schemes this backend serves (the driver's own)
 SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
-#: the fields the reads look up, per table, besides ``id``, ``_seq`` and the unique fields: every
-#: other index would only slow the writes down (each costs about as much as a property at commit)
+#: indexed fields per table, besides ``id``, ``_seq`` and the unique fields: what the traversal reads
+#: look up, and the identifiers, dates and codes an investigator's query starts from. Every index costs
+#: each write about as much as a stored property, so nothing else is indexed.
 _READ_INDEXES = {
-    "delivery": ("lot_id", "sender_id", "receiver_id"),  # deliveries()
+    "delivery": ("lot_id", "sender_id", "receiver_id", "time"),  # deliveries(); time windows
     "transformation_item": ("lot_id", "transformation_id"),  # transformation_items()
     "alias": ("canonical_id",),  # aliases_of()
     "retraction": ("event_id",),  # the "not retracted" checks of deliveries() and transformation_items()
+    "operator": ("uscc", "gln"),
+    "product": ("gtin",),
+    "lot": ("lot_number", "production_date"),
+    "trace_code": ("code",),
+    "certificate": ("number",),
+    "ticket": ("number",),
+    "sample": ("sampled_at",),
 }
 #: rows per UNWIND query
 _CHUNK = 10000
