@@ -83,7 +83,7 @@ from ontology.errors import StoreError, StoreUnavailable
 from ontology.identifiers import lookup_forms
 from ontology.records import RECORD_TYPES, Delivery, Record, TransformationItem, record_fields, record_type
 
-from .store import Store, WriteStats, chunks
+from .store import Store, WriteStats, chunks, first_known
 
 __all__ = ["Neo4jStore", "Neo4jURL", "parse_url", "SCHEMES"]
 
@@ -683,13 +683,7 @@ class Neo4jStore(Store):
                     entity.add(row["id"])
             for f in entity:
                 known.setdefault(f, f)
-        out: dict[str, str] = {}
-        for ident, fs in forms.items():
-            for f in fs:
-                if f in known:
-                    out[ident] = known[f]
-                    break
-        return out
+        return first_known(forms, known)
 
     def aliases_of(self, ids: Iterable[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = defaultdict(list)

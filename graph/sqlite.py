@@ -36,7 +36,7 @@ from ontology.errors import StoreError, StoreUnavailable
 from ontology.identifiers import lookup_forms
 from ontology.records import RECORD_TYPES, Delivery, Record, TransformationItem, record_fields, record_type
 
-from .store import Store, WriteStats, chunks
+from .store import Store, WriteStats, chunks, first_known
 
 __all__ = ["SQLiteStore", "sqlite_path"]
 
@@ -318,13 +318,7 @@ class SQLiteStore(Store):
                 missing = every - known.keys()
                 if not missing:
                     break
-        out: dict[str, str] = {}
-        for ident, fs in forms.items():
-            for f in fs:
-                if f in known:
-                    out[ident] = known[f]
-                    break
-        return out
+        return first_known(forms, known)
 
     def aliases_of(self, ids: Iterable[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = defaultdict(list)

@@ -38,6 +38,8 @@ __all__ = [
     "register",
     "known_schemes",
     "open_store",
+    "first_known",
+    "chunks",
 ]
 
 
@@ -182,6 +184,21 @@ def open_store(url: str | os.PathLike[str]) -> Store:
 register("sqlite", "graph.sqlite", "SQLiteStore")
 for _scheme in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
     register(_scheme, "graph.neo4j", "Neo4jStore")
+
+
+def first_known(forms: Mapping[str, list[str]], known: Mapping[str, str]) -> dict[str, str]:
+    """For each identifier, the canonical id of the first of its forms that is known.
+
+    >>> first_known({"a": ["x", "y"], "b": ["z"]}, {"y": "Y"})
+    {'a': 'Y'}
+    """
+    out: dict[str, str] = {}
+    for ident, fs in forms.items():
+        for f in fs:
+            if f in known:
+                out[ident] = known[f]
+                break
+    return out
 
 
 def chunks(items: Sequence[Any] | Iterable[Any], size: int) -> Iterator[list[Any]]:
