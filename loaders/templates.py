@@ -406,6 +406,7 @@ class _Context:
         self.refs: dict[tuple[str, str], str] = {}      # (entity, value as written) -> canonical id
         self._known: dict[tuple[str, str], bool] = {}
         self.item_qty: dict[str, tuple[int, float, str | None]] = {}  # transformation item -> (row, quantity, unit)
+        self.pending_items: dict[str, Record] = {}  # lot links, written after the last row
 
     def resolve(self, identifier: str) -> str | None:
         if self.store is None:
@@ -802,30 +803,38 @@ def _lot_links(r: _Row, groups: dict[str, tuple[int, str, str, str]], row_no: in
     kind = r.term("kind", "transformation_kind", required=True)
     tid = ids.local_id("transformation", station, number)
     first = groups.get(tid)
-    if first is None:
-        groups[tid] = (row_no, station, time, kind)
-        r.emit(Transformation(id=tid, station_id=station, time=time, kind=kind))
-    else:
+    if first is not None:
         for key, mine, theirs in (("station", station, first[1]), ("time", time, first[2]), ("kind", kind, first[3])):
             if mine != theirs:
                 raise _Bad(key, r.get(key), f"transformation {number} has {key} {theirs} on row {first[0]}, "
                            f"this row says {mine}: rows of one transformation must agree")
+    pending = r.ctx.pending_items
+    staged = []
     for role in ("input", "output"):
         lid, _ = r.lot(lot_key=f"{role}_lot", product_key=f"{role}_product", number_key="", producer=station)
         q, u = _qty(r, f"{role}_quantity", f"{role}_unit", required=False)
         item_id = ids.local_id("transformation_item", tid, role, lid)
+        seen = r.ctx.item_qty.get(item_id)
         if q is not None:
             # rows naming the same lot of one transformation add their quantities up
-            seen = r.ctx.item_qty.get(item_id)
-            if seen is not None and seen[0] != row_no:
+            if seen is not None:
                 if seen[2] != u:
                     raise _Bad(f"{role}_unit", r.get(f"{role}_unit"), f"{role} lot {lid} of transformation {number} "
                                f"is in {seen[2]} on row {seen[0]}: rows of one lot must use one unit")
                 q = round(seen[1] + q, 9)
-            r.ctx.item_qty[item_id] = (row_no, q, u)
-        item = TransformationItem(id=item_id, transformation_id=tid,
-                                  lot_id=lid, role=role, quantity=q, unit=u)
-        r.emit(item)
+            staged.append((item_id, (row_no, q, u), q, u, lid, role))
+        elif item_id not in pending:
+            staged.append((item_id, None, None, None, lid, role))
+    # the row is good: the transformation and its lot links are written once, after the last row, so a
+    # reload writes each item once with its total
+    if first is None:
+        groups[tid] = (row_no, station, time, kind)
+        pending[tid] = Transformation(id=tid, station_id=station, time=time, kind=kind)
+    for item_id, qty, q, u, lid, role in staged:
+        if qty is not None:
+            r.ctx.item_qty[item_id] = qty
+        pending[item_id] = TransformationItem(id=item_id, transformation_id=tid, lot_id=lid, role=role,
+                                              quantity=q, unit=u)
 
 
 def _sample_ref(number: str) -> str:
@@ -993,6 +1002,9 @@ def _read_table(table: Table, ctx: _Context, kind: str | None) -> Iterator[Recor
             ctx.rejects.append(Reject(ctx.path, row_no, "", "", f"row cannot be read: {e}"))
             continue
         yield from row.out
+    if ctx.pending_items:
+        yield from ctx.pending_items.values()
+        ctx.pending_items.clear()
 
 
 def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = None,

@@ -27,7 +27,7 @@ def run(*args: str, cwd: Path, store: Path | None = None) -> subprocess.Complete
 def demo(tmp_path_factory):
     """One demo run shared by the tests of this module."""
     work = tmp_path_factory.mktemp("demo")
-    out = run("demo", "--scale", "1500", "--seed", "11", "--out", str(work / "d"), cwd=work)
+    out = run("demo", "--scale", "3000", "--seed", "2026", "--out", str(work / "d"), cwd=work)
     return work, out
 
 
@@ -46,7 +46,7 @@ def test_demo_again_changes_nothing(demo):
     work, _ = demo
     store = work / "d" / "demo.db"
     before = json.loads(run("stats", "--format", "json", cwd=work, store=store).stdout)
-    again = run("demo", "--scale", "1500", "--seed", "11", "--out", str(work / "d"), cwd=work)
+    again = run("demo", "--scale", "3000", "--seed", "2026", "--out", str(work / "d"), cwd=work)
     assert again.returncode == 0
     after = json.loads(run("stats", "--format", "json", cwd=work, store=store).stdout)
     assert after == before
@@ -57,9 +57,9 @@ def test_demo_again_changes_nothing(demo):
 def test_stats_json(demo):
     work, _ = demo
     data = json.loads(run("stats", "--format", "json", cwd=work, store=work / "d" / "demo.db").stdout)
-    assert data["counts"]["delivery"] == 1500
+    assert data["counts"]["delivery"] == 3000
     assert set(data["districts"]) >= {"崇川区", "通州区", "海门区", "如东县", "启东市", "如皋市", "海安市"}
-    assert sum(d["deliveries_received"] for d in data["districts"].values()) == 1500
+    assert sum(d["deliveries_received"] for d in data["districts"].values()) == 3000
 
 
 def test_chain_check_formats(demo, tmp_path):
@@ -67,7 +67,7 @@ def test_chain_check_formats(demo, tmp_path):
     store = work / "d" / "demo.db"
     js = json.loads(run("chain-check", "--format", "json", cwd=work, store=store).stdout)
     totals = js["totals"]
-    assert totals["deliveries"] == 1500
+    assert totals["deliveries"] == 3000
     assert 0 < totals["ticket_share"] < 1 and 0 < totals["certificate_share"] < 1
     gaps = js["gaps"]
     assert len([g for g in gaps if g["kind"] == "ticket"]) == totals["deliveries"] - totals["with_ticket"]
