@@ -83,7 +83,7 @@ from ontology.errors import StoreError, StoreUnavailable
 from ontology.identifiers import lookup_forms
 from ontology.records import RECORD_TYPES, Delivery, Record, TransformationItem, record_fields, record_type
 
-from .store import Store, WriteStats, chunks, first_known
+from .store import Store, WriteStats, chunks, first_known, plan_filters
 
 __all__ = ["Neo4jStore", "Neo4jURL", "parse_url", "SCHEMES"]
 
@@ -696,11 +696,11 @@ class Neo4jStore(Store):
 
     def _filtered(self, table: str, filters: dict[str, Iterable[str] | None], live: str) -> list[Record]:
         lab = _LABELS[table]
-        active = {k: list(dict.fromkeys(v)) for k, v in filters.items() if v is not None}
-        if any(not v for v in active.values()):
+        plan = plan_filters(filters)
+        if plan is None:
             return []
         # the largest filter is unwound in chunks (an index seek per id); the others are bound whole
-        keys = sorted(active, key=lambda k: -len(active[k]))
+        active, keys = plan
         first = keys[0] if keys else None
         clauses = [f"n.{_q(first)} = fid"] if first else []
         clauses += [f"n.{_q(k)} IN ${k}" for k in keys[1:]]

@@ -36,7 +36,7 @@ from ontology.errors import StoreError, StoreUnavailable
 from ontology.identifiers import lookup_forms
 from ontology.records import RECORD_TYPES, Delivery, Record, TransformationItem, record_fields, record_type
 
-from .store import Store, WriteStats, chunks, first_known
+from .store import Store, WriteStats, chunks, first_known, plan_filters
 
 __all__ = ["SQLiteStore", "sqlite_path"]
 
@@ -332,11 +332,10 @@ class SQLiteStore(Store):
 
     def _filtered(self, table: str, filters: dict[str, Iterable[str] | None], live_sql: str) -> list[Record]:
         t = _TABLES[table]
-        active = {k: list(dict.fromkeys(v)) for k, v in filters.items() if v is not None}
-        if any(not v for v in active.values()):
+        plan = plan_filters(filters)
+        if plan is None:
             return []
-        # chunk the first (largest) filter; the others are bound in full each time
-        keys = sorted(active, key=lambda k: -len(active[k]))
+        active, keys = plan
         results: dict[str, Record] = {}
         first = keys[0] if keys else None
         parts = chunks(active[first], _IN_CHUNK) if first else [None]

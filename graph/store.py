@@ -39,6 +39,7 @@ __all__ = [
     "known_schemes",
     "open_store",
     "first_known",
+    "plan_filters",
     "chunks",
 ]
 
@@ -199,6 +200,22 @@ def first_known(forms: Mapping[str, list[str]], known: Mapping[str, str]) -> dic
                 out[ident] = known[f]
                 break
     return out
+
+
+def plan_filters(filters: Mapping[str, Iterable[str] | None]) -> tuple[dict[str, list[str]], list[str]] | None:
+    """The active id filters of a traversal read, largest first; None when one of them is empty (no match).
+
+    A backend chunks the first (largest) filter and binds the others whole.
+
+    >>> plan_filters({"lot_id": ["a", "b", "a"], "sender_id": ["s"], "receiver_id": None})
+    ({'lot_id': ['a', 'b'], 'sender_id': ['s']}, ['lot_id', 'sender_id'])
+    >>> plan_filters({"lot_id": []}) is None
+    True
+    """
+    active = {k: list(dict.fromkeys(v)) for k, v in filters.items() if v is not None}
+    if any(not v for v in active.values()):
+        return None
+    return active, sorted(active, key=lambda k: -len(active[k]))
 
 
 def chunks(items: Sequence[Any] | Iterable[Any], size: int) -> Iterator[list[Any]]:
