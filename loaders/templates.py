@@ -495,14 +495,18 @@ class _Row:
 
     # references ---------------------------------------------------------------------------
 
-    def operator(self, key: str, *, required: bool = False) -> str | None:
+    def _ref(self, entity: str, key: str, required: bool, resolve: Callable[[str, str], str]) -> str | None:
+        """The canonical id a reference cell names, resolved once per file and value."""
         s = self.req(key) if required else self.get(key)
         if not s:
             return None
-        ref = self.ctx.refs.get(("operator", s))
+        ref = self.ctx.refs.get((entity, s))
         if ref is None:
-            ref = self.ctx.refs[("operator", s)] = self._operator(key, s)
+            ref = self.ctx.refs[(entity, s)] = resolve(key, s)
         return ref
+
+    def operator(self, key: str, *, required: bool = False) -> str | None:
+        return self._ref("operator", key, required, self._operator)
 
     def _operator(self, key: str, s: str) -> str:
         ctx = self.ctx
@@ -534,13 +538,7 @@ class _Row:
         return oid
 
     def product(self, key: str, *, required: bool = False) -> str | None:
-        s = self.req(key) if required else self.get(key)
-        if not s:
-            return None
-        ref = self.ctx.refs.get(("product", s))
-        if ref is None:
-            ref = self.ctx.refs[("product", s)] = self._product(key, s)
-        return ref
+        return self._ref("product", key, required, self._product)
 
     def _product(self, key: str, s: str) -> str:
         ctx = self.ctx
