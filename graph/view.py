@@ -80,6 +80,10 @@ class ReadView:
     def aliases_of(self, ids: Iterable[str]) -> dict[str, list[str]]:
         return self._store.aliases_of(ids)
 
+    def retracted_events(self) -> set[str]:
+        """Ids of events retracted by an error declaration."""
+        return self._store.retracted_events()
+
 
 @dataclass
 class LotGraph:
