@@ -98,7 +98,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CERTAIN", "POSSIBLE", "DEFAULT_WINDOWS", "DEFAULT_WINDOW", "HAZARDS", "KILL_KINDS",
     "TraceOptions", "Start", "TracedLot", "TracedDelivery", "TracedStation", "Trace",
-    "resolve_start", "trace", "parse_time", "format_time", "hazard_of_sample",
+    "resolve_start", "trace", "Tracer", "parse_time", "format_time", "hazard_of_sample",
 ]
 
 CERTAIN = "certain"
@@ -718,9 +718,31 @@ def _sample_start(view: "ReadView", s: Any, ident: str) -> Start:
 # -- the entry point ---------------------------------------------------------------------------
 
 
+class Tracer:
+    """Runs many traces over one view, sharing what they read (for outbreak ranking, benchmarks).
+
+    The cache assumes the store does not change while the tracer is in use.
+    """
+
+    def __init__(self, view: "ReadView") -> None:
+        self.view = view
+        self._net = _Net(view)
+
+    def resolve(self, identifier: str) -> Start:
+        return resolve_start(self.view, identifier)
+
+    def trace(self, start: str | Start, direction: str = "down", options: TraceOptions | None = None) -> Trace:
+        return _trace(self.view, self._net, start, direction, options)
+
+
 def trace(view: "ReadView", start: str | Start, direction: str = "down",
           options: TraceOptions | None = None) -> Trace:
     """Trace downstream (``"down"``) or upstream (``"up"``) from an identifier or a resolved start."""
+    return _trace(view, _Net(view), start, direction, options)
+
+
+def _trace(view: "ReadView", net: _Net, start: str | Start, direction: str,
+           options: TraceOptions | None) -> Trace:
     if direction not in ("down", "up"):
         raise InvalidRecord(f"direction must be 'down' or 'up', not {direction!r}")
     st = start if isinstance(start, Start) else resolve_start(view, start)
@@ -731,7 +753,6 @@ def trace(view: "ReadView", start: str | Start, direction: str = "down",
         notes.append(f"hazard {st.hazard} taken from the sample's nonconforming results")
     if opts.kill and not opts.killable():
         notes.append(f"kill steps ignored: heat does not remove a {opts.hazard} hazard")
-    net = _Net(view)
     down = direction == "down"
     search: _Search = _Down(net, opts) if down else _Up(net, opts)
     inf = -math.inf if down else math.inf
