@@ -119,8 +119,9 @@ DEFAULT_WINDOW = 30.0
 #: hazard kinds a trace can follow: the test-result hazard classes, plus ``unknown``
 HAZARDS = ("unknown", "microbial", "vet_drug", "pesticide", "additive", "illegal_additive", "heavy_metal", "other")
 #: transformation kinds that remove a hazard (``*`` = every hazard)
-KILL_KINDS: dict[str, frozenset[str]] = {"heating": frozenset({"microbial", "unknown"}),
-                                         "destruction": frozenset({"*"})}
+#: (a recorded heating step cuts only a known pathogen trace: with an unknown hazard the trace stays
+#: conservative; stations or lots named as kill steps cut a pathogen trace or one of unknown hazard)
+KILL_KINDS: dict[str, frozenset[str]] = {"heating": frozenset({"microbial"}), "destruction": frozenset({"*"})}
 
 _CN = timezone(timedelta(hours=8))
 
@@ -193,7 +194,8 @@ class TraceOptions:
         return float(days) * 86400.0
 
     def killable(self) -> bool:
-        return self.hazard in KILL_KINDS["heating"]
+        """Whether the named kill steps apply: a pathogen, or a hazard not known to be a residue."""
+        return self.hazard in ("microbial", "unknown")
 
     def kills(self, kind: str | None) -> bool:
         hz = KILL_KINDS.get(kind or "")
@@ -860,16 +862,12 @@ def _result(view: "ReadView", net: _Net, search: _Search, st: Start, direction: 
             add(stations, d.sender_id, lab)
     for s in states:
         if s[0] == "P" and s[2] is not None:
-            if down and s[1] is not None and (s, True) not in search.best and s in {x for x, _ in seeds}:
-                continue
-            if not down or s not in {x for x, _ in seeds}:
-                add(stations, s[2], label(s))
+            add(stations, s[2], label(s))
     if st.kind == "station":
         stations.pop(st.station_id, None)  # type: ignore[arg-type]
-    if down:
-        for x, _ in seeds:  # where a delivery or sample start sits is not downstream of it
-            if x[0] == "P":
-                stations.pop(x[2], None)
+    for x, _ in seeds:  # where a delivery or sample start sits is neither down- nor upstream of it
+        if x[0] == "P":
+            stations.pop(x[2], None)
 
     # enrich
     ids_l = sorted(lots)
