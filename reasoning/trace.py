@@ -76,8 +76,8 @@ and after a second lot arrives:
 [('d1', 'certain', ('d1',)), ('d2', 'certain', ('d1', 'd2'))]
 >>> [st.id for st in t.stations]
 ['stall', 'shop']
->>> [st.id for st in trace(ReadView(s), "d2", "up").stations]
-['stall', 'farm']
+>>> [st.id for st in trace(ReadView(s), "d2", "up").stations]  # the stall shipped d2: it is the start
+['farm']
 >>> s.close()
 """
 
