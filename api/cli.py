@@ -303,6 +303,138 @@ def chain_check(fmt: str, out: Path | None, gaps: bool, store_url: str | None) -
         click.echo(text)
 
 
+# -- mass-balance -----------------------------------------------------------------------------
+
+_MB_KIND = {"shipped_more_than_received": "超量发货/shipped more than received",
+            "illegal_slaughter": "私屠滥宰嫌疑/illegal slaughter", "incomplete": "数量缺失/incomplete",
+            "unit_mismatch": "单位不一致/unit mismatch", "no_source": "来源不明/no source"}
+_MB_HEADERS = ["类型/kind", "主体/station", "主体名称/station name", "批次/lot", "产品/product", "产品名称/product name",
+               "单位/unit", "收货/received", "生产/produced", "发货/shipped", "投入加工/used", "超出/excess",
+               "超出比例/excess ratio", "峰值超出/peak excess", "峰值时间/peak time", "投入头数/heads in",
+               "产出千克/kg out", "最大合理千克/max plausible kg", "入库交付/deliveries in", "出库交付/deliveries out",
+               "加工转化/transformations", "说明/note"]
+
+
+def _resolve_ids(store: Store, idents: tuple[str, ...], table: str, what: str) -> list[str]:
+    """Canonical ids of identifiers given in any form; an unknown one is a NotFound error."""
+    from ontology.errors import NotFound
+
+    found = store.resolve_many(idents)
+    for ident in idents:
+        if ident not in found:
+            raise NotFound(f"no {what} has the identifier {ident!r}")
+    ids = [found[i] for i in idents]
+    known = store.get_many(table, ids)
+    for ident, cid in zip(idents, ids):
+        if cid not in known:
+            raise NotFound(f"{ident!r} is not a {what} (it names {cid})")
+    return ids
+
+
+class _Qty(float):
+    """A quantity shown in full by render.text_table (which shows other floats with 4 significant digits)."""
+
+    def __format__(self, spec: str) -> str:
+        return f"{float(self):,.3f}".rstrip("0").rstrip(".")
+
+
+def _qty(x: float | None) -> _Qty | None:
+    return None if x is None else _Qty(x)
+
+
+def _mb_rows(report, op_names: dict[str, str], prod_names: dict[str, str]) -> list[list[Any]]:
+    """Every finding as one row under _MB_HEADERS (violations and slaughter first, then what could not be judged)."""
+    rows: list[list[Any]] = []
+    for f in list(report.findings) + list(report.incomplete) + list(report.unit_mismatch) + list(report.no_source):
+        common = [_MB_KIND[f.kind], f.station_id, op_names.get(f.station_id)]
+        if f.kind == "illegal_slaughter":
+            note = f.note + "; input lots: " + ";".join(f.input_lot_ids)
+            rows.append(common + [";".join(f.output_lot_ids), f.product_id, prod_names.get(f.product_id or ""),
+                                  "KGM", None, None, None, None, f.excess, f.excess_ratio, None, f.time, f.heads_in,
+                                  f.kg_out, f.max_plausible_kg, "", "", f.transformation_id, note])
+        else:
+            rows.append(common + [f.lot_id, f.product_id, prod_names.get(f.product_id or ""), f.unit, f.received,
+                                  f.produced, f.shipped, f.used, f.excess, f.excess_ratio, f.peak_excess, f.peak_time,
+                                  None, None, None, ";".join(f.deliveries_in), ";".join(f.deliveries_out),
+                                  ";".join(f.transformations), f.note])
+    return rows
+
+
+@cli.command("mass-balance")
+@click.option("--lot", "lots", multiple=True, metavar="ID", help="Only this lot (any identifier form; repeatable)")
+@click.option("--station", "stations", multiple=True, metavar="ID",
+              help="Only this station (any identifier form; repeatable)")
+@click.option("--tolerance", type=click.FloatRange(min=0), default=0.01, show_default=True,
+              help="Relative tolerance (0.01 = 1 %); 0.5 units are always tolerated")
+@click.option("--include-unsourced", is_flag=True, help="Also list lots shipped by a station with no recorded source")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write to this file instead of stdout")
+@store_option
+def mass_balance_cmd(lots: tuple[str, ...], stations: tuple[str, ...], tolerance: float, include_unsourced: bool,
+                     fmt: str, out: Path | None, store_url: str | None) -> None:
+    """Stations that shipped more of a lot than they received or produced, and implausible slaughter yields (私屠滥宰)."""
+    from dataclasses import asdict
+
+    from graph.view import ReadView
+    from reasoning.mass_balance import Tolerance, mass_balance
+
+    with _store(store_url) as store:
+        lot_ids = _resolve_ids(store, lots, "lot", "lot") if lots else None
+        station_ids = _resolve_ids(store, stations, "operator", "station") if stations else None
+        report = mass_balance(ReadView(store), lot_ids=lot_ids, station_ids=station_ids,
+                              tolerance=Tolerance(relative=tolerance), include_unsourced=include_unsourced)
+        every = list(report.findings) + list(report.incomplete) + list(report.unit_mismatch) + list(report.no_source)
+        op_names = {k: v.name for k, v in store.get_many("operator", {f.station_id for f in every}).items()}
+        prod_names = {k: v.name for k, v in store.get_many("product", {f.product_id for f in every
+                                                                       if f.product_id}).items()}
+    tol = report.tolerance
+    if fmt == "json":
+        def obj(f: Any) -> dict[str, Any]:
+            return {**asdict(f), "station_name": op_names.get(f.station_id),
+                    "product_name": prod_names.get(f.product_id or "")}
+
+        text = render.json_text({
+            "tolerance": {"relative": tol.relative, "absolute": tol.absolute},
+            "pairs_checked": report.pairs_checked, "slaughters_checked": report.slaughters_checked,
+            "violations": [obj(f) for f in report.violations],
+            "illegal_slaughter": [obj(f) for f in report.slaughter],
+            "incomplete": [obj(f) for f in report.incomplete],
+            "unit_mismatch": [obj(f) for f in report.unit_mismatch],
+            "no_source": [obj(f) for f in report.no_source],
+        })
+    elif fmt == "csv":
+        text = render.csv_text(_mb_rows(report, op_names, prod_names), _MB_HEADERS)
+    else:
+        lines = [f"检查/checked: {report.pairs_checked:,} 主体-批次/station-lot pairs, {report.slaughters_checked:,} "
+                 f"屠宰/slaughters; 容差/tolerance {tol.relative:.4g} (相对/relative), {tol.absolute:g} (绝对/absolute)"]
+        if report.violations:
+            lines += ["", _MB_KIND["shipped_more_than_received"], render.text_table(
+                [[op_names.get(f.station_id, f.station_id), f.lot_id, prod_names.get(f.product_id or "", f.product_id),
+                  f.unit, *map(_qty, (f.received, f.produced, f.shipped, f.used, f.excess)),
+                  render.fmt_share(f.excess_ratio), _qty(f.peak_excess)] for f in report.violations],
+                ["主体名称/station", "批次/lot", "产品名称/product", "单位/unit", "收货/received", "生产/produced",
+                 "发货/shipped", "投入加工/used", "超出/excess", "超出比例/ratio", "峰值超出/peak"])]
+        if report.slaughter:
+            lines += ["", _MB_KIND["illegal_slaughter"], render.text_table(
+                [[op_names.get(f.station_id, f.station_id), f.transformation_id, f.time,
+                  *map(_qty, (f.heads_in, f.kg_out, f.max_plausible_kg, f.excess)), render.fmt_share(f.excess_ratio)]
+                 for f in report.slaughter],
+                ["主体名称/station", "加工转化/transformation", "时间/time", "投入头数/heads in", "产出千克/kg out",
+                 "最大合理千克/max plausible kg", "超出/excess", "超出比例/ratio"])]
+        counts = [("shipped_more_than_received", len(report.violations)), ("illegal_slaughter", len(report.slaughter)),
+                  ("incomplete", len(report.incomplete)), ("unit_mismatch", len(report.unit_mismatch))]
+        if include_unsourced:
+            counts.append(("no_source", len(report.no_source)))
+        lines += ["", "合计/totals: " + ", ".join(f"{_MB_KIND[k]} {n}" for k, n in counts)
+                  + "  (--format csv or json lists each, with delivery ids)"]
+        text = "\n".join(lines)
+    if out:
+        out.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+        click.echo(f"written to {out}")
+    else:
+        click.echo(text)
+
+
 # -- generate, templates, export ----------------------------------------------------------------
 
 @cli.command()
