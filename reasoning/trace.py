@@ -761,6 +761,8 @@ def _trace(view: "ReadView", net: _Net, start: str | Start, direction: str,
     t0 = (opts.since if down else opts.until)
     t0 = inf if t0 is None else t0
     seeds = _seeds(net, st, down, t0, notes)
+    if down and st.kind == "station":  # seeded with the deliveries it shipped: the search must know them
+        search.dels.update((d.id, d) for d in net.out.get(st.station_id, ()))  # type: ignore[attr-defined, arg-type]
     for state, t in seeds:
         search.offer(state, t, True, None)
     search.run()
