@@ -303,6 +303,140 @@ def chain_check(fmt: str, out: Path | None, gaps: bool, store_url: str | None) -
         click.echo(text)
 
 
+# -- trace ------------------------------------------------------------------------------------
+
+def _trace_window(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, float]:
+    """``--window CATEGORY=DAYS`` values as {category: days}; the category may be its key or its label."""
+    import math
+
+    from ontology.vocab import labels, lookup
+
+    known = labels("category")
+    out: dict[str, float] = {}
+    for value in values:
+        cat, sep, days = value.partition("=")
+        cat = cat.strip()
+        if not sep or not cat:
+            raise click.BadParameter(f"{value!r}: expected CATEGORY=DAYS, e.g. pork=5", ctx, param)
+        key = cat if cat in known else lookup("category", cat)
+        if key not in known:
+            raise click.BadParameter(f"{value!r}: unknown category {cat!r}; known: {', '.join(sorted(known))}",
+                                     ctx, param)
+        try:
+            n = float(days)
+        except ValueError:
+            raise click.BadParameter(f"{value!r}: {days.strip()!r} is not a number of days", ctx, param) from None
+        if not math.isfinite(n) or n < 0:
+            raise click.BadParameter(f"{value!r}: the days must be a number >= 0", ctx, param)
+        out[key] = n
+    return out
+
+
+def _trace_time(end_of_day: bool) -> Callable[[click.Context, click.Parameter, str | None], float | None]:
+    def parse(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+        from reasoning.trace import parse_time
+
+        if value is None:
+            return None
+        try:
+            return parse_time(value, end_of_day=end_of_day)
+        except FoodtraceError:
+            raise click.BadParameter(f"{value!r} is not a date (2026-03-01) or an ISO 8601 date-time", ctx,
+                                     param) from None
+    return parse
+
+
+def _kill_ids(view: Any, idents: tuple[str, ...]) -> frozenset[str]:
+    """Canonical ids of kill steps given in any identifier form (a station or a lot)."""
+    from ontology.errors import NotFound
+
+    found = view.resolve_many(idents)
+    out = set()
+    for ident in idents:
+        cid = found.get(ident)
+        if cid is None and (view.get_many("operator", [ident]) or view.get_many("lot", [ident])
+                            or view.deliveries(lot_ids=[ident]) or view.deliveries(sender_ids=[ident])):
+            cid = ident
+        if cid is None:
+            raise NotFound(f"--kill {ident}: no station or lot has this identifier")
+        out.add(cid)
+    return frozenset(out)
+
+
+@cli.command("trace")
+@click.argument("direction", type=click.Choice(["down", "up"]))
+@click.argument("identifier", metavar="ID")
+@click.option("--since", callback=_trace_time(False), metavar="DATE",
+              help="Ignore deliveries before this date or ISO date-time (Beijing time without an offset)")
+@click.option("--until", callback=_trace_time(True), metavar="DATE",
+              help="Ignore deliveries after this date (a bare date means the end of that day) or date-time")
+@click.option("--window", "windows", multiple=True, metavar="CATEGORY=DAYS", callback=_trace_window,
+              help="Holding window of a food category in days (repeatable), e.g. --window pork=5")
+@click.option("--hazard", type=click.Choice(["unknown", "microbial", "vet_drug", "pesticide", "additive",
+                                             "illegal_additive", "heavy_metal", "other"]), default=None,
+              help="Kind of hazard traced (default: a failed sample's hazard class, else unknown); "
+                   "kill steps cut only pathogens")
+@click.option("--kill", "kills", multiple=True, metavar="ID",
+              help="A station or lot whose processing kills the hazard (any identifier form; repeatable)")
+@click.option("--explicit-only", is_flag=True, help="Follow recorded links only (no inferred, possible links)")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]), default="table",
+              show_default=True, help="table: summary; json: the full trace; csv/xlsx: the recall list (召回清单)")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Write to this file instead of stdout (required for xlsx)")
+@click.option("--graph", type=click.Path(path_type=Path), default=None, metavar="FILE.html|FILE.png",
+              help="Also draw the traced chain: interactive HTML page or PNG picture")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Language of the recall list's headers and the graph's legend")
+@store_option
+def trace_cmd(direction: str, identifier: str, since: float | None, until: float | None, windows: dict[str, float],
+              hazard: str | None, kills: tuple[str, ...], explicit_only: bool, fmt: str, out: Path | None,
+              graph: Path | None, lang: str, store_url: str | None) -> None:
+    """Trace a lot, delivery, sample, trace code or station downstream (down) or upstream (up).
+
+    ID is any identifier form the store knows: canonical id, EPC URN, GS1 Digital Link, trace code,
+    USCC/GLN. Every reached lot, delivery and station is `certain` (recorded links all the way) or
+    `possible` (an inferred link on the way). csv and xlsx write the recall list (召回清单) with the
+    receivers' contacts: an investigator's export, not for publication.
+    """
+    from graph.view import ReadView
+    from reasoning.trace import TraceOptions, trace
+
+    from . import trace_render
+
+    if fmt == "xlsx" and out is None:
+        raise click.UsageError("--format xlsx needs --out FILE.xlsx")
+    if graph is not None and graph.suffix.lower() not in (".html", ".htm", ".png"):
+        raise click.BadParameter(f"{graph}: the file must end in .html or .png", param_hint="--graph")
+    with _store(store_url) as store:
+        view = ReadView(store)
+        opts = TraceOptions(since=since, until=until, windows=windows, hazard=hazard or "unknown",
+                            kill=_kill_ids(view, kills) if kills else frozenset(), infer=not explicit_only)
+        result = trace(view, identifier, direction, opts)
+        context = trace_render.gather_context(view, result)
+    if graph is not None:
+        from .trace_graph import write_graph
+
+        click.echo(f"graph written to {write_graph(result, context, graph, lang)}", err=True)
+    if fmt == "xlsx":
+        trace_render.write_recall_xlsx(result, context, out, lang)  # type: ignore[arg-type]
+        click.echo(f"written to {out}", err=True)
+        return
+    if fmt == "json":
+        text = render.json_text(result.to_dict())
+    elif fmt == "csv":
+        text = trace_render.recall_csv(result, context, lang)
+    else:
+        text = trace_render.trace_table(result, context, limit=None if out else 50)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+        click.echo(f"written to {out}", err=True)
+    elif fmt == "csv":
+        click.echo("\ufeff" + text, nl=False)
+    else:
+        click.echo(text)
+
+
 # -- mass-balance -----------------------------------------------------------------------------
 
 _MB_KIND = {"shipped_more_than_received": "超量发货/shipped more than received",
