@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TraceContext", "gather_context", "RECALL_COLUMNS", "STATION_COLUMNS", "recall_headers",
            "recall_rows", "station_rows", "recall_csv", "write_recall_xlsx", "trace_table", "short_time",
-           "local_datetime", "windows_used"]
+           "local_datetime", "windows_used", "windows_markdown"]
 
 _CN = timezone(timedelta(hours=8))
 
@@ -464,4 +464,17 @@ def trace_table(trace: "Trace", ctx: TraceContext, limit: int | None = 50) -> st
     lines += ["", f"交付/deliveries ({len(drows)})",
               render.text_table(shown, ["批次/lot", "产品/product", "数量/qty", "单位/unit", "发货方/from",
                                         "收货方/to", "发货时间/ship time", "票据/ticket", "层级/tier"]) + more]
+    return "\n".join(lines)
+
+
+def windows_markdown() -> str:
+    """The default holding windows as the Markdown table the README shows (a docs test compares them)."""
+    from reasoning.trace import DEFAULT_WINDOW, DEFAULT_WINDOWS
+
+    names = _vocab("category", "zh")
+    names_en = _vocab("category", "en")
+    lines = ["| category | 类别 | days |", "|---|---|---|"]
+    for key, days in DEFAULT_WINDOWS.items():
+        lines.append(f"| `{key}` | {names.get(key, key)} ({names_en.get(key, key)}) | {days:g} |")
+    lines.append(f"| any other, or none recorded | 其他或未记录 | {DEFAULT_WINDOW:g} |")
     return "\n".join(lines)
