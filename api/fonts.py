@@ -17,7 +17,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["cjk_font_path", "has_glyphs", "use_cjk_font", "CJK_SAMPLE"]
+__all__ = ["cjk_font_path", "has_glyphs", "use_cjk_font", "cjk_font_face", "CJK_SAMPLE", "WEB_FAMILY"]
+
+#: CSS family name of the embedded CJK font of HTML reports
+WEB_FAMILY = "FoodtraceCJK"
 
 #: text a CJK font must be able to draw
 CJK_SAMPLE = "南通市食品追溯批次主体"
@@ -108,3 +111,34 @@ def use_cjk_font() -> Any:
     mpl.rcParams["font.sans-serif"] = [family, *current]
     mpl.rcParams["axes.unicode_minus"] = False
     return props
+
+
+def cjk_font_face(text: str, family: str = WEB_FAMILY) -> str | None:
+    """A CSS ``@font-face`` rule embedding the CJK font, cut down to the characters of ``text``.
+
+    HTML reports put it in their ``<style>`` so Chinese renders on any machine, with no font installed and
+    no network (a subset of a few hundred characters is some tens of kilobytes, as WOFF in a data URI).
+    None when there is no CJK font; pages then fall back to the reader's system fonts.
+    """
+    import base64
+    import io
+
+    path = cjk_font_path()
+    if path is None:
+        return None
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    opts = subset.Options()
+    opts.flavor = "woff"
+    opts.notdef_outline = True
+    font = TTFont(str(path), lazy=True)
+    sub = subset.Subsetter(opts)
+    sub.populate(text="".join(sorted(set(text) | set("0123456789-:/()（）：，。…★ "))))
+    sub.subset(font)
+    buf = io.BytesIO()
+    font.flavor = "woff"
+    font.save(buf)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return (f'@font-face {{ font-family: "{family}"; font-style: normal; font-weight: 400; '
+            f'src: url(data:font/woff;base64,{data}) format("woff"); }}')

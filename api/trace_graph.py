@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .fonts import WEB_FAMILY, cjk_font_face
 from .trace_render import DIRECTION, START_KIND, TIER, TraceContext, _count_text, _unit, _vocab, short_time
 
 if TYPE_CHECKING:
@@ -229,8 +230,9 @@ _PAGE = """<!DOCTYPE html>
 <title>{title}</title>
 <style>{vis_css}</style>
 <script>{vis_js}</script>
+<style>{font_face}</style>
 <style>
-  body {{ margin: 0; font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC",
+  body {{ margin: 0; font-family: "{family}", "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC",
          "WenQuanYi Zen Hei", sans-serif; color: #222; }}
   header {{ padding: 10px 16px; border-bottom: 1px solid #ddd; }}
   h1 {{ font-size: 18px; margin: 0 0 4px 0; }}
@@ -256,16 +258,28 @@ _PAGE = """<!DOCTYPE html>
 <script>
   var nodes = new vis.DataSet({nodes});
   var edges = new vis.DataSet({edges});
-  var network = new vis.Network(document.getElementById("net"), {{nodes: nodes, edges: edges}}, {options});
-  var panel = document.getElementById("details");
-  network.on("click", function (p) {{
-    if (p.nodes.length) {{ panel.textContent = nodes.get(p.nodes[0]).title; }}
-    else if (p.edges.length) {{ panel.textContent = edges.get(p.edges[0]).title; }}
-  }});
+  var network;
+  function draw() {{
+    network = new vis.Network(document.getElementById("net"), {{nodes: nodes, edges: edges}}, {options});
+    network.fit();
+    var panel = document.getElementById("details");
+    network.on("click", function (p) {{
+      if (p.nodes.length) {{ panel.textContent = nodes.get(p.nodes[0]).title; }}
+      else if (p.edges.length) {{ panel.textContent = edges.get(p.edges[0]).title; }}
+    }});
+  }}
+  // the canvas draws labels once: wait for the embedded font (it is inline, so this is quick)
+  if (document.fonts && document.fonts.load) {{
+    document.fonts.load('14px "{family}"').then(draw, draw);
+  }} else {{ draw(); }}
 </script>
 </body>
 </html>
 """
+
+
+#: the canvas font of labels: the embedded subset first, then common CJK system fonts
+_FACE = f"{WEB_FAMILY}, Noto Sans CJK SC, Microsoft YaHei, PingFang SC, WenQuanYi Zen Hei, sans-serif"
 
 
 def _js(value: Any) -> str:
@@ -287,7 +301,7 @@ def write_html(trace: "Trace", ctx: TraceContext, path: Path | str, lang: str = 
                      shape="box", level=n.level, borderWidth=4 if n.start else 1.5,
                      color={"background": COLOURS["start"][1] if n.start else fill, "border": border,
                             "highlight": {"background": fill, "border": border}},
-                     font={"size": 14, "face": "Noto Sans CJK SC, Microsoft YaHei, PingFang SC, sans-serif"})
+                     font={"size": 14, "face": _FACE})
     parallel: dict[tuple[str, str], int] = defaultdict(int)
     for e in g.edges:
         k = parallel[(e.source, e.target)]
@@ -296,7 +310,7 @@ def write_html(trace: "Trace", ctx: TraceContext, path: Path | str, lang: str = 
         net.add_edge(e.source, e.target, id=e.id, label=e.label, title="\n".join(e.details),
                      color={"color": colour, "highlight": colour, "hover": colour},
                      dashes=e.tier == "possible", width=3 if e.tier == "start" else 2, arrows="to",
-                     font={"size": 11, "align": "top", "strokeWidth": 3},
+                     font={"size": 11, "align": "top", "strokeWidth": 3, "face": _FACE},
                      smooth={"enabled": True, "type": "curvedCW", "roundness": 0.18 * k})
     net.set_options(json.dumps({
         "layout": {"hierarchical": {"enabled": True, "direction": "LR", "sortMethod": "directed",
@@ -326,7 +340,10 @@ def write_html(trace: "Trace", ctx: TraceContext, path: Path | str, lang: str = 
     ])
     hint = ("Hover over a station or an arrow for details, click to keep them here. Scroll to zoom, drag to move."
             if en else "鼠标悬停于主体或箭头查看详情，点击后在此显示。滚轮缩放，拖动移动。")
-    page = _PAGE.format(lang="en" if en else "zh-CN", title=html.escape(g.title), subtitle=html.escape(g.subtitle),
+    texts = [g.title, g.subtitle, legend, hint] + [str(n.get("label", "")) + str(n.get("title", "")) for n in nodes]
+    texts += [str(e.get("label", "")) + str(e.get("title", "")) for e in edges]
+    face = cjk_font_face("".join(texts)) or ""
+    page = _PAGE.format(lang="en" if en else "zh-CN", font_face=face, family=WEB_FAMILY, title=html.escape(g.title), subtitle=html.escape(g.subtitle),
                         legend=legend, hint=html.escape(hint), vis_js=vis_js.replace("</script", "<\\/script"),
                         vis_css=vis_css, nodes=_js(nodes), edges=_js(edges), options=options.replace("</", "<\\/"))
     Path(path).write_text(page, encoding="utf-8")
