@@ -398,17 +398,28 @@ def _balance(data: _Data, *, lot_ids: set[str] | None, station_ids: set[str] | N
         f = f[f["lot"].isin(lot_ids)]
     if station_ids is not None:
         f = f[f["station"].isin(station_ids)]
-    # only pairs with an outflow
-    out_keys = f.loc[f["flow"].isin(_OUT_FLOWS), ["station", "lot"]].drop_duplicates()
-    if out_keys.empty:
-        return [], {k: [] for k in _NONE_FOUND}, 0
-    f = f.merge(out_keys, on=["station", "lot"], how="inner")
-    codes, uniques = pd.factorize(pd.MultiIndex.from_arrays([f["station"].to_numpy(), f["lot"].to_numpy()]))
-    n = len(uniques)
+    # one integer code per (station, lot) pair; only pairs with an outflow are kept
+    st_code, st_names = pd.factorize(f["station"].to_numpy())
+    lot_code, lot_names = pd.factorize(f["lot"].to_numpy())
+    n_lots = max(len(lot_names), 1)
+    key = st_code.astype(np.int64) * n_lots + lot_code
     flow = f["flow"].to_numpy()
-    pair = np.asarray(codes, dtype=np.int64)
+    all_pair, all_keys = pd.factorize(key)
+    has_out = np.zeros(len(all_keys), dtype=bool)
+    has_out[all_pair[np.isin(flow, _OUT_FLOWS)]] = True
+    keep = has_out[all_pair] & (st_code >= 0) & (lot_code >= 0)
+    if not keep.any():
+        return [], {k: [] for k in _NONE_FOUND}, 0
+    f = f[keep]
+    pair, pair_keys = pd.factorize(key[keep])
+    pair = np.asarray(pair, dtype=np.int64)
+    n = len(pair_keys)
+    uniques = list(zip(st_names[pair_keys // n_lots], lot_names[pair_keys % n_lots]))
+    flow = flow[keep]
     qty = f["quantity"].to_numpy(dtype=float)
     unit = f["unit"]
+    u_code, u_names = pd.factorize(unit.to_numpy())
+    u_names = list(u_names)
 
     def per_pair(mask: np.ndarray) -> np.ndarray:
         out = np.zeros(n, dtype=bool)
@@ -421,7 +432,8 @@ def _balance(data: _Data, *, lot_ids: set[str] | None, station_ids: set[str] | N
     is_in = np.isin(flow, _SOURCE_FLOWS)
     has_src = per_pair(is_in)
     # missing quantities: deliveries and inputs always count; the two production records stand in for each other
-    complete_row = ~np.isnan(qty) & unit.notna().to_numpy() & (unit.astype(str) != "").to_numpy()
+    empty_unit = np.array([not (isinstance(u, str) and u) for u in u_names] + [True])  # index -1: no unit
+    complete_row = ~np.isnan(qty) & ~empty_unit[u_code]
     missing_plain = per_pair(np.isin(flow, ("received", "shipped", "used")) & ~complete_row)
     is_made, is_lot = flow == "made", flow == "lot"
     made_ok = per_pair(is_made) & ~per_pair(is_made & ~complete_row)
@@ -432,10 +444,13 @@ def _balance(data: _Data, *, lot_ids: set[str] | None, station_ids: set[str] | N
     use = complete_row & ~(is_made & ~made_ok[pair]) & ~(is_lot & ~lot_ok[pair])
 
     # units: one unit per pair, else kilograms where every unit is a mass unit
-    units = pd.Series(unit.where(use, None).to_numpy())
-    n_units = units.groupby(pair).nunique().reindex(range(n), fill_value=0).to_numpy()
-    first_unit = units.groupby(pair).first().reindex(range(n)).to_numpy()
-    factor = units.map(_kg_factors(pd.unique(units.dropna()))).to_numpy(dtype=float)
+    combos = np.unique(pair[use] * (len(u_names) + 1) + u_code[use])
+    combo_pair, combo_unit = combos // (len(u_names) + 1), combos % (len(u_names) + 1)
+    n_units = np.bincount(combo_pair, minlength=n)
+    first_unit = np.full(n, None, dtype=object)
+    first_unit[combo_pair[::-1]] = np.array(u_names + [None], dtype=object)[combo_unit[::-1]]
+    kg = _kg_factors(u_names)
+    factor = np.array([kg.get(u, np.nan) for u in u_names] + [np.nan])[u_code]
     mixed = n_units > 1
     mismatch = mixed & per_pair(use & np.isnan(factor))
     value = np.where(use, np.where(mixed[pair], qty * factor, qty), 0.0)
@@ -476,19 +491,22 @@ def _balance(data: _Data, *, lot_ids: set[str] | None, station_ids: set[str] | N
         return [], {k: [] for k in _NONE_FOUND}, n
 
     # evidence of the flagged pairs only
-    sel = np.isin(pair, flagged)
+    sel = np.zeros(n, dtype=bool)
+    sel[flagged] = True
+    sel = sel[pair]
     refs: dict[tuple[int, str], list[str]] = {}
     missing_refs: dict[int, list[str]] = {}
     units_seen: dict[int, set[str]] = {}
     for p, fl, ref, ok, u in zip(pair[sel].tolist(), flow[sel].tolist(), f["ref"].to_numpy()[sel].tolist(),
-                                 complete_row[sel].tolist(), unit.to_numpy()[sel].tolist()):
+                                 complete_row[sel].tolist(), unit[sel].tolist()):
         refs.setdefault((p, fl), []).append(ref)
         if not ok and fl in _FLOW_NOUN:
             missing_refs.setdefault(p, []).append(f"{_FLOW_NOUN[fl]} {ref}")
         if ok:
             units_seen.setdefault(p, set()).add(u)
-    product = dict(zip(data.lots["id"], data.lots["product_id"]))
+    product = dict(zip(data.lots["id"].tolist(), data.lots["product_id"].tolist()))
     times = f["time"].to_numpy()
+    unit = unit.to_numpy()
 
     found: list[BalanceFinding] = []
     other: dict[str, list[BalanceFinding]] = {k: [] for k in _NONE_FOUND}
@@ -543,29 +561,32 @@ def _r(x: float) -> float:
 def _yields(view: _View, data: _Data, *, lot_ids: set[str] | None, station_ids: set[str] | None, tol: Tolerance,
             max_kg_per_head: Mapping[str, float]) -> tuple[list[YieldFinding], int]:
     it = data.items
-    sl = it[it["kind"] == "slaughter"]
+    sl = it[(it["kind"] == "slaughter").to_numpy()]
+    groups: dict[str, dict[str, Any]] = {}
+    for tid, lot, role, q, u, st, t in zip(*(sl[c].tolist() for c in ("transformation_id", "lot_id", "role",
+                                                                      "quantity", "unit", "station_id", "time"))):
+        g = groups.setdefault(tid, {"station": st, "time": t, "input": [], "output": []})
+        g[role].append((lot, q, u))
     if station_ids is not None:
-        sl = sl[sl["station_id"].isin(station_ids)]
+        groups = {k: g for k, g in groups.items() if g["station"] in station_ids}
     if lot_ids is not None:
-        touching = set(sl.loc[sl["lot_id"].isin(lot_ids), "transformation_id"])
-        sl = sl[sl["transformation_id"].isin(touching)]
-    if sl.empty:
+        groups = {k: g for k, g in groups.items() if any(x[0] in lot_ids for x in g["input"] + g["output"])}
+    if not groups:
         return [], 0
-    lot_product = dict(zip(data.lots["id"], data.lots["product_id"]))
-    in_lots = set(sl.loc[sl["role"] == "input", "lot_id"])
-    pids = {lot_product.get(x) for x in in_lots} - {None}
+    lot_product = dict(zip(data.lots["id"].tolist(), data.lots["product_id"].tolist()))
+    pids = {lot_product.get(x[0]) for g in groups.values() for x in g["input"]} - {None}
     category = {p.id: p.category for p in view.get_many("product", pids).values()} if pids else {}
     found: list[YieldFinding] = []
     checked = 0
-    for tid, g in sl.groupby("transformation_id", sort=True):
-        ins, outs = g[g["role"] == "input"], g[g["role"] == "output"]
-        if ins.empty or outs.empty:
+    for tid in sorted(groups):
+        g = groups[tid]
+        if not g["input"] or not g["output"]:
             continue
         heads = 0.0
         limit = 0.0
         cats: list[str] = []
         ok = True
-        for lot, q, u in zip(ins["lot_id"], ins["quantity"], ins["unit"]):
+        for lot, q, u in g["input"]:
             cat = category.get(lot_product.get(lot))
             per_head = max_kg_per_head.get(cat) if cat else None
             if per_head is None or u not in COUNT_UNITS or q is None or q != q:
@@ -577,23 +598,22 @@ def _yields(view: _View, data: _Data, *, lot_ids: set[str] | None, station_ids: 
         if not ok:
             continue
         kg_out = 0.0
-        mass_outs = []
-        for lot, q, u in zip(outs["lot_id"], outs["quantity"], outs["unit"]):
-            kg = to_kg(q, u) if (q == q and q is not None and isinstance(u, str) and u) else None
+        mass_outs = 0
+        for lot, q, u in g["output"]:
+            kg = to_kg(q, u) if (q is not None and q == q and isinstance(u, str) and u) else None
             if kg is not None:
                 kg_out += kg
-                mass_outs.append(lot)
+                mass_outs += 1
         if not mass_outs:
             continue
         checked += 1
         excess = round(kg_out - limit, 6)
         if excess <= tol.slack(limit) + _EPS:
             continue
-        first = g.iloc[0]
-        out_lots = tuple(sorted(set(outs["lot_id"])))
+        out_lots = tuple(sorted({x[0] for x in g["output"]}))
         found.append(YieldFinding(
-            kind="illegal_slaughter", station_id=first["station_id"], transformation_id=tid, time=first["time"],
-            input_lot_ids=tuple(sorted(set(ins["lot_id"]))), output_lot_ids=out_lots,
+            kind="illegal_slaughter", station_id=g["station"], transformation_id=tid, time=g["time"],
+            input_lot_ids=tuple(sorted({x[0] for x in g["input"]})), output_lot_ids=out_lots,
             product_id=lot_product.get(out_lots[0]), categories=tuple(sorted(set(cats))), heads_in=_r(heads),
             kg_out=_r(kg_out), max_plausible_kg=_r(limit), excess=excess,
             excess_ratio=round(excess / limit, 6) if limit > 0 else 0.0,
