@@ -351,6 +351,42 @@ def write_html(trace: "Trace", ctx: TraceContext, path: Path | str, lang: str = 
 
 # -- PNG -------------------------------------------------------------------------------------------
 
+def _layered_positions(g: ChainGraph) -> dict[str, tuple[float, float]]:
+    """x: the node's column; y: its place in the column, ordered to keep arrows short (barycentre sweeps)."""
+    cols: dict[int, list[GraphNode]] = defaultdict(list)
+    for n in g.nodes.values():
+        cols[n.level].append(n)
+    levels = sorted(cols)
+    order = {lv: sorted(cols[lv], key=lambda n: (not n.start, n.time or "", n.name)) for lv in levels}
+    nbrs: dict[str, set[str]] = defaultdict(set)
+    for e in g.edges:
+        nbrs[e.source].add(e.target)
+        nbrs[e.target].add(e.source)
+
+    def ys(lv: int) -> dict[str, float]:
+        col = order[lv]
+        return {n.id: (len(col) - 1) / 2.0 - i for i, n in enumerate(col)}
+
+    for sweep in (levels[1:], levels[-2::-1], levels[1:]):
+        for lv in sweep:
+            placed: dict[str, float] = {}
+            for other in levels:
+                if other != lv:
+                    placed.update(ys(other))
+            current = ys(lv)
+
+            def centre(n: GraphNode) -> float:
+                near = [placed[m] for m in nbrs[n.id] if m in placed]
+                return sum(near) / len(near) if near else current[n.id]
+
+            order[lv] = sorted(order[lv], key=lambda n: -centre(n))
+    pos = {}
+    for x, lv in enumerate(levels):
+        for node_id, y in ys(lv).items():
+            pos[node_id] = (float(x), y)
+    return pos
+
+
 def write_png(trace: "Trace", ctx: TraceContext, path: Path | str, lang: str = "zh", dpi: int = 120) -> None:
     """The chain as a picture (matplotlib, no display needed); Chinese drawn with the CJK font."""
     import numpy as np
@@ -364,26 +400,20 @@ def write_png(trace: "Trace", ctx: TraceContext, path: Path | str, lang: str = "
     use_cjk_font()
     g = chain_graph(trace, ctx, lang)
     en = lang == "en"
-    cols: dict[int, list[GraphNode]] = defaultdict(list)
-    for n in g.nodes.values():
-        cols[n.level].append(n)
-    levels = sorted(cols)
-    tallest = max((len(v) for v in cols.values()), default=1)
-    pos: dict[str, tuple[float, float]] = {}
-    for x, lv in enumerate(levels):
-        col = sorted(cols[lv], key=lambda n: (n.time or "", n.name))
-        for i, n in enumerate(col):
-            pos[n.id] = (float(x), (len(col) - 1) / 2.0 - i)
+    pos = _layered_positions(g)
+    levels = sorted({n.level for n in g.nodes.values()})
+    tallest = max((sum(1 for n in g.nodes.values() if n.level == lv) for lv in levels), default=1)
     width = min(40.0, max(8.0, 3.4 * len(levels)))
     height = min(40.0, max(4.5, 1.5 * tallest + 2.0))
     fig = Figure(figsize=(width, height), dpi=dpi)
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.02, 0.10, 0.96, 0.78))
+    top, bottom = 1.0 / height, 0.6 / height  # title and legend bands, in inches
+    ax = fig.add_axes((0.02, bottom, 0.96, 1.0 - top - bottom))
     ax.set_axis_off()
     ax.set_xlim(-0.6, max(len(levels) - 1, 0) + 0.6)
     ax.set_ylim(-(tallest - 1) / 2.0 - 0.7, (tallest - 1) / 2.0 + 0.7)
-    fig.suptitle(g.title, fontsize=14, y=0.97)
-    fig.text(0.5, 0.905, g.subtitle, ha="center", fontsize=9, color="#444444")
+    fig.text(0.5, 1.0 - 0.3 / height, g.title, ha="center", va="center", fontsize=14)
+    fig.text(0.5, 1.0 - 0.62 / height, g.subtitle, ha="center", va="center", fontsize=9, color="#444444")
 
     node_size = 22.0  # points (marker diameter)
     # arrows: one per (sender, receiver, tier); parallel deliveries share it and list their labels
@@ -411,7 +441,8 @@ def write_png(trace: "Trace", ctx: TraceContext, path: Path | str, lang: str = "
             p1, p2 = t.transform(pos[a]), t.transform(pos[b])
             mid = (p1 + p2) / 2.0
             ctrl = mid + rad * np.array([p2[1] - p1[1], -(p2[0] - p1[0])])
-            at = t.inverted().transform(0.25 * p1 + 0.5 * ctrl + 0.25 * p2)
+            u = 0.6  # past the middle: arrows fanning out of one station keep their labels apart
+            at = t.inverted().transform((1 - u) ** 2 * p1 + 2 * (1 - u) * u * ctrl + u ** 2 * p2)
             ax.text(at[0], at[1], "\n".join(labels), fontsize=7.5, ha="center", va="center", color=colour,
                     zorder=3, bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85})
     for n in g.nodes.values():
