@@ -288,7 +288,8 @@ def _start_lines(trace: "Trace", ctx: TraceContext, lang: str) -> list[tuple[str
     if st.time is not None:
         lines.append((_pick(("时间", "time"), lang), short_time(format_time(st.time))))
     if st.hazard:
-        lines.append((_pick(("样品危害类别", "sample hazard"), lang), st.hazard))
+        hz = _vocab("hazard_class", "en" if lang == "en" else "zh").get(st.hazard, st.hazard)
+        lines.append((_pick(("样品危害类别", "sample hazard"), lang), f"{hz} ({st.hazard})"))
     return lines
 
 
