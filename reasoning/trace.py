@@ -47,6 +47,11 @@ as kill steps cut the trace for a pathogen hazard (or an unknown one). Heat
 does nothing to drug residues, pesticides or metals, so for those hazards
 ``kill`` is ignored and the trace says so in its notes.
 
+The stations of a downstream trace are those the reached deliveries went to
+(a lot's producer is where the hazard started, not where it was carried);
+those of an upstream trace are the senders of the reached deliveries and the
+origins of the reached lots (producers, transformation stations).
+
 Each reached lot, delivery and station carries its tier, its time (down: the
 earliest it could have been reached; up: the latest it could have
 contributed) and its evidence: the delivery ids of one path from the start
@@ -651,7 +656,7 @@ class _Up(_Search):
         net.need_lot_records({d.lot_id for d in pending})
         for d in pending:
             held = net.category.get(d.lot_id)
-            if net.arr[d.id] >= t - self.o.window(held) and self.o.allows(held, cat):
+            if (math.isinf(t) or net.arr[d.id] >= t - self.o.window(held)) and self.o.allows(held, cat):
                 self.reach_delivery(d, False, key)
 
     def expand_delivery(self, key, did: str, certain: bool) -> None:
@@ -862,9 +867,10 @@ def _result(view: "ReadView", net: _Net, search: _Search, st: Start, direction: 
             add(stations, d.receiver_id, (lab[0], net.arr[did], lab[2]))
         else:
             add(stations, d.sender_id, lab)
-    for s in states:
-        if s[0] == "P" and s[2] is not None:
-            add(stations, s[2], label(s))
+    if not down:  # the producers and the stations that made or first shipped a lot are its origins
+        for s in states:
+            if s[0] == "P" and s[2] is not None:
+                add(stations, s[2], label(s))
     if st.kind == "station":
         stations.pop(st.station_id, None)  # type: ignore[arg-type]
     for x, _ in seeds:  # where a delivery or sample start sits is neither down- nor upstream of it

@@ -105,8 +105,7 @@ def test_json_is_the_trace_with_exact_ids_tiers_and_evidence(db):
     assert t["start"]["id"] == "lot:PIG1" and t["start"]["input"] == PIG_LINK
     assert tiers(t["lots"]) == {"lot:PORK1": "certain", "lot:STALL1": "possible"}
     assert tiers(t["deliveries"]) == {"d1": "certain", "d2": "certain", "d3": "certain", "d4": "possible"}
-    assert tiers(t["stations"]) == {FARM: "certain", SLAUGHTER: "certain", STALL: "certain", SHOP1: "certain",
-                                    CANTEEN: "possible"}
+    assert tiers(t["stations"]) == {SLAUGHTER: "certain", STALL: "certain", SHOP1: "certain", CANTEEN: "possible"}
     for kind in ("lots", "deliveries", "stations"):
         for item in t[kind]:
             assert {"id", "aliases", "tier", "time", "evidence"} <= set(item)
@@ -202,7 +201,7 @@ def test_table_shows_start_counts_stations_and_deliveries(db):
     assert r.exit_code == 0, r.output
     out = r.stdout
     assert "起点/start: 批次/lot lot:PIG1" in out and "PIG-0301 (生猪)" in out
-    assert "主体/stations 5（确定/certain 4，可能/possible 1）" in out
+    assert "主体/stations 4（确定/certain 3，可能/possible 1）" in out
     assert "交付/deliveries 4（确定/certain 3，可能/possible 1）" in out
     assert "批次/lots 2（确定/certain 1，可能/possible 1）" in out
     for name in ("南通润丰屠宰场", "通州区实验小学食堂", "INV-004", "13800000005"):
@@ -260,8 +259,8 @@ def test_xlsx_recall_list(db, tmp_path):
     assert ws.column_dimensions["E"].width >= 20
     st = wb["主体"]
     assert [r[0] for r in st.iter_rows(min_row=2, values_only=True)] == [
-        NAMES[FARM], NAMES[SLAUGHTER], NAMES[STALL], NAMES[SHOP1], NAMES[CANTEEN]]
-    assert st.freeze_panes == "A2" and st.auto_filter.ref == "A1:J6"
+        NAMES[SLAUGHTER], NAMES[STALL], NAMES[SHOP1], NAMES[CANTEEN]]
+    assert st.freeze_panes == "A2" and st.auto_filter.ref == "A1:J5"
     notes = [r for r in wb["说明"].iter_rows(values_only=True)]
     assert ("pork", "猪肉（--window 设定）", 10) in notes and ("beef_mutton", "牛羊肉", 7) in notes
     assert ("方向", "下游", None) in notes

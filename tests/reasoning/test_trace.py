@@ -62,7 +62,7 @@ def test_time_order_excludes_a_shop_station_bfs_reaches(view):
              dlv("dA", "A", "stall", "shop2", 12.0)])
     t = trace(v, "A", "down")
     assert ids(t.deliveries) == ["d1", "dA"]
-    assert ids(t.stations) == ["farm", "shop2", "stall"]
+    assert ids(t.stations) == ["shop2", "stall"]       # the farm is where A started, not where it went
     assert set(tiers(t.deliveries).values()) == {CERTAIN}
     # station-level BFS from the farm reaches every shop
     import networkx as nx
@@ -81,7 +81,8 @@ def test_times_evidence_and_order(view):
     st = {x.id: (x.time, x.evidence) for x in t.stations}
     assert st["market"] == (at(10.5), ("d1",))      # arrival, by its receive time
     assert st["shop"] == (at(11.0), ("d1", "d2"))
-    assert st["farm"][0] == at(9)[:10] + "T00:00:00+08:00"
+    assert "farm" not in st
+    assert [(x.id, x.time) for x in trace(v, "d2", "up").stations] == [("farm", at(10.0))]   # the market shipped d2: the start
     assert t.deliveries[0].ticket_id == "tk1" and t.deliveries[0].certificate_id == "c1"
     assert t.deliveries[1].max_quantity == 20.0
     assert "A" not in ids(t.lots)                     # the start item is not listed
@@ -107,8 +108,7 @@ def test_inferred_links_are_possible_and_windowed(view):
     t = trace(v, "A", "down")
     assert ids(t.deliveries) == ["d1", "dk1", "dk1b", "dk3"]
     assert tiers(t.deliveries) == {"d1": CERTAIN, "dk1": POSSIBLE, "dk1b": POSSIBLE, "dk3": POSSIBLE}
-    assert tiers(t.stations) == {"farm": CERTAIN, "stall": CERTAIN, "restaurant": POSSIBLE, "branch": POSSIBLE,
-                                 "school": POSSIBLE}
+    assert tiers(t.stations) == {"stall": CERTAIN, "restaurant": POSSIBLE, "branch": POSSIBLE, "school": POSSIBLE}
     by = {d.id: d for d in t.deliveries}
     assert by["dk1"].inferred and not by["dk1b"].inferred
     assert by["dk1"].max_quantity == 50.0           # no more than the stall received of A
