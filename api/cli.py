@@ -569,6 +569,45 @@ def mass_balance_cmd(lots: tuple[str, ...], stations: tuple[str, ...], tolerance
         click.echo(text)
 
 
+# -- outbreak ---------------------------------------------------------------------------------
+
+@cli.command("outbreak")
+@click.argument("cases_file", metavar="CASES.csv", type=click.Path(path_type=Path))
+@click.option("--kill", "kills", multiple=True, metavar="ID",
+              help="A station or lot whose processing kills the hazard (any identifier form; repeatable)")
+@click.option("--hazard", type=click.Choice(["unknown", "microbial", "vet_drug", "pesticide", "additive",
+                                             "illegal_additive", "heavy_metal", "other"]), default="unknown",
+              show_default=True, help="Kind of hazard traced; kill steps cut only pathogens (microbial, unknown)")
+@click.option("--priors", is_flag=True, help="Order tied candidates by product-risk priors (scores unchanged)")
+@click.option("--top", type=click.IntRange(min=0), default=None,
+              help="Show the N best stations and lots (default: 20 in a table, all in JSON; 0: all)")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@store_option
+def outbreak_cmd(cases_file: Path, kills: tuple[str, ...], hazard: str, priors: bool, top: int | None, fmt: str,
+                 store_url: str | None) -> None:
+    """Rank stations and lots by the share of case weight their forward trace explains (1 = common link).
+
+    CASES.csv has the columns id (编号: a station or lot), weight (权重, default 1, negative for a
+    confirmed non-case) and date (日期, optional). Any bad row is an error: no ranking on part of the cases.
+    """
+    from graph.view import ReadView
+    from reasoning.outbreak import rank_sources
+
+    from .outbreak import load_cases, ranking_table
+
+    with _store(store_url) as store:
+        view = ReadView(store)
+        cases = load_cases(cases_file, view)
+        result = rank_sources(view, cases, kill=kills, hazard=hazard, priors=priors)
+    if fmt == "json":
+        data = result.to_dict()
+        if top:
+            data["stations"], data["lots"] = data["stations"][:top], data["lots"][:top]
+        click.echo(render.json_text(data))
+    else:
+        click.echo(ranking_table(result, 20 if top is None else top))
+
+
 # -- generate, templates, export ----------------------------------------------------------------
 
 @cli.command()
