@@ -11,8 +11,7 @@ Candidates
 
     * a station case with a date: what the station received before the end of
       that date (within the holding windows of the received lots);
-    * a station case without a date: what it ever received (one upstream trace
-      per inbound delivery);
+    * a station case without a date: what it ever received;
     * a lot case: the lot's origins (before the end of its date, where given);
 
     plus the case stations and lots themselves (a kitchen can be the source).
@@ -349,7 +348,7 @@ def rank_sources(view: "ReadView", cases: Sequence[Case | ResolvedCase], *, kill
         notes.append(f"traces cut at the kill steps {', '.join(sorted(kill_set))} ({hazard} hazard)")
 
     tr = tracer or Tracer(view)
-    cand_stations, cand_lots = _candidates(view, tr, rcases, opts)
+    cand_stations, cand_lots = _candidates(tr, rcases, opts)
 
     # where every case has a date, nothing shipped after the last one can reach a case in time
     dates = [c.time for c in rcases]
@@ -409,8 +408,7 @@ def rank_sources(view: "ReadView", cases: Sequence[Case | ResolvedCase], *, kill
                            kill_applied, version, tuple(notes))
 
 
-def _candidates(view: "ReadView", tr: Tracer, cases: Sequence[ResolvedCase],
-                opts: TraceOptions) -> tuple[set[str], set[str]]:
+def _candidates(tr: Tracer, cases: Sequence[ResolvedCase], opts: TraceOptions) -> tuple[set[str], set[str]]:
     stations: set[str] = set()
     lots: set[str] = set()
 
@@ -425,17 +423,9 @@ def _candidates(view: "ReadView", tr: Tracer, cases: Sequence[ResolvedCase],
         if c.kind == "lot":
             lots.add(c.id)
             take(tr.trace(Start("lot", c.id, c.input, lot_id=c.id), "up", replace(opts, until=until)))
-        elif until is not None:
+        else:  # without a date: everything the station ever received
             stations.add(c.id)
             take(tr.trace(Start("station", c.id, c.input, station_id=c.id), "up", replace(opts, until=until)))
-        else:
-            stations.add(c.id)
-            # no date: everything the station ever received, one upstream trace per inbound delivery
-            for d in view.deliveries(receiver_ids=[c.id]):
-                stations.add(d.sender_id)
-                lots.add(d.lot_id)
-                take(tr.trace(Start("delivery", d.id, d.id, lot_id=d.lot_id, station_id=d.sender_id,
-                                    time=parse_time(d.time)), "up", opts))
     return stations, lots
 
 
