@@ -494,6 +494,7 @@ def _balance(data: _Data, *, lot_ids: set[str] | None, station_ids: set[str] | N
     sel = np.zeros(n, dtype=bool)
     sel[flagged] = True
     sel = sel[pair]
+    unit = unit.to_numpy()
     refs: dict[tuple[int, str], list[str]] = {}
     missing_refs: dict[int, list[str]] = {}
     units_seen: dict[int, set[str]] = {}
@@ -506,7 +507,6 @@ def _balance(data: _Data, *, lot_ids: set[str] | None, station_ids: set[str] | N
             units_seen.setdefault(p, set()).add(u)
     product = dict(zip(data.lots["id"].tolist(), data.lots["product_id"].tolist()))
     times = f["time"].to_numpy()
-    unit = unit.to_numpy()
 
     found: list[BalanceFinding] = []
     other: dict[str, list[BalanceFinding]] = {k: [] for k in _NONE_FOUND}
@@ -529,8 +529,8 @@ def _balance(data: _Data, *, lot_ids: set[str] | None, station_ids: set[str] | N
                 note = (f"by {times[peak_row[p]]} out {_r(peak_deficit[p] + pin):g} {pair_unit[p]}"
                         f" against {_r(pin):g} in")
             if mixed[p]:
-                note = ("; " if note else "").join(
-                    ["converted to kg from " + ", ".join(sorted(units_seen.get(p, ()))), note]).strip("; ")
+                conv = "converted to kg from " + ", ".join(sorted(units_seen.get(p, ())))
+                note = f"{conv}; {note}" if note else conv
         elif k == "unit_mismatch":
             note = "units " + ", ".join(sorted(units_seen.get(p, ()))) + " cannot be converted to one another"
         elif k == "incomplete":
