@@ -747,6 +747,14 @@ def demo(scale: int | None, seed: int, out: Path | None, store_url: str | None) 
         sys.exit(1)
 
 
+# -- risk and report groups (their commands register themselves on import) -----------------------
+
+from .risk_cli import report as _report_group, risk as _risk_group  # noqa: E402
+
+cli.add_command(_risk_group)
+cli.add_command(_report_group)
+
+
 def main() -> None:
     """Entry point of the ``foodtrace`` command."""
     cli(prog_name="foodtrace")

@@ -14,9 +14,22 @@ def test_every_setting_is_documented_with_its_default():
         assert line in README, f"README lacks the settings row: {line}"
 
 
+def _command_paths(group, prefix: str = "foodtrace") -> list[str]:
+    import click
+
+    out = []
+    for name, cmd in group.commands.items():
+        path = f"{prefix} {name}"
+        subs = _command_paths(cmd, path) if isinstance(cmd, click.Group) else []
+        out.extend(subs or ([] if isinstance(cmd, click.Group) else [path]))
+    return out
+
+
 def test_every_command_is_documented():
-    for name in cli.commands:
-        assert f"`foodtrace {name}" in README, f"README does not document `foodtrace {name}`"
+    paths = _command_paths(cli)
+    assert "foodtrace trace" in paths
+    for path in paths:
+        assert f"`{path}" in README, f"README does not document `{path}`"
 
 
 def test_readme_starts_with_the_two_commands():
