@@ -152,7 +152,10 @@ class SQLiteStore(Store):
         cur = self._db.execute("PRAGMA user_version")
         version = cur.fetchone()[0]
         if version == SCHEMA_VERSION:
-            return
+            # a record type added since the file was made gets its table (CREATE ... IF NOT EXISTS below)
+            have = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if have >= _TABLES.keys():
+                return
         if version not in (0, SCHEMA_VERSION):
             raise StoreUnavailable(f"{self.path} has schema version {version}; this foodtrace reads {SCHEMA_VERSION}")
         self._db.execute("BEGIN IMMEDIATE")

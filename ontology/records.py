@@ -53,6 +53,8 @@ __all__ = [
     "Case",
     "Complaint",
     "CreditRecord",
+    "RiskAssessment",
+    "GradeOverride",
     "Alias",
     "Event",
     "Retraction",
@@ -385,6 +387,75 @@ class CreditRecord(Record):
 
 
 @dataclass(frozen=True, slots=True)
+class RiskAssessment(Record):
+    """风险评估: one stored risk grade of an operator, with its points, evidence and versions.
+
+    Append-only: ``foodtrace risk grade`` adds one record per operator and run and never
+    changes an earlier one; the only fields written later are the publication stamp
+    (``published``, ``published_at``, ``published_by``), written once. ``grade`` is the grade
+    in effect after the run (an override in force wins), ``computed_grade`` what the points
+    gave; ``differs`` flags a computed grade that differs from the override in force.
+    """
+
+    table: ClassVar[str] = "risk_assessment"
+    cls: ClassVar[str] = "RiskAssessment"
+    zh: ClassVar[str] = "风险评估"
+
+    operator_id: str | None = col("主体", "operator", "operator assessed", required=True)
+    run: str | None = col("评估批次", "run", "the grading run that produced it (one per `foodtrace risk grade`)")
+    grade: str | None = col("风险等级", "grade", "grade A-D in effect after this run (an override in force wins)",
+                            required=True)
+    computed_grade: str | None = col("计算等级", "computed_grade", "grade A-D the points table gave", required=True)
+    score: float | None = col("风险分值", "score", "total points (static + dynamic + credit)", type="float")
+    static_points: float | None = col("静态风险分", "static_points", "static factor points (category and scale, <= 40)",
+                                      type="float")
+    dynamic_points: float | None = col("动态风险分", "dynamic_points", "dynamic factor points (inspections, sampling, "
+                                       "cases, interviews, <= 40)", type="float")
+    credit_points: float | None = col("信用风险分", "credit_points", "general credit risk points (<= 20)", type="float")
+    credit_class: str | None = col("信用等级", "credit_class", "credit class A-D used (official or computed)")
+    as_of: str | None = col("评估基准日", "as_of", "records dated before this day were known", required=True,
+                            type="date")
+    created: str | None = col("评估时间", "created", "time the assessment was stored", required=True, type="datetime")
+    config_version: str | None = col("评分规则版本", "config_version", "version of the points table", required=True)
+    model_version: str | None = col("模型版本", "model_version", "version of the failure-risk model, or none",
+                                    required=True)
+    probability: float | None = col("不合格概率", "probability", "model probability that the next sample fails",
+                                    type="float")
+    method: str | None = col("评定方法", "method", "grading method, e.g. SAMR-2022 producer or a named adaptation")
+    explanation: str | None = col("评定说明", "explanation", "factors with their points and evidence ids, and the "
+                                  "model's top features (JSON)", type="json")
+    override_id: str | None = col("人工调整", "override", "the grade override in force at the run")
+    differs: bool | None = col("与调整不一致", "differs", "the computed grade differs from the override in force",
+                               type="bool")
+    published: bool | None = col("已发布", "published", "the credit team published this assessment", type="bool")
+    published_at: str | None = col("发布时间", "published_at", "time it was published", type="datetime")
+    published_by: str | None = col("发布人", "published_by", "who published it")
+
+
+@dataclass(frozen=True, slots=True)
+class GradeOverride(Record):
+    """人工调整: the credit team sets an operator's grade by hand, with a reason; it holds until lifted.
+
+    Never deleted: lifting fills ``lifted``, ``lifted_by`` and ``lift_reason``.
+    """
+
+    table: ClassVar[str] = "grade_override"
+    cls: ClassVar[str] = "GradeOverride"
+    zh: ClassVar[str] = "等级人工调整"
+
+    operator_id: str | None = col("主体", "operator", "operator whose grade is set", required=True)
+    grade: str | None = col("调整等级", "grade", "grade A-D set by hand", required=True)
+    reason: str | None = col("调整理由", "reason", "why the grade was set by hand", required=True)
+    by: str | None = col("调整人", "by", "who decided it", required=True)
+    created: str | None = col("调整时间", "created", "time it was decided", required=True, type="datetime")
+    computed_grade: str | None = col("计算等级", "computed_grade", "computed grade of the latest assessment then")
+    assessment_id: str | None = col("所调整评估", "assessment", "the latest assessment when it was decided")
+    lifted: str | None = col("撤销时间", "lifted", "time the override was lifted", type="datetime")
+    lifted_by: str | None = col("撤销人", "lifted_by", "who lifted it")
+    lift_reason: str | None = col("撤销理由", "lift_reason", "why it was lifted")
+
+
+@dataclass(frozen=True, slots=True)
 class Alias(Record):
     """Another form of an entity's identifier (EPC URN, bare code, local trace code ...).
 
@@ -443,7 +514,7 @@ class Retraction(Record):
 RECORD_TYPES: tuple[type[Record], ...] = (
     Region, Operator, Product, Lot, Delivery, Transformation, TransformationItem, Certificate,
     Ticket, TraceCode, Sample, TestResult, Inspection, Case, Complaint, CreditRecord,
-    Alias, Event, Retraction,
+    Alias, Event, Retraction, RiskAssessment, GradeOverride,
 )
 _BY_TABLE = {t.table: t for t in RECORD_TYPES}
 

@@ -123,6 +123,7 @@ class FT(_rdflib_namespace.DefinedNamespace):
     Event: URIRef
     Farm: URIRef
     FarmersMarket: URIRef
+    GradeOverride: URIRef
     Inspection: URIRef
     Lot: URIRef
     Operator: URIRef
@@ -154,7 +155,9 @@ class FT(_rdflib_namespace.DefinedNamespace):
     aliasOf: URIRef
     announcement: URIRef
     announcementDate: URIRef
+    asOf: URIRef
     assessedAt: URIRef
+    assessmentRun: URIRef
     authority: URIRef
     batch: URIRef
     bizLocation: URIRef
@@ -167,21 +170,27 @@ class FT(_rdflib_namespace.DefinedNamespace):
     channel: URIRef
     closedDate: URIRef
     code: URIRef
+    computedGrade: URIRef
     conclusion: URIRef
+    configVersion: URIRef
     contact: URIRef
     contentHash: URIRef
     correctiveEvent: URIRef
     creditClass: URIRef
     creditKind: URIRef
+    creditPoints: URIRef
     date: URIRef
+    decidedBy: URIRef
     declarationTime: URIRef
     deliveredLot: URIRef
     description: URIRef
+    differsFromOverride: URIRef
     disposalDone: URIRef
     disposalDue: URIRef
     disposition: URIRef
     disputed: URIRef
     divisionCode: URIRef
+    dynamicPoints: URIRef
     endDate: URIRef
     errorReason: URIRef
     eventBody: URIRef
@@ -189,9 +198,12 @@ class FT(_rdflib_namespace.DefinedNamespace):
     eventType: URIRef
     evidence: URIRef
     expiryDate: URIRef
+    failureProbability: URIRef
     findings: URIRef
     fine: URIRef
     gln: URIRef
+    gradeOverride: URIRef
+    gradingMethod: URIRef
     gtin: URIRef
     haccp: URIRef
     hazardClass: URIRef
@@ -208,6 +220,9 @@ class FT(_rdflib_namespace.DefinedNamespace):
     latitude: URIRef
     licenceDate: URIRef
     licenceNumber: URIRef
+    liftReason: URIRef
+    liftedAt: URIRef
+    liftedBy: URIRef
     limit: URIRef
     limitText: URIRef
     longitude: URIRef
@@ -221,6 +236,8 @@ class FT(_rdflib_namespace.DefinedNamespace):
     operator: URIRef
     operatorKind: URIRef
     origin: URIRef
+    overriddenAssessment: URIRef
+    overriddenAt: URIRef
     parentOperator: URIRef
     parentRegion: URIRef
     penalty: URIRef
@@ -230,6 +247,9 @@ class FT(_rdflib_namespace.DefinedNamespace):
     product: URIRef
     productName: URIRef
     productionDate: URIRef
+    published: URIRef
+    publishedAt: URIRef
+    publishedBy: URIRef
     quantity: URIRef
     readPoint: URIRef
     reason: URIRef
@@ -258,6 +278,7 @@ class FT(_rdflib_namespace.DefinedNamespace):
     sourceFile: URIRef
     specification: URIRef
     startDate: URIRef
+    staticPoints: URIRef
     station: URIRef
     substantiated: URIRef
     testItem: URIRef
@@ -271,9 +292,9 @@ class FT(_rdflib_namespace.DefinedNamespace):
     unit: URIRef
     uri: URIRef
     uscc: URIRef
-    valueScheme: URIRef
     validUntil: URIRef
     value: URIRef
+    valueScheme: URIRef
     valueText: URIRef
     violation: URIRef
 
