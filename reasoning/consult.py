@@ -237,7 +237,7 @@ def monthly(facts: pd.DataFrame, by: str, period: Period) -> pd.DataFrame:
 
     Every group seen in the period gets a row for every month (zeros where it had none; ``rate`` NaN
     where there were no samples). Columns ``group, month, samples, nonconforming, rate``; sorted by group
-    and month. ``by`` is ``category``, ``hazard`` or ``district``.
+    (``unknown`` last) and month. ``by`` is ``category``, ``hazard`` or ``district``.
     """
     _check_dimension(by)
     cur = facts.loc[period.contains(facts["date"])] if len(facts) else facts
@@ -246,7 +246,7 @@ def monthly(facts: pd.DataFrame, by: str, period: Period) -> pd.DataFrame:
     months = period.months()
     counts = _counts(cur, by, ["month"]) if len(cur) else pd.DataFrame(columns=["group", "month", "samples",
                                                                                "nonconforming"])
-    groups = sorted(set(counts["group"]))
+    groups = sorted(set(counts["group"]), key=lambda g: (g == UNKNOWN, g))
     grid = pd.MultiIndex.from_product([groups, months], names=["group", "month"]).to_frame(index=False)
     out = grid.merge(counts[["group", "month", "nonconforming"]], on=["group", "month"], how="left")
     if by == "hazard":
