@@ -74,7 +74,9 @@ every input has a count quantity (heads: ``H87`` or ``EA``) and a category with 
 limit, and at least one output has a mass quantity; by-product lots recorded as
 outputs count towards the output, which is why the ceiling is generous.
 
-Findings are sorted by excess ratio, largest first, then by ids.
+Findings are sorted by excess ratio, largest first (then by peak ratio, then by ids).
+Speed: one scan of deliveries, lots and lot links, then vectorised numpy/pandas; on the
+1,000,000-delivery synthetic network about 17 s of CPU, two thirds of it reading the store.
 
 Examples
 --------
@@ -123,8 +125,6 @@ MAX_KG_PER_HEAD: Mapping[str, float] = {"live_pig": 95.0, "live_poultry": 3.5}
 COUNT_UNITS = frozenset({"H87", "EA"})
 
 _EPS = 1e-9
-_SOURCE_FLOWS = ("received", "made", "lot")
-_OUT_FLOWS = ("shipped", "used")
 
 
 class _View(Protocol):  # the read methods used (graph.view.ReadView or a store)
@@ -313,32 +313,69 @@ def _read(view: _View, lot_ids: list[str] | None, station_ids: list[str] | None)
 
 # -- balance --------------------------------------------------------------------------------
 
-_FLOW_NOUN = {"received": "delivery", "shipped": "delivery", "used": "transformation"}
 _NONE_FOUND: dict[str, list[BalanceFinding]] = {"incomplete": [], "unit_mismatch": [], "no_source": []}
 
 
-def _flows(data: _Data) -> pd.DataFrame:
-    """One row per quantity touching a (station, lot) pair: station, lot, flow, quantity, unit, time, ref."""
+RECEIVED, SHIPPED, USED, MADE, LOT = range(5)
+_FLOW_NAMES = ("received", "shipped", "used", "made", "lot")
+_NO_TIME = np.iinfo(np.int64).min
+
+
+@dataclass
+class _Flows:
+    """One row per quantity touching a (station, lot) pair, as codes into the name arrays."""
+
+    station: np.ndarray      # codes into station_names (-1: none)
+    lot: np.ndarray          # codes into lot_names
+    flow: np.ndarray         # RECEIVED ... LOT
+    qty: np.ndarray          # float, NaN when unknown
+    unit: np.ndarray         # codes into unit_names (-1: none)
+    when: np.ndarray         # UTC nanoseconds, _NO_TIME when unknown
+    time: np.ndarray         # the time as written
+    ref: np.ndarray          # delivery, transformation or lot id
+    station_names: np.ndarray
+    lot_names: np.ndarray
+    unit_names: list[Any]
+
+
+def _factorize(*parts: pd.Series) -> tuple[list[np.ndarray], np.ndarray]:
+    """Codes of the values of several columns in one numbering (None: -1), and the values."""
+    values = np.concatenate([p.to_numpy(dtype=object) for p in parts])
+    codes, names = pd.factorize(values)
+    bounds = np.cumsum([0] + [len(p) for p in parts])
+    return [codes[bounds[i]:bounds[i + 1]] for i in range(len(parts))], np.asarray(names, dtype=object)
+
+
+def _flows(data: _Data) -> _Flows:
+    """Received and shipped (deliveries), used and made (lot links), lot (a producer's own lot record)."""
     d, it, lots = data.deliveries, data.items, data.lots
-    cols = ["station", "lot", "flow", "quantity", "unit", "time", "ref"]
-    parts = [
-        pd.DataFrame({"station": d["receiver_id"], "lot": d["lot_id"], "flow": "received",
-                      "quantity": d["quantity"], "unit": d["unit"], "time": d["time"], "ref": d["id"]}),
-        pd.DataFrame({"station": d["sender_id"], "lot": d["lot_id"], "flow": "shipped",
-                      "quantity": d["quantity"], "unit": d["unit"], "time": d["time"], "ref": d["id"]}),
-    ]
-    for role, flow in (("input", "used"), ("output", "made")):
-        sel = it[it["role"] == role]
-        parts.append(pd.DataFrame({"station": sel["station_id"], "lot": sel["lot_id"], "flow": flow,
-                                   "quantity": sel["quantity"], "unit": sel["unit"], "time": sel["time"],
-                                   "ref": sel["transformation_id"]}))
-    own = lots[lots["producer_id"].notna()]
-    parts.append(pd.DataFrame({"station": own["producer_id"], "lot": own["id"], "flow": "lot",
-                               "quantity": own["quantity"], "unit": own["unit"], "time": None, "ref": own["id"]}))
-    parts = [p[cols] for p in parts if len(p)]
-    f = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
-    f["quantity"] = pd.to_numeric(f["quantity"], errors="coerce").astype(float)
-    return f
+    ins, outs = it[(it["role"] == "input").to_numpy()], it[(it["role"] == "output").to_numpy()]
+    own = lots[lots["producer_id"].notna().to_numpy()]
+    (l_d, l_in, l_out, l_own), lot_names = _factorize(d["lot_id"], ins["lot_id"], outs["lot_id"], own["id"])
+    (s_r, s_s, s_in, s_out, s_own), station_names = _factorize(
+        d["receiver_id"], d["sender_id"], ins["station_id"], outs["station_id"], own["producer_id"])
+    (u_d, u_in, u_out, u_own), unit_names = _factorize(d["unit"], ins["unit"], outs["unit"], own["unit"])
+    w_d, w_in, w_out = _instants(d["time"]), _instants(ins["time"]), _instants(outs["time"])
+    n_d, n_in, n_out, n_own = len(d), len(ins), len(outs), len(own)
+
+    def qty(frame: pd.DataFrame) -> np.ndarray:
+        return pd.to_numeric(frame["quantity"], errors="coerce").to_numpy(dtype=float)
+
+    q_d = qty(d)
+    return _Flows(
+        station=np.concatenate([s_r, s_s, s_in, s_out, s_own]).astype(np.int64),
+        lot=np.concatenate([l_d, l_d, l_in, l_out, l_own]).astype(np.int64),
+        flow=np.repeat(np.arange(5, dtype=np.int8), [n_d, n_d, n_in, n_out, n_own]),
+        qty=np.concatenate([q_d, q_d, qty(ins), qty(outs), qty(own)]),
+        unit=np.concatenate([u_d, u_d, u_in, u_out, u_own]).astype(np.int64),
+        when=np.concatenate([w_d, w_d, w_in, w_out, np.full(n_own, _NO_TIME, dtype=np.int64)]),
+        time=np.concatenate([d["time"].to_numpy(dtype=object)] * 2 + [ins["time"].to_numpy(dtype=object),
+                                                                    outs["time"].to_numpy(dtype=object),
+                                                                    np.full(n_own, None, dtype=object)]),
+        ref=np.concatenate([d["id"].to_numpy(dtype=object)] * 2 + [
+            ins["transformation_id"].to_numpy(dtype=object), outs["transformation_id"].to_numpy(dtype=object),
+            own["id"].to_numpy(dtype=object)]),
+        station_names=station_names, lot_names=lot_names, unit_names=list(unit_names))
 
 
 def _kg_factors(units: Iterable[Any]) -> dict[Any, float]:
@@ -354,8 +391,10 @@ def _kg_factors(units: Iterable[Any]) -> dict[Any, float]:
 
 def _instants(times: pd.Series) -> np.ndarray:
     """ISO 8601 times as UTC nanoseconds; unknown or unreadable times as the minimum int64."""
-    t = pd.to_datetime(times, utc=True, errors="coerce", format="ISO8601")
-    return t.dt.tz_convert(None).astype("datetime64[ns]").to_numpy().view("i8")
+    if not len(times):
+        return np.zeros(0, dtype=np.int64)
+    t = pd.to_datetime(times.to_numpy(dtype=object), utc=True, errors="coerce", format="ISO8601")
+    return t.tz_convert(None).astype("datetime64[ns]").to_numpy().view("i8")
 
 
 def _peaks(pair: np.ndarray, is_in: np.ndarray, value: np.ndarray, when: np.ndarray, tol: Tolerance,
@@ -393,33 +432,31 @@ def _peaks(pair: np.ndarray, is_in: np.ndarray, value: np.ndarray, when: np.ndar
 
 def _balance(data: _Data, *, lot_ids: set[str] | None, station_ids: set[str] | None, tol: Tolerance,
              include_unsourced: bool, time_ordered: bool) -> tuple[list[BalanceFinding], dict[str, list[BalanceFinding]], int]:
-    f = _flows(data)
+    fl = _flows(data)
+
+    def chosen(names: np.ndarray, wanted: set[str]) -> np.ndarray:  # per code, and False for -1
+        return np.append(np.isin(names, list(wanted)), False)
+
+    rows = (fl.station >= 0) & (fl.lot >= 0)
     if lot_ids is not None:
-        f = f[f["lot"].isin(lot_ids)]
+        rows &= chosen(fl.lot_names, lot_ids)[fl.lot]
     if station_ids is not None:
-        f = f[f["station"].isin(station_ids)]
+        rows &= chosen(fl.station_names, station_ids)[fl.station]
     # one integer code per (station, lot) pair; only pairs with an outflow are kept
-    st_code, st_names = pd.factorize(f["station"].to_numpy())
-    lot_code, lot_names = pd.factorize(f["lot"].to_numpy())
-    n_lots = max(len(lot_names), 1)
-    key = st_code.astype(np.int64) * n_lots + lot_code
-    flow = f["flow"].to_numpy()
+    n_lots = max(len(fl.lot_names), 1)
+    key = fl.station * n_lots + fl.lot
     all_pair, all_keys = pd.factorize(key)
     has_out = np.zeros(len(all_keys), dtype=bool)
-    has_out[all_pair[np.isin(flow, _OUT_FLOWS)]] = True
-    keep = has_out[all_pair] & (st_code >= 0) & (lot_code >= 0)
-    if not keep.any():
+    has_out[all_pair[rows & ((fl.flow == SHIPPED) | (fl.flow == USED))]] = True
+    rows &= has_out[all_pair]
+    if not rows.any():
         return [], {k: [] for k in _NONE_FOUND}, 0
-    f = f[keep]
-    pair, pair_keys = pd.factorize(key[keep])
+    rows = np.flatnonzero(rows)
+    pair, pair_keys = pd.factorize(key[rows])
     pair = np.asarray(pair, dtype=np.int64)
     n = len(pair_keys)
-    uniques = list(zip(st_names[pair_keys // n_lots], lot_names[pair_keys % n_lots]))
-    flow = flow[keep]
-    qty = f["quantity"].to_numpy(dtype=float)
-    unit = f["unit"]
-    u_code, u_names = pd.factorize(unit.to_numpy())
-    u_names = list(u_names)
+    flow, qty, u_code, when = fl.flow[rows], fl.qty[rows], fl.unit[rows], fl.when[rows]
+    u_names = fl.unit_names
 
     def per_pair(mask: np.ndarray) -> np.ndarray:
         out = np.zeros(n, dtype=bool)
@@ -429,13 +466,13 @@ def _balance(data: _Data, *, lot_ids: set[str] | None, station_ids: set[str] | N
     def total(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
         return np.bincount(pair[mask], weights=values[mask], minlength=n)
 
-    is_in = np.isin(flow, _SOURCE_FLOWS)
+    is_in = (flow == RECEIVED) | (flow == MADE) | (flow == LOT)
     has_src = per_pair(is_in)
     # missing quantities: deliveries and inputs always count; the two production records stand in for each other
     empty_unit = np.array([not (isinstance(u, str) and u) for u in u_names] + [True])  # index -1: no unit
     complete_row = ~np.isnan(qty) & ~empty_unit[u_code]
-    missing_plain = per_pair(np.isin(flow, ("received", "shipped", "used")) & ~complete_row)
-    is_made, is_lot = flow == "made", flow == "lot"
+    missing_plain = per_pair((flow <= USED) & ~complete_row)
+    is_made, is_lot = flow == MADE, flow == LOT
     made_ok = per_pair(is_made) & ~per_pair(is_made & ~complete_row)
     lot_ok = per_pair(is_lot) & ~per_pair(is_lot & ~complete_row)
     prod_missing = (per_pair(is_made) | per_pair(is_lot)) & ~made_ok & ~lot_ok
@@ -457,7 +494,7 @@ def _balance(data: _Data, *, lot_ids: set[str] | None, station_ids: set[str] | N
     value = np.nan_to_num(value)
     pair_unit = np.where(mixed, "KGM", first_unit)
 
-    received, shipped, used = (total(flow == k, value) for k in ("received", "shipped", "used"))
+    received, shipped, used = (total(flow == k, value) for k in (RECEIVED, SHIPPED, USED))
     made_total, lot_total = total(is_made, value), total(is_lot, value)
     produced = np.maximum(made_total, lot_total)
     inflow = received + produced
@@ -470,14 +507,13 @@ def _balance(data: _Data, *, lot_ids: set[str] | None, station_ids: set[str] | N
     if time_ordered and judged.any():
         # the lot record counts what the transformation outputs do not already say, from the beginning
         tl_value = np.where(is_lot, np.maximum(lot_total - made_total, 0.0)[pair], value)
-        rows = np.flatnonzero(judged[pair])
-        when = _instants(f["time"].iloc[rows])
-        m, d, cin, r = _peaks(pair[rows], is_in[rows], tl_value[rows], when, tol, n)
+        sub = np.flatnonzero(judged[pair])
+        m, d, cin, r = _peaks(pair[sub], is_in[sub], tl_value[sub], when[sub], tol, n)
         better = judged & (m >= margin)
         margin = np.where(better, m, margin)
         peak_deficit = np.where(better, d, peak_deficit)
         peak_in = np.where(better, cin, peak_in)
-        peak_row = np.where(better & (r >= 0), np.where(r >= 0, rows[np.maximum(r, 0)], -1), -1)
+        peak_row = np.where(better & (r >= 0), rows[sub[np.maximum(r, 0)]], -1)
     violation = judged & (margin > _EPS)
 
     kind = np.full(n, "", dtype=object)
@@ -494,24 +530,23 @@ def _balance(data: _Data, *, lot_ids: set[str] | None, station_ids: set[str] | N
     sel = np.zeros(n, dtype=bool)
     sel[flagged] = True
     sel = sel[pair]
-    unit = unit.to_numpy()
-    refs: dict[tuple[int, str], list[str]] = {}
+    refs: dict[tuple[int, int], list[str]] = {}
     missing_refs: dict[int, list[str]] = {}
     units_seen: dict[int, set[str]] = {}
-    for p, fl, ref, ok, u in zip(pair[sel].tolist(), flow[sel].tolist(), f["ref"].to_numpy()[sel].tolist(),
-                                 complete_row[sel].tolist(), unit[sel].tolist()):
-        refs.setdefault((p, fl), []).append(ref)
-        if not ok and fl in _FLOW_NOUN:
-            missing_refs.setdefault(p, []).append(f"{_FLOW_NOUN[fl]} {ref}")
+    for p, f, ref, ok, u in zip(pair[sel].tolist(), flow[sel].tolist(), fl.ref[rows[sel]].tolist(),
+                                complete_row[sel].tolist(), u_code[sel].tolist()):
+        refs.setdefault((p, f), []).append(ref)
+        if not ok and f <= USED:
+            missing_refs.setdefault(p, []).append(f"{'transformation' if f == USED else 'delivery'} {ref}")
         if ok:
-            units_seen.setdefault(p, set()).add(u)
+            units_seen.setdefault(p, set()).add(u_names[u])
     product = dict(zip(data.lots["id"].tolist(), data.lots["product_id"].tolist()))
-    times = f["time"].to_numpy()
+    times = fl.time
 
     found: list[BalanceFinding] = []
     other: dict[str, list[BalanceFinding]] = {k: [] for k in _NONE_FOUND}
     for p in flagged.tolist():
-        st, lot = uniques[p]
+        st, lot = fl.station_names[pair_keys[p] // n_lots], fl.lot_names[pair_keys[p] % n_lots]
         k = kind[p]
         note = ""
         figures: dict[str, Any] = {}
@@ -541,9 +576,9 @@ def _balance(data: _Data, *, lot_ids: set[str] | None, station_ids: set[str] | N
             note = "neither received, produced nor made by a recorded transformation here"
         bf = BalanceFinding(
             kind=k, station_id=st, lot_id=lot, product_id=product.get(lot),
-            deliveries_in=tuple(sorted(refs.get((p, "received"), ()))),
-            deliveries_out=tuple(sorted(refs.get((p, "shipped"), ()))),
-            transformations=tuple(sorted(set(refs.get((p, "used"), ())) | set(refs.get((p, "made"), ())))),
+            deliveries_in=tuple(sorted(refs.get((p, RECEIVED), ()))),
+            deliveries_out=tuple(sorted(refs.get((p, SHIPPED), ()))),
+            transformations=tuple(sorted(set(refs.get((p, USED), ())) | set(refs.get((p, MADE), ())))),
             note=note, **figures)
         (found if k == "shipped_more_than_received" else other[k]).append(bf)
     found.sort(key=lambda b: b.sort_key)

@@ -329,3 +329,15 @@ def test_synthetic_filters_agree_with_the_full_run(synthetic):
     assert by_lot.violations == tuple(f for f in full.violations if f.lot_id in lots)
     some = full.slaughter[0]
     assert mass_balance(ReadView(store), lot_ids=[some.output_lot_ids[0]]).slaughter == (some,)
+
+
+def test_times_compare_in_utc_whatever_their_offset(sqlite_store):
+    # received at 08:00 Beijing time (written as 09:00+09:00), shipped at 08:30 Beijing time
+    recs = [D("d1", "L", "farm", "m", 100, time="2026-03-01T09:00:00+09:00"),
+            D("d2", "L", "m", "s", 100, time="2026-03-01T08:30:00+08:00")]
+    assert run(sqlite_store, recs).findings == ()
+
+
+def test_empty_store(sqlite_store):
+    rep = mass_balance(ReadView(sqlite_store), include_unsourced=True)
+    assert rep.findings == () and rep.pairs_checked == 0 and rep.slaughters_checked == 0
