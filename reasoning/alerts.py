@@ -453,10 +453,12 @@ def alerts(view: "ReadView", *, as_of: Any = None, rules: AlertRules | None = No
         cat_zh, cat_en = names.category(c["category"]), names.category(c["category"], 1)
         ids = tuple(dict.fromkeys(sid for _, _, sid in ev))
         who = names.op(c["supplier"])
+        when_zh = f"在{ev[0][0]}" if ev[0][0] == ev[-1][0] else f"在{ev[0][0]}至{ev[-1][0]}期间"
+        when_en = f"on {ev[0][0]}" if ev[0][0] == ev[-1][0] else f"between {ev[0][0]} and {ev[-1][0]}"
         msg = (f"聚集：{who}的{len(buyers)}家下游单位（{_join([names.op(b) for b in buyers])}）"
-               f"在{ev[0][0]}至{ev[-1][0]}期间{cat_zh}抽检不合格（样品 {'、'.join(ids)}），请排查共同来源。")
-        en = (f"Cluster: {len(buyers)} buyers of {who} had nonconforming {cat_en} samples between {ev[0][0]} and "
-              f"{ev[-1][0]} (samples {', '.join(ids)}); check the common source.")
+               f"{when_zh}{cat_zh}抽检不合格（样品 {'、'.join(ids)}），请排查共同来源。")
+        en = (f"Cluster: {len(buyers)} buyers of {who} had nonconforming {cat_en} samples {when_en} "
+              f"(samples {', '.join(ids)}); check the common source.")
         out.append(Alert("supplier_cluster", "cluster", (c["supplier"], *buyers), None, ids, msg, en, len(buyers),
                          ev[0][0], ev[-1][0], c["category"], None))
     out.sort(key=lambda a: (LEVELS.index(a.level), a.operator_ids, a.product or "", a.category or "", a.sample_ids))
