@@ -754,6 +754,7 @@ from .risk_cli import report as _report_group, risk as _risk_group  # noqa: E402
 cli.add_command(_risk_group)
 cli.add_command(_report_group)
 from . import report_consult  # noqa: E402,F401
+from . import grading_cli  # noqa: E402,F401
 
 
 def main() -> None:

@@ -162,7 +162,7 @@ def grade_chart(table: "pd.DataFrame", scheme: str, title: str, lang: str = "zh"
     ax.set_title(title, fontsize=11)
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(ncols=4, fontsize=8, loc="lower right", frameon=False)
+    fig.legend(*ax.get_legend_handles_labels(), ncols=4, fontsize=8, loc="outside lower center", frameon=False)
     return _png(fig)
 
 
@@ -209,9 +209,9 @@ def _monthly_table(trend: "pd.DataFrame", scheme: str, lang: str, dim_name: str)
             if r["samples"] == 0 and r["nonconforming"] == 0:
                 cells.append('<span class="dim">–</span>')
             else:
-                cls = "hot" if r["nonconforming"] > 0 else ""
-                cells.append(f'<span class="{cls}">{int(r["nonconforming"])}/{int(r["samples"])}</span>'
-                             f'<br><small>{_pct(r["rate"])}</small>')
+                text = f'{int(r["nonconforming"])}/{int(r["samples"])}'
+                cells.append(f'<span class="hot">{text}</span> <small>{_pct(r["rate"], 0)}</small>'
+                             if r["nonconforming"] > 0 else text)
         rows.append([_esc(label(scheme, g, lang)), *cells])
     return _table(headers, rows, numeric=range(1, len(headers)), cls="monthly")
 
@@ -223,11 +223,24 @@ def _name(c: "Consultation", operator_id: str | None) -> str:
     return getattr(op, "name", None) or operator_id
 
 
+def _short_id(record_id: str) -> str:
+    """A record id as a reader knows it: the local part of a ``urn:foodtrace:`` id, percent-decoded.
+
+    >>> _short_id("urn:foodtrace:case:%E9%80%9A%E5%B8%82-2025-01"), _short_id("https://id.gs1.org/414/6901")
+    ('通市-2025-01', 'https://id.gs1.org/414/6901')
+    """
+    from urllib.parse import unquote
+
+    if record_id.startswith("urn:foodtrace:"):
+        return unquote(record_id.rsplit(":", 1)[-1])
+    return record_id
+
+
 def _evidence(ids: Sequence[str], lang: str, limit: int = 4) -> str:
     ids = list(ids or ())
     if not ids:
         return ""
-    shown = "、".join(_esc(i.rsplit(":", 1)[-1] if i.startswith("urn:foodtrace:") else i) for i in ids[:limit])
+    shown = "、".join(_esc(_short_id(i)) for i in ids[:limit])
     more = len(ids) - limit
     if more > 0:
         shown += _t(lang, f" 等 {len(ids)} 项", f" and {more} more")
@@ -243,7 +256,8 @@ def _feature_text(feat: Any, lang: str) -> str:
     if isinstance(feat, str):
         return _esc(feat)
     if isinstance(feat, dict):
-        name = feat.get("name_en" if lang == "en" else "name_zh") or feat.get("feature") or feat.get("name")
+        name = (feat.get("en" if lang == "en" else "zh") or feat.get("name_en" if lang == "en" else "name_zh")
+                or feat.get("feature") or feat.get("name"))
         val = feat.get("contribution", feat.get("value"))
         return _esc(f"{name} ({val:+.2f})" if isinstance(val, (int, float)) else name)
     if isinstance(feat, (tuple, list)) and len(feat) >= 2 and isinstance(feat[-1], (int, float)):
@@ -270,7 +284,8 @@ def _top_risk_section(c: "Consultation", lang: str) -> str:
             head += f' · {_t(lang, "模型预测下次抽检不合格概率", "model: P(next sample fails)")} {_pct(t.probability)}'
         head += "</span></div>"
         flags = []
-        method = getattr(a, "method", None)
+        method = (getattr(a, "method", None) if lang == "en" else None) or getattr(a, "method_zh", None) or getattr(
+            a, "method", None)
         if method:
             flags.append(f'{_t(lang, "评定方法", "method")}: {_esc(method)}')
         if getattr(a, "credit_class", None):
@@ -293,9 +308,10 @@ def _top_risk_section(c: "Consultation", lang: str) -> str:
             flags.append(" + ".join(parts))
         rows = []
         for f in t.factors:
+            note = (getattr(f, "note_en", None) if lang == "en" else None) or getattr(f, "note", "") or ""
             rows.append([_esc(_factor_name(f, lang)),
                          f"{float(f.points):g} / {float(getattr(f, 'max_points', 0) or 0):g}",
-                         _esc(getattr(f, "note", "") or "") + _evidence(getattr(f, "evidence", ()), lang)])
+                         _esc(note) + _evidence(getattr(f, "evidence", ()), lang)])
         factors = _table([_t(lang, "计分因素", "factor"), _t(lang, "得分/满分", "points / max"),
                           _t(lang, "说明与依据", "note and evidence")], rows, numeric=(1,), cls="factors")
         model = ""
@@ -307,45 +323,42 @@ def _top_risk_section(c: "Consultation", lang: str) -> str:
     return "".join(out)
 
 
-def _alert_text(a: Any, lang: str) -> dict[str, str]:
-    """The fields of an early warning the page shows, whatever the alert class names them."""
-    def get(*names: str) -> Any:
-        for n in names:
-            v = a.get(n) if isinstance(a, dict) else getattr(a, n, None)
-            if v not in (None, "", ()):
-                return v
-        return None
-
-    level = get("level", "severity") or ""
-    kind = get("kind", "type") or ""
-    message = get("message_en", "text_en", "description_en") if lang == "en" else get(
-        "message_zh", "text_zh", "description_zh")
-    message = message or get("message", "text", "description", "title") or ""
-    evidence = get("evidence", "sample_ids", "samples") or ()
-    if isinstance(evidence, str):
-        evidence = (evidence,)
-    return {"level": str(level), "kind": str(kind), "message": str(message),
-            "operator": str(get("operator_id", "producer_id", "supplier_id") or ""),
-            "date": str(get("date", "since", "first", "due") or ""), "evidence": list(evidence)}
+def _alert_text(a: Any, lang: str) -> dict[str, Any]:
+    """The fields of an early warning (:class:`reasoning.alerts.Alert`) the page shows."""
+    ops = tuple(getattr(a, "operator_ids", ()) or ())
+    first, last = getattr(a, "first", None), getattr(a, "last", None)
+    span = first if not last or last == first else f"{first} – {last}"
+    message = (getattr(a, "message_en", None) if lang == "en" else None) or getattr(a, "message", "")
+    return {"level": getattr(a, "level", "") or "", "kind": getattr(a, "kind", "") or "", "message": message,
+            "operator": ops[0] if ops else "", "date": span or "", "evidence": list(getattr(a, "sample_ids", ()) or ())}
 
 
-_LEVELS = {"red_line": ("红线", "red line"), "red": ("红线", "red line"), "warning": ("预警", "warning"),
-           "overdue": ("逾期", "overdue"), "info": ("提示", "notice")}
+_LEVELS = {"red_line": ("红线", "red line"), "warning": ("预警", "warning"), "overdue": ("逾期", "overdue"),
+           "cluster": ("聚集", "cluster")}
+_KINDS = {"repeat_failure": ("同一企业同一产品不合格", "repeat failures of one product"),
+          "overdue_disposal": ("核查处置逾期", "overdue disposal"),
+          "supplier_cluster": ("供货方下游不合格聚集", "failures clustering at a supplier's buyers")}
 
 
 def _alerts_section(c: "Consultation", lang: str) -> str:
     if not c.alerts:
         return f'<p class="empty">{_t(lang, "截至本期末无预警。", "No warnings as of the end of the period.")}</p>'
+    counts: dict[str, int] = {}
+    for a in c.alerts:
+        counts[getattr(a, "level", "")] = counts.get(getattr(a, "level", ""), 0) + 1
+    summary = "，".join(f"{_t(lang, *_LEVELS.get(k, (k, k)))} {n}" for k, n in counts.items())
     rows = []
     for a in c.alerts:
         x = _alert_text(a, lang)
         lv = _LEVELS.get(x["level"], (x["level"], x["level"]))
-        cls = "red" if x["level"] in ("red_line", "red") else ("warn" if x["level"] else "")
-        rows.append([f'<span class="lvl {cls}">{_esc(_t(lang, *lv))}</span>', _esc(x["message"]),
-                     _esc(_name(c, x["operator"])) if x["operator"] else "–", _esc(x["date"]),
-                     _evidence(x["evidence"], lang)])
-    return _table([_t(lang, "级别", "level"), _t(lang, "预警内容", "warning"), _t(lang, "主体", "operator"),
-                   _t(lang, "日期", "date"), _t(lang, "依据", "evidence")], rows, cls="alerts")
+        kind = _KINDS.get(x["kind"], (x["kind"], x["kind"]))
+        cls = {"red_line": "red", "warning": "warn", "overdue": "warn"}.get(x["level"], "")
+        rows.append([f'<span class="lvl {cls}">{_esc(_t(lang, *lv))}</span>', _esc(_t(lang, *kind)),
+                     _esc(x["message"]), _esc(_name(c, x["operator"])) if x["operator"] else "–", _esc(x["date"])])
+    intro = _t(lang, f"截至 {c.as_of} 的预警：{summary}。", f"Warnings as of {c.as_of}: {summary}.")
+    return f"<p>{_esc(intro)}</p>" + _table([_t(lang, "级别", "level"), _t(lang, "类型", "kind"),
+                                             _t(lang, "预警内容", "warning"), _t(lang, "主体", "operator"),
+                                             _t(lang, "日期", "dates")], rows, cls="alerts")
 
 
 def _grade_table(table: "pd.DataFrame", scheme: str, lang: str, dim_name: str) -> str:
@@ -363,28 +376,32 @@ def _disposal_section(c: "Consultation", lang: str) -> str:
     rate = d.completion_rate
     ok = rate is None or rate >= 1.0
     cards = (f'<div class="cards"><div class="card {"good" if ok else "bad"}"><div class="big">{_pct(rate)}</div>'
-             f'{_t(lang, "核查处置完成率（目标 100%）", "completion rate (target 100%)")}</div>'
-             f'<div class="card"><div class="big">{d.required}</div>{_t(lang, "本期不合格样品", "nonconforming samples")}</div>'
-             + "".join(f'<div class="card"><div class="big">{n}</div>{_esc(_t(lang, *DISPOSAL_STATUSES[s]))}</div>'
-                       for s, n in d.counts.items()) + "</div>")
-    pending = d.rows[~d.rows["status"].isin(["done_on_time"])]
+             f'{_t(lang, f"核查处置完成率（{d.completed}/{d.due}，目标 100%）", f"completion rate ({d.completed}/{d.due}, target 100%)")}</div>'
+             f'<div class="card"><div class="big">{d.nonconforming}</div>{_t(lang, "本期不合格样品", "nonconforming samples")}</div>'
+             + "".join(f'<div class="card {"bad" if s in ("overdue", "no_deadline") and n else ""}"><div class="big">{n}</div>'
+                       f'{_esc(_t(lang, *DISPOSAL_STATUSES[s]))}</div>' for s, n in d.counts.items()) + "</div>")
+    pending = d.rows[d.rows["status"] != "done_on_time"]
     rows = [[_esc(_t(lang, *DISPOSAL_STATUSES[r["status"]])), _esc(r["date"]), _esc(_name(c, r["sampled_id"])),
              _esc(r["disposal_due"] or "–"), _esc(r["disposal_done"] or "–"),
-             int(r["days_overdue"]) if r["days_overdue"] else "", _esc(r["sample_id"].rsplit(":", 1)[-1])]
+             int(r["days_overdue"]) if r["days_overdue"] else "", _esc(_short_id(str(r["sample_id"])))]
             for _, r in pending.iterrows()]
     table = _table([_t(lang, "状态", "status"), _t(lang, "抽样日期", "sampled"), _t(lang, "被抽样单位", "sampled at"),
                     _t(lang, "处置期限", "due"), _t(lang, "完成日期", "done"), _t(lang, "逾期天数", "days overdue"),
                     _t(lang, "样品", "sample")], rows, numeric=(5,))
-    note = (_t(lang, "未按期完成的样品：", "Samples not disposed of on time:") if rows else
-            _t(lang, "全部按期完成。", "All done on time.") if d.required else _t(lang, "本期无不合格样品。",
-                                                                                  "No nonconforming samples."))
-    return cards + f"<p>{note}</p>" + (table if rows else "")
+    rule = _t(lang, f"完成率 = 处置期限已过（{c.as_of} 之前）的不合格样品中已完成核查处置的比例；未到期的不计入，"
+                    "未记录期限的单独列出。",
+              f"Completion rate = share of the nonconforming samples due before {c.as_of} whose disposal is "
+              "completed; samples not yet due are not counted; samples without a deadline are listed.")
+    note = (_t(lang, "未按期完成或尚未完成的样品：", "Samples not disposed of on time, or not yet:") if rows else
+            _t(lang, "全部按期完成。", "All done on time.") if d.nonconforming else
+            _t(lang, "本期无不合格样品。", "No nonconforming samples."))
+    return cards + f'<p class="sub">{_esc(rule)}</p><p>{note}</p>' + (table if rows else "")
 
 
 def _overview(c: "Consultation", lang: str) -> str:
     t = c.totals
     tot = t.loc["total"]
-    reds = sum(1 for a in c.alerts if _alert_text(a, lang)["level"] in ("red_line", "red"))
+    reds = sum(1 for a in c.alerts if getattr(a, "level", None) == "red_line")
     n_d = sum(1 for a in c.assessments if getattr(a, "grade", None) == "D")
     cards = [
         (f'{int(tot["samples"])}', _t(lang, f"抽检样品（上期 {int(tot['prev_samples'])}）",
@@ -433,7 +450,8 @@ th, td {{ border: 1px solid #E0E0E0; padding: 4px 8px; vertical-align: top; }}
 th {{ background: #ECEFF1; font-weight: bold; text-align: left; }}
 td.num {{ text-align: right; white-space: nowrap; }}
 .scroll {{ overflow-x: auto; }}
-table.monthly td {{ text-align: center; }} table.monthly small {{ color: #777; }}
+table.monthly td {{ text-align: center; white-space: nowrap; }} table.monthly td:first-child {{ text-align: left; }}
+table.monthly small {{ color: #777; }}
 .hot {{ color: #C62828; font-weight: bold; }} .dim {{ color: #BBB; }} .up {{ color: #C62828; font-weight: bold; }}
 img.chart {{ max-width: 100%; display: block; margin: 6px 0; }}
 .grades {{ display: flex; flex-wrap: wrap; gap: 24px; }} .grades > div {{ flex: 1 1 420px; }}
@@ -443,6 +461,8 @@ img.chart {{ max-width: 100%; display: block; margin: 6px 0; }}
 .grade {{ display: inline-block; min-width: 22px; text-align: center; color: white; border-radius: 4px;
   font-weight: bold; padding: 0 4px; }}
 .gA {{ background: #2E7D32; }} .gB {{ background: #7CB342; }} .gC {{ background: #FFB300; }} .gD {{ background: #C62828; }}
+table.factors {{ width: 100%; }} table.factors td:first-child {{ white-space: nowrap; }}
+table.alerts td:first-child, table.alerts td:nth-child(2) {{ white-space: nowrap; }}
 .evidence, .id, .model {{ color: #666; font-size: 12px; word-break: break-all; }}
 .lvl {{ font-weight: bold; }} .lvl.red {{ color: white; background: #C62828; padding: 0 4px; border-radius: 3px; }}
 .lvl.warn {{ color: #E65100; }}

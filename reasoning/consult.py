@@ -22,7 +22,8 @@ Definitions
 * **核查处置**: every nonconforming sample of the period must be verified and disposed of. As of a day
   (records dated before it are known): ``done_on_time`` (done by the deadline, or done with no deadline),
   ``done_late``, ``overdue`` (not done, deadline passed), ``open`` (not done, deadline not passed),
-  ``no_deadline`` (not done, no deadline recorded). Completion rate = done / nonconforming samples.
+  ``no_deadline`` (not done, no deadline recorded). Completion rate (核查处置完成率) = samples done among
+  those whose deadline has passed / those whose deadline has passed, as :mod:`reasoning.alerts` counts it.
 
 >>> facts = pd.DataFrame({"sample_id": ["s1", "s2", "s3"], "date": ["2026-01-05", "2026-01-20", "2026-02-03"],
 ...     "category": ["pork", "pork", "vegetable"], "district": ["d1", "d1", "d2"],
@@ -324,40 +325,49 @@ def totals(facts: pd.DataFrame, period: Period) -> pd.DataFrame:
 class DisposalSummary:
     """核查处置 of the nonconforming samples of a period, as of a day.
 
+    ``nonconforming``: the period's nonconforming samples; ``counts``: how many have each status
+    (:data:`DISPOSAL_STATUSES`); ``due``: those whose deadline passed before ``as_of``; ``completed``: those
+    of them done before ``as_of``. The completion rate (核查处置完成率) is completed / due, as
+    :func:`reasoning.alerts.disposal_summary` counts it: a sample not yet due is not counted against the
+    city, and a sample without a deadline cannot be (it is listed, as ``no_deadline``, for follow-up).
     ``rows``: one row per nonconforming sample (``sample_id, date, sampled_id, disposal_due, disposal_done,
-    status, days_overdue``), overdue ones first.
+    status, due_passed, days_overdue``), overdue ones first.
     """
 
     as_of: dt.date
-    required: int
+    nonconforming: int
+    due: int
+    completed: int
     counts: dict[str, int]
     rows: pd.DataFrame = field(repr=False, compare=False)
 
     @property
-    def done(self) -> int:
-        return self.counts["done_on_time"] + self.counts["done_late"]
-
-    @property
     def completion_rate(self) -> float | None:
-        """Done / nonconforming samples (None when there were none)."""
-        return self.done / self.required if self.required else None
+        """Completed / due (None when nothing was due)."""
+        return self.completed / self.due if self.due else None
 
     @property
     def on_time_rate(self) -> float | None:
-        return self.counts["done_on_time"] / self.required if self.required else None
+        """Completed by the deadline / due (None when nothing was due)."""
+        if not self.due:
+            return None
+        r = self.rows
+        return int((r["due_passed"] & (r["status"] == "done_on_time")).sum()) / self.due
 
 
 def disposal(facts: pd.DataFrame, period: Period, *, as_of: dt.date | str | None = None) -> DisposalSummary:
     """The 核查处置 status of every nonconforming sample of the period, as of ``as_of`` (default: the day
     after the period). A disposal dated on or after ``as_of`` is not known yet.
 
-    >>> facts = pd.DataFrame({"sample_id": ["a", "b", "c", "d", "e"], "date": ["2026-01-02"] * 5,
-    ...     "sampled_id": ["o"] * 5, "nonconforming": [True] * 5,
-    ...     "disposal_due": ["2026-01-20", "2026-01-20", "2026-01-20", "2026-02-10", None],
-    ...     "disposal_done": ["2026-01-15", "2026-01-25", None, None, None]})
+    >>> facts = pd.DataFrame({"sample_id": ["a", "b", "c", "d", "e", "f"], "date": ["2026-01-02"] * 6,
+    ...     "sampled_id": ["o"] * 6, "nonconforming": [True] * 6,
+    ...     "disposal_due": ["2026-01-20", "2026-01-20", "2026-01-20", "2026-02-10", "2026-02-10", None],
+    ...     "disposal_done": ["2026-01-15", "2026-01-25", None, "2026-01-30", None, None]})
     >>> d = disposal(facts, Period.of("2026-01-01", "2026-01-31"))
-    >>> d.required, d.counts, d.completion_rate
-    (5, {'done_on_time': 1, 'done_late': 1, 'overdue': 1, 'open': 1, 'no_deadline': 1}, 0.4)
+    >>> d.nonconforming, d.counts
+    (6, {'done_on_time': 2, 'done_late': 1, 'overdue': 1, 'open': 1, 'no_deadline': 1})
+    >>> d.due, d.completed, d.completion_rate, d.on_time_rate
+    (3, 2, 0.6666666666666666, 0.3333333333333333)
     >>> d.rows[["sample_id", "status", "days_overdue"]].values.tolist()[0]
     ['c', 'overdue', 12]
     """
@@ -366,6 +376,7 @@ def disposal(facts: pd.DataFrame, period: Period, *, as_of: dt.date | str | None
     sub = facts.loc[period.contains(facts["date"]) & facts["nonconforming"].astype(bool)] if len(facts) else facts
     cols = ["sample_id", "date", "sampled_id", "disposal_due", "disposal_done"]
     rows = sub[cols].copy() if len(sub) else pd.DataFrame(columns=cols)
+
     def day_text(x: Any) -> str | None:
         return str(x)[:10] if isinstance(x, (str, dt.date)) and str(x) else None
 
@@ -379,14 +390,19 @@ def disposal(facts: pd.DataFrame, period: Period, *, as_of: dt.date | str | None
             status.append("no_deadline")
         else:
             status.append("overdue" if d < cut else "open")
-    rows["disposal_due"], rows["disposal_done"], rows["status"] = due, done, status
+    rows["disposal_due"] = pd.Series(due, index=rows.index, dtype=object)
+    rows["disposal_done"] = pd.Series(done, index=rows.index, dtype=object)
+    rows["status"] = pd.Series(status, index=rows.index, dtype=object)
+    rows["due_passed"] = pd.Series([bool(d and d < cut) for d in due], index=rows.index, dtype=bool)
     rows["days_overdue"] = [(day - dt.date.fromisoformat(d)).days if s == "overdue" else 0
                             for d, s in zip(due, status)]
     order = {s: i for i, s in enumerate(["overdue", "no_deadline", "open", "done_late", "done_on_time"])}
     rows = rows.assign(_o=rows["status"].map(order)).sort_values(["_o", "days_overdue", "date", "sample_id"],
                                                                   ascending=[True, False, True, True])
     counts = {s: int((rows["status"] == s).sum()) for s in DISPOSAL_STATUSES}
-    return DisposalSummary(day, len(rows), counts, rows.drop(columns="_o").reset_index(drop=True))
+    n_due = int(rows["due_passed"].sum())
+    completed = int((rows["due_passed"] & rows["disposal_done"].notna()).sum())
+    return DisposalSummary(day, len(rows), n_due, completed, counts, rows.drop(columns="_o").reset_index(drop=True))
 
 
 # -- grades ------------------------------------------------------------------------------------------

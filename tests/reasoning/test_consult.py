@@ -198,17 +198,18 @@ def test_totals_by_plan(facts):
 
 def test_disposal_as_of_the_end_of_the_period(facts):
     d = disposal(facts, PERIOD)
-    assert d.as_of == dt.date(2026, 5, 1) and d.required == 3
-    # s3 was done on 2026-05-03: not known on 2026-05-01, so overdue (due 2026-04-20)
+    assert d.as_of == dt.date(2026, 5, 1) and d.nonconforming == 3
+    # s3 was done on 2026-05-03: not known on 2026-05-01, so overdue (due 2026-04-20); s5 is due 2026-05-15
     assert d.counts == {"done_on_time": 1, "done_late": 0, "overdue": 1, "open": 1, "no_deadline": 0}
-    assert d.completion_rate == pytest.approx(1 / 3) and d.on_time_rate == pytest.approx(1 / 3)
-    assert rows(d.rows, ["sample_id", "status", "days_overdue", "disposal_done"]) == [
-        ["s3", "overdue", 11, None], ["s5", "open", 0, None], ["s1", "done_on_time", 0, "2026-03-18"]]
+    assert (d.due, d.completed, d.completion_rate, d.on_time_rate) == (2, 1, 0.5, 0.5)
+    assert rows(d.rows, ["sample_id", "status", "due_passed", "days_overdue", "disposal_done"]) == [
+        ["s3", "overdue", True, 11, None], ["s5", "open", False, 0, None], ["s1", "done_on_time", True, 0, "2026-03-18"]]
 
 
 def test_disposal_later(facts):
     d = disposal(facts, PERIOD, as_of="2026-05-20")
     assert d.counts == {"done_on_time": 1, "done_late": 1, "overdue": 1, "open": 0, "no_deadline": 0}
+    assert (d.due, d.completed) == (3, 2)
     assert d.completion_rate == pytest.approx(2 / 3) and d.on_time_rate == pytest.approx(1 / 3)
     assert rows(d.rows, ["sample_id", "status", "days_overdue"])[0] == ["s5", "overdue", 5]
 
@@ -239,3 +240,31 @@ def test_top_risk_orders_by_grade_then_points_then_probability():
     assert top[0].top_features == (("fail_rate", 0.4),)
     assert [x.code for x in top[3].factors] == ["t", "s"]            # points first, zero-point factors left out
     assert top_risk(assessments, n=0) == []
+
+
+def test_completion_rate_agrees_with_the_alerts_summary(view, facts):
+    from reasoning.alerts import disposal_summary
+
+    for as_of in ("2026-05-01", "2026-05-20"):
+        theirs = disposal_summary(view, as_of=as_of)           # the 12 months before as_of
+        start = dt.date.fromisoformat(theirs.start)
+        mine = disposal(sample_facts(view), Period(start, to_date(as_of) - dt.timedelta(days=1)), as_of=as_of)
+        assert (mine.nonconforming, mine.due, mine.completed) == (theirs.nonconforming, theirs.due,
+                                                                  theirs.completed)
+        assert mine.completion_rate == pytest.approx(theirs.rate, abs=1e-4)
+
+
+def test_consultation_puts_it_together(view):
+    from reasoning.consult import consultation
+
+    c = consultation(view, "2026-03-01", "2026-04-30", top=2, model=False)
+    assert c.as_of == dt.date(2026, 5, 1) and c.previous == PERIOD.previous()
+    assert int(c.totals.loc["total", "samples"]) == 5 and int(c.totals.loc["total", "nonconforming"]) == 3
+    assert set(c.trends) == set(c.comparisons) == {"category", "hazard", "district"}
+    assert c.disposal.counts["overdue"] == 1
+    assert {a.operator_id for a in c.assessments} >= {"shopA", "shopB", "shopC", "shopD"}
+    assert [t.rank for t in c.top] == [1, 2] and all(t.probability is None for t in c.top)
+    assert int(c.grades_by_kind.loc["total", "total"]) == len(c.assessments)
+    assert list(c.grades_by_district.index)[-1] == "total"
+    assert any(a.kind == "overdue_disposal" and a.sample_ids == ("s3",) for a in c.alerts)
+    assert {"shopA", "shopB"} <= set(c.operators)
