@@ -307,3 +307,29 @@ def explain_command(entity: str, as_of: date | None, fmt: str, lang: str, points
         click.echo(render.json_text(d))
     else:
         click.echo(explain_text(a, lang, stored=stamp))
+
+
+# -- documentation ----------------------------------------------------------------------------------
+
+
+def adaptations_markdown(points: "Points | None" = None) -> str:
+    """The README's table of per-kind adaptations, generated from the points table.
+
+    >>> adaptations_markdown().splitlines()[0]
+    '| 主体类型 / kind | method | 静态档次 / static tier | why |'
+    """
+    from ontology.vocab import labels
+    from reasoning.grading import load_points
+
+    pts = points or load_points()
+    kinds = labels("operator_kind")
+    lines = ["| 主体类型 / kind | method | 静态档次 / static tier | why |", "|---|---|---|---|"]
+    for k, rule in pts.kinds.items():
+        zh = kinds.get(k, (k, k))[0]
+        if rule.tier is not None:
+            tier = f"{rule.tier} (fixed)"
+        else:
+            extra = ", ".join(f"{c} {t}" for c, t in rule.category_tiers.items())
+            tier = f"by category{'; ' + extra if extra else ''}; default {rule.default_tier}"
+        lines.append(f"| {zh} / `{k}` | {rule.method_en} | {tier} | {rule.note_en} |")
+    return "\n".join(lines)
