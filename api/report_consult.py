@@ -294,6 +294,10 @@ def _top_risk_section(c: "Consultation", lang: str) -> str:
                 src or "", src or "")
             flags.append(f'{_t(lang, "信用等级", "credit class")}: {_esc(a.credit_class)}'
                          + (f" ({_esc(src_text)})" if src_text else ""))
+        ov = c.overrides.get(t.operator_id)
+        if ov is not None:
+            flags.append(f'<span class="up">{_t(lang, "人工调整为", "overridden to")} {_esc(ov.grade)} '
+                         f'{_t(lang, "级", "")}（{_esc(ov.by)}，{_esc(str(ov.created)[:10])}：{_esc(ov.reason)}）</span>')
         if getattr(a, "serious_dishonest", False):
             flags.append(f'<span class="up">{_t(lang, "列入严重违法失信名单：直接定为 D 级", "on the serious dishonesty list: D")}</span>')
         if getattr(a, "haccp_applied", False):
@@ -499,6 +503,10 @@ def render_html(c: "Consultation", *, lang: str = "zh", store_name: str = "") ->
               f'<div><img class="chart" alt="{_t(lang, "风险等级分布（区县）", "grades by district")}" '
               f'src="data:image/png;base64,{district_chart}">'
               f'{_grade_table(c.grades_by_district, "region", lang, _t(lang, "区县", "district"))}</div></div>')
+    if c.overrides:
+        grades += "<p>" + _esc(_t(lang, f"以上为按计分表计算的等级；另有 {len(c.overrides)} 家主体的等级由信用监管人员人工调整（在用）。",
+                                  f"These are the computed grades; {len(c.overrides)} operator(s) have a grade override "
+                                  "in force.")) + "</p>"
     config = sorted({str(getattr(a, "config_version", "")) for a in c.assessments} - {""})
     notes = [
         _t(lang, "样品按抽样日期（无抽样日期时按公告日期）计入期间；每个样品只计一次。",

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = ["UNKNOWN", "DIMENSIONS", "GRADES", "DISPOSAL_STATUSES", "InvalidPeriod", "Period", "to_date",
            "sample_facts", "monthly", "compare", "totals", "DisposalSummary", "disposal", "grade_distribution",
-           "TopRisk", "top_risk", "Consultation", "consultation"]
+           "TopRisk", "top_risk", "Consultation", "consultation", "overrides_in_force"]
 
 #: value of a category, hazard class or district that is not recorded
 UNKNOWN = "unknown"
@@ -498,6 +498,7 @@ class Consultation:
     grades_by_kind: pd.DataFrame = field(repr=False)
     grades_by_district: pd.DataFrame = field(repr=False)
     operators: dict[str, Any] = field(repr=False)              # operator records of every id shown
+    overrides: dict[str, Any] = field(default_factory=dict, repr=False)  # GradeOverride in force at as_of
     notes: tuple[str, ...] = ()
 
 
@@ -562,4 +563,16 @@ def consultation(view: "ReadView", start: dt.date | str, end: dt.date | str, *, 
         ops.update(view.get_many("operator", sorted(missing)))
     return Consultation(period, prev, day, facts, totals(facts, period), trends, comps,
                         disposal(facts, period, as_of=day), assessments, chosen, warnings, by_kind, by_district,
-                        ops, tuple(notes))
+                        ops, overrides_in_force(view, day), tuple(notes))
+
+
+def overrides_in_force(view: "ReadView", as_of: dt.date | str) -> dict[str, Any]:
+    """The credit team's grade overrides in force at the start of ``as_of`` (China time), by operator."""
+    from reasoning.assessments import override_in_force
+
+    at = f"{to_date(as_of, 'as_of').isoformat()}T00:00:00+08:00"
+    by_op: dict[str, list[Any]] = {}
+    for o in view.scan("grade_override"):
+        by_op.setdefault(o.operator_id, []).append(o)
+    found = {oid: override_in_force(os_, at) for oid, os_ in by_op.items()}
+    return {oid: o for oid, o in found.items() if o is not None}

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from api.cli import cli
 from api.fonts import WEB_FAMILY, cjk_font_path
 from graph.store import open_store
-from ontology.records import CreditRecord, Inspection, Operator, Product, Sample, TestResult
+from ontology.records import CreditRecord, GradeOverride, Inspection, Operator, Product, Sample, TestResult
 
 CHONGCHUAN, TONGZHOU = "urn:foodtrace:region:320602", "urn:foodtrace:region:320612"
 SECTIONS = ["风险会商报告", "一、总体情况", "二、不合格趋势", "按食品类别", "按危害类别", "按区县", "三、风险预警",
@@ -58,6 +58,12 @@ def store_path(tmp_path_factory):
             Inspection(id="i1", operator_id="dairy", date="2026-03-15", kind="routine", result="fail"),
             CreditRecord(id="c1", operator_id="dairy", kind="penalty", start="2026-03-25", end="2027-03-25",
                          reason="生产不符合食品安全标准的食品"),
+            GradeOverride(id="o1", operator_id="stall", grade="C", reason="多次快检不合格，约谈后仍未整改", by="王科长",
+                          created="2026-04-15T09:00:00+08:00"),
+            GradeOverride(id="o2", operator_id="farm", grade="D", reason="误录", by="李科员",
+                          created="2026-04-02T09:00:00+08:00", lifted="2026-04-03T09:00:00+08:00"),
+            GradeOverride(id="o3", operator_id="shop", grade="D", reason="会商后调整", by="李科员",
+                          created="2026-05-10T09:00:00+08:00"),                  # after the period
         ])
     return path
 
@@ -111,6 +117,9 @@ def test_the_figures_on_the_page(page):
     assert "红线" in plain and "南通某某乳业有限公司" in plain
     # top-risk operators come with their grade explanation
     assert "计分因素" in plain and "得分/满分" in plain and "依据" in plain
+    # the credit team's override in force at the end of the period is shown beside the computed grade
+    assert "人工调整为 C 级（王科长，2026-04-15：多次快检不合格，约谈后仍未整改）" in plain
+    assert plain.count("人工调整为") == 1 and "另有 1 家主体的等级由信用监管人员人工调整" in plain
 
 
 def test_english_report(store_path, tmp_path):
