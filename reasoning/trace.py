@@ -36,7 +36,9 @@ inputs of a transformation at ``S`` that made ``L`` by ``t`` (explicit); where
 neither explains it, from anything ``S`` received within the holding window
 of the received lot's category before ``t`` (inferred). A whole lot's origin
 is its producer at its production date, each station that first shipped it
-without a recorded source, and the transformations that made it.
+without a recorded source, and the transformations that made it. An upstream
+presence at an unknown time (a station start without ``until``, a producer
+without a production date) may hold anything the station ever received.
 
 A delivery's arrival is its receive time where recorded, else its ship time.
 Times are compared as instants; equal times count as "before".
@@ -469,13 +471,21 @@ _State = tuple
 
 
 class _Search:
-    """Label-correcting search with two labels per state: certain (explicit links only) and any."""
+    """Label-correcting search with two labels per state: certain (explicit links only) and any.
+
+    Explicit links are followed from each state's best time. Inferred links depend on the exact time a
+    lot came to (down) or left (up) a station, so they hang off those events - a reached delivery, a
+    lot's origin, a transformation, the start - and are queued and answered once per batch.
+    """
 
     def __init__(self, net: _Net, opts: TraceOptions, down: bool) -> None:
         self.net, self.o, self.down = net, opts, down
         self.best: dict[tuple[_State, bool], float] = {}   # (state, certain) -> time
         self.parent: dict[tuple[_State, bool], tuple[_State, bool] | None] = {}
+        self.held: dict[tuple[_State, bool], tuple[str | None, str]] = {}  # inferred link: (held lot, station)
         self.frontier: list[tuple[_State, bool]] = []
+        self.pending: list[tuple[str | None, str, float, tuple[_State, bool]]] = []
+        self.dels: dict[str, Delivery] = {}
 
     def better(self, a: float, b: float) -> bool:
         return a < b if self.down else a > b
@@ -484,7 +494,8 @@ class _Search:
         o = self.o
         return (o.since is None or t >= o.since) and (o.until is None or t <= o.until)
 
-    def offer(self, state: _State, t: float, certain: bool, parent: tuple[_State, bool] | None) -> None:
+    def offer(self, state: _State, t: float, certain: bool, parent: tuple[_State, bool] | None,
+              held: tuple[str | None, str] | None = None) -> None:
         if not self.in_range(t) and state[0] == "D":
             return
         keys = [(state, True), (state, False)] if certain else [(state, False)]
@@ -493,27 +504,39 @@ class _Search:
             if old is None or self.better(t, old):
                 self.best[key] = t
                 self.parent[key] = parent
+                if held is None:
+                    self.held.pop(key, None)
+                else:
+                    self.held[key] = held
                 self.frontier.append(key)
-            elif t == old and parent is not None and parent[0][0] == "P":
+            elif t == old and parent is not None and held is None and parent[0][0] in "PD":
                 # as early, but through the station that held it: a longer, more telling chain of evidence
                 prev = self.parent.get(key)
                 if prev is not None and prev[0][0] == "L":
                     self.parent[key] = parent
 
+    def reach_delivery(self, d: Delivery, certain: bool, parent, held=None) -> None:
+        self.dels[d.id] = d
+        self.offer(("D", d.id), self.net.ship[d.id], certain, parent, held)
+
+    def infer(self, lot: str | None, station: str | None, t: float | None, key) -> None:
+        """Queue the inferred links of ``lot`` held at ``station`` at time ``t``."""
+        if not self.o.infer or station is None or t is None:
+            return
+        self.pending.append((lot, station, t, key))
+
     def run(self) -> None:
         net = self.net
         while self.frontier:
             batch, self.frontier = self.frontier, []
-            net.need_lots({s[1] for (s, _) in batch if s[0] in "LP" and s[1] is not None})
-            if self.o.infer:
-                net.need_stations(self.stations_needed(batch))
+            lots = {s[1] for (s, _) in batch if s[0] in "LP" and s[1] is not None}
+            lots |= {self.dels[s[1]].lot_id for (s, _) in batch if s[0] == "D"}
+            net.need_lots(lots)
             # a batch in time order keeps re-expansion low
             batch.sort(key=lambda k: self.best[k] if self.down else -self.best[k])
             for key in batch:
                 state, certain = key
-                t = self.best.get(key)
-                if t is None:
-                    continue
+                t = self.best[key]
                 kind = state[0]
                 if kind == "L":
                     self.expand_lot(key, state[1], t, certain)
@@ -521,31 +544,28 @@ class _Search:
                     self.expand_presence(key, state[1], state[2], t, certain)
                 else:
                     self.expand_delivery(key, state[1], certain)
-
-    def stations_needed(self, batch: list) -> set[str]:
-        """Stations whose own deliveries the inferred links of this batch read."""
-        raise NotImplementedError
+            if self.pending:
+                pending, self.pending = self.pending, []
+                net.need_lots({p[0] for p in pending if p[0] is not None})
+                net.need_stations({p[1] for p in pending})
+                for lot, station, t, key in pending:
+                    self.infer_now(lot, station, t, key)
 
     # shared pieces
 
     def killed_station(self, station: str) -> bool:
         return self.o.killable() and station in self.o.kill
 
-    def killed_lot(self, lot: str) -> bool:
-        return self.o.killable() and lot in self.o.kill
+    def killed_lot(self, lot: str | None) -> bool:
+        return lot is not None and self.o.killable() and lot in self.o.kill
+
+    def key_of(self, state: _State):
+        return (state, True) if (state, True) in self.best else (state, False)
 
 
 class _Down(_Search):
     def __init__(self, net: _Net, opts: TraceOptions) -> None:
         super().__init__(net, opts, True)
-        self.dels: dict[str, Delivery] = {}
-
-    def reach_delivery(self, d: Delivery, certain: bool, parent) -> None:
-        self.dels[d.id] = d
-        self.offer(("D", d.id), self.net.ship[d.id], certain, parent)
-
-    def stations_needed(self, batch: list) -> set[str]:
-        return {s[2] for (s, _) in batch if s[0] == "P"}
 
     def expand_lot(self, key, lot: str, t: float, certain: bool) -> None:
         if self.killed_lot(lot):
@@ -555,13 +575,19 @@ class _Down(_Search):
             if net.ship[d.id] >= t and not self.killed_station(d.sender_id):
                 self.reach_delivery(d, certain, key)
         for tr, _ins, outs in net.transformations_of(lot, "input"):
-            tt = parse_time(tr.time)
-            if tt >= t and not self.o.kills(tr.kind) and not self.killed_station(tr.station_id):  # type: ignore[operator]
+            tt: float = parse_time(tr.time)  # type: ignore[assignment]
+            if tt >= t and not self.killed_station(tr.station_id) and not self.o.kills(tr.kind):  # type: ignore[arg-type]
+                self.infer(lot, tr.station_id, tt, key)     # the lot was at the transformation's station
                 for out in outs:
-                    self.offer(("L", out), tt, certain, key)  # type: ignore[arg-type]
+                    self.offer(("L", out), tt, certain, key)
+        # where the whole lot is from its origin on: its producer, the transformations that made it
         producer, made = net.produced(lot)
-        if producer is not None:
-            self.offer(("P", lot, producer), max(t, made if made is not None else t), certain, key)
+        origins = [(producer, made)] if producer is not None else []
+        origins += [(tr.station_id, parse_time(tr.time)) for tr, _i, _o in net.transformations_of(lot, "output")]
+        for station, since in origins:
+            at = max(t, since) if since is not None else t
+            self.offer(("P", lot, station), at, certain, key)
+            self.infer(lot, station, at, key)
 
     def expand_presence(self, key, lot: str, station: str, t: float, certain: bool) -> None:
         if self.killed_lot(lot) or self.killed_station(station):
@@ -571,14 +597,27 @@ class _Down(_Search):
             if d.sender_id == station and net.ship[d.id] >= t:
                 self.reach_delivery(d, certain, key)
         for tr, _ins, outs in net.transformations_of(lot, "input"):
-            tt = parse_time(tr.time)
-            if tr.station_id == station and tt >= t and not self.o.kills(tr.kind):  # type: ignore[operator]
+            tt: float = parse_time(tr.time)  # type: ignore[assignment]
+            if tr.station_id == station and tt >= t and not self.o.kills(tr.kind):
                 for out in outs:
-                    self.offer(("L", out), tt, certain, key)  # type: ignore[arg-type]
-        if not self.o.infer:
+                    self.offer(("L", out), tt, certain, key)
+        if self.parent.get(key) is None:   # the start itself
+            self.infer(lot, station, t, key)
+
+    def expand_delivery(self, key, did: str, certain: bool) -> None:
+        d = self.dels[did]
+        if self.killed_lot(d.lot_id):
             return
-        end = t + self.o.window(net.category.get(lot))
-        cat = net.category.get(lot)
+        arr = self.net.arr[did]
+        self.offer(("P", d.lot_id, d.receiver_id), arr, certain, key)
+        self.infer(d.lot_id, d.receiver_id, arr, key)
+
+    def infer_now(self, lot: str | None, station: str, t: float, key) -> None:
+        if self.killed_lot(lot) or self.killed_station(station):
+            return
+        net = self.net
+        cat = net.category.get(lot) if lot is not None else None
+        end = t + self.o.window(cat)
         pending = [d for d in net.out.get(station, ()) if t <= net.ship[d.id] <= end and d.lot_id != lot]
         if not pending:
             return
@@ -586,70 +625,65 @@ class _Down(_Search):
         net.need_lot_records({d.lot_id for d in pending})
         for d in pending:
             if self.o.allows(cat, net.category.get(d.lot_id)) and not net.explained(d.lot_id, station, net.ship[d.id]):
-                self.reach_delivery(d, False, key)
-
-    def expand_delivery(self, key, did: str, certain: bool) -> None:
-        d = self.dels[did]
-        self.offer(("P", d.lot_id, d.receiver_id), self.net.arr[did], certain, key)
+                self.reach_delivery(d, False, key, (lot, station))
 
 
 class _Up(_Search):
     def __init__(self, net: _Net, opts: TraceOptions) -> None:
         super().__init__(net, opts, False)
-        self.dels: dict[str, Delivery] = {}
-
-    def stations_needed(self, batch: list) -> set[str]:
-        net, need = self.net, set()
-        for key in batch:
-            s = key[0]
-            if s[0] != "P":
-                continue
-            if s[1] is None or not net.explained(s[1], s[2], self.best[key]):
-                need.add(s[2])
-        return need
-
-    def reach_delivery(self, d: Delivery, certain: bool, parent) -> None:
-        self.dels[d.id] = d
-        self.offer(("D", d.id), self.net.ship[d.id], certain, parent)
 
     def expand_lot(self, key, lot: str, t: float, certain: bool) -> None:
-        net = self.net
-        for tr, ins, _outs in net.transformations_of(lot, "output"):
-            tt = parse_time(tr.time)
-            if tt <= t:  # type: ignore[operator]
-                self.offer(("P", lot, tr.station_id), tt, certain, key)  # type: ignore[arg-type]
-        producer, made = net.produced(lot)
-        if producer is not None:
-            self.offer(("P", lot, producer), min(t, made if made is not None else t), certain, key)
-        # stations that shipped it without a recorded source: where it first appears
-        senders: dict[str, float] = {}
-        for d in net.lot_dels.get(lot, ()):
-            ts = net.ship[d.id]
-            if ts <= t and d.sender_id != producer:
-                senders[d.sender_id] = min(ts, senders.get(d.sender_id, ts))
-        for st, ts in senders.items():
-            if not net.explained(lot, st, ts):
-                self.offer(("P", lot, st), ts, certain, key)
-
-    def expand_presence(self, key, lot: str | None, station: str, t: float, certain: bool) -> None:
-        if self.killed_station(station):
+        if self.killed_lot(lot):
             return
         net = self.net
-        explained = False
+        for tr, ins, _outs in net.transformations_of(lot, "output"):
+            tt: float = parse_time(tr.time)  # type: ignore[assignment]
+            if tt <= t:
+                self.offer(("P", lot, tr.station_id), tt, certain, key)
+        # where the lot first appears: its producer, stations that shipped it without a recorded source
+        producer, made = net.produced(lot)
+        origins: dict[str, float] = {}
+        if producer is not None:
+            origins[producer] = min(t, made) if made is not None else t
+        for d in net.lot_dels.get(lot, ()):
+            ts = net.ship[d.id]
+            if ts <= t and d.sender_id != producer and not net.explained(lot, d.sender_id, ts):
+                origins[d.sender_id] = min(ts, origins.get(d.sender_id, ts))
+        for station, at in origins.items():
+            self.offer(("P", lot, station), at, certain, key)
+            self.infer(lot, station, at, self.key_of(("P", lot, station)))
+
+    def expand_presence(self, key, lot: str | None, station: str, t: float, certain: bool) -> None:
+        if self.killed_station(station) or self.killed_lot(lot):
+            return
+        net = self.net
         if lot is not None:
             for d in net.lot_dels.get(lot, ()):
                 if d.receiver_id == station and net.arr[d.id] <= t:
-                    explained = True
                     self.reach_delivery(d, certain, key)
             for tr, ins, _outs in net.transformations_of(lot, "output"):
-                tt = parse_time(tr.time)
-                if tr.station_id == station and tt <= t:  # type: ignore[operator]
-                    explained = True
-                    if self.o.kills(tr.kind) or self.killed_lot(lot):
-                        continue
+                tt: float = parse_time(tr.time)  # type: ignore[assignment]
+                if tr.station_id == station and tt <= t and not self.o.kills(tr.kind):
                     for src in ins:
-                        self.offer(("P", src, station), tt, certain, key)  # type: ignore[arg-type]
-        if explained or not self.o.infer:
+                        self.offer(("P", src, station), tt, certain, key)
+                        self.infer(src, station, tt, self.key_of(("P", src, station)))
+        if self.parent.get(key) is None:  # the start
+            self.infer(lot, station, t, key)
+
+    def expand_delivery(self, key, did: str, certain: bool) -> None:
+        d = self.dels[did]
+        if self.killed_lot(d.lot_id):
+            return
+        net = self.net
+        ts = net.ship[did]
+        self.offer(("P", d.lot_id, d.sender_id), ts, certain, key)
+        self.infer(d.lot_id, d.sender_id, ts, key)
+
+    def infer_now(self, lot: str | None, station: str, t: float, key) -> None:
+        if self.killed_station(station) or self.killed_lot(lot):
+            return
+        net = self.net
+        if lot is not None and net.explained(lot, station, t):
             return
         cat = net.category.get(lot) if lot is not None else None
         pending = [d for d in net.inn.get(station, ()) if net.arr[d.id] <= t and d.lot_id != lot]
@@ -657,11 +691,7 @@ class _Up(_Search):
         for d in pending:
             held = net.category.get(d.lot_id)
             if (math.isinf(t) or net.arr[d.id] >= t - self.o.window(held)) and self.o.allows(held, cat):
-                self.reach_delivery(d, False, key)
-
-    def expand_delivery(self, key, did: str, certain: bool) -> None:
-        d = self.dels[did]
-        self.offer(("P", d.lot_id, d.sender_id), self.net.ship[did], certain, key)
+                self.reach_delivery(d, False, key, (lot, station))
 
 
 # -- starting points ---------------------------------------------------------------------------
@@ -696,7 +726,7 @@ def resolve_start(view: "ReadView", identifier: str) -> Start:
             return Start("station", rec.id, ident, station_id=rec.id)
         return _sample_start(view, rec, ident)
     # ids known only from the deliveries that mention them
-    if view.deliveries(lot_ids=[canon]):
+    if view.deliveries(lot_ids=[canon]) or view.transformation_items(lot_ids=[canon]):
         return Start("lot", canon, ident, lot_id=canon)
     if view.deliveries(sender_ids=[canon]) or view.deliveries(receiver_ids=[canon]):
         return Start("station", canon, ident, station_id=canon)
@@ -924,21 +954,16 @@ def _result(view: "ReadView", net: _Net, search: _Search, st: Start, direction: 
 
 def _inferred_last(search: _Search, state) -> bool:
     """Whether the best any-tier path reaches this delivery through an inferred link."""
-    parent = search.parent.get((state, False))
-    if parent is None:
-        return False
-    d = search.dels[state[1]]
-    ps = parent[0]
-    return ps[0] == "P" and ps[1] != d.lot_id
+    return (state, False) in search.held
 
 
 def _bound(net: _Net, search: _Search, d: Delivery, down: bool) -> float | None:
     """How much of the traced goods a reached delivery can hold (see the module docstring)."""
     if d.quantity is None:
         return None
-    if not down or not _inferred_last(search, ("D", d.id)):
+    if not down or (("D", d.id), True) in search.best or not _inferred_last(search, ("D", d.id)):
         return d.quantity
-    held_lot = search.parent[(("D", d.id), False)][0][1]  # type: ignore[index]
+    held_lot = search.held[(("D", d.id), False)][0]
     ship = search.net.ship[d.id]
     held = [x for x in net.inn.get(d.sender_id, ()) if x.lot_id == held_lot and net.arr[x.id] <= ship]
     if not held or any(x.quantity is None or x.unit != d.unit for x in held):

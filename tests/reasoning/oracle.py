@@ -170,10 +170,10 @@ class OracleOptions:
     infer: bool = True
     #: spec readings where the docstring can be read two ways (see the test module):
     #: a downstream presence at the station of a transformation (inputs and outputs held there)
-    transformation_presence: bool = False
+    transformation_presence: bool = True
     #: a kill lot cuts an upstream trace at every state of it (True) or only at the transformations
     #: that made it (False)
-    up_kill_lot_everywhere: bool = False
+    up_kill_lot_everywhere: bool = True
 
     def window(self, category: str | None) -> float:
         if category is not None and category in self.windows:
@@ -253,6 +253,10 @@ def oracle_trace(net: Network, start: tuple[str, str], direction: str, opts: Ora
             if lot in net.producer:
                 prod, made = net.producer[lot]
                 yield ("P", lot, prod, t if made is None else max(t, made)), True
+            if o.transformation_presence:  # a lot is at the station that made it from then on
+                for tr in net.transformations.values():
+                    if lot in tr.outputs:
+                        yield ("P", lot, tr.station, max(t, tr.time)), True
             return
         _, lot, st, t = state
         if lot_killed(lot) or station_killed(st):

@@ -4,9 +4,10 @@ The oracle is written from the specification in the module docstring of reasonin
 record and enumerates the fully timed state graph, so it never lets one time of a state stand for
 another. Both directions are compared for every start (each lot, each delivery, two stations): the sets
 of deliveries, lots and stations reached, each one's tier and time; plus evidence and quantity-bound
-sanity. Where the implementation disagrees with the specification, the smallest network found is a test
-of its own below, marked xfail(strict=True) with the reason, and the random comparison it breaks runs on
-networks that avoid it (``flow=True``: a lot arrives at and leaves each station at most once).
+sanity. Every disagreement the oracle found is kept as a test on the smallest network that showed it
+(``MINIMAL``, with what was wrong in ``WHY``); all are fixed. The random comparisons run on flow networks
+(``flow=True``: a lot arrives at and leaves each station at most once) and on unrestricted ones
+(repeated arrivals, cycles).
 """
 
 from __future__ import annotations
@@ -175,15 +176,11 @@ def test_since_and_until_agree(db):
     assert not bad, "\n".join(bad[:10])
 
 
-@pytest.mark.xfail(strict=True, reason="a certain delivery also reached, as early, by an inferred link takes the "
-                   "inferred link's quantity bound: see the smallest network below")
 def test_a_certain_delivery_can_hold_all_of_its_quantity(db):
     bad = _run(db, range(SEEDS), flow=True, certain_bound=True, stop_at_first=True, shared=True)
     assert not bad, "\n".join(bad[:10])
 
 
-@pytest.mark.xfail(strict=True, reason="a presence keeps only its earliest (down) / latest (up) time, but its "
-                   "inferred links depend on its exact time: see the two tests below")
 def test_the_oracle_sees_the_same_as_trace_on_any_network(db):
     """Repeated arrivals of a lot at a station and cycles: fails at the first disagreement."""
     bad = _run(db, range(SEEDS), flow=False, stop_at_first=True, shared=True)
@@ -260,6 +257,8 @@ MINIMAL = {
         ({}, {}, {})),
 }
 
+#: what the implementation once did wrong on each network (fixed: inferred links now hang off the exact
+#: time of each arrival / departure, transformation stations hold their lots, kill lots cut both ways)
 WHY = {
     "a later arrival opens its own window (down)":
         "trace keeps one (earliest) time per presence (lot, station); a later arrival's window [t, t + w] "
@@ -285,8 +284,7 @@ def test_the_oracle_on_the_smallest_networks(db, name):
     assert (o.deliveries, o.lots, o.stations) == want
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=WHY[n]))
-                                  for n in sorted(MINIMAL)])
+@pytest.mark.parametrize("name", sorted(MINIMAL))
 def test_trace_on_the_smallest_networks(db, name):
     make, start, direction, options, readings, want = MINIMAL[name]
     _load(db, make())
@@ -324,9 +322,6 @@ def _bound_network():
             _dlv("d8", "A", "s2", "s1", 13 * D, quantity=29.0, unit="KGM")]
 
 
-@pytest.mark.xfail(strict=True, reason="the tie-break in _Search.offer moves the any-tier parent of d8 from the "
-                   "whole lot A to the inferred link from K at s2; _bound then bounds a certain delivery by what s2 "
-                   "received of K (22 of 29 kg)")
 def test_a_certain_delivery_keeps_its_whole_quantity(db):
     _load(db, _bound_network())
     d8 = {d.id: d for d in trace(ReadView(db), "A", "down").deliveries}["d8"]
