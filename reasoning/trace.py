@@ -740,13 +740,37 @@ def hazard_of_sample(view: "ReadView", sample_id: str) -> str | None:
     return classes.pop() if len(classes) == 1 else ("other" if classes else None)
 
 
+def _lot_of_batch(view: "ReadView", s: Any) -> str | None:
+    """The lot an announced sample's batch (lot number or production date) names at its producer.
+
+    An announcement names a producer, a product by name and a batch, not a lot id: the lot is the one
+    with that lot number (else production date) made by the named producer (or brand owner); where
+    several match, the one of the sample's product, else the one whose product name matches, else none
+    (ambiguous: the trace starts from the sampled station instead).
+    """
+    makers = {x for x in (s.producer_id, s.brand_owner_id) if x}
+    found: dict[str, Any] = {}
+    for field_ in ("lot_number", "production_date"):
+        for cand in view.scan("lot", {field_: s.batch}):
+            if not makers or cand.producer_id in makers or cand.producer_id is None:
+                found[cand.id] = cand
+        if found:
+            break
+    if len(found) <= 1:
+        return next(iter(found), None)
+    same = [c.id for c in found.values() if c.product_id == s.product_id]
+    if len(same) == 1:
+        return same[0]
+    products = view.get_many("product", sorted({c.product_id for c in found.values() if c.product_id}))
+    named = [c.id for c in found.values()
+             if c.product_id in products and products[c.product_id].name == s.product_name]
+    return named[0] if len(named) == 1 else None
+
+
 def _sample_start(view: "ReadView", s: Any, ident: str) -> Start:
     lot = s.lot_id
-    if lot is None and s.product_id and s.batch:
-        for cand in view.scan("lot", {"product_id": s.product_id}):
-            if s.batch in (cand.lot_number, cand.production_date):
-                lot = cand.id
-                break
+    if lot is None and s.batch:
+        lot = _lot_of_batch(view, s)
     return Start("sample", s.id, ident, lot_id=lot, station_id=s.sampled_id,
                  time=parse_time(s.sampled_at, end_of_day=True) if s.sampled_at else None,
                  product_id=s.product_id, hazard=hazard_of_sample(view, s.id))

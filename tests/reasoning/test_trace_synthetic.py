@@ -156,10 +156,6 @@ def test_from_failed_monitoring_samples(synthetic):
     assert problems == []
 
 
-@pytest.mark.xfail(strict=True, reason="an announced (supervisory) sample names a batch, not a lot; resolve_start "
-                   "looks the batch up among the lots of the sample's product id only, which the announcement "
-                   "loader makes up from producer and product name, so the sample starts from no lot: the downstream "
-                   "trace is empty (the lot with that lot_number and producer is in the store)")
 def test_from_failed_announced_samples(synthetic):
     store, planted = synthetic
     found = _failed_samples(store, planted, "supervisory")
