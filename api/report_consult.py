@@ -116,11 +116,12 @@ def trend_chart(c: "Consultation", by: str, lang: str = "zh") -> str:
     for i, g in enumerate(shown):
         vals = (trend[trend["group"] == g].set_index("month")["nonconforming"].reindex(months, fill_value=0)
                 .tolist())
-        left.bar(x, vals, bottom=bottom, color=_PALETTE[i % len(_PALETTE)], label=label(scheme, g, lang))
+        colour = "#9E9E9E" if g == "unknown" else _PALETTE[i % (len(_PALETTE) - 1)]
+        left.bar(x, vals, bottom=bottom, color=colour, label=label(scheme, g, lang))
         bottom = [b + v for b, v in zip(bottom, vals)]
     rest = trend[~trend["group"].isin(shown)].groupby("month")["nonconforming"].sum().reindex(months, fill_value=0)
     if rest.sum() > 0:
-        left.bar(x, rest.tolist(), bottom=bottom, color=_PALETTE[-1], label=_t(lang, "其他", "others"))
+        left.bar(x, rest.tolist(), bottom=bottom, color="#CFD8DC", label=_t(lang, "其他", "others"))
     left.set_xticks(x, [m[2:] for m in months], rotation=45 if len(months) > 8 else 0, fontsize=8)
     left.set_title(_t(lang, "各月不合格样品数", "Nonconforming samples per month"), fontsize=11)
     left.set_ylabel(_t(lang, "不合格样品（批次）", "nonconforming samples"))
