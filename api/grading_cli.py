@@ -62,10 +62,24 @@ def _district_label(district: str | None, lang: str) -> str:
     return _labels("region", lang).get(district, district)
 
 
+def _readable(record_id: str) -> str:
+    """A ``urn:foodtrace:`` id percent-decoded (case numbers read as written); other ids as they are.
+
+    >>> _readable("urn:foodtrace:case:%E9%80%9A%E6%A1%88%E3%80%942025%E3%80%951%E5%8F%B7")
+    'urn:foodtrace:case:通案〔2025〕1号'
+    """
+    if record_id.startswith("urn:foodtrace:"):
+        from urllib.parse import unquote
+
+        return unquote(record_id)
+    return record_id
+
+
 def explain_text(a: "Assessment", lang: str = "zh", *, stored: dict[str, Any] | None = None) -> str:
     """The assessment as text for the credit team: Chinese (``zh``) or English (``en``).
 
-    ``stored`` (optional) describes a stored assessment: ``id``, ``created``, ``grade`` in effect
+    Evidence ids are shown percent-decoded (``--format json`` keeps the canonical ids). ``stored``
+    (optional) describes a stored assessment: ``id``, ``created``, ``grade`` in effect
     (an override in force wins) and ``override`` (the override's reason and author).
     """
     en = lang == "en"
@@ -135,7 +149,7 @@ def explain_text(a: "Assessment", lang: str = "zh", *, stored: dict[str, Any] | 
             if fnote:
                 lines.append(f"    {fnote}")
             if f.evidence:
-                shown = list(f.evidence[:_MAX_EVIDENCE])
+                shown = [_readable(e) for e in f.evidence[:_MAX_EVIDENCE]]
                 more = len(f.evidence) - len(shown)
                 lines.append(("    evidence: " if en else "    证据：") + ", ".join(shown)
                              + ((f" ... and {more} more" if en else f" …… 另 {more} 条") if more > 0 else ""))
