@@ -205,7 +205,7 @@ def _model_scores(view: Any, as_of: str) -> tuple[dict[str, float], dict[str, An
         return {}, {}, "none"
     try:
         scores = risk_model.score_operators(view, as_of=as_of)
-    except FoodtraceError as e:
+    except (FoodtraceError, ValueError) as e:  # too little history to train on (InsufficientData), one class only
         click.echo(f"foodtrace: the failure-risk model was not used ({e}); model version recorded as none", err=True)
         return {}, {}, "none"
     version = str(getattr(risk_model, "MODEL_VERSION", "unknown"))

@@ -127,6 +127,17 @@ def test_a_model_that_cannot_be_trained_is_recorded_as_none(db, monkeypatch):
     assert {r.model_version for r in scan(db, "risk_assessment")} == {"none"}
 
 
+def test_grade_with_the_real_model_on_a_tiny_store(db):
+    """Three operators are too few to train on: grading goes ahead, the model's version is recorded as none."""
+    from reasoning import risk_model
+
+    res = ok(invoke(db, "risk", "grade", "--as-of", AS_OF))
+    versions = {r.model_version for r in scan(db, "risk_assessment")}
+    assert versions in ({"none"}, {risk_model.MODEL_VERSION})
+    if versions == {"none"}:
+        assert "the failure-risk model was not used" in res.stderr
+
+
 def test_override_requires_a_reason_a_name_and_a_grade(db):
     cases = [
         (["risk", "override", DAIRY, "D", "--by", "王科长"], "Missing option '--reason'"),
