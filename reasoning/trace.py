@@ -38,7 +38,9 @@ of the received lot's category before ``t`` (inferred). A whole lot's origin
 is its producer at its production date, each station that first shipped it
 without a recorded source, and the transformations that made it. An upstream
 presence at an unknown time (a station start without ``until``, a producer
-without a production date) may hold anything the station ever received.
+without a production date) may hold anything the station ever received. A
+lot held at a station with no record of how it got there also came from the
+lot's own origins (explicit: the lot id says so).
 
 A delivery's arrival is its receive time where recorded, else its ship time.
 Times are compared as instants; equal times count as "before".
@@ -521,7 +523,7 @@ class _Search:
 
     def infer(self, lot: str | None, station: str | None, t: float | None, key) -> None:
         """Queue the inferred links of ``lot`` held at ``station`` at time ``t``."""
-        if not self.o.infer or station is None or t is None:
+        if station is None or t is None:
             return
         self.pending.append((lot, station, t, key))
 
@@ -613,7 +615,7 @@ class _Down(_Search):
         self.infer(d.lot_id, d.receiver_id, arr, key)
 
     def infer_now(self, lot: str | None, station: str, t: float, key) -> None:
-        if self.killed_lot(lot) or self.killed_station(station):
+        if not self.o.infer or self.killed_lot(lot) or self.killed_station(station):
             return
         net = self.net
         cat = net.category.get(lot) if lot is not None else None
@@ -651,7 +653,7 @@ class _Up(_Search):
                 origins[d.sender_id] = min(ts, origins.get(d.sender_id, ts))
         for station, at in origins.items():
             self.offer(("P", lot, station), at, certain, key)
-            self.infer(lot, station, at, self.key_of(("P", lot, station)))
+            self.infer(lot, station, at, (("P", lot, station), certain))
 
     def expand_presence(self, key, lot: str | None, station: str, t: float, certain: bool) -> None:
         if self.killed_station(station) or self.killed_lot(lot):
@@ -666,7 +668,7 @@ class _Up(_Search):
                 if tr.station_id == station and tt <= t and not self.o.kills(tr.kind):
                     for src in ins:
                         self.offer(("P", src, station), tt, certain, key)
-                        self.infer(src, station, tt, self.key_of(("P", src, station)))
+                        self.infer(src, station, tt, (("P", src, station), certain))
         if self.parent.get(key) is None:  # the start
             self.infer(lot, station, t, key)
 
@@ -680,10 +682,22 @@ class _Up(_Search):
         self.infer(d.lot_id, d.sender_id, ts, key)
 
     def infer_now(self, lot: str | None, station: str, t: float, key) -> None:
+        """``lot`` at ``station`` at exactly ``t``: where nothing records how it came there, its own
+        origins (explicit: the lot id says so) and what the station received before (inferred)."""
         if self.killed_station(station) or self.killed_lot(lot):
             return
         net = self.net
         if lot is not None and net.explained(lot, station, t):
+            return
+        certain = key[1]
+        if lot is not None:
+            self.offer(("L", lot), t, certain, key)
+            producer, made = net.produced(lot)
+            if producer is not None and producer != station:   # its producer at exactly this time
+                at = min(t, made) if made is not None else t
+                self.offer(("P", lot, producer), at, certain, key)
+                self.infer(lot, producer, at, (("P", lot, producer), certain))
+        if not self.o.infer:
             return
         cat = net.category.get(lot) if lot is not None else None
         pending = [d for d in net.inn.get(station, ()) if net.arr[d.id] <= t and d.lot_id != lot]

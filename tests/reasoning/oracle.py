@@ -31,7 +31,8 @@ Upstream:
 * W(L,t) -> P(L, X, tt) for each transformation at X that made L at tt <= t; -> P(L, producer,
   min(t, production date)); -> P(L, S, ts) for each station S (not the producer) whose first shipment
   of L at ts <= t has no recorded source (no arrival of L at S, no transformation at S making L, by ts);
-* P(L,S,t) -> D(d) for the deliveries of L arriving at S by t; -> P(I, S, tt) for each input I of a
+* P(L,S,t) -> W(L,t) where nothing records how L came to S by t (the lot's own origins);
+  P(L,S,t) -> D(d) for the deliveries of L arriving at S by t; -> P(I, S, tt) for each input I of a
   transformation at S that made L at tt <= t (not a killing kind); INFERRED, only where neither explains
   the presence: P(L,S,t) -> D(d) for every delivery of another lot into S arriving in
   [t - window(category of d's lot), t], where the policy allows;
@@ -317,6 +318,8 @@ def oracle_trace(net: Network, start: tuple[str, str], direction: str, opts: Ora
                         and not lot_killed(lot)):
                     for src in tr.inputs:
                         yield ("P", src, st, tr.time), True
+        if lot is not None and not net.explained(lot, st, t):
+            yield ("W", lot, t), True   # held without a record of how: the lot's own origins
         if not o.infer or (lot is not None and net.explained(lot, st, t)):
             return
         for d in dels.values():
