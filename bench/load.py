@@ -43,6 +43,11 @@ def run(cmd: list[str], log: Path) -> tuple[float, float, int]:
     return wall, usage.ru_maxrss / 1024, code
 
 
+def input_files(data: Path) -> list[Path]:
+    """The files of a generated network that are loaded (not the truth, not the manifest)."""
+    return [p for p in data.rglob("*") if p.is_file() and p.parent.name != "truth" and p.name != "manifest.json"]
+
+
 def _server_rss() -> float | None:
     """Resident memory of the local Neo4j test server in MiB (from its pid file), if it runs here."""
     pid_file = REPO / ".cache" / "neo4j" / "neo4j.pid"
@@ -74,7 +79,7 @@ def main() -> int:
     if code != 0:
         print(f"generate failed with exit code {code}")
         return 1
-    files = [p for p in data.rglob("*") if p.is_file() and p.parent.name != "truth" and p.name != "manifest.json"]
+    files = input_files(data)
     in_bytes = sum(p.stat().st_size for p in files)
     print(f"generate: {args.scale:,} deliveries in {wall:.1f} s, peak RSS {peak:,.0f} MiB, "
           f"{len(files)} files, {in_bytes / 2**20:,.0f} MiB")

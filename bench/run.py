@@ -16,6 +16,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = {
     "load": "load.py",  # generate + load the 1,000,000-delivery network into the embedded store
     "neo4j-load": "neo4j_load.py",  # write N synthetic deliveries into Neo4j (needs `make neo4j-start`)
+    "trace": "trace.py",  # 1,000 lot traces down and up vs station-level BFS (and naive Cypher with a bolt:// store)
 }
 
 
