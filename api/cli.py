@@ -756,6 +756,7 @@ cli.add_command(_report_group)
 from . import report_consult  # noqa: E402,F401
 from . import grading_cli  # noqa: E402,F401
 from . import workflow_cli  # noqa: E402,F401
+from . import risk_model_cli  # noqa: E402,F401
 
 
 def main() -> None:

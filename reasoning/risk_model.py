@@ -57,6 +57,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 from ontology.errors import FoodtraceError
 from ontology.vocab import labels, operator_kinds
@@ -181,6 +182,12 @@ class FailureRiskModel(ClassifierMixin, BaseEstimator):
         self.classes_ = unique_labels(y)
         if len(self.classes_) < 2:
             raise ValueError(f"the training data has one class only ({self.classes_[0]!r}): need at least 2 classes")
+        # one BLAS/OpenMP thread: the problems are small, and more threads only contend (2x slower measured)
+        with threadpool_limits(1):
+            self._fit(X, y)
+        return self
+
+    def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
         base = self._base()
         smallest = int(np.min(np.unique(y, return_counts=True)[1]))
         folds = min(int(self.cv), smallest)
@@ -198,7 +205,6 @@ class FailureRiskModel(ClassifierMixin, BaseEstimator):
             warnings.simplefilter("ignore", RuntimeWarning)      # all-NaN columns
             med = np.nanmedian(X, axis=0)
         self.median_ = np.where(np.isnan(med), 0.0, med)
-        return self
 
     def predict_proba(self, X):
         check_is_fitted(self)
@@ -307,7 +313,9 @@ def fit_model(frames: Frames, until: Any, *, method: str = "logistic", step_days
                    "cuts": int(X.index.get_level_values("cut").nunique())}
 
 
-def _top_contributions(model: FailureRiskModel, M: pd.DataFrame, top: int) -> list[list[dict[str, Any]]]:
+def _top_contributions(model: FailureRiskModel, M: pd.DataFrame, features: pd.DataFrame,
+                       top: int) -> list[list[dict[str, Any]]]:
+    """The ``top`` positive contributions of each row, with the feature's own value (not its log)."""
     contrib = model.contributions(M.to_numpy())
     cols = list(M.columns)
     order = np.argsort(-contrib, axis=1)[:, :top]
@@ -318,9 +326,11 @@ def _top_contributions(model: FailureRiskModel, M: pd.DataFrame, top: int) -> li
             if contrib[i, j] <= 0:
                 break
             zh, en = design_labels(cols[j])
-            value = M.iat[i, j]
+            value = features.iat[i, features.columns.get_loc(cols[j].split("=", 1)[0])]
+            if isinstance(value, (float, np.floating)):
+                value = None if math.isnan(value) else round(float(value), 4)
             row.append({"feature": cols[j], "zh": zh, "en": en, "contribution": round(float(contrib[i, j]), 4),
-                        "value": None if isinstance(value, float) and math.isnan(value) else round(float(value), 4)})
+                        "value": value})
         out.append(row)
     return out
 
@@ -333,7 +343,9 @@ def score_operators(view: Any, *, as_of: Any = None, method: str = "logistic", t
     Trains on everything known before ``as_of`` (unless a fitted ``model`` is
     given), then scores the features as of ``as_of``. Index ``operator_id``;
     columns ``probability`` (calibrated), ``rank`` (1 = riskiest),
-    ``top_features`` (a list of dicts: feature, zh, en, contribution, value), and
+    ``top_features`` (a list of dicts: the design column ``feature``, its ``zh``
+    and ``en`` names, its ``contribution`` to the log-odds and the operator's own
+    ``value`` of the feature, e.g. 3 failed inspections or the kind), and
     ``kind``, ``name``.
     """
     frames = view if isinstance(view, Frames) else read_frames(view)
@@ -347,7 +359,7 @@ def score_operators(view: Any, *, as_of: Any = None, method: str = "logistic", t
     out["rank"] = out["probability"].rank(ascending=False, method="min").astype(int) if len(out) else []
     out["kind"] = f["kind"]
     out["name"] = frames.operators["name"].reindex(f.index).to_numpy(dtype=object)
-    out["top_features"] = _top_contributions(model, M, top_features) if len(M) else []
+    out["top_features"] = _top_contributions(model, M, f, top_features) if len(M) else []
     return out.sort_values(["rank"], kind="stable")
 
 
@@ -443,7 +455,7 @@ def _reliability(p: np.ndarray, y: np.ndarray, bins: int = 5) -> list[dict[str, 
 
 
 def evaluate(view: Any, train_until: Any, *, grades: Any = None, latent: Mapping[str, float] | None = None,
-             method: str = "logistic", step_days: int = 30, horizon_days: int | None = None,
+             exposure: Mapping[str, float] | None = None, method: str = "logistic", step_days: int = 30, horizon_days: int | None = None,
              frames: Frames | None = None) -> dict[str, Any]:
     """Train on what was known before ``train_until``, evaluate on each operator's next sample after it.
 
@@ -452,7 +464,8 @@ def evaluate(view: Any, train_until: Any, *, grades: Any = None, latent: Mapping
     and ``score``); by default :func:`reasoning.grading.grade_operators` as of
     ``train_until`` where that module exists, else :func:`proxy_grades`.
     ``latent``: operator id -> latent risk (the synthetic truth) for
-    ``spearman_latent``. ``horizon_days`` limits the test to samples within that
+    ``spearman_latent``; ``exposure``: operator id -> the synthetic risk of what it
+    held (``exposure`` in ``truth/latent_risk.csv``) for ``spearman_exposure``. ``horizon_days`` limits the test to samples within that
     many days after ``train_until``.
 
     Keys: ``roc_auc, pr_auc, precision_at_10pct, lift_vs_random, lift_vs_grade,
@@ -506,12 +519,17 @@ def evaluate(view: Any, train_until: Any, *, grades: Any = None, latent: Mapping
         "train_until": str(day),
         "cuts": info["cuts"],
     }
-    if latent is not None:
-        from scipy.stats import spearmanr
-
-        lat = pd.Series(latent, dtype=float)
-        common = p_all.index.intersection(lat.index)
-        out["spearman_latent"] = (round(float(spearmanr(p_all.loc[common], lat.loc[common]).statistic), 4)
-                                  if len(common) > 2 else None)
-        out["n_latent"] = int(len(common))
+    for name, truth_map in (("latent", latent), ("exposure", exposure)):
+        if truth_map is not None:
+            out[f"spearman_{name}"], out[f"n_{name}"] = _spearman(p_all, truth_map)
     return out
+
+
+def _spearman(scores: pd.Series, truth: Mapping[str, float]) -> tuple[float | None, int]:
+    from scipy.stats import spearmanr
+
+    t = pd.Series(truth, dtype=float)
+    common = scores.index.intersection(t.index)
+    if len(common) < 3 or t.loc[common].nunique() < 2 or scores.loc[common].nunique() < 2:
+        return None, int(len(common))
+    return round(float(spearmanr(scores.loc[common], t.loc[common]).statistic), 4), int(len(common))
