@@ -256,6 +256,10 @@ class _Label:
                 self.schema.append((name, f"CREATE CONSTRAINT {_q(name)} IF NOT EXISTS FOR (n:{L}) REQUIRE n.{_q(c)} IS UNIQUE"))
             elif c in _READ_INDEXES.get(self.table, ()):
                 self.schema.append((name, f"CREATE INDEX {_q(name)} IF NOT EXISTS FOR (n:{L}) ON (n.{_q(c)})"))
+        if self.table == "delivery":  # a station's deliveries within a time window (trace inference)
+            for c in ("sender_id", "receiver_id"):
+                name = f"ft_delivery_{c}_time"
+                self.schema.append((name, f"CREATE INDEX {_q(name)} IF NOT EXISTS FOR (n:{L}) ON (n.{_q(c)}, n.time)"))
 
     def values(self, rec: Record) -> list[Any]:
         """The fields to store, in column order, typed as SQLite gives them back (None: not stored)."""
@@ -694,7 +698,8 @@ class Neo4jStore(Store):
                     out[row["c"]].append(row["id"])
         return {k: sorted(v) for k, v in out.items()}
 
-    def _filtered(self, table: str, filters: dict[str, Iterable[str] | None], live: str) -> list[Record]:
+    def _filtered(self, table: str, filters: dict[str, Iterable[str] | None], live: str,
+                  extra: tuple[str, dict[str, Any]] | None = None) -> list[Record]:
         lab = _LABELS[table]
         plan = plan_filters(filters)
         if plan is None:
@@ -706,6 +711,8 @@ class Neo4jStore(Store):
         clauses += [f"n.{_q(k)} IN ${k}" for k in keys[1:]]
         if live:
             clauses.append(live)
+        if extra is not None:
+            clauses.append(extra[0])
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
         unwind = "UNWIND $first AS fid " if first else ""
         query = f"{unwind}MATCH (n:{_q(lab.label)}){where} RETURN DISTINCT properties(n) AS p"
@@ -713,6 +720,8 @@ class Neo4jStore(Store):
         parts = chunks(active[first], _ID_CHUNK) if first else [None]
         for part in parts:
             params = {k: active[k] for k in keys[1:]}
+            if extra is not None:
+                params.update(extra[1])
             if first:
                 params["first"] = part
             for row in self._rows(query, **params):
@@ -721,11 +730,14 @@ class Neo4jStore(Store):
         return sorted(results.values(), key=lambda r: r.id)
 
     def deliveries(self, *, lot_ids: Iterable[str] | None = None, sender_ids: Iterable[str] | None = None,
-                   receiver_ids: Iterable[str] | None = None, include_retracted: bool = False) -> list[Delivery]:
+                   receiver_ids: Iterable[str] | None = None, include_retracted: bool = False,
+                   time_range: tuple[str, str] | None = None) -> list[Delivery]:
         live = "" if include_retracted else (
             "(n.event_id IS NULL OR NOT EXISTS { MATCH (rt:Retraction) WHERE rt.event_id = n.event_id })")
+        extra = None if time_range is None else (
+            "n.time >= $time_lo AND n.time <= $time_hi", {"time_lo": time_range[0], "time_hi": time_range[1]})
         return self._filtered("delivery", {"lot_id": lot_ids, "sender_id": sender_ids,
-                                           "receiver_id": receiver_ids}, live)  # type: ignore[return-value]
+                                           "receiver_id": receiver_ids}, live, extra)  # type: ignore[return-value]
 
     def transformation_items(self, *, lot_ids: Iterable[str] | None = None,
                              transformation_ids: Iterable[str] | None = None,

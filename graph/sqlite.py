@@ -43,6 +43,9 @@ __all__ = ["SQLiteStore", "sqlite_path"]
 SCHEMA_VERSION = 1
 _SQL_TYPES = {"str": "TEXT", "date": "TEXT", "datetime": "TEXT", "json": "TEXT",
               "int": "INTEGER", "bool": "INTEGER", "float": "REAL"}
+#: reference columns also indexed together with the time (range reads per station)
+_BY_TIME = {"delivery": ("sender_id", "receiver_id")}
+
 #: fields indexed in every table that has them (look-ups by code, date and reference)
 _INDEXED = {"time", "date", "code", "number", "gtin", "gln", "uscc", "lot_number", "canonical_id",
             "sampled_at", "start", "kind"}
@@ -104,6 +107,9 @@ class _Table:
                 self.ddl.append(f"CREATE UNIQUE INDEX IF NOT EXISTS {_quote(f'ux_{self.name}_{c}')} ON {q} ({_quote(c)})")
             elif (c.endswith("_id") or c in _INDEXED) and (self.name, c) not in _UNINDEXED:
                 self.ddl.append(f"CREATE INDEX IF NOT EXISTS {_quote(f'ix_{self.name}_{c}')} ON {q} ({_quote(c)})")
+        for c in _BY_TIME.get(self.name, ()):  # a station's deliveries within a time window (trace inference)
+            self.ddl.append(f"CREATE INDEX IF NOT EXISTS {_quote(f'ix_{self.name}_{c}_time')} ON {q} "
+                            f"({_quote(c)}, \"time\")")
 
     def row(self, rec: Record) -> tuple[Any, ...]:
         values = self.getter(rec)
@@ -333,7 +339,8 @@ class SQLiteStore(Store):
                     out[canonical].append(alias)
         return dict(out)
 
-    def _filtered(self, table: str, filters: dict[str, Iterable[str] | None], live_sql: str) -> list[Record]:
+    def _filtered(self, table: str, filters: dict[str, Iterable[str] | None], live_sql: str,
+                  extra: tuple[str, list[Any]] | None = None) -> list[Record]:
         t = _TABLES[table]
         plan = plan_filters(filters)
         if plan is None:
@@ -350,16 +357,21 @@ class SQLiteStore(Store):
                 params.extend(vals)
             if live_sql:
                 clauses.append(live_sql)
+            if extra is not None:
+                clauses.append(extra[0])
+                params.extend(extra[1])
             sql = t.select + (" WHERE " + " AND ".join(clauses) if clauses else "")
             for row in self._query(sql, params):
                 results[row[0]] = t.record(row)
         return sorted(results.values(), key=lambda r: r.id)
 
     def deliveries(self, *, lot_ids: Iterable[str] | None = None, sender_ids: Iterable[str] | None = None,
-                   receiver_ids: Iterable[str] | None = None, include_retracted: bool = False) -> list[Delivery]:
+                   receiver_ids: Iterable[str] | None = None, include_retracted: bool = False,
+                   time_range: tuple[str, str] | None = None) -> list[Delivery]:
         live = "" if include_retracted else "(event_id IS NULL OR event_id NOT IN (SELECT event_id FROM retraction))"
+        extra = None if time_range is None else ('"time" BETWEEN ? AND ?', [time_range[0], time_range[1]])
         return self._filtered("delivery", {"lot_id": lot_ids, "sender_id": sender_ids,
-                                           "receiver_id": receiver_ids}, live)  # type: ignore[return-value]
+                                           "receiver_id": receiver_ids}, live, extra)  # type: ignore[return-value]
 
     def transformation_items(self, *, lot_ids: Iterable[str] | None = None,
                              transformation_ids: Iterable[str] | None = None,

@@ -101,11 +101,15 @@ class Store(ABC):
 
     @abstractmethod
     def deliveries(self, *, lot_ids: Iterable[str] | None = None, sender_ids: Iterable[str] | None = None,
-                   receiver_ids: Iterable[str] | None = None, include_retracted: bool = False) -> list[Delivery]:
+                   receiver_ids: Iterable[str] | None = None, include_retracted: bool = False,
+                   time_range: tuple[str, str] | None = None) -> list[Delivery]:
         """Deliveries of any of these lots, from any of these senders or to any of these receivers.
 
         Filters combine with AND; None means no filter. Deliveries read from a
         retracted EPCIS event are left out unless ``include_retracted``.
+        ``time_range=(lo, hi)`` keeps deliveries whose ship time *as written*
+        sorts between the two strings (inclusive): a coarse, index-friendly cut
+        for callers that widen it by the largest UTC offset and filter exactly.
         """
 
     @abstractmethod

@@ -59,9 +59,12 @@ class ReadView:
         self._store = store
 
     def deliveries(self, *, lot_ids: Iterable[str] | None = None, sender_ids: Iterable[str] | None = None,
-                   receiver_ids: Iterable[str] | None = None) -> list[Delivery]:
-        """Deliveries of these lots / from these senders / to these receivers (retracted ones left out)."""
-        return self._store.deliveries(lot_ids=lot_ids, sender_ids=sender_ids, receiver_ids=receiver_ids)
+                   receiver_ids: Iterable[str] | None = None,
+                   time_range: tuple[str, str] | None = None) -> list[Delivery]:
+        """Deliveries of these lots / from these senders / to these receivers (retracted ones left out),
+        optionally only those whose ship time as written sorts within ``time_range``."""
+        return self._store.deliveries(lot_ids=lot_ids, sender_ids=sender_ids, receiver_ids=receiver_ids,
+                                      time_range=time_range)
 
     def transformation_items(self, *, lot_ids: Iterable[str] | None = None,
                              transformation_ids: Iterable[str] | None = None) -> list[TransformationItem]:

@@ -133,6 +133,8 @@ HAZARDS = ("unknown", "microbial", "vet_drug", "pesticide", "additive", "illegal
 KILL_KINDS: dict[str, frozenset[str]] = {"heating": frozenset({"microbial"}), "destruction": frozenset({"*"})}
 
 _CN = timezone(timedelta(hours=8))
+#: the longest a delivery is taken to travel: receipts are read back to the widest window plus this
+_TRANSIT = 7 * 86400.0
 
 
 def parse_time(value: str | date | datetime | None, *, end_of_day: bool = False) -> float | None:
@@ -228,6 +230,7 @@ class Start:
     time: float | None = None      # when (sample: sampling date; delivery: ship time)
     product_id: str | None = None  # a lotless sample's product
     hazard: str | None = None      # a sample's hazard class where its failed results agree
+    category: str | None = None    # a sample's food category
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "id": self.id, "input": self.input, "lot": self.lot_id,
@@ -351,6 +354,9 @@ class _Net:
         self.category: dict[str, str | None] = {}
         self.ship: dict[str, float] = {}
         self.arr: dict[str, float] = {}
+        self.ranges: dict[tuple[str, str], tuple[float, float]] = {}   # (out|in, station) -> window read
+        self.first_arrival: dict[tuple[str, str], float] = {}          # (station, lot) -> earliest arrival
+        self.checked: set[tuple[str, str]] = set()                       # (station, lot) arrivals read
 
     def _times(self, ds: Iterable[Delivery]) -> None:
         for d in ds:
@@ -368,6 +374,8 @@ class _Net:
         self._times(x for v in by.values() for x in v)
         for lot in todo:
             self.lot_dels[lot] = sorted(by.get(lot, ()), key=lambda d: (self.ship[d.id], d.id))
+            for d in self.lot_dels[lot]:
+                self._arrived(d)
         self.need_items(todo)
         self.need_lot_records(todo)
 
@@ -412,20 +420,58 @@ class _Net:
             p = products.get(r.product_id) if r is not None and r.product_id else None
             self.category[lot] = getattr(p, "category", None)
 
-    def need_stations(self, stations: Iterable[str]) -> None:
-        todo = sorted({s for s in stations if s not in self.out})
+    # a station's own deliveries, read per time window (inferred links look at a window only) -------
+
+    def _range(self, lo: float, hi: float) -> tuple[str, str] | None:
+        """A coarse string range of ship times as written, widened by two days for any UTC offset."""
+        if math.isinf(lo) and math.isinf(hi):
+            return None
+        a = "0000" if math.isinf(lo) else datetime.fromtimestamp(lo - 2 * 86400, timezone.utc).strftime("%Y-%m-%d")
+        b = "9999" if math.isinf(hi) else datetime.fromtimestamp(hi + 2 * 86400, timezone.utc).strftime("%Y-%m-%d")
+        return a, b
+
+    def _need_side(self, side: str, station: str, lo: float, hi: float) -> None:
+        have = self.ranges.get((side, station))
+        if have is not None and have[0] <= lo and hi <= have[1]:
+            return
+        if have is not None:
+            lo, hi = min(lo, have[0]), max(hi, have[1])
+        key = "sender_ids" if side == "out" else "receiver_ids"
+        rows = self.view.deliveries(**{key: [station]}, time_range=self._range(lo, hi))  # type: ignore[arg-type]
+        self._times(rows)
+        if side == "out":
+            self.out[station] = sorted(rows, key=lambda d: (self.ship[d.id], d.id))
+        else:
+            self.inn[station] = sorted(rows, key=lambda d: (self.arr[d.id], d.id))
+            for d in rows:
+                self.checked.add((station, d.lot_id))
+                self._arrived(d)
+        self.ranges[(side, station)] = (lo, hi)
+
+    def need_out(self, station: str, lo: float, hi: float) -> None:
+        """What ``station`` shipped between ``lo`` and ``hi`` (epoch seconds) is in ``out``."""
+        self._need_side("out", station, lo, hi)
+
+    def need_in(self, station: str, lo: float, hi: float) -> None:
+        """What ``station`` received that left its sender between ``lo`` and ``hi`` is in ``inn``."""
+        self._need_side("in", station, lo, hi)
+
+    def need_arrivals(self, station: str, lots: Iterable[str]) -> None:
+        """Whether and when these lots arrived at ``station`` (for :meth:`explained`), in one read."""
+        todo = sorted({x for x in lots if x not in self.lot_dels and (station, x) not in self.checked})
         if not todo:
             return
-        out: dict[str, list[Delivery]] = defaultdict(list)
-        inn: dict[str, list[Delivery]] = defaultdict(list)
-        for d in self.view.deliveries(sender_ids=todo):
-            out[d.sender_id].append(d)
-        for d in self.view.deliveries(receiver_ids=todo):
-            inn[d.receiver_id].append(d)
-        self._times(x for v in (*out.values(), *inn.values()) for x in v)
-        for s in todo:
-            self.out[s] = sorted(out.get(s, ()), key=lambda d: (self.ship[d.id], d.id))
-            self.inn[s] = sorted(inn.get(s, ()), key=lambda d: (self.arr[d.id], d.id))
+        rows = self.view.deliveries(lot_ids=todo, receiver_ids=[station])
+        self._times(rows)
+        for d in rows:
+            self._arrived(d)
+        self.checked.update((station, x) for x in todo)
+
+    def _arrived(self, d: Delivery) -> None:
+        k = (d.receiver_id, d.lot_id)
+        a = self.arr[d.id]
+        if a < self.first_arrival.get(k, math.inf):
+            self.first_arrival[k] = a
 
     # derived facts ---------------------------------------------------------------------------
 
@@ -450,12 +496,14 @@ class _Net:
     def explained(self, lot: str, station: str, at: float) -> bool:
         """Whether the records say how ``lot`` came to be at ``station`` by time ``at``.
 
-        Reads the lot's deliveries where they are loaded, else the station's inbound ones.
+        Needs the lot's deliveries (:meth:`need_lots`) or its arrivals at the station
+        (:meth:`need_arrivals`), and its transformations (:meth:`need_items`).
         """
-        source = self.lot_dels[lot] if lot in self.lot_dels else self.inn[station]
-        for d in source:
-            if d.lot_id == lot and d.receiver_id == station and self.arr[d.id] <= at:
-                return True
+        if lot not in self.lot_dels and (station, lot) not in self.checked:
+            raise RuntimeError(f"trace: arrivals of {lot} at {station} were not read")  # a bug, not bad input
+        first = self.first_arrival.get((station, lot))
+        if first is not None and first <= at:
+            return True
         made = self.made_at(lot, station)
         return made is not None and made <= at
 
@@ -549,7 +597,7 @@ class _Search:
             if self.pending:
                 pending, self.pending = self.pending, []
                 net.need_lots({p[0] for p in pending if p[0] is not None})
-                net.need_stations({p[1] for p in pending})
+                self.prefetch(pending)
                 for lot, station, t, key in pending:
                     self.infer_now(lot, station, t, key)
 
@@ -614,17 +662,33 @@ class _Down(_Search):
         self.offer(("P", d.lot_id, d.receiver_id), arr, certain, key)
         self.infer(d.lot_id, d.receiver_id, arr, key)
 
+    def prefetch(self, pending: list) -> None:
+        """Read what the queued inferences look at: each station's shipments in their windows, then
+        whether the shipped lots have a recorded source there."""
+        if not self.o.infer:
+            return
+        net, spans = self.net, {}
+        for lot, station, t, _key in pending:
+            if math.isinf(t):
+                continue
+            end = t + self.o.window(net.category.get(lot) if lot is not None else None)
+            lo, hi = spans.get(station, (t, end))
+            spans[station] = (min(lo, t), max(hi, end))
+        for station, (lo, hi) in spans.items():
+            net.need_out(station, lo, hi)
+        for station, (lo, hi) in spans.items():
+            lots = {d.lot_id for d in net.out[station] if lo <= net.ship[d.id] <= hi}
+            net.need_arrivals(station, lots)
+            net.need_items(lots)
+            net.need_lot_records(lots)
+
     def infer_now(self, lot: str | None, station: str, t: float, key) -> None:
-        if not self.o.infer or self.killed_lot(lot) or self.killed_station(station):
+        if not self.o.infer or self.killed_lot(lot) or self.killed_station(station) or math.isinf(t):
             return
         net = self.net
         cat = net.category.get(lot) if lot is not None else None
         end = t + self.o.window(cat)
         pending = [d for d in net.out.get(station, ()) if t <= net.ship[d.id] <= end and d.lot_id != lot]
-        if not pending:
-            return
-        net.need_items({d.lot_id for d in pending})
-        net.need_lot_records({d.lot_id for d in pending})
         for d in pending:
             if self.o.allows(cat, net.category.get(d.lot_id)) and not net.explained(d.lot_id, station, net.ship[d.id]):
                 self.reach_delivery(d, False, key, (lot, station))
@@ -633,6 +697,11 @@ class _Down(_Search):
 class _Up(_Search):
     def __init__(self, net: _Net, opts: TraceOptions) -> None:
         super().__init__(net, opts, False)
+        #: the widest holding window in force (seconds): how far back a station's receipts are read
+        self.widest = max([opts.default_window, *DEFAULT_WINDOWS.values(), *opts.windows.values()]) * 86400.0
+
+    def prefetch(self, pending: list) -> None:
+        """Upstream inferences read their station's receipts themselves (only where a lot is unexplained)."""
 
     def expand_lot(self, key, lot: str, t: float, certain: bool) -> None:
         if self.killed_lot(lot):
@@ -699,6 +768,7 @@ class _Up(_Search):
                 self.infer(lot, producer, at, (("P", lot, producer), certain))
         if not self.o.infer:
             return
+        net.need_in(station, t - self.widest - _TRANSIT, t)
         cat = net.category.get(lot) if lot is not None else None
         pending = [d for d in net.inn.get(station, ()) if net.arr[d.id] <= t and d.lot_id != lot]
         net.need_lot_records({d.lot_id for d in pending})
@@ -787,7 +857,7 @@ def _sample_start(view: "ReadView", s: Any, ident: str) -> Start:
         lot = _lot_of_batch(view, s)
     return Start("sample", s.id, ident, lot_id=lot, station_id=s.sampled_id,
                  time=parse_time(s.sampled_at, end_of_day=True) if s.sampled_at else None,
-                 product_id=s.product_id, hazard=hazard_of_sample(view, s.id))
+                 product_id=s.product_id, hazard=hazard_of_sample(view, s.id), category=s.category)
 
 
 # -- the entry point ---------------------------------------------------------------------------
@@ -833,7 +903,7 @@ def _trace(view: "ReadView", net: _Net, start: str | Start, direction: str,
     inf = -math.inf if down else math.inf
     t0 = (opts.since if down else opts.until)
     t0 = inf if t0 is None else t0
-    seeds = _seeds(net, st, down, t0, notes)
+    seeds = _seeds(net, st, down, t0, notes, opts)
     if down and st.kind == "station":  # seeded with the deliveries it shipped: the search must know them
         search.dels.update((d.id, d) for d in net.out.get(st.station_id, ()))  # type: ignore[attr-defined, arg-type]
     for state, t in seeds:
@@ -842,7 +912,8 @@ def _trace(view: "ReadView", net: _Net, start: str | Start, direction: str,
     return _result(view, net, search, st, direction, opts, notes, seeds)
 
 
-def _seeds(net: _Net, st: Start, down: bool, t0: float, notes: list[str]) -> list[tuple[_State, float]]:
+def _seeds(net: _Net, st: Start, down: bool, t0: float, notes: list[str],
+           opts: TraceOptions) -> list[tuple[_State, float]]:
     if st.kind in ("lot", "trace_code") or (st.kind == "sample" and st.lot_id and down):
         return [(("L", st.lot_id), t0)]
     if st.kind == "delivery":
@@ -857,22 +928,26 @@ def _seeds(net: _Net, st: Start, down: bool, t0: float, notes: list[str]) -> lis
             return [(("P", st.lot_id, st.station_id), t)]
         notes.append("the sample names no lot: traced from what the sampled station held (possible links only)")
         if down:
-            # any lot of the sampled product the station held within its window before sampling
-            net.need_stations([st.station_id])
+            # any lot of the sampled product the station received within the window of its category
+            window = opts.window(st.category)
+            net.need_in(st.station_id, t - window - _TRANSIT, t)  # type: ignore[arg-type]
+            received = [d for d in net.inn.get(st.station_id, ()) if t - window <= net.arr[d.id] <= t]  # type: ignore[arg-type]
+            net.need_lot_records({d.lot_id for d in received})
             seeds = []
-            for d in net.inn.get(st.station_id, ()):  # type: ignore[arg-type]
-                net.need_lot_records([d.lot_id])
+            for d in received:
                 r = net.lots.get(d.lot_id)
                 if st.product_id and (r is None or r.product_id != st.product_id):
                     continue
-                if t - 30 * 86400 <= net.arr[d.id] <= t:
-                    seeds.append((("P", d.lot_id, st.station_id), net.arr[d.id]))
+                seeds.append((("P", d.lot_id, st.station_id), net.arr[d.id]))
             return seeds
         return [(("P", None, st.station_id), t)]
     # a station: everything it shipped (down) or received (up) within the range
     if down:
-        net.need_stations([st.station_id])
-        return [(("D", d.id), net.ship[d.id]) for d in net.out.get(st.station_id, ())]  # type: ignore[arg-type]
+        lo = -math.inf if opts.since is None else opts.since
+        hi = math.inf if opts.until is None else opts.until
+        net.need_out(st.station_id, lo, hi)  # type: ignore[arg-type]
+        return [(("D", d.id), net.ship[d.id]) for d in net.out.get(st.station_id, ())  # type: ignore[arg-type]
+                if lo <= net.ship[d.id] <= hi]
     return [(("P", None, st.station_id), t0)]
 
 
@@ -1003,7 +1078,7 @@ def _bound(net: _Net, search: _Search, d: Delivery, down: bool) -> float | None:
         return d.quantity
     held_lot = search.held[(("D", d.id), False)][0]
     ship = search.net.ship[d.id]
-    held = [x for x in net.inn.get(d.sender_id, ()) if x.lot_id == held_lot and net.arr[x.id] <= ship]
+    held = [x for x in net.lot_dels.get(held_lot, ()) if x.receiver_id == d.sender_id and net.arr[x.id] <= ship]
     if not held or any(x.quantity is None or x.unit != d.unit for x in held):
         return d.quantity
     return min(d.quantity, sum(x.quantity for x in held))  # type: ignore[misc]
