@@ -284,9 +284,9 @@ def read_frames(view: Any) -> Frames:
     nonempty = [a.to_numpy() for a in every if len(a)]
     latest = None
     if nonempty:
-        m = np.concatenate(nonempty)
+        m = np.concatenate([a.astype("datetime64[D]") for a in nonempty])
         m = m[~np.isnat(m)]
-        latest = m.max() if len(m) else None
+        latest = m.max().astype("datetime64[D]") if len(m) else None
     return Frames(ids=ids, operators=ops, samples=samples, incidence=incidence, inspections=inspections,
                   cases=cases, complaints=complaints, credit=credit, deliveries=deliveries, latest=latest)
 

@@ -337,11 +337,12 @@ def _top_contributions(model: FailureRiskModel, M: pd.DataFrame, features: pd.Da
 
 def score_operators(view: Any, *, as_of: Any = None, method: str = "logistic", top_features: int = 3,
                     operator_ids: Iterable[str] | None = None, model: FailureRiskModel | None = None,
-                    step_days: int = 30) -> pd.DataFrame:
+                    step_days: int = 30, features: pd.DataFrame | None = None) -> pd.DataFrame:
     """Probability that each operator's next sample fails, with its top contributing features.
 
     Trains on everything known before ``as_of`` (unless a fitted ``model`` is
-    given), then scores the features as of ``as_of``. Index ``operator_id``;
+    given), then scores the features as of ``as_of`` (or the ``features`` given,
+    computed by :func:`reasoning.features.operator_features` as of that day). Index ``operator_id``;
     columns ``probability`` (calibrated), ``rank`` (1 = riskiest),
     ``top_features`` (a list of dicts: the design column ``feature``, its ``zh``
     and ``en`` names, its ``contribution`` to the log-odds and the operator's own
@@ -352,7 +353,7 @@ def score_operators(view: Any, *, as_of: Any = None, method: str = "logistic", t
     day = parse_as_of(as_of) or frames.default_as_of()
     if model is None:
         model, _ = fit_model(frames, day, method=method, step_days=step_days)
-    f = operator_features(frames, as_of=day, operator_ids=operator_ids)
+    f = features if features is not None else operator_features(frames, as_of=day, operator_ids=operator_ids)
     M = design_matrix(f)
     p = model.predict_proba(M.to_numpy())[:, 1] if len(M) else np.zeros(0)
     out = pd.DataFrame({"probability": p}, index=f.index)
