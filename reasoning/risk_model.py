@@ -47,7 +47,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
@@ -132,6 +132,19 @@ def design_labels(column: str) -> tuple[str, str]:
 
 # -- the estimator -----------------------------------------------------------------------------------
 
+class _EmptyColumnsToZero(TransformerMixin, BaseEstimator):
+    """Sets columns that are missing in every training row to 0 (HistGradientBoosting fails on them)."""
+
+    def fit(self, X, y=None):
+        self.empty_ = np.isnan(np.asarray(X, dtype=float)).all(axis=0)
+        return self
+
+    def transform(self, X):
+        X = np.array(X, dtype=float)
+        X[:, self.empty_] = 0.0
+        return X
+
+
 class FailureRiskModel(ClassifierMixin, BaseEstimator):
     """Calibrated classifier of "the next sample fails" (see the module docstring).
 
@@ -170,10 +183,10 @@ class FailureRiskModel(ClassifierMixin, BaseEstimator):
                              ("scale", StandardScaler()),
                              ("model", LogisticRegression(C=self.C, max_iter=2000))])
         if self.method == "boosting":
-            return HistGradientBoostingClassifier(
+            return Pipeline([("empty", _EmptyColumnsToZero()), ("model", HistGradientBoostingClassifier(
                 learning_rate=self.learning_rate, max_iter=self.max_iter, max_leaf_nodes=self.max_leaf_nodes,
                 min_samples_leaf=self.min_samples_leaf, l2_regularization=self.l2_regularization,
-                random_state=self.random_state)
+                random_state=self.random_state))])
         raise ValueError(f"method must be 'logistic' or 'boosting', not {self.method!r}")
 
     def fit(self, X, y):
