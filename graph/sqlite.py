@@ -368,7 +368,8 @@ class SQLiteStore(Store):
     def deliveries(self, *, lot_ids: Iterable[str] | None = None, sender_ids: Iterable[str] | None = None,
                    receiver_ids: Iterable[str] | None = None, include_retracted: bool = False,
                    time_range: tuple[str, str] | None = None) -> list[Delivery]:
-        live = "" if include_retracted else "(event_id IS NULL OR event_id NOT IN (SELECT event_id FROM retraction))"
+        live = "" if include_retracted else (
+            "(event_id IS NULL OR NOT EXISTS (SELECT 1 FROM retraction r WHERE r.event_id = delivery.event_id))")
         extra = None if time_range is None else ('"time" BETWEEN ? AND ?', [time_range[0], time_range[1]])
         return self._filtered("delivery", {"lot_id": lot_ids, "sender_id": sender_ids,
                                            "receiver_id": receiver_ids}, live, extra)  # type: ignore[return-value]
@@ -377,7 +378,8 @@ class SQLiteStore(Store):
                              transformation_ids: Iterable[str] | None = None,
                              include_retracted: bool = False) -> list[TransformationItem]:
         live = "" if include_retracted else (
-            "transformation_id NOT IN (SELECT t.id FROM \"transformation\" t JOIN retraction r ON r.event_id = t.event_id)")
+            "NOT EXISTS (SELECT 1 FROM \"transformation\" t JOIN retraction r ON r.event_id = t.event_id "
+            "WHERE t.id = transformation_item.transformation_id)")
         return self._filtered("transformation_item", {"lot_id": lot_ids, "transformation_id": transformation_ids},
                               live)  # type: ignore[return-value]
 

@@ -452,20 +452,46 @@ class _Net:
         """What ``station`` shipped between ``lo`` and ``hi`` (epoch seconds) is in ``out``."""
         self._need_side("out", station, lo, hi)
 
+    def need_out_many(self, spans: Mapping[str, tuple[float, float]]) -> None:
+        """:meth:`need_out` for several stations in one read (over the union of their windows)."""
+        todo = {}
+        for st, (lo, hi) in spans.items():
+            have = self.ranges.get(("out", st))
+            if have is not None and have[0] <= lo and hi <= have[1]:
+                continue
+            if have is not None:
+                lo, hi = min(lo, have[0]), max(hi, have[1])
+            todo[st] = (lo, hi)
+        if len(todo) <= 1:
+            for st, (lo, hi) in todo.items():
+                self.need_out(st, lo, hi)
+            return
+        lo = min(x[0] for x in todo.values())
+        hi = max(x[1] for x in todo.values())
+        rows = self.view.deliveries(sender_ids=sorted(todo), time_range=self._range(lo, hi))
+        self._times(rows)
+        by: dict[str, list[Delivery]] = defaultdict(list)
+        for d in rows:
+            by[d.sender_id].append(d)
+        for st in todo:
+            self.out[st] = sorted(by.get(st, ()), key=lambda d: (self.ship[d.id], d.id))
+            self.ranges[("out", st)] = (lo, hi)
+
     def need_in(self, station: str, lo: float, hi: float) -> None:
         """What ``station`` received that left its sender between ``lo`` and ``hi`` is in ``inn``."""
         self._need_side("in", station, lo, hi)
 
-    def need_arrivals(self, station: str, lots: Iterable[str]) -> None:
-        """Whether and when these lots arrived at ``station`` (for :meth:`explained`), in one read."""
-        todo = sorted({x for x in lots if x not in self.lot_dels and (station, x) not in self.checked})
+    def need_arrivals(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Whether and when these lots arrived at these stations (``(station, lot)`` pairs, for
+        :meth:`explained`), in one read."""
+        todo = {(st, x) for st, x in pairs if x not in self.lot_dels and (st, x) not in self.checked}
         if not todo:
             return
-        rows = self.view.deliveries(lot_ids=todo, receiver_ids=[station])
+        rows = self.view.deliveries(lot_ids=sorted({x for _, x in todo}), receiver_ids=sorted({st for st, _ in todo}))
         self._times(rows)
         for d in rows:
             self._arrived(d)
-        self.checked.update((station, x) for x in todo)
+        self.checked.update(todo)
 
     def _arrived(self, d: Delivery) -> None:
         k = (d.receiver_id, d.lot_id)
@@ -674,13 +700,13 @@ class _Down(_Search):
             end = t + self.o.window(net.category.get(lot) if lot is not None else None)
             lo, hi = spans.get(station, (t, end))
             spans[station] = (min(lo, t), max(hi, end))
-        for station, (lo, hi) in spans.items():
-            net.need_out(station, lo, hi)
-        for station, (lo, hi) in spans.items():
-            lots = {d.lot_id for d in net.out[station] if lo <= net.ship[d.id] <= hi}
-            net.need_arrivals(station, lots)
-            net.need_items(lots)
-            net.need_lot_records(lots)
+        net.need_out_many(spans)
+        pairs = {(station, d.lot_id) for station, (lo, hi) in spans.items()
+                 for d in net.out[station] if lo <= net.ship[d.id] <= hi}
+        lots = {x for _, x in pairs}
+        net.need_arrivals(pairs)
+        net.need_items(lots)
+        net.need_lot_records(lots)
 
     def infer_now(self, lot: str | None, station: str, t: float, key) -> None:
         if not self.o.infer or self.killed_lot(lot) or self.killed_station(station) or math.isinf(t):
