@@ -17,6 +17,7 @@ BENCHMARKS = {
     "load": "load.py",  # generate + load the 1,000,000-delivery network into the embedded store
     "neo4j-load": "neo4j_load.py",  # write N synthetic deliveries into Neo4j (needs `make neo4j-start`)
     "trace": "trace.py",  # 1,000 lot traces down and up vs station-level BFS (and naive Cypher with a bolt:// store)
+    "outbreak": "outbreak.py",  # outbreak source ranking on the planted lots (--scale N, --check compares unpruned)
     "risk": "risk.py",  # features, grades and failure-risk scores for every operator of the 1,000,000-delivery network
 }
 

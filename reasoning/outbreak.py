@@ -29,12 +29,25 @@ Score
 
 Time windows
     A case with a date counts only if the forward trace could have reached it
-    by the end of that date (Beijing time): the earliest time the trace reaches
-    the case's station or lot must not be later. A supplier whose goods reached
-    a shop only after the shop's case date does not explain that case. There
-    is no earlier bound on the case side (goods delivered long before still
-    count); the holding windows only bound which candidates the upstream traces
-    propose.
+    by the end of that date (Beijing time). A station case is reached by a
+    delivery to it that the trace reaches and that arrived by then and within
+    the holding window of its lot's category before it (a leafy vegetable
+    delivered two weeks before the onset cannot explain it; the same windows
+    as the traces, :data:`reasoning.trace.DEFAULT_WINDOWS`); a lot case when
+    the trace reaches the lot by then. A supplier whose goods reached a shop
+    only after the shop's case date does not explain that case. A case
+    without a date is reached at any time.
+
+Pruning
+    A forward trace from a wholesale market or a distributor follows a year of
+    shipments into most of the city; only the part that can lead to a case
+    matters. By default the forward traces run over a view of the network
+    that keeps only deliveries received by the cases' upstream closure (the
+    stations the upstream traces of all cases reach, negative cases included,
+    and the case stations). A forward path to a case in time is an upstream
+    path from it, so this gives the same ranking as tracing over the whole
+    network wherever the upstream trace mirrors the downstream one;
+    ``prune=False`` traces over the whole network.
 
 Tiers
     Each reached case carries the tier of the trace item that reached it
@@ -303,14 +316,18 @@ class OutbreakRanking:
 
 def rank_sources(view: "ReadView", cases: Sequence[Case | ResolvedCase], *, kill: Iterable[str] = (),
                  hazard: str = "unknown", priors: bool | Mapping[str, float] = False,
-                 options: TraceOptions | None = None, tracer: Tracer | None = None) -> OutbreakRanking:
+                 options: TraceOptions | None = None, tracer: Tracer | None = None,
+                 prune: bool = True) -> OutbreakRanking:
     """Rank the stations and lots upstream of the positive cases by the case weight they explain.
 
     ``kill``: station or lot identifiers (any form) whose processing kills the hazard.
     ``hazard``: one of :data:`reasoning.trace.HAZARDS`. ``priors``: True for the packaged
     product-risk priors, or a mapping category -> prior (unknown categories get 0.3).
     ``options``: trace settings (holding windows, category policy, ``infer``); its hazard and
-    kill are replaced by these arguments. ``tracer``: reuse one (and its cache) across calls.
+    kill are replaced by these arguments. ``tracer``: the tracer of the upstream traces (reuse
+    one, and its cache, across calls). ``prune=False`` runs the forward traces over the whole
+    network instead of the cases' upstream closure (same answer, much slower; see the module
+    docstring).
 
     Raises :class:`InvalidRecord` (no positive case, unknown hazard) and :class:`NotFound`
     (a case or kill id that is no station or lot).
@@ -348,15 +365,17 @@ def rank_sources(view: "ReadView", cases: Sequence[Case | ResolvedCase], *, kill
         notes.append(f"traces cut at the kill steps {', '.join(sorted(kill_set))} ({hazard} hazard)")
 
     tr = tracer or Tracer(view)
-    cand_stations, cand_lots = _candidates(tr, rcases, opts)
+    cand_stations, cand_lots, closure = _candidates(tr, rcases, opts)
 
     # where every case has a date, nothing shipped after the last one can reach a case in time
     dates = [c.time for c in rcases]
     fwd = replace(opts, until=max(dates)) if all(t is not None for t in dates) else opts  # type: ignore[type-var]
-    station_hits = {s: _hits(tr.trace(Start("station", s, s, station_id=s), "down", fwd), "station", s, rcases)
-                    for s in sorted(cand_stations)}
-    lot_hits = {lot: _hits(tr.trace(Start("lot", lot, lot, lot_id=lot), "down", fwd), "lot", lot, rcases)
-                for lot in sorted(cand_lots)}
+    down = Tracer(_Within(view, closure)) if prune else tr  # type: ignore[arg-type]
+    cats = _Categories(view)
+    station_hits = {s: _hits(down.trace(Start("station", s, s, station_id=s), "down", fwd), "station", s, rcases,
+                             fwd, cats) for s in sorted(cand_stations)}
+    lot_hits = {lot: _hits(down.trace(Start("lot", lot, lot, lot_id=lot), "down", fwd), "lot", lot, rcases, fwd,
+                           cats) for lot in sorted(cand_lots)}
 
     prior_table: Mapping[str, float] | None = None
     version: str | None = None
@@ -408,43 +427,105 @@ def rank_sources(view: "ReadView", cases: Sequence[Case | ResolvedCase], *, kill
                            kill_applied, version, tuple(notes))
 
 
-def _candidates(tr: Tracer, cases: Sequence[ResolvedCase], opts: TraceOptions) -> tuple[set[str], set[str]]:
+def _candidates(tr: Tracer, cases: Sequence[ResolvedCase],
+                opts: TraceOptions) -> tuple[set[str], set[str], frozenset[str]]:
+    """Candidate stations and lots (upstream of a positive case) and the upstream closure of every case.
+
+    The closure holds the stations of the upstream traces of all cases, negative ones included, and
+    the case stations.
+    """
     stations: set[str] = set()
     lots: set[str] = set()
-
-    def take(t: Trace) -> None:
-        stations.update(s.id for s in t.stations)
-        lots.update(x.id for x in t.lots)
-
+    closure: set[str] = {c.id for c in cases if c.kind == "station"}
     for c in cases:
-        if c.weight <= 0:
-            continue
         until = c.time
         if c.kind == "lot":
-            lots.add(c.id)
-            take(tr.trace(Start("lot", c.id, c.input, lot_id=c.id), "up", replace(opts, until=until)))
+            t = tr.trace(Start("lot", c.id, c.input, lot_id=c.id), "up", replace(opts, until=until))
         else:  # without a date: everything the station ever received
-            stations.add(c.id)
-            take(tr.trace(Start("station", c.id, c.input, station_id=c.id), "up", replace(opts, until=until)))
-    return stations, lots
+            t = tr.trace(Start("station", c.id, c.input, station_id=c.id), "up", replace(opts, until=until))
+        closure.update(x.id for x in t.stations)
+        if c.weight <= 0:
+            continue
+        (lots if c.kind == "lot" else stations).add(c.id)
+        stations.update(s.id for s in t.stations)
+        lots.update(x.id for x in t.lots)
+    return stations, lots, frozenset(closure)
 
 
-def _hits(t: Trace, kind: str, cid: str, cases: Sequence[ResolvedCase]) -> tuple[CaseHit, ...]:
-    reached = {x.id: x for x in t.stations}
+class _Within:
+    """A read view showing only the deliveries received by the given stations.
+
+    Forward traces over it stay inside the cases' upstream closure: a delivery to a station outside
+    it leads to no case. Every delivery into a station inside is shown, so whether a station's
+    shipment is explained by what it received (which decides inferred links) reads as on the whole
+    network.
+    """
+
+    def __init__(self, view: "ReadView", stations: frozenset[str]) -> None:
+        self._view = view
+        self._stations = stations
+
+    def deliveries(self, **kw: Any) -> list:
+        return [d for d in self._view.deliveries(**kw) if d.receiver_id in self._stations]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._view, name)
+
+
+class _Categories:
+    """Food category of lots, read in batches and cached."""
+
+    def __init__(self, view: "ReadView") -> None:
+        self.view = view
+        self.known: dict[str, str | None] = {}
+
+    def of(self, lots: Iterable[str]) -> dict[str, str | None]:
+        todo = sorted({x for x in lots if x not in self.known})
+        if todo:
+            recs = self.view.get_many("lot", todo)
+            prods = self.view.get_many("product", sorted({r.product_id for r in recs.values() if r.product_id}))
+            for x in todo:
+                r = recs.get(x)
+                self.known[x] = getattr(prods.get(r.product_id), "category", None) if r and r.product_id else None
+        return self.known
+
+
+def _hits(t: Trace, kind: str, cid: str, cases: Sequence[ResolvedCase], opts: TraceOptions,
+          cats: _Categories) -> tuple[CaseHit, ...]:
+    """The cases a forward trace reaches in time, with the tier of the link that reaches each.
+
+    A station case is reached by a reached delivery to it that arrived no later than the end of the
+    case date and, like the upstream traces, within the holding window of its lot's category before
+    it (goods that left the case station's shelves long before the onset cannot explain it).
+    """
+    into: dict[str, list] = {}
+    for d in t.deliveries:
+        into.setdefault(d.receiver_id, []).append(d)
+    category = cats.of(d.lot_id for c in cases if c.kind == "station" for d in into.get(c.id, ()))
     reached_lots = {x.id: x for x in t.lots}
     out = []
     for c in cases:
         if c.kind == kind and c.id == cid:
             out.append(CaseHit(c.id, c.kind, c.weight, CERTAIN, None, c.input))
             continue
-        item = (reached if c.kind == "station" else reached_lots).get(c.id)
-        if item is None:
-            continue
-        when = parse_time(item.time) if item.time else None
         limit = c.time
-        if limit is not None and when is not None and when > limit:
+        if c.kind == "lot":
+            item = reached_lots.get(c.id)
+            when = parse_time(item.time) if item is not None and item.time else None
+            if item is None or (limit is not None and when is not None and when > limit):
+                continue
+            out.append(CaseHit(c.id, c.kind, c.weight, item.tier, item.time, c.input))
             continue
-        out.append(CaseHit(c.id, c.kind, c.weight, item.tier, item.time, c.input))
+        best: tuple[float, str] | None = None
+        certain = False
+        for d in into.get(c.id, ()):
+            arr = parse_time(d.received_time or d.ship_time)
+            if arr is None or (limit is not None and not limit - opts.window(category.get(d.lot_id)) <= arr <= limit):
+                continue
+            certain = certain or d.tier == CERTAIN
+            best = (arr, d.received_time or d.ship_time) if best is None or arr < best[0] else best  # type: ignore[assignment]
+        if best is not None:
+            out.append(CaseHit(c.id, c.kind, c.weight, CERTAIN if certain else POSSIBLE, best[1], c.input))
     return tuple(out)
 
 

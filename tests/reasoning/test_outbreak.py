@@ -49,8 +49,11 @@ def lots(**products: str) -> list[Lot]:
 
 
 def run(store, records, cases, **kw):
+    """The ranking, checked to be the same with forward traces pruned to the upstream closure and without."""
     store.write(records)
-    return rank_sources(ReadView(store), cases, **kw)
+    pruned = rank_sources(ReadView(store), cases, **kw)
+    assert pruned == rank_sources(ReadView(store), cases, prune=False, **kw)
+    return pruned
 
 
 def table(items) -> list[tuple[str, float, int]]:
@@ -180,6 +183,17 @@ def test_dates_exclude_a_candidate_that_reached_a_case_only_after_its_date(sqlit
     undated = rank_sources(ReadView(sqlite_store), [Case("S1"), Case("S2")])
     assert table(undated.stations) == [("F", 1.0, 1), ("G", 1.0, 1), ("S1", 0.5, 3), ("S2", 0.5, 3)]
     assert table(undated.lots) == [("A", 1.0, 1), ("B", 1.0, 1)]
+
+
+def test_a_case_counts_only_within_the_holding_window_of_what_reached_it(sqlite_store):
+    # lettuce (3-day window) reached S1 ten days before its case date, S2 the day before; salt (365 days) both
+    recs = [*ops("F", "G", "S1", "S2"), *PRODUCTS, *lots(A="p:leafy", B="p:salt"),
+            dlv("d1", "A", "F", "S1", 0.1), dlv("d2", "A", "F", "S2", 9.5),
+            dlv("d3", "B", "G", "S1", 0.1), dlv("d4", "B", "G", "S2", 0.2)]
+    r = run(sqlite_store, recs, [Case("S1", 1, day(10)), Case("S2", 1, day(10))])
+    assert table(r.stations) == [("G", 1.0, 1), ("F", 0.5, 2), ("S1", 0.5, 2), ("S2", 0.5, 2)]
+    assert table(r.lots) == [("B", 1.0, 1), ("A", 0.5, 2)]
+    assert [(h.id, h.time) for h in r.stations[1].cases] == [("S2", at(9.5))]
 
 
 def test_lot_cases_and_identifier_forms(sqlite_store):
