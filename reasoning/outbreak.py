@@ -107,7 +107,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from ontology.errors import InvalidRecord, NotFound
 
-from .trace import CERTAIN, HAZARDS, POSSIBLE, Start, Trace, TraceOptions, Tracer, format_time, parse_time, resolve_start
+from .trace import CERTAIN, HAZARDS, POSSIBLE, Start, Trace, TraceOptions, Tracer, parse_time, resolve_start
 
 if TYPE_CHECKING:
     from graph.view import ReadView
