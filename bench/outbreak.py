@@ -6,8 +6,8 @@
 The network is generated into ``--out/outbreak-data-N`` and loaded into ``--out/outbreak-N.db`` unless
 they are there already (the default scale and seed are the demo's). For each planted nonconforming lot
 (``truth/planted.json``) whose true spread reaches at least two stations, the receivers of its spread are
-taken as cases (up to ``--cases``, the earliest first), each dated the day its first spread delivery
-arrived, with the planted hazard class. ``reasoning.outbreak.rank_sources`` ranks them on a fresh
+taken as cases (up to ``--cases``, the earliest first), each dated the day after its first spread delivery
+left (the onset), with the planted hazard class. ``reasoning.outbreak.rank_sources`` ranks them on a fresh
 ``Tracer`` (no cache from an earlier outbreak). Printed per outbreak: wall and CPU seconds, candidate
 stations and lots (one forward trace each), and the rank of the planted lot among the lots and of its
 producer among the stations (ties share a rank, so rank 1 may be shared). ``--check`` also ranks each
@@ -22,6 +22,7 @@ import json
 import statistics
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 from graph.store import open_store
@@ -49,9 +50,10 @@ def ensure_network(out: Path, scale: int, seed: int) -> tuple[Path, Path]:
 
 
 def outbreak_cases(planted: dict, limit: int) -> list[Case]:
+    """The receivers of the planted lot's spread, each dated the day after its first delivery left (the onset)."""
     first: dict[str, str] = {}
     for d in sorted(planted["spread"]["deliveries"], key=lambda d: d["time"]):
-        first.setdefault(d["receiver"], d["time"][:10])
+        first.setdefault(d["receiver"], (date.fromisoformat(d["time"][:10]) + timedelta(days=1)).isoformat())
     return [Case(k, 1.0, v) for k, v in list(first.items())[:limit]]
 
 
