@@ -462,20 +462,24 @@ class _Net:
             if have is not None:
                 lo, hi = min(lo, have[0]), max(hi, have[1])
             todo[st] = (lo, hi)
-        if len(todo) <= 1:
-            for st, (lo, hi) in todo.items():
-                self.need_out(st, lo, hi)
-            return
-        lo = min(x[0] for x in todo.values())
-        hi = max(x[1] for x in todo.values())
-        rows = self.view.deliveries(sender_ids=sorted(todo), time_range=self._range(lo, hi))
-        self._times(rows)
-        by: dict[str, list[Delivery]] = defaultdict(list)
-        for d in rows:
-            by[d.sender_id].append(d)
-        for st in todo:
-            self.out[st] = sorted(by.get(st, ()), key=lambda d: (self.ship[d.id], d.id))
-            self.ranges[("out", st)] = (lo, hi)
+        # stations whose windows nearly coincide share a read; a wide window is not imposed on the others
+        groups: list[tuple[float, float, list[str]]] = []
+        for st, (lo, hi) in sorted(todo.items(), key=lambda kv: kv[1]):
+            if groups:
+                glo, ghi, members = groups[-1]
+                if max(ghi, hi) - glo <= max(ghi - glo, hi - lo) + 86400.0:
+                    groups[-1] = (glo, max(ghi, hi), [*members, st])
+                    continue
+            groups.append((lo, hi, [st]))
+        for lo, hi, members in groups:
+            rows = self.view.deliveries(sender_ids=members, time_range=self._range(lo, hi))
+            self._times(rows)
+            by: dict[str, list[Delivery]] = defaultdict(list)
+            for d in rows:
+                by[d.sender_id].append(d)
+            for st in members:
+                self.out[st] = sorted(by.get(st, ()), key=lambda d: (self.ship[d.id], d.id))
+                self.ranges[("out", st)] = (lo, hi)
 
     def need_in(self, station: str, lo: float, hi: float) -> None:
         """What ``station`` received that left its sender between ``lo`` and ``hi`` is in ``inn``."""
