@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     demo_dir: str = Field("demo-out", description="Folder the demo writes its generated files and store into")
     demo_scale: int = Field(3000, description="Number of deliveries the demo generates")
     progress: bool = Field(True, description="Show progress bars on a terminal (never when output is piped)")
+    service_db: str = Field("foodtrace-service.db", description=(
+        "SQLite file of the API service: hashed API keys, the audit log and capture jobs"))
+    host: str = Field("127.0.0.1", description="Address `foodtrace serve` listens on")
+    port: int = Field(8000, description="Port `foodtrace serve` listens on")
+    workers: int = Field(1, description="Worker processes of `foodtrace serve`")
+    public_base_url: str = Field("", description=(
+        "Base URL printed in QR codes and Digital Links (e.g. https://trace.nantong.gov.cn); "
+        "empty = the URL the request came in on"))
 
 
 def get_settings() -> Settings:

@@ -1,0 +1,1 @@
+"""The foodtrace web service (FastAPI); start it with ``foodtrace serve``."""

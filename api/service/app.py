@@ -1,0 +1,78 @@
+"""The foodtrace web service: public QR / Digital Link lookups and endpoints for staff.
+
+``create_app(settings)`` builds the FastAPI application; ``foodtrace serve`` runs
+it under uvicorn (``create_app`` is the factory each worker process calls, reading
+the settings from ``FOODTRACE_*`` environment variables).
+
+Routers, one module each: :mod:`.public` (no key), :mod:`.investigate`
+(investigators and analysts), :mod:`.credit` (grades), :mod:`.capture` (EPCIS
+capture and template uploads), :mod:`.admin` (audit log). Access rules live in
+:mod:`.security`, error bodies in :mod:`.problems`.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+from fastapi import FastAPI
+
+from graph.store import open_store
+
+from ..settings import Settings, get_settings
+from . import admin, capture, credit, investigate, problems, public
+from .security import AuditMiddleware
+from .servicedb import ServiceDB
+
+__all__ = ["create_app", "API_VERSION"]
+
+API_VERSION = "1.0.0"
+
+log = logging.getLogger("foodtrace.service")
+
+_DESCRIPTION = """\
+foodtrace: lot-level food traceability for the market-supervision bureau (一证一票一码).
+
+* **Public** (no key): GS1 Digital Link resolver `/01/{gtin}/10/{lot}`, local trace codes `/t/{code}`,
+  QR codes `/qr/...`. Browsers get a Chinese mobile page, API clients JSON, JSON-LD or an RFC 9264 linkset.
+* **Staff** (`Authorization: Bearer KEY`, keys by role: public, investigator, analyst, credit, admin):
+  traces, outbreak ranking, recall lists, operator profiles, grades and overrides, EPCIS capture, uploads.
+
+Errors are RFC 9457 problem details (`application/problem+json`).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application over the store and service database named by ``settings``."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.store = open_store(settings.store)
+        app.state.service_db = ServiceDB(settings.service_db)
+        try:
+            yield
+        finally:
+            app.state.store.close()
+            app.state.service_db.close()
+
+    app = FastAPI(title="foodtrace", version=API_VERSION, description=_DESCRIPTION, lifespan=lifespan,
+                  openapi_tags=[
+                      {"name": "public", "description": "公众查询 / public lookups (no key)"},
+                      {"name": "investigation", "description": "稽查溯源 / traces, outbreaks, recalls, profiles"},
+                      {"name": "credit", "description": "风险分级与信用 / grades, explanations, overrides"},
+                      {"name": "capture", "description": "数据采集 / EPCIS capture and template uploads"},
+                      {"name": "admin", "description": "管理 / audit log"},
+                  ])
+    app.state.settings = settings
+    problems.install(app)
+    app.add_middleware(AuditMiddleware)
+
+    @app.get("/healthz", tags=["public"], summary="Liveness: the service answers and its store is open")
+    def healthz() -> dict[str, Any]:
+        return {"status": "ok", "store": app.state.store.name, "version": API_VERSION}
+
+    for module in (public, investigate, credit, capture, admin):
+        app.include_router(module.router)
+    return app

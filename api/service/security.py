@@ -1,0 +1,134 @@
+"""Who may do what: API keys with roles, the permission table, and the audit log.
+
+A caller sends ``Authorization: Bearer KEY``. Public lookups need no key. Every
+other endpoint depends on :func:`require` with a permission name; the table
+:data:`PERMISSIONS` says which roles hold it (admin holds all). No key or an
+unknown/revoked key is 401, a key whose role lacks the permission 403.
+
+Every request to a non-public endpoint (allowed or not) is written to the audit
+log by :class:`AuditMiddleware` once the response status is known: time, key id,
+role, key name, method, path, query, status, client address and the entity ids
+the endpoint named with :func:`audit_entities`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+import anyio
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from .servicedb import ApiKey, ServiceDB
+
+__all__ = ["PERMISSIONS", "require", "audit_entities", "AuditMiddleware", "roles_with"]
+
+log = logging.getLogger("foodtrace.service")
+
+#: permission -> roles holding it (``admin`` holds every permission)
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # investigators (稽查): traces, outbreak ranking, recall lists, operator profiles
+    "trace": frozenset({"investigator", "analyst"}),
+    "outbreak": frozenset({"investigator", "analyst"}),
+    "recall": frozenset({"investigator"}),
+    "profile": frozenset({"investigator", "analyst", "credit"}),
+    # risk analysts and the credit team: grades and their explanations
+    "grades.read": frozenset({"analyst", "credit"}),
+    # the credit team alone sets grades by hand
+    "grades.write": frozenset({"credit"}),
+    # data capture (EPCIS capture interface, template uploads): systems and staff with an admin key
+    "capture": frozenset(),
+    # the audit log and key administration
+    "admin": frozenset(),
+}
+
+
+def roles_with(permission: str) -> list[str]:
+    """The roles that hold ``permission`` (admin last).
+
+    >>> roles_with("grades.write")
+    ['credit', 'admin']
+    """
+    return sorted(PERMISSIONS[permission]) + ["admin"]
+
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer KEY` "
+                     "(created with `foodtrace keys create --role ROLE`)")
+
+
+def _audit_state(request: Request) -> dict[str, Any]:
+    state = request.scope.setdefault("state", {})
+    return state.setdefault("audit", {"key": None, "entities": []})
+
+
+def audit_entities(request: Request, *ids: str | None) -> None:
+    """Name the entities a non-public request touched (written to its audit entry)."""
+    _audit_state(request)["entities"].extend(i for i in ids if i)
+
+
+def require(permission: str) -> Callable[..., Any]:
+    """A FastAPI dependency: the caller's key, which must hold ``permission``."""
+    if permission not in PERMISSIONS:
+        raise KeyError(permission)
+    allowed = PERMISSIONS[permission] | {"admin"}
+
+    async def dependency(request: Request,
+                         credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> ApiKey:
+        state = _audit_state(request)
+        if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+            raise HTTPException(401, "an API key is required: send `Authorization: Bearer KEY`",
+                                headers={"WWW-Authenticate": 'Bearer realm="foodtrace"'})
+        db: ServiceDB = request.app.state.service_db
+        key = await anyio.to_thread.run_sync(db.authenticate, credentials.credentials)
+        if key is None:
+            raise HTTPException(401, "the API key is unknown or revoked",
+                                headers={"WWW-Authenticate": 'Bearer realm="foodtrace", error="invalid_token"'})
+        state["key"] = key
+        if key.role not in allowed:
+            raise HTTPException(403, f"a key of role {key.role!r} may not do this; "
+                                     f"it needs one of: {', '.join(roles_with(permission))}")
+        return key
+
+    dependency.__name__ = f"require_{permission.replace('.', '_')}"
+    return dependency
+
+
+class AuditMiddleware:
+    """Pure ASGI middleware writing one audit entry per non-public request (public ones cost nothing)."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status: list[int | None] = [None]
+
+        async def _send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, _send)
+        finally:
+            audit = (scope.get("state") or {}).get("audit")
+            if audit is not None:
+                await self._write(scope, audit, status[0] if status[0] is not None else 500)
+
+    @staticmethod
+    async def _write(scope: dict[str, Any], audit: dict[str, Any], status: int) -> None:
+        app = scope.get("app")
+        db: ServiceDB | None = getattr(getattr(app, "state", None), "service_db", None)
+        if db is None:
+            return
+        client = scope.get("client")
+        query = scope.get("query_string", b"").decode("latin-1")
+        try:
+            await anyio.to_thread.run_sync(lambda: db.audit(
+                key=audit["key"], method=scope["method"], path=scope["path"], query=query, status=status,
+                entities=audit["entities"], client=f"{client[0]}:{client[1]}" if client else None))
+        except Exception:  # the audit log must not turn a served answer into an error
+            log.exception("could not write the audit entry for %s %s", scope["method"], scope["path"])

@@ -1,0 +1,221 @@
+"""The service's own SQLite file: hashed API keys, the audit log and capture jobs.
+
+Kept apart from the record store (which may be a Neo4j server): these are facts
+about the service, not about food. Every process of the service opens the same
+file (WAL mode), so a capture job accepted by one worker can be polled on another.
+
+Keys are 256-bit random tokens (``ft_`` + 43 URL-safe characters). Only their
+SHA-256 is stored: a token of that entropy needs no slow password hash, and a
+stolen database gives no usable key. A key's public id is the first 12 hex
+digits of its hash; it is what the audit log and ``foodtrace keys list`` show.
+
+>>> import tempfile, os
+>>> db = ServiceDB(os.path.join(tempfile.mkdtemp(), "s.db"))
+>>> key, token = db.create_key("investigator", name="张三")
+>>> db.authenticate(token).role, db.authenticate("ft_wrong") is None
+('investigator', True)
+>>> db.revoke_key(key.id); db.authenticate(token) is None
+True
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable
+
+from ontology.errors import FoodtraceError, NotFound
+
+__all__ = ["ROLES", "ApiKey", "AuditEntry", "CaptureJob", "ServiceDB", "hash_token", "now_iso"]
+
+#: the roles a key can have, in the order shown to users
+ROLES: tuple[str, ...] = ("public", "investigator", "analyst", "credit", "admin")
+
+_CST = timezone(timedelta(hours=8))
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS api_key (
+    id TEXT PRIMARY KEY, hash TEXT UNIQUE NOT NULL, role TEXT NOT NULL, name TEXT,
+    created TEXT NOT NULL, revoked TEXT);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, time TEXT NOT NULL, key_id TEXT, role TEXT, name TEXT,
+    method TEXT NOT NULL, path TEXT NOT NULL, query TEXT, status INTEGER, entities TEXT, client TEXT);
+CREATE INDEX IF NOT EXISTS audit_time ON audit(time);
+CREATE INDEX IF NOT EXISTS audit_key ON audit(key_id);
+CREATE TABLE IF NOT EXISTS capture_job (
+    id TEXT PRIMARY KEY, created TEXT NOT NULL, finished TEXT, status TEXT NOT NULL,
+    kind TEXT, source TEXT, key_id TEXT, errors TEXT, counts TEXT);
+"""
+
+
+def now_iso() -> str:
+    """The current time, ISO 8601 with the China offset (+08:00), to the millisecond."""
+    return datetime.now(_CST).isoformat(timespec="milliseconds")
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 hex of a key token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str
+    role: str
+    name: str | None
+    created: str
+    revoked: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    time: str
+    key_id: str | None
+    role: str | None
+    name: str | None
+    method: str
+    path: str
+    query: str | None
+    status: int | None
+    entities: list[str]
+    client: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class CaptureJob:
+    id: str
+    created: str
+    status: str  # accepted | running | succeeded | failed
+    finished: str | None
+    kind: str | None
+    source: str | None
+    key_id: str | None
+    errors: list[dict[str, Any]]
+    counts: dict[str, Any]
+
+    @property
+    def running(self) -> bool:
+        return self.status in ("accepted", "running")
+
+
+class ServiceDB:
+    """Keys, audit log and capture jobs in one SQLite file (safe across threads and processes)."""
+
+    def __init__(self, path: str):
+        self.path = str(path)
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as e:
+            raise FoodtraceError(f"cannot open the service database {self.path}: {e}") from e
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _x(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, tuple(params)).fetchall()
+
+    # -- keys -------------------------------------------------------------------------------
+
+    def create_key(self, role: str, *, name: str | None = None) -> tuple[ApiKey, str]:
+        """A new key of ``role``: the stored key and the token (shown once, never stored)."""
+        if role not in ROLES:
+            raise FoodtraceError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+        token = "ft_" + secrets.token_urlsafe(32)
+        digest = hash_token(token)
+        key = ApiKey(id=digest[:12], role=role, name=name, created=now_iso())
+        self._x("INSERT INTO api_key(id, hash, role, name, created) VALUES (?,?,?,?,?)",
+                (key.id, digest, key.role, key.name, key.created))
+        return key, token
+
+    def authenticate(self, token: str) -> ApiKey | None:
+        """The active key of this token, or None."""
+        rows = self._x("SELECT id, role, name, created, revoked FROM api_key WHERE hash = ? AND revoked IS NULL",
+                       (hash_token(token),))
+        return ApiKey(*rows[0]) if rows else None
+
+    def keys(self, *, include_revoked: bool = False) -> list[ApiKey]:
+        sql = "SELECT id, role, name, created, revoked FROM api_key"
+        if not include_revoked:
+            sql += " WHERE revoked IS NULL"
+        return [ApiKey(*r) for r in self._x(sql + " ORDER BY created, id")]
+
+    def revoke_key(self, key_id: str) -> None:
+        rows = self._x("SELECT id FROM api_key WHERE id = ?", (key_id,))
+        if not rows:
+            raise NotFound(f"no API key has the id {key_id!r}")
+        self._x("UPDATE api_key SET revoked = ? WHERE id = ? AND revoked IS NULL", (now_iso(), key_id))
+
+    # -- audit ------------------------------------------------------------------------------
+
+    def audit(self, *, key: ApiKey | None, method: str, path: str, query: str | None, status: int | None,
+              entities: Iterable[str] = (), client: str | None = None) -> None:
+        """Append one audit entry (never updated, never deleted by the service)."""
+        ents = sorted(dict.fromkeys(e for e in entities if e))
+        self._x("INSERT INTO audit(time, key_id, role, name, method, path, query, status, entities, client) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (now_iso(), key.id if key else None, key.role if key else None, key.name if key else None,
+                 method, path, query or None, status, json.dumps(ents, ensure_ascii=False), client))
+
+    def audit_entries(self, *, since: str | None = None, key_id: str | None = None,
+                      limit: int | None = None) -> list[AuditEntry]:
+        sql, params = "SELECT * FROM audit WHERE 1=1", []
+        if since:
+            sql += " AND time >= ?"
+            params.append(since)
+        if key_id:
+            sql += " AND key_id = ?"
+            params.append(key_id)
+        sql += " ORDER BY seq"
+        if limit:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        out = []
+        for r in self._x(sql, params):
+            out.append(AuditEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
+                                  json.loads(r[9] or "[]"), r[10]))
+        return out
+
+    # -- capture jobs -----------------------------------------------------------------------
+
+    def new_job(self, *, kind: str, source: str | None, key_id: str | None) -> CaptureJob:
+        job_id = secrets.token_hex(8)
+        created = now_iso()
+        self._x("INSERT INTO capture_job(id, created, status, kind, source, key_id, errors, counts) "
+                "VALUES (?,?,?,?,?,?,?,?)", (job_id, created, "accepted", kind, source, key_id, "[]", "{}"))
+        return self.job(job_id)  # type: ignore[return-value]
+
+    def update_job(self, job_id: str, *, status: str, errors: list[dict[str, Any]] | None = None,
+                   counts: dict[str, Any] | None = None) -> None:
+        finished = now_iso() if status in ("succeeded", "failed") else None
+        self._x("UPDATE capture_job SET status = ?, finished = COALESCE(?, finished), "
+                "errors = COALESCE(?, errors), counts = COALESCE(?, counts) WHERE id = ?",
+                (status, finished, None if errors is None else json.dumps(errors, ensure_ascii=False),
+                 None if counts is None else json.dumps(counts, ensure_ascii=False), job_id))
+
+    def job(self, job_id: str) -> CaptureJob | None:
+        rows = self._x("SELECT id, created, status, finished, kind, source, key_id, errors, counts "
+                       "FROM capture_job WHERE id = ?", (job_id,))
+        if not rows:
+            return None
+        r = rows[0]
+        return CaptureJob(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "[]"), json.loads(r[8] or "{}"))
+
+    def jobs(self, *, limit: int = 100) -> list[CaptureJob]:
+        ids = [r[0] for r in self._x("SELECT id FROM capture_job ORDER BY created DESC LIMIT ?", (limit,))]
+        return [j for j in (self.job(i) for i in ids) if j is not None]

@@ -1,0 +1,112 @@
+"""``foodtrace serve``, ``foodtrace keys ...`` and ``foodtrace audit``: running and administering the service."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from .render import text_table
+from .service.servicedb import ROLES, ServiceDB
+from .settings import get_settings
+
+__all__ = ["serve", "keys", "audit"]
+
+
+def _db(path: str | None) -> ServiceDB:
+    return ServiceDB(path or get_settings().service_db)
+
+
+@click.command("serve")
+@click.option("--store", "store_url", default=None, help="Store URL (default: $FOODTRACE_STORE)")
+@click.option("--service-db", default=None, help="Service database file (default: $FOODTRACE_SERVICE_DB)")
+@click.option("--host", default=None, help="Listen address (default: $FOODTRACE_HOST, 127.0.0.1)")
+@click.option("--port", type=int, default=None, help="Port (default: $FOODTRACE_PORT, 8000)")
+@click.option("--workers", type=int, default=None, help="Worker processes (default: $FOODTRACE_WORKERS, 1)")
+@click.option("--log-level", default="warning", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+def serve(store_url: str | None, service_db: str | None, host: str | None, port: int | None,
+          workers: int | None, log_level: str) -> None:
+    """Run the web service (public QR lookups, investigator, credit and capture endpoints)."""
+    import uvicorn
+
+    # every worker process builds its app from the environment, so the options travel there
+    for name, value in (("STORE", store_url), ("SERVICE_DB", service_db)):
+        if value is not None:
+            os.environ[f"FOODTRACE_{name}"] = value
+    settings = get_settings()
+    ServiceDB(settings.service_db).close()  # create it (and fail early) before the workers start
+    click.echo(f"foodtrace serve: store {settings.store}, service db {settings.service_db}, "
+               f"http://{host or settings.host}:{port or settings.port}/ ({workers or settings.workers} worker(s))",
+               err=True)
+    uvicorn.run("api.service.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
+                workers=workers or settings.workers, log_level=log_level, access_log=False,
+                proxy_headers=True, server_header=False)
+
+
+@click.group("keys")
+def keys() -> None:
+    """API keys of the service (stored hashed in the service database)."""
+
+
+@keys.command("create")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="What the key may do")
+@click.option("--name", default=None, help="Who holds it (shown in the audit log)")
+@click.option("--service-db", default=None, help="Service database file (default: $FOODTRACE_SERVICE_DB)")
+def keys_create(role: str, name: str | None, service_db: str | None) -> None:
+    """Create a key; the key is printed once (on standard output) and never stored."""
+    db = _db(service_db)
+    try:
+        key, token = db.create_key(role, name=name)
+    finally:
+        db.close()
+    click.echo(f"key id {key.id}, role {key.role}: store the key now, it is not shown again", err=True)
+    click.echo(token)
+
+
+@keys.command("list")
+@click.option("--all", "include_revoked", is_flag=True, help="Include revoked keys")
+@click.option("--service-db", default=None, help="Service database file (default: $FOODTRACE_SERVICE_DB)")
+def keys_list(include_revoked: bool, service_db: str | None) -> None:
+    """List keys (ids, roles, holders; never the keys)."""
+    db = _db(service_db)
+    try:
+        rows = [[k.id, k.role, k.name or "", k.created, k.revoked or ""] for k in db.keys(include_revoked=include_revoked)]
+    finally:
+        db.close()
+    click.echo(text_table(rows, ["密钥/key id", "角色/role", "持有人/name", "创建/created", "撤销/revoked"]))
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@click.option("--service-db", default=None, help="Service database file (default: $FOODTRACE_SERVICE_DB)")
+def keys_revoke(key_id: str, service_db: str | None) -> None:
+    """Revoke a key by its id (requests with it get 401 from then on)."""
+    db = _db(service_db)
+    try:
+        db.revoke_key(key_id)
+    finally:
+        db.close()
+    click.echo(f"key {key_id} revoked")
+
+
+@click.command("audit")
+@click.option("--since", default=None, help="Only entries at or after this ISO time / date")
+@click.option("--key", "key_id", default=None, help="Only this key id")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--service-db", default=None, help="Service database file (default: $FOODTRACE_SERVICE_DB)")
+def audit(since: str | None, key_id: str | None, fmt: str, service_db: str | None) -> None:
+    """The service's audit log: who asked what, when, about which entities."""
+    db = _db(service_db)
+    try:
+        entries = db.audit_entries(since=since, key_id=key_id)
+    finally:
+        db.close()
+    if fmt == "json":
+        click.echo(json.dumps([e.as_dict() for e in entries], ensure_ascii=False, indent=1))
+        return
+    rows = [[e.time, e.key_id or "-", e.role or "-", e.name or "", e.method, e.path + (f"?{e.query}" if e.query else ""),
+             e.status, " ".join(e.entities)] for e in entries]
+    click.echo(text_table(rows, ["时间/time", "密钥/key", "角色/role", "持有人/name", "方法/method", "路径/path",
+                                 "状态/status", "实体/entities"]))
