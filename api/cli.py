@@ -307,60 +307,27 @@ def chain_check(fmt: str, out: Path | None, gaps: bool, store_url: str | None) -
 
 def _trace_window(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, float]:
     """``--window CATEGORY=DAYS`` values as {category: days}; the category may be its key or its label."""
-    import math
+    from ontology.errors import InvalidRecord
 
-    from ontology.vocab import labels, lookup
+    from .trace_params import parse_windows
 
-    known = labels("category")
-    out: dict[str, float] = {}
-    for value in values:
-        cat, sep, days = value.partition("=")
-        cat = cat.strip()
-        if not sep or not cat:
-            raise click.BadParameter(f"{value!r}: expected CATEGORY=DAYS, e.g. pork=5", ctx, param)
-        key = cat if cat in known else lookup("category", cat)
-        if key not in known:
-            raise click.BadParameter(f"{value!r}: unknown category {cat!r}; known: {', '.join(sorted(known))}",
-                                     ctx, param)
-        try:
-            n = float(days)
-        except ValueError:
-            raise click.BadParameter(f"{value!r}: {days.strip()!r} is not a number of days", ctx, param) from None
-        if not math.isfinite(n) or n < 0:
-            raise click.BadParameter(f"{value!r}: the days must be a number >= 0", ctx, param)
-        out[key] = n
-    return out
+    try:
+        return parse_windows(values)
+    except InvalidRecord as e:
+        raise click.BadParameter(str(e), ctx, param) from None
 
 
 def _trace_time(end_of_day: bool) -> Callable[[click.Context, click.Parameter, str | None], float | None]:
     def parse(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
-        from reasoning.trace import parse_time
+        from ontology.errors import InvalidRecord
 
-        if value is None:
-            return None
+        from .trace_params import parse_bound
+
         try:
-            return parse_time(value, end_of_day=end_of_day)
-        except FoodtraceError:
-            raise click.BadParameter(f"{value!r} is not a date (2026-03-01) or an ISO 8601 date-time", ctx,
-                                     param) from None
+            return parse_bound(value, end_of_day=end_of_day)
+        except InvalidRecord as e:
+            raise click.BadParameter(str(e), ctx, param) from None
     return parse
-
-
-def _kill_ids(view: Any, idents: tuple[str, ...]) -> frozenset[str]:
-    """Canonical ids of kill steps given in any identifier form (a station or a lot)."""
-    from ontology.errors import NotFound
-
-    found = view.resolve_many(idents)
-    out = set()
-    for ident in idents:
-        cid = found.get(ident)
-        if cid is None and (view.get_many("operator", [ident]) or view.get_many("lot", [ident])
-                            or view.deliveries(lot_ids=[ident]) or view.deliveries(sender_ids=[ident])):
-            cid = ident
-        if cid is None:
-            raise NotFound(f"--kill {ident}: no station or lot has this identifier")
-        out.add(cid)
-    return frozenset(out)
 
 
 @cli.command("trace")
@@ -399,9 +366,10 @@ def trace_cmd(direction: str, identifier: str, since: float | None, until: float
     receivers' contacts: an investigator's export, not for publication.
     """
     from graph.view import ReadView
-    from reasoning.trace import TraceOptions, trace
+    from reasoning.trace import trace
 
     from . import trace_render
+    from .trace_params import trace_options
 
     if fmt == "xlsx" and out is None:
         raise click.UsageError("--format xlsx needs --out FILE.xlsx")
@@ -409,8 +377,8 @@ def trace_cmd(direction: str, identifier: str, since: float | None, until: float
         raise click.BadParameter(f"{graph}: the file must end in .html or .png", param_hint="--graph")
     with _store(store_url) as store:
         view = ReadView(store)
-        opts = TraceOptions(since=since, until=until, windows=windows, hazard=hazard or "unknown",
-                            kill=_kill_ids(view, kills) if kills else frozenset(), infer=not explicit_only)
+        opts = trace_options(view, since=since, until=until, windows=windows, hazard=hazard, kills=kills,
+                             explicit_only=explicit_only)
         result = trace(view, identifier, direction, opts)
         context = trace_render.gather_context(view, result)
     if graph is not None:

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from reasoning.trace import Trace
 
 __all__ = ["TraceContext", "gather_context", "RECALL_COLUMNS", "STATION_COLUMNS", "recall_headers",
-           "recall_rows", "station_rows", "recall_csv", "write_recall_xlsx", "trace_table", "short_time",
-           "local_datetime", "windows_used", "windows_markdown"]
+           "recall_rows", "station_rows", "recall_csv", "write_recall_xlsx", "recall_xlsx_bytes", "recall_workbook",
+           "trace_table", "short_time", "local_datetime", "windows_used", "windows_markdown"]
 
 _CN = timezone(timedelta(hours=8))
 
@@ -334,6 +334,20 @@ def _count_text(trace: "Trace", lang: str = "zh") -> str:
 
 def write_recall_xlsx(trace: "Trace", ctx: TraceContext, path: Path, lang: str = "zh") -> None:
     """The recall list as an Excel workbook: sheets 召回清单 (recall list), 主体 (stations), 说明 (notes)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    recall_workbook(trace, ctx, lang).save(path)
+
+
+def recall_xlsx_bytes(trace: "Trace", ctx: TraceContext, lang: str = "zh") -> bytes:
+    """The recall list workbook of :func:`write_recall_xlsx` as bytes (for a download)."""
+    buf = io.BytesIO()
+    recall_workbook(trace, ctx, lang).save(buf)
+    return buf.getvalue()
+
+
+def recall_workbook(trace: "Trace", ctx: TraceContext, lang: str = "zh") -> Any:
+    """The recall list as an openpyxl Workbook (see :func:`write_recall_xlsx`)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -424,9 +438,7 @@ def write_recall_xlsx(trace: "Trace", ctx: TraceContext, path: Path, lang: str =
         label = cats.get(key, key) + ((" (--window)" if en else "（--window 设定）") if over else "")
         ws3.append([key, label, days])
     ws3.append(["*", "other categories, or none recorded" if en else "其他或未记录类别", trace.options.default_window])
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    return wb
 
 
 # -- the terminal summary ------------------------------------------------------------------------
