@@ -20,8 +20,10 @@ demo: venv
 	$(VENV)/bin/foodtrace demo
 
 ## run the whole test suite: the contract suite runs on the embedded store and on a local Neo4j server,
-## which this target starts (and stops) itself when Java and Maven are on the machine
+## which this target starts (and stops) itself when Java and Maven are on the machine; Debian's chromium
+## (for the consumer-page browser test) is installed when missing
 test: venv
+	@bash scripts/apt-ensure.sh chromium || echo "chromium could not be installed: the browser test will be skipped"
 	@if command -v java >/dev/null && command -v mvn >/dev/null; then \
 	    bash scripts/neo4j/start.sh || exit 1; \
 	    status=0; FOODTRACE_REQUIRE_NEO4J=1 $(PY) -m pytest || status=$$?; \
