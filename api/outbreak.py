@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from graph.view import ReadView
     from reasoning.outbreak import OutbreakRanking, ResolvedCase
 
-__all__ = ["CaseRow", "read_case_rows", "load_cases", "ranking_table"]
+__all__ = ["CaseRow", "CaseRowsError", "read_case_rows", "load_cases", "resolve_rows", "ranking_table"]
 
 #: accepted headers per column (compared case-insensitively, each part of ``编号/id`` on its own)
 COLUMNS = {"id": ("id", "编号", "标识"), "weight": ("weight", "权重"), "date": ("date", "日期")}
@@ -58,23 +58,44 @@ def _column_of(header: str) -> str | None:
     return None
 
 
-def _problem(path: Path, row: int, field: str, value: str, reason: str) -> str:
-    return f"{path}: row {row}, {field} {value!r}: {reason}"
+class CaseRowsError(InvalidRecord):
+    """Bad rows in the cases: ``rows`` lists each as {row, field, value, reason} (the message names them too)."""
+
+    def __init__(self, message: str, rows: list[dict[str, Any]]):
+        super().__init__(message)
+        self.rows = rows
 
 
-def _raise(path: Path, problems: list[str]) -> None:
+@dataclass(frozen=True)
+class _Bad:
+    path: str
+    row: int
+    field: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: row {self.row}, {self.field} {self.value!r}: {self.reason}"
+
+
+def _problem(path: Path | str, row: int, field: str, value: str, reason: str) -> _Bad:
+    return _Bad(str(path), row, field, value, reason)
+
+
+def _raise(path: Path | str, problems: list[_Bad]) -> None:
+    rows = [{"row": p.row, "field": p.field, "value": p.value, "reason": p.reason} for p in problems]
     if len(problems) == 1:
-        raise InvalidRecord(problems[0])
+        raise CaseRowsError(str(problems[0]), rows)
     more = problems[1:_MAX_LISTED]
-    text = f"{len(problems)} bad rows, no ranking computed: " + "; ".join([problems[0]] + [
-        p.split(": ", 1)[1] for p in more])
+    text = f"{len(problems)} bad rows, no ranking computed: " + "; ".join([str(problems[0])] + [
+        str(p).split(": ", 1)[1] for p in more])
     if len(problems) > _MAX_LISTED:
         text += f"; ... {len(problems) - _MAX_LISTED} more"
-    raise InvalidRecord(text)
+    raise CaseRowsError(text, rows)
 
 
-def read_case_rows(path: str | Path) -> list[CaseRow]:
-    """Parse the cases file (no store needed).
+def read_case_rows(path: str | Path, *, name: str | None = None) -> list[CaseRow]:
+    """Parse the cases file (no store needed); ``name``: how messages call the file (default: its path).
 
     Raises
     ------
@@ -87,6 +108,7 @@ def read_case_rows(path: str | Path) -> list[CaseRow]:
     from loaders.templates import parse_date
 
     path = Path(path)
+    shown = name or str(path)
     table = read_table(path, is_header=lambda cells: any(_column_of(c) == "id" for c in cells if c))
     cols: dict[str, int] = {}
     for i, h in enumerate(table.header):
@@ -94,10 +116,10 @@ def read_case_rows(path: str | Path) -> list[CaseRow]:
         if key is not None and key not in cols:
             cols[key] = i
     if "id" not in cols:
-        raise InvalidRecord(f"{path}: no id column (编号/id); columns found: "
+        raise InvalidRecord(f"{shown}: no id column (编号/id); columns found: "
                             f"{', '.join(h for h in table.header if h) or 'none'}")
     rows: list[CaseRow] = []
-    problems: list[str] = []
+    problems: list[_Bad] = []
 
     def cell(cells: list[str], key: str) -> str:
         i = cols.get(key)
@@ -107,7 +129,7 @@ def read_case_rows(path: str | Path) -> list[CaseRow]:
         ident, w, d = cell(cells, "id"), cell(cells, "weight"), cell(cells, "date")
         bad = False
         if not ident:
-            problems.append(_problem(path, n, table.header[cols["id"]], ident, "empty: give a station or lot"))
+            problems.append(_problem(shown, n, table.header[cols["id"]], ident, "empty: give a station or lot"))
             bad = True
         weight = 1.0
         if w:
@@ -116,34 +138,39 @@ def read_case_rows(path: str | Path) -> list[CaseRow]:
             except ValueError:
                 weight = math.nan
             if not math.isfinite(weight):
-                problems.append(_problem(path, n, table.header[cols["weight"]], w, "not a number"))
+                problems.append(_problem(shown, n, table.header[cols["weight"]], w, "not a number"))
                 bad = True
         date = None
         if d:
             try:
                 date = parse_date(d)
             except InvalidRecord as e:
-                problems.append(_problem(path, n, table.header[cols["date"]], d, str(e)))
+                problems.append(_problem(shown, n, table.header[cols["date"]], d, str(e)))
                 bad = True
         if not bad:
             rows.append(CaseRow(n, ident, weight, date, table.header[cols["id"]]))
     if problems:
-        _raise(path, problems)
+        _raise(shown, problems)
     if not rows:
-        raise InvalidRecord(f"{path}: no cases (the file has a header but no rows)")
+        raise InvalidRecord(f"{shown}: no cases (the file has a header but no rows)")
     return rows
 
 
-def load_cases(path: str | Path, view: "ReadView") -> list["ResolvedCase"]:
+def load_cases(path: str | Path, view: "ReadView", *, name: str | None = None) -> list["ResolvedCase"]:
     """Read the cases file and resolve every id against the store; any bad row is an error."""
+    path = Path(path)
+    return resolve_rows(read_case_rows(path, name=name), view, name or str(path))
+
+
+def resolve_rows(rows: list[CaseRow], view: "ReadView", name: str = "cases") -> list["ResolvedCase"]:
+    """Resolve parsed case rows against the store; any unknown id is an error naming its row
+    (:class:`CaseRowsError`, ``name`` in the messages)."""
     from reasoning.outbreak import ResolvedCase, resolve_case_ids
 
-    path = Path(path)
-    rows = read_case_rows(path)
     found, unknown = resolve_case_ids(view, [r.id for r in rows])
-    problems = [_problem(path, r.row, r.id_column, r.id, unknown[r.id]) for r in rows if r.id in unknown]
+    problems = [_problem(name, r.row, r.id_column, r.id, unknown[r.id]) for r in rows if r.id in unknown]
     if problems:
-        _raise(path, problems)
+        _raise(name, problems)
     return [ResolvedCase(r.id, found[r.id][0], found[r.id][1], r.weight, r.date) for r in rows]
 
 
