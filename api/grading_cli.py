@@ -17,7 +17,6 @@ counted.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -257,36 +256,9 @@ def plan_command(as_of: date | None, fmt: str, out: Path | None, lang: str, poin
 
 def _stored(store: Any, oid: str) -> tuple["Assessment", dict[str, Any]] | None:
     """The latest stored assessment of ``oid`` with its stamp and the grade in effect, or None."""
-    from ontology.records import RECORD_TYPES
+    from .grades import stored_explanation
 
-    if not any(getattr(t, "table", None) == "risk_assessment" for t in RECORD_TYPES):
-        return None
-    try:
-        from reasoning.assessments import effective_grade, latest_assessment
-    except ImportError:  # the workflow module is not there: nothing is stored by it either
-        return None
-    from reasoning.grading import Assessment
-
-    records = list(store.scan("risk_assessment", {"operator_id": oid}))
-    latest = latest_assessment(records) if records else None
-    if latest is None or not latest.explanation:
-        return None
-    body = latest.explanation
-    if isinstance(body, str):
-        body = json.loads(body)
-    a = Assessment.from_dict(body)
-    stamp: dict[str, Any] = {"id": latest.id, "created": latest.created, "run": latest.run,
-                             "grade": latest.grade, "computed_grade": latest.computed_grade}
-    overrides = list(store.scan("grade_override", {"operator_id": oid}))
-    eff = effective_grade(records, overrides, operator_id=oid)
-    if eff.grade:
-        stamp["grade"] = eff.grade
-    ov = next((o for o in overrides if o.id == eff.override_id), None) if eff.source == "override" else None
-    if ov is not None:
-        stamp["override"] = {"id": ov.id, "by": ov.by, "reason": ov.reason, "created": ov.created}
-    if "model" in body:
-        stamp["model"] = body["model"]
-    return a, stamp
+    return stored_explanation(store, oid)
 
 
 @risk.command("explain")

@@ -28,17 +28,15 @@ from typing import Any, Iterable
 import click
 
 from ontology.errors import FoodtraceError, NotFound
-from ontology.records import GradeOverride
 
 from . import render
 from .cli import _store, store_option
+from .grades import BEIJING, now, records_of, resolve_operator  # noqa: F401  (re-exported: older imports)
 from .risk_cli import risk
 
 __all__ = ["grade_cmd", "override_cmd", "history_cmd", "alerts_cmd", "publish_cmd", "export_cmd",
            "EXPORT_COLUMNS", "PUBLISHED_COLUMNS", "ALERT_COLUMNS"]
 
-#: Beijing time: the offset every stored time of the workflow carries
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 GRADES = ("A", "B", "C", "D")
 
 EXPORT_COLUMNS = [("主体标识", "operator_id"), ("主体名称", "name"), ("主体类型", "kind"), ("所属区县", "district"),
@@ -66,11 +64,6 @@ _SOURCE = {"computed": ("计算", "computed"), "override": ("人工调整", "ove
 
 
 # -- helpers --------------------------------------------------------------------------------------------
-
-
-def now() -> str:
-    """The current time in Beijing time, ISO 8601 with offset (microseconds keep quick successions ordered)."""
-    return dt.datetime.now(BEIJING).isoformat(timespec="microseconds")
 
 
 def _date_option(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
@@ -105,21 +98,8 @@ def _yes(value: Any, lang: str) -> str:
     return ("yes" if value else "no") if lang == "en" else ("是" if value else "否")
 
 
-def resolve_operator(store: Any, identifier: str) -> str:
-    """The canonical id of an operator given in any identifier form (USCC, GLN, Digital Link, local id, name)."""
-    ident = identifier.strip()
-    found = store.resolve_many([ident]).get(ident)
-    if found is None:
-        if store.get_many("operator", [ident]) or any(True for _ in store.scan("risk_assessment", {"operator_id": ident})):
-            return ident
-        raise NotFound(f"no operator has the identifier {identifier!r}")
-    if not store.get_many("operator", [found]):
-        raise NotFound(f"{identifier!r} is not an operator (it names {found})")
-    return found
-
-
 def _records_of(store: Any, oid: str) -> tuple[list[Any], list[Any]]:
-    return list(store.scan("risk_assessment", {"operator_id": oid})), list(store.scan("grade_override", {"operator_id": oid}))
+    return records_of(store, oid)
 
 
 def _grouped(store: Any, table: str) -> dict[str, list[Any]]:
@@ -285,38 +265,21 @@ def override_cmd(entity: str, grade: str | None, reason: str, by: str, lift: boo
     runs record their computed grades beside it and flag those that differ. Only one override is in
     force at a time (lift it to set another); nothing is deleted.
     """
-    from reasoning.assessments import check_grade, latest_assessment, override_in_force
+    from .grades import lift_override, set_override
 
     if lift and grade is not None:
         raise click.UsageError("--lift takes no GRADE: it lifts the override in force")
     if not lift and grade is None:
         raise click.UsageError("GRADE (A, B, C or D) is required unless --lift is given")
     with _store(store_url) as store:
-        oid = resolve_operator(store, entity)
-        ras, gos = _records_of(store, oid)
-        current = override_in_force(gos)
-        name = _Ops(store, [oid]).name(oid) or oid
         if lift:
-            if current is None:
-                raise FoodtraceError(f"{name} ({oid}) has no grade override in force to lift")
-            store.write([dataclasses.replace(current, lifted=now(), lifted_by=by, lift_reason=reason)])
-            latest = latest_assessment(ras)
-            click.echo(f"人工调整已撤销/override lifted: {name} ({oid}): {current.grade} -> 计算等级/computed "
-                       f"{latest.computed_grade if latest else '-'}  [{current.id}]")
+            done = lift_override(store, entity, reason=reason, by=by)
+            click.echo(f"人工调整已撤销/override lifted: {done.name or done.operator_id} ({done.operator_id}): "
+                       f"{done.record.grade} -> 计算等级/computed {done.computed_grade or '-'}  [{done.record.id}]")
             return
-        g = check_grade(grade)
-        if current is not None:
-            raise FoodtraceError(f"{name} ({oid}) already has an override to {current.grade} in force (set by "
-                                 f"{current.by} at {current.created[:19]}); lift it first with --lift")
-        latest = latest_assessment(ras)
-        created = now()
-        rec_id = "urn:foodtrace:grade_override:" + dt.datetime.fromisoformat(created).strftime("%Y%m%dT%H%M%S%f") \
-            + "-" + secrets.token_hex(3)
-        store.write([GradeOverride(id=rec_id, operator_id=oid, grade=g, reason=reason, by=by, created=created,
-                                   computed_grade=latest.computed_grade if latest else None,
-                                   assessment_id=latest.id if latest else None)])
-    click.echo(f"人工调整已记录/override recorded: {name} ({oid}): 计算等级/computed "
-               f"{latest.computed_grade if latest else '-'} -> {g}  [{rec_id}]")
+        done = set_override(store, entity, grade, reason=reason, by=by)
+    click.echo(f"人工调整已记录/override recorded: {done.name or done.operator_id} ({done.operator_id}): 计算等级/computed "
+               f"{done.computed_grade or '-'} -> {done.record.grade}  [{done.record.id}]")
 
 
 # -- risk history -----------------------------------------------------------------------------------------
@@ -337,8 +300,10 @@ def history_cmd(entity: str, fmt: str, store_url: str | None) -> None:
     entries = history(ras, gos)
     eff = effective_grade(ras, gos, operator_id=oid)
     if fmt == "json":
-        click.echo(render.json_text({"operator_id": oid, "name": name, "effective": eff.to_dict(),
-                                     "history": [e.to_dict() for e in entries]}))
+        from .grades import grade_history
+
+        with _store(store_url) as store:
+            click.echo(render.json_text(grade_history(store, oid)))
         return
     src = _both(_SOURCE[eff.source]) if eff.source else "-"
     click.echo(f"{name or oid} ({oid})")

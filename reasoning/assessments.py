@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = ["GRADES", "EffectiveGrade", "HistoryEntry", "parse_time", "override_in_force", "latest_assessment",
            "effective_grade", "effective_grades", "history", "assessment_records", "assessment_id",
-           "check_grade"]
+           "check_grade", "OverrideConflict", "new_override", "lifted_override"]
 
 GRADES = ("A", "B", "C", "D")
 _UTC = timezone.utc
@@ -293,3 +293,62 @@ def assessment_records(assessments: Iterable[Any], *, run: str, created: str, mo
 
 def _num(x: Any) -> float | None:
     return None if x is None else round(float(x), 6)
+
+
+class OverrideConflict(FoodtraceError):
+    """An override cannot be set (one is in force) or lifted (none is in force)."""
+
+
+def _text(value: str | None, what: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise FoodtraceError(f"{what} must not be empty")
+    return text
+
+
+def new_override(operator_id: str, grade: str | None, *, reason: str | None, by: str | None, created: str,
+                 record_id: str, assessments: Iterable[RiskAssessment], overrides: Iterable[GradeOverride],
+                 name: str | None = None) -> GradeOverride:
+    """The :class:`GradeOverride` setting ``operator_id``'s grade by hand, per the credit team's rules.
+
+    The grade must be A-D, the reason and who decides it must not be empty, and no override may be
+    in force (:class:`OverrideConflict`: lift it first). The record keeps the computed grade and id of
+    the latest assessment. ``name`` is the operator's name for messages.
+
+    >>> o = new_override("op", "d", reason=" 约谈后仍未整改 ", by="王科长", created="2026-03-05T09:00:00+08:00",
+    ...                  record_id="o1", assessments=[], overrides=[])
+    >>> o.grade, o.reason, o.computed_grade
+    ('D', '约谈后仍未整改', None)
+    >>> new_override("op", "C", reason="x", by="李", created="2026-03-06T09:00:00+08:00", record_id="o2",
+    ...              assessments=[], overrides=[o])
+    Traceback (most recent call last):
+    ...
+    reasoning.assessments.OverrideConflict: op (op) already has an override to D in force (set by 王科长 at 2026-03-05T09:00:00); lift it first with --lift
+    """
+    g = check_grade(grade)
+    reason, by = _text(reason, "the reason"), _text(by, "who decides it (by)")
+    current = override_in_force(overrides)
+    label = f"{name or operator_id} ({operator_id})"
+    if current is not None:
+        raise OverrideConflict(f"{label} already has an override to {current.grade} in force (set by "
+                               f"{current.by} at {(current.created or '')[:19]}); lift it first with --lift")
+    latest = latest_assessment(assessments)
+    return GradeOverride(id=record_id, operator_id=operator_id, grade=g, reason=reason, by=by, created=created,
+                         computed_grade=latest.computed_grade if latest else None,
+                         assessment_id=latest.id if latest else None)
+
+
+def lifted_override(operator_id: str, overrides: Iterable[GradeOverride], *, reason: str | None, by: str | None,
+                    at: str, name: str | None = None) -> GradeOverride:
+    """The override in force, stamped lifted at ``at`` by ``by`` for ``reason`` (:class:`OverrideConflict`
+    where none is in force).
+
+    >>> o = GradeOverride(id="o1", operator_id="op", grade="D", reason="约谈", by="王", created="2026-03-05T09:00:00+08:00")
+    >>> lifted_override("op", [o], reason="复查合格", by="李", at="2026-04-01T09:00:00+08:00").lifted_by
+    '李'
+    """
+    reason, by = _text(reason, "the reason"), _text(by, "who decides it (by)")
+    current = override_in_force(overrides)
+    if current is None:
+        raise OverrideConflict(f"{name or operator_id} ({operator_id}) has no grade override in force to lift")
+    return replace(current, lifted=at, lifted_by=by, lift_reason=reason)
