@@ -132,7 +132,29 @@ def records() -> list:
                        as_of="2026-11-01", created="2026-11-01T10:00:00+08:00", config_version="2026.1",
                        model_version="none", published=False),
     ]
-    return ops + products + lots + flows + checks
+    return ops + products + lots + flows + checks + staff_records()
+
+
+#: grades for the credit endpoints (helper H2): the stall's history (A then B) and the vegetable base's D,
+#: all unpublished (never shown publicly)
+STALL_ASSESSMENTS = ("urn:foodtrace:risk_assessment:ra-stall-1", "urn:foodtrace:risk_assessment:ra-stall-2")
+BASE_ASSESSMENT = "urn:foodtrace:risk_assessment:ra-base-1"
+
+
+def staff_records() -> list:
+    """Records added for the staff endpoints' tests (appended; the records above are unchanged)."""
+    common = dict(config_version="2026.1", model_version="none", published=False)
+    return [
+        RiskAssessment(id=STALL_ASSESSMENTS[0], operator_id=STALL, run="run-0", grade="A", computed_grade="A",
+                       score=18, static_points=10, dynamic_points=4, credit_points=4, as_of="2026-10-01",
+                       created="2026-10-01T10:00:00+08:00", **common),
+        RiskAssessment(id=STALL_ASSESSMENTS[1], operator_id=STALL, run="run-1", grade="B", computed_grade="B",
+                       score=33, static_points=19, dynamic_points=8, credit_points=6, as_of="2026-11-01",
+                       created="2026-11-01T10:00:00+08:00", **common),
+        RiskAssessment(id=BASE_ASSESSMENT, operator_id=BASE, run="run-1", grade="D", computed_grade="D", score=71,
+                       static_points=24, dynamic_points=35, credit_points=12, as_of="2026-11-01",
+                       created="2026-11-01T10:00:00+08:00", **common),
+    ]
 
 
 def build(path: str) -> None:
