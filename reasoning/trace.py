@@ -996,7 +996,9 @@ def _result(view: "ReadView", net: _Net, search: _Search, st: Start, direction: 
             notes: list[str], seeds) -> Trace:
     down = direction == "down"
     pick = min if down else max
-    states = {s for (s, _c) in search.best}
+    # a fixed order (not a set's): where several states give an item its evidence, the first wins, and the
+    # answer must not depend on string hashing
+    states = sorted({s for (s, _c) in search.best}, key=lambda s: tuple(x or "" for x in s))
 
     def label(state) -> tuple[str, float, tuple[str, ...]]:
         certain = (state, True) in search.best
