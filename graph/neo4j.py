@@ -101,9 +101,10 @@ _READ_INDEXES = {
     "product": ("gtin",),
     "lot": ("lot_number", "production_date"),
     "trace_code": ("code",),
-    "certificate": ("number",),
+    "certificate": ("number", "lot_id"),  # lot_id: the public lookup's certificates of a lot
     "ticket": ("number",),
-    "sample": ("sampled_at",),
+    "sample": ("sampled_at", "lot_id", "batch"),  # lot_id, batch: the public lookup's samples of a lot
+    "test_result": ("sample_id",),  # the public lookup's results of a sample
 }
 #: rows per UNWIND query
 _CHUNK = 10000

@@ -48,7 +48,7 @@ _BY_TIME = {"delivery": ("sender_id", "receiver_id")}
 
 #: fields indexed in every table that has them (look-ups by code, date and reference)
 _INDEXED = {"time", "date", "code", "number", "gtin", "gln", "uscc", "lot_number", "canonical_id",
-            "sampled_at", "start", "kind"}
+            "sampled_at", "start", "kind", "batch"}
 #: reference columns never looked up by: not indexed, each index costs every insert of a bulk load
 _UNINDEXED = {("delivery", "ticket_id"), ("delivery", "certificate_id")}
 _BATCH = 5000
@@ -125,6 +125,7 @@ class _Table:
 
 
 _TABLES = {t.table: _Table(t) for t in RECORD_TYPES}
+_INDEX_NAMES = {stmt.split('"')[1] for t in _TABLES.values() for stmt in t.ddl if stmt.startswith("CREATE") and " INDEX " in stmt}
 
 
 class SQLiteStore(Store):
@@ -159,9 +160,9 @@ class SQLiteStore(Store):
         version = cur.fetchone()[0]
         if version == SCHEMA_VERSION:
             # a record type added since the file was made gets its table (CREATE ... IF NOT EXISTS below)
-            have = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if have >= _TABLES.keys():
-                return
+            have = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")}
+            if have >= _TABLES.keys() and have >= _INDEX_NAMES:
+                return  # an index added since the file was made is created below (CREATE ... IF NOT EXISTS)
         if version not in (0, SCHEMA_VERSION):
             raise StoreUnavailable(f"{self.path} has schema version {version}; this foodtrace reads {SCHEMA_VERSION}")
         self._db.execute("BEGIN IMMEDIATE")
