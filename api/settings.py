@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `foodtrace serve` listens on")
     port: int = Field(8000, description="Port `foodtrace serve` listens on")
     workers: int = Field(1, description="Worker processes of `foodtrace serve`")
+    capture_limit: int = Field(5000, ge=1, description=(
+        "Most EPCIS events one capture request may hold (GS1-EPCIS-Capture-Limit); more is 413"))
+    capture_file_size_limit: int = Field(50_000_000, ge=1, description=(
+        "Largest capture or upload request body in bytes (GS1-EPCIS-Capture-File-Size-Limit); larger is 413"))
     public_base_url: str = Field("", description=(
         "Base URL printed in QR codes and Digital Links (e.g. https://trace.nantong.gov.cn); "
         "empty = the URL the request came in on"))

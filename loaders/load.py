@@ -24,7 +24,7 @@ from ontology.records import Record, iter_missing_required
 from .base import Reject, sniff_kind
 from .template_spec import LOAD_ORDER
 
-__all__ = ["KINDS", "FileOutcome", "load_files", "plan_order", "reader_for"]
+__all__ = ["KINDS", "FileOutcome", "load_files", "load_document", "plan_order", "reader_for"]
 
 KINDS = ("auto", "epcis", "template", "samr")
 _READERS = {"epcis": "loaders.epcis", "template": "loaders.templates", "samr": "loaders.samr"}
@@ -40,6 +40,8 @@ class FileOutcome:
     stats: WriteStats = field(default_factory=WriteStats)
     rejects: list[Reject] = field(default_factory=list)
     error: str | None = None
+    #: the Event records read (set by :func:`load_document`)
+    events: list[Record] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -123,3 +125,35 @@ def load_files(store: Store, paths: Iterable[Path], kind: str = "auto", *,
         if on_file_done:
             on_file_done(outcome)
     return outcomes
+
+
+def load_document(store: Store, doc: dict | bytes | str, source: str, *, rollback: bool = True,
+                  dry_run: bool = False) -> FileOutcome:
+    """Load one EPCIS document received in memory (the HTTP capture interface).
+
+    The whole document is read and checked first. With ``rollback`` (the EPCIS
+    capture default) a single rejected event means nothing is written; without
+    it the good events are written and the bad ones only listed (the binding's
+    ``proceed``). Either way what is written is one all-or-nothing batch, so a
+    re-sent document changes nothing. ``dry_run`` reads and checks only.
+    ``source`` names the document in the records and rejects; keep it stable
+    for the same content (e.g. a digest) so that re-sending changes nothing.
+    """
+    from .epcis import read_document
+
+    outcome = FileOutcome(path=Path(source), kind="epcis")
+    try:
+        records = list(_checked(read_document(doc, source, outcome.rejects, store=store), outcome))
+    except UnreadableFile as e:
+        outcome.error = str(e)
+        outcome.rejects.clear()
+        return outcome
+    except FoodtraceError as e:
+        outcome.error = f"{source}: {e}"
+        outcome.rejects.clear()
+        return outcome
+    outcome.events = [r for r in records if r.table == "event"]
+    if dry_run or (rollback and outcome.rejects) or not records:
+        return outcome
+    outcome.stats = store.write(records)
+    return outcome

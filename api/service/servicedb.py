@@ -16,7 +16,6 @@ digits of its hash; it is what the audit log and ``foodtrace keys list`` show.
 ('investigator', True)
 >>> db.revoke_key(key.id); db.authenticate(token) is None
 True
-True
 """
 
 from __future__ import annotations
@@ -50,7 +49,8 @@ CREATE INDEX IF NOT EXISTS audit_time ON audit(time);
 CREATE INDEX IF NOT EXISTS audit_key ON audit(key_id);
 CREATE TABLE IF NOT EXISTS capture_job (
     id TEXT PRIMARY KEY, created TEXT NOT NULL, finished TEXT, status TEXT NOT NULL,
-    kind TEXT, source TEXT, key_id TEXT, errors TEXT, counts TEXT);
+    kind TEXT, source TEXT, key_id TEXT, errors TEXT, counts TEXT, behaviour TEXT);
+CREATE INDEX IF NOT EXISTS capture_job_created ON capture_job(created, id);
 """
 
 
@@ -102,6 +102,7 @@ class CaptureJob:
     key_id: str | None
     errors: list[dict[str, Any]]
     counts: dict[str, Any]
+    behaviour: str = "rollback"  # the GS1-Capture-Error-Behaviour asked for: rollback | proceed
 
     @property
     def running(self) -> bool:
@@ -119,6 +120,9 @@ class ServiceDB:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            cols = {r[1] for r in self._db.execute("PRAGMA table_info(capture_job)")}
+            if "behaviour" not in cols:  # a file made before the column existed
+                self._db.execute("ALTER TABLE capture_job ADD COLUMN behaviour TEXT")
         except sqlite3.Error as e:
             raise FoodtraceError(f"cannot open the service database {self.path}: {e}") from e
 
@@ -193,11 +197,13 @@ class ServiceDB:
 
     # -- capture jobs -----------------------------------------------------------------------
 
-    def new_job(self, *, kind: str, source: str | None, key_id: str | None) -> CaptureJob:
+    def new_job(self, *, kind: str, source: str | None, key_id: str | None,
+                behaviour: str = "rollback") -> CaptureJob:
         job_id = secrets.token_hex(8)
         created = now_iso()
-        self._x("INSERT INTO capture_job(id, created, status, kind, source, key_id, errors, counts) "
-                "VALUES (?,?,?,?,?,?,?,?)", (job_id, created, "accepted", kind, source, key_id, "[]", "{}"))
+        self._x("INSERT INTO capture_job(id, created, status, kind, source, key_id, errors, counts, behaviour) "
+                "VALUES (?,?,?,?,?,?,?,?,?)",
+                (job_id, created, "accepted", kind, source, key_id, "[]", "{}", behaviour))
         return self.job(job_id)  # type: ignore[return-value]
 
     def update_job(self, job_id: str, *, status: str, errors: list[dict[str, Any]] | None = None,
@@ -208,14 +214,23 @@ class ServiceDB:
                 (status, finished, None if errors is None else json.dumps(errors, ensure_ascii=False),
                  None if counts is None else json.dumps(counts, ensure_ascii=False), job_id))
 
-    def job(self, job_id: str) -> CaptureJob | None:
-        rows = self._x("SELECT id, created, status, finished, kind, source, key_id, errors, counts "
-                       "FROM capture_job WHERE id = ?", (job_id,))
-        if not rows:
-            return None
-        r = rows[0]
-        return CaptureJob(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "[]"), json.loads(r[8] or "{}"))
+    _JOB_COLUMNS = "id, created, status, finished, kind, source, key_id, errors, counts, behaviour"
 
-    def jobs(self, *, limit: int = 100) -> list[CaptureJob]:
-        ids = [r[0] for r in self._x("SELECT id FROM capture_job ORDER BY created DESC LIMIT ?", (limit,))]
-        return [j for j in (self.job(i) for i in ids) if j is not None]
+    @staticmethod
+    def _job_of(r: tuple[Any, ...]) -> CaptureJob:
+        return CaptureJob(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7] or "[]"),
+                          json.loads(r[8] or "{}"), r[9] or "rollback")
+
+    def job(self, job_id: str) -> CaptureJob | None:
+        rows = self._x(f"SELECT {self._JOB_COLUMNS} FROM capture_job WHERE id = ?", (job_id,))
+        return self._job_of(rows[0]) if rows else None
+
+    def jobs(self, *, limit: int = 100, after: tuple[str, str] | None = None) -> list[CaptureJob]:
+        """Jobs, newest first; ``after`` = (created, id) of the last job of the previous page."""
+        sql, params = f"SELECT {self._JOB_COLUMNS} FROM capture_job", []
+        if after is not None:
+            sql += " WHERE (created < ?) OR (created = ? AND id < ?)"
+            params += [after[0], after[0], after[1]]
+        sql += " ORDER BY created DESC, id DESC LIMIT ?"
+        params.append(int(limit))
+        return [self._job_of(r) for r in self._x(sql, params)]
