@@ -1,0 +1,109 @@
+"""A shopper's phone opens the consumer page of the pork lot in headless Chromium (Debian's package).
+
+Playwright drives the system Chromium (``executable_path``; no browser download). Where Playwright is
+not installed, ``chromium --headless --dump-dom`` / ``--screenshot`` do the same checks. The screenshot
+is kept in ``test-artifacts/consumer-page.png`` (``FOODTRACE_TEST_ARTIFACTS`` overrides the folder).
+Chinese glyphs come from the CJK font the project ships (mplfonts), made visible to Chromium through
+a fontconfig file, so the screenshot is readable on a machine without system CJK fonts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from api.fonts import cjk_font_path
+
+from . import dataset as D
+
+REPO = Path(__file__).resolve().parents[3]
+PORK_PATH = f"/01/{D.PORK_GTIN}/10/{D.PORK_LOT_NUMBER}"
+PHONE = {"width": 390, "height": 844}
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+
+
+def _chromium() -> str:
+    for name in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or ""):
+        if name and os.access(name, os.X_OK):
+            return name
+    pytest.skip("no chromium binary (Debian package `chromium`) on this machine")
+
+
+def _artifacts() -> Path:
+    out = Path(os.environ.get("FOODTRACE_TEST_ARTIFACTS") or REPO / "test-artifacts")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _font_env(tmp_path: Path) -> dict[str, str]:
+    """Environment whose fontconfig also reads the folder of the packaged CJK font."""
+    env = dict(os.environ)
+    font = cjk_font_path()
+    if font is None:
+        return env
+    conf = tmp_path / "fonts.conf"
+    system = "/etc/fonts/fonts.conf"
+    include = f"<include ignore_missing=\"yes\">{system}</include>" if os.path.exists(system) else ""
+    conf.write_text(f"<?xml version=\"1.0\"?>\n<!DOCTYPE fontconfig SYSTEM \"fonts.dtd\">\n<fontconfig>{include}"
+                    f"<dir>{Path(font).parent}</dir><cachedir>{tmp_path / 'fc-cache'}</cachedir></fontconfig>\n")
+    env["FONTCONFIG_FILE"] = str(conf)
+    return env
+
+
+#: what a shopper must see on the pork lot's page
+EXPECTED = ("冷鲜猪肉", "P20261101", "如东县", "南通肉联厂有限公司", "王**", "出栏", "屠宰", "出厂", "批发",
+            "肉品品质检验合格证", "动物检疫合格证明", "快检")
+
+
+def test_consumer_page_on_a_phone(server, tmp_path):
+    chromium = _chromium()
+    shot = _artifacts() / "consumer-page.png"
+    url = server.url + PORK_PATH
+    env = _font_env(tmp_path)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    if sync_playwright is None:
+        _with_cli(chromium, url, shot, env, tmp_path)
+        return
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS, env=env)
+        try:
+            page = browser.new_page(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                                    locale="zh-CN", extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+            response = page.goto(url)
+            assert response is not None and response.status == 200
+            assert page.title() == "冷鲜猪肉 · 食品追溯查询"
+            assert page.inner_text("#product-name") == "冷鲜猪肉"
+            assert page.inner_text("#origin-region") == "如东县"
+            steps = page.locator("li.chain-step .step").all_inner_texts()
+            assert steps == ["出栏", "屠宰", "出厂", "批发", "零售"]
+            certs = page.locator("li.certificate").all_inner_texts()
+            assert any("肉品品质检验合格证" in c and "MQ-20261101-01" in c for c in certs)
+            text = page.inner_text("body")
+            for shown in EXPECTED:
+                assert shown in text, shown
+            for private in D.PRIVATE_STRINGS + (D.FARMER_NAME, D.STALL_KEEPER):
+                assert private not in text
+            # fits the phone: no horizontal scrolling
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    assert shot.stat().st_size > 10_000
+
+
+def _with_cli(chromium: str, url: str, shot: Path, env: dict[str, str], tmp_path: Path) -> None:
+    """Fallback without Playwright: the DOM and a screenshot from the command line."""
+    base = [chromium, "--headless", *ARGS, f"--user-data-dir={tmp_path / 'profile'}", "--lang=zh-CN"]
+    dom = subprocess.run([*base, "--dump-dom", url], capture_output=True, text=True, timeout=120, env=env).stdout
+    for shown in EXPECTED:
+        assert shown in dom, shown
+    subprocess.run([*base, f"--screenshot={shot}", f"--window-size={PHONE['width']},{PHONE['height'] * 2}", url],
+                   capture_output=True, timeout=120, env=env, check=True)
+    assert shot.stat().st_size > 10_000
