@@ -102,17 +102,35 @@ _R413 = _problem_response("epcisException:CaptureLimitExceededException",
                           "GS1-EPCIS-Capture-File-Size-Limit")
 _R415 = _problem_response("epcisException:UnsupportedMediaTypeException", "A content type this endpoint does not read")
 
+_CONTEXT_SCHEMA = {"description": "JSON-LD @context: the EPCIS 2.0 context URL (recognised, never fetched) and any "
+                                  "extra namespace prefixes", "anyOf": [
+                       {"type": "string"}, {"type": "object"},
+                       {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "object"}]}}]}
+_DOCUMENT_SCHEMA = {
+    "type": "object", "required": ["@context", "type", "epcisBody"],
+    "description": "An EPCIS 2.0 EPCISDocument (events in epcisBody.eventList) or EPCISQueryDocument "
+                   "(epcisBody.queryResults.resultsBody.eventList), JSON / JSON-LD binding",
+    "properties": {"@context": _CONTEXT_SCHEMA, "type": {"type": "string", "enum": ["EPCISDocument", "EPCISQueryDocument"]},
+                   "schemaVersion": {"type": "string"}, "creationDate": {"type": "string"},
+                   "epcisHeader": {"type": "object"},
+                   "epcisBody": {"type": "object", "properties": {
+                       "eventList": {"type": "array", "items": {"type": "object"}},
+                       "queryResults": {"type": "object"}}}}}
+_EVENT_SCHEMA = {
+    "type": "object", "required": ["@context", "type", "eventTime", "eventTimeZoneOffset"],
+    "description": "One EPCIS 2.0 event with its @context",
+    "properties": {"@context": _CONTEXT_SCHEMA, "type": {"type": "string", "enum": list(EVENT_TYPES)},
+                   "eventID": {"type": "string"}, "eventTime": {"type": "string", "format": "date-time"},
+                   "eventTimeZoneOffset": {"type": "string"}, "action": {"type": "string"},
+                   "bizStep": {"type": "string"}, "disposition": {"type": "string"}}}
 _EPCIS_BODY = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"type": "object", "description": "An EPCIS 2.0 EPCISDocument or "
-                                    "EPCISQueryDocument (JSON / JSON-LD binding)"}},
-    "application/ld+json": {"schema": {"type": "object"}},
+    "application/json": {"schema": _DOCUMENT_SCHEMA},
+    "application/ld+json": {"schema": _DOCUMENT_SCHEMA},
     "application/xml": {"schema": {"type": "string", "description": "An EPCIS 2.0 XML document"}},
 }}}
 _EVENT_BODY = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"type": "object", "description": "One EPCIS 2.0 event (ObjectEvent, "
-                                    "AggregationEvent, TransactionEvent, TransformationEvent or AssociationEvent) "
-                                    "with its @context"}},
-    "application/ld+json": {"schema": {"type": "object"}},
+    "application/json": {"schema": _EVENT_SCHEMA},
+    "application/ld+json": {"schema": _EVENT_SCHEMA},
     "application/xml": {"schema": {"type": "string", "description": "One EPCIS 2.0 XML event"}},
 }}}
 _UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
@@ -366,7 +384,9 @@ _VERSION_HEADER_DOC = "EPCIS version of the document (2.0 only; another version 
              response_model=CaptureJobModel, response_model_exclude_none=True,
              responses={202: {"description": "Accepted: the job is at `Location: /capture/{captureID}`",
                               "headers": {"Location": {"description": "the capture job",
-                                                       "schema": {"type": "string"}}}},
+                                                       "schema": {"type": "string"}}},
+                              "links": {"captureJob": {"operationId": "getCaptureJob", "parameters": {
+                                  "captureID": "$response.body#/captureID"}}}},
                         400: _R400, 406: _R406, 413: _R413, 415: _R415})
 async def capture(request: Request,
                   epcis_version: str | None = Header(None, alias="GS1-EPCIS-Version", description=_VERSION_HEADER_DOC),
@@ -474,7 +494,7 @@ def capture_jobs(request: Request,
     return JSONResponse(body, headers=headers)
 
 
-@router.get("/capture/{captureID}", summary="采集任务状态 / a capture job: running, success, every error",
+@router.get("/capture/{captureID}", operation_id="getCaptureJob", summary="采集任务状态 / a capture job: running, success, every error",
             response_model=CaptureJobModel, response_model_exclude_none=True, responses={404: _R404})
 def capture_job(request: Request, captureID: str, _key: ApiKey = Depends(require("capture"))) -> Any:  # noqa: N803
     audit_entities(request, captureID)
@@ -493,7 +513,9 @@ def capture_job(request: Request, captureID: str, _key: ApiKey = Depends(require
              summary="单个事件采集 / capture one EPCIS event (synchronous)",
              responses={201: {"description": "Captured: the event (with its eventID) at `Location`",
                               "content": {"application/json": {"schema": {"type": "object"}}},
-                              "headers": {"Location": {"schema": {"type": "string"}}}},
+                              "headers": {"Location": {"schema": {"type": "string"}}},
+                              "links": {"event": {"operationId": "getEvent", "parameters": {
+                                  "eventID": "$response.body#/eventID"}}}},
                         400: _R400, 406: _R406,
                         409: _problem_response("epcisException:ResourceAlreadyExistsException",
                                                "The event is already stored (same eventID or same content)"),
@@ -562,7 +584,7 @@ async def capture_event(request: Request,
     return await anyio.to_thread.run_sync(work)
 
 
-@router.get("/events/{eventID:path}", summary="EPCIS 事件 / one stored EPCIS event as captured",
+@router.get("/events/{eventID:path}", operation_id="getEvent", summary="EPCIS 事件 / one stored EPCIS event as captured",
             responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}, 404: _R404})
 def get_event(request: Request, eventID: str, _key: ApiKey = Depends(require("capture"))) -> Any:  # noqa: N803
     audit_entities(request, eventID)
