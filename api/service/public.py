@@ -27,7 +27,7 @@ from urllib.parse import unquote
 
 import orjson
 import segno
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from graph.view import ReadView
@@ -67,6 +67,10 @@ _QR_OK = {"description": "the QR code", "content": {"image/svg+xml": {}, "image/
 _FormatQ = Query(None, description="html, json, jsonld or linkset: overrides the Accept header")
 _LinkTypeQ = Query(None, description="`all` for the linkset; a link type such as `gs1:pip` redirects to that link")
 _LangQ = Query(None, description="zh or en: overrides Accept-Language for the page")
+_GtinP = Path(description="GTIN-8/12/13/14 (check digit verified; a bad one is 400)", examples=["06901234567892"])
+_LotP = Path(description="lot number (AI 10), percent-encoded", examples=["P20261101"])
+_SerialP = Path(description="serial number (AI 21), percent-encoded; echoed", examples=["0001"])
+_CodeP = Path(description="local trace code (追溯码) as printed", examples=["NT320601202611010001"])
 
 _DL_PATH = re.compile(r"/01/([^/]*)/10/([^/]+)(?:/21/([^/]+))?/?$")
 _QR_DL_PATH = re.compile(r"/qr/01/([^/]*)/10/([^/]+)\.(svg|png)$")
@@ -307,7 +311,7 @@ def _resolve(request: Request, view: ReadView, settings: Settings) -> Response:
 
 @router.get("/01/{gtin}/10/{lot}", summary="GS1 Digital Link 批次查询 / resolve a lot's Digital Link",
             responses={200: _OK, **_ERRORS}, response_class=Response)
-def resolve_lot(request: Request, gtin: str, lot: str, format: Literal["html", "json", "jsonld", "linkset"] | None = _FormatQ,
+def resolve_lot(request: Request, gtin: str = _GtinP, lot: str = _LotP, format: Literal["html", "json", "jsonld", "linkset"] | None = _FormatQ,
                 linkType: str | None = _LinkTypeQ, lang: Literal["zh", "en"] | None = _LangQ,
                 view: ReadView = Depends(get_view), settings: Settings = Depends(get_service_settings)) -> Response:
     """Product, lot, origin, certificates, chain of custody, public sampling results and notices of the lot
@@ -317,7 +321,7 @@ def resolve_lot(request: Request, gtin: str, lot: str, format: Literal["html", "
 
 @router.get("/01/{gtin}/10/{lot}/21/{serial}", summary="GS1 Digital Link 单品查询 / resolve a serialised item's lot",
             responses={200: _OK, **_ERRORS}, response_class=Response)
-def resolve_item(request: Request, gtin: str, lot: str, serial: str,
+def resolve_item(request: Request, gtin: str = _GtinP, lot: str = _LotP, serial: str = _SerialP,
                  format: Literal["html", "json", "jsonld", "linkset"] | None = _FormatQ,
                  linkType: str | None = _LinkTypeQ, lang: Literal["zh", "en"] | None = _LangQ,
                  view: ReadView = Depends(get_view), settings: Settings = Depends(get_service_settings)) -> Response:
@@ -341,7 +345,7 @@ def _code_of(request: Request, pattern: re.Pattern[str]) -> re.Match[str]:
 
 @router.get("/t/{code:path}", summary="追溯码查询 / look up a local trace code", responses={200: _OK, **_ERRORS},
             response_class=Response)
-def trace_code(request: Request, code: str, format: Literal["html", "json", "jsonld", "linkset"] | None = _FormatQ,
+def trace_code(request: Request, code: str = _CodeP, format: Literal["html", "json", "jsonld", "linkset"] | None = _FormatQ,
                linkType: str | None = _LinkTypeQ, lang: Literal["zh", "en"] | None = _LangQ,
                view: ReadView = Depends(get_view), settings: Settings = Depends(get_service_settings)) -> Response:
     """The lot a trace code (追溯码, as printed on a price tag or 合格证) names; the chain of custody shows the way
@@ -366,14 +370,14 @@ def _qr_lot(request: Request, view: ReadView, settings: Settings) -> Response:
 
 @router.get("/qr/01/{gtin}/10/{lot}.svg", summary="批次二维码（SVG） / QR code of a lot's Digital Link (SVG)",
             responses={200: _QR_OK, **_ERRORS}, response_class=Response)
-def qr_lot_svg(request: Request, gtin: str, lot: str, view: ReadView = Depends(get_view),
+def qr_lot_svg(request: Request, gtin: str = _GtinP, lot: str = _LotP, view: ReadView = Depends(get_view),
                settings: Settings = Depends(get_service_settings)) -> Response:
     return _qr_lot(request, view, settings)
 
 
 @router.get("/qr/01/{gtin}/10/{lot}.png", summary="批次二维码（PNG） / QR code of a lot's Digital Link (PNG)",
             responses={200: _QR_OK, **_ERRORS}, response_class=Response)
-def qr_lot_png(request: Request, gtin: str, lot: str, view: ReadView = Depends(get_view),
+def qr_lot_png(request: Request, gtin: str = _GtinP, lot: str = _LotP, view: ReadView = Depends(get_view),
                settings: Settings = Depends(get_service_settings)) -> Response:
     return _qr_lot(request, view, settings)
 
@@ -387,14 +391,14 @@ def _qr_code(request: Request, view: ReadView, settings: Settings) -> Response:
 
 @router.get("/qr/t/{code}.svg", summary="追溯码二维码（SVG） / QR code of a trace code (SVG)",
             responses={200: _QR_OK, **_ERRORS}, response_class=Response)
-def qr_code_svg(request: Request, code: str, view: ReadView = Depends(get_view),
+def qr_code_svg(request: Request, code: str = _CodeP, view: ReadView = Depends(get_view),
                 settings: Settings = Depends(get_service_settings)) -> Response:
     return _qr_code(request, view, settings)
 
 
 @router.get("/qr/t/{code}.png", summary="追溯码二维码（PNG） / QR code of a trace code (PNG)",
             responses={200: _QR_OK, **_ERRORS}, response_class=Response)
-def qr_code_png(request: Request, code: str, view: ReadView = Depends(get_view),
+def qr_code_png(request: Request, code: str = _CodeP, view: ReadView = Depends(get_view),
                 settings: Settings = Depends(get_service_settings)) -> Response:
     return _qr_code(request, view, settings)
 
