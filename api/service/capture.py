@@ -123,14 +123,26 @@ _EVENT_SCHEMA = {
                    "eventID": {"type": "string"}, "eventTime": {"type": "string", "format": "date-time"},
                    "eventTimeZoneOffset": {"type": "string"}, "action": {"type": "string"},
                    "bizStep": {"type": "string"}, "disposition": {"type": "string"}}}
+_EXAMPLE_EVENT = {
+    "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+    "type": "ObjectEvent", "eventID": "urn:uuid:6a1f7c2e-3b7d-4f0e-9a51-2c8d0e4b7a10",
+    "eventTime": "2026-11-01T06:30:00+08:00", "eventTimeZoneOffset": "+08:00", "action": "OBSERVE",
+    "bizStep": "shipping", "disposition": "in_transit",
+    "quantityList": [{"epcClass": "https://id.gs1.org/01/06901234567892/10/P20261101", "quantity": 120, "uom": "KGM"}],
+    "sourceList": [{"type": "location", "source": "https://id.gs1.org/414/6901234000016"}],
+    "destinationList": [{"type": "location", "destination": "https://id.gs1.org/414/6901234000023"}]}
+_EXAMPLE_DOCUMENT = {
+    "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "EPCISDocument",
+    "schemaVersion": "2.0", "creationDate": "2026-11-01T07:00:00+08:00",
+    "epcisBody": {"eventList": [{k: v for k, v in _EXAMPLE_EVENT.items() if k != "@context"}]}}
 _EPCIS_BODY = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": _DOCUMENT_SCHEMA},
-    "application/ld+json": {"schema": _DOCUMENT_SCHEMA},
+    "application/json": {"schema": _DOCUMENT_SCHEMA, "example": _EXAMPLE_DOCUMENT},
+    "application/ld+json": {"schema": _DOCUMENT_SCHEMA, "example": _EXAMPLE_DOCUMENT},
     "application/xml": {"schema": {"type": "string", "description": "An EPCIS 2.0 XML document"}},
 }}}
 _EVENT_BODY = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": _EVENT_SCHEMA},
-    "application/ld+json": {"schema": _EVENT_SCHEMA},
+    "application/json": {"schema": _EVENT_SCHEMA, "example": _EXAMPLE_EVENT},
+    "application/ld+json": {"schema": _EVENT_SCHEMA, "example": _EXAMPLE_EVENT},
     "application/xml": {"schema": {"type": "string", "description": "One EPCIS 2.0 XML event"}},
 }}}
 _UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
