@@ -34,13 +34,13 @@ def test_fuzz_finds_no_server_errors(writable_server, tmp_path):
     cmd = [*_schemathesis(), "run", f"{writable_server.url}/openapi.json",
            "--checks", "not_a_server_error", "--header", f"Authorization: Bearer {writable_server.keys['admin']}",
            "--max-examples", n, "--seed", "20261128", "--mode", "all", "--request-timeout", "60",
-           "--continue-on-failure", "--suppress-health-check", "all",
+           "--continue-on-failure", "--suppress-health-check", "all", "--generation-database", "none",
            "--report", "junit", "--report-dir", str(tmp_path / "report")]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=1500,
                        env={**os.environ, "SCHEMATHESIS_HOOKS": ""})
     out = r.stdout + r.stderr
     assert r.returncode == 0, out[-6000:] + "\n--- server log ---\n" + writable_server.log.read_text(errors="replace")[-4000:]
-    assert "No issues found" in out
+    assert "Server error" not in out and " failed" not in out.rsplit("Seed:", 1)[-1], out[-6000:]
     # it reached every operation the service documents (a fuzz run that tests nothing proves nothing)
     import httpx
 
