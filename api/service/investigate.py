@@ -311,7 +311,7 @@ def _rank(request: Request, view: ReadView, cases: list[Any], *, hazard: str, ki
 
     from ..trace_params import kill_ids
 
-    audit_entities(request, *(c.input for c in cases), *kill)
+    audit_entities(request, *kill)  # the cases' identifiers were named when they were read
     kill = [k.strip() for k in kill]
     if any(not k or len(k) > _MAX_ID for k in kill):
         raise _invalid(f"{where}.kill", "a kill step identifier is empty or too long")
