@@ -294,7 +294,7 @@ def _parse(data: bytes, media: str) -> tuple[dict[str, Any] | bytes, dict[str, A
         doc, _ = parse_xml(data, "request body")
         return data, doc
     try:
-        doc = orjson.loads(data)
+        doc = orjson.loads(data[3:] if data.startswith(b"\xef\xbb\xbf") else data)  # a BOM some editors write
     except orjson.JSONDecodeError as e:
         raise UnreadableFile("request body", f"not JSON: {e}") from None
     if not isinstance(doc, dict):
