@@ -11,7 +11,7 @@ from .render import text_table
 from .service.servicedb import ROLES, ServiceDB
 from .settings import get_settings
 
-__all__ = ["serve", "keys", "audit"]
+__all__ = ["serve", "keys", "audit", "public_cache"]
 
 
 def _db(path: str | None) -> ServiceDB:
@@ -110,3 +110,94 @@ def audit(since: str | None, key_id: str | None, fmt: str, service_db: str | Non
              e.status, " ".join(e.entities)] for e in entries]
     click.echo(text_table(rows, ["时间/time", "密钥/key", "角色/role", "持有人/name", "方法/method", "路径/path",
                                  "状态/status", "实体/entities"]))
+
+
+# -- the public read model -------------------------------------------------------------------------
+
+@click.group("public-cache")
+def public_cache() -> None:
+    """The stored answers of public QR lookups (kept current from the store's change log)."""
+
+
+def _warm_part(store_url: str, service_db: str, keys: list[tuple[str, str | None]]) -> int:
+    from graph.store import open_store
+    from graph.view import ReadView
+    from reasoning.lookup import public_code, public_lot
+
+    from .service.projection import PublicViews
+
+    with open_store(store_url) as store:
+        view = ReadView(store)
+        pv = PublicViews(service_db, store)
+        try:
+            return pv.warm(keys, lambda lot, code: public_code(view, code) if code else public_lot(view, lot))
+        finally:
+            pv.close()
+
+
+@public_cache.command("warm")
+@click.option("--store", "store_url", default=None, help="Store URL (default: $FOODTRACE_STORE)")
+@click.option("--service-db", default=None, help="Service database file (default: $FOODTRACE_SERVICE_DB)")
+@click.option("--processes", type=int, default=1, show_default=True, help="Worker processes")
+def public_cache_warm(store_url: str | None, service_db: str | None, processes: int) -> None:
+    """Compute the public answer of every lot and every trace code that has none current (after a bulk load)."""
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    from graph.store import open_store
+
+    settings = get_settings()
+    store_url, service_db = store_url or settings.store, service_db or settings.service_db
+    ServiceDB(service_db).close()
+    with open_store(store_url) as store:
+        if store.change_seq() is None:
+            raise click.UsageError(f"the {store.name} store keeps no change log: its lookups are always computed live")
+        keys: list[tuple[str, str | None]] = [(r.id, None) for r in store.scan("lot")]
+        keys += [(r.lot_id, r.code) for r in store.scan("trace_code") if r.lot_id and r.code]  # type: ignore[attr-defined]
+    t0 = time.perf_counter()
+    if processes <= 1:
+        n = _warm_part(store_url, service_db, keys)
+    else:
+        with ProcessPoolExecutor(processes) as pool:
+            n = sum(pool.map(_warm_part, [store_url] * processes, [service_db] * processes,
+                             [keys[i::processes] for i in range(processes)]))
+    elapsed = time.perf_counter() - t0
+    click.echo(f"{n} computed of {len(keys):,} lookups (lots and trace codes) in {elapsed:.1f} s "
+               f"({len(keys) / max(elapsed, 1e-9):,.0f}/s)")
+
+
+@public_cache.command("stats")
+@click.option("--store", "store_url", default=None, help="Store URL (default: $FOODTRACE_STORE)")
+@click.option("--service-db", default=None, help="Service database file (default: $FOODTRACE_SERVICE_DB)")
+def public_cache_stats(store_url: str | None, service_db: str | None) -> None:
+    """Stored answers, their size, and how far the change log has been followed (JSON)."""
+    from graph.store import open_store
+
+    from .service.projection import PublicViews
+
+    settings = get_settings()
+    with open_store(store_url or settings.store) as store:
+        pv = PublicViews(service_db or settings.service_db, store)
+        try:
+            click.echo(json.dumps(pv.stats()))
+        finally:
+            pv.close()
+
+
+@public_cache.command("clear")
+@click.option("--store", "store_url", default=None, help="Store URL (default: $FOODTRACE_STORE)")
+@click.option("--service-db", default=None, help="Service database file (default: $FOODTRACE_SERVICE_DB)")
+def public_cache_clear(store_url: str | None, service_db: str | None) -> None:
+    """Drop every stored answer (they are computed again on demand)."""
+    from graph.store import open_store
+
+    from .service.projection import PublicViews
+
+    settings = get_settings()
+    with open_store(store_url or settings.store) as store:
+        pv = PublicViews(service_db or settings.service_db, store)
+        try:
+            pv.clear()
+        finally:
+            pv.close()
+    click.echo("public answers cleared")

@@ -127,6 +127,46 @@ class _Table:
 _TABLES = {t.table: _Table(t) for t in RECORD_TYPES}
 _INDEX_NAMES = {stmt.split('"')[1] for t in _TABLES.values() for stmt in t.ddl if stmt.startswith("CREATE") and " INDEX " in stmt}
 
+# -- the change log ----------------------------------------------------------------------------
+# Triggers append one row per inserted or changed record that bears on what can be published about a
+# lot: the lot it concerns, or NULL ("anything may have changed") for records that are not tied to one
+# lot (operators, products, regions, retractions, certificates or samples without a lot). A write that
+# changes nothing fires nothing (the upsert's UPDATE only runs when a value differs). Readers that keep
+# derived views (the service's public lookups) follow it with change_seq() / changes_since().
+_CHANGE_LOG = "_change_log"
+_CHANGE_LOT_OF = {
+    "lot": "NEW.id",
+    "delivery": "NEW.lot_id",
+    "trace_code": "NEW.lot_id",
+    "transformation_item": "NEW.lot_id",
+    "certificate": "NEW.lot_id",
+    "sample": "NEW.lot_id",
+    "test_result": "(SELECT s.lot_id FROM sample s WHERE s.id = NEW.sample_id)",
+    "transformation": None,  # its output lots, below
+    "operator": "NULL",
+    "product": "NULL",
+    "region": "NULL",
+    "retraction": "NULL",
+}
+
+
+def _change_ddl() -> list[str]:
+    out = [f'CREATE TABLE IF NOT EXISTS {_CHANGE_LOG} (seq INTEGER PRIMARY KEY AUTOINCREMENT, lot_id TEXT)']
+    for table, expr in _CHANGE_LOT_OF.items():
+        if expr is None:
+            body = (f"INSERT INTO {_CHANGE_LOG}(lot_id) SELECT lot_id FROM transformation_item "
+                    f"WHERE transformation_id = NEW.id;")
+        else:
+            body = f"INSERT INTO {_CHANGE_LOG}(lot_id) VALUES ({expr});"
+        for op in ("INSERT", "UPDATE"):
+            out.append(f'CREATE TRIGGER IF NOT EXISTS "tr_{table}_{op.lower()}" AFTER {op} ON {_quote(table)} '
+                       f"BEGIN {body} END")
+    return out
+
+
+_CHANGE_DDL = _change_ddl()
+_TRIGGER_NAMES = {stmt.split('"')[1] for stmt in _CHANGE_DDL if " TRIGGER " in stmt}
+
 
 class SQLiteStore(Store):
     """The embedded store in one SQLite file (created if missing)."""
@@ -148,6 +188,8 @@ class SQLiteStore(Store):
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=60000")
             self._db.execute("PRAGMA cache_size=-262144")
+            # reads map the file instead of copying pages (a large store served to many readers)
+            self._db.execute("PRAGMA mmap_size=4294967296")
             self._db.execute("PRAGMA temp_store=MEMORY")
             self._init_schema()
         except sqlite3.DatabaseError as e:
@@ -160,8 +202,9 @@ class SQLiteStore(Store):
         version = cur.fetchone()[0]
         if version == SCHEMA_VERSION:
             # a record type added since the file was made gets its table (CREATE ... IF NOT EXISTS below)
-            have = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")}
-            if have >= _TABLES.keys() and have >= _INDEX_NAMES:
+            have = {r[0] for r in self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'index', 'trigger')")}
+            if have >= _TABLES.keys() and have >= _INDEX_NAMES and have >= _TRIGGER_NAMES:
                 return  # an index added since the file was made is created below (CREATE ... IF NOT EXISTS)
         if version not in (0, SCHEMA_VERSION):
             raise StoreUnavailable(f"{self.path} has schema version {version}; this foodtrace reads {SCHEMA_VERSION}")
@@ -170,6 +213,8 @@ class SQLiteStore(Store):
             for t in _TABLES.values():
                 for stmt in t.ddl:
                     self._db.execute(stmt)
+            for stmt in _CHANGE_DDL:
+                self._db.execute(stmt)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._db.execute("COMMIT")
         except BaseException:
@@ -258,14 +303,14 @@ class SQLiteStore(Store):
 
     def _flush(self, table: _Table, rows: list[tuple[Any, ...]], stats: WriteStats) -> None:
         with self._db_lock:
-            before = self._db.total_changes
             try:
-                self._db.executemany(table.upsert, rows)
+                # rowcount counts the rows the statement itself changed (total_changes would add the
+                # change-log rows the triggers write)
+                changed = self._db.executemany(table.upsert, rows).rowcount
             except sqlite3.Error as e:
                 raise StoreError(f"writing {table.name} records failed: {e}") from None
-            after = self._db.total_changes
         stats.received[table.name] = stats.received.get(table.name, 0) + len(rows)
-        stats.changed[table.name] = stats.changed.get(table.name, 0) + after - before
+        stats.changed[table.name] = stats.changed.get(table.name, 0) + max(changed, 0)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -387,12 +432,21 @@ class SQLiteStore(Store):
     def retracted_events(self) -> set[str]:
         return {r[0] for r in self._query("SELECT event_id FROM retraction")}
 
+    def change_seq(self) -> int | None:
+        rows = self._query(f"SELECT max(seq) FROM {_CHANGE_LOG}")
+        return rows[0][0] or 0
+
+    def changes_since(self, seq: int, limit: int = 100_000) -> list[tuple[int, str | None]]:
+        return [(r[0], r[1]) for r in self._query(
+            f"SELECT seq, lot_id FROM {_CHANGE_LOG} WHERE seq > ? ORDER BY seq LIMIT ?", [seq, limit])]
+
     def clear(self) -> None:
         with self._write_lock, self._db_lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 for name in _TABLES:
                     self._db.execute(f"DELETE FROM {_quote(name)}")
+                self._db.execute(f"INSERT INTO {_CHANGE_LOG}(lot_id) VALUES (NULL)")
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")

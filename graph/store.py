@@ -126,6 +126,19 @@ class Store(ABC):
     def close(self) -> None:
         """Release the store."""
 
+    def change_seq(self) -> int | None:
+        """The sequence number of the latest logged change, or None when this backend keeps no change log.
+
+        The change log lets a reader that keeps views derived from the records (the service's public
+        lookups) learn which lots the writes since it last looked concern.
+        """
+        return None
+
+    def changes_since(self, seq: int, limit: int = 100_000) -> list[tuple[int, str | None]]:
+        """Logged changes after ``seq``, oldest first, at most ``limit``: (seq, lot id), where a lot id of
+        None means a change not tied to one lot (an operator, product, region, retraction ...)."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no change log")
+
     def clear(self) -> None:
         """Delete every record (used by tests and by re-initialising a demo store)."""
         raise NotImplementedError(f"{type(self).__name__} cannot be cleared")

@@ -76,6 +76,7 @@ __all__ = [
     "MAX_LOTS",
     "MAX_STEPS",
     "MAX_SAMPLES",
+    "dependent_lots",
     "public_lot",
     "public_code",
     "find_lot",
@@ -91,7 +92,7 @@ PUBLIC_PLANS = ("supervisory", "rapid")
 MAX_DEPTH = 4
 #: lots (the lot and its upstream lots) read at most
 MAX_LOTS = 16
-#: chain steps shown at most (the latest are kept; the rest are counted in ``chain_omitted``)
+#: chain steps shown at most (the earliest are kept: the way from the origin; the rest are counted in ``chain_omitted``)
 MAX_STEPS = 40
 #: sampling results shown at most (the latest)
 MAX_SAMPLES = 6
@@ -405,7 +406,6 @@ def public_lot(view: ReadView, lot_id: str, *, code: str | None = None, serial: 
             holder = max(coded, key=lambda d: _instant(d.time)).receiver_id
     kept: list[Delivery] = (_path_to(by_lot.get(main, ()), {holder: None}) if holder
                             else list(by_lot.get(main, ())))
-    used_trans = {t for t, io in trans_io.items() if t in transformations}
     for lid in order[1:]:
         targets: dict[str, str | None] = {}
         for tid in consumed.get(lid, ()):
@@ -438,6 +438,17 @@ def public_lot(view: ReadView, lot_id: str, *, code: str | None = None, serial: 
     sample_lot = {sid: (s.lot_id if s.lot_id in lot_recs else next(
         (lid for lid in order if lot_recs.get(lid) is not None and lot_recs[lid].lot_number == s.batch), main))
         for sid, s in samples.items()}
+    # the chain keeps its first MAX_STEPS steps in time order (the way from the farm matters most to a
+    # shopper; a lot sold on to hundreds of shops lists its first buyers and counts the rest), so only the
+    # operators of the steps shown are read
+    used_trans = {t for t, io in trans_io.items() if t in transformations}
+    order_keys = sorted([(_instant(d.time), d.id, "d") for d in kept] +
+                        [(_instant(transformations[t].time), t, "t") for t in used_trans])
+    omitted = max(0, len(order_keys) - MAX_STEPS)
+    if omitted:
+        shown_ids = {k[1] for k in order_keys[:MAX_STEPS]}
+        kept = [d for d in kept if d.id in shown_ids]
+        used_trans = {t for t in used_trans if t in shown_ids}
     extra_certs = {d.certificate_id for d in kept if d.certificate_id} - certs.keys()
     if extra_certs:
         certs.update(view.get_many("certificate", extra_certs))  # type: ignore[arg-type]
@@ -536,8 +547,7 @@ def public_lot(view: ReadView, lot_id: str, *, code: str | None = None, serial: 
             "inputs": [names.get(i) for i in io["input"] if i in lot_recs],
             "outputs": [names.get(o) for o in io["output"] if o in lot_recs]}))
     steps.sort(key=lambda s: (s[0], s[1]))
-    omitted = max(0, len(steps) - MAX_STEPS)
-    chain = [s[2] for s in steps[omitted:]]
+    chain = [s[2] for s in steps]
 
     # certificates: the lot's first, then upstream ones
     cert_list = sorted(certs.values(), key=lambda c: (c.lot_id != main, c.issued or "", c.id))
@@ -636,3 +646,37 @@ def code_lot(view: ReadView, code: str) -> str:
     if not lot_id:
         raise NotFound(f"no trace code {text!r} is known")
     return lot_id
+
+
+def dependent_lots(view: ReadView, lot_ids: Iterable[str], *, limit: int | None = None) -> set[str] | None:
+    """The lots whose public view may show something of these lots: the lots themselves and the lots
+    made from them through recorded transformations, :data:`MAX_DEPTH` levels down (the depth a
+    lookup reads upstream). None when more than ``limit`` lots are found (the caller then treats
+    every lot as changed).
+
+    >>> import tempfile, os
+    >>> from graph.store import open_store
+    >>> from ontology.records import Transformation, TransformationItem
+    >>> s = open_store(os.path.join(tempfile.mkdtemp(), "d.db"))
+    >>> _ = s.write([Transformation(id="t", station_id="x", time="2026-03-01T06:00:00+08:00", kind="cutting"),
+    ...     TransformationItem(id="i", transformation_id="t", lot_id="pig", role="input"),
+    ...     TransformationItem(id="o", transformation_id="t", lot_id="pork", role="output")])
+    >>> sorted(dependent_lots(ReadView(s), ["pig"])), sorted(dependent_lots(ReadView(s), ["pork"]))
+    (['pig', 'pork'], ['pork'])
+    >>> s.close()
+    """
+    out = set(lot_ids)
+    frontier = set(out)
+    for _ in range(MAX_DEPTH):
+        if not frontier:
+            break
+        tids = {it.transformation_id for it in view.transformation_items(lot_ids=frontier)
+                if it.role == "input" and it.lot_id in frontier}
+        if not tids:
+            break
+        made = {it.lot_id for it in view.transformation_items(transformation_ids=tids) if it.role == "output"}
+        frontier = made - out
+        out |= frontier
+        if limit is not None and len(out) > limit:
+            return None
+    return out

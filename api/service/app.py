@@ -22,6 +22,7 @@ from graph.store import open_store
 
 from ..settings import Settings, get_settings
 from . import admin, capture, credit, investigate, problems, public
+from .projection import PublicViews
 from .security import AuditMiddleware
 from .servicedb import ServiceDB
 
@@ -51,9 +52,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.store = open_store(settings.store)
         app.state.service_db = ServiceDB(settings.service_db)
+        app.state.public_views = PublicViews(settings.service_db, app.state.store)
         try:
             yield
         finally:
+            app.state.public_views.close()
             app.state.store.close()
             app.state.service_db.close()
 

@@ -37,7 +37,7 @@ from reasoning.lookup import code_lot, find_lot, public_code, public_lot
 
 from ..settings import Settings
 from . import pages
-from .deps import get_service_settings, get_view
+from .deps import get_service_settings, get_view, store_call
 from .problems import PROBLEM_SCHEMA
 
 __all__ = ["router", "GS1", "LINKSET", "JSONLD"]
@@ -303,7 +303,9 @@ def _resolve(request: Request, view: ReadView, settings: Settings) -> Response:
         raise NotFound("not a Digital Link of a lot: /01/{gtin}/10/{lot}[/21/{serial}]")
     gtin, number, lot_id = _lot_of(m.group(1), m.group(2))
     serial = _decode(m.group(3), "serial") if m.group(3) else None
-    data = public_lot(view, lot_id, serial=serial)
+    data = request.app.state.public_views.get(lot_id, None, lambda: public_lot(view, lot_id))
+    if serial is not None:
+        data = {**data, "serial": serial}
     path = _dl_path(data["id"]) or f"/01/{gtin}/10/{ids.percent_encode(number)}"
     anchor = _base(request, settings) + path
     return _respond(request, data, anchor, extra={"digital_link": anchor, "attributes": _attributes(request)})
@@ -311,29 +313,29 @@ def _resolve(request: Request, view: ReadView, settings: Settings) -> Response:
 
 @router.get("/01/{gtin}/10/{lot}", summary="GS1 Digital Link 批次查询 / resolve a lot's Digital Link",
             responses={200: _OK, **_ERRORS}, response_class=Response)
-def resolve_lot(request: Request, gtin: str = _GtinP, lot: str = _LotP, format: Literal["html", "json", "jsonld", "linkset"] | None = _FormatQ,
+async def resolve_lot(request: Request, gtin: str = _GtinP, lot: str = _LotP, format: Literal["html", "json", "jsonld", "linkset"] | None = _FormatQ,
                 linkType: str | None = _LinkTypeQ, lang: Literal["zh", "en"] | None = _LangQ,
                 view: ReadView = Depends(get_view), settings: Settings = Depends(get_service_settings)) -> Response:
     """Product, lot, origin, certificates, chain of custody, public sampling results and notices of the lot
     ``(01) gtin (10) lot``. GS1 query attributes (e.g. ``?17=261108``) are accepted and echoed in JSON."""
-    return _resolve(request, view, settings)
+    return await store_call(request, _resolve, request, view, settings)
 
 
 @router.get("/01/{gtin}/10/{lot}/21/{serial}", summary="GS1 Digital Link 单品查询 / resolve a serialised item's lot",
             responses={200: _OK, **_ERRORS}, response_class=Response)
-def resolve_item(request: Request, gtin: str = _GtinP, lot: str = _LotP, serial: str = _SerialP,
+async def resolve_item(request: Request, gtin: str = _GtinP, lot: str = _LotP, serial: str = _SerialP,
                  format: Literal["html", "json", "jsonld", "linkset"] | None = _FormatQ,
                  linkType: str | None = _LinkTypeQ, lang: Literal["zh", "en"] | None = _LangQ,
                  view: ReadView = Depends(get_view), settings: Settings = Depends(get_service_settings)) -> Response:
     """The lot of the item ``(01) gtin (10) lot (21) serial`` (the serial is echoed)."""
-    return _resolve(request, view, settings)
+    return await store_call(request, _resolve, request, view, settings)
 
 
 @router.get("/01/{gtin}/10/{rest:path}", include_in_schema=False, response_class=Response)
-def resolve_encoded(request: Request, gtin: str, rest: str, view: ReadView = Depends(get_view),
+async def resolve_encoded(request: Request, gtin: str, rest: str, view: ReadView = Depends(get_view),
                     settings: Settings = Depends(get_service_settings)) -> Response:
     """Lot numbers holding an encoded ``/`` (``%2F``): read from the raw path."""
-    return _resolve(request, view, settings)
+    return await store_call(request, _resolve, request, view, settings)
 
 
 def _code_of(request: Request, pattern: re.Pattern[str]) -> re.Match[str]:
@@ -345,13 +347,18 @@ def _code_of(request: Request, pattern: re.Pattern[str]) -> re.Match[str]:
 
 @router.get("/t/{code:path}", summary="追溯码查询 / look up a local trace code", responses={200: _OK, **_ERRORS},
             response_class=Response)
-def trace_code(request: Request, code: str = _CodeP, format: Literal["html", "json", "jsonld", "linkset"] | None = _FormatQ,
+async def trace_code(request: Request, code: str = _CodeP, format: Literal["html", "json", "jsonld", "linkset"] | None = _FormatQ,
                linkType: str | None = _LinkTypeQ, lang: Literal["zh", "en"] | None = _LangQ,
                view: ReadView = Depends(get_view), settings: Settings = Depends(get_service_settings)) -> Response:
     """The lot a trace code (追溯码, as printed on a price tag or 合格证) names; the chain of custody shows the way
     the lot took to the shop whose delivery carried the code."""
+    return await store_call(request, _resolve_code, request, view, settings)
+
+
+def _resolve_code(request: Request, view: ReadView, settings: Settings) -> Response:
     text = _decode(_code_of(request, _T_PATH).group(1), "trace code")
-    data = public_code(view, text)
+    lot_id = code_lot(view, text)
+    data = request.app.state.public_views.get(lot_id, text, lambda: public_code(view, text))
     base = _base(request, settings)
     path = _dl_path(data["id"])
     anchor = base + "/t/" + ids.percent_encode(text)
@@ -370,16 +377,16 @@ def _qr_lot(request: Request, view: ReadView, settings: Settings) -> Response:
 
 @router.get("/qr/01/{gtin}/10/{lot}.svg", summary="批次二维码（SVG） / QR code of a lot's Digital Link (SVG)",
             responses={200: _QR_OK, **_ERRORS}, response_class=Response)
-def qr_lot_svg(request: Request, gtin: str = _GtinP, lot: str = _LotP, view: ReadView = Depends(get_view),
+async def qr_lot_svg(request: Request, gtin: str = _GtinP, lot: str = _LotP, view: ReadView = Depends(get_view),
                settings: Settings = Depends(get_service_settings)) -> Response:
-    return _qr_lot(request, view, settings)
+    return await store_call(request, _qr_lot, request, view, settings)
 
 
 @router.get("/qr/01/{gtin}/10/{lot}.png", summary="批次二维码（PNG） / QR code of a lot's Digital Link (PNG)",
             responses={200: _QR_OK, **_ERRORS}, response_class=Response)
-def qr_lot_png(request: Request, gtin: str = _GtinP, lot: str = _LotP, view: ReadView = Depends(get_view),
+async def qr_lot_png(request: Request, gtin: str = _GtinP, lot: str = _LotP, view: ReadView = Depends(get_view),
                settings: Settings = Depends(get_service_settings)) -> Response:
-    return _qr_lot(request, view, settings)
+    return await store_call(request, _qr_lot, request, view, settings)
 
 
 def _qr_code(request: Request, view: ReadView, settings: Settings) -> Response:
@@ -391,27 +398,27 @@ def _qr_code(request: Request, view: ReadView, settings: Settings) -> Response:
 
 @router.get("/qr/t/{code}.svg", summary="追溯码二维码（SVG） / QR code of a trace code (SVG)",
             responses={200: _QR_OK, **_ERRORS}, response_class=Response)
-def qr_code_svg(request: Request, code: str = _CodeP, view: ReadView = Depends(get_view),
+async def qr_code_svg(request: Request, code: str = _CodeP, view: ReadView = Depends(get_view),
                 settings: Settings = Depends(get_service_settings)) -> Response:
-    return _qr_code(request, view, settings)
+    return await store_call(request, _qr_code, request, view, settings)
 
 
 @router.get("/qr/t/{code}.png", summary="追溯码二维码（PNG） / QR code of a trace code (PNG)",
             responses={200: _QR_OK, **_ERRORS}, response_class=Response)
-def qr_code_png(request: Request, code: str = _CodeP, view: ReadView = Depends(get_view),
+async def qr_code_png(request: Request, code: str = _CodeP, view: ReadView = Depends(get_view),
                 settings: Settings = Depends(get_service_settings)) -> Response:
-    return _qr_code(request, view, settings)
+    return await store_call(request, _qr_code, request, view, settings)
 
 
 @router.get("/qr/01/{gtin}/10/{rest:path}", include_in_schema=False, response_class=Response)
-def qr_lot_encoded(request: Request, gtin: str, rest: str, view: ReadView = Depends(get_view),
+async def qr_lot_encoded(request: Request, gtin: str, rest: str, view: ReadView = Depends(get_view),
                    settings: Settings = Depends(get_service_settings)) -> Response:
     """QR codes of lot numbers holding an encoded ``/`` (``%2F``): read from the raw path."""
-    return _qr_lot(request, view, settings)
+    return await store_call(request, _qr_lot, request, view, settings)
 
 
 @router.get("/qr/t/{rest:path}", include_in_schema=False, response_class=Response)
-def qr_code_encoded(request: Request, rest: str, view: ReadView = Depends(get_view),
+async def qr_code_encoded(request: Request, rest: str, view: ReadView = Depends(get_view),
                     settings: Settings = Depends(get_service_settings)) -> Response:
     """QR codes of trace codes holding an encoded ``/``: read from the raw path."""
-    return _qr_code(request, view, settings)
+    return await store_call(request, _qr_code, request, view, settings)

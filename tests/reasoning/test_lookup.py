@@ -184,7 +184,8 @@ def test_long_chain_is_bounded(store):
     store.write(recs)
     out = public_lot(ReadView(store), "l")
     assert out["chain_omitted"] == 5 and len(out["chain"]) == lookup.MAX_STEPS == 40
-    assert out["chain"][0]["to"]["name"] == "超市5" and out["chain"][-1]["to"]["name"] == "超市44"
+    # the first 40 in time order are shown (the way from the origin), the 5 latest counted
+    assert out["chain"][0]["to"]["name"] == "超市0" and out["chain"][-1]["to"]["name"] == "超市39"
     assert out["origin"] == {"region": None, "producer": None, "sources": []}
 
 

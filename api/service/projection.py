@@ -1,0 +1,191 @@
+"""The public read model: stored answers of public lookups, kept current from the store's change log.
+
+A shopper's lookup (:func:`reasoning.lookup.public_lot`) reads the store a dozen times; the answer
+changes only when a record it rests on changes. This module keeps each computed answer in the
+service database (zlib-compressed JSON, keyed by lot and scanned trace code) together with the
+store's change sequence number read *before* computing it, and serves it again while it is current.
+
+Currency: the store logs every change that bears on a lot's public view (:meth:`graph.store.Store.
+change_seq`, :meth:`~graph.store.Store.changes_since`; the embedded store keeps this log with
+triggers, so writes from any process — ``foodtrace load``, a capture on another worker — count).
+Before answering, a worker reads the log past the point it has processed and marks the lots the new
+changes concern, with the lots made from them (:func:`reasoning.lookup.dependent_lots`), as changed
+at that sequence number; a change not tied to a lot (an operator renamed, a retraction) or a burst
+of more than :data:`BULK` lots marks everything. A stored answer is served only when it was computed
+at or after the latest change marked for its lot and for everything; otherwise it is computed again.
+Reading the sequence number before computing makes a concurrent write safe: an answer that may have
+missed it carries an older number and is recomputed.
+
+Backends without a change log (Neo4j for now) compute every lookup live.
+
+>>> import tempfile, os
+>>> from graph.store import open_store
+>>> from graph.view import ReadView
+>>> from ontology.records import Lot, Product
+>>> d = tempfile.mkdtemp()
+>>> s = open_store(os.path.join(d, "s.db"))
+>>> _ = s.write([Product(id="p", name="青菜"), Lot(id="l", product_id="p", lot_number="L1")])
+>>> pv = PublicViews(os.path.join(d, "service.db"), s)
+>>> calls = []
+>>> def compute():
+...     calls.append(1)
+...     return {"id": "l", "lot": {"lot_number": s.get("lot", "l").lot_number}}
+>>> pv.get("l", None, compute)["lot"], pv.get("l", None, compute)["lot"], len(calls)
+({'lot_number': 'L1'}, {'lot_number': 'L1'}, 1)
+>>> _ = s.write([Lot(id="l", product_id="p", lot_number="L2")])
+>>> pv.get("l", None, compute)["lot"], len(calls)
+({'lot_number': 'L2'}, 2)
+>>> pv.close(); s.close()
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import zlib
+from typing import Any, Callable, Iterable
+
+import orjson
+
+from graph.store import Store
+from graph.view import ReadView
+from reasoning.lookup import dependent_lots
+
+__all__ = ["PublicViews", "BULK"]
+
+log = logging.getLogger("foodtrace.service")
+
+#: more changed lots than this in one read of the change log marks everything changed
+BULK = 20_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS public_view (
+    lot_id TEXT NOT NULL, code TEXT NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL,
+    PRIMARY KEY (lot_id, code)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS public_changed (lot_id TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS public_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+"""
+
+_GET = ("SELECT v.seq, v.body, coalesce(c.seq, 0), coalesce((SELECT value FROM public_meta WHERE key = 'all'), 0) "
+        "FROM public_view v LEFT JOIN public_changed c ON c.lot_id = v.lot_id WHERE v.lot_id = ? AND v.code = ?")
+
+
+class PublicViews:
+    """Stored public lookups in the SQLite file ``path`` (the service database), over ``store``."""
+
+    def __init__(self, path: str, store: Store):
+        self.store = store
+        self.enabled = store.change_seq() is not None
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._seen = self._meta("processed")
+        self.hits = self.misses = 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _meta(self, key: str) -> int:
+        row = self._db.execute("SELECT value FROM public_meta WHERE key = ?", (key,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def _set_meta_max(self, key: str, value: int) -> None:
+        self._db.execute("INSERT INTO public_meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+                         "value = max(value, excluded.value)", (key, value))
+
+    # -- following the change log -----------------------------------------------------------------
+
+    def poll(self) -> None:
+        """Mark the lots concerned by changes logged since the last poll (by any worker)."""
+        if not self.enabled:
+            return
+        now = self.store.change_seq() or 0
+        if now <= self._seen:
+            return
+        with self._lock:
+            start = max(self._seen, self._meta("processed"))
+            if now <= start:
+                self._seen = now
+                return
+            changes = self.store.changes_since(start, limit=BULK + 1)
+            top = changes[-1][0] if changes else now
+            lots = {lot for _, lot in changes if lot is not None}
+            everything = len(changes) > BULK or any(lot is None for _, lot in changes)
+            if not everything:
+                found = dependent_lots(ReadView(self.store), lots, limit=BULK)
+                everything = found is None
+                lots = found or set()
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if everything:
+                    self._set_meta_max("all", top)
+                else:
+                    self._db.executemany(
+                        "INSERT INTO public_changed(lot_id, seq) VALUES (?, ?) ON CONFLICT(lot_id) DO UPDATE "
+                        "SET seq = max(seq, excluded.seq)", [(lot, top) for lot in lots])
+                self._set_meta_max("processed", top)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._seen = top
+        if top < now:  # more than one read's worth: the rest next time round (or now)
+            self.poll()
+
+    # -- reading and storing answers --------------------------------------------------------------
+
+    def get(self, lot_id: str, code: str | None, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """The public view of ``lot_id`` (scanned through ``code``, if any): stored if current, else
+        ``compute()``d and stored. Only answers whose id is ``lot_id`` itself are stored (an alias is
+        looked up live)."""
+        if not self.enabled:
+            return compute()
+        self.poll()
+        key = (lot_id, code or "")
+        with self._lock:
+            row = self._db.execute(_GET, key).fetchone()
+        if row is not None and row[0] >= row[2] and row[0] >= row[3]:
+            self.hits += 1
+            return orjson.loads(zlib.decompress(row[1]))
+        self.misses += 1
+        seq = self.store.change_seq() or 0  # before computing: a write racing with it makes the answer stale
+        data = compute()
+        if data.get("id") == lot_id:
+            body = zlib.compress(orjson.dumps(data), 1)
+            with self._lock:
+                self._db.execute("INSERT INTO public_view(lot_id, code, seq, body) VALUES (?, ?, ?, ?) "
+                                 "ON CONFLICT(lot_id, code) DO UPDATE SET seq = excluded.seq, body = excluded.body "
+                                 "WHERE excluded.seq >= public_view.seq", (*key, seq, body))
+        return data
+
+    def warm(self, keys: Iterable[tuple[str, str | None]], compute: Callable[[str, str | None], dict[str, Any]],
+             progress: Callable[[int], None] | None = None) -> int:
+        """Compute and store the views of ``keys`` ((lot id, code or None)) that are not current; the number computed."""
+        n = done = 0
+        before = self.misses
+        for lot_id, code in keys:
+            try:
+                self.get(lot_id, code, lambda: compute(lot_id, code))
+            except LookupError:
+                pass  # a code or lot that no longer resolves
+            done += 1
+            if progress is not None and done % 1000 == 0:
+                progress(done)
+        n = self.misses - before
+        return n
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            views, size = self._db.execute("SELECT count(*), coalesce(sum(length(body)), 0) FROM public_view").fetchone()
+            changed = self._db.execute("SELECT count(*) FROM public_changed").fetchone()[0]
+            return {"views": views, "bytes": size, "changed_lots": changed, "processed_seq": self._meta("processed"),
+                    "all_changed_seq": self._meta("all"), "store_seq": self.store.change_seq() or 0,
+                    "hits": self.hits, "misses": self.misses}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM public_view")

@@ -1,0 +1,81 @@
+"""The public read model stays current: answers served twice are the same as computed live, and a
+write to the store (from another process, as `foodtrace load` would) shows in the next lookup."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from graph.store import open_store
+from graph.view import ReadView
+from ontology.records import Operator, Sample, TestResult
+from reasoning.lookup import public_code, public_lot
+
+from . import dataset as D
+
+PORK = f"/01/{D.PORK_GTIN}/10/{D.PORK_LOT_NUMBER}"
+
+
+def _json(c, path):
+    r = c.get(path, headers={"Accept": "application/json"})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _strip(body):
+    return {k: v for k, v in body.items() if k not in ("digital_link", "attributes", "links")}
+
+
+def test_served_twice_equals_live(writable_server):
+    with open_store(writable_server.store) as s:
+        live_lot = public_lot(ReadView(s), D.PORK_LOT)
+        live_code = public_code(ReadView(s), D.PORK_TRACE_CODE)
+    with writable_server.client() as c:
+        first, second = _json(c, PORK), _json(c, PORK)
+        code1, code2 = _json(c, "/t/" + quote(D.PORK_TRACE_CODE)), _json(c, "/t/" + quote(D.PORK_TRACE_CODE))
+    assert _strip(first) == _strip(second) == live_lot
+    assert _strip(code1) == _strip(code2) == live_code
+    assert code1["chain"] != first["chain"]  # the code's answer is stored apart from the lot's
+
+
+def test_upstream_write_from_another_process_shows_next_time(writable_server):
+    with writable_server.client() as c:
+        assert _json(c, PORK)["notices"] == []
+        # a rapid test of the pig lot fails: the pork lot made from it must now carry the notice
+        with open_store(writable_server.store) as s:
+            s.write([Sample(id="urn:foodtrace:sample:rapid-pig", plan="rapid", sampled_id=D.SLAUGHTER,
+                            product_name="生猪", lot_id=D.PIG_LOT, sampled_at="2026-11-01",
+                            conclusion="nonconforming"),
+                     TestResult(id="urn:foodtrace:test_result:rapid-pig:1", sample_id="urn:foodtrace:sample:rapid-pig",
+                                item="莱克多巴胺", hazard_class="illegal_additive", conclusion="nonconforming")])
+        notices = _json(c, PORK)["notices"]
+        assert [(n["lot_id"], n["items"]) for n in notices] == [(D.PIG_LOT, ["莱克多巴胺"])]
+        # the greens lot is not made from the pig lot: its answer stays as it was
+        greens = _json(c, f"/01/{D.GREENS_GTIN}/10/CX-1105")
+        assert [n["items"] for n in greens["notices"]] == [["毒死蜱"]]
+
+
+def test_operator_change_refreshes_every_answer(writable_server):
+    with writable_server.client() as c:
+        before = _json(c, PORK)
+        assert "南通肉联厂有限公司" in str(before["chain"])
+        with open_store(writable_server.store) as s:
+            s.write([Operator(id=D.SLAUGHTER, kind="Slaughterhouse", name="南通市肉类联合加工厂")])
+        after = _json(c, PORK)
+    assert "南通市肉类联合加工厂" in str(after["chain"]) and "南通肉联厂有限公司" not in str(after["chain"])
+
+
+def test_public_cache_cli_warm_and_stats(writable_server):
+    import json
+    import subprocess
+    import sys
+
+    run = lambda *a: subprocess.run([sys.executable, "-m", "api.cli", "public-cache", *a, "--store",  # noqa: E731
+                                     writable_server.store, "--service-db", writable_server.service_db],
+                                    capture_output=True, text=True)
+    r = run("warm")
+    assert r.returncode == 0, r.stderr
+    stats = json.loads(run("stats").stdout)
+    # 3 lots, 2 trace codes
+    assert stats["views"] == 5 and stats["bytes"] > 0
+    assert run("warm").stdout.strip().startswith("0 ")  # all current: nothing computed again
+    assert run("clear").returncode == 0 and json.loads(run("stats").stdout)["views"] == 0
