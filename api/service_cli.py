@@ -119,7 +119,7 @@ def public_cache() -> None:
     """The stored answers of public QR lookups (kept current from the store's change log)."""
 
 
-def _warm_part(store_url: str, service_db: str, keys: list[tuple[str, str | None]]) -> int:
+def _warm_part(store_url: str, service_db: str, keys: list[tuple[str, str | None]], lang: str | None = None) -> int:
     from graph.store import open_store
     from graph.view import ReadView
     from reasoning.lookup import public_code, public_lot
@@ -130,7 +130,13 @@ def _warm_part(store_url: str, service_db: str, keys: list[tuple[str, str | None
         view = ReadView(store)
         pv = PublicViews(service_db, store)
         try:
-            return pv.warm(keys, lambda lot, code: public_code(view, code) if code else public_lot(view, lot))
+            render = None
+            if lang:
+                from .service.public import render_page
+
+                render = lambda data: render_page(data, lang)  # noqa: E731
+            return pv.warm(keys, lambda lot, code: public_code(view, code) if code else public_lot(view, lot),
+                           render, lang or "zh")
         finally:
             pv.close()
 
@@ -139,7 +145,9 @@ def _warm_part(store_url: str, service_db: str, keys: list[tuple[str, str | None
 @click.option("--store", "store_url", default=None, help="Store URL (default: $FOODTRACE_STORE)")
 @click.option("--service-db", default=None, help="Service database file (default: $FOODTRACE_SERVICE_DB)")
 @click.option("--processes", type=int, default=1, show_default=True, help="Worker processes")
-def public_cache_warm(store_url: str | None, service_db: str | None, processes: int) -> None:
+@click.option("--pages", "lang", type=click.Choice(["zh", "en"]), default=None,
+              help="Also render and store the consumer pages in this language")
+def public_cache_warm(store_url: str | None, service_db: str | None, processes: int, lang: str | None) -> None:
     """Compute the public answer of every lot and every trace code that has none current (after a bulk load)."""
     import time
     from concurrent.futures import ProcessPoolExecutor
@@ -156,11 +164,11 @@ def public_cache_warm(store_url: str | None, service_db: str | None, processes: 
         keys += [(r.lot_id, r.code) for r in store.scan("trace_code") if r.lot_id and r.code]  # type: ignore[attr-defined]
     t0 = time.perf_counter()
     if processes <= 1:
-        n = _warm_part(store_url, service_db, keys)
+        n = _warm_part(store_url, service_db, keys, lang)
     else:
         with ProcessPoolExecutor(processes) as pool:
             n = sum(pool.map(_warm_part, [store_url] * processes, [service_db] * processes,
-                             [keys[i::processes] for i in range(processes)]))
+                             [keys[i::processes] for i in range(processes)], [lang] * processes))
     elapsed = time.perf_counter() - t0
     click.echo(f"{n} computed of {len(keys):,} lookups (lots and trace codes) in {elapsed:.1f} s "
                f"({len(keys) / max(elapsed, 1e-9):,.0f}/s)")

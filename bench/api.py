@@ -1,15 +1,18 @@
 """QR lookup throughput and latency: `foodtrace serve` under wrk on loopback.
 
-Picks random lots of the 1,000,000-delivery embedded store (seeded): lots with a GTIN are
-looked up by their Digital Link path ``/01/{gtin}/10/{lot}``, others by their local trace
-code ``/t/{code}``. Starts the service with ``--workers`` processes, warms it up, then runs
+Picks random lots of the 1,000,000-delivery embedded store (seeded; all of them by default): lots
+with a GTIN are looked up by their Digital Link path ``/01/{gtin}/10/{lot}``, others by their local
+trace code ``/t/{code}``. Fills the public read model first (``foodtrace public-cache warm``: the
+stored answer of every lot and trace code; timed, and quick when they are already current; the
+service database is kept in bench-out/api-service.db), unless ``--cold`` (a fresh service database:
+every lookup computed live). Starts the service with ``--workers`` processes, warms it up, then runs
 wrk (Debian's package, installed by scripts/apt-ensure.sh when missing) ``--runs`` times per
 variant and prints requests/s and p50/p90/p99 latency (wrk's --latency figures), median over
 the runs. Variants: ``json`` (Accept: application/json, an app), ``html`` (a phone's browser).
 Any non-2xx answer makes the run fail (a benchmark of 404s measures nothing).
 
     python bench/api.py [--store bench-out/load-1000000.db] [--workers 2] [--connections 32]
-                        [--duration 20] [--runs 3] [--variants json,html] [--lots 20000]
+                        [--duration 20] [--runs 3] [--variants json,html] [--lots 0 (all)] [--cold]
 
 Target (issue 6): at least 1,500 lookups/s with p99 under 50 ms on this 2-core machine.
 Writes bench-out/api.json.
@@ -75,7 +78,7 @@ def pick_paths(db: Path, n: int, seed: int) -> list[str]:
             paths.append(m.group(1))
         elif lot in codes:
             paths.append("/t/" + quote(codes[lot], safe=""))
-        if len(paths) >= n:
+        if n and len(paths) >= n:
             break
     return paths
 
@@ -140,9 +143,11 @@ def main() -> int:
     ap.add_argument("--duration", type=int, default=20, help="seconds per run")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--variants", default="json,html")
-    ap.add_argument("--lots", type=int, default=20000)
+    ap.add_argument("--lots", type=int, default=0, help="lookup paths to draw from (0: every lot)")
+    ap.add_argument("--service-db", default=str(OUT / "api-service.db"))
+    ap.add_argument("--cold", action="store_true", help="no stored answers: every lookup computed live")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--out", default=str(OUT / "api.json"))
+    ap.add_argument("--out", default=None, help="default bench-out/api.json (api-cold.json with --cold)")
     args = ap.parse_args()
 
     store = Path(args.store)
@@ -160,13 +165,20 @@ def main() -> int:
     n_dl = sum(p.startswith("/01/") for p in paths)
     print(f"{len(paths):,} lookup paths ({n_dl:,} Digital Link, {len(paths) - n_dl:,} trace codes) from {store}")
 
+    service_db = str(tmp / "service.db") if args.cold else args.service_db
+    if not args.cold:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "api.cli", "public-cache", "warm", "--store", str(store),
+                        "--service-db", service_db, "--processes", str(max(1, os.cpu_count() or 1))], check=True,
+                       cwd=ROOT)
+        print(f"public read model current after {time.perf_counter() - t0:.0f} s")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(tmp / "serve.log", "wb")
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--store", str(store), "--service-db",
-                             str(tmp / "service.db"), "--port", str(port), "--workers", str(args.workers)],
+                             service_db, "--port", str(port), "--workers", str(args.workers)],
                             stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    results: dict[str, object] = {"store": str(store), "workers": args.workers, "connections": args.connections,
+    results: dict[str, object] = {"store": str(store), "cold": args.cold, "workers": args.workers, "connections": args.connections,
                                   "threads": args.threads, "duration_s": args.duration, "runs": args.runs,
                                   "cpus": os.cpu_count(), "lots": len(paths), "variants": {}}
     try:
@@ -199,9 +211,10 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=1))
-    print(f"written {args.out}")
+    out = Path(args.out or OUT / ("api-cold.json" if args.cold else "api.json"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1))
+    print(f"written {out}")
     return 0
 
 

@@ -2,7 +2,8 @@
 
 A shopper's lookup (:func:`reasoning.lookup.public_lot`) reads the store a dozen times; the answer
 changes only when a record it rests on changes. This module keeps each computed answer in the
-service database (zlib-compressed JSON, keyed by lot and scanned trace code) together with the
+service database (zlib-compressed JSON, keyed by lot and scanned trace code, and the rendered
+pages made from it) together with the
 store's change sequence number read *before* computing it, and serves it again while it is current.
 
 Currency: the store logs every change that bears on a lot's public view (:meth:`graph.store.Store.
@@ -60,15 +61,19 @@ log = logging.getLogger("foodtrace.service")
 BULK = 20_000
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS public_view (
-    lot_id TEXT NOT NULL, code TEXT NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL,
-    PRIMARY KEY (lot_id, code)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS public_answer (
+    lot_id TEXT NOT NULL, code TEXT NOT NULL, variant TEXT NOT NULL, seq INTEGER NOT NULL, body BLOB NOT NULL,
+    PRIMARY KEY (lot_id, code, variant)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS public_changed (lot_id TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS public_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
 """
 
-_GET = ("SELECT v.seq, v.body, coalesce(c.seq, 0), coalesce((SELECT value FROM public_meta WHERE key = 'all'), 0) "
-        "FROM public_view v LEFT JOIN public_changed c ON c.lot_id = v.lot_id WHERE v.lot_id = ? AND v.code = ?")
+_GET = ("SELECT a.seq, a.body, coalesce(c.seq, 0), coalesce((SELECT value FROM public_meta WHERE key = 'all'), 0) "
+        "FROM public_answer a LEFT JOIN public_changed c ON c.lot_id = a.lot_id "
+        "WHERE a.lot_id = ? AND a.code = ? AND a.variant = ?")
+_PUT = ("INSERT INTO public_answer(lot_id, code, variant, seq, body) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(lot_id, code, variant) DO UPDATE SET seq = excluded.seq, body = excluded.body "
+        "WHERE excluded.seq >= public_answer.seq")
 
 
 class PublicViews:
@@ -138,54 +143,88 @@ class PublicViews:
 
     # -- reading and storing answers --------------------------------------------------------------
 
+    def _current(self, lot_id: str, code: str, variant: str) -> tuple[int, bytes] | None:
+        with self._lock:
+            row = self._db.execute(_GET, (lot_id, code, variant)).fetchone()
+        if row is not None and row[0] >= row[2] and row[0] >= row[3]:
+            return row[0], zlib.decompress(row[1])
+        return None
+
+    def _put(self, lot_id: str, code: str, variant: str, seq: int, body: bytes) -> None:
+        with self._lock:
+            self._db.execute(_PUT, (lot_id, code, variant, seq, zlib.compress(body, 1)))
+
+    def _data(self, lot_id: str, code: str | None,
+              compute: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], int | None]:
+        self.poll()
+        found = self._current(lot_id, code or "", "data")
+        if found is not None:
+            self.hits += 1
+            return orjson.loads(found[1]), found[0]
+        self.misses += 1
+        seq = self.store.change_seq() or 0  # before computing: a write racing with it makes the answer stale
+        data = compute()
+        if data.get("id") != lot_id:
+            return data, None  # reached through an alias: not stored
+        self._put(lot_id, code or "", "data", seq, orjson.dumps(data))
+        return data, seq
+
     def get(self, lot_id: str, code: str | None, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """The public view of ``lot_id`` (scanned through ``code``, if any): stored if current, else
         ``compute()``d and stored. Only answers whose id is ``lot_id`` itself are stored (an alias is
         looked up live)."""
         if not self.enabled:
             return compute()
+        return self._data(lot_id, code, compute)[0]
+
+    def page(self, lot_id: str, code: str | None, lang: str, compute: Callable[[], dict[str, Any]],
+             render: Callable[[dict[str, Any]], bytes]) -> bytes:
+        """The rendered page (``render(data)``) of the view, in ``lang``: stored like the data it is made from."""
+        if not self.enabled:
+            return render(compute())
         self.poll()
-        key = (lot_id, code or "")
-        with self._lock:
-            row = self._db.execute(_GET, key).fetchone()
-        if row is not None and row[0] >= row[2] and row[0] >= row[3]:
+        variant = "html:" + lang
+        found = self._current(lot_id, code or "", variant)
+        if found is not None:
             self.hits += 1
-            return orjson.loads(zlib.decompress(row[1]))
-        self.misses += 1
-        seq = self.store.change_seq() or 0  # before computing: a write racing with it makes the answer stale
-        data = compute()
-        if data.get("id") == lot_id:
-            body = zlib.compress(orjson.dumps(data), 1)
-            with self._lock:
-                self._db.execute("INSERT INTO public_view(lot_id, code, seq, body) VALUES (?, ?, ?, ?) "
-                                 "ON CONFLICT(lot_id, code) DO UPDATE SET seq = excluded.seq, body = excluded.body "
-                                 "WHERE excluded.seq >= public_view.seq", (*key, seq, body))
-        return data
+            return found[1]
+        data, seq = self._data(lot_id, code, compute)
+        body = render(data)
+        if seq is not None:
+            self._put(lot_id, code or "", variant, seq, body)
+        return body
 
     def warm(self, keys: Iterable[tuple[str, str | None]], compute: Callable[[str, str | None], dict[str, Any]],
+             render: Callable[[dict[str, Any]], bytes] | None = None, lang: str = "zh",
              progress: Callable[[int], None] | None = None) -> int:
-        """Compute and store the views of ``keys`` ((lot id, code or None)) that are not current; the number computed."""
-        n = done = 0
+        """Compute and store the views of ``keys`` ((lot id, code or None)) that are not current, and their
+        pages in ``lang`` when ``render`` is given; the number of views computed."""
+        done = 0
         before = self.misses
         for lot_id, code in keys:
             try:
-                self.get(lot_id, code, lambda: compute(lot_id, code))
+                if render is None:
+                    self.get(lot_id, code, lambda: compute(lot_id, code))
+                else:
+                    self.page(lot_id, code, lang, lambda: compute(lot_id, code), render)
             except LookupError:
                 pass  # a code or lot that no longer resolves
             done += 1
             if progress is not None and done % 1000 == 0:
                 progress(done)
-        n = self.misses - before
-        return n
+        return self.misses - before
 
     def stats(self) -> dict[str, int]:
         with self._lock:
-            views, size = self._db.execute("SELECT count(*), coalesce(sum(length(body)), 0) FROM public_view").fetchone()
+            views, size = self._db.execute("SELECT count(*), coalesce(sum(length(body)), 0) FROM public_answer "
+                                           "WHERE variant = 'data'").fetchone()
+            pages = self._db.execute("SELECT count(*), coalesce(sum(length(body)), 0) FROM public_answer "
+                                     "WHERE variant != 'data'").fetchone()
             changed = self._db.execute("SELECT count(*) FROM public_changed").fetchone()[0]
-            return {"views": views, "bytes": size, "changed_lots": changed, "processed_seq": self._meta("processed"),
+            return {"views": views, "bytes": size, "pages": pages[0], "page_bytes": pages[1], "changed_lots": changed, "processed_seq": self._meta("processed"),
                     "all_changed_seq": self._meta("all"), "store_seq": self.store.change_seq() or 0,
                     "hits": self.hits, "misses": self.misses}
 
     def clear(self) -> None:
         with self._lock:
-            self._db.execute("DELETE FROM public_view")
+            self._db.execute("DELETE FROM public_answer")

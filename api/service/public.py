@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 from urllib.parse import unquote
 
 import orjson
@@ -253,7 +253,15 @@ def _prune(value: Any) -> Any:
     return value
 
 
-def _respond(request: Request, data: dict[str, Any], anchor: str, *, extra: dict[str, Any]) -> Response:
+def render_page(data: dict[str, Any], lang: str) -> bytes:
+    """The consumer page of a lookup; it holds nothing that depends on the request (the language switch
+    is a relative link), so the read model can store it."""
+    other = "en" if lang == "zh" else "zh"
+    return pages.render("lot.html", lang, data=data, switch_url=f"?format=html&lang={other}").encode()
+
+
+def _respond(request: Request, data: dict[str, Any], anchor: str, *, extra: dict[str, Any],
+             page: Callable[[str], bytes] | None = None) -> Response:
     link_type = request.query_params.get("linkType")
     if link_type and link_type.lower() != "all" and not request.query_params.get("format"):
         wanted = link_type if link_type.startswith("http") else GS1 + link_type.removeprefix("gs1:")
@@ -266,8 +274,7 @@ def _respond(request: Request, data: dict[str, Any], anchor: str, *, extra: dict
                "Link": _link_header(anchor, data)}
     if kind == "html":
         lang = pages.language(request)
-        other = "en" if lang == "zh" else "zh"
-        body = pages.render("lot.html", lang, data=data, switch_url=f"{anchor}?format=html&lang={other}").encode()
+        body = page(lang) if page is not None else render_page(data, lang)
         media = "text/html; charset=utf-8"
     elif kind == "jsonld":
         body, media = orjson.dumps(_jsonld(anchor, data)), JSONLD
@@ -303,12 +310,18 @@ def _resolve(request: Request, view: ReadView, settings: Settings) -> Response:
         raise NotFound("not a Digital Link of a lot: /01/{gtin}/10/{lot}[/21/{serial}]")
     gtin, number, lot_id = _lot_of(m.group(1), m.group(2))
     serial = _decode(m.group(3), "serial") if m.group(3) else None
-    data = request.app.state.public_views.get(lot_id, None, lambda: public_lot(view, lot_id))
+    pv = request.app.state.public_views
+    compute = lambda: public_lot(view, lot_id)  # noqa: E731
+    data = pv.get(lot_id, None, compute)
+    page = None
     if serial is not None:
-        data = {**data, "serial": serial}
+        data = {**data, "serial": serial}  # the serial is echoed: pages with one are not stored
+    else:
+        page = lambda lang: pv.page(lot_id, None, lang, compute, lambda d: render_page(d, lang))  # noqa: E731
     path = _dl_path(data["id"]) or f"/01/{gtin}/10/{ids.percent_encode(number)}"
     anchor = _base(request, settings) + path
-    return _respond(request, data, anchor, extra={"digital_link": anchor, "attributes": _attributes(request)})
+    return _respond(request, data, anchor, extra={"digital_link": anchor, "attributes": _attributes(request)},
+                    page=page)
 
 
 @router.get("/01/{gtin}/10/{lot}", summary="GS1 Digital Link 批次查询 / resolve a lot's Digital Link",
@@ -358,12 +371,15 @@ async def trace_code(request: Request, code: str = _CodeP, format: Literal["html
 def _resolve_code(request: Request, view: ReadView, settings: Settings) -> Response:
     text = _decode(_code_of(request, _T_PATH).group(1), "trace code")
     lot_id = code_lot(view, text)
-    data = request.app.state.public_views.get(lot_id, text, lambda: public_code(view, text))
+    pv = request.app.state.public_views
+    compute = lambda: public_code(view, text)  # noqa: E731
+    data = pv.get(lot_id, text, compute)
     base = _base(request, settings)
     path = _dl_path(data["id"])
     anchor = base + "/t/" + ids.percent_encode(text)
     extra = {"digital_link": base + path if path else None, "attributes": _attributes(request)}
-    return _respond(request, data, anchor, extra=extra)
+    return _respond(request, data, anchor, extra=extra,
+                    page=lambda lang: pv.page(lot_id, text, lang, compute, lambda d: render_page(d, lang)))
 
 
 def _qr_lot(request: Request, view: ReadView, settings: Settings) -> Response:

@@ -55,13 +55,19 @@ def test_upstream_write_from_another_process_shows_next_time(writable_server):
 
 
 def test_operator_change_refreshes_every_answer(writable_server):
+    html = {"Accept": "text/html"}
     with writable_server.client() as c:
         before = _json(c, PORK)
         assert "南通肉联厂有限公司" in str(before["chain"])
+        page = c.get(PORK, headers=html).text
+        assert "南通肉联厂有限公司" in page and c.get(PORK, headers=html).text == page  # stored, served again
         with open_store(writable_server.store) as s:
             s.write([Operator(id=D.SLAUGHTER, kind="Slaughterhouse", name="南通市肉类联合加工厂")])
         after = _json(c, PORK)
+        page_after = c.get(PORK, headers=html).text
     assert "南通市肉类联合加工厂" in str(after["chain"]) and "南通肉联厂有限公司" not in str(after["chain"])
+    # the certificate's issuer is text written on it, so the old name stays there only
+    assert "南通市肉类联合加工厂" in page_after and "南通市肉类联合加工厂" not in page
 
 
 def test_public_cache_cli_warm_and_stats(writable_server):
@@ -72,10 +78,10 @@ def test_public_cache_cli_warm_and_stats(writable_server):
     run = lambda *a: subprocess.run([sys.executable, "-m", "api.cli", "public-cache", *a, "--store",  # noqa: E731
                                      writable_server.store, "--service-db", writable_server.service_db],
                                     capture_output=True, text=True)
-    r = run("warm")
+    r = run("warm", "--pages", "zh")
     assert r.returncode == 0, r.stderr
     stats = json.loads(run("stats").stdout)
-    # 3 lots, 2 trace codes
-    assert stats["views"] == 5 and stats["bytes"] > 0
+    # 3 lots, 2 trace codes, each with its Chinese page
+    assert stats["views"] == 5 and stats["pages"] == 5 and stats["bytes"] > 0
     assert run("warm").stdout.strip().startswith("0 ")  # all current: nothing computed again
     assert run("clear").returncode == 0 and json.loads(run("stats").stdout)["views"] == 0
