@@ -36,7 +36,13 @@ def serve(store_url: str | None, service_db: str | None, host: str | None, port:
         if value is not None:
             os.environ[f"FOODTRACE_{name}"] = value
     settings = get_settings()
-    ServiceDB(settings.service_db).close()  # create it (and fail early) before the workers start
+    db = ServiceDB(settings.service_db)  # create it (and fail early) before the workers start
+    try:
+        interrupted = db.fail_interrupted_jobs()
+    finally:
+        db.close()
+    if interrupted:
+        click.echo(f"foodtrace serve: {interrupted} capture job(s) interrupted by the last stop marked failed", err=True)
     click.echo(f"foodtrace serve: store {settings.store}, service db {settings.service_db}, "
                f"http://{host or settings.host}:{port or settings.port}/ ({workers or settings.workers} worker(s))",
                err=True)

@@ -214,6 +214,18 @@ class ServiceDB:
                 (status, finished, None if errors is None else json.dumps(errors, ensure_ascii=False),
                  None if counts is None else json.dumps(counts, ensure_ascii=False), job_id))
 
+    def fail_interrupted_jobs(self) -> int:
+        """Mark capture jobs left accepted or running by a service that stopped as failed (nothing of an
+        interrupted job was written: a job is written in one transaction at its end). Called once when
+        ``foodtrace serve`` starts, before its workers; the number of jobs marked."""
+        rows = self._x("SELECT id FROM capture_job WHERE status IN ('accepted', 'running')")
+        error = [{"type": "epcisException:ImplementationException", "title": "任务中断 / job interrupted",
+                  "status": 500, "event": "document",
+                  "detail": "the service stopped before the job finished; nothing was stored: send the document again"}]
+        for (job_id,) in rows:
+            self.update_job(job_id, status="failed", errors=error)
+        return len(rows)
+
     _JOB_COLUMNS = "id, created, status, finished, kind, source, key_id, errors, counts, behaviour"
 
     @staticmethod

@@ -141,3 +141,23 @@ def test_unknown_route_is_problem_json(server):
     with server.client() as c:
         r = c.get("/no/such/thing")
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_serve_marks_interrupted_capture_jobs_failed(tmp_path, service_store):
+    from .conftest import LiveServer
+
+    db_path = str(tmp_path / "service.db")
+    db = ServiceDB(db_path)
+    job = db.new_job(kind="epcis", source="left-running.json", key_id=None)
+    db.update_job(job.id, status="running")
+    db.close()
+    server = LiveServer(service_store, db_path)
+    try:
+        with server.client("admin") as c:
+            r = c.get(f"/capture/{job.id}")
+    finally:
+        server.stop()
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["running"] is False and body["success"] is False
+    assert "nothing was stored" in body["errors"][0]["detail"]
