@@ -11,7 +11,7 @@ variant and prints requests/s and p50/p90/p99 latency (wrk's --latency figures),
 the runs. Variants: ``json`` (Accept: application/json, an app), ``html`` (a phone's browser).
 Any non-2xx answer makes the run fail (a benchmark of 404s measures nothing).
 
-    python bench/api.py [--store bench-out/load-1000000.db] [--workers 2] [--connections 32]
+    python bench/api.py [--store bench-out/load-1000000.db] [--workers 2] [--connections 16]
                         [--duration 20] [--runs 3] [--variants json,html] [--lots 0 (all)] [--cold]
 
 Target (issue 6): at least 1,500 lookups/s with p99 under 50 ms on this 2-core machine.
@@ -139,7 +139,8 @@ def main() -> int:
     ap.add_argument("--store", default=str(OUT / "load-1000000.db"))
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1, help="wrk threads")
-    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--connections", type=int, default=16,
+                    help="open connections (wrk is closed-loop: latency ~ connections / throughput)")
     ap.add_argument("--duration", type=int, default=20, help="seconds per run")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--variants", default="json,html")
