@@ -133,6 +133,8 @@ _INDEX_NAMES = {stmt.split('"')[1] for t in _TABLES.values() for stmt in t.ddl i
 # lot (operators, products, regions, retractions, certificates or samples without a lot). A write that
 # changes nothing fires nothing (the upsert's UPDATE only runs when a value differs). Readers that keep
 # derived views (the service's public lookups) follow it with change_seq() / changes_since().
+# seq is the rowid (no AUTOINCREMENT: that costs a sqlite_sequence update per row); rows are never
+# deleted, so it only grows. Cost: writing 200,000 deliveries takes ~40 % longer with the log.
 _CHANGE_LOG = "_change_log"
 _CHANGE_LOT_OF = {
     "lot": "NEW.id",
@@ -151,7 +153,7 @@ _CHANGE_LOT_OF = {
 
 
 def _change_ddl() -> list[str]:
-    out = [f'CREATE TABLE IF NOT EXISTS {_CHANGE_LOG} (seq INTEGER PRIMARY KEY AUTOINCREMENT, lot_id TEXT)']
+    out = [f'CREATE TABLE IF NOT EXISTS {_CHANGE_LOG} (seq INTEGER PRIMARY KEY, lot_id TEXT)']
     for table, expr in _CHANGE_LOT_OF.items():
         if expr is None:
             body = (f"INSERT INTO {_CHANGE_LOG}(lot_id) SELECT lot_id FROM transformation_item "
