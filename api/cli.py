@@ -684,6 +684,7 @@ def demo(scale: int | None, seed: int, out: Path | None, store_url: str | None) 
     out = out or Path(settings.demo_dir)
     scale = scale or settings.demo_scale
     url = store_url or str(out / "demo.db")
+    example = None
     t0 = time.perf_counter()
     click.echo(f"== 1. 生成南通模拟数据 / generating a synthetic Nantong network ({scale:,} deliveries, seed {seed})")
     data_dir = out / "data"
@@ -710,7 +711,11 @@ def demo(scale: int | None, seed: int, out: Path | None, store_url: str | None) 
         click.echo(f"{n:,} triples in {rdf_path}: " + ("SHACL conforms" if conforms else "SHACL does NOT conform"))
         if not conforms:
             click.echo(report_text[:4000])
+        example = next((r.id for r in store.scan("lot") if r.id.startswith("https://id.gs1.org/01/")), None)
     click.echo(f"demo finished in {time.perf_counter() - t0:.1f} s (store: {url})")
+    if example:
+        click.echo(f"扫码查询 / the QR lookup service: foodtrace serve --store {url}  then open "
+                   f"http://127.0.0.1:8000{example.removeprefix('https://id.gs1.org')}")
     if code == 2 or not conforms:
         sys.exit(1)
 
