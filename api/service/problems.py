@@ -49,8 +49,9 @@ def problem(status: int, detail: str | None = None, *, title: str | None = None,
     """A problem+json response.
 
     >>> r = problem(404, "no lot has the identifier 'x'", instance="/01/x")
-    >>> r.status_code, r.media_type, r.body[:40]
-    (404, 'application/problem+json', b'{"type":"about:blank","title":"Not Foun')
+    >>> import json
+    >>> r.status_code, r.media_type, json.loads(r.body)
+    (404, 'application/problem+json', {'type': 'about:blank', 'title': 'Not Found', 'status': 404, 'detail': "no lot has the identifier 'x'", 'instance': '/01/x'})
     """
     body: dict[str, Any] = {"type": type_, "title": title or HTTPStatus(status).phrase, "status": status}
     if detail:
