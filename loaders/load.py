@@ -12,6 +12,8 @@ a file could not be read or parsed at all. With several files, the highest.
 
 from __future__ import annotations
 
+import dataclasses
+
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,15 +82,45 @@ def plan_order(paths: Iterable[Path], kind: str = "auto") -> list[tuple[Path, st
     return [(p, k, t) for _, _, p, k, t in planned]
 
 
-def _checked(records: Iterable[Record], outcome: FileOutcome) -> Iterator[Record]:
-    """Pass records on; a record missing a required field is rejected here (a safety net behind the readers)."""
+def _checked(records: Iterable[Record], outcome: FileOutcome, store: Store | None = None) -> Iterator[Record]:
+    """Pass records on; a record missing a required field is rejected here (a safety net behind the readers).
+
+    A delivery read from a receiving event that names an invoice carries no ship time: the shipping
+    event, matched by the invoice, gives it. Such receipts are held to the end of the file; where
+    neither this file nor the store has the shipping side, the receipt time stands in for the ship
+    time (the goods left no later than they arrived; a shipping event loaded later replaces it)
+    rather than losing the delivery.
+    """
+    held: dict[str, Record] = {}
+    shipped: set[str] = set()
     for rec in records:
-        missing = list(iter_missing_required(rec))
-        if missing:
-            outcome.rejects.append(Reject(str(outcome.path), rec.id, ",".join(missing), "",
-                                          f"{type(rec).__name__} {rec.id} lacks required field(s) {', '.join(missing)}"))
+        if rec.table == "delivery":
+            if getattr(rec, "time", None):
+                shipped.add(rec.id)
+            elif getattr(rec, "received_time", None) and rec.id not in held:
+                held[rec.id] = rec
+                continue
+        if _complete(rec, outcome):
+            yield rec
+    if not held:
+        return
+    unknown = [i for i in held if i not in shipped]
+    stored = store.get_many("delivery", unknown) if store is not None and unknown else {}
+    for did, rec in held.items():
+        if did in shipped or getattr(stored.get(did), "time", None):
+            yield rec  # the ship time is known: the receipt adds its receipt time (merged by id)
             continue
-        yield rec
+        rec = dataclasses.replace(rec, time=rec.received_time)  # type: ignore[type-var]
+        if _complete(rec, outcome):
+            yield rec
+
+
+def _complete(rec: Record, outcome: FileOutcome) -> bool:
+    missing = list(iter_missing_required(rec))
+    if missing:
+        outcome.rejects.append(Reject(str(outcome.path), rec.id, ",".join(missing), "",
+                                      f"{type(rec).__name__} {rec.id} lacks required field(s) {', '.join(missing)}"))
+    return not missing
 
 
 def load_files(store: Store, paths: Iterable[Path], kind: str = "auto", *,
@@ -114,7 +146,7 @@ def load_files(store: Store, paths: Iterable[Path], kind: str = "auto", *,
             try:
                 read = reader_for(k)
                 records = read(path, outcome.rejects, store=store)
-                outcome.stats = store.write(_checked(records, outcome), progress=on_records)
+                outcome.stats = store.write(_checked(records, outcome, store), progress=on_records)
             except UnreadableFile as e:
                 outcome.error = str(e)
                 outcome.rejects.clear()
@@ -143,7 +175,7 @@ def load_document(store: Store, doc: dict | bytes | str, source: str, *, rollbac
 
     outcome = FileOutcome(path=Path(source), kind="epcis")
     try:
-        records = list(_checked(read_document(doc, source, outcome.rejects, store=store), outcome))
+        records = list(_checked(read_document(doc, source, outcome.rejects, store=store), outcome, store))
     except UnreadableFile as e:
         outcome.error = str(e)
         outcome.rejects.clear()

@@ -194,6 +194,30 @@ def test_receiving_merges_with_shipping_by_ticket(tmp_path):
         assert (d.time, d.received_time) == ("2026-03-01T08:00:00+08:00", "2026-03-01T14:00:00+08:00")
 
 
+def test_receipt_without_its_shipping_event_is_kept(tmp_path):
+    """A receiving event naming an invoice, with no shipping event: the receipt time stands in for the ship
+    time; the shipping event loaded later replaces it; a receipt whose shipping side is known keeps it."""
+    from loaders.load import load_document
+
+    recv = _shipping(eventTime="2026-03-01T14:00:00+08:00", bizStep="receiving", disposition="in_progress")
+    with SQLiteStore(tmp_path / "g.db") as store:
+        out = load_document(store, _doc(recv), "recv.json")
+        assert out.rejects == [] and out.error is None
+        (d,) = store.deliveries()
+        assert (d.time, d.received_time) == ("2026-03-01T14:00:00+08:00", "2026-03-01T14:00:00+08:00")
+        assert load_document(store, _doc(recv), "recv.json").stats.total_changed == 0  # sent again: nothing
+        load_document(store, _doc(_shipping()), "ship.json")
+        (d,) = store.deliveries()
+        assert (d.time, d.received_time) == ("2026-03-01T08:00:00+08:00", "2026-03-01T14:00:00+08:00")
+        load_document(store, _doc(recv), "recv.json")  # the store has the shipping side: its time stays
+        (d,) = store.deliveries()
+        assert d.time == "2026-03-01T08:00:00+08:00"
+    with SQLiteStore(tmp_path / "h.db") as store:  # receipt first, shipping later in the same document
+        load_document(store, _doc(recv, _shipping()), "both.json")
+        (d,) = store.deliveries()
+        assert (d.time, d.received_time) == ("2026-03-01T08:00:00+08:00", "2026-03-01T14:00:00+08:00")
+
+
 def test_urn_and_digital_link_load_as_one_lot(tmp_path):
     dl_form = _shipping(quantityList=[{"epcClass": "https://shop.example.cn/01/04012345123456/10/998877",
                                        "quantity": 5, "uom": "KGM"}], eventTime="2026-03-02T08:00:00+08:00")
