@@ -1,0 +1,63 @@
+"""The embedded store's change log (followed by the service's public read model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph import sqlite as sq
+from graph.store import open_store
+from ontology.errors import StoreError
+from ontology.records import Certificate, Delivery, Lot, Operator, Sample, TestResult, Transformation, \
+    TransformationItem
+
+
+def _d(i: int, lot: str) -> Delivery:
+    return Delivery(id=f"d{i}", lot_id=lot, sender_id="a", receiver_id="b", time="2026-03-01T06:00:00+08:00")
+
+
+def test_small_writes_log_each_lot_and_rewrites_log_nothing(tmp_path):
+    with open_store(tmp_path / "s.db") as s:
+        assert s.change_seq() == 0
+        s.write([_d(1, "l1"), _d(2, "l2"), Certificate(id="c", kind="other", lot_id="l3"),
+                 Sample(id="s", plan="rapid", sampled_id="b", product_name="x", conclusion="conforming", lot_id="l4"),
+                 TestResult(id="t", sample_id="s", item="x", conclusion="conforming"),
+                 Operator(id="a", kind="Farm", name="甲")])
+        assert sorted(lot or "*" for _, lot in s.changes_since(0)) == ["*", "l1", "l2", "l3", "l4", "l4"]
+        seq = s.change_seq()
+        s.write([_d(1, "l1"), Operator(id="a", kind="Farm", name="甲")])  # nothing differs
+        assert s.change_seq() == seq
+        s.write([Transformation(id="tr", station_id="a", time="2026-03-01T06:00:00+08:00", kind="cutting"),
+                 TransformationItem(id="o", transformation_id="tr", lot_id="l9", role="output")])
+        s.write([Transformation(id="tr", station_id="a", time="2026-03-02T06:00:00+08:00", kind="cutting")])
+        assert [lot for _, lot in s.changes_since(seq)] == ["l9", "l9"]  # the item, then the moved transformation
+        assert s.changes_since(seq, limit=1) == s.changes_since(seq)[:1]
+
+
+def test_bulk_write_logs_one_row(tmp_path, monkeypatch):
+    monkeypatch.setattr(sq, "_BATCH", 100)
+    monkeypatch.setattr(sq, "_BULK_RECORDS", 250)
+    with open_store(tmp_path / "s.db") as s:
+        s.write(_d(i, f"l{i}") for i in range(1000))
+        rows = s.changes_since(0)
+        assert rows[-1][1] is None and len(rows) < 300  # rows logged before the switch, then one for everything
+        assert s._db.execute("SELECT bulk FROM _change_control").fetchone() == (0,)
+        seq = s.change_seq()
+        s.write([_d(5000, "lx")])
+        assert s.changes_since(seq) == [(seq + 1, "lx")]
+
+
+def test_failed_bulk_write_leaves_logging_on(tmp_path, monkeypatch):
+    monkeypatch.setattr(sq, "_BATCH", 100)
+    monkeypatch.setattr(sq, "_BULK_RECORDS", 250)
+
+    def records():
+        for i in range(600):
+            yield _d(i, f"l{i}")
+        raise ValueError("the reader failed")
+
+    with open_store(tmp_path / "s.db") as s:
+        with pytest.raises((ValueError, StoreError)):
+            s.write(records())
+        assert s.change_seq() == 0 and s.counts()["delivery"] == 0
+        s.write([Lot(id="l1", product_id="p")])
+        assert s.changes_since(0) == [(1, "l1")]
