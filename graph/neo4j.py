@@ -296,6 +296,26 @@ _RESOLVE = " UNION ALL ".join(
     + [f"UNWIND $ids AS x MATCH (:{_q(_LABELS[t].label)} {{id: x}}) RETURN x AS id, x AS c, false AS alias"
        for t in _ENTITY_TABLES])
 _META_SCHEMA = ("ft_meta_id", "CREATE CONSTRAINT `ft_meta_id` IF NOT EXISTS FOR (m:FtMeta) REQUIRE m.id IS UNIQUE")
+_CHANGE_SCHEMA = ("ft_change_seq", "CREATE CONSTRAINT `ft_change_seq` IF NOT EXISTS FOR (c:FtChange) REQUIRE c.seq IS UNIQUE")
+
+# -- the change log (as the embedded store's: see graph/sqlite.py) ----------------------------------
+# A write logs, in its transaction, one (:FtChange {seq, lot_id}) per record that was new or changed and
+# bears on a lot's public view: the lot it concerns, or no lot_id ("anything may have changed"); more
+# than _BULK_CHANGES of them log one row without a lot. seq comes from the FtMeta 'changes' counter,
+# locked until the commit, so transactions log in commit order.
+_BULK_CHANGES = 20_000
+#: the field naming the lot a record concerns, per table
+_CHANGE_LOT_FIELD = {"lot": "id", "delivery": "lot_id", "trace_code": "lot_id", "transformation_item": "lot_id",
+                     "certificate": "lot_id", "sample": "lot_id"}
+#: tables whose changes concern lots found by a query (test results: their sample's; a transformation: its outputs)
+_CHANGE_LOT_QUERY = {
+    "test_result": "UNWIND $ids AS x MATCH (t:TestResult {id: x}) OPTIONAL MATCH (s:Sample {id: t.sample_id}) "
+                   "RETURN s.lot_id AS lot",
+    "transformation": "UNWIND $ids AS x OPTIONAL MATCH (i:TransformationItem {transformation_id: x}) "
+                      "RETURN i.lot_id AS lot",
+}
+#: tables whose changes may concern any lot
+_CHANGE_ALL = {"operator", "product", "region", "retraction"}
 
 
 # -- the store ------------------------------------------------------------------------------------
@@ -435,7 +455,7 @@ class Neo4jStore(Store):
         """Create the constraints and indexes that are missing (idempotent) and wait until they are online."""
         if self._schema_ready:
             return
-        wanted = [_META_SCHEMA] + [item for t in _LABELS.values() for item in t.schema]
+        wanted = [_META_SCHEMA, _CHANGE_SCHEMA] + [item for t in _LABELS.values() for item in t.schema]
 
         def existing(tx: Any) -> tuple[set[str], set[str]]:
             constraints = {r["name"] for r in tx.run("SHOW CONSTRAINTS YIELD name RETURN name")}
@@ -495,6 +515,7 @@ class Neo4jStore(Store):
         def work(tx: Any) -> dict[str, int]:
             received.clear()
             changed: dict[str, int] = {}
+            touched: dict[str, list[str]] = defaultdict(list)  # table -> ids new or changed
             seen: dict[str, set[str]] = defaultdict(set)
             hashes: dict[str, dict[tuple[str, Any], str]] = defaultdict(dict)
             done = 0
@@ -551,7 +572,7 @@ class Neo4jStore(Store):
                     later += [(lab, part) for part in per[1:]]
                     for chunk in chunks(per[0], _CHUNK):
                         changed[table] = changed.get(table, 0) + self._write_chunk(
-                            tx, lab, chunk, base + at, defer=sends)
+                            tx, lab, chunk, base + at, defer=sends, touched=touched[table])
                         at += len(chunk)
                 for query, rows in sends:
                     tx.run(query, rows=rows)
@@ -561,19 +582,56 @@ class Neo4jStore(Store):
                 # an id repeated within the block: its n-th record after the (n-1)-th is written
                 for lab, part in later:
                     for chunk in chunks(part, _CHUNK):
-                        changed[lab.table] += self._write_chunk(tx, lab, chunk, base + at)
+                        changed[lab.table] += self._write_chunk(tx, lab, chunk, base + at,
+                                                                touched=touched[lab.table])
                         at += len(chunk)
                         done += len(chunk)
                         if progress is not None:
                             progress(done)
+            self._log_changes(tx, touched, kept)
             return changed
 
         got = self._call(True, work)
         return WriteStats(received=dict(received), changed={t: got.get(t, 0) for t in received})
 
     @staticmethod
+    def _log_changes(tx: Any, touched: dict[str, list[str]], records: list[Record]) -> None:
+        """Append the change-log rows of a write, in its transaction (see _CHANGE_LOT_FIELD)."""
+        total = sum(len(v) for t, v in touched.items() if t in _CHANGE_LOT_FIELD or t in _CHANGE_LOT_QUERY
+                    or t in _CHANGE_ALL)
+        if not total:
+            return
+        lots: list[str | None] = []
+        if total > _BULK_CHANGES or any(touched.get(t) for t in _CHANGE_ALL):
+            lots = [None]
+        else:
+            wanted = {t: set(v) for t, v in touched.items() if t in _CHANGE_LOT_FIELD and v}
+            for rec in records:  # the lot each changed record names (the last record of an id wins, as stored)
+                ids = wanted.get(rec.table)
+                if ids is not None and rec.id in ids:
+                    lots.append(getattr(rec, _CHANGE_LOT_FIELD[rec.table]) or None)
+            for table, query in _CHANGE_LOT_QUERY.items():
+                if touched.get(table):
+                    found = [r["lot"] for r in tx.run(query, ids=touched[table])]
+                    lots.extend(found or [None])
+            lots = list(dict.fromkeys(lots))
+        base = tx.run("MERGE (m:FtMeta {id: 'changes'}) ON CREATE SET m.next = 0 "
+                      "SET m.next = m.next + $n RETURN m.next - $n AS base", n=len(lots)).single()["base"]
+        tx.run("UNWIND $rows AS r CREATE (:FtChange {seq: r.seq, lot_id: r.lot})",
+               rows=[{"seq": base + i + 1, "lot": lot} for i, lot in enumerate(lots)])
+
+    def change_seq(self) -> int | None:
+        rows = self._rows("MATCH (m:FtMeta {id: 'changes'}) RETURN m.next AS n")
+        return int(rows[0]["n"]) if rows else 0
+
+    def changes_since(self, seq: int, limit: int = 100_000) -> list[tuple[int, str | None]]:
+        return [(int(r["s"]), r["l"]) for r in self._rows(
+            "MATCH (c:FtChange) WHERE c.seq > $s RETURN c.seq AS s, c.lot_id AS l ORDER BY c.seq LIMIT $n",
+            s=seq, n=limit)]
+
+    @staticmethod
     def _write_chunk(tx: Any, lab: _Label, chunk: list[Record], seq: int,
-                     defer: list[tuple[str, Any]] | None = None) -> int:
+                     defer: list[tuple[str, Any]] | None = None, touched: list[str] | None = None) -> int:
         """Write records with distinct ids; return how many were new or changed.
 
         The CREATE and SET queries are sent without waiting for their end (Bolt runs a
@@ -614,11 +672,17 @@ class Neo4jStore(Store):
                 tx.run(query, rows=rows)
         else:
             defer += sends
+        if touched is not None:
+            touched.extend(row[0] for row in new)
+            touched.extend(row["id"] for row in changed)
         return len(new) + len(changed)
 
     def clear(self) -> None:
-        """Delete every foodtrace record (and the insertion counter); constraints and indexes stay."""
-        labels = [t.label for t in _LABELS.values()] + ["FtMeta"]
+        """Delete every foodtrace record (and the insertion counter); constraints and indexes stay.
+
+        The change log is kept and told that anything may have changed (its numbers only grow).
+        """
+        labels = [t.label for t in _LABELS.values()]
         nex = self._nex
         try:
             with self._session(True) as s:
@@ -626,6 +690,8 @@ class Neo4jStore(Store):
                     query = f"MATCH (n:{_q(label)}) WITH n LIMIT 10000 DETACH DELETE n RETURN count(*) AS gone"
                     while s.run(query).single()["gone"]:
                         pass
+                s.run("MATCH (m:FtMeta {id: 'seq'}) DELETE m").consume()
+                s.execute_write(lambda tx: self._log_changes(tx, {"operator": ["*"]}, []))
         except nex.Neo4jError as e:
             raise StoreError(f"cannot clear Neo4j at {self.url}: {self._reason(e)}") from None
         except nex.DriverError as e:

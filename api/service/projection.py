@@ -7,8 +7,8 @@ pages made from it) together with the
 store's change sequence number read *before* computing it, and serves it again while it is current.
 
 Currency: the store logs every change that bears on a lot's public view (:meth:`graph.store.Store.
-change_seq`, :meth:`~graph.store.Store.changes_since`; the embedded store keeps this log with
-triggers, so writes from any process — ``foodtrace load``, a capture on another worker — count).
+change_seq`, :meth:`~graph.store.Store.changes_since`), so writes from any process — ``foodtrace
+load``, a capture on another worker — count.
 Before answering, a worker reads the log past the point it has processed and marks the lots the new
 changes concern, with the lots made from them (:func:`reasoning.lookup.dependent_lots`), as changed
 at that sequence number; a change not tied to a lot (an operator renamed, a retraction) or a burst
@@ -17,7 +17,8 @@ at or after the latest change marked for its lot and for everything; otherwise i
 Reading the sequence number before computing makes a concurrent write safe: an answer that may have
 missed it carries an older number and is recomputed.
 
-Backends without a change log (Neo4j for now) compute every lookup live.
+Both backends keep the log (SQLite by triggers, Neo4j in each write's transaction); a backend without one
+(``change_seq()`` None) would compute every lookup live.
 
 >>> import tempfile, os
 >>> from graph.store import open_store

@@ -15,22 +15,32 @@ def _d(i: int, lot: str) -> Delivery:
     return Delivery(id=f"d{i}", lot_id=lot, sender_id="a", receiver_id="b", time="2026-03-01T06:00:00+08:00")
 
 
-def test_small_writes_log_each_lot_and_rewrites_log_nothing(tmp_path):
-    with open_store(tmp_path / "s.db") as s:
-        assert s.change_seq() == 0
-        s.write([_d(1, "l1"), _d(2, "l2"), Certificate(id="c", kind="other", lot_id="l3"),
-                 Sample(id="s", plan="rapid", sampled_id="b", product_name="x", conclusion="conforming", lot_id="l4"),
-                 TestResult(id="t", sample_id="s", item="x", conclusion="conforming"),
-                 Operator(id="a", kind="Farm", name="甲")])
-        assert sorted(lot or "*" for _, lot in s.changes_since(0)) == ["*", "l1", "l2", "l3", "l4", "l4"]
-        seq = s.change_seq()
-        s.write([_d(1, "l1"), Operator(id="a", kind="Farm", name="甲")])  # nothing differs
-        assert s.change_seq() == seq
-        s.write([Transformation(id="tr", station_id="a", time="2026-03-01T06:00:00+08:00", kind="cutting"),
-                 TransformationItem(id="o", transformation_id="tr", lot_id="l9", role="output")])
-        s.write([Transformation(id="tr", station_id="a", time="2026-03-02T06:00:00+08:00", kind="cutting")])
-        assert [lot for _, lot in s.changes_since(seq)] == ["l9", "l9"]  # the item, then the moved transformation
-        assert s.changes_since(seq, limit=1) == s.changes_since(seq)[:1]
+def test_small_writes_log_each_lot_and_rewrites_log_nothing(store):
+    """Both backends: the lots a write concerns, "*" (None) for anything, nothing for a write that changes nothing."""
+    s = store
+    start = s.change_seq()
+    s.write([_d(1, "l1"), _d(2, "l2"), Certificate(id="c", kind="other", lot_id="l3"),
+             Sample(id="s", plan="rapid", sampled_id="b", product_name="x", conclusion="conforming", lot_id="l4"),
+             TestResult(id="t", sample_id="s", item="x", conclusion="conforming")])
+    assert {lot for _, lot in s.changes_since(start)} == {"l1", "l2", "l3", "l4"}
+    seq = s.change_seq()
+    s.write([TestResult(id="t", sample_id="s", item="x", conclusion="nonconforming")])  # through its sample
+    assert {lot for _, lot in s.changes_since(seq)} == {"l4"}
+    seq = s.change_seq()
+    s.write([Operator(id="a", kind="Farm", name="甲")])
+    assert None in {lot for _, lot in s.changes_since(seq)}
+    seq = s.change_seq()
+    s.write([_d(1, "l1"), Operator(id="a", kind="Farm", name="甲")])  # nothing differs
+    assert s.change_seq() == seq and s.changes_since(seq) == []
+    s.write([Transformation(id="tr", station_id="a", time="2026-03-01T06:00:00+08:00", kind="cutting"),
+             TransformationItem(id="o", transformation_id="tr", lot_id="l9", role="output")])
+    s.write([Transformation(id="tr", station_id="a", time="2026-03-02T06:00:00+08:00", kind="cutting")])
+    logged = s.changes_since(seq)
+    assert [lot for _, lot in logged][-1] == "l9" and {lot for _, lot in logged} == {"l9"}  # the item; the moved transformation
+    assert [q for q, _ in logged] == sorted(q for q, _ in logged) and logged[-1][0] == s.change_seq()
+    assert s.changes_since(seq, limit=1) == logged[:1]
+    s.clear()  # everything may have changed; the numbers go on
+    assert s.change_seq() > logged[-1][0] and None in {lot for _, lot in s.changes_since(logged[-1][0])}
 
 
 def test_bulk_write_logs_one_row(tmp_path, monkeypatch):

@@ -1,5 +1,5 @@
-"""The service answers the same over the embedded store and over Neo4j (public lookups computed live
-there, as Neo4j keeps no change log yet; staff traces through the thread pool)."""
+"""The service answers the same over the embedded store and over Neo4j (store reads through the thread
+pool there), and the public read model follows Neo4j's change log as it follows the embedded store's."""
 
 from __future__ import annotations
 
@@ -53,3 +53,28 @@ def test_public_and_trace_answers_equal_on_both_backends(server, neo4j_server):
         return out
 
     assert answers(server) == answers(neo4j_server)
+
+
+def test_neo4j_read_model_follows_writes_from_another_process(neo4j_server):
+    from ontology.records import Sample, TestResult
+
+    pork = f"/01/{D.PORK_GTIN}/10/{D.PORK_LOT_NUMBER}"
+    with neo4j_server.client(headers={"Accept": "application/json"}) as c:
+        assert c.get(pork).json()["notices"] == []
+        assert c.get(pork).json()["notices"] == []  # served from the read model
+        with open_store(neo4j_server.store) as s:
+            s.write([Sample(id="urn:foodtrace:sample:rapid-pig", plan="rapid", sampled_id=D.SLAUGHTER,
+                            product_name="生猪", lot_id=D.PIG_LOT, sampled_at="2026-11-01", conclusion="nonconforming"),
+                     TestResult(id="urn:foodtrace:test_result:rapid-pig:1", sample_id="urn:foodtrace:sample:rapid-pig",
+                                item="莱克多巴胺", hazard_class="illegal_additive", conclusion="nonconforming")])
+        notices = c.get(pork).json()["notices"]
+    assert [(n["lot_id"], n["items"]) for n in notices] == [(D.PIG_LOT, ["莱克多巴胺"])]
+    from graph.store import open_store as _open
+    from api.service.projection import PublicViews
+
+    with _open(neo4j_server.store) as s:
+        pv = PublicViews(neo4j_server.service_db, s)
+        try:
+            assert pv.enabled and pv.stats()["views"] >= 1
+        finally:
+            pv.close()
