@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+
+# scikit-learn's estimator checks include an array-API input check that runs only when SciPy's array API
+# support is switched on, which must happen before SciPy is first imported
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
 import shutil
 import socket
 from pathlib import Path
@@ -22,6 +27,14 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"../shared not present ({path}): third-party conformance material is not in a user's clone")
     return path
+
+
+def missing_tool(reason: str) -> None:
+    """Skip a test whose tool (chromium, a test-extra package) is missing, saying why; under CI fail instead:
+    `make test` installs every tool, so CI must run every test it can."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; `make test` installs it, so CI must not skip this test")
+    pytest.skip(reason)
 
 
 def _neo4j_reachable(uri: str) -> bool:

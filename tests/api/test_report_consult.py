@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import cli
+from ..conftest import missing_tool
 from api.fonts import WEB_FAMILY, cjk_font_path
 from graph.store import open_store
 from ontology.records import CreditRecord, GradeOverride, Inspection, Operator, Product, Sample, TestResult
@@ -151,10 +152,11 @@ def test_out_is_required(store_path):
     assert res.exit_code == 2 and "--out" in res.output
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="no headless Chromium (Debian package chromium)")
 def test_chromium_renders_the_page(page, tmp_path):
     from PIL import Image
 
+    if shutil.which("chromium") is None:
+        missing_tool("no headless Chromium (Debian package chromium)")
     path, _ = page
     shot = tmp_path / "report.png"
     subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",

@@ -18,6 +18,7 @@ import pytest
 
 from api.fonts import cjk_font_path
 
+from ...conftest import missing_tool
 from . import dataset as D
 
 REPO = Path(__file__).resolve().parents[3]
@@ -30,7 +31,7 @@ def _chromium() -> str:
     for name in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or ""):
         if name and os.access(name, os.X_OK):
             return name
-    pytest.skip("no chromium binary (Debian package `chromium`) on this machine")
+    missing_tool("no chromium binary (Debian package `chromium`) on this machine")
 
 
 def _artifacts() -> Path:

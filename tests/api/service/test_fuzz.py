@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from ...conftest import missing_tool
+
 pytestmark = pytest.mark.slow
 
 
@@ -25,7 +27,7 @@ def _schemathesis() -> list[str]:
         return [str(exe)]
     found = shutil.which("schemathesis")
     if not found:
-        pytest.skip("schemathesis is not installed (it is in the test extra: pip install -e '.[test]')")
+        missing_tool("schemathesis is not installed (it is in the test extra: pip install -e '.[test]')")
     return [found]
 
 

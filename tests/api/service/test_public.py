@@ -12,6 +12,7 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from graph.store import open_store
 from ontology.records import Lot, Product
 
+from ...conftest import missing_tool
 from ...reasoning.test_lookup import PORK
 from . import dataset as D
 from .conftest import LiveServer
@@ -161,7 +162,10 @@ def test_trace_code(client, server):
 
 
 def _decode_png(data: bytes) -> str:
-    zxingcpp = pytest.importorskip("zxingcpp", reason="zxing-cpp (test extra) decodes the PNG")
+    try:
+        import zxingcpp
+    except ImportError:
+        missing_tool("zxing-cpp (test extra) decodes the PNG: pip install -e '.[test]'")
     from PIL import Image
 
     (found,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(data)))
