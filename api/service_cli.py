@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import click
 
@@ -125,26 +127,35 @@ def public_cache() -> None:
     """The stored answers of public QR lookups (kept current from the store's change log)."""
 
 
-def _warm_part(store_url: str, service_db: str, keys: list[tuple[str, str | None]], lang: str | None = None) -> int:
+@contextmanager
+def _public_views(store_url: str | None, service_db: str | None) -> Iterator[Any]:
+    """The store and its public read model (``PublicViews``), from the options or the settings."""
     from graph.store import open_store
-    from graph.view import ReadView
-    from reasoning.lookup import public_code, public_lot
 
     from .service.projection import PublicViews
 
-    with open_store(store_url) as store:
-        view = ReadView(store)
-        pv = PublicViews(service_db, store)
+    settings = get_settings()
+    with open_store(store_url or settings.store) as store:
+        pv = PublicViews(service_db or settings.service_db, store)
         try:
-            render = None
-            if lang:
-                from .service.public import render_page
-
-                render = lambda data: render_page(data, lang)  # noqa: E731
-            return pv.warm(keys, lambda lot, code: public_code(view, code) if code else public_lot(view, lot),
-                           render, lang or "zh")
+            yield pv
         finally:
             pv.close()
+
+
+def _warm_part(store_url: str, service_db: str, keys: list[tuple[str, str | None]], lang: str | None = None) -> int:
+    from graph.view import ReadView
+    from reasoning.lookup import public_code, public_lot
+
+    with _public_views(store_url, service_db) as pv:
+        view = ReadView(pv.store)
+        render = None
+        if lang:
+            from .service.public import render_page
+
+            render = lambda data: render_page(data, lang)  # noqa: E731
+        return pv.warm(keys, lambda lot, code: public_code(view, code) if code else public_lot(view, lot),
+                       render, lang or "zh")
 
 
 @public_cache.command("warm")
@@ -158,16 +169,13 @@ def public_cache_warm(store_url: str | None, service_db: str | None, processes: 
     import time
     from concurrent.futures import ProcessPoolExecutor
 
-    from graph.store import open_store
-
     settings = get_settings()
     store_url, service_db = store_url or settings.store, service_db or settings.service_db
-    ServiceDB(service_db).close()
-    with open_store(store_url) as store:
-        if store.change_seq() is None:
-            raise click.UsageError(f"the {store.name} store keeps no change log: its lookups are always computed live")
-        keys: list[tuple[str, str | None]] = [(r.id, None) for r in store.scan("lot")]
-        keys += [(r.lot_id, r.code) for r in store.scan("trace_code") if r.lot_id and r.code]  # type: ignore[attr-defined]
+    with _public_views(store_url, service_db) as pv:
+        if not pv.enabled:
+            raise click.UsageError(f"the {pv.store.name} store keeps no change log: its lookups are always computed live")
+        keys: list[tuple[str, str | None]] = [(r.id, None) for r in pv.store.scan("lot")]
+        keys += [(r.lot_id, r.code) for r in pv.store.scan("trace_code") if r.lot_id and r.code]  # type: ignore[attr-defined]
     t0 = time.perf_counter()
     if processes <= 1:
         n = _warm_part(store_url, service_db, keys, lang)
@@ -185,17 +193,8 @@ def public_cache_warm(store_url: str | None, service_db: str | None, processes: 
 @click.option("--service-db", default=None, help="Service database file (default: $FOODTRACE_SERVICE_DB)")
 def public_cache_stats(store_url: str | None, service_db: str | None) -> None:
     """Stored answers, their size, and how far the change log has been followed (JSON)."""
-    from graph.store import open_store
-
-    from .service.projection import PublicViews
-
-    settings = get_settings()
-    with open_store(store_url or settings.store) as store:
-        pv = PublicViews(service_db or settings.service_db, store)
-        try:
-            click.echo(json.dumps(pv.stats()))
-        finally:
-            pv.close()
+    with _public_views(store_url, service_db) as pv:
+        click.echo(json.dumps(pv.stats()))
 
 
 @public_cache.command("clear")
@@ -203,15 +202,6 @@ def public_cache_stats(store_url: str | None, service_db: str | None) -> None:
 @click.option("--service-db", default=None, help="Service database file (default: $FOODTRACE_SERVICE_DB)")
 def public_cache_clear(store_url: str | None, service_db: str | None) -> None:
     """Drop every stored answer (they are computed again on demand)."""
-    from graph.store import open_store
-
-    from .service.projection import PublicViews
-
-    settings = get_settings()
-    with open_store(store_url or settings.store) as store:
-        pv = PublicViews(service_db or settings.service_db, store)
-        try:
-            pv.clear()
-        finally:
-            pv.close()
+    with _public_views(store_url, service_db) as pv:
+        pv.clear()
     click.echo("public answers cleared")

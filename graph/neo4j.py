@@ -83,7 +83,8 @@ from ontology.errors import StoreError, StoreUnavailable
 from ontology.identifiers import lookup_forms
 from ontology.records import RECORD_TYPES, Delivery, Record, TransformationItem, record_fields, record_type
 
-from .store import Store, WriteStats, chunks, first_known, plan_filters
+from .store import (CHANGE_ANY_LOT, CHANGE_LOT_FIELD, CHANGE_VIA_ITEMS, CHANGE_VIA_SAMPLE, Store, WriteStats, chunks,
+                    first_known, plan_filters)
 
 __all__ = ["Neo4jStore", "Neo4jURL", "parse_url", "SCHEMES"]
 
@@ -304,18 +305,13 @@ _CHANGE_SCHEMA = ("ft_change_seq", "CREATE CONSTRAINT `ft_change_seq` IF NOT EXI
 # than _BULK_CHANGES of them log one row without a lot. seq comes from the FtMeta 'changes' counter,
 # locked until the commit, so transactions log in commit order.
 _BULK_CHANGES = 20_000
-#: the field naming the lot a record concerns, per table
-_CHANGE_LOT_FIELD = {"lot": "id", "delivery": "lot_id", "trace_code": "lot_id", "transformation_item": "lot_id",
-                     "certificate": "lot_id", "sample": "lot_id"}
-#: tables whose changes concern lots found by a query (test results: their sample's; a transformation: its outputs)
+#: the queries finding the lots a change concerns where the record does not name it (graph.store's CHANGE_*)
 _CHANGE_LOT_QUERY = {
-    "test_result": "UNWIND $ids AS x MATCH (t:TestResult {id: x}) OPTIONAL MATCH (s:Sample {id: t.sample_id}) "
-                   "RETURN s.lot_id AS lot",
-    "transformation": "UNWIND $ids AS x OPTIONAL MATCH (i:TransformationItem {transformation_id: x}) "
+    CHANGE_VIA_SAMPLE: "UNWIND $ids AS x MATCH (t:TestResult {id: x}) OPTIONAL MATCH (s:Sample {id: t.sample_id}) "
+                       "RETURN s.lot_id AS lot",
+    CHANGE_VIA_ITEMS: "UNWIND $ids AS x OPTIONAL MATCH (i:TransformationItem {transformation_id: x}) "
                       "RETURN i.lot_id AS lot",
 }
-#: tables whose changes may concern any lot
-_CHANGE_ALL = {"operator", "product", "region", "retraction"}
 
 
 # -- the store ------------------------------------------------------------------------------------
@@ -596,20 +592,20 @@ class Neo4jStore(Store):
 
     @staticmethod
     def _log_changes(tx: Any, touched: dict[str, list[str]], records: list[Record]) -> None:
-        """Append the change-log rows of a write, in its transaction (see _CHANGE_LOT_FIELD)."""
-        total = sum(len(v) for t, v in touched.items() if t in _CHANGE_LOT_FIELD or t in _CHANGE_LOT_QUERY
-                    or t in _CHANGE_ALL)
+        """Append the change-log rows of a write, in its transaction (see CHANGE_LOT_FIELD)."""
+        total = sum(len(v) for t, v in touched.items() if t in CHANGE_LOT_FIELD or t in _CHANGE_LOT_QUERY
+                    or t in CHANGE_ANY_LOT)
         if not total:
             return
         lots: list[str | None] = []
-        if total > _BULK_CHANGES or any(touched.get(t) for t in _CHANGE_ALL):
+        if total > _BULK_CHANGES or any(touched.get(t) for t in CHANGE_ANY_LOT):
             lots = [None]
         else:
-            wanted = {t: set(v) for t, v in touched.items() if t in _CHANGE_LOT_FIELD and v}
+            wanted = {t: set(v) for t, v in touched.items() if t in CHANGE_LOT_FIELD and v}
             for rec in records:  # the lot each changed record names (the last record of an id wins, as stored)
                 ids = wanted.get(rec.table)
                 if ids is not None and rec.id in ids:
-                    lots.append(getattr(rec, _CHANGE_LOT_FIELD[rec.table]) or None)
+                    lots.append(getattr(rec, CHANGE_LOT_FIELD[rec.table]) or None)
             for table, query in _CHANGE_LOT_QUERY.items():
                 if touched.get(table):
                     found = [r["lot"] for r in tx.run(query, ids=touched[table])]

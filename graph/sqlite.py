@@ -36,7 +36,8 @@ from ontology.errors import StoreError, StoreUnavailable
 from ontology.identifiers import lookup_forms
 from ontology.records import RECORD_TYPES, Delivery, Record, TransformationItem, record_fields, record_type
 
-from .store import Store, WriteStats, chunks, first_known, plan_filters
+from .store import (CHANGE_ANY_LOT, CHANGE_LOT_FIELD, CHANGE_VIA_ITEMS, CHANGE_VIA_SAMPLE, Store, WriteStats, chunks,
+                    first_known, plan_filters)
 
 __all__ = ["SQLiteStore", "sqlite_path"]
 
@@ -138,19 +139,12 @@ _INDEX_NAMES = {stmt.split('"')[1] for t in _TABLES.values() for stmt in t.ddl i
 # per-record rows off inside its transaction and logs one NULL row instead: per-record logging made
 # writing 200,000 deliveries ~40 % slower.
 _CHANGE_LOG = "_change_log"
-_CHANGE_LOT_OF = {
-    "lot": "NEW.id",
-    "delivery": "NEW.lot_id",
-    "trace_code": "NEW.lot_id",
-    "transformation_item": "NEW.lot_id",
-    "certificate": "NEW.lot_id",
-    "sample": "NEW.lot_id",
-    "test_result": "(SELECT s.lot_id FROM sample s WHERE s.id = NEW.sample_id)",
-    "transformation": None,  # its output lots, below
-    "operator": "NULL",
-    "product": "NULL",
-    "region": "NULL",
-    "retraction": "NULL",
+#: the SQL naming the lot a changed row concerns, per table (graph.store's CHANGE_* tables); None: its items' lots
+_CHANGE_LOT_OF: dict[str, str | None] = {
+    **{t: f"NEW.{_quote(f)}" for t, f in CHANGE_LOT_FIELD.items()},
+    CHANGE_VIA_SAMPLE: "(SELECT s.lot_id FROM sample s WHERE s.id = NEW.sample_id)",
+    CHANGE_VIA_ITEMS: None,
+    **{t: "NULL" for t in sorted(CHANGE_ANY_LOT)},
 }
 
 
@@ -186,6 +180,7 @@ class SQLiteStore(Store):
     """The embedded store in one SQLite file (created if missing)."""
 
     name = "sqlite"
+    local_reads = True
 
     def __init__(self, url: str | os.PathLike[str]):
         self.url = os.fspath(url)

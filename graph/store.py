@@ -33,6 +33,10 @@ from ontology.errors import NotFound, UnknownStoreScheme
 from ontology.records import Delivery, Record, TransformationItem, record_type
 
 __all__ = [
+    "CHANGE_LOT_FIELD",
+    "CHANGE_VIA_SAMPLE",
+    "CHANGE_VIA_ITEMS",
+    "CHANGE_ANY_LOT",
     "Store",
     "WriteStats",
     "register",
@@ -42,6 +46,19 @@ __all__ = [
     "plan_filters",
     "chunks",
 ]
+
+
+# -- what a change concerns (the change log both backends keep; see Store.change_seq) ----------------------
+
+#: tables whose records name the lot a change to them concerns, and the field naming it (no lot: any lot)
+CHANGE_LOT_FIELD: dict[str, str] = {"lot": "id", "delivery": "lot_id", "trace_code": "lot_id",
+                                    "transformation_item": "lot_id", "certificate": "lot_id", "sample": "lot_id"}
+#: a test result concerns its sample's lot (any lot when the sample names none)
+CHANGE_VIA_SAMPLE = "test_result"
+#: a transformation concerns the lots of its items
+CHANGE_VIA_ITEMS = "transformation"
+#: tables whose changes may concern any lot (names, kinds and places shown with every lot; retractions)
+CHANGE_ANY_LOT: frozenset[str] = frozenset({"operator", "product", "region", "retraction"})
 
 
 @dataclass
@@ -66,6 +83,8 @@ class Store(ABC):
     #: backend name, e.g. ``sqlite``
     name: str = ""
     url: str = ""
+    #: reads are answered inside this process (no network wait): a caller may make them on an event loop
+    local_reads: bool = False
 
     # -- required core -----------------------------------------------------------------
 

@@ -256,6 +256,12 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(buf)
 
 
+def _unsupported_media(request: Request, media: str | None) -> JSONResponse:
+    return _epcis_problem(request, 415, "epcisException:UnsupportedMediaTypeException", "Unsupported Media Type",
+                          f"content type {media or '(none)'!r} is not read here; send application/json, "
+                          "application/ld+json or application/xml")
+
+
 def _check_versions(request: Request, epcis_version: str | None, cbv_version: str | None) -> JSONResponse | None:
     """406 for a version other than 2.0.x, 400 for one that is not a version; None when acceptable."""
     for name, value in (("GS1-EPCIS-Version", epcis_version), ("GS1-CBV-Version", cbv_version)):
@@ -418,9 +424,7 @@ async def capture(request: Request,
         return behaviour
     media = _media_type(request)
     if media not in _JSON_TYPES + _XML_TYPES:
-        return _epcis_problem(request, 415, "epcisException:UnsupportedMediaTypeException", "Unsupported Media Type",
-                              f"content type {media or '(none)'!r} is not read here; send application/json, "
-                              "application/ld+json or application/xml")
+        return _unsupported_media(request, media)
     settings = _settings(request)
     try:
         data = await _read_body(request, settings.capture_file_size_limit)
@@ -546,9 +550,7 @@ async def capture_event(request: Request,
         return bad
     media = _media_type(request)
     if media not in _JSON_TYPES + _XML_TYPES:
-        return _epcis_problem(request, 415, "epcisException:UnsupportedMediaTypeException", "Unsupported Media Type",
-                              f"content type {media or '(none)'!r} is not read here; send application/json, "
-                              "application/ld+json or application/xml")
+        return _unsupported_media(request, media)
     try:
         data = await _read_body(request, _settings(request).capture_file_size_limit)
     except _TooLarge as e:

@@ -47,6 +47,6 @@ async def get_service_settings(request: Request) -> Settings:
 
 async def store_call(request: Request, fn: Callable[..., T], *args: Any) -> T:
     """``fn(*args)``: inline on the embedded store, in the thread pool on a server store."""
-    if request.app.state.store.name == "sqlite":
+    if request.app.state.store.local_reads:
         return fn(*args)
     return await run_in_threadpool(fn, *args)

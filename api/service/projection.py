@@ -43,7 +43,6 @@ Both backends keep the log (SQLite by triggers, Neo4j in each write's transactio
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 import zlib
 from typing import Any, Callable, Iterable
@@ -53,6 +52,8 @@ import orjson
 from graph.store import Store
 from graph.view import ReadView
 from reasoning.lookup import dependent_lots
+
+from .servicedb import connect
 
 __all__ = ["PublicViews", "BULK"]
 
@@ -84,9 +85,7 @@ class PublicViews:
         self.store = store
         self.enabled = store.change_seq() is not None
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = connect(path)
         self._db.executescript(_SCHEMA)
         self._seen = self._meta("processed")
         self.hits = self.misses = 0
@@ -157,7 +156,7 @@ class PublicViews:
 
     def _data(self, lot_id: str, code: str | None,
               compute: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], int | None]:
-        self.poll()
+        """The data of a view (the caller has polled the change log)."""
         found = self._current(lot_id, code or "", "data")
         if found is not None:
             self.hits += 1
@@ -176,6 +175,7 @@ class PublicViews:
         looked up live)."""
         if not self.enabled:
             return compute()
+        self.poll()
         return self._data(lot_id, code, compute)[0]
 
     def page(self, lot_id: str, code: str | None, lang: str, compute: Callable[[], dict[str, Any]],

@@ -31,7 +31,7 @@ from typing import Any, Iterable
 
 from ontology.errors import FoodtraceError, NotFound
 
-__all__ = ["ROLES", "ApiKey", "AuditEntry", "CaptureJob", "ServiceDB", "hash_token", "now_iso"]
+__all__ = ["ROLES", "ApiKey", "AuditEntry", "CaptureJob", "ServiceDB", "connect", "hash_token", "now_iso"]
 
 #: the roles a key can have, in the order shown to users
 ROLES: tuple[str, ...] = ("public", "investigator", "analyst", "credit", "admin")
@@ -52,6 +52,14 @@ CREATE TABLE IF NOT EXISTS capture_job (
     kind TEXT, source TEXT, key_id TEXT, errors TEXT, counts TEXT, behaviour TEXT);
 CREATE INDEX IF NOT EXISTS capture_job_created ON capture_job(created, id);
 """
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """A connection to the service database file, shared by threads and processes (WAL, autocommit)."""
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
 
 
 def now_iso() -> str:
@@ -116,9 +124,7 @@ class ServiceDB:
         self.path = str(path)
         self._lock = threading.Lock()
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db = connect(self.path)
             self._db.executescript(_SCHEMA)
             cols = {r[1] for r in self._db.execute("PRAGMA table_info(capture_job)")}
             if "behaviour" not in cols:  # a file made before the column existed
