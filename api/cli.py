@@ -18,6 +18,7 @@ from graph.store import Store, open_store
 from ontology.errors import FoodtraceError
 
 from . import render
+from .cli_common import emit
 from .settings import get_settings
 
 __all__ = ["main", "cli"]
@@ -395,14 +396,7 @@ def trace_cmd(direction: str, identifier: str, since: float | None, until: float
         text = trace_render.recall_csv(result, context, lang)
     else:
         text = trace_render.trace_table(result, context, limit=None if out else 50)
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
-        click.echo(f"written to {out}", err=True)
-    elif fmt == "csv":
-        click.echo("\ufeff" + text, nl=False)
-    else:
-        click.echo(text)
+    emit(text, out, fmt)
 
 
 # -- mass-balance -----------------------------------------------------------------------------

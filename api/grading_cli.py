@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import render
+from .cli_common import date_option
 from .cli import _store, store_option
 from .risk_cli import risk
 
@@ -180,16 +181,8 @@ def plan_rows(plan: "pd.DataFrame", lang: str = "zh") -> list[list[Any]]:
     return rows
 
 
-def _as_of_option(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", ctx, param) from None
 
-
-_as_of = click.option("--as-of", "as_of", callback=_as_of_option, metavar="DATE",
+_as_of = click.option("--as-of", "as_of", callback=date_option, metavar="DATE",
                       help="Grade as of this day: records dated before it count (default: the day after the "
                            "latest date in the store)")
 _points = click.option("--points", "points_path", type=click.Path(path_type=Path), default=None, metavar="FILE",

@@ -21,6 +21,7 @@ import click
 
 from ontology import vocab
 
+from .cli_common import date_option
 from .fonts import WEB_FAMILY, cjk_font_face, use_cjk_font
 from .risk_cli import report
 
@@ -590,19 +591,11 @@ def _store_label(url: str) -> str:
         return f"{u.scheme}://{u.hostname}" + (f":{u.port}" if u.port else "")
     return Path(u.path if u.scheme == "sqlite" else url).name
 
-def _date_option(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD, e.g. 2026-03-01)", ctx, param) from None
-
 
 @report.command("consult")
-@click.option("--from", "start", required=True, metavar="DATE", callback=_date_option,
+@click.option("--from", "start", required=True, metavar="DATE", callback=date_option,
               help="First day of the period (YYYY-MM-DD)")
-@click.option("--to", "end", required=True, metavar="DATE", callback=_date_option,
+@click.option("--to", "end", required=True, metavar="DATE", callback=date_option,
               help="Last day of the period (YYYY-MM-DD), included")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The HTML file to write")

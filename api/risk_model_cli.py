@@ -23,6 +23,7 @@ import click
 from ontology.errors import UnreadableFile
 
 from . import render
+from .cli_common import date_option, emit
 from .cli import _store, store_option
 from .risk_cli import risk
 
@@ -46,14 +47,6 @@ METRICS: dict[str, tuple[str, str]] = {
     "spearman_exposure": ("与暴露风险秩相关", "Spearman with the exposure"),
 }
 
-
-def _date_option(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", ctx, param) from None
 
 
 def metric_rows(result: dict[str, Any], lang: str = "both") -> list[list[Any]]:
@@ -90,7 +83,7 @@ def read_truth(path: Path) -> tuple[dict[str, float], dict[str, float] | None]:
 
 
 @risk.command("evaluate")
-@click.option("--train-until", "train_until", required=True, callback=_date_option, metavar="DATE",
+@click.option("--train-until", "train_until", required=True, callback=date_option, metavar="DATE",
               help="Train on what was known before this day; evaluate on the samples from this day on")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--truth", "truth", type=click.Path(path_type=Path), default=None, metavar="FILE",
@@ -157,7 +150,7 @@ def score_rows(scores: Any, lang: str = "zh") -> list[list[Any]]:
 
 
 @risk.command("scores")
-@click.option("--as-of", "as_of", callback=_date_option, metavar="DATE",
+@click.option("--as-of", "as_of", callback=date_option, metavar="DATE",
               help="Train and score on what was known before this day (default: the day after the latest date)")
 @click.option("--top", "top", type=click.IntRange(min=1), default=None, metavar="N",
               help="Only the N riskiest operators")
@@ -189,12 +182,5 @@ def scores_command(as_of: date | None, top: int | None, fmt: str, out: Path | No
         text = render.csv_text(score_rows(scores, lang), score_headers(lang))
     else:
         text = render.text_table(score_rows(scores, lang), score_headers("both"))
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
-        click.echo(f"written to {out}", err=True)
-    elif fmt == "csv":
-        click.echo("\ufeff" + text, nl=False)
-    else:
-        click.echo(text)
+    emit(text, out, fmt)
 

@@ -30,6 +30,7 @@ import click
 from ontology.errors import FoodtraceError, NotFound
 
 from . import render
+from .cli_common import date_option
 from .cli import _store, store_option
 from .grades import BEIJING, now, records_of, resolve_operator  # noqa: F401  (re-exported: older imports)
 from .risk_cli import risk
@@ -65,14 +66,6 @@ _SOURCE = {"computed": ("计算", "computed"), "override": ("人工调整", "ove
 
 # -- helpers --------------------------------------------------------------------------------------------
 
-
-def _date_option(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD, e.g. 2026-03-01)", ctx, param) from None
 
 
 def _text_option(what: str):
@@ -197,7 +190,7 @@ def _model_scores(view: Any, as_of: str) -> tuple[dict[str, float], dict[str, An
 
 
 @risk.command("grade")
-@click.option("--as-of", "as_of", callback=_date_option, metavar="DATE",
+@click.option("--as-of", "as_of", callback=date_option, metavar="DATE",
               help="Grade on what was known before this day (default: the day after the latest date in the store)")
 @click.option("--model/--no-model", default=True, show_default=True,
               help="Add the failure-risk model's probability (trained on the store's history)")
@@ -333,7 +326,7 @@ def _alert_rows(found: list[Any], names: _Ops, lang: str) -> list[list[Any]]:
 
 
 @risk.command("alerts")
-@click.option("--as-of", "as_of", callback=_date_option, metavar="DATE",
+@click.option("--as-of", "as_of", callback=date_option, metavar="DATE",
               help="What was known before this day (default: the day after the latest date in the store)")
 @click.option("--period-months", default=12, show_default=True, type=click.IntRange(1, 120),
               help="Months before --as-of the batch and cluster rules look at")
