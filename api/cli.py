@@ -584,7 +584,7 @@ def generate(scale: int, seed: int, out: Path) -> None:
 
 
 def run_generate(out: Path, scale: int, seed: int, *, echo: Callable[[str], None], progress: bool = True) -> Any:
-    from loaders.synthetic import generate as gen
+    from generator import generate as gen
 
     bar = None
     if progress and sys.stderr.isatty():

@@ -33,7 +33,7 @@ from reasoning.trace import HAZARDS, Tracer
 
 def ensure_network(out: Path, scale: int, seed: int) -> tuple[Path, Path]:
     from loaders.load import load_files
-    from loaders.synthetic import generate
+    from generator import generate
 
     data, db = out / f"outbreak-data-{scale}", out / f"outbreak-{scale}.db"
     if not (data / "manifest.json").exists():

@@ -47,6 +47,8 @@ __all__ = [
     "valid_sscc",
     "valid_uscc",
     "uscc_check_char",
+    "org_code_check_char",
+    "USCC_ALPHABET",
     "operator_id",
     "product_id",
     "lot_id",
@@ -187,9 +189,11 @@ def valid_sscc(s: str) -> str:
 
 
 # GB 32100-2015 统一社会信用代码: 31-character alphabet without I, O, S, V, Z
-_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_VALUE = {c: i for i, c in enumerate(_USCC_ALPHABET)}
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_VALUE = {c: i for i, c in enumerate(USCC_ALPHABET)}
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+#: GB 11714-1997 weights of the 8-character organisation code body embedded in a USCC
+_ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def uscc_check_char(body: str) -> str:
@@ -201,7 +205,18 @@ def uscc_check_char(body: str) -> str:
     total = 0
     for ch, w in zip(body, _USCC_WEIGHTS):
         total += _USCC_VALUE[ch] * w
-    return _USCC_ALPHABET[(31 - total % 31) % 31]
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def org_code_check_char(body: str) -> str:
+    """The GB 11714-1997 check character of an 8-character organisation code body.
+
+    >>> org_code_check_char("MA1MXXXX")
+    '9'
+    """
+    total = sum(int(c, 36) * w for c, w in zip(body, _ORG_WEIGHTS))
+    c = 11 - total % 11
+    return "X" if c == 10 else "0" if c == 11 else str(c)
 
 
 def valid_uscc(s: str) -> str:

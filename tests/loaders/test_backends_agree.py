@@ -56,7 +56,7 @@ def test_conformance_documents_same_counts_and_records(conformance_loaded):
 
 @pytest.fixture
 def synthetic_loaded(tmp_path):
-    from loaders.synthetic import generate
+    from generator import generate
 
     out = tmp_path / "syn"
     generate(out, scale=1000, seed=5)

@@ -11,7 +11,7 @@ import pytest
 
 from graph.sqlite import SQLiteStore
 from loaders import epcis
-from loaders.synthetic import generate
+from generator import generate
 from ontology.records import Lot, Operator
 
 pytestmark = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(),

@@ -399,7 +399,7 @@ MIN_SAMPLES = 20   # a grade's failure rate is compared only where at least this
 def synthetic(tmp_path_factory):
     from graph.store import open_store
     from loaders.load import load_files
-    from loaders.synthetic import generate
+    from generator import generate
 
     out = tmp_path_factory.mktemp("grading") / "syn"
     m = generate(out, scale=3000, seed=7)

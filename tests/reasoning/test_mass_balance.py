@@ -251,7 +251,7 @@ def test_slaughter_without_heads_or_known_category_is_not_judged(sqlite_store):
 def synthetic(tmp_path_factory):
     from graph.store import open_store
     from loaders.load import load_files
-    from loaders.synthetic import generate
+    from generator import generate
 
     out = tmp_path_factory.mktemp("mb") / "syn"
     generate(out, scale=3000, seed=7)

@@ -25,7 +25,7 @@ def _one_thread():
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     from loaders.load import load_files
-    from loaders.synthetic import generate
+    from generator import generate
 
     out = tmp_path_factory.mktemp("risk") / "syn"
     generate(out, scale=3000, seed=7)

@@ -131,7 +131,7 @@ def synthetic_reference(tmp_path_factory):
     import orjson
 
     from loaders.load import load_files
-    from loaders.synthetic import generate
+    from generator import generate
 
     out = tmp_path_factory.mktemp("trace-backends") / "syn"
     generate(out, scale=400, seed=11)

@@ -26,7 +26,7 @@ FLOOR_OVERALL = 0.85
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
     from loaders.load import load_files
-    from loaders.synthetic import generate
+    from generator import generate
 
     out = tmp_path_factory.mktemp("trace-syn") / "syn"
     generate(out, scale=3000, seed=7)

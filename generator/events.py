@@ -1,6 +1,6 @@
 """What happens around the flow: tickets, certificates, trace codes, planted lots, samples and enforcement.
 
-:func:`build` decides, for a generated :class:`loaders.synthetic_flow.Flow`,
+:func:`build` decides, for a generated :class:`generator.flow.Flow`,
 which channel reports each delivery (EPCIS or a spreadsheet), its ticket (票)
 and certificate (证) with the imperfections at the configured rates, the trace
 codes (码) of retail lots, the planted nonconforming lots and their true
@@ -20,8 +20,8 @@ import numpy as np
 
 from ontology.identifiers import lot_id, product_id
 
-from .synthetic_flow import LOT_ORIGINS, TRANSFORM_KINDS, Flow
-from .synthetic_network import KINDS, Network, load_data
+from .flow import LOT_ORIGINS, TRANSFORM_KINDS, Flow
+from .network import KINDS, Network, load_data
 
 __all__ = ["Events", "build", "EPCIS_SENDERS", "RETAIL_KINDS"]
 
@@ -263,7 +263,7 @@ def _violations(net: Network, flow: Flow, ev: Events) -> None:
 
 
 def _hazards() -> tuple[list[dict], dict[str, list[str]]]:
-    h = load_data("synthetic_hazards")
+    h = load_data("hazards")
     return h["items"], h["planted"]
 
 

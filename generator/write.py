@@ -30,11 +30,11 @@ import orjson
 from ontology import vocab
 from ontology.identifiers import delivery_id
 
-from .synthetic_events import Events
-from .synthetic_flow import LOT_ORIGINS, TRANSFORM_KINDS, Flow
-from .synthetic_network import KINDS, Network
-from .tables import write_table
-from .template_spec import TEMPLATES
+from .events import Events
+from .flow import LOT_ORIGINS, TRANSFORM_KINDS, Flow
+from .network import KINDS, Network
+from loaders.tables import write_table
+from loaders.template_spec import TEMPLATES
 
 __all__ = ["write_all", "EVENTS_PER_DOCUMENT", "CONTEXT", "FT"]
 

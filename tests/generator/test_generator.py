@@ -11,9 +11,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from loaders.synthetic import DEFAULT_RATES, generate
-from loaders.synthetic_network import KINDS
-from loaders.synthetic_write import CONTEXT, EVENTS_PER_DOCUMENT
+from generator import DEFAULT_RATES, generate
+from generator.network import KINDS
+from generator.write import CONTEXT, EVENTS_PER_DOCUMENT
 from ontology import vocab
 from ontology.identifiers import (canonical, delivery_id, gtin14, lot_id, operator_id, operator_key, product_id,
                                   valid_gln, valid_uscc)

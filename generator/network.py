@@ -11,8 +11,6 @@ sender's customers per route class.
 
 >>> uscc_for("9", "1", "320602", "MA1MXXXX")
 '91320602MA1MXXXX9U'
->>> gs1_check("690123456789")
-'2'
 """
 
 from __future__ import annotations
@@ -25,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ontology.identifiers import operator_id
+from ontology.identifiers import USCC_ALPHABET, gs1_check_digit, operator_id, org_code_check_char, uscc_check_char
 
-__all__ = ["KINDS", "CLASSES", "Network", "build", "uscc_for", "gs1_check", "load_data"]
+__all__ = ["KINDS", "CLASSES", "Network", "build", "uscc_for", "load_data"]
 
 KINDS = ("Farm", "CropFarm", "AquaFarm", "Slaughterhouse", "Producer", "Workshop", "WholesaleMarket",
          "FarmersMarket", "Stall", "Supermarket", "Restaurant", "SchoolCanteen", "Distributor", "ColdStore")
@@ -105,27 +103,11 @@ _MAKERS = {("Farm", "pig"): ("pigfarm",), ("Farm", "poultry"): ("poultryfarm",),
 _LINE_CATEGORY = {"pig": "live_pig", "poultry": "live_poultry", "layer": "egg", "leafy": "leafy_vegetable",
                   "veg": "vegetable", "fruit": "fruit", "aqua": "aquatic", "meat": "processed_meat"}
 _SCALES = ("large", "medium", "small", "micro")
-_USCC_ALPHA = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_VAL = {c: i for i, c in enumerate(_USCC_ALPHA)}
-_USCC_W = [pow(3, i, 31) for i in range(17)]
-_ORG_W = (3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def load_data(name: str) -> Any:
-    """A JSON table shipped in ``loaders/data`` (``synthetic_names``, ``synthetic_products``, ``synthetic_hazards``)."""
-    return json.loads(resources.files("loaders").joinpath("data", name + ".json").read_text(encoding="utf-8"))
-
-
-def gs1_check(body: str) -> str:
-    """The GS1 mod-10 check digit of ``body`` (weights 3,1,... from the right)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return str((10 - total % 10) % 10)
-
-
-def _org_check(body8: str) -> str:
-    total = sum(int(c, 36) * w for c, w in zip(body8, _ORG_W))
-    c = 11 - total % 11
-    return "X" if c == 10 else "0" if c == 11 else str(c)
+    """A JSON table shipped in ``generator/data`` (``names``, ``products``, ``hazards``)."""
+    return json.loads(resources.files("generator").joinpath("data", name + ".json").read_text(encoding="utf-8"))
 
 
 def uscc_for(authority: str, entity: str, division: str, org8: str) -> str:
@@ -134,9 +116,8 @@ def uscc_for(authority: str, entity: str, division: str, org8: str) -> str:
     The organisation code gets its GB 11714 check character, the whole code its
     GB 32100-2015 check character.
     """
-    body = authority + entity + division + org8 + _org_check(org8)
-    total = sum(_USCC_VAL[ch] * w for ch, w in zip(body, _USCC_W))
-    return body + _USCC_ALPHA[(31 - total % 31) % 31]
+    body = authority + entity + division + org8 + org_code_check_char(org8)
+    return body + uscc_check_char(body)
 
 
 @dataclass
@@ -203,8 +184,8 @@ def _counts(scale: int, nd: int) -> dict[str, int]:
 
 def build(rng: np.random.Generator, scale: int, rates: dict[str, float]) -> Network:
     """Build the network for ``scale`` deliveries (about scale/100 operators, at least ~200)."""
-    names = load_data("synthetic_names")
-    cat = load_data("synthetic_products")["products"]
+    names = load_data("names")
+    cat = load_data("products")["products"]
     key_index = {p["key"]: i for i, p in enumerate(cat)}
     dists = names["districts"]
     nd = len(dists)
@@ -286,7 +267,7 @@ def build(rng: np.random.Generator, scale: int, rates: dict[str, float]) -> Netw
     seen_u: set[str] = set()
     for i in range(n):
         while True:
-            org = "".join(pr.choice(_USCC_ALPHA) for _ in range(8))
+            org = "".join(pr.choice(USCC_ALPHABET) for _ in range(8))
             if entity[i] in ("1", "2") and auth[i] == "9" and pr.random() < .7:
                 org = "MA" + org[2:]          # codes issued since 2015 start with MA
             u = uscc_for(auth[i], entity[i], dists[district[i]]["code"], org)
@@ -309,7 +290,7 @@ def build(rng: np.random.Generator, scale: int, rates: dict[str, float]) -> Netw
             ref = "0" * (12 - plen - 1) + "1"
             prefixes.append(p)
             refs.append(ref)
-            glns.append(p + ref + gs1_check(p + ref))
+            glns.append(p + ref + str(gs1_check_digit(p + ref)))
         else:
             prefixes.append("")
             refs.append("")
@@ -393,7 +374,7 @@ def build(rng: np.random.Generator, scale: int, rates: dict[str, float]) -> Netw
             prod_maker.append(i)
             if prefixes[i]:
                 body = prefixes[i] + f"{j + 1:0{12 - len(prefixes[i])}d}"
-                prod_gtin.append("0" + body + gs1_check(body))
+                prod_gtin.append("0" + body + str(gs1_check_digit(body)))
             else:
                 prod_gtin.append("")
             prod_local.append(f"SP{i:06d}{j:02d}")

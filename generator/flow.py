@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .synthetic_network import CLASSES, KINDS, Network
+from .network import CLASSES, KINDS, Network
 
 __all__ = ["Flow", "run", "TRANSFORM_KINDS", "LOT_ORIGINS"]
 

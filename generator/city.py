@@ -13,10 +13,10 @@ true spread, each operator's latent risk, and the imperfections planted at
 known rates. ``manifest.json`` lists counts, files and rates.
 
 The same ``scale`` and ``seed`` give byte-identical files. The network is
-built in :mod:`loaders.synthetic_network`, the flow of lots in
-:mod:`loaders.synthetic_flow`, the records around it (samples, inspections,
-cases, complaints, credit) in :mod:`loaders.synthetic_events`, and the files
-in :mod:`loaders.synthetic_write`.
+built in :mod:`generator.network`, the flow of lots in
+:mod:`generator.flow`, the records around it (samples, inspections,
+cases, complaints, credit) in :mod:`generator.events`, and the files
+in :mod:`generator.write`.
 
 Examples
 --------
@@ -103,7 +103,7 @@ def generate(out_dir: str | Path, *, scale: int, seed: int, progress: Callable[[
     Manifest
         Also written to ``out_dir/manifest.json``.
     """
-    from . import synthetic_events, synthetic_flow, synthetic_network, synthetic_write
+    from . import events, flow as flow_mod, network, write
 
     if scale < 100:
         raise ValueError(f"scale must be at least 100 deliveries, got {scale}")
@@ -121,15 +121,15 @@ def generate(out_dir: str | Path, *, scale: int, seed: int, progress: Callable[[
     ss = np.random.SeedSequence(seed)
     s_net, s_flow, s_ev, s_write = ss.spawn(4)
     report("network", 0.0)
-    net = synthetic_network.build(np.random.default_rng(s_net), scale, r)
+    net = network.build(np.random.default_rng(s_net), scale, r)
     report("flow", 0.15)
-    flow = synthetic_flow.run(net, np.random.default_rng(s_flow), scale, days=730.0, rates=r)
+    flow = flow_mod.run(net, np.random.default_rng(s_flow), scale, days=730.0, rates=r)
     report("events", 0.45)
-    ev = synthetic_events.build(net, flow, np.random.default_rng(s_ev), scale, start, r)
+    ev = events.build(net, flow, np.random.default_rng(s_ev), scale, start, r)
     report("write", 0.6)
-    files, counts, realised = synthetic_write.write_all(out, net, flow, ev, np.random.default_rng(s_write),
-                                                       start=start, end=end, rates=r, seed=seed, scale=scale,
-                                                       progress=lambda f: report("write", 0.6 + 0.4 * f))
+    files, counts, realised = write.write_all(out, net, flow, ev, np.random.default_rng(s_write),
+                                              start=start, end=end, rates=r, seed=seed, scale=scale,
+                                              progress=lambda f: report("write", 0.6 + 0.4 * f))
     m = Manifest(scale=scale, seed=seed, start=start.isoformat(), end=end.isoformat(), version=GENERATOR_VERSION,
                  counts=counts, files=files, rates={"configured": r, "realised": realised}, out_dir=str(out))
     (out / "manifest.json").write_bytes(orjson.dumps(m.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
