@@ -19,6 +19,7 @@ from ontology.errors import FoodtraceError
 
 from . import render
 from .cli_common import emit
+from .trace_params import HAZARD_CHOICES
 from .settings import get_settings
 
 __all__ = ["main", "cli"]
@@ -340,8 +341,7 @@ def _trace_time(end_of_day: bool) -> Callable[[click.Context, click.Parameter, s
               help="Ignore deliveries after this date (a bare date means the end of that day) or date-time")
 @click.option("--window", "windows", multiple=True, metavar="CATEGORY=DAYS", callback=_trace_window,
               help="Holding window of a food category in days (repeatable), e.g. --window pork=5")
-@click.option("--hazard", type=click.Choice(["unknown", "microbial", "vet_drug", "pesticide", "additive",
-                                             "illegal_additive", "heavy_metal", "other"]), default=None,
+@click.option("--hazard", type=click.Choice(HAZARD_CHOICES), default=None,
               help="Kind of hazard traced (default: a failed sample's hazard class, else unknown); "
                    "kill steps cut only pathogens")
 @click.option("--kill", "kills", multiple=True, metavar="ID",
@@ -537,8 +537,7 @@ def mass_balance_cmd(lots: tuple[str, ...], stations: tuple[str, ...], tolerance
 @click.argument("cases_file", metavar="CASES.csv", type=click.Path(path_type=Path))
 @click.option("--kill", "kills", multiple=True, metavar="ID",
               help="A station or lot whose processing kills the hazard (any identifier form; repeatable)")
-@click.option("--hazard", type=click.Choice(["unknown", "microbial", "vet_drug", "pesticide", "additive",
-                                             "illegal_additive", "heavy_metal", "other"]), default="unknown",
+@click.option("--hazard", type=click.Choice(HAZARD_CHOICES), default="unknown",
               show_default=True, help="Kind of hazard traced; kill steps cut only pathogens (microbial, unknown)")
 @click.option("--priors", is_flag=True, help="Order tied candidates by product-risk priors (scores unchanged)")
 @click.option("--top", type=click.IntRange(min=0), default=None,

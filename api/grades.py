@@ -17,21 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from ontology.errors import NotFound
 from ontology.records import GradeOverride
+from ontology.times import now_iso
 
 if TYPE_CHECKING:
     from reasoning.grading import Assessment
 
-__all__ = ["BEIJING", "now", "resolve_operator", "records_of", "operator_name", "OverrideOutcome", "set_override",
+__all__ = ["resolve_operator", "records_of", "operator_name", "OverrideOutcome", "set_override",
            "lift_override", "stored_explanation", "grade_history"]
-
-#: Beijing time: the offset every stored time of the workflow carries
-BEIJING = dt.timezone(dt.timedelta(hours=8))
-
-
-def now() -> str:
-    """The current time in Beijing time, ISO 8601 with offset (microseconds keep quick successions ordered)."""
-    return dt.datetime.now(BEIJING).isoformat(timespec="microseconds")
-
 
 def resolve_operator(store: Any, identifier: str) -> str:
     """The canonical id of an operator given in any identifier form (USCC, GLN, Digital Link, local id, name)."""
@@ -87,7 +79,7 @@ def set_override(store: Any, identifier: str, grade: str | None, *, reason: str 
     oid = resolve_operator(store, identifier)
     ras, gos = records_of(store, oid)
     name = operator_name(store, oid)
-    created = now()
+    created = now_iso()
     rec_id = "urn:foodtrace:grade_override:" + dt.datetime.fromisoformat(created).strftime("%Y%m%dT%H%M%S%f") \
         + "-" + secrets.token_hex(3)
     rec = new_override(oid, grade, reason=reason, by=by, created=created, record_id=rec_id, assessments=ras,
@@ -103,7 +95,7 @@ def lift_override(store: Any, identifier: str, *, reason: str | None, by: str | 
     oid = resolve_operator(store, identifier)
     ras, gos = records_of(store, oid)
     name = operator_name(store, oid)
-    rec = lifted_override(oid, gos, reason=reason, by=by, at=now(), name=name or oid)
+    rec = lifted_override(oid, gos, reason=reason, by=by, at=now_iso(), name=name or oid)
     store.write([rec])
     latest = latest_assessment(ras)
     return OverrideOutcome(oid, name, rec, latest.computed_grade if latest else None)

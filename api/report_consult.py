@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import click
 
 from ontology import vocab
+from ontology.times import now
 
 from .cli_common import date_option
 from .fonts import WEB_FAMILY, cjk_font_face, use_cjk_font
@@ -538,8 +539,8 @@ def render_html(c: "Consultation", *, lang: str = "zh", store_name: str = "") ->
                         f"对比期间：{c.previous.start} 至 {c.previous.end}",
                   f"Period {c.period.start} to {c.period.end} ({c.period.days} days); compared with "
                   f"{c.previous.start} to {c.previous.end}")
-    generated = _t(lang, f"生成时间：{dt.datetime.now().strftime('%Y-%m-%d %H:%M')}",
-                   f"Generated {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}")
+    stamp = now().strftime("%Y-%m-%d %H:%M")
+    generated = _t(lang, f"生成时间：{stamp}", f"Generated {stamp}")
     if store_name:
         generated += f" · {_t(lang, '数据', 'store')}: {_esc(store_name)}"
     body = f"""

@@ -20,6 +20,7 @@ import math
 from typing import TYPE_CHECKING, Iterable
 
 from ontology.errors import InvalidRecord, NotFound
+from reasoning.trace import HAZARDS
 
 if TYPE_CHECKING:
     from graph.view import ReadView
@@ -27,9 +28,8 @@ if TYPE_CHECKING:
 
 __all__ = ["parse_windows", "parse_bound", "kill_ids", "trace_options", "HAZARD_CHOICES"]
 
-#: the hazards a trace can be told to follow (``reasoning.trace.HAZARDS``)
-HAZARD_CHOICES = ("unknown", "microbial", "vet_drug", "pesticide", "additive", "illegal_additive", "heavy_metal",
-                  "other")
+#: the hazards a trace can be told to follow
+HAZARD_CHOICES = HAZARDS
 
 # times outside these years are typing mistakes (and overflow Python's datetime when shifted by an offset)
 _MIN_YEAR, _MAX_YEAR = 1900, 2999
@@ -66,13 +66,13 @@ def parse_bound(value: str | None, *, end_of_day: bool = False) -> float | None:
     """
     from datetime import datetime
 
-    from reasoning.trace import parse_time
+    from ontology.times import epoch
 
     if value is None:
         return None
     bad = InvalidRecord(f"{value!r} is not a date (2026-03-01) or an ISO 8601 date-time")
     try:
-        t = parse_time(value, end_of_day=end_of_day)
+        t = epoch(value, end_of_day=end_of_day)
     except (InvalidRecord, ValueError, OverflowError):
         raise bad from None
     if t is None:

@@ -17,9 +17,11 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
+
+from ontology.times import format_instant, local_naive, now
 
 from . import render
 
@@ -29,9 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TraceContext", "gather_context", "RECALL_COLUMNS", "STATION_COLUMNS", "recall_headers",
            "recall_rows", "station_rows", "recall_csv", "write_recall_xlsx", "recall_xlsx_bytes", "recall_workbook",
-           "trace_table", "short_time", "local_datetime", "windows_used", "windows_markdown"]
-
-_CN = timezone(timedelta(hours=8))
+           "trace_table", "short_time", "windows_used", "windows_markdown"]
 
 TIER = {"certain": ("确定", "certain"), "possible": ("可能", "possible")}
 DIRECTION = {"down": ("下游", "downstream"), "up": ("上游", "upstream")}
@@ -60,20 +60,9 @@ def _pick(pair: tuple[str, str], lang: str) -> str:
     return pair[1] if lang == "en" else pair[0]
 
 
-def local_datetime(value: str | None) -> datetime | None:
-    """An ISO 8601 time as a naive Beijing-time datetime (what Excel shows), None if absent."""
-    if not value:
-        return None
-    text = value[:-1] + "+00:00" if value.endswith("Z") else value
-    d = datetime.fromisoformat(text)
-    if d.tzinfo is not None:
-        d = d.astimezone(_CN).replace(tzinfo=None)
-    return d
-
-
 def short_time(value: str | None) -> str:
     """An ISO 8601 time as ``YYYY-MM-DD HH:MM`` in Beijing time (``-`` when absent)."""
-    d = local_datetime(value)
+    d = local_naive(value)
     return "-" if d is None else d.strftime("%Y-%m-%d %H:%M")
 
 
@@ -225,7 +214,7 @@ def recall_rows(trace: "Trace", ctx: TraceContext, lang: str = "zh") -> list[lis
         receiver = ctx.operators.get(d.receiver_id)
         rows.append([
             ctx.lot_label(d.lot_id), ctx.product_name(d.lot_id), d.quantity, _unit(d.unit, lang),
-            ctx.name(d.sender_id), ctx.name(d.receiver_id), local_datetime(d.ship_time),
+            ctx.name(d.sender_id), ctx.name(d.receiver_id), local_naive(d.ship_time),
             ctx.ticket_number(d.ticket_id), ctx.certificate_number(d.certificate_id),
             getattr(receiver, "contact", None), getattr(receiver, "phone", None), _pick(TIER[d.tier], lang),
             d.max_quantity, evidence_text(d.evidence, ctx, lang), d.lot_id, d.id,
@@ -240,7 +229,7 @@ def station_rows(trace: "Trace", ctx: TraceContext, lang: str = "zh") -> list[li
         op = ctx.operators.get(s.id)
         rows.append([
             s.name or ctx.name(s.id), kinds.get(s.kind or "", s.kind), _region(s.region_id, lang),
-            _pick(TIER[s.tier], lang), local_datetime(s.time), getattr(op, "contact", None),
+            _pick(TIER[s.tier], lang), local_naive(s.time), getattr(op, "contact", None),
             getattr(op, "phone", None), getattr(op, "address", None), evidence_text(s.evidence, ctx, lang), s.id,
         ])
     return rows
@@ -272,8 +261,6 @@ def recall_csv(trace: "Trace", ctx: TraceContext, lang: str = "zh") -> str:
 
 
 def _start_lines(trace: "Trace", ctx: TraceContext, lang: str) -> list[tuple[str, Any]]:
-    from reasoning.trace import format_time
-
     st = trace.start
     lines: list[tuple[str, Any]] = [
         (_pick(("方向", "direction"), lang), _pick(DIRECTION[trace.direction], lang)),
@@ -286,7 +273,7 @@ def _start_lines(trace: "Trace", ctx: TraceContext, lang: str) -> list[tuple[str
     if st.station_id:
         lines.append((_pick(("主体", "station"), lang), ctx.name(st.station_id)))
     if st.time is not None:
-        lines.append((_pick(("时间", "time"), lang), short_time(format_time(st.time))))
+        lines.append((_pick(("时间", "time"), lang), short_time(format_instant(st.time))))
     if st.hazard:
         hz = _vocab("hazard_class", "en" if lang == "en" else "zh").get(st.hazard, st.hazard)
         lines.append((_pick(("样品危害类别", "sample hazard"), lang), f"{hz} ({st.hazard})"))
@@ -302,14 +289,12 @@ def _kill_label(ident: str, ctx: TraceContext | None) -> str:
 
 
 def _options_lines(trace: "Trace", lang: str, ctx: TraceContext | None = None) -> list[tuple[str, Any]]:
-    from reasoning.trace import format_time
-
     o = trace.options
     hazards = {"unknown": "unknown" if lang == "en" else "未知",
                **_vocab("hazard_class", "en" if lang == "en" else "zh")}
     return [
-        (_pick(("起始时间", "since"), lang), short_time(format_time(o.since)) if o.since is not None else "-"),
-        (_pick(("截止时间", "until"), lang), short_time(format_time(o.until)) if o.until is not None else "-"),
+        (_pick(("起始时间", "since"), lang), short_time(format_instant(o.since)) if o.since is not None else "-"),
+        (_pick(("截止时间", "until"), lang), short_time(format_instant(o.until)) if o.until is not None else "-"),
         (_pick(("危害类别", "hazard"), lang), f"{hazards.get(o.hazard, o.hazard)} ({o.hazard})"),
         (_pick(("灭活/截断点", "kill steps"), lang), ", ".join(_kill_label(k, ctx) for k in sorted(o.kill)) or "-"),
         (_pick(("推断链接", "inferred links"), lang),
@@ -405,7 +390,7 @@ def recall_workbook(trace: "Trace", ctx: TraceContext, lang: str = "zh") -> Any:
 
     ws3.append(["食品追溯召回清单" if not en else "Food trace recall list"])
     ws3.cell(1, 1).font = Font(bold=True, size=14)
-    ws3.append(["生成时间" if not en else "generated", datetime.now(_CN).strftime("%Y-%m-%d %H:%M")])
+    ws3.append(["生成时间" if not en else "generated", now().strftime("%Y-%m-%d %H:%M")])
     section("起点" if not en else "Start")
     for k, v in _start_lines(trace, ctx, lang):
         ws3.append([k, v])

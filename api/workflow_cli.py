@@ -28,11 +28,12 @@ from typing import Any, Iterable
 import click
 
 from ontology.errors import FoodtraceError, NotFound
+from ontology.times import now_iso
 
 from . import render
 from .cli_common import date_option
 from .cli import _store, store_option
-from .grades import BEIJING, now, records_of, resolve_operator  # noqa: F401  (re-exported: older imports)
+from .grades import records_of, resolve_operator
 from .risk_cli import risk
 
 __all__ = ["grade_cmd", "override_cmd", "history_cmd", "alerts_cmd", "publish_cmd", "export_cmd",
@@ -216,7 +217,7 @@ def grade_cmd(as_of: dt.date | None, model: bool, store_url: str | None) -> None
         probs, expl, version = _model_scores(view, day) if model else ({}, {}, "none")
         in_force = {oid: o for oid, os_ in _grouped(store, "grade_override").items()
                     if (o := override_in_force(os_)) is not None}
-        created = now()
+        created = now_iso()
         run = dt.datetime.fromisoformat(created).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
         records = assessment_records(assessed, run=run, created=created, model_version=version, overrides=in_force,
                                      probabilities=probs, model_explanations=expl)
@@ -345,13 +346,14 @@ def alerts_cmd(as_of: dt.date | None, period_months: int, cluster_days: int, dis
     """Early warnings: 2 (warning) or 3 (red line) nonconforming batches of one producer's product, overdue
     核查处置 (with the completion rate), suppliers whose buyers' failures cluster."""
     from graph.view import ReadView
-    from reasoning.alerts import AlertRules, alerts, default_as_of, disposal_summary
+    from ontology.times import default_as_of
+    from reasoning.alerts import AlertRules, alerts, disposal_summary
 
     rules = AlertRules(period_months=period_months, cluster_days=cluster_days, default_disposal_days=disposal_days)
     with _store(store_url) as store:
         view = ReadView(store)
         samples = list(store.scan("sample"))
-        day = as_of or default_as_of(view, samples)
+        day = as_of or default_as_of(view)
         found = alerts(view, as_of=day, rules=rules)
         summary = disposal_summary(view, as_of=day, rules=rules, samples=samples)
         names = _Ops(store, {o for a in found for o in a.operator_ids})
@@ -422,7 +424,7 @@ def publish_cmd(entities: tuple[str, ...], grades: tuple[str, ...], all_a: bool,
                 if latest is not None and latest.grade in wanted:
                     targets[oid] = None
         stale, stamps, already = [], [], 0
-        stamp_time = now()
+        stamp_time = now_iso()
         for oid in targets:
             latest = latest_assessment(ras[oid])
             eff = effective_grade(ras[oid], gos.get(oid, ()), operator_id=oid)

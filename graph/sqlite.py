@@ -49,7 +49,7 @@ _BY_TIME = {"delivery": ("sender_id", "receiver_id")}
 
 #: fields indexed in every table that has them (look-ups by code, date and reference)
 _INDEXED = {"time", "date", "code", "number", "gtin", "gln", "uscc", "lot_number", "canonical_id",
-            "sampled_at", "start", "kind", "batch"}
+            "sampled_at", "announced", "opened", "start", "kind", "batch"}
 #: reference columns never looked up by: not indexed, each index costs every insert of a bulk load
 _UNINDEXED = {("delivery", "ticket_id"), ("delivery", "certificate_id")}
 _BATCH = 5000
@@ -374,6 +374,17 @@ class SQLiteStore(Store):
 
     def counts(self) -> dict[str, int]:
         return {name: self._query(f"SELECT count(*) FROM {_quote(name)}")[0][0] for name in _TABLES}
+
+    def latest_values(self, fields: Mapping[str, Iterable[str]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for table, names in fields.items():
+            t = _TABLES[record_type(table).table]
+            for n in names:
+                if n not in t.columns:
+                    raise StoreError(f"{table} has no field {n!r}")
+                # one MAX per query: SQLite answers a lone MAX of an indexed column from the index
+                out[f"{table}.{n}"] = self._query(f"SELECT MAX({_quote(n)}) FROM {_quote(t.name)}")[0][0]
+        return out
 
     def resolve_many(self, identifiers: Iterable[str]) -> dict[str, str]:
         forms: dict[str, list[str]] = {i: lookup_forms(i) for i in identifiers}

@@ -176,6 +176,24 @@ class Store(ABC):
             raise NotFound(f"no {what}entity has the identifier {identifier!r}")
         return found
 
+    def latest_values(self, fields: Mapping[str, Iterable[str]]) -> dict[str, Any]:
+        """The largest value written in each field, as ``{"table.field": value}`` (None where none is).
+
+        Values compare as written (ISO dates and times sort by their text); what a value means is
+        :mod:`ontology.times`' business (e.g. :func:`ontology.times.default_as_of`).
+        """
+        out: dict[str, Any] = {}
+        for table, names in fields.items():
+            names = tuple(names)
+            best: dict[str, Any] = dict.fromkeys(names)
+            for r in self.scan(table):
+                for n in names:
+                    v = getattr(r, n)
+                    if v is not None and (best[n] is None or str(v) > str(best[n])):
+                        best[n] = v
+            out.update({f"{table}.{n}": v for n, v in best.items()})
+        return out
+
     def get(self, table: str, id: str) -> Record | None:
         """One record by canonical id, or None."""
         return self.get_many(table, [id]).get(id)

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from ontology.records import Delivery, Record, TransformationItem
 
@@ -86,6 +86,10 @@ class ReadView:
     def retracted_events(self) -> set[str]:
         """Ids of events retracted by an error declaration."""
         return self._store.retracted_events()
+
+    def latest_values(self, fields: Mapping[str, Iterable[str]]) -> dict[str, Any]:
+        """The largest value written in each ``table.field`` (see :meth:`graph.store.Store.latest_values`)."""
+        return self._store.latest_values(fields)
 
 
 @dataclass

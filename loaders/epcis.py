@@ -79,6 +79,7 @@ from ontology.errors import InvalidIdentifier, UnreadableFile
 from ontology.identifiers import DL_BASE, Parsed, canonical, delivery_id, local_id, operator_key, percent_encode
 from ontology.records import (Alias, Certificate, Delivery, Event, Lot, Operator, Product, Record, Retraction,
                               Ticket, Transformation, TransformationItem)
+from ontology.times import day_of
 
 from . import cbv
 from .base import Reject
@@ -677,7 +678,7 @@ class _Reader:
             tid = local_id("ticket", s_scope, number) if s_scope else local_id("ticket", number)
             if kind == "inv" and inv is None:
                 inv = (tid, number)
-            yield Ticket(id=tid, number=number, kind=kind, issuer_id=issuer, date=time[:10] if kind == "inv" else None,
+            yield Ticket(id=tid, number=number, kind=kind, issuer_id=issuer, date=day_of(time) if kind == "inv" else None,
                          uri=uri)
         certs = ev.get("certificationInfo")
         cert_uris = [c for c in (certs if isinstance(certs, list) else [certs] if certs else [])]

@@ -83,6 +83,7 @@ from ontology.errors import FoodtraceError, InvalidIdentifier, InvalidRecord
 from ontology.records import (Alias, Case, Certificate, Complaint, CreditRecord, Delivery, Inspection, Lot,
                               Operator, Product, Record, Sample, TestResult, Ticket, TraceCode, Transformation,
                               TransformationItem)
+from ontology.times import BEIJING
 from ontology.units import concentration_factor, normalise_quantity
 
 from .base import Reject
@@ -107,7 +108,6 @@ __all__ = [
 ]
 
 EMPTY = frozenset({"", "/", "-", "—", "--", "－", "／"})
-_BEIJING = _dt.timezone(_dt.timedelta(hours=8))
 
 
 class _Bad(Exception):
@@ -296,7 +296,7 @@ def parse_datetime(text: object) -> str:
                 return f"{y}-{mo}-{d}T{hh}:{mm}:{ss or '00'}+08:00"
     if re.fullmatch(r"\d{5}\.\d+", s) and 20000 <= float(s) <= 80000:
         d = _dt.datetime.combine(_EXCEL_EPOCH, _dt.time()) + _dt.timedelta(days=float(s))
-        return d.replace(microsecond=0, tzinfo=_BEIJING).isoformat()
+        return d.replace(microsecond=0, tzinfo=BEIJING).isoformat()
     m = re.match(r"^(\S+?日|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{8})(?:[ T]+(.*))?$", s)
     if not m:
         return parse_date(s) + "T00:00:00+08:00"

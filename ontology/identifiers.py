@@ -33,10 +33,10 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from datetime import datetime, timedelta, timezone
 from urllib.parse import unquote
 
 from ontology.errors import InvalidIdentifier
+from ontology.times import utc_key
 
 __all__ = [
     "DL_BASE",
@@ -63,7 +63,6 @@ __all__ = [
 #: the canonical Digital Link domain
 DL_BASE = "https://id.gs1.org"
 
-_BEIJING = timezone(timedelta(hours=8))
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,18 +355,6 @@ def lot_id(*, lot_number: str, gtin: str | None = None, product_id: str | None =
     return f"urn:foodtrace:lot:{_scope_hash(producer_id, product_id)}:{_q(number)}"
 
 
-def _instant(time: str) -> str:
-    """A date-time as a UTC instant string (no offset means Beijing time); as given if unparseable."""
-    t = str(time).strip()
-    try:
-        d = datetime.fromisoformat(t)
-    except ValueError:
-        return t
-    if d.tzinfo is None:
-        d = d.replace(tzinfo=_BEIJING)
-    return d.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def delivery_id(lot_id: str, sender_id: str, receiver_id: str, *, ticket: str | None = None,
                 time: str | None = None) -> str:
     """The id of one delivery: a hash of its natural key.
@@ -388,7 +375,7 @@ def delivery_id(lot_id: str, sender_id: str, receiver_id: str, *, ticket: str | 
     if ticket is not None and str(ticket).strip():
         key = f"{lot_id}\x1f{sender_id}\x1f{receiver_id}\x1fticket\x1f{str(ticket).strip()}"
     elif time is not None and str(time).strip():
-        key = f"{lot_id}\x1f{sender_id}\x1f{receiver_id}\x1ftime\x1f{_instant(time)}"
+        key = f"{lot_id}\x1f{sender_id}\x1f{receiver_id}\x1ftime\x1f{utc_key(time)}"
     else:
         raise InvalidIdentifier("delivery id needs a ticket number or a time")
     return "urn:foodtrace:delivery:" + hashlib.sha256(key.encode()).hexdigest()[:20]

@@ -68,12 +68,13 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from ontology.errors import FoodtraceError
+from ontology.times import day_of, default_as_of, parse_day
 
 if TYPE_CHECKING:
     from graph.view import ReadView
 
 __all__ = ["Alert", "AlertRules", "DisposalSummary", "KINDS", "LEVELS", "LEVEL_ZH", "alerts", "disposal_summary",
-           "alerts_by_operator", "default_as_of"]
+           "alerts_by_operator"]
 
 #: alert kinds
 KINDS = ("repeat_failure", "overdue_disposal", "supplier_cluster")
@@ -169,22 +170,6 @@ class DisposalSummary:
 # -- dates -------------------------------------------------------------------------------------------
 
 
-def _as_date(value: Any, what: str = "as_of") -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip()[:10])
-    except ValueError:
-        raise FoodtraceError(f"{what}: {value!r} is not a date (YYYY-MM-DD)") from None
-
-
-def _day(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text[:10] if len(text) >= 10 else None
-
-
 def _months_before(d: date, months: int) -> date:
     """The same day ``months`` earlier (the month's last day where it is shorter).
 
@@ -197,31 +182,7 @@ def _months_before(d: date, months: int) -> date:
 
 
 def _sample_day(s: Any) -> str | None:
-    return _day(s.sampled_at) or _day(s.announced)
-
-
-def default_as_of(view: "ReadView", samples: Iterable[Any] | None = None) -> date:
-    """The day after the latest date in the store: samples (sampling, announcement, disposal
-    completed), inspections, cases opened, complaints and credit records; today when there is none."""
-    latest: str | None = None
-
-    def see(d: str | None) -> None:
-        nonlocal latest
-        if d and (latest is None or d > latest):
-            latest = d
-
-    for s in (samples if samples is not None else view.scan("sample")):
-        see(_sample_day(s))
-        see(_day(s.disposal_done))
-    for table, name in (("inspection", "date"), ("case", "opened"), ("complaint", "date"), ("credit_record", "start")):
-        for r in view.scan(table):
-            see(_day(getattr(r, name)))
-    if latest is None:
-        return date.today()
-    try:
-        return date.fromisoformat(latest) + timedelta(days=1)
-    except ValueError:
-        return date.today()
+    return day_of(s.sampled_at) or day_of(s.announced)
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -308,7 +269,7 @@ def _overdue(samples: list[Any], rules: AlertRules, end: str) -> list[tuple[Any,
         due = _deadline(s, rules)
         if due is None or due >= end:
             continue
-        done = _day(s.disposal_done)
+        done = day_of(s.disposal_done)
         if done is not None and done < end:
             continue
         out.append((s, due, (date.fromisoformat(end) - date.fromisoformat(due)).days))
@@ -317,7 +278,7 @@ def _overdue(samples: list[Any], rules: AlertRules, end: str) -> list[tuple[Any,
 
 
 def _deadline(s: Any, rules: AlertRules) -> str | None:
-    due = _day(s.disposal_due)
+    due = day_of(s.disposal_due)
     if due is None and rules.default_disposal_days is not None:
         day = _sample_day(s)
         if day:
@@ -350,7 +311,7 @@ def _clusters(view: "ReadView", samples: list[Any], rules: AlertRules, start: st
             suppliers.add(s.producer_id)
         lo = (date.fromisoformat(day) - timedelta(days=rules.supply_days)).isoformat()
         for d in inbound.get(s.sampled_id, ()):
-            shipped = _day(d.time)
+            shipped = day_of(d.time)
             if shipped is None or shipped > day or d.sender_id == s.sampled_id:
                 continue
             if s.lot_id:
@@ -395,7 +356,7 @@ def alerts(view: "ReadView", *, as_of: Any = None, rules: AlertRules | None = No
     """
     rules = rules or AlertRules()
     samples = list(view.scan("sample"))
-    day = _as_date(as_of) if as_of is not None else default_as_of(view, samples)
+    day = parse_day(as_of) if as_of is not None else default_as_of(view)
     end = day.isoformat()
     start = _months_before(day, rules.period_months).isoformat()
 
@@ -470,7 +431,7 @@ def disposal_summary(view: "ReadView", *, as_of: Any = None, rules: AlertRules |
     """核查处置完成率 over the nonconforming samples dated in the period before ``as_of``."""
     rules = rules or AlertRules()
     rows = list(samples) if samples is not None else list(view.scan("sample"))
-    day = _as_date(as_of) if as_of is not None else default_as_of(view, rows)
+    day = parse_day(as_of) if as_of is not None else default_as_of(view)
     end = day.isoformat()
     start = _months_before(day, rules.period_months).isoformat()
     n = due_n = completed = late = overdue = pending = none = 0
@@ -487,7 +448,7 @@ def disposal_summary(view: "ReadView", *, as_of: Any = None, rules: AlertRules |
             pending += 1
             continue
         due_n += 1
-        done = _day(s.disposal_done)
+        done = day_of(s.disposal_done)
         if done is not None and done < end:
             completed += 1
             late += done > due

@@ -36,33 +36,18 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from ontology.errors import FoodtraceError
 from ontology.records import GradeOverride, RiskAssessment
+from ontology.times import parse_instant
 
 if TYPE_CHECKING:
     from graph.view import ReadView
 
-__all__ = ["GRADES", "EffectiveGrade", "HistoryEntry", "parse_time", "override_in_force", "latest_assessment",
+__all__ = ["GRADES", "EffectiveGrade", "HistoryEntry", "override_in_force", "latest_assessment",
            "effective_grade", "effective_grades", "history", "assessment_records", "assessment_id",
            "check_grade", "OverrideConflict", "new_override", "lifted_override"]
 
 GRADES = ("A", "B", "C", "D")
-_UTC = timezone.utc
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """An ISO 8601 date-time (a bare date is its midnight, UTC where no offset is given) as an aware datetime.
-
-    >>> parse_time("2026-03-01T08:00:00+08:00").isoformat()
-    '2026-03-01T08:00:00+08:00'
-    >>> parse_time(None) is None
-    True
-    """
-    if value is None or not str(value).strip():
-        return None
-    try:
-        t = datetime.fromisoformat(str(value).strip())
-    except ValueError:
-        raise FoodtraceError(f"{value!r} is not an ISO 8601 date-time") from None
-    return t if t.tzinfo is not None else t.replace(tzinfo=_UTC)
+#: before every recorded time (records without one sort first)
+_NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
 
 def check_grade(grade: str | None) -> str:
@@ -80,20 +65,20 @@ def check_grade(grade: str | None) -> str:
 def _ordered(records: Iterable[Any]) -> list[Any]:
     """Records in time order (``created``), ties kept in the given (stored) order."""
     indexed = list(enumerate(records))
-    indexed.sort(key=lambda t: (parse_time(t[1].created) or datetime.min.replace(tzinfo=_UTC), t[0]))
+    indexed.sort(key=lambda t: (parse_instant(t[1].created) or _NEVER, t[0]))
     return [r for _, r in indexed]
 
 
 def override_in_force(overrides: Iterable[GradeOverride], at: str | datetime | None = None) -> GradeOverride | None:
     """The override in force at ``at`` (default: now, i.e. after every stored event): created at
     or before it and not lifted by then; the latest where several are."""
-    when = at if isinstance(at, datetime) else parse_time(at)
+    when = at if isinstance(at, datetime) else parse_instant(at)
     found = None
     for o in _ordered(overrides):
-        created = parse_time(o.created)
+        created = parse_instant(o.created)
         if when is not None and created is not None and created > when:
             continue
-        lifted = parse_time(o.lifted)
+        lifted = parse_instant(o.lifted)
         if lifted is not None and (when is None or lifted <= when):
             continue
         found = o
@@ -102,10 +87,10 @@ def override_in_force(overrides: Iterable[GradeOverride], at: str | datetime | N
 
 def latest_assessment(assessments: Iterable[RiskAssessment], at: str | datetime | None = None) -> RiskAssessment | None:
     """The latest assessment made at or before ``at`` (default: the latest of all)."""
-    when = at if isinstance(at, datetime) else parse_time(at)
+    when = at if isinstance(at, datetime) else parse_instant(at)
     found = None
     for a in _ordered(assessments):
-        created = parse_time(a.created)
+        created = parse_instant(a.created)
         if when is not None and created is not None and created > when:
             continue
         found = a
@@ -220,7 +205,7 @@ def history(assessments: Iterable[RiskAssessment], overrides: Iterable[GradeOver
 
     def add(time: str, event: str, entry: HistoryEntry) -> None:
         nonlocal seq
-        t = parse_time(time) or datetime.min.replace(tzinfo=_UTC)
+        t = parse_instant(time) or _NEVER
         entries.append((t, _EVENT_ORDER[event], seq, entry))
         seq += 1
 

@@ -45,7 +45,8 @@ import numpy as np
 import pandas as pd
 
 from ontology import vocab
-from ontology.errors import FoodtraceError
+from ontology.errors import FoodtraceError, InvalidRecord
+from ontology.times import day_of, parse_day
 
 if TYPE_CHECKING:
     from graph.view import ReadView
@@ -79,7 +80,7 @@ class InvalidPeriod(FoodtraceError, ValueError):
 
 
 def to_date(value: dt.date | str, what: str = "date") -> dt.date:
-    """A ``datetime.date`` from a date or an ISO string (``2026-03-01``; a date-time keeps its date).
+    """A ``datetime.date`` from a date or an ISO string (a date-time gives its Beijing day, :func:`ontology.times.parse_day`).
 
     >>> to_date("2026-03-01"), to_date("2026-03-01T08:00:00+08:00")
     (datetime.date(2026, 3, 1), datetime.date(2026, 3, 1))
@@ -88,15 +89,10 @@ def to_date(value: dt.date | str, what: str = "date") -> dt.date:
     ...
     reasoning.consult.InvalidPeriod: --from: '2026-02-30' is not a date (YYYY-MM-DD)
     """
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    text = str(value).strip()
     try:
-        return dt.date.fromisoformat(text[:10]) if len(text) >= 10 else dt.date.fromisoformat(text)
-    except ValueError:
-        raise InvalidPeriod(f"{what}: {value!r} is not a date (YYYY-MM-DD)") from None
+        return parse_day(value, what)
+    except InvalidRecord as e:
+        raise InvalidPeriod(str(e)) from None
 
 
 @dataclass(frozen=True)
@@ -173,7 +169,7 @@ def sample_facts(view: "ReadView", *, start: dt.date | str | None = None,
     hi = to_date(end, "end").isoformat() if end is not None else None
     rows = []
     for s in view.scan("sample"):
-        day = (s.sampled_at or s.announced or "")[:10]
+        day = day_of(s.sampled_at) or day_of(s.announced)
         if not day or (lo and day < lo) or (hi and day > hi):
             continue
         rows.append((s.id, day, s.plan, s.category, s.sampled_id, s.producer_id, s.product_id,
@@ -377,11 +373,9 @@ def disposal(facts: pd.DataFrame, period: Period, *, as_of: dt.date | str | None
     cols = ["sample_id", "date", "sampled_id", "disposal_due", "disposal_done"]
     rows = sub[cols].copy() if len(sub) else pd.DataFrame(columns=cols)
 
-    def day_text(x: Any) -> str | None:
-        return str(x)[:10] if isinstance(x, (str, dt.date)) and str(x) else None
-
-    due = [day_text(x) for x in rows["disposal_due"]]
-    done = [f if f and f < cut else None for f in (day_text(x) for x in rows["disposal_done"])]
+    due = [day_of(x) if isinstance(x, (str, dt.date)) else None for x in rows["disposal_due"]]
+    done = [f if f and f < cut else None
+            for f in (day_of(x) if isinstance(x, (str, dt.date)) else None for x in rows["disposal_done"])]
     status = []
     for d, f in zip(due, done):
         if f:

@@ -7,8 +7,9 @@ Chinese and English. Everything respects ``as_of``: a record counts when its
 date is before ``as_of`` (samples by ``sampled_at``, else ``announced``;
 deliveries by the local date of their ship time; inspections by ``date``; cases
 by ``opened``; complaints by ``date``; credit records by ``start``). Records
-without a date are left out. The default ``as_of`` is the day after the latest
-date in the store, so that everything counts.
+without a date are left out. Days are Beijing calendar days and the default
+``as_of`` is :func:`ontology.times.default_as_of` (the day after the latest
+dated record), so that everything counts.
 
 **Whose sample is it.** A sample counts for the business where it was taken
 (``sampled_id``) and for its named producer (``producer_id``), unless the sample
@@ -68,7 +69,6 @@ np.float64(0.0)
 
 from __future__ import annotations
 
-import datetime as dt
 import operator as _op
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -77,7 +77,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ontology.errors import InvalidRecord
+from ontology.times import days_of, default_as_of, parse_day
 from ontology.vocab import labels
 
 __all__ = ["FEATURES", "HAZARD_CLASSES", "PRIOR_WEIGHT", "Frames", "read_frames", "operator_features",
@@ -153,13 +153,6 @@ _NUMERIC = [c for c in FEATURES if c not in ("kind", "category", "scale", "distr
 
 # -- reading --------------------------------------------------------------------------------------
 
-def _dates(values: Iterable[Any]) -> np.ndarray:
-    """ISO dates or date-times (their local date) as datetime64[D]; NaT where missing or malformed."""
-    s = pd.Series(list(values), dtype=object)
-    out = pd.to_datetime(s.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
-    return out.to_numpy(dtype="datetime64[D]") if len(s) else np.array([], dtype="datetime64[D]")
-
-
 def _columns(records: Iterable[Any], names: tuple[str, ...]) -> dict[str, list[Any]]:
     get = _op.attrgetter(*names)
     rows = [get(r) for r in records]
@@ -185,13 +178,11 @@ class Frames:
     complaints: pd.DataFrame     # op, date, substantiated
     credit: pd.DataFrame         # op, kind, start, end, repaired, credit_class
     deliveries: pd.DataFrame     # sender, receiver (codes), lot_id, date, no_cert, no_ticket; sorted by date
-    latest: np.datetime64 | None  # the latest date of any record
+    as_of_default: np.datetime64  # ontology.times.default_as_of of the store read
 
     def default_as_of(self) -> np.datetime64:
-        """The day after the latest date in the store (today if the store has no dates)."""
-        if self.latest is None:
-            return np.datetime64(dt.date.today(), "D")
-        return self.latest + np.timedelta64(1, "D")
+        """The store's default as-of day (:func:`ontology.times.default_as_of`) when it was read."""
+        return self.as_of_default
 
 
 def read_frames(view: Any) -> Frames:
@@ -199,7 +190,7 @@ def read_frames(view: Any) -> Frames:
     op_cols = ("id", "kind", "category", "scale", "region_id", "licence_date", "haccp", "individual", "name")
     o = _columns(view.scan("operator"), op_cols)
     ops = pd.DataFrame({"kind": o["kind"], "category": o["category"], "scale": o["scale"],
-                        "district": o["region_id"], "licence_date": _dates(o["licence_date"]),
+                        "district": o["region_id"], "licence_date": days_of(o["licence_date"]),
                         "haccp": [1.0 if v else 0.0 for v in o["haccp"]],
                         "individual": [1.0 if v else 0.0 for v in o["individual"]], "name": o["name"]},
                        index=pd.Index(o["id"], name="operator_id", dtype=object))
@@ -223,8 +214,8 @@ def read_frames(view: Any) -> Frames:
         return ids.get_indexer(pd.Index(list(values), dtype=object))
 
     # samples
-    sdate = _dates(sm["sampled_at"])
-    ann = _dates(sm["announced"])
+    sdate = days_of(sm["sampled_at"])
+    ann = days_of(sm["announced"])
     sdate = np.where(np.isnat(sdate), ann, sdate)
     prod_cat: dict[str, str] = {}
     need = {p for c, p in zip(sm["category"], sm["product_id"]) if not c and p}
@@ -258,61 +249,46 @@ def read_frames(view: Any) -> Frames:
         return _columns(view.scan(name), fields)
 
     i = table("inspection", ("operator_id", "date", "result"))
-    inspections = pd.DataFrame({"op": code(i["operator_id"]), "date": _dates(i["date"]), "result": i["result"]})
+    inspections = pd.DataFrame({"op": code(i["operator_id"]), "date": days_of(i["date"]), "result": i["result"]})
     c = table("case", ("operator_id", "opened", "fine", "transferred_to_police"))
-    cases = pd.DataFrame({"op": code(c["operator_id"]), "date": _dates(c["opened"]),
+    cases = pd.DataFrame({"op": code(c["operator_id"]), "date": days_of(c["opened"]),
                           "fine": pd.to_numeric(pd.Series(c["fine"], dtype=object), errors="coerce").fillna(0.0)
                           .to_numpy(dtype=float),
                           "police": np.array([bool(x) for x in c["transferred_to_police"]], dtype=bool)})
     q = table("complaint", ("operator_id", "date", "substantiated"))
-    complaints = pd.DataFrame({"op": code(q["operator_id"]), "date": _dates(q["date"]),
+    complaints = pd.DataFrame({"op": code(q["operator_id"]), "date": days_of(q["date"]),
                                "substantiated": np.array([bool(x) for x in q["substantiated"]], dtype=bool)})
     cr = table("credit_record", ("operator_id", "kind", "start", "end", "repaired", "credit_class"))
-    credit = pd.DataFrame({"op": code(cr["operator_id"]), "kind": cr["kind"], "start": _dates(cr["start"]),
-                           "end": _dates(cr["end"]), "repaired": _dates(cr["repaired"]),
+    credit = pd.DataFrame({"op": code(cr["operator_id"]), "kind": cr["kind"], "start": days_of(cr["start"]),
+                           "end": days_of(cr["end"]), "repaired": days_of(cr["repaired"]),
                            "credit_class": cr["credit_class"]})
 
     deliveries = pd.DataFrame({"sender": code(dv["sender_id"]), "receiver": code(dv["receiver_id"]),
-                               "lot_id": pd.Series(dv["lot_id"], dtype=object), "date": _dates(dv["time"]),
+                               "lot_id": pd.Series(dv["lot_id"], dtype=object), "date": days_of(dv["time"]),
                                "no_cert": np.array([x is None for x in dv["certificate_id"]], dtype=bool),
                                "no_ticket": np.array([x is None for x in dv["ticket_id"]], dtype=bool)})
     deliveries = deliveries[~np.isnat(deliveries["date"].to_numpy())]
     deliveries = deliveries.sort_values("date", kind="stable").reset_index(drop=True)
 
-    every = [samples["date"], inspections["date"], cases["date"], complaints["date"], credit["start"],
-             deliveries["date"]]
-    nonempty = [a.to_numpy() for a in every if len(a)]
-    latest = None
-    if nonempty:
-        m = np.concatenate([a.astype("datetime64[D]") for a in nonempty])
-        m = m[~np.isnat(m)]
-        latest = m.max().astype("datetime64[D]") if len(m) else None
     return Frames(ids=ids, operators=ops, samples=samples, incidence=incidence, inspections=inspections,
-                  cases=cases, complaints=complaints, credit=credit, deliveries=deliveries, latest=latest)
+                  cases=cases, complaints=complaints, credit=credit, deliveries=deliveries,
+                  as_of_default=np.datetime64(default_as_of(view), "D"))
 
 
 def parse_as_of(as_of: Any) -> np.datetime64 | None:
     """``as_of`` as datetime64[D]: a date, a datetime, an ISO string or None.
 
+    >>> import datetime as dt
     >>> parse_as_of("2026-03-01"), parse_as_of(dt.date(2026, 3, 1)), parse_as_of(None)
     (np.datetime64('2026-03-01'), np.datetime64('2026-03-01'), None)
     >>> parse_as_of("March")
     Traceback (most recent call last):
     ...
-    ontology.errors.InvalidRecord: as_of is not an ISO date (YYYY-MM-DD): 'March'
+    ontology.errors.InvalidRecord: as_of: 'March' is not a date (YYYY-MM-DD)
     """
     if as_of is None:
         return None
-    if isinstance(as_of, np.datetime64):
-        return as_of.astype("datetime64[D]")
-    if isinstance(as_of, dt.datetime):
-        return np.datetime64(as_of.date(), "D")
-    if isinstance(as_of, dt.date):
-        return np.datetime64(as_of, "D")
-    try:
-        return np.datetime64(dt.date.fromisoformat(str(as_of).strip()[:10]), "D")
-    except ValueError:
-        raise InvalidRecord(f"as_of is not an ISO date (YYYY-MM-DD): {as_of!r}") from None
+    return np.datetime64(parse_day(as_of), "D")
 
 
 # -- computing --------------------------------------------------------------------------------------

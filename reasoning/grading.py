@@ -28,8 +28,9 @@ Everything an assessment says can be checked: each :class:`Factor` carries its p
 the ids of the records it counted and a Chinese note (and an English one).
 
 Records count when dated before the as-of day: samples by ``sampled_at`` (else ``announced``),
-inspections by ``date``, cases by ``opened``, complaints by ``date``, credit records by ``start``. The
-default as-of day is the day after the latest of those dates in the store.
+inspections by ``date``, cases by ``opened``, complaints by ``date``, credit records by ``start``
+(Beijing calendar days). The default as-of day is :func:`ontology.times.default_as_of`, the same for
+every command.
 
 >>> pts = load_points()
 >>> pts.version, grade_for_score(30, pts.bands), grade_for_score(30.5, pts.bands), grade_for_score(61, pts.bands)
@@ -49,7 +50,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
 
-from ontology.errors import FoodtraceError, InvalidRecord
+from ontology.errors import FoodtraceError
+from ontology.times import day_of, default_as_of, parse_day
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,7 +70,6 @@ __all__ = [
     "parse_points",
     "grade_for_score",
     "credit_class",
-    "default_as_of",
     "grade_operators",
     "supervision_plan",
 ]
@@ -451,27 +452,9 @@ class CreditClass:
 # -- dates --------------------------------------------------------------------------------------
 
 
-def _day(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, date):
-        return value.isoformat()
-    text = str(value).strip()
-    return text[:10] if text else None
-
-
-def _as_of_date(as_of: Any) -> date:
-    if isinstance(as_of, date):
-        return as_of
-    try:
-        return date.fromisoformat(str(as_of).strip()[:10])
-    except ValueError:
-        raise InvalidRecord(f"as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
-
-
 def _in_force(rec: Any, day: str) -> bool:
     """Started before ``day``, publicity period not ended before it, not repaired before it."""
-    start, end, repaired = _day(rec.start), _day(rec.end), _day(rec.repaired)
+    start, end, repaired = day_of(rec.start), day_of(rec.end), day_of(rec.repaired)
     return (start is not None and start < day and (end is None or end >= day)
             and (repaired is None or repaired >= day))
 
@@ -497,22 +480,22 @@ def credit_class(records: Iterable[Any], as_of: Any, points: Points | None = Non
     ('A', 'official', ('k',))
     """
     pts = points or load_points()
-    day = _day(_as_of_date(as_of).isoformat())
+    day = day_of(parse_day(as_of).isoformat())
     recs = list(records)
-    serious = tuple(r.id for r in sorted(recs, key=lambda r: (_day(r.start) or "", r.id))
+    serious = tuple(r.id for r in sorted(recs, key=lambda r: (day_of(r.start) or "", r.id))
                     if r.kind == "serious_dishonest" and _in_force(r, day))
-    official = [r for r in recs if r.kind == "credit_class" and _day(r.start) is not None and _day(r.start) < day
-                and (_day(r.end) is None or _day(r.end) >= day)
+    official = [r for r in recs if r.kind == "credit_class" and day_of(r.start) is not None and day_of(r.start) < day
+                and (day_of(r.end) is None or day_of(r.end) >= day)
                 and str(r.credit_class or "").strip().upper() in GRADES]
     if official:
-        r = max(official, key=lambda r: (_day(r.start), r.id))
+        r = max(official, key=lambda r: (day_of(r.start), r.id))
         cls = str(r.credit_class).strip().upper()
-        until = f"，公示至{_day(r.end)}" if r.end else ""
-        until_en = f", in force until {_day(r.end)}" if r.end else ""
-        return CreditClass(cls, "official", (r.id,), f"官方通用信用风险分类 {cls} 类（{_day(r.start)} 公布{until}）",
-                           f"official general credit class {cls} (published {_day(r.start)}{until_en})", serious)
+        until = f"，公示至{day_of(r.end)}" if r.end else ""
+        until_en = f", in force until {day_of(r.end)}" if r.end else ""
+        return CreditClass(cls, "official", (r.id,), f"官方通用信用风险分类 {cls} 类（{day_of(r.start)} 公布{until}）",
+                           f"official general credit class {cls} (published {day_of(r.start)}{until_en})", serious)
     active = [r for r in recs if r.kind in ("penalty", "abnormal", "serious_dishonest") and _in_force(r, day)]
-    active.sort(key=lambda r: (_day(r.start) or "", r.id))
+    active.sort(key=lambda r: (day_of(r.start) or "", r.id))
     pen = [r for r in active if r.kind == "penalty"]
     abn = [r for r in active if r.kind == "abnormal"]
     c = pts.computed
@@ -573,11 +556,10 @@ class _Data:
     cases: dict[str, list[_Case]] = field(default_factory=dict)
     complaints: dict[str, list[_Comp]] = field(default_factory=dict)
     credit: dict[str, list[Any]] = field(default_factory=dict)
-    latest: str | None = None
 
 
 def _sample_day(s: Any) -> str | None:
-    return _day(s.sampled_at) or _day(s.announced)
+    return day_of(s.sampled_at) or day_of(s.announced)
 
 
 def _mentions(text: str | None, words: tuple[str, ...]) -> bool:
@@ -594,7 +576,6 @@ def _read(view: "ReadView", operator_ids: Sequence[str] | None, keywords: tuple[
     ids = list(dict.fromkeys(operator_ids)) if operator_ids is not None else None
     small = ids is not None and len(ids) <= _SMALL
     wanted = set(ids) if ids is not None else None
-    latest = ""
 
     def scan(table: str, columns: tuple[str, ...]) -> Iterable[Any]:
         if small:
@@ -622,8 +603,6 @@ def _read(view: "ReadView", operator_ids: Sequence[str] | None, keywords: tuple[
         day = _sample_day(s)
         if day is None:
             continue
-        if day > latest:
-            latest = day
         if s.conclusion != "nonconforming" or s.disputed:
             continue
         row = _Smp(s.id, day, s.plan)
@@ -631,55 +610,33 @@ def _read(view: "ReadView", operator_ids: Sequence[str] | None, keywords: tuple[
             if oid is not None and (wanted is None or oid in wanted):
                 data.samples.setdefault(oid, []).append(row)
     for r in scan("inspection", ("operator_id",)):
-        day = _day(r.date)
+        day = day_of(r.date)
         if day is None:
             continue
-        if day > latest:
-            latest = day
         if wanted is None or r.operator_id in wanted:
             data.inspections.setdefault(r.operator_id, []).append(
                 _Insp(r.id, day, r.result, _mentions(r.kind, kw)))
     for r in scan("case", ("operator_id",)):
-        day = _day(r.opened)
+        day = day_of(r.opened)
         if day is None:
             continue
-        if day > latest:
-            latest = day
         if wanted is None or r.operator_id in wanted:
             data.cases.setdefault(r.operator_id, []).append(
                 _Case(r.id, day, bool(r.transferred_to_police), _mentions(r.violation, kw) or _mentions(r.penalty, kw)))
     for r in scan("complaint", ("operator_id",)):
-        day = _day(r.date)
+        day = day_of(r.date)
         if day is None:
             continue
-        if day > latest:
-            latest = day
         if wanted is None or r.operator_id in wanted:
             data.complaints.setdefault(r.operator_id, []).append(_Comp(r.id, day, bool(r.substantiated)))
     for r in scan("credit_record", ("operator_id",)):
-        day = _day(r.start)
-        if day is not None and day > latest:
-            latest = day
+        day = day_of(r.start)
         if wanted is None or r.operator_id in wanted:
             data.credit.setdefault(r.operator_id, []).append(r)
     for table in (data.samples, data.inspections, data.cases, data.complaints):
         for rows in table.values():
             rows.sort(key=lambda x: (x.day, x.id))
-    data.latest = latest or None
     return data
-
-
-def default_as_of(view: "ReadView") -> date:
-    """The day after the latest sample, inspection, case, complaint or credit-record date in the store
-    (today when there is none)."""
-    data = _read(view, None)
-    return _latest_plus_one(data.latest)
-
-
-def _latest_plus_one(latest: str | None) -> date:
-    if latest is None:
-        return date.today()
-    return date.fromisoformat(latest) + timedelta(days=1)
 
 
 # -- scoring --------------------------------------------------------------------------------------
@@ -900,9 +857,9 @@ def grade_operators(view: "ReadView", *, as_of: Any = None, points: Points | Non
     ids = list(dict.fromkeys(operator_ids)) if operator_ids is not None else None
     data = _read(view, ids, pts.interview_keywords)
     if as_of is None:
-        day = default_as_of(view) if ids is not None and len(ids) <= _SMALL else _latest_plus_one(data.latest)
+        day = default_as_of(view)
     else:
-        day = _as_of_date(as_of)
+        day = parse_day(as_of)
     targets = ids if ids is not None else sorted(data.operators)
     rules: dict[str | None, KindRule] = {}
     statics: dict[tuple, tuple[list[Factor], float]] = {}

@@ -61,14 +61,14 @@ False
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Iterable
 
 from graph.view import ReadView
 from ontology import vocab
-from ontology.errors import LotNotFound, NotFound
+from ontology.errors import InvalidRecord, LotNotFound, NotFound
 from ontology.records import Certificate, Delivery, Lot, Operator, Sample, Transformation
+from ontology.times import day_of, local_naive
 
 __all__ = [
     "PUBLIC_PLANS",
@@ -99,7 +99,6 @@ MAX_SAMPLES = 6
 #: a trace code longer than this is no code
 MAX_CODE = 200
 
-_BEIJING = timezone(timedelta(hours=8))
 _FARM_KINDS = frozenset({"Farm", "CropFarm", "AquaFarm"})
 _PLANT = frozenset({"vegetable", "leafy_vegetable", "fruit", "grain"})
 _RETAIL = frozenset({"Stall", "Supermarket", "FarmersMarket", "Vendor"})
@@ -289,12 +288,10 @@ def _instant(t: str | None) -> str:
     if len(t) >= 25 and t.endswith("+08:00"):
         return t[:19]
     try:
-        d = datetime.fromisoformat(t)
-    except ValueError:
+        d = local_naive(t)
+    except InvalidRecord:
         return t[:19]
-    if d.tzinfo is not None:
-        d = d.astimezone(_BEIJING)
-    return d.strftime("%Y-%m-%dT%H:%M:%S")
+    return d.strftime("%Y-%m-%dT%H:%M:%S") if d is not None else ""
 
 
 def _path_to(deliveries: Iterable[Delivery], targets: dict[str, str | None]) -> list[Delivery]:
@@ -533,7 +530,7 @@ def public_lot(view: ReadView, lot_id: str, *, code: str | None = None, serial: 
             step = _SENDER_STEP.get(kind or "", _TRANSFER)
         steps.append((_instant(d.time), d.id, {
             "type": "delivery", "step": step[0], "label_zh": step[1], "label_en": step[2], "time": d.time,
-            "date": (d.time or "")[:10], "lot_id": d.lot_id, "product": names.get(d.lot_id),
+            "date": day_of(d.time) or "", "lot_id": d.lot_id, "product": names.get(d.lot_id),
             "upstream": d.lot_id != main, "from": parties(d.sender_id, cat), "to": parties(d.receiver_id, cat),
             "certificate": bool(d.certificate_id), "ticket": bool(d.ticket_id)}))
     for tid in sorted(used_trans):
@@ -542,7 +539,7 @@ def public_lot(view: ReadView, lot_id: str, *, code: str | None = None, serial: 
         io = trans_io[tid]
         steps.append((_instant(t.time), tid, {
             "type": "transformation", "step": t.kind, "label_zh": zh, "label_en": en, "time": t.time,
-            "date": (t.time or "")[:10], "at": parties(t.station_id, category_of(io["output"][0] if io["output"]
+            "date": day_of(t.time) or "", "at": parties(t.station_id, category_of(io["output"][0] if io["output"]
                                                                              else None)),
             "inputs": [names.get(i) for i in io["input"] if i in lot_recs],
             "outputs": [names.get(o) for o in io["output"] if o in lot_recs]}))

@@ -107,7 +107,9 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from ontology.errors import InvalidRecord, NotFound
 
-from .trace import CERTAIN, HAZARDS, POSSIBLE, Start, Trace, TraceOptions, Tracer, parse_time, resolve_start
+from ontology.times import epoch
+
+from .trace import CERTAIN, HAZARDS, POSSIBLE, Start, Trace, TraceOptions, Tracer, resolve_start
 
 if TYPE_CHECKING:
     from graph.view import ReadView
@@ -141,7 +143,7 @@ class ResolvedCase:
     @property
     def time(self) -> float | None:
         """End of the case date (or the date-time itself) as epoch seconds, None without a date."""
-        return parse_time(self.date, end_of_day=True) if self.date else None
+        return epoch(self.date, end_of_day=True) if self.date else None
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "input": self.input, "kind": self.kind, "weight": self.weight, "date": self.date}
@@ -341,7 +343,7 @@ def rank_sources(view: "ReadView", cases: Sequence[Case | ResolvedCase], *, kill
         if not math.isfinite(c.weight):
             raise InvalidRecord(f"case {c.input!r}: weight must be a finite number, not {c.weight!r}")
         if c.date:
-            parse_time(c.date)  # raises InvalidRecord on a bad date
+            epoch(c.date)  # raises InvalidRecord on a bad date
     total = math.fsum(c.weight for c in rcases if c.weight > 0)
     if total <= 0:
         raise InvalidRecord("no positive case: at least one case needs a weight above 0")
@@ -511,7 +513,7 @@ def _hits(t: Trace, kind: str, cid: str, cases: Sequence[ResolvedCase], opts: Tr
         limit = c.time
         if c.kind == "lot":
             item = reached_lots.get(c.id)
-            when = parse_time(item.time) if item is not None and item.time else None
+            when = epoch(item.time) if item is not None and item.time else None
             if item is None or (limit is not None and when is not None and when > limit):
                 continue
             out.append(CaseHit(c.id, c.kind, c.weight, item.tier, item.time, c.input))
@@ -519,7 +521,7 @@ def _hits(t: Trace, kind: str, cid: str, cases: Sequence[ResolvedCase], opts: Tr
         best: tuple[float, str] | None = None
         certain = False
         for d in into.get(c.id, ()):
-            arr = parse_time(d.received_time or d.ship_time)
+            arr = epoch(d.received_time or d.ship_time)
             if arr is None or (limit is not None and not limit - opts.window(category.get(d.lot_id)) <= arr <= limit):
                 continue
             certain = certain or d.tier == CERTAIN

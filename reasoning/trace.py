@@ -95,11 +95,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Collection, Iterable, Mapping
 
+from ontology import vocab
 from ontology.errors import InvalidRecord, NotFound
 from ontology.records import Delivery, Lot, Transformation, TransformationItem
+from ontology.times import epoch, format_instant
 
 if TYPE_CHECKING:
     from graph.view import ReadView
@@ -107,7 +109,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CERTAIN", "POSSIBLE", "DEFAULT_WINDOWS", "DEFAULT_WINDOW", "HAZARDS", "KILL_KINDS",
     "TraceOptions", "Start", "TracedLot", "TracedDelivery", "TracedStation", "Trace",
-    "resolve_start", "trace", "Tracer", "parse_time", "format_time", "hazard_of_sample",
+    "resolve_start", "trace", "Tracer", "hazard_of_sample",
 ]
 
 CERTAIN = "certain"
@@ -125,58 +127,15 @@ DEFAULT_WINDOWS: dict[str, float] = {
 #: window for a lot whose category is unknown
 DEFAULT_WINDOW = 30.0
 
-#: hazard kinds a trace can follow: the test-result hazard classes, plus ``unknown``
-HAZARDS = ("unknown", "microbial", "vet_drug", "pesticide", "additive", "illegal_additive", "heavy_metal", "other")
+#: hazard kinds a trace can follow: ``unknown`` and the test-result hazard classes of the ontology's SKOS scheme
+HAZARDS: tuple[str, ...] = ("unknown", *vocab.labels("hazard_class"))
 #: transformation kinds that remove a hazard (``*`` = every hazard)
 #: (a recorded heating step cuts only a known pathogen trace: with an unknown hazard the trace stays
 #: conservative; stations or lots named as kill steps cut a pathogen trace or one of unknown hazard)
 KILL_KINDS: dict[str, frozenset[str]] = {"heating": frozenset({"microbial"}), "destruction": frozenset({"*"})}
 
-_CN = timezone(timedelta(hours=8))
 #: the longest a delivery is taken to travel: receipts are read back to the widest window plus this
 _TRANSIT = 7 * 86400.0
-
-
-def parse_time(value: str | date | datetime | None, *, end_of_day: bool = False) -> float | None:
-    """An ISO 8601 date-time or date as epoch seconds (no offset means Beijing time).
-
-    >>> parse_time("2026-03-01T08:00:00+08:00") == parse_time("2026-03-01T00:00:00Z")
-    True
-    >>> parse_time("2026-03-01", end_of_day=True) - parse_time("2026-03-01")
-    86399.0
-    """
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        d = value
-    elif isinstance(value, date):
-        d = datetime(value.year, value.month, value.day)
-        if end_of_day:
-            d += timedelta(days=1, seconds=-1)
-    else:
-        text = str(value).strip()
-        if text.endswith("Z"):
-            text = text[:-1] + "+00:00"
-        try:
-            d = datetime.fromisoformat(text)
-        except ValueError:
-            raise InvalidRecord(f"not an ISO 8601 date or date-time: {value!r}") from None
-        if len(text) == 10 and end_of_day:
-            d += timedelta(days=1, seconds=-1)
-    if d.tzinfo is None:
-        d = d.replace(tzinfo=_CN)
-    return d.timestamp()
-
-
-def format_time(t: float | None) -> str | None:
-    """Epoch seconds as ISO 8601 in Beijing time.
-
-    >>> format_time(parse_time("2026-03-01T00:00:00Z"))
-    '2026-03-01T08:00:00+08:00'
-    """
-    if t is None or math.isinf(t):
-        return None
-    return datetime.fromtimestamp(t, _CN).isoformat()
 
 
 @dataclass(frozen=True)
@@ -234,7 +193,7 @@ class Start:
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "id": self.id, "input": self.input, "lot": self.lot_id,
-                "station": self.station_id, "time": format_time(self.time), "product": self.product_id,
+                "station": self.station_id, "time": format_instant(self.time), "product": self.product_id,
                 "hazard": self.hazard}
 
 
@@ -320,7 +279,7 @@ class Trace:
         o = self.options
         return {
             "direction": self.direction, "start": self.start.to_dict(),
-            "options": {"since": format_time(o.since), "until": format_time(o.until), "hazard": o.hazard,
+            "options": {"since": format_instant(o.since), "until": format_instant(o.until), "hazard": o.hazard,
                         "kill": sorted(o.kill), "infer": o.infer,
                         "windows": {**DEFAULT_WINDOWS, **{k: float(v) for k, v in o.windows.items()}},
                         "default_window": o.default_window},
@@ -336,7 +295,7 @@ class Trace:
 
 
 def _arrival(d: Delivery) -> float:
-    return parse_time(d.received_time) if d.received_time else parse_time(d.time)  # type: ignore[return-value]
+    return epoch(d.received_time) if d.received_time else epoch(d.time)  # type: ignore[return-value]
 
 
 class _Net:
@@ -361,7 +320,7 @@ class _Net:
     def _times(self, ds: Iterable[Delivery]) -> None:
         for d in ds:
             if d.id not in self.ship:
-                self.ship[d.id] = parse_time(d.time)  # type: ignore[assignment]
+                self.ship[d.id] = epoch(d.time)  # type: ignore[assignment]
                 self.arr[d.id] = _arrival(d)
 
     def need_lots(self, lots: Iterable[str]) -> None:
@@ -519,7 +478,7 @@ class _Net:
         best = None
         for t, _, _ in self.transformations_of(lot, "output"):
             if t.station_id == station:
-                tt = parse_time(t.time)
+                tt = epoch(t.time)
                 best = tt if best is None or tt < best else best  # type: ignore[operator]
         return best
 
@@ -541,7 +500,7 @@ class _Net:
         r = self.lots.get(lot)
         if r is None or not r.producer_id:
             return None, None
-        return r.producer_id, parse_time(r.production_date) if r.production_date else None
+        return r.producer_id, epoch(r.production_date) if r.production_date else None
 
 
 # -- the search --------------------------------------------------------------------------------
@@ -655,7 +614,7 @@ class _Down(_Search):
             if net.ship[d.id] >= t and not self.killed_station(d.sender_id):
                 self.reach_delivery(d, certain, key)
         for tr, _ins, outs in net.transformations_of(lot, "input"):
-            tt: float = parse_time(tr.time)  # type: ignore[assignment]
+            tt: float = epoch(tr.time)  # type: ignore[assignment]
             if tt >= t and not self.killed_station(tr.station_id) and not self.o.kills(tr.kind):  # type: ignore[arg-type]
                 self.infer(lot, tr.station_id, tt, key)     # the lot was at the transformation's station
                 for out in outs:
@@ -663,7 +622,7 @@ class _Down(_Search):
         # where the whole lot is from its origin on: its producer, the transformations that made it
         producer, made = net.produced(lot)
         origins = [(producer, made)] if producer is not None else []
-        origins += [(tr.station_id, parse_time(tr.time)) for tr, _i, _o in net.transformations_of(lot, "output")]
+        origins += [(tr.station_id, epoch(tr.time)) for tr, _i, _o in net.transformations_of(lot, "output")]
         for station, since in origins:
             at = max(t, since) if since is not None else t
             self.offer(("P", lot, station), at, certain, key)
@@ -677,7 +636,7 @@ class _Down(_Search):
             if d.sender_id == station and net.ship[d.id] >= t:
                 self.reach_delivery(d, certain, key)
         for tr, _ins, outs in net.transformations_of(lot, "input"):
-            tt: float = parse_time(tr.time)  # type: ignore[assignment]
+            tt: float = epoch(tr.time)  # type: ignore[assignment]
             if tr.station_id == station and tt >= t and not self.o.kills(tr.kind):
                 for out in outs:
                     self.offer(("L", out), tt, certain, key)
@@ -738,7 +697,7 @@ class _Up(_Search):
             return
         net = self.net
         for tr, ins, _outs in net.transformations_of(lot, "output"):
-            tt: float = parse_time(tr.time)  # type: ignore[assignment]
+            tt: float = epoch(tr.time)  # type: ignore[assignment]
             if tt <= t:
                 self.offer(("P", lot, tr.station_id), tt, certain, key)
         # where the lot first appears: its producer, stations that shipped it without a recorded source
@@ -763,7 +722,7 @@ class _Up(_Search):
                 if d.receiver_id == station and net.arr[d.id] <= t:
                     self.reach_delivery(d, certain, key)
             for tr, ins, _outs in net.transformations_of(lot, "output"):
-                tt: float = parse_time(tr.time)  # type: ignore[assignment]
+                tt: float = epoch(tr.time)  # type: ignore[assignment]
                 if tr.station_id == station and tt <= t and not self.o.kills(tr.kind):
                     for src in ins:
                         self.offer(("P", src, station), tt, certain, key)
@@ -833,7 +792,7 @@ def resolve_start(view: "ReadView", identifier: str) -> Start:
             return Start("lot", rec.id, ident, lot_id=rec.id)
         if table == "delivery":
             return Start("delivery", rec.id, ident, lot_id=rec.lot_id, station_id=rec.sender_id,
-                         time=parse_time(rec.time))
+                         time=epoch(rec.time))
         if table == "trace_code":
             return Start("trace_code", rec.id, ident, lot_id=rec.lot_id)
         if table == "operator":
@@ -886,7 +845,7 @@ def _sample_start(view: "ReadView", s: Any, ident: str) -> Start:
     if lot is None and s.batch:
         lot = _lot_of_batch(view, s)
     return Start("sample", s.id, ident, lot_id=lot, station_id=s.sampled_id,
-                 time=parse_time(s.sampled_at, end_of_day=True) if s.sampled_at else None,
+                 time=epoch(s.sampled_at, end_of_day=True) if s.sampled_at else None,
                  product_id=s.product_id, hazard=hazard_of_sample(view, s.id), category=s.category)
 
 
@@ -1069,7 +1028,7 @@ def _result(view: "ReadView", net: _Net, search: _Search, st: Start, direction: 
         tier, t, ev = lots[i]
         r = lot_recs.get(i)
         p = prods.get(r.product_id) if r is not None and r.product_id else None
-        out_l.append(TracedLot(i, tier, format_time(t), ev, al(i), product_id=getattr(r, "product_id", None),
+        out_l.append(TracedLot(i, tier, format_instant(t), ev, al(i), product_id=getattr(r, "product_id", None),
                                product_name=getattr(p, "name", None), category=getattr(p, "category", None),
                                lot_number=getattr(r, "lot_number", None), producer_id=getattr(r, "producer_id", None)))
     out_d = []
@@ -1078,7 +1037,7 @@ def _result(view: "ReadView", net: _Net, search: _Search, st: Start, direction: 
         d = search.dels[i]
         inferred = tier == POSSIBLE and _inferred_last(search, ("D", i))
         out_d.append(TracedDelivery(
-            i, tier, format_time(t), ev, al(i), lot_id=d.lot_id, sender_id=d.sender_id, receiver_id=d.receiver_id,
+            i, tier, format_instant(t), ev, al(i), lot_id=d.lot_id, sender_id=d.sender_id, receiver_id=d.receiver_id,
             ship_time=d.time, received_time=d.received_time, quantity=d.quantity, unit=d.unit,
             max_quantity=_bound(net, search, d, down), ticket_id=d.ticket_id, certificate_id=d.certificate_id,
             trace_code=d.trace_code, inferred=inferred))
@@ -1086,11 +1045,11 @@ def _result(view: "ReadView", net: _Net, search: _Search, st: Start, direction: 
     for i in ids_s:
         tier, t, ev = stations[i]
         o = ops.get(i)
-        out_s.append(TracedStation(i, tier, format_time(t), ev, al(i), name=getattr(o, "name", None),
+        out_s.append(TracedStation(i, tier, format_instant(t), ev, al(i), name=getattr(o, "name", None),
                                    kind=getattr(o, "kind", None), region_id=getattr(o, "region_id", None)))
 
     def order(x: _Item) -> tuple:
-        tt = parse_time(x.time) if x.time else 0.0
+        tt = epoch(x.time) if x.time else 0.0
         return ((tt if down else -tt), x.id)
 
     return Trace(direction, st, tuple(sorted(out_l, key=order)), tuple(sorted(out_d, key=order)),

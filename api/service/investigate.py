@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
@@ -31,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from graph.view import ReadView
 from ontology.errors import InvalidRecord, NotFound
+from ontology.times import today
 
 from .deps import get_view
 from .problems import PROBLEM_JSON, PROBLEM_SCHEMA
@@ -41,7 +41,6 @@ __all__ = ["router", "content_disposition"]
 
 router = APIRouter(tags=["investigation"])
 
-_CN = timezone(timedelta(hours=8))
 
 Hazard = Literal["unknown", "microbial", "vet_drug", "pesticide", "additive", "illegal_additive", "heavy_metal",
                  "other"]
@@ -183,7 +182,7 @@ def _recall_name(result: Any, ctx: Any, lang: str, ext: str) -> tuple[str, str]:
     if not label:
         label = re.split(r"[:/]", st.id.rstrip("/:"))[-1]
     label = re.sub(r"[\\/:*?\"<>|\s]+", "_", label)[:60] or "trace"
-    day = datetime.now(_CN).strftime("%Y%m%d")
+    day = today().strftime("%Y%m%d")
     direction = {"down": ("下游", "downstream"), "up": ("上游", "upstream")}[result.direction]
     zh = f"召回清单_{direction[0]}_{label}_{day}.{ext}"
     en = f"recall-list_{direction[1]}_{label}_{day}.{ext}"

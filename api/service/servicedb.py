@@ -26,17 +26,16 @@ import secrets
 import sqlite3
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable
 
 from ontology.errors import FoodtraceError, NotFound
+from ontology import times
 
 __all__ = ["ROLES", "ApiKey", "AuditEntry", "CaptureJob", "ServiceDB", "connect", "hash_token", "now_iso"]
 
 #: the roles a key can have, in the order shown to users
 ROLES: tuple[str, ...] = ("public", "investigator", "analyst", "credit", "admin")
 
-_CST = timezone(timedelta(hours=8))
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_key (
@@ -64,7 +63,7 @@ def connect(path: str) -> sqlite3.Connection:
 
 def now_iso() -> str:
     """The current time, ISO 8601 with the China offset (+08:00), to the millisecond."""
-    return datetime.now(_CST).isoformat(timespec="milliseconds")
+    return times.now_iso("milliseconds")
 
 
 def hash_token(token: str) -> str:

@@ -60,13 +60,13 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
+
+from ontology.times import BEIJING
 
 __all__ = ["Network", "OracleOptions", "OracleResult", "oracle_trace", "WINDOWS_DAYS", "shrink", "random_network",
            "random_options", "CATEGORIES"]
-
-_CN = timezone(timedelta(hours=8))
 
 #: the holding windows the docstring names (days by category); an unknown category gets 30 days.
 #: Copied by hand from the specification's table, deliberately not imported.
@@ -88,7 +88,7 @@ def seconds(value: str | None) -> float | None:
         text = text[:-1] + "+00:00"
     d = datetime.fromisoformat(text)
     if d.tzinfo is None:
-        d = d.replace(tzinfo=_CN)
+        d = d.replace(tzinfo=BEIJING)
     return d.timestamp()
 
 
@@ -438,7 +438,7 @@ def shrink(records: list, fails) -> list:
 CATEGORIES = ("leafy_vegetable", "aquatic", "pork", "vegetable", "egg", "frozen_food", "prepared_food", "live_pig")
 _KINDS = ("Farm", "Slaughterhouse", "Stall", "Distributor", "Supermarket", "Canteen", "Restaurant", "Producer")
 _TKINDS = ("slaughter", "cutting", "processing", "mixing", "repacking", "heating", "destruction")
-_T0 = datetime(2026, 3, 1, tzinfo=_CN)
+_T0 = datetime(2026, 3, 1, tzinfo=BEIJING)
 
 
 def at_hour(h: float) -> str:

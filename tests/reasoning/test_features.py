@@ -162,7 +162,7 @@ def test_operator_ids_and_frames_reuse(view):
 
 
 def test_bad_as_of_is_rejected(view):
-    with pytest.raises(InvalidRecord, match="as_of is not an ISO date"):
+    with pytest.raises(InvalidRecord, match="as_of: .last week. is not a date"):
         operator_features(view, as_of="last week")
 
 

@@ -6,17 +6,18 @@ trace reaches it by the end of that day).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 
+from ontology.times import BEIJING
 from graph.view import ReadView
 from ontology.errors import InvalidRecord, NotFound
 from ontology.records import Alias, Delivery, Lot, Operator, Product
 from reasoning.outbreak import Case, product_priors, rank_sources
 from reasoning.trace import CERTAIN, POSSIBLE
 
-CN = timezone(timedelta(hours=8))
+CN = BEIJING
 T0 = datetime(2026, 3, 1, tzinfo=CN)
 
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 
+from ontology.times import BEIJING
 from graph.view import ReadView
 from ontology.errors import NotFound
 from ontology.records import (
     Delivery, Event, Lot, Operator, Product, Retraction, Sample, TestResult, TraceCode, Transformation,
     TransformationItem,
 )
-from reasoning.trace import CERTAIN, POSSIBLE, TraceOptions, parse_time, trace
+from reasoning.trace import CERTAIN, POSSIBLE, TraceOptions, trace
+from ontology.times import epoch
 
-CN = timezone(timedelta(hours=8))
+CN = BEIJING
 T0 = datetime(2026, 3, 1, tzinfo=CN)
 
 
@@ -193,9 +195,9 @@ def test_kill_steps_cut_pathogens_not_residues(view):
 def test_since_and_until(view):
     s, v = view
     _abattoir(s)
-    t = trace(v, "pig", "down", TraceOptions(until=parse_time(at(2.3))))
+    t = trace(v, "pig", "down", TraceOptions(until=epoch(at(2.3))))
     assert ids(t.deliveries) == ["d1", "d2"]
-    t = trace(v, "carcass", "down", TraceOptions(since=parse_time(at(2.45))))
+    t = trace(v, "carcass", "down", TraceOptions(since=epoch(at(2.45))))
     assert ids(t.deliveries) == ["d4"]
 
 

@@ -18,7 +18,8 @@ from ontology.records import (
     RECORD_TYPES, Alias, Delivery, Event, Lot, Operator, Product, Retraction, Sample, TestResult, TraceCode,
     Transformation, TransformationItem,
 )
-from reasoning.trace import TraceOptions, Tracer, parse_time, trace
+from reasoning.trace import TraceOptions, Tracer, trace
+from ontology.times import epoch
 
 from .oracle import at_hour, random_network
 
@@ -72,7 +73,7 @@ def hand_made() -> list:
 
 OPTIONS = [TraceOptions(), TraceOptions(infer=False), TraceOptions(windows={"pork": 1, "leafy_vegetable": 10}),
            TraceOptions(hazard="microbial", kill=frozenset({"stall"})), TraceOptions(hazard="pesticide"),
-           TraceOptions(since=parse_time(at_hour(20)), until=parse_time(at_hour(2.5 * D))),
+           TraceOptions(since=epoch(at_hour(20)), until=epoch(at_hour(2.5 * D))),
            TraceOptions(may_contain={"pork": {"pork"}})]
 
 

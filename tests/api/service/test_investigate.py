@@ -17,7 +17,8 @@ from api.trace_render import RECALL_COLUMNS
 from graph.store import open_store
 from graph.view import ReadView
 from reasoning.outbreak import Case, rank_sources
-from reasoning.trace import TraceOptions, parse_time, trace
+from reasoning.trace import TraceOptions, trace
+from ontology.times import epoch
 
 from . import dataset as D
 
@@ -91,7 +92,7 @@ def test_trace_options_are_those_of_the_cli(server, service_store):
     with server.client("investigator") as c:
         r = c.get("/trace/down", params=params)
     assert r.status_code == 200, r.text
-    opts = TraceOptions(since=parse_time("2026-11-01T06:00:00"), until=parse_time("2026-11-02", end_of_day=True),
+    opts = TraceOptions(since=epoch("2026-11-01T06:00:00"), until=epoch("2026-11-02", end_of_day=True),
                         windows={"pork": 2.0, "leafy_vegetable": 1.0}, hazard="microbial",
                         kill=frozenset({D.WHOLESALE}), infer=False)
     body = r.json()

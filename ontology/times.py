@@ -1,0 +1,274 @@
+"""Times and days: one meaning for every module.
+
+The rule
+--------
+* A **time without an offset** is Beijing time (UTC+8): the records come from
+  Chinese businesses and bureaus, whose clocks and forms are in Beijing time.
+  A time with an offset (``+08:00``, ``Z``, ``+00:00`` ...) means what it says.
+* A **date** (``YYYY-MM-DD``) read as an instant is its midnight in Beijing
+  (or its last second, ``end_of_day=True``, for an inclusive upper bound).
+* The **day of** a record is its Beijing calendar day: ``2026-03-01T20:00:00Z``
+  happened on 2026-03-02 in Nantong.
+* **"As of" a day** means before that day begins: a figure as of 2026-03-01
+  uses records of 2026-02-28 and earlier. Without one, :func:`default_as_of`
+  takes the day after the latest day any dated record of the store names
+  (:data:`AS_OF_FIELDS`), or today in Beijing for a store without dates.
+
+Every parse of a time or a day in foodtrace goes through this module; nothing
+else defines UTC+8.
+
+Examples
+--------
+>>> parse_instant("2026-03-01T08:00:00") == parse_instant("2026-03-01T00:00:00Z")
+True
+>>> day_of("2026-03-01T20:00:00Z"), day_of("2026-03-01"), day_of(None)
+('2026-03-02', '2026-03-01', None)
+>>> format_instant(epoch("2026-03-01T00:00:00Z"))
+'2026-03-01T08:00:00+08:00'
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from .errors import InvalidRecord
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = [
+    "BEIJING",
+    "AS_OF_FIELDS",
+    "parse_instant",
+    "epoch",
+    "format_instant",
+    "utc_key",
+    "local_naive",
+    "day_of",
+    "days_of",
+    "parse_day",
+    "now",
+    "now_iso",
+    "today",
+    "default_as_of",
+    "latest_day",
+]
+
+#: China Standard Time, UTC+8 (no daylight saving since 1991)
+BEIJING = timezone(timedelta(hours=8))
+
+#: the dated fields that say how far a store's records reach: table -> fields (see :func:`default_as_of`)
+AS_OF_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "sample": ("sampled_at", "announced", "disposal_done"),
+    "inspection": ("date",),
+    "case": ("opened",),
+    "complaint": ("date",),
+    "credit_record": ("start",),
+    "delivery": ("time",),
+}
+
+
+def parse_instant(value: str | date | datetime | None, *, end_of_day: bool = False,
+                  what: str = "time") -> datetime | None:
+    """An ISO 8601 date or date-time as an aware datetime (no offset: Beijing time); None when empty.
+
+    A date is its midnight in Beijing, or its last second with ``end_of_day``.
+
+    >>> parse_instant("2026-03-01T08:00:00").isoformat()
+    '2026-03-01T08:00:00+08:00'
+    >>> parse_instant("2026-03-01", end_of_day=True).isoformat()
+    '2026-03-01T23:59:59+08:00'
+    >>> parse_instant("March", what="created")
+    Traceback (most recent call last):
+    ...
+    ontology.errors.InvalidRecord: created: 'March' is not an ISO 8601 date or date-time
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        d = value
+    elif isinstance(value, date):
+        d = datetime(value.year, value.month, value.day)
+        if end_of_day:
+            d += timedelta(days=1, seconds=-1)
+    else:
+        text = str(value).strip()
+        if not text:
+            return None
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            d = datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidRecord(f"{what}: {value!r} is not an ISO 8601 date or date-time") from None
+        if len(text) == 10 and end_of_day:
+            d += timedelta(days=1, seconds=-1)
+    return d if d.tzinfo is not None else d.replace(tzinfo=BEIJING)
+
+
+def epoch(value: str | date | datetime | None, *, end_of_day: bool = False) -> float | None:
+    """An ISO 8601 date or date-time as epoch seconds (see :func:`parse_instant`); None when empty.
+
+    >>> epoch("2026-03-01", end_of_day=True) - epoch("2026-03-01")
+    86399.0
+    """
+    d = parse_instant(value, end_of_day=end_of_day)
+    return None if d is None else d.timestamp()
+
+
+def format_instant(t: float | datetime | None) -> str | None:
+    """Epoch seconds or a datetime as ISO 8601 in Beijing time (None for None or an infinite time).
+
+    >>> format_instant(0.0)
+    '1970-01-01T08:00:00+08:00'
+    """
+    if t is None:
+        return None
+    if isinstance(t, datetime):
+        return (t if t.tzinfo is not None else t.replace(tzinfo=BEIJING)).astimezone(BEIJING).isoformat()
+    if math.isinf(t):
+        return None
+    return datetime.fromtimestamp(t, BEIJING).isoformat()
+
+
+def utc_key(value: str) -> str:
+    """A date-time as a fixed-width UTC instant string, for natural keys; as given if unparseable.
+
+    >>> utc_key("2026-03-01 08:00:00") == utc_key("2026-03-01T00:00:00.000Z")
+    True
+    """
+    try:
+        d = parse_instant(value)
+    except InvalidRecord:
+        return str(value).strip()
+    if d is None:
+        return ""
+    return d.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def local_naive(value: str | datetime | None) -> datetime | None:
+    """A time as a naive datetime on the Beijing clock (what a spreadsheet shows); None when empty.
+
+    >>> local_naive("2026-03-01T00:00:00Z")
+    datetime.datetime(2026, 3, 1, 8, 0)
+    """
+    d = parse_instant(value)
+    return None if d is None else d.astimezone(BEIJING).replace(tzinfo=None)
+
+
+@lru_cache(maxsize=1 << 16)
+def _day_of_text(text: str) -> str | None:
+    if len(text) == 10 or (len(text) > 10 and text[10] in "T " and text.endswith("+08:00")):
+        head = text[:10]
+        try:
+            date.fromisoformat(head)
+        except ValueError:
+            return None
+        return head
+    try:
+        d = parse_instant(text)
+    except InvalidRecord:
+        return None
+    return None if d is None else d.astimezone(BEIJING).date().isoformat()
+
+
+def day_of(value: str | date | datetime | None) -> str | None:
+    """The Beijing calendar day (``YYYY-MM-DD``) of a date or date-time; None when empty or not a date.
+
+    >>> day_of("2026-03-01T23:30:00+08:00"), day_of("2026-03-01T16:30:00+00:00"), day_of("no date")
+    ('2026-03-01', '2026-03-02', None)
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return (value if value.tzinfo is not None else value.replace(tzinfo=BEIJING)).astimezone(BEIJING) \
+            .date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value).strip()
+    return _day_of_text(text) if text else None
+
+
+def days_of(values: Iterable[Any]) -> "np.ndarray":
+    """:func:`day_of` of many values at once, as ``datetime64[D]`` (NaT where empty or not a date).
+
+    Dates and Beijing-time date-times (the loaders' own form) are sliced; other forms go through
+    :func:`day_of` one by one.
+
+    >>> days_of(["2026-03-01", "2026-03-01T20:00:00Z", "2026-03-01T23:00:00+08:00", None, "?"]).tolist()
+    [datetime.date(2026, 3, 1), datetime.date(2026, 3, 2), datetime.date(2026, 3, 1), None, None]
+    """
+    import numpy as np
+    import pandas as pd
+
+    s = pd.Series(list(values), dtype=object)
+    if not len(s):
+        return np.array([], dtype="datetime64[D]")
+    text = s.where(s.map(lambda v: isinstance(v, str)), None).str.strip()
+    plain = text.str.len().eq(10) | (text.str.len().gt(10) & text.str.endswith("+08:00")
+                                     & text.str.slice(10, 11).isin(["T", " "]))
+    head = text.str.slice(0, 10).where(plain, None)
+    other = s[~plain & s.notna()]
+    if len(other):
+        head = head.copy()
+        head[other.index] = [day_of(v) for v in other]
+    return pd.to_datetime(head, format="%Y-%m-%d", errors="coerce").to_numpy(dtype="datetime64[D]")
+
+
+def parse_day(value: Any, what: str = "as_of") -> date:
+    """A day from a date, a datetime (its Beijing day) or an ISO string, else :class:`InvalidRecord`.
+
+    >>> parse_day("2026-03-01"), parse_day("2026-02-28T20:00:00Z")
+    (datetime.date(2026, 3, 1), datetime.date(2026, 3, 1))
+    >>> parse_day("2026-02-30", "--from")
+    Traceback (most recent call last):
+    ...
+    ontology.errors.InvalidRecord: --from: '2026-02-30' is not a date (YYYY-MM-DD)
+    """
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if hasattr(value, "astype") and not isinstance(value, str):      # numpy datetime64
+        value = str(value.astype("datetime64[D]"))
+    day = day_of(value)
+    if day is None:
+        raise InvalidRecord(f"{what}: {value!r} is not a date (YYYY-MM-DD)")
+    return date.fromisoformat(day)
+
+
+def now() -> datetime:
+    """The current time in Beijing, aware."""
+    return datetime.now(BEIJING)
+
+
+def now_iso(timespec: str = "microseconds") -> str:
+    """The current time in Beijing as ISO 8601 with its offset."""
+    return now().isoformat(timespec=timespec)
+
+
+def today() -> date:
+    """Today's date in Beijing (the machine's own zone does not matter)."""
+    return now().date()
+
+
+def latest_day(latest_values: Mapping[str, Any]) -> str | None:
+    """The latest Beijing day among written dates or date-times (None and unreadable ones skipped).
+
+    >>> latest_day({"sample.announced": "2026-03-05", "delivery.time": "2026-03-05T17:00:00Z", "case.opened": None})
+    '2026-03-06'
+    """
+    days = [d for d in (day_of(v) for v in latest_values.values()) if d is not None]
+    return max(days) if days else None
+
+
+def default_as_of(view: Any) -> date:
+    """The day after the latest day any dated record of the store names, today (Beijing) when none does.
+
+    The dated records are those of :data:`AS_OF_FIELDS`: samples (taken, announced, disposal
+    completed), inspections, cases opened, complaints, credit records and deliveries. ``view`` is a
+    store or read view (its ``latest_values`` gives the largest value written in each field).
+    """
+    day = latest_day(view.latest_values(AS_OF_FIELDS))
+    return today() if day is None else date.fromisoformat(day) + timedelta(days=1)
