@@ -87,7 +87,7 @@ from ontology.times import BEIJING
 from ontology.units import concentration_factor, normalise_quantity
 
 from .base import Reject
-from .samr import hazard_class_of, parse_measure
+from .measures import hazard_class_of, parse_measure
 from .tables import Table, read_tables, write_table
 from .template_spec import LOAD_ORDER, TEMPLATES, Template
 

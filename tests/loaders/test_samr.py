@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from graph.store import open_store
-from loaders import samr, templates
+from loaders import measures, samr, templates
 from loaders.base import Reject
 from loaders.tables import write_table
 from ontology import identifiers as ids
@@ -226,7 +226,7 @@ def test_operators_resolve_to_registered_ones_by_name(tmp_path: Path) -> None:
     ("5.2×103CFU/g", (5200.0, "CFU/g", None)),
 ])
 def test_parse_measure(text: str, expected: tuple) -> None:
-    m = samr.parse_measure(text)
+    m = measures.parse_measure(text)
     assert (m.value, m.unit, m.op) == expected
 
 
