@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from ontology.errors import NotFound, UnknownStoreScheme
-from ontology.records import Delivery, Record, TransformationItem, record_type
+from ontology.records import Delivery, Record, TransformationItem
+from ontology.times import day_of, parse_day
 
 __all__ = [
     "CHANGE_LOT_FIELD",
@@ -168,13 +169,59 @@ class Store(ABC):
         """The canonical id of ``identifier`` in any received form, or None."""
         return self.resolve_many([identifier]).get(identifier)
 
-    def require(self, identifier: str, table: str | None = None) -> str:
-        """Like :meth:`resolve`, but raise :class:`NotFound` with a helpful message."""
-        found = self.resolve(identifier)
-        if found is None or (table is not None and not self.get_many(table, [found])):
-            what = record_type(table).zh + " " if table else ""
-            raise NotFound(f"no {what}entity has the identifier {identifier!r}")
-        return found
+    def require(self, identifier: str, table: str | None = None, *, what: str | None = None) -> str:
+        """Like :meth:`resolve`, but raise :class:`NotFound` with a helpful message (see :meth:`require_many`)."""
+        return self.require_many([identifier], table, what=what)[0]
+
+    def require_many(self, identifiers: Iterable[str], table: str | None = None, *,
+                     what: str | None = None) -> list[str]:
+        """The canonical ids of identifiers given in any received form, in order: the one resolver of
+        foodtrace (the command line, the service and the console all call it).
+
+        White space around an identifier is ignored. ``table`` demands that each names a record of that
+        table; ``what`` is the noun of the messages (default: the table's name). An unknown identifier
+        raises :class:`NotFound` ("no operator has the identifier 'x'"), one naming a record of another
+        table too ("'x' is not an operator (it names ...)").
+        """
+        raw = list(identifiers)
+        idents = [str(i).strip() for i in raw]
+        noun = what or (table.replace("_", " ") if table else "entity")
+        found = self.resolve_many([i for i in idents if i])
+        out: list[str] = []
+        for given, ident in zip(raw, idents):
+            cid = found.get(ident) if ident else None
+            if cid is None:
+                raise NotFound(f"no {noun} has the identifier {given!r}")
+            out.append(cid)
+        if table is not None:
+            known = self.get_many(table, out)
+            article = "an" if noun[:1] in "aeiou" else "a"
+            for given, cid in zip(raw, out):
+                if cid not in known:
+                    raise NotFound(f"{given!r} is not {article} {noun} (it names {cid})")
+        return out
+
+    def live(self, records: Iterable[Record], *, as_of: Any = None) -> Iterator[Record]:
+        """The records not read from a retracted EPCIS event: the one place scans apply that rule
+        (:meth:`deliveries` and :meth:`transformation_items` apply it in their queries).
+
+        With ``as_of`` (a day), only retractions declared before that day count: a retraction is known
+        from the day it was declared (:mod:`ontology.times`).
+        """
+        if as_of is None:
+            retracted = self.retracted_events()
+        else:
+            day = parse_day(as_of).isoformat()
+            retracted = {r.event_id for r in self.scan("retraction")
+                         if r.event_id and (day_of(r.declared) or "") < day}
+        for r in records:
+            event = getattr(r, "event_id", None)
+            if event is None or event not in retracted:
+                yield r
+
+    def scan_live(self, table: str, where: Mapping[str, Any] | None = None, *, as_of: Any = None) -> Iterator[Record]:
+        """:meth:`scan` without the records read from retracted events (see :meth:`live`)."""
+        return self.live(self.scan(table, where), as_of=as_of)
 
     def latest_values(self, fields: Mapping[str, Iterable[str]]) -> dict[str, Any]:
         """The largest value written in each field, as ``{"table.field": value}`` (None where none is).

@@ -199,12 +199,8 @@ def read_frames(view: Any) -> Frames:
                                         "announced", "category", "product_id", "product_name", "lot_id"))
     tr = _columns(view.scan("test_result"), ("sample_id", "hazard_class", "conclusion"))
 
-    retracted = view.retracted_events()
-    dv = _columns(view.scan("delivery"), ("sender_id", "receiver_id", "lot_id", "time", "certificate_id",
-                                          "ticket_id", "event_id"))
-    if retracted:
-        keep = [e is None or e not in retracted for e in dv["event_id"]]
-        dv = {k: [v for v, ok in zip(vs, keep) if ok] for k, vs in dv.items()}
+    dv = _columns(view.scan_live("delivery"), ("sender_id", "receiver_id", "lot_id", "time", "certificate_id",
+                                               "ticket_id"))
 
     ids = pd.Index(pd.unique(pd.Series(
         list(o["id"]) + sm["sampled_id"] + sm["producer_id"] + dv["sender_id"] + dv["receiver_id"], dtype=object

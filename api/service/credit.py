@@ -50,12 +50,10 @@ def _invalid(location: tuple[Any, ...], message: str) -> RequestValidationError:
 
 
 def _operator(request: Request, store: Store, ident: str) -> str:
-    from ..grades import resolve_operator
-
     audit_entities(request, ident)
-    if not ident.strip() or len(ident) > _MAX_ID:
+    if len(ident) > _MAX_ID:
         raise NotFound(f"no operator has the identifier {ident!r}")
-    oid = resolve_operator(store, ident)
+    oid = store.require(ident, "operator")
     if oid != ident:
         audit_entities(request, oid)
     return oid
@@ -173,24 +171,6 @@ def grades(request: Request,
 # -- one operator -----------------------------------------------------------------------------------------
 
 
-def _explanation(store: Store, oid: str) -> dict[str, Any] | None:
-    """``foodtrace risk explain --format json``: the stored explanation, else the grade computed now."""
-    from reasoning.grading import grade_operators
-
-    from ..grades import stored_explanation
-
-    found = stored_explanation(store, oid)
-    if found is not None:
-        a, stamp = found
-    else:
-        if not store.get_many("operator", [oid]):
-            return None
-        a, stamp = grade_operators(ReadView(store), operator_ids=[oid])[0], None
-    d = a.to_dict()
-    d["stored"] = stamp
-    return d
-
-
 @router.get("/{operator_id:path}", summary="主体风险等级与说明 / an operator's grade, explanation and history",
             description="`effective` and `history` as `foodtrace risk history ID --format json` (every assessment, "
                         "override, lift and publication in time order); `explanation` as `foodtrace risk explain "
@@ -199,11 +179,12 @@ def _explanation(store: Store, oid: str) -> dict[str, Any] | None:
             responses=_problem_responses(401, 403, 404), openapi_extra={"x-permission": "grades.read"})
 def grade_detail(request: Request, operator_id: str, store: Store = Depends(get_store),
                  key: ApiKey = Depends(require("grades.read"))) -> dict[str, Any]:
-    from ..grades import grade_history
+    from ..grades import explanation, grade_history
 
     oid = _operator(request, store, operator_id)
     out = grade_history(store, oid)
-    out["explanation"] = _explanation(store, oid)
+    a, stamp = explanation(store, oid)
+    out["explanation"] = {**a.to_dict(), "stored": stamp}
     return out
 
 

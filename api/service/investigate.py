@@ -408,13 +408,10 @@ def outbreak_upload(request: Request,
 def _profile(request: Request, view: ReadView, ident: str, limit: int) -> dict[str, Any]:
     from reasoning.profile import operator_profile
 
-    ident = ident.strip()
     audit_entities(request, ident)
-    if not ident or len(ident) > _MAX_ID:
+    if len(ident) > _MAX_ID:
         raise NotFound(f"no operator has the identifier {ident!r}")
-    oid = view.resolve_many([ident]).get(ident, ident)
-    if not view.get_many("operator", [oid]):
-        raise NotFound(f"no operator has the identifier {ident!r}")
+    oid = view.require(ident, "operator")
     if oid != ident:
         audit_entities(request, oid)
     return operator_profile(view, oid, limit=limit)
