@@ -23,8 +23,7 @@ import click
 from ontology.errors import UnreadableFile
 
 from . import render
-from .cli_common import date_option, emit
-from .cli import _store, store_option
+from .cli_common import date_option, emit, open_cli_store, store_option
 from .risk_cli import risk
 
 __all__ = ["METRICS", "metric_rows", "top_text", "score_headers", "score_rows", "read_truth"]
@@ -104,7 +103,7 @@ def evaluate_command(train_until: date, fmt: str, truth: Path | None, method: st
     from reasoning.risk_model import evaluate
 
     latent, exposure = read_truth(truth) if truth else (None, None)
-    with _store(store_url) as store:
+    with open_cli_store(store_url) as store:
         result = evaluate(ReadView(store), train_until, latent=latent, exposure=exposure, method=method,
                           horizon_days=horizon)
     if fmt == "json":
@@ -170,7 +169,7 @@ def scores_command(as_of: date | None, top: int | None, fmt: str, out: Path | No
     from graph.view import ReadView
     from reasoning.risk_model import score_operators
 
-    with _store(store_url) as store:
+    with open_cli_store(store_url) as store:
         scores = score_operators(ReadView(store), as_of=as_of, method=method)
     if top is not None:
         scores = scores.head(top)
