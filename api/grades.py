@@ -56,7 +56,7 @@ def set_override(store: Any, identifier: str, grade: str | None, *, reason: str 
     """Set an operator's grade by hand (``foodtrace risk override ENTITY GRADE``): one new GradeOverride record.
 
     Raises :class:`NotFound` (no such operator), :class:`ontology.errors.FoodtraceError` (bad grade,
-    empty reason or by) and :class:`reasoning.assessments.OverrideConflict` (one is in force).
+    empty reason or by) and :class:`ontology.errors.OverrideConflict` (one is in force).
     """
     from reasoning.assessments import new_override
 

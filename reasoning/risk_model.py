@@ -59,12 +59,12 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from ontology.errors import FoodtraceError
+from ontology.errors import InsufficientData
 from ontology.vocab import labels, operator_kinds
 
 from .features import FEATURES, Frames, operator_features, parse_as_of, read_frames
 
-__all__ = ["FailureRiskModel", "InsufficientData", "design_matrix", "design_labels", "training_set",
+__all__ = ["FailureRiskModel", "design_matrix", "design_labels", "training_set",
            "next_sample_labels", "fit_model", "score_operators", "evaluate", "precision_at", "proxy_grades",
            "MODEL_VERSION"]
 
@@ -81,8 +81,6 @@ _LOG = ("samples", "nonconforming", "samples_365", "nonconforming_365", "inspect
 _NUMERIC = [c for c in FEATURES if c not in ("kind", "category", "scale", "district")]
 
 
-class InsufficientData(FoodtraceError, ValueError):
-    """Not enough labelled history to train or evaluate the model."""
 
 
 # -- the design matrix ---------------------------------------------------------------------------

@@ -235,7 +235,8 @@ def _reason(text: str) -> str:
              responses=_problem_responses(401, 403, 404, 409, 422), openapi_extra={"x-permission": "grades.write"})
 def override(request: Request, operator_id: str, body: OverrideIn, store: Store = Depends(get_store),
              key: ApiKey = Depends(require("grades.write"))) -> dict[str, Any]:
-    from reasoning.assessments import GRADES, OverrideConflict
+    from ontology.errors import OverrideConflict
+    from reasoning.assessments import GRADES
 
     from ..grades import set_override
 
@@ -262,7 +263,7 @@ def override(request: Request, operator_id: str, body: OverrideIn, store: Store 
              openapi_extra={"x-permission": "grades.write"})
 def lift(request: Request, operator_id: str, body: LiftIn, store: Store = Depends(get_store),
          key: ApiKey = Depends(require("grades.write"))) -> dict[str, Any]:
-    from reasoning.assessments import OverrideConflict
+    from ontology.errors import OverrideConflict
 
     from ..grades import lift_override
 

@@ -345,7 +345,9 @@ _OUTBREAK_DOC = ("Ranks stations and lots by the share of case weight their forw
              openapi_extra={"x-permission": "outbreak"})
 def outbreak(request: Request, body: OutbreakIn, view: ReadView = Depends(get_view),
              key: ApiKey = Depends(require("outbreak"))) -> dict[str, Any]:
-    from ..outbreak import CaseRowsError, resolve_rows
+    from ontology.errors import CaseRowsError
+
+    from ..outbreak import resolve_rows
 
     rows = _case_rows(body)
     audit_entities(request, *(r.id for r in rows))
@@ -372,7 +374,9 @@ def outbreak_upload(request: Request,
                     key: ApiKey = Depends(require("outbreak"))) -> dict[str, Any]:
     from ontology.errors import UnreadableFile
 
-    from ..outbreak import CaseRowsError, read_case_rows, resolve_rows
+    from ontology.errors import CaseRowsError
+
+    from ..outbreak import read_case_rows, resolve_rows
 
     data = file.file.read(_MAX_UPLOAD + 1)
     if len(data) > _MAX_UPLOAD:
