@@ -29,7 +29,8 @@ store_option = click.option("--store", "store_url", default=None, metavar="URL",
 
 def open_cli_store(url: str | None) -> Store:
     """The store of ``--store URL``, else of the ``FOODTRACE_STORE`` setting."""
-    return open_store(url or get_settings().store)
+    settings = get_settings()
+    return open_store(url or settings.store, settings.store_options())
 
 
 def date_option(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:

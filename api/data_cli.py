@@ -10,6 +10,7 @@ from typing import Any, Callable
 import click
 
 from graph.store import Store, open_store
+from loaders.base import ReadOptions
 
 from . import render
 from .cli_common import emit, format_option, open_cli_store, out_option, store_option
@@ -59,7 +60,7 @@ class _Progress:
 # -- load -------------------------------------------------------------------------------------
 
 def run_load(store: Store, files: list[Path], kind: str, rejects_path: Path, *, echo: Callable[[str], None],
-             progress: bool = True) -> int:
+             progress: bool = True, options: ReadOptions | None = None) -> int:
     """Load files, print a summary, write the rejects CSV; return the exit code."""
     from loaders.base import write_rejects
     from loaders.load import load_files
@@ -69,7 +70,7 @@ def run_load(store: Store, files: list[Path], kind: str, rejects_path: Path, *, 
     t0 = time.perf_counter()
     try:
         outcomes = load_files(store, files, kind, on_file_start=bar.file_start, on_records=bar.on_records,
-                              on_file_done=lambda o: bar.file_done(sizes.get(o.path, 0)))
+                              on_file_done=lambda o: bar.file_done(sizes.get(o.path, 0)), options=options)
     finally:
         bar.close()
     elapsed = time.perf_counter() - t0
@@ -115,7 +116,7 @@ def load(files: tuple[Path, ...], kind: str, rejects_path: Path | None, store_ur
             expanded.append(f)
     with open_cli_store(store_url) as store:
         code = run_load(store, expanded, kind, rejects_path or Path(settings.rejects), echo=click.echo,
-                        progress=settings.progress)
+                        progress=settings.progress, options=settings.read_options())
     sys.exit(code)
 
 
@@ -335,8 +336,9 @@ def demo(scale: int | None, seed: int, out: Path | None, store_url: str | None) 
     click.echo(f"== 2. 导入 / loading {data_dir} into {url}")
     files = sorted(p for p in data_dir.rglob("*") if p.is_file() and p.parent.name != "truth"
                    and p.name != "manifest.json")
-    with open_store(url) as store:
-        code = run_load(store, files, "auto", out / "rejects.csv", echo=click.echo, progress=settings.progress)
+    with open_store(url, settings.store_options()) as store:
+        code = run_load(store, files, "auto", out / "rejects.csv", echo=click.echo, progress=settings.progress,
+                        options=settings.read_options())
         click.echo("== 3. 统计 / counts per entity type and district")
         print_stats(store_stats(ReadView(store)), click.echo)
         click.echo("== 4. 一证一票一码 / chain completeness")

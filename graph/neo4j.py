@@ -70,7 +70,6 @@ fields as floats, ``bool`` fields as booleans, text fields as strings.
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections import defaultdict
@@ -138,11 +137,12 @@ class Neo4jURL:
     shown: str
 
 
-def parse_url(url: str) -> Neo4jURL:
+def parse_url(url: str, options: Mapping[str, Any] | None = None) -> Neo4jURL:
     """Split a Neo4j store URL into driver URI, credentials and database.
 
-    Credentials missing from the URL come from ``NEO4J_USER`` / ``NEO4J_PASSWORD``,
-    the database from ``NEO4J_DATABASE``.
+    Credentials missing from the URL come from ``options`` (``user``, ``password``),
+    the database from ``?database=`` or ``options["database"]`` (the settings
+    ``NEO4J_USER`` / ``NEO4J_PASSWORD`` / ``NEO4J_DATABASE``, read at the edges).
 
     >>> parse_url("bolt://127.0.0.1:7687").driver_uri
     'bolt://127.0.0.1:7687'
@@ -161,13 +161,14 @@ def parse_url(url: str) -> Neo4jURL:
     hostport = parts.netloc.rsplit("@", 1)[-1]
     if not hostport:
         raise StoreUnavailable(f"the Neo4j URL {url!r} names no host")
-    user = unquote(parts.username) if parts.username else os.environ.get("NEO4J_USER") or None
+    given = options or {}
+    user = unquote(parts.username) if parts.username else given.get("user") or None
     if parts.password is not None:
         password: str | None = unquote(parts.password)
     else:
-        password = os.environ.get("NEO4J_PASSWORD") or None
+        password = given.get("password") or None
     query = parse_qs(parts.query)
-    database = (query.get("database") or [None])[-1] or os.environ.get("NEO4J_DATABASE") or None
+    database = (query.get("database") or [None])[-1] or given.get("database") or None
     shown_netloc = hostport
     if parts.username:
         shown_netloc = parts.username + (":***" if parts.password is not None else "") + "@" + hostport
@@ -321,8 +322,8 @@ class Neo4jStore(Store):
 
     name = "neo4j"
 
-    def __init__(self, url: str):
-        self._parsed = parse_url(url)
+    def __init__(self, url: str, options: Mapping[str, Any] | None = None):
+        self._parsed = parse_url(url, options)
         self.url = self._parsed.shown
         self.database = self._parsed.database
         self._schema_ready = False

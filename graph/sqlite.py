@@ -182,7 +182,7 @@ class SQLiteStore(Store):
     name = "sqlite"
     local_reads = True
 
-    def __init__(self, url: str | os.PathLike[str]):
+    def __init__(self, url: str | os.PathLike[str], options: Mapping[str, Any] | None = None):
         self.url = os.fspath(url)
         self.path = sqlite_path(self.url)
         # _write_lock: one write at a time; _db_lock: one statement at a time on the connection (the

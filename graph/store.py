@@ -267,12 +267,14 @@ def known_schemes() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def open_store(url: str | os.PathLike[str]) -> Store:
+def open_store(url: str | os.PathLike[str], options: Mapping[str, Any] | None = None) -> Store:
     """Open the store named by ``url``.
 
     ``sqlite:///relative.db``, ``sqlite:////absolute/path.db`` or a plain file
     path open the embedded store; other schemes are looked up in the registry.
     An unknown scheme raises :class:`UnknownStoreScheme` listing the known ones.
+    ``options`` are the backend's own settings where the URL does not give them
+    (Neo4j: ``user``, ``password``, ``database``); a backend ignores what it does not use.
     """
     text = os.fspath(url)
     scheme = text.split("://", 1)[0].lower() if "://" in text else "sqlite"
@@ -280,7 +282,7 @@ def open_store(url: str | os.PathLike[str]) -> Store:
         raise UnknownStoreScheme(text, known_schemes())
     module, cls = _REGISTRY[scheme]
     backend = getattr(importlib.import_module(module), cls)
-    return backend(text)
+    return backend(text, options or {})
 
 
 register("sqlite", "graph.sqlite", "SQLiteStore")

@@ -23,7 +23,7 @@ from graph.store import Store, WriteStats
 from ontology.errors import FoodtraceError, UnreadableFile
 from ontology.records import Record, iter_missing_required
 
-from .base import Reject, sniff_kind
+from .base import ReadOptions, Reject, sniff_kind
 from .template_spec import LOAD_ORDER
 
 __all__ = ["KINDS", "FileOutcome", "load_files", "load_document", "plan_order", "reader_for"]
@@ -126,11 +126,12 @@ def _complete(rec: Record, outcome: FileOutcome) -> bool:
 def load_files(store: Store, paths: Iterable[Path], kind: str = "auto", *,
                on_file_start: Callable[[Path, str], None] | None = None,
                on_records: Callable[[int], None] | None = None,
-               on_file_done: Callable[[FileOutcome], None] | None = None) -> list[FileOutcome]:
+               on_file_done: Callable[[FileOutcome], None] | None = None,
+               options: ReadOptions | None = None) -> list[FileOutcome]:
     """Load ``paths`` into ``store``, one atomic batch per file.
 
     The callbacks let the caller show progress: ``on_records`` receives the number
-    of records written so far in the current file.
+    of records written so far in the current file. ``options`` go to every reader.
     """
     from ontology.vocab import region_records
 
@@ -145,7 +146,7 @@ def load_files(store: Store, paths: Iterable[Path], kind: str = "auto", *,
         else:
             try:
                 read = reader_for(k)
-                records = read(path, outcome.rejects, store=store)
+                records = read(path, outcome.rejects, store=store, options=options)
                 outcome.stats = store.write(_checked(records, outcome, store), progress=on_records)
             except UnreadableFile as e:
                 outcome.error = str(e)
@@ -160,7 +161,7 @@ def load_files(store: Store, paths: Iterable[Path], kind: str = "auto", *,
 
 
 def load_document(store: Store, doc: dict | bytes | str, source: str, *, rollback: bool = True,
-                  dry_run: bool = False) -> FileOutcome:
+                  dry_run: bool = False, options: ReadOptions | None = None) -> FileOutcome:
     """Load one EPCIS document received in memory (the HTTP capture interface).
 
     The whole document is read and checked first. With ``rollback`` (the EPCIS
@@ -175,7 +176,8 @@ def load_document(store: Store, doc: dict | bytes | str, source: str, *, rollbac
 
     outcome = FileOutcome(path=Path(source), kind="epcis")
     try:
-        records = list(_checked(read_document(doc, source, outcome.rejects, store=store), outcome, store))
+        records = list(_checked(read_document(doc, source, outcome.rejects, store=store, options=options),
+                                outcome, store))
     except UnreadableFile as e:
         outcome.error = str(e)
         outcome.rejects.clear()

@@ -24,10 +24,9 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from graph.store import Store
-from graph.view import ReadView
 from ontology.errors import FoodtraceError, NotFound
 
-from .deps import get_store, get_view
+from .deps import StoreDep, ViewDep
 from .problems import PROBLEM_JSON, PROBLEM_SCHEMA
 from .security import audit_entities, require
 from .servicedb import ApiKey
@@ -114,7 +113,7 @@ def _matches(value: str | None, wanted: str, labels: dict[str, tuple[str, str]])
                         "wins), sorted by operator id, with the latest assessment's points and versions: the rows "
                         "of `foodtrace risk export` as JSON. Unpublished grades included: staff only.",
             responses=_problem_responses(401, 403, 422), openapi_extra={"x-permission": "grades.read"})
-def grades(request: Request,
+def grades(*, request: Request,
            district: str | None = Query(None, max_length=200, description="District: region id or name (如东县, "
                                         "Rudong County)"),
            kind: str | None = Query(None, max_length=200, description="Operator kind: Restaurant, 餐饮服务 ..."),
@@ -124,7 +123,7 @@ def grades(request: Request,
                                           "published (true) or not (false)"),
            limit: int = Query(100, ge=1, le=1000, description="Page size"),
            offset: int = Query(0, ge=0, le=1_000_000_000, description="Items to skip"),
-           view: ReadView = Depends(get_view), key: ApiKey = Depends(require("grades.read"))) -> GradePage:
+           view: ViewDep, key: ApiKey = Depends(require("grades.read"))) -> GradePage:
     from ontology.vocab import labels
     from reasoning.assessments import effective_grades
 
@@ -177,7 +176,7 @@ def grades(request: Request,
                         "ID --format json` (every factor with its points, maximum, Chinese note and evidence ids; the "
                         "model's top features under `stored.model`; computed now where no assessment is stored).",
             responses=_problem_responses(401, 403, 404), openapi_extra={"x-permission": "grades.read"})
-def grade_detail(request: Request, operator_id: str, store: Store = Depends(get_store),
+def grade_detail(request: Request, *, operator_id: str, store: StoreDep,
                  key: ApiKey = Depends(require("grades.read"))) -> dict[str, Any]:
     from ..grades import explanation, grade_history
 
@@ -233,7 +232,7 @@ def _reason(text: str) -> str:
                          "(append-only) that holds until lifted; later grading runs keep their computed grade beside "
                          "it and flag a difference. 409 while another override is in force.",
              responses=_problem_responses(401, 403, 404, 409, 422), openapi_extra={"x-permission": "grades.write"})
-def override(request: Request, operator_id: str, body: OverrideIn, store: Store = Depends(get_store),
+def override(request: Request, *, operator_id: str, body: OverrideIn, store: StoreDep,
              key: ApiKey = Depends(require("grades.write"))) -> dict[str, Any]:
     from ontology.errors import OverrideConflict
     from reasoning.assessments import GRADES
@@ -261,7 +260,7 @@ def override(request: Request, operator_id: str, body: OverrideIn, store: Store 
                          "stamped lifted (never deleted) and the computed grade holds again. 409 when none is in "
                          "force.", responses=_problem_responses(401, 403, 404, 409, 422),
              openapi_extra={"x-permission": "grades.write"})
-def lift(request: Request, operator_id: str, body: LiftIn, store: Store = Depends(get_store),
+def lift(request: Request, *, operator_id: str, body: LiftIn, store: StoreDep,
          key: ApiKey = Depends(require("grades.write"))) -> dict[str, Any]:
     from ontology.errors import OverrideConflict
 

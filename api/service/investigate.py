@@ -32,7 +32,7 @@ from graph.view import ReadView
 from ontology.errors import InvalidRecord, NotFound
 from ontology.times import today
 
-from .deps import get_view
+from .deps import ViewDep
 from .problems import PROBLEM_JSON, PROBLEM_SCHEMA
 from .security import audit_entities, require
 from .servicedb import ApiKey
@@ -149,7 +149,7 @@ _TRACE_DOC = ("The JSON of `foodtrace trace {d} ID --format json`: the start, th
 @router.get("/trace/down", summary="下游追溯 / trace downstream: where did it go",
             description=_TRACE_DOC.format(d="down"), responses=_problem_responses(400, 401, 403, 404, 422),
             openapi_extra={"x-permission": "trace"})
-def trace_down(request: Request, q: TraceQuery = Depends(trace_query), view: ReadView = Depends(get_view),
+def trace_down(request: Request, *, q: TraceQuery = Depends(trace_query), view: ViewDep,
                key: ApiKey = Depends(require("trace"))) -> dict[str, Any]:
     return _run_trace(request, view, q, "down").to_dict()
 
@@ -157,7 +157,7 @@ def trace_down(request: Request, q: TraceQuery = Depends(trace_query), view: Rea
 @router.get("/trace/up", summary="上游溯源 / trace upstream: where did it come from",
             description=_TRACE_DOC.format(d="up"), responses=_problem_responses(400, 401, 403, 404, 422),
             openapi_extra={"x-permission": "trace"})
-def trace_up(request: Request, q: TraceQuery = Depends(trace_query), view: ReadView = Depends(get_view),
+def trace_up(request: Request, *, q: TraceQuery = Depends(trace_query), view: ViewDep,
              key: ApiKey = Depends(require("trace"))) -> dict[str, Any]:
     return _run_trace(request, view, q, "up").to_dict()
 
@@ -216,11 +216,11 @@ _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
                              "description": "the workbook, as an attachment"},
                        **_problem_responses(400, 401, 403, 404, 422)},
             openapi_extra={"x-permission": "recall"})
-def recall_xlsx(request: Request, q: TraceQuery = Depends(trace_query),
+def recall_xlsx(request: Request, *, q: TraceQuery = Depends(trace_query),
                 direction: Literal["down", "up"] = Query("down", description="down: where it went (a recall); "
                                                          "up: where it came from"),
                 lang: Literal["zh", "en"] = Query("zh", description="Language of headers and labels"),
-                view: ReadView = Depends(get_view), key: ApiKey = Depends(require("recall"))) -> Response:
+                view: ViewDep, key: ApiKey = Depends(require("recall"))) -> Response:
     return _recall(request, view, q, direction, lang, "xlsx")
 
 
@@ -231,11 +231,11 @@ def recall_xlsx(request: Request, q: TraceQuery = Depends(trace_query),
                              "description": "the recall list, as an attachment"},
                        **_problem_responses(400, 401, 403, 404, 422)},
             openapi_extra={"x-permission": "recall"})
-def recall_csv(request: Request, q: TraceQuery = Depends(trace_query),
+def recall_csv(request: Request, *, q: TraceQuery = Depends(trace_query),
                direction: Literal["down", "up"] = Query("down", description="down: where it went; up: where it "
                                                         "came from"),
                lang: Literal["zh", "en"] = Query("zh", description="Language of headers and labels"),
-               view: ReadView = Depends(get_view), key: ApiKey = Depends(require("recall"))) -> Response:
+               view: ViewDep, key: ApiKey = Depends(require("recall"))) -> Response:
     return _recall(request, view, q, direction, lang, "csv")
 
 
@@ -343,7 +343,7 @@ _OUTBREAK_DOC = ("Ranks stations and lots by the share of case weight their forw
 @router.post("/outbreak", summary="疫情溯源排名 / outbreak source ranking (JSON cases)",
              description=_OUTBREAK_DOC, responses=_problem_responses(401, 403, 422),
              openapi_extra={"x-permission": "outbreak"})
-def outbreak(request: Request, body: OutbreakIn, view: ReadView = Depends(get_view),
+def outbreak(request: Request, *, body: OutbreakIn, view: ViewDep,
              key: ApiKey = Depends(require("outbreak"))) -> dict[str, Any]:
     from ontology.errors import CaseRowsError
 
@@ -364,13 +364,13 @@ def outbreak(request: Request, body: OutbreakIn, view: ReadView = Depends(get_vi
              "(default 1, negative for a confirmed non-case) and 日期/date (optional); CSV in UTF-8 or GBK, or "
              "an Excel workbook.", responses=_problem_responses(401, 403, 413, 422),
              openapi_extra={"x-permission": "outbreak"})
-def outbreak_upload(request: Request,
+def outbreak_upload(*, request: Request,
                     file: UploadFile = File(..., description="CASES.csv (or .xlsx)"),
                     hazard: Hazard = Form("unknown", description="Kind of hazard"),
                     kill: list[str] = Form([], description="Kill steps (stations or lots; repeatable)"),
                     priors: bool = Form(False, description="Order ties by product-risk priors"),
                     top: int | None = Form(None, ge=0, le=1_000_000, description="Only the N best (0: all)"),
-                    view: ReadView = Depends(get_view),
+                    view: ViewDep,
                     key: ApiKey = Depends(require("outbreak"))) -> dict[str, Any]:
     from ontology.errors import UnreadableFile
 
@@ -431,10 +431,10 @@ _LIMIT = Query(20, ge=0, le=1000, description="Items per list (newest first)")
 
 @router.get("/operators/profile", summary="主体精准画像 / an operator's profile (?id=)", description=_PROFILE_DOC,
             responses=_problem_responses(401, 403, 404, 422), openapi_extra={"x-permission": "profile"})
-def operator_profile_by_query(request: Request,
+def operator_profile_by_query(*, request: Request,
                               id: str = Query(..., min_length=1, max_length=_MAX_ID,
                                               description="The operator in any identifier form (id, USCC, GLN)"),
-                              limit: int = _LIMIT, view: ReadView = Depends(get_view),
+                              limit: int = _LIMIT, view: ViewDep,
                               key: ApiKey = Depends(require("profile"))) -> dict[str, Any]:
     return _profile(request, view, id, limit)
 
@@ -442,7 +442,7 @@ def operator_profile_by_query(request: Request,
 @router.get("/operators/{operator_id:path}/profile", summary="主体精准画像 / an operator's profile",
             description=_PROFILE_DOC, responses=_problem_responses(401, 403, 404, 422),
             openapi_extra={"x-permission": "profile"})
-def operator_profile(request: Request, operator_id: str, limit: int = _LIMIT, view: ReadView = Depends(get_view),
+def operator_profile(request: Request, *, operator_id: str, limit: int = _LIMIT, view: ViewDep,
                      key: ApiKey = Depends(require("profile"))) -> dict[str, Any]:
     return _profile(request, view, operator_id, limit)
 
