@@ -171,6 +171,7 @@ def scores_command(as_of: date | None, top: int | None, fmt: str, out: Path | No
 
     with open_cli_store(store_url) as store:
         scores = score_operators(ReadView(store), as_of=as_of, method=method)
+    click.echo(f"基准日/as of {scores.attrs['as_of']}", err=True)
     if top is not None:
         scores = scores.head(top)
     if fmt == "json":

@@ -1,4 +1,4 @@
-"""What every loader shares: rejects, the reader contract and file sniffing.
+"""What every loader shares: rejects, the reader contract and the read options.
 
 A reader is a function ``read(path, rejects, *, store=None, options=None) -> Iterator[Record]``
 (parse -> normalise -> emit). It yields the canonical records of the good rows
@@ -27,7 +27,7 @@ from ontology.records import Record
 if TYPE_CHECKING:
     from graph.store import Store
 
-__all__ = ["Reject", "ReadOptions", "Reader", "REJECT_HEADERS", "write_rejects", "sniff_kind"]
+__all__ = ["Reject", "ReadOptions", "Reader", "REJECT_HEADERS", "write_rejects"]
 
 
 @dataclass(frozen=True)
@@ -89,38 +89,3 @@ def write_rejects(rejects: Iterable[Reject], path: Path) -> int:
             w.writerow(r.as_row())
             n += 1
     return n
-
-
-def sniff_kind(path: Path) -> str:
-    """Guess the loader for a file: ``epcis``, ``template`` or ``samr``.
-
-    JSON, JSON-LD and XML are EPCIS; a table whose headers map onto an official
-    sampling announcement (a sampled business and a product name, in any of the
-    header variants :func:`loaders.samr.map_headers` knows, and no template's
-    样品编号) is ``samr``; other tables are templates.
-    """
-    suffix = path.suffix.lower()
-    if suffix in (".json", ".jsonld", ".xml"):
-        return "epcis"
-    if suffix in (".csv", ".xlsx", ".xls", ".tsv", ".txt"):
-        from .tables import read_header
-
-        try:
-            header = read_header(path)
-        except Exception:
-            return "template"
-        from .samr import map_headers
-
-        columns, _ = map_headers(header)
-        if {"sampled", "product"} <= columns.keys() and "样品编号" not in "".join(header):
-            return "samr"
-        return "template"
-    try:
-        head = path.read_bytes()[:256].lstrip()
-    except OSError:
-        return "template"
-    if head.startswith((b"{", b"[")):
-        return "epcis"
-    if head.startswith(b"<"):
-        return "epcis"
-    return "template"

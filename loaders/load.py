@@ -23,10 +23,10 @@ from graph.store import Store, WriteStats
 from ontology.errors import FoodtraceError, UnreadableFile
 from ontology.records import Record, iter_missing_required
 
-from .base import ReadOptions, Reject, sniff_kind
+from .base import ReadOptions, Reject
 from .template_spec import LOAD_ORDER
 
-__all__ = ["KINDS", "FileOutcome", "load_files", "load_document", "plan_order", "reader_for"]
+__all__ = ["KINDS", "FileOutcome", "load_files", "load_document", "plan_order", "reader_for", "sniff_kind"]
 
 KINDS = ("auto", "epcis", "template", "samr")
 _READERS = {"epcis": "loaders.epcis", "template": "loaders.templates", "samr": "loaders.samr"}
@@ -55,6 +55,41 @@ class FileOutcome:
 def reader_for(kind: str) -> Callable[..., Iterator[Record]]:
     """The ``read`` function of a loader kind (imported on first use)."""
     return importlib.import_module(_READERS[kind]).read
+
+
+def sniff_kind(path: Path) -> str:
+    """Guess the loader for a file: ``epcis``, ``template`` or ``samr``.
+
+    JSON, JSON-LD and XML are EPCIS; a table whose headers map onto an official
+    sampling announcement (a sampled business and a product name, in any of the
+    header variants :func:`loaders.samr.map_headers` knows, and no template's
+    样品编号) is ``samr``; other tables are templates.
+    """
+    suffix = path.suffix.lower()
+    if suffix in (".json", ".jsonld", ".xml"):
+        return "epcis"
+    if suffix in (".csv", ".xlsx", ".xls", ".tsv", ".txt"):
+        from .tables import read_header
+
+        try:
+            header = read_header(path)
+        except Exception:
+            return "template"
+        from .samr import map_headers
+
+        columns, _ = map_headers(header)
+        if {"sampled", "product"} <= columns.keys() and "样品编号" not in "".join(header):
+            return "samr"
+        return "template"
+    try:
+        head = path.read_bytes()[:256].lstrip()
+    except OSError:
+        return "template"
+    if head.startswith((b"{", b"[")):
+        return "epcis"
+    if head.startswith(b"<"):
+        return "epcis"
+    return "template"
 
 
 def _template_kind(path: Path) -> str | None:

@@ -372,7 +372,9 @@ def score_operators(view: Any, *, as_of: Any = None, method: str = "logistic", t
     out["kind"] = f["kind"]
     out["name"] = frames.operators["name"].reindex(f.index).to_numpy(dtype=object)
     out["top_features"] = _top_contributions(model, M, f, top_features) if len(M) else []
-    return out.sort_values(["rank"], kind="stable")
+    out = out.sort_values(["rank"], kind="stable")
+    out.attrs["as_of"] = str(day)
+    return out
 
 
 # -- evaluation --------------------------------------------------------------------------------------
