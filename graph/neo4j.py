@@ -737,16 +737,9 @@ class Neo4jStore(Store):
         row = self._rows(f"RETURN {parts}")[0]
         return {name: int(row[name]) for name in _LABELS}
 
-    def latest_values(self, fields: Mapping[str, Iterable[str]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for table, names in fields.items():
-            lab = _LABELS[record_type(table).table]
-            for n in names:
-                if n not in lab.columns:
-                    raise StoreError(f"{table} has no field {n!r}")
-                rows = self._rows(f"MATCH (n:{_q(lab.label)}) RETURN max(n.{_q(n)}) AS v")
-                out[f"{table}.{n}"] = rows[0]["v"] if rows else None
-        return out
+    def _largest(self, table: str, field: str) -> Any:
+        rows = self._rows(f"MATCH (n:{_q(_LABELS[table].label)}) RETURN max(n.{_q(field)}) AS v")
+        return rows[0]["v"] if rows else None
 
     def resolve_many(self, identifiers: Iterable[str]) -> dict[str, str]:
         forms: dict[str, list[str]] = {i: lookup_forms(i) for i in identifiers}

@@ -29,8 +29,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from ontology.errors import NotFound, UnknownStoreScheme
-from ontology.records import Delivery, Record, TransformationItem
+from ontology.errors import NotFound, StoreError, UnknownStoreScheme
+from ontology.records import Delivery, Record, TransformationItem, record_fields, record_type
 from ontology.times import day_of, parse_day
 
 __all__ = [
@@ -231,15 +231,21 @@ class Store(ABC):
         """
         out: dict[str, Any] = {}
         for table, names in fields.items():
-            names = tuple(names)
-            best: dict[str, Any] = dict.fromkeys(names)
-            for r in self.scan(table):
-                for n in names:
-                    v = getattr(r, n)
-                    if v is not None and (best[n] is None or str(v) > str(best[n])):
-                        best[n] = v
-            out.update({f"{table}.{n}": v for n, v in best.items()})
+            known = {f.name for f in record_fields(record_type(table))}
+            for n in names:
+                if n not in known:
+                    raise StoreError(f"{table} has no field {n!r}")
+                out[f"{table}.{n}"] = self._largest(record_type(table).table, n)
         return out
+
+    def _largest(self, table: str, field: str) -> Any:
+        """The largest value written in one field (backends answer it from an index)."""
+        best = None
+        for r in self.scan(table):
+            v = getattr(r, field)
+            if v is not None and (best is None or str(v) > str(best)):
+                best = v
+        return best
 
     def get(self, table: str, id: str) -> Record | None:
         """One record by canonical id, or None."""

@@ -28,14 +28,13 @@ from ontology.errors import FoodtraceError, NotFound
 
 from .deps import StoreDep, ViewDep
 from .problems import PROBLEM_JSON, PROBLEM_SCHEMA
-from .security import audit_entities, require
+from .security import audit_entities, audited_require, require
 from .servicedb import ApiKey
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/grades", tags=["credit"])
 
-_MAX_ID = 2000
 
 
 def _problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -49,13 +48,7 @@ def _invalid(location: tuple[Any, ...], message: str) -> RequestValidationError:
 
 
 def _operator(request: Request, store: Store, ident: str) -> str:
-    audit_entities(request, ident)
-    if len(ident) > _MAX_ID:
-        raise NotFound(f"no operator has the identifier {ident!r}")
-    oid = store.require(ident, "operator")
-    if oid != ident:
-        audit_entities(request, oid)
-    return oid
+    return audited_require(request, store, ident)
 
 
 # -- the list -------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from ontology.times import today
 
 from .deps import ViewDep
 from .problems import PROBLEM_JSON, PROBLEM_SCHEMA
-from .security import audit_entities, require
+from .security import MAX_ID, audit_entities, audited_require, require
 from .servicedb import ApiKey
 
 __all__ = ["router", "content_disposition"]
@@ -45,7 +45,6 @@ router = APIRouter(tags=["investigation"])
 Hazard = Literal["unknown", "microbial", "vet_drug", "pesticide", "additive", "illegal_additive", "heavy_metal",
                  "other"]
 
-_MAX_ID = 2000
 _MAX_UPLOAD = 20 * 1024 * 1024
 
 
@@ -82,7 +81,7 @@ _ID_HELP = ("Where the trace starts, in any identifier form the store knows: lot
 
 
 def trace_query(
-    id: str = Query(..., min_length=1, max_length=_MAX_ID, description=_ID_HELP),
+    id: str = Query(..., min_length=1, max_length=MAX_ID, description=_ID_HELP),
     since: str | None = Query(None, max_length=64, description="Ignore deliveries before this date or ISO date-time "
                               "(Beijing time without an offset), e.g. 2026-11-01"),
     until: str | None = Query(None, max_length=64, description="Ignore deliveries after this date (a bare date "
@@ -103,7 +102,7 @@ def trace_query(
         if len(w) > 200:
             raise _invalid("query.window", "a window value is longer than 200 characters")
     for k in kill:
-        if not k.strip() or len(k) > _MAX_ID:
+        if not k.strip() or len(k) > MAX_ID:
             raise _invalid("query.kill", "a kill step identifier is empty or too long")
     return TraceQuery(ident, since, until, tuple(window), hazard, tuple(k.strip() for k in kill), explicit_only)
 
@@ -247,7 +246,7 @@ class CaseIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(..., max_length=_MAX_ID, description="A station or lot in any identifier form "
+    id: str = Field(..., max_length=MAX_ID, description="A station or lot in any identifier form "
                     "(operator id, USCC, GLN, lot id, Digital Link, trace code)", examples=["urn:foodtrace:operator:x"])
     weight: float | None = Field(None, ge=-1e6, le=1e6, allow_inf_nan=False,
                                  description="Case weight (default 1, or -1 with positive=false)")
@@ -312,7 +311,7 @@ def _rank(request: Request, view: ReadView, cases: list[Any], *, hazard: str, ki
 
     audit_entities(request, *kill)  # the cases' identifiers were named when they were read
     kill = [k.strip() for k in kill]
-    if any(not k or len(k) > _MAX_ID for k in kill):
+    if any(not k or len(k) > MAX_ID for k in kill):
         raise _invalid(f"{where}.kill", "a kill step identifier is empty or too long")
     try:
         kill_ids(view, kill)
@@ -412,13 +411,7 @@ def outbreak_upload(*, request: Request,
 def _profile(request: Request, view: ReadView, ident: str, limit: int) -> dict[str, Any]:
     from reasoning.profile import operator_profile
 
-    audit_entities(request, ident)
-    if len(ident) > _MAX_ID:
-        raise NotFound(f"no operator has the identifier {ident!r}")
-    oid = view.require(ident, "operator")
-    if oid != ident:
-        audit_entities(request, oid)
-    return operator_profile(view, oid, limit=limit)
+    return operator_profile(view, audited_require(request, view, ident), limit=limit)
 
 
 _PROFILE_DOC = ("Everything the store holds about one operator: registration and licence (licence number and date, "
@@ -432,7 +425,7 @@ _LIMIT = Query(20, ge=0, le=1000, description="Items per list (newest first)")
 @router.get("/operators/profile", summary="主体精准画像 / an operator's profile (?id=)", description=_PROFILE_DOC,
             responses=_problem_responses(401, 403, 404, 422), openapi_extra={"x-permission": "profile"})
 def operator_profile_by_query(*, request: Request,
-                              id: str = Query(..., min_length=1, max_length=_MAX_ID,
+                              id: str = Query(..., min_length=1, max_length=MAX_ID,
                                               description="The operator in any identifier form (id, USCC, GLN)"),
                               limit: int = _LIMIT, view: ViewDep,
                               key: ApiKey = Depends(require("profile"))) -> dict[str, Any]:
