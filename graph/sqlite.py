@@ -213,12 +213,19 @@ class SQLiteStore(Store):
             # a record type added since the file was made gets its table (CREATE ... IF NOT EXISTS below)
             have = {r[0] for r in self._db.execute(
                 "SELECT name FROM sqlite_master WHERE type IN ('table', 'index', 'trigger')")}
-            if have >= _TABLES.keys() and have >= _INDEX_NAMES and have >= _TRIGGER_NAMES:
+            missing = self._missing_columns(have)
+            if have >= _TABLES.keys() and have >= _INDEX_NAMES and have >= _TRIGGER_NAMES and not missing:
                 return  # an index added since the file was made is created below (CREATE ... IF NOT EXISTS)
         if version not in (0, SCHEMA_VERSION):
             raise StoreUnavailable(f"{self.path} has schema version {version}; this foodtrace reads {SCHEMA_VERSION}")
         self._db.execute("BEGIN IMMEDIATE")
         try:
+            # a field added to a record type since the file was made gets its (empty) column
+            for name, col in self._missing_columns({r[0] for r in self._db.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'")}):
+                t = _TABLES[name]
+                kind = t.types[t.columns.index(col)]
+                self._db.execute(f"ALTER TABLE {_quote(name)} ADD COLUMN {_quote(col)} {_SQL_TYPES[kind]}")
             for t in _TABLES.values():
                 for stmt in t.ddl:
                     self._db.execute(stmt)
@@ -229,6 +236,15 @@ class SQLiteStore(Store):
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+    def _missing_columns(self, tables: set[str]) -> list[tuple[str, str]]:
+        """(table, column) of each record field without its column in a table the file already has."""
+        out = []
+        for name, t in _TABLES.items():
+            if name in tables:
+                cols = {r[1] for r in self._db.execute(f"PRAGMA table_info({_quote(name)})")}
+                out.extend((name, c) for c in t.columns if c not in cols)
+        return out
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -495,4 +511,5 @@ class SQLiteStore(Store):
 
 #: tables whose ids are entities a user may look up
 _ENTITY_TABLES = ("lot", "operator", "product", "delivery", "sample", "trace_code", "certificate", "ticket",
-                  "transformation", "event", "region", "case", "inspection", "complaint", "credit_record")
+                  "transformation", "event", "region", "case", "inspection", "complaint", "credit_record",
+                  "disposal_case", "handling_step", "evidence_file")
