@@ -65,7 +65,7 @@ from .errors import InvalidRecord
 from .times import day_of, parse_day
 from .workdays import add_workdays, is_estimated, is_workday
 
-__all__ = ["RULES_PATH", "case_id", "step_id", "evidence_id", "Rules", "Deadline", "Level", "rules", "due", "DISPOSAL_STEPS", "COMPLAINT_STEPS",
+__all__ = ["RULES_PATH", "CITY", "districts", "district_of", "outside_city", "case_id", "step_id", "evidence_id", "Rules", "Deadline", "Level", "rules", "due", "DISPOSAL_STEPS", "COMPLAINT_STEPS",
            "MEASURES", "TERMINAL", "History", "history", "effective_steps", "check_step", "step_label",
            "RulesError"]
 
@@ -105,6 +105,49 @@ def step_id(subject_id: str, seq: int, kind: str, day: str) -> str:
 def evidence_id(sha256: str) -> str:
     """The id of an evidence file: its content hash."""
     return f"urn:foodtrace:evidence:sha256:{sha256}"
+
+
+#: the city's own bureau: in charge where a business's district is unknown
+CITY = "urn:foodtrace:region:320600"
+
+
+# -- districts: who is in charge ---------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def districts() -> dict[str, tuple[str, str]]:
+    """Nantong's districts and county-level cities: region id -> (Chinese, English) name."""
+    from .vocab import labels, region_records
+
+    names = labels("region")
+    return {r.id: names[r.id] for r in region_records() if r.parent_id == CITY}
+
+
+def district_of(operators: Mapping[str, Any], oid: str | None) -> str:
+    """The district of an operator (a stall's market's where it names none); the city where unknown."""
+    op = operators.get(oid or "")
+    if op is None:
+        return CITY
+    region = op.region_id
+    if region is None and op.parent_id and op.parent_id in operators:
+        region = operators[op.parent_id].region_id
+    return region if region in districts() else CITY
+
+
+def outside_city(op: Any) -> bool:
+    """A producer in another city: no Nantong district and an address naming none of Nantong's places.
+
+    >>> from ontology.records import Operator
+    >>> outside_city(Operator(id="p", kind="Producer", name="某某食品厂", address="江苏省泰州市海陵区某路1号"))
+    True
+    >>> outside_city(Operator(id="p", kind="Producer", name="某某食品厂", address="南通市崇川区某路1号"))
+    False
+    """
+    if op is None or op.region_id or not op.address:
+        return False
+    places = ["南通"] + [zh for zh, _ in districts().values()] + [zh[:-1] for zh, _ in districts().values()]
+    return not any(p in op.address for p in places)
+
 
 
 class RulesError(InvalidRecord):

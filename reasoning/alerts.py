@@ -74,7 +74,7 @@ if TYPE_CHECKING:
     from graph.view import ReadView
 
 __all__ = ["Alert", "AlertRules", "DisposalSummary", "KINDS", "LEVELS", "LEVEL_ZH", "alerts", "disposal_summary",
-           "alerts_by_operator"]
+           "alerts_by_operator", "repeat_failures"]
 
 #: alert kinds
 KINDS = ("repeat_failure", "overdue_disposal", "supplier_cluster")
@@ -258,6 +258,15 @@ def _repeat_failures(samples: list[Any], rules: AlertRules, start: str, end: str
         found.append({"producer": producer, "product": product, "samples": group, "batches": n,
                       "level": "red_line" if n >= rules.red_line_batches else "warning"})
     return found
+
+
+def repeat_failures(samples: Iterable[Any], *, as_of: Any, rules: AlertRules | None = None) -> list[dict[str, Any]]:
+    """The producer-product pairs with repeat failures in the period before ``as_of`` (the first rule):
+    ``producer``, ``product``, ``samples``, ``batches`` and ``level`` (``warning`` or ``red_line``) each."""
+    rules = rules or AlertRules()
+    day = parse_day(as_of)
+    return _repeat_failures(list(samples), rules, _months_before(day, rules.period_months).isoformat(),
+                            day.isoformat())
 
 
 def _overdue(samples: list[Any], rules: AlertRules, end: str) -> list[tuple[Any, str, int]]:

@@ -22,13 +22,13 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ontology.errors import InvalidRecord
-from ontology.handling import Rules, history, rules
+from ontology.handling import Rules, district_of, history, rules
 from ontology.identifiers import local_id
 from ontology.records import Complaint
 from ontology.times import parse_day
 from ontology.workdays import workdays_between
 
-from .disposal import district_of, steps_by_subject
+from .disposal import steps_by_subject
 
 if TYPE_CHECKING:
     from graph.view import ReadView

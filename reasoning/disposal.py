@@ -39,62 +39,24 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from ontology.errors import InvalidRecord, NotFound
-from ontology.handling import (Rules, case_id, check_step, due, evidence_id, history, rules, step_id,
-                               History)
-from ontology.records import DisposalCase, EvidenceFile, HandlingStep, Operator, Record
+from ontology.handling import (CITY, History, Rules, case_id, check_step, district_of, due, evidence_id, history,
+                               outside_city, rules, step_id)
+from ontology.records import DisposalCase, EvidenceFile, HandlingStep, Record
 from ontology.times import day_of, now_iso, parse_day
 from ontology.workdays import add_workdays, workdays_between
 
 if TYPE_CHECKING:
     from graph.view import ReadView
 
-__all__ = ["CITY", "AUTO_BY", "LAB_WORKDAYS", "district_of", "districts", "outside_city", "auto_opening_day",
+__all__ = ["AUTO_BY", "LAB_WORKDAYS", "auto_opening_day",
            "cases_to_open", "open_case", "new_step", "recall_list", "evidence_file", "media_type_of",
            "CaseRow", "case_row", "case_rows", "histories", "steps_by_subject", "Completion", "completion", "cleared_samples",
            "subject_of"]
 
-#: the city's own bureau: in charge where a business's district is unknown
-CITY = "urn:foodtrace:region:320600"
 #: who opened an automatic case
 AUTO_BY = "foodtrace"
 #: working days a laboratory has to report a result (S15 第二十四条第二款: 20 working days of receiving the sample)
 LAB_WORKDAYS = 20
-
-
-# -- districts ------------------------------------------------------------------------------------------
-
-
-def districts() -> dict[str, tuple[str, str]]:
-    """Nantong's districts and county-level cities: region id -> (Chinese, English) name."""
-    from ontology.vocab import labels, region_records
-
-    names = labels("region")
-    return {r.id: names[r.id] for r in region_records() if r.parent_id == CITY}
-
-
-def district_of(operators: Mapping[str, Any], oid: str | None) -> str:
-    """The district of an operator (a stall's market's where it names none); the city where unknown."""
-    op = operators.get(oid or "")
-    if op is None:
-        return CITY
-    region = op.region_id
-    if region is None and op.parent_id and op.parent_id in operators:
-        region = operators[op.parent_id].region_id
-    return region if region in districts() else CITY
-
-
-def outside_city(op: Operator | None) -> bool:
-    """A producer in another city: no Nantong district and an address naming none of Nantong's places.
-
-    >>> outside_city(Operator(id="p", kind="Producer", name="某某食品厂", address="江苏省泰州市海陵区某路1号"))
-    True
-    >>> outside_city(Operator(id="p", kind="Producer", name="某某食品厂", address="南通市崇川区某路1号"))
-    False
-    """
-    if op is None or op.region_id or not op.address:
-        return False
-    places = ["南通"] + [zh for zh, _ in districts().values()] + [zh[:-1] for zh, _ in districts().values()]
-    return not any(p in op.address for p in places)
 
 
 # -- opening ---------------------------------------------------------------------------------------------
