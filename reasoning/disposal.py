@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 __all__ = ["AUTO_BY", "LAB_WORKDAYS", "auto_opening_day",
            "cases_to_open", "open_case", "new_step", "recall_list", "evidence_file", "media_type_of",
            "CaseRow", "case_row", "case_rows", "histories", "steps_by_subject", "Completion", "completion", "cleared_samples",
-           "subject_of"]
+           "subject_of", "disposal_of_samples"]
 
 #: who opened an automatic case
 AUTO_BY = "foodtrace"
@@ -500,4 +500,34 @@ def cleared_samples(view: "ReadView", *, as_of: Any = None) -> set[str]:
         h = hs[c.id]
         if h.cleared and (cut is None or h.retest[0] < cut):  # type: ignore[index]
             out.add(c.sample_id)
+    return out
+
+
+def disposal_of_samples(view: "ReadView", samples: Iterable[Any], *, as_of: Any = None,
+                        table: Rules | None = None) -> dict[str, tuple[str | None, str | None, str | None]]:
+    """The 核查处置 of each nonconforming sample: (deadline in force, day done, case number).
+
+    From the sample's disposal case where it has one (its steps dated before ``as_of`` known; done is the day
+    it closed or was cleared by a re-test); else as the sample itself records them (``Sample.disposal_due``
+    and ``disposal_done``, the columns of the samples template before cases existed). The one source of the
+    early warnings', the consultation report's and the public notices' disposal figures.
+    """
+    bad = [s for s in samples if _nonconforming(s)]
+    if not bad:
+        return {}
+    wanted = {s.id for s in bad}
+    if len(wanted) > 50:
+        cases = [c for c in view.scan("disposal_case") if c.sample_id in wanted]
+    else:
+        cases = [c for sid in sorted(wanted) for c in view.scan("disposal_case", {"sample_id": sid})]
+    by_sample = {c.sample_id: c for c in sorted(cases, key=lambda c: c.opened)}
+    steps = steps_by_subject(view, by_sample.values(), as_of=as_of)
+    out: dict[str, tuple[str | None, str | None, str | None]] = {}
+    for s in bad:
+        c = by_sample.get(s.id)
+        if c is None:
+            out[s.id] = (day_of(s.disposal_due), day_of(s.disposal_done), None)
+        else:
+            h = history(c, steps[c.id], table)
+            out[s.id] = (h.due or c.due, h.done, c.number)
     return out
