@@ -25,28 +25,15 @@ from typing import Any
 
 import click
 
-from ontology.errors import FoodtraceError, InvalidRecord
+from ontology.errors import InvalidRecord
+from ontology.handling import district_id
 
 from . import render
 from .cli_common import as_of_option, date_option, emit, format_option, open_cli_store, out_option, store_option
 
-__all__ = ["COMMANDS", "disposal", "complaints", "indicators_cmd", "district_id"]
+__all__ = ["COMMANDS", "disposal", "complaints", "indicators_cmd"]
 
 _STATUS = {"overdue": "逾期", "due_soon": "临期", "open": "办理中", "closed": "已结案", "cleared": "复检合格"}
-
-
-def district_id(text: str | None) -> str | None:
-    """A district (Chinese name, code or region id) as its region id; InvalidRecord naming the known ones."""
-    if text is None:
-        return None
-    from ontology import vocab
-    from ontology.handling import districts
-
-    found = vocab.lookup("region", text.strip())
-    if found not in districts():
-        names = "、".join(zh for zh, _ in districts().values())
-        raise InvalidRecord(f"unknown district {text!r}: one of {names}")
-    return found
 
 
 def _today() -> dt.date:
