@@ -79,7 +79,9 @@ def counts(net: Network, flow: Flow, ev: Events, ann: list[dict], plan: Plan, st
                 cur[1] += den
 
     # 一证一票一码: every delivery by the Beijing day it was shipped, at its receiver's district
-    ship_day = (np.datetime64(start.isoformat()) + np.floor(flow.d_ship).astype("timedelta64[D]")).astype(str)
+    # the day of the ship time as written: to the minute (a delivery at 23:59:40 is written 00:00 the next day)
+    minutes = np.round(np.asarray(flow.d_ship, dtype=np.float64) * 1440).astype(np.int64)
+    ship_day = (np.datetime64(start.isoformat()) + (minutes // 1440).astype("timedelta64[D]")).astype(str)
     certified = {c["lot"] for c in ev.certs}
     coded = set(ev.trace_code)
     parent = net.parent.tolist()

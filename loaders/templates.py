@@ -973,7 +973,9 @@ def _disposal_cases(r: _Row) -> None:
     operator = _known_operator(r, "operator") or (sample.sampled_id if sample is not None else None)
     if operator is None:
         raise _Bad("operator", "", "name the business concerned (当事单位) or its sample")
-    producer = _known_operator(r, "producer") or (sample.producer_id if sample is not None else None)
+    producer = _known_operator(r, "producer")
+    if producer is None and sample is not None and sample.producer_id != sample.sampled_id:
+        producer = sample.producer_id  # the sample's named producer, unless it names the sampled unit itself
     opened = r.conv("opened", parse_date, required=True)
     taken = sample.sampled_at if sample is not None else None
     if taken and opened < taken:
