@@ -65,7 +65,7 @@ from .errors import InvalidRecord
 from .times import day_of, parse_day
 from .workdays import add_workdays, is_estimated, is_workday
 
-__all__ = ["RULES_PATH", "CITY", "districts", "district_of", "outside_city", "case_id", "step_id", "evidence_id", "Rules", "Deadline", "Level", "rules", "due", "DISPOSAL_STEPS", "COMPLAINT_STEPS",
+__all__ = ["RULES_PATH", "CITY", "districts", "district_id", "district_of", "outside_city", "case_id", "step_id", "evidence_id", "Rules", "Deadline", "Level", "rules", "due", "DISPOSAL_STEPS", "COMPLAINT_STEPS",
            "MEASURES", "TERMINAL", "History", "history", "effective_steps", "check_step", "step_label",
            "RulesError"]
 
@@ -121,6 +121,24 @@ def districts() -> dict[str, tuple[str, str]]:
 
     names = labels("region")
     return {r.id: names[r.id] for r in region_records() if r.parent_id == CITY}
+
+
+def district_id(text: str | None) -> str | None:
+    """A district named any way (崇川区, 320602, its region id) as its region id; InvalidRecord naming the known
+    ones for anything else (None stays None).
+
+    >>> district_id("崇川区"), district_id("320685")
+    ('urn:foodtrace:region:320602', 'urn:foodtrace:region:320685')
+    """
+    if text is None:
+        return None
+    from .vocab import lookup
+
+    found = lookup("region", str(text).strip())
+    if found not in districts():
+        names = "、".join(zh for zh, _ in districts().values())
+        raise InvalidRecord(f"unknown district {text!r}: one of {names}")
+    return found
 
 
 def district_of(operators: Mapping[str, Any], oid: str | None) -> str:

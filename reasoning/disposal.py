@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 __all__ = ["AUTO_BY", "LAB_WORKDAYS", "auto_opening_day",
            "cases_to_open", "open_case", "new_step", "recall_list", "evidence_file", "media_type_of",
            "CaseRow", "case_row", "case_rows", "histories", "steps_by_subject", "Completion", "completion", "cleared_samples",
-           "subject_of", "disposal_of_samples"]
+           "subject_of", "disposal_of_samples", "Escalation", "escalations"]
 
 #: who opened an automatic case
 AUTO_BY = "foodtrace"
@@ -531,3 +531,29 @@ def disposal_of_samples(view: "ReadView", samples: Iterable[Any], *, as_of: Any 
             h = history(c, steps[c.id], table)
             out[s.id] = (h.due or c.due, h.done, c.number)
     return out
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """The overdue work of one district at one level of the ladder: what a letter of 三书一函 lists."""
+
+    district_id: str
+    level: str
+    items: tuple[Any, ...]   # CaseRow or ComplaintRow, most overdue first
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"district_id": self.district_id, "level": self.level, "items": [i.to_dict() for i in self.items]}
+
+
+def escalations(rows: Iterable[Any], table: Rules | None = None) -> list[Escalation]:
+    """Overdue cases and complaints (rows of :func:`case_rows` and
+    :func:`reasoning.complaints.complaint_rows`) grouped by district and the level of the ladder they reached,
+    districts in order, levels from the highest."""
+    table = table or rules()
+    order = {lv.level: i for i, lv in enumerate(table.escalation)}
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for r in rows:
+        if r.status == "overdue" and r.level:
+            groups.setdefault((r.district_id, r.level), []).append(r)
+    return [Escalation(d, lv, tuple(sorted(items, key=lambda r: (-r.overdue_workdays, r.number))))
+            for (d, lv), items in sorted(groups.items(), key=lambda kv: (kv[0][0], -order[kv[0][1]]))]
