@@ -188,6 +188,8 @@ def _cached_literal(_type: type, value: Any, datatype: str | None) -> Literal:
         return Literal(str(value).strip().lower(), datatype=XSD.boolean)
     if datatype in (str(XSD.date), str(XSD.dateTime), str(XSD.anyURI)):
         return Literal(str(value).strip(), datatype=URIRef(datatype))
+    if datatype == str(XSD.integer):
+        return Literal(str(value).strip(), datatype=XSD.integer)  # ill-typed text: the shapes report it
     return Literal(str(value))
 
 
