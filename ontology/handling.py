@@ -454,6 +454,11 @@ class History:
         return "closed" if self.closed else "open"
 
 
+#: steps whose first day is all a history keeps of them: step kind -> History field
+_FIRST_DAY = {k: k for k in ("objection", "cause", "rectified", "published", "closed", "accepted", "rejected",
+                             "transferred", "verified", "replied")} | {"assist_reply": "assist_reply"}
+
+
 def history(subject: Any, steps: Iterable[Any], table: Rules | None = None) -> History:
     """The :class:`History` of a disposal case or a complaint from its steps (any order; corrections applied)."""
     disposal = subject.table == "disposal_case"
@@ -466,10 +471,11 @@ def history(subject: Any, steps: Iterable[Any], table: Rules | None = None) -> H
     h.steps = effective_steps(s for s in steps if s.subject_id == subject.id)
     for s in h.steps:
         k, d = s.kind, s.date
-        if k == "served" and s.party_id:
+        if k in _FIRST_DAY:
+            if getattr(h, _FIRST_DAY[k]) is None:
+                setattr(h, _FIRST_DAY[k], d)
+        elif k == "served" and s.party_id:
             h.served.setdefault(s.party_id, d)
-        elif k == "objection":
-            h.objection = h.objection or d
         elif k == "retest":
             h.retest = (d, (s.outcome or "").lower())
         elif k in MEASURES:
@@ -478,36 +484,16 @@ def history(subject: Any, steps: Iterable[Any], table: Rules | None = None) -> H
                 h.recall_receivers = list(dict.fromkeys(h.recall_receivers + _recall_receivers(s.recall_list)))
         elif k == "recall_confirmed" and s.party_id:
             h.confirmed.setdefault(s.party_id, d)
-        elif k == "cause":
-            h.cause = h.cause or d
-        elif k == "rectified":
-            h.rectified = h.rectified or d
         elif k in ("filed", "not_filed"):
             h.decision = (k, d)
-        elif k == "published":
-            h.published = h.published or d
-        elif k == "closed":
-            h.closed = h.closed or d
         elif k == "assist_request" and s.party_id:
             h.assist.setdefault(s.party_id, d)
-        elif k == "assist_reply":
-            h.assist_reply = h.assist_reply or d
         elif k == "extension" and s.due:
             h.extension_due = max(h.extension_due or "", s.due)
         elif k == "escalation":
             h.escalations.append((d, s.outcome or ""))
-        elif k == "accepted":
-            h.accepted = h.accepted or d
-        elif k == "rejected":
-            h.rejected = h.rejected or d
-        elif k == "transferred":
-            h.transferred = h.transferred or d
         elif k in ("mediated", "mediation_ended"):
             h.mediation = (k, d)
-        elif k == "verified":
-            h.verified = h.verified or d
-        elif k == "replied":
-            h.replied = h.replied or d
     return h
 
 
@@ -582,6 +568,11 @@ def check_step(subject: Any, steps: Sequence[Any], step: Any, *, today: date | s
             raise bad(f"needs {what} first")
         if day < prev:
             raise bad(f"the date {day} is before {what} ({prev})")
+
+    def not_before_the_latest() -> None:
+        last = max((s.date for s in h.steps), default=None)
+        if last and day < last:
+            raise bad(f"the date {day} is before the latest step ({last})")
 
     k = step.kind
     if disposal:
@@ -658,9 +649,7 @@ def check_step(subject: Any, steps: Sequence[Any], step: Any, *, today: date | s
                 missing.append(f"the recall confirmations of {', '.join(h.unconfirmed())}")
             if missing:
                 raise bad("cannot close before " + "; ".join(missing))
-            last = max((s.date for s in h.steps), default=None)
-            if last and day < last:
-                raise bad(f"the date {day} is before the latest step ({last})")
+            not_before_the_latest()
     else:
         report = h.kind == "report"
         if k in ("accepted", "rejected"):
@@ -702,9 +691,7 @@ def check_step(subject: Any, steps: Sequence[Any], step: Any, *, today: date | s
                 need = "a rejection, a transfer, or the end of the mediation"
             if not ok:
                 raise bad(f"cannot close before {need}")
-            last = max((s.date for s in h.steps), default=None)
-            if last and day < last:
-                raise bad(f"the date {day} is before the latest step ({last})")
+            not_before_the_latest()
     if k == "extension":
         if not step.due:
             raise bad("an extension needs the new deadline (due)")

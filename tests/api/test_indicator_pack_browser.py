@@ -4,7 +4,6 @@ test-artifacts/shuzhi-pack.png; ``FOODTRACE_TEST_ARTIFACTS`` overrides the folde
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -12,21 +11,14 @@ from click.testing import CliRunner
 from api.cli import cli
 from generator import generate
 
-from ..conftest import missing_tool
+from ..conftest import chromium_or_skip
 
 REPO = Path(__file__).resolve().parents[2]
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 
 
-def _chromium() -> str:
-    for name in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or ""):
-        if name and os.access(name, os.X_OK):
-            return name
-    missing_tool("no chromium binary (Debian package `chromium`) on this machine")
-
-
 def test_the_pack_page_shows_chinese_in_chromium(tmp_path):
-    chromium = _chromium()
+    chromium = chromium_or_skip()
     generate(tmp_path / "data", scale=3000, seed=5)
     db = str(tmp_path / "s.db")
     runner = CliRunner()
