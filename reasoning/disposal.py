@@ -50,7 +50,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AUTO_BY", "LAB_WORKDAYS", "auto_opening_day",
            "cases_to_open", "open_case", "new_step", "recall_list", "evidence_file", "media_type_of",
-           "CaseRow", "case_row", "case_rows", "histories", "steps_by_subject", "Completion", "completion", "cleared_samples",
+           "CaseRow", "case_row", "case_rows", "histories", "steps_by_subject", "Completion", "completion",
+           "cleared_samples", "cleared_on",
            "subject_of", "disposal_of_samples", "Escalation", "escalations"]
 
 #: who opened an automatic case
@@ -107,6 +108,8 @@ def cases_to_open(view: "ReadView", *, as_of: Any, table: Rules | None = None) -
     return out
 
 
+#: the sampling plan of each sample trigger
+_SAMPLE_PLAN = {"rapid_test": "rapid", "monitoring_sample": "monitoring", "supervisory_sample": "supervisory"}
 _TRIGGER_TABLE = {"rapid_test": "sample", "monitoring_sample": "sample", "supervisory_sample": "sample",
                   "complaint": "complaint", "trace": "lot"}
 
@@ -136,10 +139,10 @@ def open_case(view: "ReadView", *, trigger: str, ref: str, opened: Any, by: str,
     if kind == "sample":
         if not _nonconforming(rec):
             raise InvalidRecord(f"sample {ref} is not nonconforming: no case to open")
-        plan = {"rapid_test": "rapid", "monitoring_sample": "monitoring", "supervisory_sample": "supervisory"}[trigger]
+        plan = _SAMPLE_PLAN[trigger]
         if rec.plan != plan:
-            raise InvalidRecord(f"sample {ref} is a {rec.plan} sample, not {plan}: open it as "
-                                f"{ {v: k for k, v in {'rapid_test': 'rapid', 'monitoring_sample': 'monitoring', 'supervisory_sample': 'supervisory'}.items()}.get(rec.plan)}")
+            as_ = next((t for t, p in _SAMPLE_PLAN.items() if p == rec.plan), None)
+            raise InvalidRecord(f"sample {ref} is a {rec.plan} sample, not {plan}: open it as {as_}")
         taken = day_of(rec.sampled_at)
         if taken and day < taken:
             raise InvalidRecord(f"the opening day {day} is before the sample was taken ({taken})")
@@ -420,7 +423,8 @@ def case_rows(view: "ReadView", *, as_of: Any, district: str | None = None,
               table: Rules | None = None) -> list[CaseRow]:
     """Every disposal case opened before ``as_of`` (of one district where given), overdue first."""
     cut = parse_day(as_of).isoformat()
-    cases = [c for c in view.scan("disposal_case") if c.opened < cut and (district is None or c.district_id == district)]
+    cases = [c for c in view.scan("disposal_case")
+             if c.opened < cut and (district is None or c.district_id == district)]
     by = steps_by_subject(view, cases, as_of=cut)
     rows = [case_row(c, by[c.id], as_of=cut, table=table) for c in cases]
     order = {"overdue": 0, "due_soon": 1, "open": 2, "closed": 3, "cleared": 4}
@@ -488,19 +492,19 @@ def completion(rows: Iterable[CaseRow], *, as_of: Any, start: Any = None, end: A
                       round(len(ids["on_time"]) / n, 4) if n else None, ids)
 
 
-def cleared_samples(view: "ReadView", *, as_of: Any = None) -> set[str]:
-    """Samples whose case was cleared by a passing re-test (known before ``as_of``): they count against no one."""
+def cleared_on(view: "ReadView") -> dict[str, str]:
+    """The day each sample's case was cleared by a passing re-test (samples whose case was not: absent)."""
     cases = [c for c in view.scan("disposal_case") if c.sample_id]
     if not cases:
-        return set()
+        return {}
     hs = histories(view, cases)
+    return {c.sample_id: hs[c.id].retest[0] for c in cases if hs[c.id].cleared}  # type: ignore[index]
+
+
+def cleared_samples(view: "ReadView", *, as_of: Any = None) -> set[str]:
+    """Samples whose case was cleared by a passing re-test (known before ``as_of``): they count against no one."""
     cut = parse_day(as_of).isoformat() if as_of is not None else None
-    out = set()
-    for c in cases:
-        h = hs[c.id]
-        if h.cleared and (cut is None or h.retest[0] < cut):  # type: ignore[index]
-            out.add(c.sample_id)
-    return out
+    return {s for s, day in cleared_on(view).items() if cut is None or day < cut}
 
 
 def disposal_of_samples(view: "ReadView", samples: Iterable[Any], *, as_of: Any = None,

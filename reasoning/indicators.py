@@ -31,7 +31,7 @@ from ontology.times import day_of, parse_day
 from .alerts import repeat_failures
 from .chain import chain_completeness
 from .complaints import complaint_rows
-from .disposal import case_rows, cleared_samples, completion
+from .disposal import case_rows, cleared_on, completion
 
 if TYPE_CHECKING:
     from graph.view import ReadView
@@ -234,9 +234,10 @@ def indicators(view: "ReadView", start: Any, end: Any, *, district: str | None =
             add("agricultural_share", d, m, agri, n)
 
     # -- red lines (in force at each month's end) ----------------------------------------------------------
+    cleared_days = cleared_on(view)
     for m in months:
         mc = month_cut[m]
-        cleared = cleared_samples(view, as_of=mc)
+        cleared = {sid for sid, day in cleared_days.items() if day < mc}
         groups = repeat_failures((s for s in samples if s.id not in cleared), as_of=mc)
         lines: dict[str, int] = defaultdict(int)
         ids: dict[str, list[str]] = defaultdict(list)
