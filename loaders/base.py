@@ -25,7 +25,8 @@ from ontology.records import Record
 if TYPE_CHECKING:
     from graph.store import Store
 
-__all__ = ["Reject", "Reader", "REJECT_HEADERS", "write_rejects", "sniff_kind"]
+__all__ = ["Reject", "LoadWarning", "WARNING_KINDS", "Reader", "REJECT_HEADERS", "WARNING_HEADERS", "write_rejects",
+           "write_warnings", "warnings_path", "DATA_SUFFIXES", "sniff_kind"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,44 @@ class Reject:
         return d
 
 
+#: kinds of load warning: a row stored as it is, with something missing or unusual (Chinese, English)
+WARNING_KINDS: dict[str, tuple[str, str]] = {
+    "no_sampled_unit": ("未注明被抽样单位", "no sampled unit named"),
+    "no_producer": ("无标称生产企业", "no nominal producer (loose produce, /)"),
+    "result_not_numeric": ("检验结果为文字或未给出", "result given as text or not at all"),
+    "limit_not_numeric": ("标准值为文字或未给出", "limit given as text or not at all"),
+    "items_unreadable": ("不合格项目无法逐项对应", "failed items cannot be paired with their results"),
+    "no_failed_item": ("不合格样品未列不合格项目", "a nonconforming row names no failed item"),
+    "food_related": ("食品相关产品（非食品）", "a food-related product, not food"),
+    "category_unknown": ("未能归入抽检分类", "no SAMR sampling category found"),
+}
+
+
+@dataclass(frozen=True)
+class LoadWarning:
+    """A row that was stored, with something missing or unusual the user should know of.
+
+    ``kind`` is a key of :data:`WARNING_KINDS`; a row has at most one warning of each kind.
+
+    >>> LoadWarning("a.csv", 5, "no_producer", "标称生产企业名称", "/", "").as_row()["kind"]
+    'no_producer'
+    """
+
+    file: str
+    row: int | str
+    kind: str
+    field: str
+    value: str
+    note: str
+
+    def as_row(self) -> dict[str, str]:
+        d = asdict(self)
+        d["row"] = str(d["row"])
+        d["value"] = "" if d["value"] is None else str(d["value"])[:500]
+        d["label"] = "/".join(WARNING_KINDS.get(self.kind, (self.kind, self.kind)))
+        return d
+
+
 class Reader(Protocol):
     def __call__(self, path: Path, rejects: list[Reject], *, store: "Store | None" = None) -> Iterator[Record]: ...
 
@@ -70,6 +109,37 @@ def write_rejects(rejects: Iterable[Reject], path: Path) -> int:
             w.writerow(r.as_row())
             n += 1
     return n
+
+
+#: warnings CSV headers: Chinese first, English after the slash
+WARNING_HEADERS = {"file": "文件/file", "row": "行/row", "kind": "类别/kind", "label": "说明/label",
+                   "field": "字段/field", "value": "值/value", "note": "备注/note"}
+
+
+def warnings_path(rejects_path: Path) -> Path:
+    """The warnings CSV beside a rejects CSV: ``rejects.csv`` -> ``rejects-warnings.csv``.
+
+    >>> warnings_path(Path("out/rejects.csv")).as_posix()
+    'out/rejects-warnings.csv'
+    """
+    return rejects_path.with_name(f"{rejects_path.stem}-warnings{rejects_path.suffix or '.csv'}")
+
+
+def write_warnings(warnings: Iterable[LoadWarning], path: Path) -> int:
+    """Write load warnings as a UTF-8 (with BOM) CSV; return how many."""
+    n = 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8-sig") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(WARNING_HEADERS))
+        fh.write(",".join(WARNING_HEADERS.values()) + "\r\n")
+        for r in warnings:
+            w.writerow(r.as_row())
+            n += 1
+    return n
+
+
+#: file suffixes a folder given to ``foodtrace load`` is read for (a README or a picture beside the data is not)
+DATA_SUFFIXES = (".json", ".jsonld", ".xml", ".csv", ".tsv", ".txt", ".xlsx", ".xls")
 
 
 def sniff_kind(path: Path) -> str:
