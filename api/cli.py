@@ -750,8 +750,10 @@ from . import workflow_cli  # noqa: E402,F401
 from . import risk_model_cli  # noqa: E402,F401
 from .service_cli import audit as _audit_cmd, keys as _keys_group, public_cache as _public_cache  # noqa: E402
 from .service_cli import serve as _serve_cmd  # noqa: E402
+from .operators_cli import operators as _operators_group  # noqa: E402
 
 cli.add_command(_serve_cmd)
+cli.add_command(_operators_group)
 cli.add_command(_keys_group)
 cli.add_command(_audit_cmd)
 cli.add_command(_public_cache)

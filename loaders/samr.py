@@ -63,7 +63,7 @@ from ontology.units import concentration_factor
 from .base import LoadWarning, Reject
 from .categories import samr_category
 from .measures import FORBIDDEN, NONE_DETECTED, hazard_class_of, norm_text, parse_measure
-from .names import business_of, name_key, normalise_name, operator_id_for, province_of
+from ontology.names import business_of, name_key, normalise_name, operator_id_for, province_of
 from .tables import Table, read_tables
 from .templates import parse_date
 
@@ -325,7 +325,7 @@ def source_name(task: str | None, declared: str | None = None) -> str:
 
 
 def source_id(name: str) -> str:
-    """The id of the SamplingSource of that name (its :func:`loaders.names.name_key`)."""
+    """The id of the SamplingSource of that name (its :func:`ontology.names.name_key`)."""
     return ids.local_id("sampling_source", name_key(name) or name)
 
 
@@ -538,16 +538,18 @@ def _address_for(role: str, text: str) -> str:
 
 
 class _Emitter:
-    """Operators of a file by written name: one per business (:mod:`loaders.names`), resolved against the store.
+    """Operators of a file by written name: one per business (:mod:`ontology.names`), resolved against the store.
 
-    Every written form that differs from the operator's id is kept as an Alias (scheme ``name``): the
-    merges the names made are listed from them (``foodtrace operators merges``).
+    Every written form is kept as an Alias (scheme ``name``; the form the id is made of as an alias to itself):
+    the merges the names made are listed from them (``foodtrace operators merges``).
     """
 
     def __init__(self, store: "Store | None"):
         self.store = store
         self.seen: set[tuple[str, str]] = set()
         self.known: dict[str, str | None] = {}
+        self.stored: set[str] = set()    # operator ids known to be in the store
+        self.checked: set[str] = set()   # operator ids whose presence in the store is known
 
     def prefetch(self, names: set[str]) -> None:
         """Resolve every form of these names against the store in one call."""
@@ -569,6 +571,13 @@ class _Emitter:
                 found = {}
         for f in forms:
             self.known[f] = found.get(f)
+        selves = sorted(f for f in forms if found.get(f) == f)
+        if selves and self.store is not None:
+            try:
+                self.stored.update(self.store.get_many("operator", selves))
+            except FoodtraceError:
+                pass
+            self.checked.update(selves)
 
     def _resolve(self, form: str) -> str | None:
         if form not in self.known:
@@ -581,14 +590,35 @@ class _Emitter:
             self.known[form] = found
         return self.known[form]
 
+    def _stored(self, oid: str) -> bool:
+        """An operator with this id is in the store (a form may resolve to itself only as an alias)."""
+        if ("operator", oid) in self.seen or oid in self.stored:
+            return True
+        if self.store is None or oid in self.checked:
+            return False
+        self.checked.add(oid)
+        try:
+            found = self.store.get("operator", oid) is not None
+        except FoodtraceError:
+            found = False
+        if found:
+            self.stored.add(oid)
+        return found
+
     def operator(self, name: str, address: str, default_kind: str) -> tuple[str, list[Record]]:
         """The operator id of a written name and the records it needs (operator, parent, alias), each once."""
         out: list[Record] = []
         written = ids.operator_id(local=name)
         b = business_of(name)
         key_id = ids.operator_id(local=b.key)
-        target = self._resolve(written) or self._resolve(key_id)
-        if target is None:
+        # the name exactly as written first (a registered name, or a form seen before), then its key form: the
+        # template loader aliases registered names under it, or marks it as naming itself where two registered
+        # operators share it (never merged: only a name written exactly as registered finds one of them)
+        exact = self._resolve(written)
+        by_key = self._resolve(key_id)
+        ambiguous = by_key == key_id and not self._stored(key_id)
+        target = exact if exact is not None and exact != key_id else by_key
+        if target is None or (target == key_id and not self._stored(key_id)):
             target = key_id
             self.known[key_id] = key_id
             if ("operator", key_id) not in self.seen:
@@ -602,7 +632,9 @@ class _Emitter:
                 kind = b.kind or _kind_of(name, default_kind)
                 out.append(Operator(id=key_id, kind=kind, name=name, address=address or None, parent_id=parent_id,
                                     region_id=_district_in(address) or _district_in(name)))
-        if written != target and ("alias", written) not in self.seen and self._resolve(written) != target:
+        # every written form is kept (scheme "name"; the operator's own key form too, as an alias to itself):
+        # `foodtrace operators merges` lists the forms of each operator; an ambiguity mark is never overwritten
+        if ("alias", written) not in self.seen and not (ambiguous and written == key_id):
             self.seen.add(("alias", written))
             self.known[written] = target
             out.append(Alias(id=written, canonical_id=target, entity="operator", scheme="name"))

@@ -90,8 +90,9 @@ _MARKET = re.compile(r"^(?P<market>.+?(?:农贸市场|菜市场|集贸市场|农
                      r"综合市场|菜场|市场))(?P<rest>.+)$")
 _STALL_NO = re.compile(r"(?P<no>[A-Za-z]{0,2}\s*[-－]?\s*\d{1,5}(?:\s*[-－]\s*\d{1,5})?)\s*号?\s*"
                        r"(?:摊位|摊|铺位|铺|门面|档口|档|号)")
-_BRANCH = re.compile(r"^(?P<parent>.+?(?:有限责任公司|股份有限公司|有限公司|公司|超市|商场|商店|商行|药房|"
-                     r"酒店|饭店|餐厅|购物广场|连锁店|食品店))(?P<place>.+?)(?:分公司|分店|分厂)$")
+_BRANCH = (re.compile(r"^(?P<parent>.+(?:有限责任公司|股份有限公司|有限公司|公司))(?P<place>.+?)(?:分公司|分店|分厂)$"),
+           re.compile(r"^(?P<parent>.+?(?:超市|商场|商店|商行|药房|酒店|饭店|餐厅|购物广场|连锁店|食品店))(?P<place>.+?)"
+                      r"(?:分公司|分店|分厂)$"))
 
 
 def _stall_number(raw: str) -> str:
@@ -104,8 +105,8 @@ def business_of(name: object) -> Business:
 
     >>> business_of("城东农贸市场张三猪肉摊").market, business_of("城东农贸市场张三猪肉摊").stall
     ('城东农贸市场', None)
-    >>> business_of("华联超市城东分店").parent
-    '华联超市'
+    >>> business_of("华联超市城东分店").parent, business_of("武汉福达食用油调料有限公司黄金口分公司（分装）").parent
+    ('华联超市', '武汉福达食用油调料有限公司')
     >>> business_of("如皋市城北农贸市场12号摊位").key == business_of("如皋市城北农贸市场 A-012号").key
     False
     """
@@ -119,7 +120,8 @@ def business_of(name: object) -> Business:
             return Business(shown, f"{name_key(market)}#{stall}", "Stall", market, market, stall)
         if re.search(r"摊|铺|档|门面", m.group("rest")):
             return Business(shown, name_key(shown), "Stall", market, market, None)
-    b = _BRANCH.match(shown)
+    bare = re.sub(r"\s*\([^()]*\)$", "", shown)  # 分公司（分装）: a remark after the branch
+    b = _BRANCH[0].match(bare) or _BRANCH[1].match(bare)
     if b:
         return Business(shown, name_key(shown) or shown, None, b.group("parent").strip(), branch=True)
     return Business(shown, name_key(shown) or shown)
