@@ -689,6 +689,7 @@ class _Reader:
         self.em = _Emitter(store)
         self._warned: set[tuple[int, str]] = set()
         self._has_province = False
+        self._products_stored: set[str] = set()
 
     def warn(self, row: int, kind: str, field_: str, value: str, note: str = "") -> None:
         if (row, kind) not in self._warned:
@@ -771,6 +772,7 @@ class _Reader:
             if f["sampled"]:
                 names.add(f["sampled"])
         self.em.prefetch(names)
+        self._stored_samples(groups)
         for key in order:
             g = groups[key]
             try:
@@ -779,6 +781,26 @@ class _Reader:
                 self.rejects.append(Reject(self.path, g.row, "", "", f"row cannot be read: {e}"))
                 continue
             yield from records
+
+    def _stored_samples(self, groups: dict[str, _Group]) -> None:
+        """A sample stored as failed stays failed when a 合格 table lists it too (both tables name one batch);
+        the products already stored are not written again (the same product named in two files stays as
+        first written)."""
+        self._products_stored = set()
+        if self.store is None or not groups:
+            return
+        pids = {_product_id(g.fields, parse_parties(g.fields["producer"]) if g.fields["producer"] else {})
+                for g in groups.values()}
+        try:
+            stored = self.store.get_many("sample", [ids.local_id("sample", "samr", k) for k in groups])
+            self._products_stored = set(self.store.get_many("product", sorted(p for p in pids if p)))
+        except FoodtraceError:
+            return
+        for key, g in groups.items():
+            old = stored.get(ids.local_id("sample", "samr", key))
+            if old is not None and old.conclusion == "nonconforming":  # type: ignore[attr-defined]
+                g.conclusion = "nonconforming"
+                g.missing |= set((old.missing or "").split())  # type: ignore[attr-defined]
 
     def _row(self, row_no: int, cells: list[str], cell, combined, split: bool, failing_table: bool):
         f = {k: cell(k) for k in _ROW_FIELDS}
@@ -896,12 +918,8 @@ class _Reader:
         province = province_of(f["province"]) or province_of(f["sampled_address"])
         if not province and self._has_province:
             g.missing.add("province")
-        try:
-            pid = (ids.local_id("product", business_of(parties["maker"]).key, normalise_name(f["product"]))
-                   if parties.get("maker") else ids.product_id(local=normalise_name(f["product"])))
-        except InvalidIdentifier:
-            pid = None
-        if pid and ("product", pid) not in em.seen:
+        pid = _product_id(f, parties)
+        if pid and ("product", pid) not in em.seen and pid not in self._products_stored:
             em.seen.add(("product", pid))
             yield Product(id=pid, name=f["product"], brand=f["brand"] or None, spec=f["spec"] or None,
                           category=category, producer_id=producer_id)
@@ -939,6 +957,15 @@ class _Reader:
                              hazard_class=hazard, value=value.value if value else None,
                              value_text=value_text or None, unit=unit, limit=lim, limit_text=limit_text or None,
                              conclusion="nonconforming")
+
+
+def _product_id(f: dict[str, str], parties: dict[str, str]) -> str | None:
+    """A product per producer (its name key) and food name; a food without a producer by its name alone."""
+    try:
+        return (ids.local_id("product", business_of(parties["maker"]).key, normalise_name(f["product"]))
+                if parties.get("maker") else ids.product_id(local=normalise_name(f["product"])))
+    except InvalidIdentifier:
+        return None
 
 
 #: the order of the tokens of Sample.missing
