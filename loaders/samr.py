@@ -93,7 +93,7 @@ _TRADER = ("经销商", "进口商", "供货商", "代理商", "总经销", "分
 
 
 def _role(label: str) -> str | None:
-    label = label.strip().replace("地址", "")
+    label = label.strip().replace("地址", "").replace("名称", "")
     for r in _MAKER:
         if label.endswith(r) or label == r:
             return "maker"
