@@ -16,6 +16,7 @@ only, to resolve references to entities loaded earlier.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from graph.store import Store
 
 __all__ = ["Reject", "LoadWarning", "WARNING_KINDS", "Reader", "REJECT_HEADERS", "WARNING_HEADERS", "write_rejects",
-           "write_warnings", "warnings_path", "DATA_SUFFIXES", "sniff_kind"]
+           "write_warnings", "warnings_path", "read_data_table", "DATA_SUFFIXES", "sniff_kind"]
 
 
 @dataclass(frozen=True)
@@ -98,17 +99,23 @@ REJECT_HEADERS = {"file": "文件/file", "row": "行/row", "field": "字段/fiel
                   "reason": "原因/reason"}
 
 
-def write_rejects(rejects: Iterable[Reject], path: Path) -> int:
-    """Write rejects as a UTF-8 (with BOM, so Excel opens it) CSV; return how many."""
+def _write_csv(rows: Iterable[Reject] | Iterable["LoadWarning"], headers: dict[str, str], path: Path) -> int:
+    """Write rows (their ``as_row()``) as a UTF-8 CSV with a BOM (so that Excel opens it) under Chinese/English
+    headers; return how many."""
     n = 0
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8-sig") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(REJECT_HEADERS))
-        fh.write(",".join(REJECT_HEADERS.values()) + "\r\n")
-        for r in rejects:
+        w = csv.DictWriter(fh, fieldnames=list(headers))
+        fh.write(",".join(headers.values()) + "\r\n")
+        for r in rows:
             w.writerow(r.as_row())
             n += 1
     return n
+
+
+def write_rejects(rejects: Iterable[Reject], path: Path) -> int:
+    """Write rejects as a UTF-8 (with BOM, so Excel opens it) CSV; return how many."""
+    return _write_csv(rejects, REJECT_HEADERS, path)
 
 
 #: warnings CSV headers: Chinese first, English after the slash
@@ -127,15 +134,21 @@ def warnings_path(rejects_path: Path) -> Path:
 
 def write_warnings(warnings: Iterable[LoadWarning], path: Path) -> int:
     """Write load warnings as a UTF-8 (with BOM) CSV; return how many."""
-    n = 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8-sig") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(WARNING_HEADERS))
-        fh.write(",".join(WARNING_HEADERS.values()) + "\r\n")
-        for r in warnings:
-            w.writerow(r.as_row())
-            n += 1
-    return n
+    return _write_csv(warnings, WARNING_HEADERS, path)
+
+
+def read_data_table(path: Path) -> tuple[str, list[dict[str, str]]]:
+    """A versioned data table of ``loaders/data`` (CSV; ``#`` lines are notes, ``# version: X`` its version):
+    (version, rows)."""
+    version = ""
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            m = re.match(r"#\s*version:\s*(\S+)", line)
+            version = m.group(1) if m else version
+        elif line.strip():
+            lines.append(line)
+    return version, list(csv.DictReader(lines))
 
 
 #: file suffixes a folder given to ``foodtrace load`` is read for (a README or a picture beside the data is not)

@@ -27,12 +27,13 @@ True
 
 from __future__ import annotations
 
-import csv
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+from .base import read_data_table
 
 __all__ = ["SamrCategory", "samr_category", "samr_table", "TABLE_VERSION", "split_category_cell"]
 
@@ -74,15 +75,7 @@ class _Table:
 
 @lru_cache(maxsize=1)
 def _table() -> _Table:
-    version = ""
-    lines = []
-    for line in _TABLE.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
-            m = re.match(r"#\s*version:\s*(\S+)", line)
-            version = m.group(1) if m else version
-        elif line.strip():
-            lines.append(line)
-    raw = list(csv.DictReader(lines))
+    version, raw = read_data_table(_TABLE)
     rows: dict[str, SamrCategory] = {}
     names: dict[str, list[str]] = {}
     keywords: dict[str, list[str]] = {}

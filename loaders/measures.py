@@ -8,7 +8,6 @@ sampling-results template (:mod:`loaders.templates`).
 
 from __future__ import annotations
 
-import csv
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from pathlib import Path
 
 from ontology.errors import InvalidRecord
 from ontology.units import normalise_concentration_unit
+
+from .base import read_data_table
 
 __all__ = ["HAZARD_ITEMS", "HAZARD_TABLE_VERSION", "SEVERITY", "hazard_class_of", "Measure", "parse_measure", "norm_text", "NONE_DETECTED", "FORBIDDEN"]
 
@@ -30,16 +31,8 @@ def _item_core(item: str) -> str:
 
 
 def _read_table(path: Path) -> tuple[str, dict[str, str]]:
-    """(version, item -> hazard class) of a table in loaders/data (``#`` lines are notes)."""
-    version = ""
-    lines = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#"):
-            m = re.match(r"#\s*version:\s*(\S+)", line)
-            version = m.group(1) if m else version
-        elif line.strip():
-            lines.append(line)
-    rows = list(csv.DictReader(lines))
+    """(version, item -> hazard class) of the hazard items table."""
+    version, rows = read_data_table(path)
     return version, {_item_core(r["item"]): r["hazard_class"] for r in rows}
 
 
