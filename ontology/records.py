@@ -309,8 +309,8 @@ class Sample(Record):
     category_text: str | None = col("分类原文", "category_text", "the 分类 cell as written")
     food_related: bool | None = col("食品相关产品", "food_related", "a food-related product (detergent, packaging, "
                                     "machinery), not food: left out of food risk", type="bool")
-    missing: str | None = col("缺失项", "missing", "what the source left out or wrote as text, space separated: "
-                              "sampled producer batch result limit province category")
+    missing: str | None = col("缺失项", "missing", "what the source left out or wrote as text, space separated, in "
+                              "this order: sampled producer batch items result limit province category announced")
 
 
 @dataclass(frozen=True, slots=True)
