@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ontology import identifiers as ids
 
@@ -57,6 +58,7 @@ def _fold_forms(s: str) -> str:
     return s
 
 
+@lru_cache(maxsize=1 << 16)
 def name_key(text: object) -> str:
     """The comparison key of a business name: two names with the same key are one business.
 
@@ -100,6 +102,7 @@ def _stall_number(raw: str) -> str:
     return "-".join(re.sub(r"^([A-Z]*)0+(\d)", r"\1\2", p) for p in s.split("-") if p)
 
 
+@lru_cache(maxsize=1 << 16)
 def business_of(name: object) -> Business:
     """Read a written name: key, and what it says of a branch's parent or a stall's market.
 
