@@ -8,7 +8,8 @@ import pytest
 from graph.view import ReadView
 from ontology.errors import FoodtraceError
 from ontology.records import Delivery, Lot, Operator, Product, Sample, TestResult
-from reasoning.alerts import Alert, AlertRules, DisposalSummary, alerts, alerts_by_operator, default_as_of, \
+from ontology.times import default_as_of
+from reasoning.alerts import Alert, AlertRules, DisposalSummary, alerts, alerts_by_operator, \
     disposal_summary
 
 AS_OF = "2026-03-01"
