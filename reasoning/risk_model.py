@@ -253,10 +253,13 @@ class FailureRiskModel(ClassifierMixin, BaseEstimator):
 
 # -- labels and the training set -------------------------------------------------------------------
 
-def next_sample_labels(frames: Frames, start: np.datetime64, end: np.datetime64 | None = None) -> pd.Series:
+def next_sample_labels(frames: Frames, start: np.datetime64, end: np.datetime64 | None = None, *,
+                       known_before: np.datetime64 | None = None) -> pd.Series:
     """For each operator with a sample dated in [start, end): did its first such sample day fail (bool)?
 
-    Index: operator ids, in the order of ``frames.ids``.
+    ``known_before``: only samples whose result was known (announced) before that day count (a training
+    label must be known at the end of the training period). Index: operator ids, in the order of
+    ``frames.ids``.
     """
     S = frames.samples
     inc = frames.incidence
@@ -264,6 +267,8 @@ def next_sample_labels(frames: Frames, start: np.datetime64, end: np.datetime64 
     ok = d >= start
     if end is not None:
         ok &= d < end
+    if known_before is not None:
+        ok &= S["known"].to_numpy(dtype="datetime64[D]")[inc["sample"].to_numpy()] < known_before
     t = pd.DataFrame({"op": inc["op"].to_numpy()[ok], "date": d[ok],
                       "fail": S["fail"].to_numpy()[inc["sample"].to_numpy()[ok]]})
     if t.empty:
@@ -299,7 +304,7 @@ def training_set(frames: Frames, until: Any, *, step_days: int = 30, min_history
         cuts = [first + (end - first) // 2] if end - first >= np.timedelta64(2, "D") else []
     xs, ys = [], []
     for c in sorted(cuts):
-        lab = next_sample_labels(frames, c, end)
+        lab = next_sample_labels(frames, c, end, known_before=end)
         if lab.empty:
             continue
         f = operator_features(frames, as_of=c, operator_ids=lab.index)
