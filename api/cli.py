@@ -723,6 +723,7 @@ from . import report_consult  # noqa: E402,F401
 from . import grading_cli  # noqa: E402,F401
 from . import workflow_cli  # noqa: E402,F401
 from . import risk_model_cli  # noqa: E402,F401
+from . import plan_cli  # noqa: E402,F401
 from .service_cli import audit as _audit_cmd, keys as _keys_group, public_cache as _public_cache  # noqa: E402
 from .service_cli import serve as _serve_cmd  # noqa: E402
 
