@@ -295,7 +295,8 @@ def _counted_from(view: Any, df: pd.DataFrame) -> np.ndarray:
     A sample without a source (the city's own results: both outcomes recorded), or of a source declared
     ``both``, counts from the day it is known; of a source declared ``failures_only`` never; of any other
     source from the day after the first conforming sample of that source is known (so a failures-only
-    source never counts, and no coverage detected from a later file reaches back).
+    source never counts, and no coverage detected from a later file reaches back). Returned as the day
+    ``d`` such that the sample counts in a rate asked about a day ``t`` exactly when ``d < t``.
     """
     declared: dict[str, str] = {}
     try:
@@ -315,9 +316,8 @@ def _counted_from(view: Any, df: pd.DataFrame) -> np.ndarray:
     tied = has & pd.isna(said)
     if tied.any():
         fp = pd.Series(src[tied]).map(first).to_numpy(dtype="datetime64[D]")
-        # counted from max(known, first pass + 1 day): both must lie before the day asked about
-        fp1 = fp + np.timedelta64(1, "D")
-        out[tied] = np.where(np.isnat(fp), np.datetime64("NaT"), np.maximum(known[tied], fp1))
+        # counted before a day when both it and its source's first conforming result were known before it
+        out[tied] = np.where(np.isnat(fp), np.datetime64("NaT"), np.maximum(known[tied], fp))
         out[tied] = np.where(np.isnat(known[tied]), np.datetime64("NaT"), out[tied])
     return out
 
