@@ -498,7 +498,8 @@ def evaluate(view: Any, train_until: Any, *, grades: Any = None, latent: Mapping
     top 10 % on the same test rows of ``random`` (0.5 and the failure rate, in expectation), ``grade`` (the
     regulatory grade ordering), ``category_rate`` (the category's smoothed failure rate alone),
     ``own_history`` (the operator's own smoothed failure rate alone) and ``no_producer`` (the share of its
-    results naming no producer); ``beats``: where the model beats each (see :func:`beats`).
+    results naming no producer); ``beats``: where the model beats each (see :func:`beats`);
+    ``brier_base_rate``: the Brier score of predicting the training rows' failure rate for everyone.
     """
     from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
@@ -542,6 +543,7 @@ def evaluate(view: Any, train_until: Any, *, grades: Any = None, latent: Mapping
         "lift_vs_random": ratio(prec, base),
         "lift_vs_grade": ratio(prec, prec_grade),
         "brier": round(float(brier_score_loss(y, p)), 4),
+        "brier_base_rate": round(float(np.mean((info["n_train_positive"] / info["n_train"] - y) ** 2)), 4),
         "n_train": info["n_train"],
         "n_test": int(len(y)),
         "base_rate": round(base, 4),
