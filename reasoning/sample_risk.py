@@ -243,8 +243,13 @@ def _levels(paths: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     return major, sub.where(paths.notna()), paths
 
 
-def read_history(view: Any) -> History:
-    """Every sample of the store with its features' raw material, read once (one scan per table)."""
+def read_history(view: Any, *, frames: Any = None) -> History:
+    """Every sample of the store with its features' raw material, read once (one scan per table).
+
+    ``frames``: the operator features' :class:`reasoning.features.Frames` of the same store where they
+    were read already (the network columns use them); else they are read here when the store has
+    deliveries.
+    """
     recs = list(view.scan("sample"))
     ids = [r.id for r in recs]
     prod = [_get(r, "producer_id") for r in recs]
@@ -283,9 +288,10 @@ def read_history(view: Any) -> History:
     for h in _HAZARDS:
         df[f"hz_{h}"] = np.array([h in bad.get(i, ()) for i in ids], dtype=bool) & df["fail"].to_numpy()
     df["counted"] = _counted_from(view, df)
-    frames = None
-    if next(iter(view.scan("delivery")), None) is not None:
+    if frames is None and next(iter(view.scan("delivery")), None) is not None:
         frames = read_frames(view)
+    if frames is not None and not len(frames.deliveries):
+        frames = None
     return History(samples=df, frames=frames, as_of_default=np.datetime64(default_as_of(view), "D"))
 
 
