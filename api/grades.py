@@ -15,30 +15,14 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ontology.errors import NotFound
 from ontology.records import GradeOverride
 from ontology.times import now_iso
 
 if TYPE_CHECKING:
     from reasoning.grading import Assessment
 
-__all__ = ["resolve_operator", "records_of", "operator_name", "OverrideOutcome", "set_override",
+__all__ = ["explanation", "records_of", "operator_name", "OverrideOutcome", "set_override",
            "lift_override", "stored_explanation", "grade_history"]
-
-def resolve_operator(store: Any, identifier: str) -> str:
-    """The canonical id of an operator given in any identifier form (USCC, GLN, Digital Link, local id, name)."""
-    ident = identifier.strip()
-    if not ident:
-        raise NotFound(f"no operator has the identifier {identifier!r}")
-    found = store.resolve_many([ident]).get(ident)
-    if found is None:
-        if store.get_many("operator", [ident]) or any(True for _ in store.scan("risk_assessment", {"operator_id": ident})):
-            return ident
-        raise NotFound(f"no operator has the identifier {identifier!r}")
-    if not store.get_many("operator", [found]):
-        raise NotFound(f"{identifier!r} is not an operator (it names {found})")
-    return found
-
 
 def records_of(store: Any, oid: str) -> tuple[list[Any], list[Any]]:
     """An operator's stored assessments and overrides."""
@@ -72,11 +56,11 @@ def set_override(store: Any, identifier: str, grade: str | None, *, reason: str 
     """Set an operator's grade by hand (``foodtrace risk override ENTITY GRADE``): one new GradeOverride record.
 
     Raises :class:`NotFound` (no such operator), :class:`ontology.errors.FoodtraceError` (bad grade,
-    empty reason or by) and :class:`reasoning.assessments.OverrideConflict` (one is in force).
+    empty reason or by) and :class:`ontology.errors.OverrideConflict` (one is in force).
     """
     from reasoning.assessments import new_override
 
-    oid = resolve_operator(store, identifier)
+    oid = store.require(identifier, "operator")
     ras, gos = records_of(store, oid)
     name = operator_name(store, oid)
     created = now_iso()
@@ -92,7 +76,7 @@ def lift_override(store: Any, identifier: str, *, reason: str | None, by: str | 
     """Lift the override in force (``foodtrace risk override ENTITY --lift``): the record is stamped, never deleted."""
     from reasoning.assessments import latest_assessment, lifted_override
 
-    oid = resolve_operator(store, identifier)
+    oid = store.require(identifier, "operator")
     ras, gos = records_of(store, oid)
     name = operator_name(store, oid)
     rec = lifted_override(oid, gos, reason=reason, by=by, at=now_iso(), name=name or oid)
@@ -109,6 +93,23 @@ def grade_history(store: Any, oid: str) -> dict[str, Any]:
     return {"operator_id": oid, "name": operator_name(store, oid),
             "effective": effective_grade(ras, gos, operator_id=oid).to_dict(),
             "history": [e.to_dict() for e in history(ras, gos)]}
+
+
+def explanation(store: Any, oid: str, *, as_of: Any = None,
+                points: Any = None) -> tuple["Assessment", dict[str, Any] | None]:
+    """Why ``oid`` has its grade, as ``foodtrace risk explain`` and ``GET /grades/{id}`` both show it.
+
+    Without ``as_of`` and ``points`` the latest stored assessment (:func:`stored_explanation`) with its stamp,
+    where one is stored; otherwise the grade computed now (stamp None).
+    """
+    from graph.view import ReadView
+    from reasoning.grading import grade_operators
+
+    if as_of is None and points is None:
+        found = stored_explanation(store, oid)
+        if found is not None:
+            return found
+    return grade_operators(ReadView(store), as_of=as_of, points=points, operator_ids=[oid])[0], None
 
 
 def stored_explanation(store: Any, oid: str) -> tuple["Assessment", dict[str, Any]] | None:

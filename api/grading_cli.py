@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from . import render
-from .cli_common import date_option
-from .cli import _store, store_option
+from .cli_common import as_of_option, emit, format_option, lang_option, open_cli_store, out_option, store_option
 from .risk_cli import risk
 
 if TYPE_CHECKING:
@@ -182,9 +181,8 @@ def plan_rows(plan: "pd.DataFrame", lang: str = "zh") -> list[list[Any]]:
 
 
 
-_as_of = click.option("--as-of", "as_of", callback=date_option, metavar="DATE",
-                      help="Grade as of this day: records dated before it count (default: the day after the "
-                           "latest date in the store)")
+_as_of = as_of_option("Grade as of this day: records dated before it count (default: the day after the latest "
+                      "dated record in the store)")
 _points = click.option("--points", "points_path", type=click.Path(path_type=Path), default=None, metavar="FILE",
                        help="Points table (TOML) to use instead of the packaged one")
 
@@ -195,23 +193,11 @@ def _load(points_path: Path | None) -> "Points":
     return load_points(points_path)
 
 
-def _write(text: str, out: Path | None, csv: bool) -> None:
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8-sig" if csv else "utf-8")
-        click.echo(f"written to {out}", err=True)
-    elif csv:
-        click.echo("\ufeff" + text, nl=False)
-    else:
-        click.echo(text)
-
-
 @risk.command("plan")
 @_as_of
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write to this file instead of stdout")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-              help="Language of names and CSV headers (the table shows both)")
+@format_option("table", "json", "csv")
+@out_option()
+@lang_option("Language of names and CSV headers (the table shows both)")
 @_points
 @store_option
 def plan_command(as_of: date | None, fmt: str, out: Path | None, lang: str, points_path: Path | None,
@@ -225,7 +211,7 @@ def plan_command(as_of: date | None, fmt: str, out: Path | None, lang: str, poin
     from reasoning.grading import grade_operators, supervision_plan
 
     pts = _load(points_path)
-    with _store(store_url) as store:
+    with open_cli_store(store_url) as store:
         assessments = grade_operators(ReadView(store), as_of=as_of, points=pts)
     plan = supervision_plan(assessments, points=pts)
     day = assessments[0].as_of if assessments else (as_of.isoformat() if as_of else None)
@@ -241,24 +227,17 @@ def plan_command(as_of: date | None, fmt: str, out: Path | None, lang: str, poin
         text = (f"监督检查计划/supervision plan（基准日/as of {day}；评分表/points table {pts.version}；"
                 f"每年检查次数/inspections a year: {freq}）\n"
                 + render.text_table(plan_rows(plan, lang), plan_headers("both")))
-    _write(text, out, fmt == "csv")
+    emit(text, out, fmt)
 
 
 # -- explain --------------------------------------------------------------------------------------
 
 
-def _stored(store: Any, oid: str) -> tuple["Assessment", dict[str, Any]] | None:
-    """The latest stored assessment of ``oid`` with its stamp and the grade in effect, or None."""
-    from .grades import stored_explanation
-
-    return stored_explanation(store, oid)
-
-
 @risk.command("explain")
 @click.argument("entity", metavar="ENTITY")
 @_as_of
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@format_option("text", "json")
+@lang_option()
 @_points
 @store_option
 def explain_command(entity: str, as_of: date | None, fmt: str, lang: str, points_path: Path | None,
@@ -269,21 +248,13 @@ def explain_command(entity: str, as_of: date | None, fmt: str, lang: str, points
     --as-of, the latest stored assessment (`foodtrace risk grade`) is shown where there is one, with
     the grade in effect (an override wins); otherwise the grade is computed now.
     """
-    from graph.view import ReadView
-    from reasoning.grading import grade_operators
+    from .grades import explanation
 
-    with _store(store_url) as store:
+    with open_cli_store(store_url) as store:
         oid = store.require(entity, "operator")
-        found = _stored(store, oid) if as_of is None and points_path is None else None
-        if found is not None:
-            a, stamp = found
-        else:
-            a, stamp = grade_operators(ReadView(store), as_of=as_of, points=_load(points_path),
-                                       operator_ids=[oid])[0], None
+        a, stamp = explanation(store, oid, as_of=as_of, points=_load(points_path) if points_path else None)
     if fmt == "json":
-        d = a.to_dict()
-        d["stored"] = stamp
-        click.echo(render.json_text(d))
+        click.echo(render.json_text({**a.to_dict(), "stored": stamp}))
     else:
         click.echo(explain_text(a, lang, stored=stamp))
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ontology.errors import InvalidRecord
+from ontology.errors import CaseRowsError, InvalidRecord
 
 from . import render
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from graph.view import ReadView
     from reasoning.outbreak import OutbreakRanking, ResolvedCase
 
-__all__ = ["CaseRow", "CaseRowsError", "read_case_rows", "load_cases", "resolve_rows", "ranking_table"]
+__all__ = ["CaseRow", "read_case_rows", "load_cases", "resolve_rows", "ranking_table"]
 
 #: accepted headers per column (compared case-insensitively, each part of ``编号/id`` on its own)
 COLUMNS = {"id": ("id", "编号", "标识"), "weight": ("weight", "权重"), "date": ("date", "日期")}
@@ -58,12 +58,6 @@ def _column_of(header: str) -> str | None:
     return None
 
 
-class CaseRowsError(InvalidRecord):
-    """Bad rows in the cases: ``rows`` lists each as {row, field, value, reason} (the message names them too)."""
-
-    def __init__(self, message: str, rows: list[dict[str, Any]]):
-        super().__init__(message)
-        self.rows = rows
 
 
 @dataclass(frozen=True)

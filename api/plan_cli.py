@@ -21,8 +21,7 @@ from typing import Any
 import click
 
 from . import render
-from .cli import _store, store_option
-from .cli_common import date_option, emit
+from .cli_common import date_option, emit, open_cli_store, store_option
 from .risk_cli import risk
 
 __all__ = ["ADDED", "plan_headers", "reason_text", "plan_table"]
@@ -119,7 +118,7 @@ def rank_plan_command(plan_file: Path, as_of: date, fmt: str, out: Path | None, 
     if fmt == "xlsx" and out is None:
         raise click.UsageError("--format xlsx needs --out FILE")
     plan = read_plan(plan_file)
-    with _store(store_url) as store:
+    with open_cli_store(store_url) as store:
         scores = score_plan(ReadView(store), plan.rows, as_of, top=top)
     headers, rows = plan_table(plan, scores, lang)
     if fmt == "json":

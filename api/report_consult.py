@@ -22,7 +22,7 @@ import click
 from ontology import vocab
 from ontology.times import now
 
-from .cli_common import date_option
+from .cli_common import date_option, lang_option, open_cli_store, store_option
 from .fonts import WEB_FAMILY, cjk_font_face, use_cjk_font
 from .risk_cli import report
 
@@ -603,10 +603,8 @@ def _store_label(url: str) -> str:
 @click.option("--top", default=10, show_default=True, type=click.IntRange(0, 200),
               help="Number of top-risk operators to explain")
 @click.option("--no-model", is_flag=True, help="Leave the failure-risk model's probabilities out")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-              help="Language of the report")
-@click.option("--store", "store_url", default=None, metavar="URL",
-              help="Store URL (file path, sqlite:///x.db); default: $FOODTRACE_STORE or foodtrace.db")
+@lang_option("Language of the report")
+@store_option
 def consult_command(start: dt.date, end: dt.date, out: Path, top: int, no_model: bool, lang: str,
                     store_url: str | None) -> None:
     """The risk consultation report (风险会商报告) as one self-contained HTML file.
@@ -615,7 +613,6 @@ def consult_command(start: dt.date, end: dt.date, out: Path, top: int, no_model:
     period of equal length) with charts, early warnings, the top-risk operators with their grade
     explanations, the grade distribution and the 核查处置 completion rate.
     """
-    from graph.store import open_store
     from graph.view import ReadView
     from reasoning.consult import consultation
 
@@ -624,7 +621,7 @@ def consult_command(start: dt.date, end: dt.date, out: Path, top: int, no_model:
     if start > end:
         raise click.UsageError(f"--from {start} is after --to {end}")
     url = store_url or get_settings().store
-    with open_store(url) as store:
+    with open_cli_store(url) as store:
         c = consultation(ReadView(store), start, end, top=top, model=not no_model)
     path = write_report(c, out, lang=lang, store_name=_store_label(str(url)))
     tot = c.totals.loc["total"]

@@ -23,8 +23,7 @@ import click
 from ontology.errors import UnreadableFile
 
 from . import render
-from .cli_common import date_option, emit
-from .cli import _store, store_option
+from .cli_common import date_option, emit, open_cli_store, store_option
 from .risk_cli import risk
 
 __all__ = ["METRICS", "metric_rows", "top_text", "score_headers", "score_rows", "read_truth", "baseline_rows",
@@ -109,7 +108,7 @@ def evaluate_command(train_until: date, fmt: str, truth: Path | None, method: st
     from graph.view import ReadView
 
     latent, exposure = read_truth(truth) if truth else (None, None)
-    with _store(store_url) as store:
+    with open_cli_store(store_url) as store:
         if level == "sample":
             from reasoning.sample_risk import evaluate_samples
 
@@ -227,8 +226,9 @@ def scores_command(as_of: date | None, top: int | None, fmt: str, out: Path | No
     from graph.view import ReadView
     from reasoning.risk_model import score_operators
 
-    with _store(store_url) as store:
+    with open_cli_store(store_url) as store:
         scores = score_operators(ReadView(store), as_of=as_of, method=method)
+    click.echo(f"基准日/as of {scores.attrs['as_of']}", err=True)
     if top is not None:
         scores = scores.head(top)
     if fmt == "json":

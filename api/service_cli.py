@@ -9,11 +9,12 @@ from typing import Any, Iterator
 
 import click
 
+from .cli_common import open_cli_store, store_option
 from .render import text_table
 from .service.servicedb import ROLES, ServiceDB
 from .settings import get_settings
 
-__all__ = ["serve", "keys", "audit", "public_cache"]
+__all__ = ["COMMANDS", "serve", "keys", "audit", "public_cache"]
 
 
 def _db(path: str | None) -> ServiceDB:
@@ -21,7 +22,7 @@ def _db(path: str | None) -> ServiceDB:
 
 
 @click.command("serve")
-@click.option("--store", "store_url", default=None, help="Store URL (default: $FOODTRACE_STORE)")
+@store_option
 @click.option("--service-db", default=None, help="Service database file (default: $FOODTRACE_SERVICE_DB)")
 @click.option("--host", default=None, help="Listen address (default: $FOODTRACE_HOST, 127.0.0.1)")
 @click.option("--port", type=int, default=None, help="Port (default: $FOODTRACE_PORT, 8000)")
@@ -130,13 +131,10 @@ def public_cache() -> None:
 @contextmanager
 def _public_views(store_url: str | None, service_db: str | None) -> Iterator[Any]:
     """The store and its public read model (``PublicViews``), from the options or the settings."""
-    from graph.store import open_store
-
     from .service.projection import PublicViews
 
-    settings = get_settings()
-    with open_store(store_url or settings.store) as store:
-        pv = PublicViews(service_db or settings.service_db, store)
+    with open_cli_store(store_url) as store:
+        pv = PublicViews(service_db or get_settings().service_db, store)
         try:
             yield pv
         finally:
@@ -159,7 +157,7 @@ def _warm_part(store_url: str, service_db: str, keys: list[tuple[str, str | None
 
 
 @public_cache.command("warm")
-@click.option("--store", "store_url", default=None, help="Store URL (default: $FOODTRACE_STORE)")
+@store_option
 @click.option("--service-db", default=None, help="Service database file (default: $FOODTRACE_SERVICE_DB)")
 @click.option("--processes", type=int, default=1, show_default=True, help="Worker processes")
 @click.option("--pages", "lang", type=click.Choice(["zh", "en"]), default=None,
@@ -189,7 +187,7 @@ def public_cache_warm(store_url: str | None, service_db: str | None, processes: 
 
 
 @public_cache.command("stats")
-@click.option("--store", "store_url", default=None, help="Store URL (default: $FOODTRACE_STORE)")
+@store_option
 @click.option("--service-db", default=None, help="Service database file (default: $FOODTRACE_SERVICE_DB)")
 def public_cache_stats(store_url: str | None, service_db: str | None) -> None:
     """Stored answers, their size, and how far the change log has been followed (JSON)."""
@@ -198,10 +196,14 @@ def public_cache_stats(store_url: str | None, service_db: str | None) -> None:
 
 
 @public_cache.command("clear")
-@click.option("--store", "store_url", default=None, help="Store URL (default: $FOODTRACE_STORE)")
+@store_option
 @click.option("--service-db", default=None, help="Service database file (default: $FOODTRACE_SERVICE_DB)")
 def public_cache_clear(store_url: str | None, service_db: str | None) -> None:
     """Drop every stored answer (they are computed again on demand)."""
     with _public_views(store_url, service_db) as pv:
         pv.clear()
     click.echo("public answers cleared")
+
+
+#: the commands of this module, added to the root group by :mod:`api.cli`
+COMMANDS = (serve, keys, audit, public_cache)

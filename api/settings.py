@@ -9,8 +9,12 @@ variable ``FOODTRACE_<NAME>``. The README lists them all (a test checks).
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
+
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from loaders.base import ReadOptions
 
 __all__ = ["Settings", "get_settings"]
 
@@ -39,6 +43,32 @@ class Settings(BaseSettings):
     public_base_url: str = Field("", description=(
         "Base URL printed in QR codes and Digital Links (e.g. https://trace.nantong.gov.cn); "
         "empty = the URL the request came in on"))
+    epcis_schema: str = Field("", description=(
+        "GS1 EPCIS 2.0 JSON Schema file events are validated against; empty = the GS1 conformance copy beside "
+        "the repository when present; a path that is no file = the loader's own checks only"))
+    epcis_xsd: str = Field("", description=(
+        "GS1 EPCIS 2.0 XML Schema (EPCglobal-epcis-2_0.xsd) for XML documents; empty = the conformance copy "
+        "beside the repository when present"))
+    epcis_processes: int = Field(0, ge=0, description=(
+        "Most processes that derive one large EPCIS document (0 = the CPUs available; 1 = in the loading process)"))
+    neo4j_user: str = Field("", validation_alias=AliasChoices("FOODTRACE_NEO4J_USER", "NEO4J_USER"), description=(
+        "Neo4j user where the store URL names none (also read from NEO4J_USER)"))
+    neo4j_password: str = Field("", validation_alias=AliasChoices("FOODTRACE_NEO4J_PASSWORD", "NEO4J_PASSWORD"),
+                                description="Neo4j password where the store URL gives none (also read from "
+                                            "NEO4J_PASSWORD)")
+    neo4j_database: str = Field("", validation_alias=AliasChoices("FOODTRACE_NEO4J_DATABASE", "NEO4J_DATABASE"),
+                                description="Neo4j database where the store URL has no ?database= (also read "
+                                            "from NEO4J_DATABASE); empty = the server's default")
+
+    def store_options(self) -> dict[str, Any]:
+        """The backend options of :func:`graph.store.open_store` (Neo4j credentials and database)."""
+        return {k: v for k, v in (("user", self.neo4j_user), ("password", self.neo4j_password),
+                                  ("database", self.neo4j_database)) if v}
+
+    def read_options(self) -> ReadOptions:
+        """How :mod:`loaders` read files (validation material, parallelism)."""
+        return ReadOptions(epcis_schema=self.epcis_schema or None, epcis_xsd=self.epcis_xsd or None,
+                           processes=self.epcis_processes or None)
 
 
 def get_settings() -> Settings:

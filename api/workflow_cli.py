@@ -31,9 +31,8 @@ from ontology.errors import FoodtraceError, NotFound
 from ontology.times import now_iso
 
 from . import render
-from .cli_common import date_option
-from .cli import _store, store_option
-from .grades import records_of, resolve_operator
+from .cli_common import as_of_option, emit, format_option, lang_option, open_cli_store, out_option, store_option
+from .grades import records_of
 from .risk_cli import risk
 
 __all__ = ["grade_cmd", "override_cmd", "history_cmd", "alerts_cmd", "publish_cmd", "export_cmd",
@@ -159,13 +158,7 @@ def mask_name(name: str, prefixes: Iterable[str] = ()) -> str:
 
 
 def _write_csv(rows: list[list[Any]], columns: list[tuple[str, str]], out: Path | None, lang: str) -> None:
-    text = render.csv_text(rows, [_pick(c, lang) for c in columns])
-    if out is None:
-        click.echo("\ufeff" + text, nl=False)
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8-sig")
-    click.echo(f"written to {out}", err=True)
+    emit(render.csv_text(rows, [_pick(c, lang) for c in columns]), out, "csv")
 
 
 # -- risk grade -------------------------------------------------------------------------------------------
@@ -191,8 +184,7 @@ def _model_scores(view: Any, as_of: str) -> tuple[dict[str, float], dict[str, An
 
 
 @risk.command("grade")
-@click.option("--as-of", "as_of", callback=date_option, metavar="DATE",
-              help="Grade on what was known before this day (default: the day after the latest date in the store)")
+@as_of_option("Grade on what was known before this day (default: the day after the latest date in the store)")
 @click.option("--model/--no-model", default=True, show_default=True,
               help="Add the failure-risk model's probability (trained on the store's history)")
 @store_option
@@ -207,7 +199,7 @@ def grade_cmd(as_of: dt.date | None, model: bool, store_url: str | None) -> None
     from reasoning.assessments import assessment_records, override_in_force
     from reasoning.grading import grade_operators
 
-    with _store(store_url) as store:
+    with open_cli_store(store_url) as store:
         view = ReadView(store)
         assessed = grade_operators(view, as_of=as_of)
         if not assessed:
@@ -265,7 +257,7 @@ def override_cmd(entity: str, grade: str | None, reason: str, by: str, lift: boo
         raise click.UsageError("--lift takes no GRADE: it lifts the override in force")
     if not lift and grade is None:
         raise click.UsageError("GRADE (A, B, C or D) is required unless --lift is given")
-    with _store(store_url) as store:
+    with open_cli_store(store_url) as store:
         if lift:
             done = lift_override(store, entity, reason=reason, by=by)
             click.echo(f"人工调整已撤销/override lifted: {done.name or done.operator_id} ({done.operator_id}): "
@@ -281,14 +273,14 @@ def override_cmd(entity: str, grade: str | None, reason: str, by: str, lift: boo
 
 @risk.command("history")
 @click.argument("entity")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@format_option("table", "json")
 @store_option
 def history_cmd(entity: str, fmt: str, store_url: str | None) -> None:
     """Every assessment, override, lift and publication of an operator, in time order (nothing is ever dropped)."""
     from reasoning.assessments import effective_grade, history
 
-    with _store(store_url) as store:
-        oid = resolve_operator(store, entity)
+    with open_cli_store(store_url) as store:
+        oid = store.require(entity, "operator")
         ras, gos = _records_of(store, oid)
         name = _Ops(store, [oid]).name(oid)
     entries = history(ras, gos)
@@ -296,7 +288,7 @@ def history_cmd(entity: str, fmt: str, store_url: str | None) -> None:
     if fmt == "json":
         from .grades import grade_history
 
-        with _store(store_url) as store:
+        with open_cli_store(store_url) as store:
             click.echo(render.json_text(grade_history(store, oid)))
         return
     src = _both(_SOURCE[eff.source]) if eff.source else "-"
@@ -327,19 +319,16 @@ def _alert_rows(found: list[Any], names: _Ops, lang: str) -> list[list[Any]]:
 
 
 @risk.command("alerts")
-@click.option("--as-of", "as_of", callback=date_option, metavar="DATE",
-              help="What was known before this day (default: the day after the latest date in the store)")
+@as_of_option("What was known before this day (default: the day after the latest date in the store)")
 @click.option("--period-months", default=12, show_default=True, type=click.IntRange(1, 120),
               help="Months before --as-of the batch and cluster rules look at")
 @click.option("--cluster-days", default=30, show_default=True, type=click.IntRange(0, 3650),
               help="Buyers' failures within this many days of each other form a cluster")
 @click.option("--disposal-days", default=None, type=click.IntRange(0, 3650),
               help="Deadline of 核查处置 in days after the sample date, for samples recorded without one")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file instead of stdout")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-              help="Language of the CSV headers and messages")
+@format_option("table", "json", "csv")
+@out_option()
+@lang_option("Language of the CSV headers and messages")
 @store_option
 def alerts_cmd(as_of: dt.date | None, period_months: int, cluster_days: int, disposal_days: int | None, fmt: str,
                out: Path | None, lang: str, store_url: str | None) -> None:
@@ -350,7 +339,7 @@ def alerts_cmd(as_of: dt.date | None, period_months: int, cluster_days: int, dis
     from reasoning.alerts import AlertRules, alerts, disposal_summary
 
     rules = AlertRules(period_months=period_months, cluster_days=cluster_days, default_disposal_days=disposal_days)
-    with _store(store_url) as store:
+    with open_cli_store(store_url) as store:
         view = ReadView(store)
         samples = list(store.scan("sample"))
         day = as_of or default_as_of(view)
@@ -377,12 +366,7 @@ def alerts_cmd(as_of: dt.date | None, period_months: int, cluster_days: int, dis
                   a.last, a.message] for a in found],
                 ["级别/level", "主体/operators", "数量/count", "日期/date", "说明/message"]))
         text = "\n".join(lines)
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n", encoding="utf-8")
-        click.echo(f"written to {out}", err=True)
-    else:
-        click.echo(text)
+    emit(text, out, fmt)
 
 
 # -- risk publish -----------------------------------------------------------------------------------------
@@ -409,12 +393,12 @@ def publish_cmd(entities: tuple[str, ...], grades: tuple[str, ...], all_a: bool,
     wanted = {g.upper() for g in grades} | ({"A"} if all_a else set())
     if not entities and not wanted:
         raise click.UsageError("name the operators to publish, or select them with --grade G / --all-grade-A")
-    with _store(store_url) as store:
+    with open_cli_store(store_url) as store:
         ras = _grouped(store, "risk_assessment")
         gos = _grouped(store, "grade_override")
         targets: dict[str, None] = {}
         for e in entities:
-            oid = resolve_operator(store, e)
+            oid = store.require(e, "operator")
             if oid not in ras:
                 raise NotFound(f"{e!r} ({oid}) has no stored assessment; run `foodtrace risk grade` first")
             targets[oid] = None
@@ -483,8 +467,7 @@ def export_rows(store: Any, *, published_only: bool, lang: str = "zh") -> list[l
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The CSV file to write")
 @click.option("--published-only", is_flag=True,
               help="Only the published grades, without scores, reasons or probabilities (for publication)")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
-              help="Language of the headers and labels")
+@lang_option("Language of the headers and labels")
 @store_option
 def export_cmd(out: Path, published_only: bool, lang: str, store_url: str | None) -> None:
     """The grades as CSV with Chinese headers (UTF-8 with BOM, opens in Excel).
@@ -493,7 +476,7 @@ def export_cmd(out: Path, published_only: bool, lang: str, store_url: str | None
     the team's working list. --published-only: the latest published assessment of each operator, with
     what may be made public only (natural persons' names masked).
     """
-    with _store(store_url) as store:
+    with open_cli_store(store_url) as store:
         rows = export_rows(store, published_only=published_only, lang=lang)
         outdated = outdated_publications(store) if published_only else []
     _write_csv(rows, PUBLISHED_COLUMNS if published_only else EXPORT_COLUMNS, out, lang)

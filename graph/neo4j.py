@@ -70,7 +70,6 @@ fields as floats, ``bool`` fields as booleans, text fields as strings.
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections import defaultdict
@@ -138,11 +137,12 @@ class Neo4jURL:
     shown: str
 
 
-def parse_url(url: str) -> Neo4jURL:
+def parse_url(url: str, options: Mapping[str, Any] | None = None) -> Neo4jURL:
     """Split a Neo4j store URL into driver URI, credentials and database.
 
-    Credentials missing from the URL come from ``NEO4J_USER`` / ``NEO4J_PASSWORD``,
-    the database from ``NEO4J_DATABASE``.
+    Credentials missing from the URL come from ``options`` (``user``, ``password``),
+    the database from ``?database=`` or ``options["database"]`` (the settings
+    ``NEO4J_USER`` / ``NEO4J_PASSWORD`` / ``NEO4J_DATABASE``, read at the edges).
 
     >>> parse_url("bolt://127.0.0.1:7687").driver_uri
     'bolt://127.0.0.1:7687'
@@ -161,13 +161,14 @@ def parse_url(url: str) -> Neo4jURL:
     hostport = parts.netloc.rsplit("@", 1)[-1]
     if not hostport:
         raise StoreUnavailable(f"the Neo4j URL {url!r} names no host")
-    user = unquote(parts.username) if parts.username else os.environ.get("NEO4J_USER") or None
+    given = options or {}
+    user = unquote(parts.username) if parts.username else given.get("user") or None
     if parts.password is not None:
         password: str | None = unquote(parts.password)
     else:
-        password = os.environ.get("NEO4J_PASSWORD") or None
+        password = given.get("password") or None
     query = parse_qs(parts.query)
-    database = (query.get("database") or [None])[-1] or os.environ.get("NEO4J_DATABASE") or None
+    database = (query.get("database") or [None])[-1] or given.get("database") or None
     shown_netloc = hostport
     if parts.username:
         shown_netloc = parts.username + (":***" if parts.password is not None else "") + "@" + hostport
@@ -321,8 +322,8 @@ class Neo4jStore(Store):
 
     name = "neo4j"
 
-    def __init__(self, url: str):
-        self._parsed = parse_url(url)
+    def __init__(self, url: str, options: Mapping[str, Any] | None = None):
+        self._parsed = parse_url(url, options)
         self.url = self._parsed.shown
         self.database = self._parsed.database
         self._schema_ready = False
@@ -736,16 +737,9 @@ class Neo4jStore(Store):
         row = self._rows(f"RETURN {parts}")[0]
         return {name: int(row[name]) for name in _LABELS}
 
-    def latest_values(self, fields: Mapping[str, Iterable[str]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for table, names in fields.items():
-            lab = _LABELS[record_type(table).table]
-            for n in names:
-                if n not in lab.columns:
-                    raise StoreError(f"{table} has no field {n!r}")
-                rows = self._rows(f"MATCH (n:{_q(lab.label)}) RETURN max(n.{_q(n)}) AS v")
-                out[f"{table}.{n}"] = rows[0]["v"] if rows else None
-        return out
+    def _largest(self, table: str, field: str) -> Any:
+        rows = self._rows(f"MATCH (n:{_q(_LABELS[table].label)}) RETURN max(n.{_q(field)}) AS v")
+        return rows[0]["v"] if rows else None
 
     def resolve_many(self, identifiers: Iterable[str]) -> dict[str, str]:
         forms: dict[str, list[str]] = {i: lookup_forms(i) for i in identifiers}

@@ -182,7 +182,7 @@ class SQLiteStore(Store):
     name = "sqlite"
     local_reads = True
 
-    def __init__(self, url: str | os.PathLike[str]):
+    def __init__(self, url: str | os.PathLike[str], options: Mapping[str, Any] | None = None):
         self.url = os.fspath(url)
         self.path = sqlite_path(self.url)
         # _write_lock: one write at a time; _db_lock: one statement at a time on the connection (the
@@ -393,16 +393,9 @@ class SQLiteStore(Store):
     def counts(self) -> dict[str, int]:
         return {name: self._query(f"SELECT count(*) FROM {_quote(name)}")[0][0] for name in _TABLES}
 
-    def latest_values(self, fields: Mapping[str, Iterable[str]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for table, names in fields.items():
-            t = _TABLES[record_type(table).table]
-            for n in names:
-                if n not in t.columns:
-                    raise StoreError(f"{table} has no field {n!r}")
-                # one MAX per query: SQLite answers a lone MAX of an indexed column from the index
-                out[f"{table}.{n}"] = self._query(f"SELECT MAX({_quote(n)}) FROM {_quote(t.name)}")[0][0]
-        return out
+    def _largest(self, table: str, field: str) -> Any:
+        # one MAX per query: SQLite answers a lone MAX of an indexed column from the index
+        return self._query(f"SELECT MAX({_quote(field)}) FROM {_quote(table)}")[0][0]
 
     def resolve_many(self, identifiers: Iterable[str]) -> dict[str, str]:
         forms: dict[str, list[str]] = {i: lookup_forms(i) for i in identifiers}

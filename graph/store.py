@@ -29,8 +29,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from ontology.errors import NotFound, UnknownStoreScheme
-from ontology.records import Delivery, Record, TransformationItem, record_type
+from ontology.errors import NotFound, StoreError, UnknownStoreScheme
+from ontology.records import Delivery, Record, TransformationItem, record_fields, record_type
+from ontology.times import day_of, parse_day
 
 __all__ = [
     "CHANGE_LOT_FIELD",
@@ -168,13 +169,70 @@ class Store(ABC):
         """The canonical id of ``identifier`` in any received form, or None."""
         return self.resolve_many([identifier]).get(identifier)
 
-    def require(self, identifier: str, table: str | None = None) -> str:
-        """Like :meth:`resolve`, but raise :class:`NotFound` with a helpful message."""
-        found = self.resolve(identifier)
-        if found is None or (table is not None and not self.get_many(table, [found])):
-            what = record_type(table).zh + " " if table else ""
-            raise NotFound(f"no {what}entity has the identifier {identifier!r}")
-        return found
+    def require(self, identifier: str, table: str | None = None, *, what: str | None = None) -> str:
+        """Like :meth:`resolve`, but raise :class:`NotFound` with a helpful message (see :meth:`require_many`)."""
+        return self.require_many([identifier], table, what=what)[0]
+
+    def require_many(self, identifiers: Iterable[str], table: str | None = None, *,
+                     what: str | None = None) -> list[str]:
+        """The canonical ids of identifiers given in any received form, in order: the one resolver of
+        foodtrace (the command line, the service and the console all call it).
+
+        White space around an identifier is ignored. ``table`` demands that each names a record of that
+        table; ``what`` is the noun of the messages (default: the table's name). An unknown identifier
+        raises :class:`NotFound` ("no operator has the identifier 'x'"), one naming a record of another
+        table too ("'x' is not an operator (it names ...)").
+        """
+        raw = list(identifiers)
+        idents = [str(i).strip() for i in raw]
+        noun = what or (table.replace("_", " ") if table else "entity")
+        found = self.resolve_many([i for i in idents if i])
+        out: list[str] = []
+        for given, ident in zip(raw, idents):
+            cid = found.get(ident) if ident else None
+            if cid is None:
+                raise NotFound(f"no {noun} has the identifier {given!r}")
+            out.append(cid)
+        if table is not None:
+            known = self.get_many(table, out)
+            article = "an" if noun[:1] in "aeiou" else "a"
+            for given, cid in zip(raw, out):
+                if cid not in known:
+                    raise NotFound(f"{given!r} is not {article} {noun} (it names {cid})")
+        return out
+
+    def live(self, records: Iterable[Record], *, as_of: Any = None) -> Iterator[Record]:
+        """The records not read from a retracted EPCIS event: the one place scans apply that rule
+        (:meth:`deliveries` and :meth:`transformation_items` apply it in their queries).
+
+        With ``as_of`` (a day), only retractions declared before that day count: a retraction is known
+        from the day it was declared (:mod:`ontology.times`).
+        """
+        if as_of is None:
+            retracted = self.retracted_events()
+        else:
+            day = parse_day(as_of).isoformat()
+            retracted = {e for e, d in self.retraction_days().items() if d < day}
+        for r in records:
+            event = getattr(r, "event_id", None)
+            if event is None or event not in retracted:
+                yield r
+
+    def retraction_days(self) -> dict[str, str]:
+        """Retracted event id -> the Beijing day (ISO) its earliest errorDeclaration was declared, ``""``
+        where no declaration time is stored. The rule of :meth:`live`: the retraction counts as of a day
+        ``d`` when its day sorts before ``d`` (so ``""`` always counts)."""
+        out: dict[str, str] = {}
+        for r in self.scan("retraction"):
+            if r.event_id:
+                d = day_of(r.declared) or ""
+                if r.event_id not in out or d < out[r.event_id]:
+                    out[r.event_id] = d
+        return out
+
+    def scan_live(self, table: str, where: Mapping[str, Any] | None = None, *, as_of: Any = None) -> Iterator[Record]:
+        """:meth:`scan` without the records read from retracted events (see :meth:`live`)."""
+        return self.live(self.scan(table, where), as_of=as_of)
 
     def latest_values(self, fields: Mapping[str, Iterable[str]]) -> dict[str, Any]:
         """The largest value written in each field, as ``{"table.field": value}`` (None where none is).
@@ -184,15 +242,21 @@ class Store(ABC):
         """
         out: dict[str, Any] = {}
         for table, names in fields.items():
-            names = tuple(names)
-            best: dict[str, Any] = dict.fromkeys(names)
-            for r in self.scan(table):
-                for n in names:
-                    v = getattr(r, n)
-                    if v is not None and (best[n] is None or str(v) > str(best[n])):
-                        best[n] = v
-            out.update({f"{table}.{n}": v for n, v in best.items()})
+            known = {f.name for f in record_fields(record_type(table))}
+            for n in names:
+                if n not in known:
+                    raise StoreError(f"{table} has no field {n!r}")
+                out[f"{table}.{n}"] = self._largest(record_type(table).table, n)
         return out
+
+    def _largest(self, table: str, field: str) -> Any:
+        """The largest value written in one field (backends answer it from an index)."""
+        best = None
+        for r in self.scan(table):
+            v = getattr(r, field)
+            if v is not None and (best is None or str(v) > str(best)):
+                best = v
+        return best
 
     def get(self, table: str, id: str) -> Record | None:
         """One record by canonical id, or None."""
@@ -220,12 +284,14 @@ def known_schemes() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def open_store(url: str | os.PathLike[str]) -> Store:
+def open_store(url: str | os.PathLike[str], options: Mapping[str, Any] | None = None) -> Store:
     """Open the store named by ``url``.
 
     ``sqlite:///relative.db``, ``sqlite:////absolute/path.db`` or a plain file
     path open the embedded store; other schemes are looked up in the registry.
     An unknown scheme raises :class:`UnknownStoreScheme` listing the known ones.
+    ``options`` are the backend's own settings where the URL does not give them
+    (Neo4j: ``user``, ``password``, ``database``); a backend ignores what it does not use.
     """
     text = os.fspath(url)
     scheme = text.split("://", 1)[0].lower() if "://" in text else "sqlite"
@@ -233,7 +299,7 @@ def open_store(url: str | os.PathLike[str]) -> Store:
         raise UnknownStoreScheme(text, known_schemes())
     module, cls = _REGISTRY[scheme]
     backend = getattr(importlib.import_module(module), cls)
-    return backend(text)
+    return backend(text, options or {})
 
 
 register("sqlite", "graph.sqlite", "SQLiteStore")

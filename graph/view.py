@@ -77,15 +77,40 @@ class ReadView:
     def scan(self, table: str, where=None) -> Iterator[Record]:
         return self._store.scan(table, where)
 
+    def counts(self) -> dict[str, int]:
+        """Number of records per table."""
+        return self._store.counts()
+
     def resolve_many(self, identifiers: Iterable[str]) -> dict[str, str]:
         return self._store.resolve_many(identifiers)
 
     def aliases_of(self, ids: Iterable[str]) -> dict[str, list[str]]:
         return self._store.aliases_of(ids)
 
+    def require(self, identifier: str, table: str | None = None, *, what: str | None = None) -> str:
+        """The canonical id of an identifier in any form, else NotFound (:meth:`graph.store.Store.require_many`)."""
+        return self._store.require(identifier, table, what=what)
+
+    def require_many(self, identifiers: Iterable[str], table: str | None = None, *,
+                     what: str | None = None) -> list[str]:
+        """Canonical ids of identifiers in any form, in order (:meth:`graph.store.Store.require_many`)."""
+        return self._store.require_many(identifiers, table, what=what)
+
     def retracted_events(self) -> set[str]:
         """Ids of events retracted by an error declaration."""
         return self._store.retracted_events()
+
+    def retraction_days(self) -> dict[str, str]:
+        """Retracted event id -> the day it was declared (see :meth:`graph.store.Store.retraction_days`)."""
+        return self._store.retraction_days()
+
+    def live(self, records: Iterable[Record], *, as_of: Any = None) -> Iterator[Record]:
+        """The records not read from a retracted event (:meth:`graph.store.Store.live`)."""
+        return self._store.live(records, as_of=as_of)
+
+    def scan_live(self, table: str, where: Mapping[str, Any] | None = None, *, as_of: Any = None) -> Iterator[Record]:
+        """:meth:`scan` without records read from retracted events (:meth:`graph.store.Store.live`)."""
+        return self._store.scan_live(table, where, as_of=as_of)
 
     def latest_values(self, fields: Mapping[str, Iterable[str]]) -> dict[str, Any]:
         """The largest value written in each ``table.field`` (see :meth:`graph.store.Store.latest_values`)."""
@@ -113,15 +138,10 @@ class LotGraph:
     @classmethod
     def from_store(cls, store: "Store") -> "LotGraph":
         """Snapshot a store (one scan per table; retracted events left out)."""
-        retracted = store.retracted_events()
         g = cls()
-        for d in store.scan("delivery"):
-            if d.event_id is None or d.event_id not in retracted:
-                g._add_delivery(d)
-        live = {}
-        for t in store.scan("transformation"):
-            if t.event_id is None or t.event_id not in retracted:
-                live[t.id] = t
+        for d in store.scan_live("delivery"):
+            g._add_delivery(d)
+        live = {t.id: t for t in store.scan_live("transformation")}
         items: dict[str, dict[str, list[str]]] = defaultdict(lambda: {"input": [], "output": []})
         for it in store.scan("transformation_item"):
             if it.transformation_id in live and it.role in ("input", "output"):

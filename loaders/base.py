@@ -1,12 +1,14 @@
-"""What every loader shares: rejects, the reader contract and file sniffing.
+"""What every loader shares: rejects, the reader contract and the read options.
 
-A reader is a function ``read(path, rejects, *, store=None) -> Iterator[Record]``
+A reader is a function ``read(path, rejects, *, store=None, options=None) -> Iterator[Record]``
 (parse -> normalise -> emit). It yields the canonical records of the good rows
 or events, appends one :class:`Reject` per bad row/event/field problem to
 ``rejects``, and raises :class:`ontology.errors.UnreadableFile` when the file
 cannot be read or parsed at all. It never writes: :mod:`loaders.load` writes
 what it yields as one atomic batch per file. ``store``, when given, is read
-only, to resolve references to entities loaded earlier.
+only, to resolve references to entities loaded earlier. ``options``
+(:class:`ReadOptions`) carries what the edges (command line, service) read
+from the settings.
 
 >>> r = Reject("a.csv", 3, "数量", "-5", "quantity must be positive")
 >>> r.as_row()["reason"]
@@ -25,7 +27,7 @@ from ontology.records import Record
 if TYPE_CHECKING:
     from graph.store import Store
 
-__all__ = ["Reject", "Reader", "REJECT_HEADERS", "write_rejects", "sniff_kind"]
+__all__ = ["Reject", "ReadOptions", "Reader", "REJECT_HEADERS", "write_rejects"]
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,25 @@ class Reject:
         return d
 
 
+@dataclass(frozen=True)
+class ReadOptions:
+    """How files are read, as the settings say (``api.settings.Settings.read_options``).
+
+    ``epcis_schema`` / ``epcis_xsd``: the GS1 EPCIS 2.0 JSON Schema and XML Schema that events are
+    validated against; None means the GS1 conformance copy beside the repository
+    (``../shared/conformance``) when it is there; a path that is not a file switches that validation
+    off (the loader's own structural checks remain). ``processes``: at most this many processes derive
+    one large EPCIS document (None: the CPUs this process may use).
+    """
+
+    epcis_schema: str | None = None
+    epcis_xsd: str | None = None
+    processes: int | None = None
+
+
 class Reader(Protocol):
-    def __call__(self, path: Path, rejects: list[Reject], *, store: "Store | None" = None) -> Iterator[Record]: ...
+    def __call__(self, path: Path, rejects: list[Reject], *, store: "Store | None" = None,
+                 options: ReadOptions | None = None) -> Iterator[Record]: ...
 
 
 #: rejects CSV headers: Chinese first, English after the slash
@@ -70,38 +89,3 @@ def write_rejects(rejects: Iterable[Reject], path: Path) -> int:
             w.writerow(r.as_row())
             n += 1
     return n
-
-
-def sniff_kind(path: Path) -> str:
-    """Guess the loader for a file: ``epcis``, ``template`` or ``samr``.
-
-    JSON, JSON-LD and XML are EPCIS; a table whose headers map onto an official
-    sampling announcement (a sampled business and a product name, in any of the
-    header variants :func:`loaders.samr.map_headers` knows, and no template's
-    样品编号) is ``samr``; other tables are templates.
-    """
-    suffix = path.suffix.lower()
-    if suffix in (".json", ".jsonld", ".xml"):
-        return "epcis"
-    if suffix in (".csv", ".xlsx", ".xls", ".tsv", ".txt"):
-        from .tables import read_header
-
-        try:
-            header = read_header(path)
-        except Exception:
-            return "template"
-        from .samr import map_headers
-
-        columns, _ = map_headers(header)
-        if {"sampled", "product"} <= columns.keys() and "样品编号" not in "".join(header):
-            return "samr"
-        return "template"
-    try:
-        head = path.read_bytes()[:256].lstrip()
-    except OSError:
-        return "template"
-    if head.startswith((b"{", b"[")):
-        return "epcis"
-    if head.startswith(b"<"):
-        return "epcis"
-    return "template"

@@ -82,8 +82,8 @@ from ontology.records import (Alias, Certificate, Delivery, Event, Lot, Operator
 from ontology.times import day_of
 
 from . import cbv
-from .base import Reject
-from .epcis_xml import EVENT_TYPES, parse_xml, xsd_errors
+from .base import ReadOptions, Reject
+from .epcis_xml import EVENT_TYPES, parse_xml, xsd_errors, xsd_path
 
 if TYPE_CHECKING:
     from graph.store import Store
@@ -132,13 +132,12 @@ _PRODUCED = ("productionDate", "packDate", "packagingDate", "slaughterDate", "ha
              "harvestStartDate", "manufactureDate", "birthDate")
 
 
-def schema_path() -> Path | None:
-    """The GS1 EPCIS JSON Schema: ``$FOODTRACE_EPCIS_SCHEMA`` or ``<repo>/../shared/.../EPCIS-JSON-Schema.json``."""
-    env = os.environ.get("FOODTRACE_EPCIS_SCHEMA")
-    if env:
-        p = Path(env)
-        return p if p.is_file() else None
-    p = Path(__file__).resolve().parents[1] / ".." / "shared" / "conformance" / "epcis" / "gs1" / "EPCIS-JSON-Schema.json"
+def schema_path(options: ReadOptions | None = None) -> Path | None:
+    """The GS1 EPCIS JSON Schema: ``options.epcis_schema`` or ``<repo>/../shared/.../EPCIS-JSON-Schema.json``;
+    None where that is not a file."""
+    given = options.epcis_schema if options is not None else None
+    p = Path(given) if given else (Path(__file__).resolve().parents[1] / ".." / "shared" / "conformance" / "epcis"
+                                   / "gs1" / "EPCIS-JSON-Schema.json")
     return p if p.is_file() else None
 
 
@@ -201,18 +200,19 @@ def event_hash(event: dict[str, Any]) -> str:
 
 # -- reading ---------------------------------------------------------------------------------
 
-def read(path: Path, rejects: list[Reject], *, store: "Store | None" = None) -> Iterator[Record]:
+def read(path: Path, rejects: list[Reject], *, store: "Store | None" = None,
+         options: ReadOptions | None = None) -> Iterator[Record]:
     """Read one EPCIS 2.0 document (JSON, JSON-LD or XML) from a file."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as e:
         raise UnreadableFile(str(path), e.strerror or str(e)) from None
-    return read_document(data, path.name, rejects, store=store)
+    return read_document(data, path.name, rejects, store=store, options=options)
 
 
 def read_document(doc: dict[str, Any] | bytes | str, source: str, rejects: list[Reject], *,
-                  store: "Store | None" = None) -> Iterator[Record]:
+                  store: "Store | None" = None, options: ReadOptions | None = None) -> Iterator[Record]:
     """Records of one EPCIS document given as a dict or as JSON / XML bytes.
 
     Raises
@@ -241,15 +241,16 @@ def read_document(doc: dict[str, Any] | bytes | str, source: str, rejects: list[
                     gc.enable()
     if not isinstance(doc, dict):
         raise UnreadableFile(source, "not an EPCIS document (a JSON object or an XML document is expected)")
-    return _Reader(doc, source, rejects, store, data, elements).run()
+    return _Reader(doc, source, rejects, store, data, elements, options or ReadOptions()).run()
 
 
 class _Reader:
     """The state of reading one document."""
 
     def __init__(self, doc: dict[str, Any], source: str, rejects: list[Reject], store: Any,
-                 data: bytes | None, elements: list[Any]):
+                 data: bytes | None, elements: list[Any], options: ReadOptions):
         self.doc = doc
+        self.options = options
         self.source = source
         self.rejects = rejects
         self.store = store
@@ -303,13 +304,14 @@ class _Reader:
                 self.prefixes.update(_context_prefixes(ctx))
         xsd: Any = None
         if self.xml and self.data is not None and self.elements:
-            xsd = xsd_errors(self.data, self.elements, bare=not base)
+            xsd = xsd_errors(self.data, self.elements, bare=not base, path=xsd_path(self.options))
             if xsd is not None:
                 for msg in xsd[0]:
                     doc_errors.append(("document", "", f"XML schema: {msg}"))
         validator = None
         if not self.xml and len(events) <= SCHEMA_MAX_EVENTS:
-            validator = _event_validator(str(schema_path()) if schema_path() else None)
+            schema = schema_path(self.options)
+            validator = _event_validator(str(schema) if schema else None)
         if doc_errors:
             for i in range(max(len(events), 1)):
                 for field, value, reason in doc_errors:
@@ -317,7 +319,7 @@ class _Reader:
             return
         self._master_data()
         self._containment(events)
-        procs = _processes(len(events))
+        procs = _processes(len(events), self.options.processes)
         if procs > 1:
             yield from self._parallel(events, validator, xsd, procs)
         else:
@@ -856,10 +858,6 @@ PARALLEL_MIN_EVENTS = 5000
 PARENT_SHARE = 0.45
 #: each worker's events are sent back in this many pieces, so that merging overlaps with deriving
 PIECES_PER_WORKER = 4
-#: at most this many processes per document (None: the CPUs this process may use);
-#: ``FOODTRACE_EPCIS_PROCESSES=1`` reads every document in one process
-MAX_PROCESSES: int | None = int(os.environ["FOODTRACE_EPCIS_PROCESSES"]) \
-    if os.environ.get("FOODTRACE_EPCIS_PROCESSES", "").isdigit() else None
 
 _CLASSES: tuple[type[Record], ...] = (Alias, Certificate, Delivery, Event, Lot, Operator, Product, Retraction, Ticket,
                                       Transformation, TransformationItem)
@@ -868,8 +866,9 @@ _FORKED: dict[int, tuple[Any, ...]] = {}
 _TOKENS = itertools.count()
 
 
-def _processes(events: int) -> int:
-    """How many processes derive a document of ``events`` events (1: this one alone).
+def _processes(events: int, most: int | None = None) -> int:
+    """How many processes derive a document of ``events`` events (1: this one alone), at most ``most``
+    (None: the CPUs this process may use).
 
     >>> _processes(10)
     1
@@ -880,8 +879,8 @@ def _processes(events: int) -> int:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # pragma: no cover - not Linux
         cpus = os.cpu_count() or 1
-    if MAX_PROCESSES is not None:
-        cpus = min(cpus, MAX_PROCESSES)
+    if most:
+        cpus = min(cpus, most)
     return max(1, min(cpus, events // max(PARALLEL_MIN_EVENTS // 2, 1)))
 
 

@@ -20,7 +20,6 @@ contains it (:func:`xsd_errors`).
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -304,14 +303,12 @@ def _nsmap(root: Any) -> dict[str, str]:
     return out
 
 
-def xsd_path(repo_root: Path | None = None) -> Path | None:
-    """The EPCIS 2.0 XSD: ``$FOODTRACE_EPCIS_XSD`` or ``<repo>/../shared/conformance/epcis/gs1/xsd``."""
-    env = os.environ.get("FOODTRACE_EPCIS_XSD")
-    if env:
-        p = Path(env)
-        return p if p.is_file() else None
-    root = repo_root or Path(__file__).resolve().parents[1]
-    p = root / ".." / "shared" / "conformance" / "epcis" / "gs1" / "xsd" / "EPCglobal-epcis-2_0.xsd"
+def xsd_path(options: Any = None) -> Path | None:
+    """The EPCIS 2.0 XSD: ``options.epcis_xsd`` (a :class:`loaders.base.ReadOptions`) or
+    ``<repo>/../shared/conformance/epcis/gs1/xsd``; None where that is not a file."""
+    given = getattr(options, "epcis_xsd", None)
+    p = Path(given) if given else (Path(__file__).resolve().parents[1] / ".." / "shared" / "conformance" / "epcis"
+                                   / "gs1" / "xsd" / "EPCglobal-epcis-2_0.xsd")
     return p if p.is_file() else None
 
 
@@ -327,12 +324,12 @@ _WRAP = (b'<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVe
          b'creationDate="2000-01-01T00:00:00Z"><EPCISBody><EventList>%s</EventList></EPCISBody></epcis:EPCISDocument>')
 
 
-def xsd_errors(data: bytes, elements: list[Any], bare: bool) -> tuple[list[str], dict[int, list[tuple[str, str]]]] | None:
-    """Validate against the EPCIS XSD; None if it is not available.
+def xsd_errors(data: bytes, elements: list[Any], bare: bool,
+               path: Path | None = None) -> tuple[list[str], dict[int, list[tuple[str, str]]]] | None:
+    """Validate against the EPCIS XSD at ``path``; None if there is none.
 
     Returns the document-level messages and, per event index, (element, message) pairs.
     """
-    path = xsd_path()
     if path is None:
         return None
     schema = _schema(str(path))

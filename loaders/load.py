@@ -23,10 +23,10 @@ from graph.store import Store, WriteStats
 from ontology.errors import FoodtraceError, UnreadableFile
 from ontology.records import Record, iter_missing_required
 
-from .base import Reject, sniff_kind
+from .base import ReadOptions, Reject
 from .template_spec import LOAD_ORDER
 
-__all__ = ["KINDS", "FileOutcome", "load_files", "load_document", "plan_order", "reader_for"]
+__all__ = ["KINDS", "FileOutcome", "load_files", "load_document", "plan_order", "reader_for", "sniff_kind"]
 
 KINDS = ("auto", "epcis", "template", "samr")
 _READERS = {"epcis": "loaders.epcis", "template": "loaders.templates", "samr": "loaders.samr"}
@@ -55,6 +55,41 @@ class FileOutcome:
 def reader_for(kind: str) -> Callable[..., Iterator[Record]]:
     """The ``read`` function of a loader kind (imported on first use)."""
     return importlib.import_module(_READERS[kind]).read
+
+
+def sniff_kind(path: Path) -> str:
+    """Guess the loader for a file: ``epcis``, ``template`` or ``samr``.
+
+    JSON, JSON-LD and XML are EPCIS; a table whose headers map onto an official
+    sampling announcement (a sampled business and a product name, in any of the
+    header variants :func:`loaders.samr.map_headers` knows, and no template's
+    样品编号) is ``samr``; other tables are templates.
+    """
+    suffix = path.suffix.lower()
+    if suffix in (".json", ".jsonld", ".xml"):
+        return "epcis"
+    if suffix in (".csv", ".xlsx", ".xls", ".tsv", ".txt"):
+        from .tables import read_header
+
+        try:
+            header = read_header(path)
+        except Exception:
+            return "template"
+        from .samr import map_headers
+
+        columns, _ = map_headers(header)
+        if {"sampled", "product"} <= columns.keys() and "样品编号" not in "".join(header):
+            return "samr"
+        return "template"
+    try:
+        head = path.read_bytes()[:256].lstrip()
+    except OSError:
+        return "template"
+    if head.startswith((b"{", b"[")):
+        return "epcis"
+    if head.startswith(b"<"):
+        return "epcis"
+    return "template"
 
 
 def _template_kind(path: Path) -> str | None:
@@ -126,11 +161,12 @@ def _complete(rec: Record, outcome: FileOutcome) -> bool:
 def load_files(store: Store, paths: Iterable[Path], kind: str = "auto", *,
                on_file_start: Callable[[Path, str], None] | None = None,
                on_records: Callable[[int], None] | None = None,
-               on_file_done: Callable[[FileOutcome], None] | None = None) -> list[FileOutcome]:
+               on_file_done: Callable[[FileOutcome], None] | None = None,
+               options: ReadOptions | None = None) -> list[FileOutcome]:
     """Load ``paths`` into ``store``, one atomic batch per file.
 
     The callbacks let the caller show progress: ``on_records`` receives the number
-    of records written so far in the current file.
+    of records written so far in the current file. ``options`` go to every reader.
     """
     from ontology.vocab import region_records
 
@@ -145,7 +181,7 @@ def load_files(store: Store, paths: Iterable[Path], kind: str = "auto", *,
         else:
             try:
                 read = reader_for(k)
-                records = read(path, outcome.rejects, store=store)
+                records = read(path, outcome.rejects, store=store, options=options)
                 outcome.stats = store.write(_checked(records, outcome, store), progress=on_records)
             except UnreadableFile as e:
                 outcome.error = str(e)
@@ -160,7 +196,7 @@ def load_files(store: Store, paths: Iterable[Path], kind: str = "auto", *,
 
 
 def load_document(store: Store, doc: dict | bytes | str, source: str, *, rollback: bool = True,
-                  dry_run: bool = False) -> FileOutcome:
+                  dry_run: bool = False, options: ReadOptions | None = None) -> FileOutcome:
     """Load one EPCIS document received in memory (the HTTP capture interface).
 
     The whole document is read and checked first. With ``rollback`` (the EPCIS
@@ -175,7 +211,8 @@ def load_document(store: Store, doc: dict | bytes | str, source: str, *, rollbac
 
     outcome = FileOutcome(path=Path(source), kind="epcis")
     try:
-        records = list(_checked(read_document(doc, source, outcome.rejects, store=store), outcome, store))
+        records = list(_checked(read_document(doc, source, outcome.rejects, store=store, options=options),
+                                outcome, store))
     except UnreadableFile as e:
         outcome.error = str(e)
         outcome.rejects.clear()

@@ -60,7 +60,7 @@ from ontology.errors import FoodtraceError, InvalidIdentifier, InvalidRecord
 from ontology.records import Operator, Product, Record, Sample, TestResult
 from ontology.units import concentration_factor
 
-from .base import Reject
+from .base import ReadOptions, Reject
 from .measures import FORBIDDEN, NONE_DETECTED, hazard_class_of, norm_text, parse_measure
 from .tables import Table, read_tables
 
@@ -633,7 +633,8 @@ def _read_table(table: Table, path: str, rejects: list[Reject], store: "Store | 
                              limit=lim, limit_text=fl.limit or None, conclusion="nonconforming")
 
 
-def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = None) -> Iterator[Record]:
+def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = None,
+         options: ReadOptions | None = None) -> Iterator[Record]:
     """Read an announcement table (CSV/TSV, .xlsx, .xls; every sheet), yielding its records.
 
     Parameters

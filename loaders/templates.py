@@ -86,7 +86,7 @@ from ontology.records import (Alias, Case, Certificate, Complaint, CreditRecord,
 from ontology.times import BEIJING
 from ontology.units import concentration_factor, normalise_quantity
 
-from .base import Reject
+from .base import ReadOptions, Reject
 from .measures import hazard_class_of, parse_measure
 from .tables import Table, read_tables, write_table
 from .template_spec import LOAD_ORDER, TEMPLATES, Template
@@ -1006,7 +1006,7 @@ def _read_table(table: Table, ctx: _Context, kind: str | None) -> Iterator[Recor
 
 
 def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = None,
-         kind: str | None = None) -> Iterator[Record]:
+         options: ReadOptions | None = None, kind: str | None = None) -> Iterator[Record]:
     """Read a template file (every sheet of a workbook), yielding the records of its good rows.
 
     Parameters

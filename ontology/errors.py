@@ -12,6 +12,8 @@ unknown store URL scheme 'ftp' in 'ftp://x'; known schemes: sqlite, neo4j (or a 
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "FoodtraceError",
     "InvalidIdentifier",
@@ -22,6 +24,11 @@ __all__ = [
     "UnknownStoreScheme",
     "NotFound",
     "LotNotFound",
+    "CaseRowsError",
+    "InvalidPeriod",
+    "InsufficientData",
+    "OverrideConflict",
+    "PointsTableError",
 ]
 
 
@@ -70,3 +77,28 @@ class NotFound(FoodtraceError, LookupError):
 
 class LotNotFound(NotFound):
     """No lot has the given identifier."""
+
+
+class CaseRowsError(InvalidRecord):
+    """Bad rows in the cases of an outbreak: ``rows`` lists each as {row, field, value, reason} (the message
+    names them too)."""
+
+    def __init__(self, message: str, rows: list[dict[str, Any]]):
+        super().__init__(message)
+        self.rows = rows
+
+
+class InvalidPeriod(FoodtraceError, ValueError):
+    """A reporting period that is not one (a bad date, or a start after its end)."""
+
+
+class InsufficientData(FoodtraceError, ValueError):
+    """Not enough labelled history to train or evaluate the failure-risk model."""
+
+
+class OverrideConflict(FoodtraceError):
+    """A grade override cannot be set (one is in force) or lifted (none is in force)."""
+
+
+class PointsTableError(FoodtraceError, ValueError):
+    """The grading points table is malformed; the message names the file and the key."""

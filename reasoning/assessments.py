@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
-from ontology.errors import FoodtraceError
+from ontology.errors import FoodtraceError, OverrideConflict
 from ontology.records import GradeOverride, RiskAssessment
 from ontology.times import parse_instant
 
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = ["GRADES", "EffectiveGrade", "HistoryEntry", "override_in_force", "latest_assessment",
            "effective_grade", "effective_grades", "history", "assessment_records", "assessment_id",
-           "check_grade", "OverrideConflict", "new_override", "lifted_override"]
+           "check_grade", "new_override", "lifted_override"]
 
 GRADES = ("A", "B", "C", "D")
 #: before every recorded time (records without one sort first)
@@ -280,8 +280,6 @@ def _num(x: Any) -> float | None:
     return None if x is None else round(float(x), 6)
 
 
-class OverrideConflict(FoodtraceError):
-    """An override cannot be set (one is in force) or lifted (none is in force)."""
 
 
 def _text(value: str | None, what: str) -> str:
@@ -308,7 +306,7 @@ def new_override(operator_id: str, grade: str | None, *, reason: str | None, by:
     ...              assessments=[], overrides=[o])
     Traceback (most recent call last):
     ...
-    reasoning.assessments.OverrideConflict: op (op) already has an override to D in force (set by 王科长 at 2026-03-05T09:00:00); lift it first with --lift
+    ontology.errors.OverrideConflict: op (op) already has an override to D in force (set by 王科长 at 2026-03-05T09:00:00); lift it first with --lift
     """
     g = check_grade(grade)
     reason, by = _text(reason, "the reason"), _text(by, "who decides it (by)")

@@ -37,7 +37,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-__all__ = ["MARKET_KINDS", "RETAIL_KINDS", "ChainRow", "ChainGap", "ChainReport", "chain_completeness"]
+__all__ = ["MARKET_KINDS", "RETAIL_KINDS", "ChainRow", "ChainGap", "ChainReport", "chain_completeness", "chain_report"]
 
 #: operators whose inbound deliveries are 市场准入 (market entry)
 MARKET_KINDS = frozenset({"WholesaleMarket", "FarmersMarket"})
@@ -199,3 +199,22 @@ def chain_completeness(*, operators: Iterable[Mapping[str, Any]], lots: Iterable
     for r in retail[~retail["has_code"]].drop_duplicates(subset=["lot_id"]).itertuples(index=False):
         gaps.append(ChainGap("trace_code", r.lot_id, r.lot_id, r.market, r.district, r.category))
     return ChainReport(rows=rows, gaps=gaps, totals=totals)
+
+
+def chain_report(view: Any) -> ChainReport:
+    """:func:`chain_completeness` over everything a store holds (``view``: a :class:`graph.view.ReadView`;
+    deliveries read from retracted events left out)."""
+    deliveries, coded = [], set()
+    for d in view.scan_live("delivery"):
+        deliveries.append({"id": d.id, "lot_id": d.lot_id, "sender_id": d.sender_id, "receiver_id": d.receiver_id,
+                           "ticket_id": d.ticket_id, "certificate_id": d.certificate_id})
+        if d.trace_code:
+            coded.add(d.lot_id)
+    coded.update(tc.lot_id for tc in view.scan("trace_code"))
+    certified = {c.lot_id for c in view.scan("certificate") if c.lot_id}
+    return chain_completeness(
+        operators=({"id": o.id, "kind": o.kind, "name": o.name, "region_id": o.region_id, "parent_id": o.parent_id}
+                   for o in view.scan("operator")),
+        lots=({"id": lot.id, "product_id": lot.product_id} for lot in view.scan("lot")),
+        products=({"id": p.id, "category": p.category} for p in view.scan("product")),
+        deliveries=deliveries, certified_lots=certified, coded_lots=coded)

@@ -45,13 +45,13 @@ import numpy as np
 import pandas as pd
 
 from ontology import vocab
-from ontology.errors import FoodtraceError, InvalidRecord
+from ontology.errors import FoodtraceError, InvalidPeriod, InvalidRecord
 from ontology.times import day_of, parse_day
 
 if TYPE_CHECKING:
     from graph.view import ReadView
 
-__all__ = ["UNKNOWN", "DIMENSIONS", "GRADES", "DISPOSAL_STATUSES", "InvalidPeriod", "Period", "to_date",
+__all__ = ["UNKNOWN", "DIMENSIONS", "GRADES", "DISPOSAL_STATUSES", "Period", "to_date",
            "sample_facts", "monthly", "compare", "totals", "DisposalSummary", "disposal", "grade_distribution",
            "TopRisk", "top_risk", "Consultation", "consultation", "overrides_in_force"]
 
@@ -75,8 +75,6 @@ _FACT_COLUMNS = ["sample_id", "date", "month", "plan", "category", "district", "
                  "product_id", "nonconforming", "disputed", "hazards", "disposal_due", "disposal_done"]
 
 
-class InvalidPeriod(FoodtraceError, ValueError):
-    """A reporting period that is not one (a bad date, or a start after its end)."""
 
 
 def to_date(value: dt.date | str, what: str = "date") -> dt.date:
@@ -87,7 +85,7 @@ def to_date(value: dt.date | str, what: str = "date") -> dt.date:
     >>> to_date("2026-02-30", "--from")
     Traceback (most recent call last):
     ...
-    reasoning.consult.InvalidPeriod: --from: '2026-02-30' is not a date (YYYY-MM-DD)
+    ontology.errors.InvalidPeriod: --from: '2026-02-30' is not a date (YYYY-MM-DD)
     """
     try:
         return parse_day(value, what)
@@ -105,7 +103,7 @@ class Period:
     >>> Period.of("2026-03-02", "2026-03-01")
     Traceback (most recent call last):
     ...
-    reasoning.consult.InvalidPeriod: the period starts (2026-03-02) after it ends (2026-03-01)
+    ontology.errors.InvalidPeriod: the period starts (2026-03-02) after it ends (2026-03-01)
     """
 
     start: dt.date

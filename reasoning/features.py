@@ -86,7 +86,7 @@ from ontology.times import days_of, default_as_of, parse_day
 from ontology.vocab import labels
 
 __all__ = ["FEATURES", "HAZARD_CLASSES", "PRIOR_WEIGHT", "Frames", "read_frames", "operator_features",
-           "parse_as_of", "retraction_days", "live_deliveries"]
+           "parse_as_of", "live_deliveries"]
 
 #: weight of the city-wide failure rate in the smoothed failure rate (pseudo-samples)
 PRIOR_WEIGHT = 2.0
@@ -208,7 +208,7 @@ def read_frames(view: Any) -> Frames:
 
     dv = _columns(view.scan("delivery"), ("sender_id", "receiver_id", "lot_id", "time", "certificate_id",
                                           "ticket_id", "event_id"))
-    declared = retraction_days(view)
+    declared = {e: np.datetime64(d or "1970-01-01", "D") for e, d in view.retraction_days().items()}
 
     ids = pd.Index(pd.unique(pd.Series(
         list(o["id"]) + sm["sampled_id"] + sm["producer_id"] + dv["sender_id"] + dv["receiver_id"], dtype=object
@@ -297,23 +297,6 @@ def parse_as_of(as_of: Any) -> np.datetime64 | None:
     if as_of is None:
         return None
     return np.datetime64(parse_day(as_of), "D")
-
-
-def retraction_days(view: Any) -> dict[str, np.datetime64]:
-    """Event id -> the Beijing day its (earliest) errorDeclaration was declared.
-
-    A retracted event counts until that day and not from it on; a retraction without a
-    declaration time (none is stored so) counts from the start.
-    """
-    out: dict[str, np.datetime64] = {}
-    rows = _columns(view.scan("retraction"), ("event_id", "declared"))
-    days = days_of(rows["declared"]) if rows["event_id"] else np.array([], dtype="datetime64[D]")
-    for e, d in zip(rows["event_id"], days):
-        if e is None:
-            continue
-        d = np.datetime64("1970-01-01") if np.isnat(d) else d
-        out[e] = min(out.get(e, d), d)
-    return out
 
 
 # -- computing --------------------------------------------------------------------------------------
@@ -511,7 +494,8 @@ def operator_features(view: Any, *, as_of: Any = None, operator_ids: Iterable[st
 
 
 def live_deliveries(fr: Frames, day: np.datetime64) -> tuple[pd.DataFrame, int]:
-    """The deliveries shipped before ``day`` and not retracted by then, and how many shipped before ``day``."""
+    """The deliveries shipped before ``day`` and not retracted by then (the rule of
+    :meth:`graph.store.Store.live` with ``as_of``), and how many shipped before ``day``."""
     D = fr.deliveries
     k = int(np.searchsorted(D["date"].to_numpy(dtype="datetime64[D]"), day, side="left"))
     D = D.iloc[:k]

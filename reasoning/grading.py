@@ -50,7 +50,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
 
-from ontology.errors import FoodtraceError
+from ontology.errors import PointsTableError
 from ontology.times import day_of, default_as_of, parse_day
 
 if TYPE_CHECKING:
@@ -60,7 +60,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GRADES",
-    "PointsTableError",
     "Points",
     "KindRule",
     "Factor",
@@ -81,8 +80,6 @@ _PLAN_ZH = {"supervisory": "监督抽检", "monitoring": "风险监测", "rapid"
 _SOURCE_ZH = {"official": "官方分类", "computed": "据信用记录推算"}
 
 
-class PointsTableError(FoodtraceError, ValueError):
-    """The points table is malformed; the message names the file and the key."""
 
 
 # -- the points table -----------------------------------------------------------------------------
@@ -210,7 +207,7 @@ def parse_points(data: Mapping[str, Any], source: str = "<table>") -> Points:
     >>> parse_points(bad, "x.toml")
     Traceback (most recent call last):
     ...
-    reasoning.grading.PointsTableError: points table x.toml: [static.tiers.IV.points] must be a number, got 'high'
+    ontology.errors.PointsTableError: points table x.toml: [static.tiers.IV.points] must be a number, got 'high'
     """
     src = source
     d = _table(data, "(top)", src)

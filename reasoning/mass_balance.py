@@ -130,6 +130,10 @@ _EPS = 1e-9
 class _View(Protocol):  # the read methods used (graph.view.ReadView or a store)
     def scan(self, table: str, where: Any = None) -> Iterable[Any]: ...
 
+    def scan_live(self, table: str, where: Any = None) -> Iterable[Any]: ...
+
+    def live(self, records: Iterable[Any]) -> Iterable[Any]: ...
+
     def get_many(self, table: str, ids: Iterable[str]) -> dict[str, Any]: ...
 
     def deliveries(self, *, lot_ids: Any = None, sender_ids: Any = None, receiver_ids: Any = None) -> list[Any]: ...
@@ -272,11 +276,9 @@ _L_COLS = ["id", "product_id", "producer_id", "quantity", "unit"]
 
 
 def _read(view: _View, lot_ids: list[str] | None, station_ids: list[str] | None) -> _Data:
-    retracted = {r.event_id for r in view.scan("retraction") if r.event_id}
     if lot_ids is None and station_ids is None:
-        dels: Iterable[Any] = view.scan("delivery")
-        transformations = {t.id: t for t in view.scan("transformation")
-                           if t.event_id is None or t.event_id not in retracted}
+        dels: Iterable[Any] = view.scan_live("delivery")
+        transformations = {t.id: t for t in view.scan_live("transformation")}
         items: Iterable[Any] = view.scan("transformation_item")
         lots: Iterable[Any] = view.scan("lot")
     else:
@@ -288,8 +290,7 @@ def _read(view: _View, lot_ids: list[str] | None, station_ids: list[str] | None)
             found.update((d.id, d) for d in view.deliveries(receiver_ids=station_ids))
             dels = list(found.values())
             tids = {t.id for s in station_ids for t in view.scan("transformation", {"station_id": s})}
-        transformations = {t.id: t for t in view.get_many("transformation", tids).values()
-                           if t.event_id is None or t.event_id not in retracted}
+        transformations = {t.id: t for t in view.live(view.get_many("transformation", tids).values())}
         # every item of these transformations: a slaughter's yield needs its inputs and outputs
         items = view.transformation_items(transformation_ids=sorted(transformations)) if transformations else []
         dels = list(dels)
@@ -297,8 +298,7 @@ def _read(view: _View, lot_ids: list[str] | None, station_ids: list[str] | None)
         wanted = {d.lot_id for d in dels} | {it.lot_id for it in items}
         lots = view.get_many("lot", wanted).values() if wanted else []
 
-    d_rows = [(d.id, d.lot_id, d.sender_id, d.receiver_id, d.quantity, d.unit, d.time) for d in dels
-              if d.event_id is None or d.event_id not in retracted]
+    d_rows = [(d.id, d.lot_id, d.sender_id, d.receiver_id, d.quantity, d.unit, d.time) for d in dels]
     i_rows = []
     for it in items:
         t = transformations.get(it.transformation_id)

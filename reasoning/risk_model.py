@@ -60,14 +60,14 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from ontology.errors import FoodtraceError
+from ontology.errors import InsufficientData
 from ontology.vocab import labels, operator_kinds
 
 from .features import FEATURES, Frames, operator_features, parse_as_of, read_frames
 
-__all__ = ["FailureRiskModel", "InsufficientData", "design_matrix", "design_labels", "training_set",
-           "next_sample_labels", "fit_model", "score_operators", "evaluate", "precision_at", "proxy_grades", "beats",
-           "MODEL_VERSION"]
+__all__ = ["FailureRiskModel", "design_matrix", "design_labels", "training_set",
+           "next_sample_labels", "fit_model", "score_operators", "evaluate", "precision_at", "proxy_grades",
+           "beats", "MODEL_VERSION"]
 
 MODEL_VERSION = "failure-risk 1"
 _KINDS = tuple(sorted(operator_kinds()))
@@ -82,8 +82,6 @@ _LOG = ("samples", "nonconforming", "samples_365", "nonconforming_365", "inspect
 _NUMERIC = [c for c in FEATURES if c not in ("kind", "category", "scale", "district")]
 
 
-class InsufficientData(FoodtraceError, ValueError):
-    """Not enough labelled history to train or evaluate the model."""
 
 
 # -- the design matrix ---------------------------------------------------------------------------
@@ -382,7 +380,9 @@ def score_operators(view: Any, *, as_of: Any = None, method: str = "logistic", t
     out["kind"] = f["kind"]
     out["name"] = frames.operators["name"].reindex(f.index).to_numpy(dtype=object)
     out["top_features"] = _top_contributions(model, M, f, top_features) if len(M) else []
-    return out.sort_values(["rank"], kind="stable")
+    out = out.sort_values(["rank"], kind="stable")
+    out.attrs["as_of"] = str(day)
+    return out
 
 
 # -- evaluation --------------------------------------------------------------------------------------

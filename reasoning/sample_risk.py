@@ -70,12 +70,12 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ontology.errors import FoodtraceError
+from ontology.errors import FoodtraceError, InsufficientData
 from ontology.times import days_of, default_as_of
 from ontology.vocab import labels
 
 from .features import operator_features, parse_as_of, read_frames
-from .risk_model import FailureRiskModel, InsufficientData, beats, precision_at
+from .risk_model import FailureRiskModel, beats, precision_at
 
 __all__ = ["SAMPLE_FEATURES", "DEFAULT_COLUMNS", "UNIT_KINDS", "TASK_KINDS", "History", "read_history", "plan_rows", "unit_kind",
            "sample_features", "fit_sample_model", "score_plan", "evaluate_samples", "BASELINES",

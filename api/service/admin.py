@@ -7,9 +7,8 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, Depends, Query
 
-from .deps import get_db
+from .deps import DbDep
 from .security import require
-from .servicedb import ServiceDB
 
 __all__ = ["router"]
 
@@ -17,14 +16,14 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 
 
 @router.get("/audit", summary="审计日志 / the audit log of non-public requests")
-async def audit_log(since: str | None = Query(None, description="ISO time; entries at or after it"),
+async def audit_log(*, since: str | None = Query(None, description="ISO time; entries at or after it"),
                     key_id: str | None = Query(None, description="only this key's requests"),
                     limit: int = Query(1000, ge=1, le=100000),
-                    db: ServiceDB = Depends(get_db), _key: Any = Depends(require("admin"))) -> list[dict[str, Any]]:
+                    db: DbDep, _key: Any = Depends(require("admin"))) -> list[dict[str, Any]]:
     entries = await anyio.to_thread.run_sync(lambda: db.audit_entries(since=since, key_id=key_id, limit=limit))
     return [e.as_dict() for e in entries]
 
 
 @router.get("/keys", summary="API 密钥 / active API keys (ids and roles, never the keys)")
-async def keys(db: ServiceDB = Depends(get_db), _key: Any = Depends(require("admin"))) -> list[dict[str, Any]]:
+async def keys(*, db: DbDep, _key: Any = Depends(require("admin"))) -> list[dict[str, Any]]:
     return [k.__dict__ for k in db.keys()]

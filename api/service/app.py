@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.store = open_store(settings.store)
+        app.state.store = open_store(settings.store, settings.store_options())
         app.state.service_db = ServiceDB(settings.service_db)
         app.state.public_views = PublicViews(settings.service_db, app.state.store)
         try:

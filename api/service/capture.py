@@ -371,7 +371,8 @@ def _run_job(app: Any, job_id: str, payload: dict[str, Any] | bytes, source: str
     db: ServiceDB = app.state.service_db
     try:
         db.update_job(job_id, status="running")
-        outcome = load_document(app.state.store, payload, source, rollback=rollback)
+        outcome = load_document(app.state.store, payload, source, rollback=rollback,
+                                options=app.state.settings.read_options())
         if outcome.error:
             errors = [{"type": _VALIDATION, "title": "文档无法读取 / unreadable document", "status": 400,
                        "detail": outcome.error, "event": "document"}]
@@ -565,9 +566,10 @@ async def capture_event(request: Request,
                               f"{str(doc.get('type'))[:50]!r} (documents go to POST /capture)")
     store = request.app.state.store
     source = f"capture:{hashlib.sha256(data).hexdigest()[:16]}"
+    options = _settings(request).read_options()
 
     def work() -> JSONResponse:
-        checked = load_document(store, payload, source, dry_run=True)
+        checked = load_document(store, payload, source, dry_run=True, options=options)
         if checked.error or checked.rejects or not checked.events:
             errors = [_error(r) for r in checked.rejects]
             detail = checked.error or "; ".join(f"{e['field'] or e['event']}: {e['detail']}" for e in errors) \
@@ -588,7 +590,7 @@ async def capture_event(request: Request,
                                   "A resource with the provided identifier already exists.",
                                   f"the event is already stored as {stored.id}",
                                   headers={"Location": f"/events/{quote(stored.id, safe='')}"})
-        load_document(store, payload, source)
+        load_document(store, payload, source, options=options)
         body = orjson.loads(event.body) if event.body else {}
         if isinstance(body, dict):
             body.setdefault("eventID", event.id)
@@ -646,7 +648,8 @@ def _rejects_csv(rejects: list[dict[str, Any]]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def _load_uploads(store: Any, saved: list[tuple[Path, str]], kind: str) -> list[dict[str, Any]]:
+def _load_uploads(store: Any, saved: list[tuple[Path, str]], kind: str,
+                  options: Any = None) -> list[dict[str, Any]]:
     """Load the saved files as ``foodtrace load`` does (its order, one atomic batch per file)."""
     from loaders.load import load_files, plan_order
 
@@ -655,7 +658,7 @@ def _load_uploads(store: Any, saved: list[tuple[Path, str]], kind: str) -> list[
     for path, k, _t in plan_order([p for p, _ in saved], kind):
         name = original[path]
         try:
-            (o,) = load_files(store, [path], k)
+            (o,) = load_files(store, [path], k, options=options)
         except (FoodtraceError, KeyError, ValueError) as e:  # a file the loader could not take at all
             log.warning("upload %s could not be loaded: %s", name, e)
             out.append({"file": name, "kind": k, "template": None, "status": "unreadable", "received": 0,
@@ -725,7 +728,8 @@ async def upload(request: Request,
                 path.write_bytes(await up.read())
                 saved.append((path, name))
             audit_entities(request, *(f"upload:{name}" for _, name in saved))
-            results = await anyio.to_thread.run_sync(_load_uploads, store, saved, kind)
+            results = await anyio.to_thread.run_sync(_load_uploads, store, saved, kind,
+                                                     _settings(request).read_options())
     finally:
         await form.close()
     if fmt == "csv":

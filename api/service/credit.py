@@ -24,19 +24,17 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from graph.store import Store
-from graph.view import ReadView
 from ontology.errors import FoodtraceError, NotFound
 
-from .deps import get_store, get_view
+from .deps import StoreDep, ViewDep
 from .problems import PROBLEM_JSON, PROBLEM_SCHEMA
-from .security import audit_entities, require
+from .security import audit_entities, audited_require, require
 from .servicedb import ApiKey
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/grades", tags=["credit"])
 
-_MAX_ID = 2000
 
 
 def _problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -50,15 +48,7 @@ def _invalid(location: tuple[Any, ...], message: str) -> RequestValidationError:
 
 
 def _operator(request: Request, store: Store, ident: str) -> str:
-    from ..grades import resolve_operator
-
-    audit_entities(request, ident)
-    if not ident.strip() or len(ident) > _MAX_ID:
-        raise NotFound(f"no operator has the identifier {ident!r}")
-    oid = resolve_operator(store, ident)
-    if oid != ident:
-        audit_entities(request, oid)
-    return oid
+    return audited_require(request, store, ident)
 
 
 # -- the list -------------------------------------------------------------------------------------------
@@ -116,7 +106,7 @@ def _matches(value: str | None, wanted: str, labels: dict[str, tuple[str, str]])
                         "wins), sorted by operator id, with the latest assessment's points and versions: the rows "
                         "of `foodtrace risk export` as JSON. Unpublished grades included: staff only.",
             responses=_problem_responses(401, 403, 422), openapi_extra={"x-permission": "grades.read"})
-def grades(request: Request,
+def grades(*, request: Request,
            district: str | None = Query(None, max_length=200, description="District: region id or name (如东县, "
                                         "Rudong County)"),
            kind: str | None = Query(None, max_length=200, description="Operator kind: Restaurant, 餐饮服务 ..."),
@@ -126,7 +116,7 @@ def grades(request: Request,
                                           "published (true) or not (false)"),
            limit: int = Query(100, ge=1, le=1000, description="Page size"),
            offset: int = Query(0, ge=0, le=1_000_000_000, description="Items to skip"),
-           view: ReadView = Depends(get_view), key: ApiKey = Depends(require("grades.read"))) -> GradePage:
+           view: ViewDep, key: ApiKey = Depends(require("grades.read"))) -> GradePage:
     from ontology.vocab import labels
     from reasoning.assessments import effective_grades
 
@@ -173,37 +163,20 @@ def grades(request: Request,
 # -- one operator -----------------------------------------------------------------------------------------
 
 
-def _explanation(store: Store, oid: str) -> dict[str, Any] | None:
-    """``foodtrace risk explain --format json``: the stored explanation, else the grade computed now."""
-    from reasoning.grading import grade_operators
-
-    from ..grades import stored_explanation
-
-    found = stored_explanation(store, oid)
-    if found is not None:
-        a, stamp = found
-    else:
-        if not store.get_many("operator", [oid]):
-            return None
-        a, stamp = grade_operators(ReadView(store), operator_ids=[oid])[0], None
-    d = a.to_dict()
-    d["stored"] = stamp
-    return d
-
-
 @router.get("/{operator_id:path}", summary="主体风险等级与说明 / an operator's grade, explanation and history",
             description="`effective` and `history` as `foodtrace risk history ID --format json` (every assessment, "
                         "override, lift and publication in time order); `explanation` as `foodtrace risk explain "
                         "ID --format json` (every factor with its points, maximum, Chinese note and evidence ids; the "
                         "model's top features under `stored.model`; computed now where no assessment is stored).",
             responses=_problem_responses(401, 403, 404), openapi_extra={"x-permission": "grades.read"})
-def grade_detail(request: Request, operator_id: str, store: Store = Depends(get_store),
+def grade_detail(request: Request, *, operator_id: str, store: StoreDep,
                  key: ApiKey = Depends(require("grades.read"))) -> dict[str, Any]:
-    from ..grades import grade_history
+    from ..grades import explanation, grade_history
 
     oid = _operator(request, store, operator_id)
     out = grade_history(store, oid)
-    out["explanation"] = _explanation(store, oid)
+    a, stamp = explanation(store, oid)
+    out["explanation"] = {**a.to_dict(), "stored": stamp}
     return out
 
 
@@ -252,9 +225,10 @@ def _reason(text: str) -> str:
                          "(append-only) that holds until lifted; later grading runs keep their computed grade beside "
                          "it and flag a difference. 409 while another override is in force.",
              responses=_problem_responses(401, 403, 404, 409, 422), openapi_extra={"x-permission": "grades.write"})
-def override(request: Request, operator_id: str, body: OverrideIn, store: Store = Depends(get_store),
+def override(request: Request, *, operator_id: str, body: OverrideIn, store: StoreDep,
              key: ApiKey = Depends(require("grades.write"))) -> dict[str, Any]:
-    from reasoning.assessments import GRADES, OverrideConflict
+    from ontology.errors import OverrideConflict
+    from reasoning.assessments import GRADES
 
     from ..grades import set_override
 
@@ -279,9 +253,9 @@ def override(request: Request, operator_id: str, body: OverrideIn, store: Store 
                          "stamped lifted (never deleted) and the computed grade holds again. 409 when none is in "
                          "force.", responses=_problem_responses(401, 403, 404, 409, 422),
              openapi_extra={"x-permission": "grades.write"})
-def lift(request: Request, operator_id: str, body: LiftIn, store: Store = Depends(get_store),
+def lift(request: Request, *, operator_id: str, body: LiftIn, store: StoreDep,
          key: ApiKey = Depends(require("grades.write"))) -> dict[str, Any]:
-    from reasoning.assessments import OverrideConflict
+    from ontology.errors import OverrideConflict
 
     from ..grades import lift_override
 

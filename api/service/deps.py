@@ -9,9 +9,9 @@ backend whose reads wait on the network.
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from typing import Annotated, Any, Callable, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from graph.store import Store
@@ -20,7 +20,8 @@ from graph.view import ReadView
 from ..settings import Settings
 from .servicedb import ServiceDB
 
-__all__ = ["get_store", "get_view", "get_db", "get_service_settings", "store_call"]
+__all__ = ["get_store", "get_view", "get_db", "get_service_settings", "store_call", "StoreDep", "ViewDep", "DbDep",
+           "SettingsDep"]
 
 T = TypeVar("T")
 
@@ -43,6 +44,13 @@ async def get_db(request: Request) -> ServiceDB:
 async def get_service_settings(request: Request) -> Settings:
     """The settings the service was started with."""
     return request.app.state.settings
+
+
+#: a route's store (``store: StoreDep``), read view, service database and settings
+StoreDep = Annotated[Store, Depends(get_store)]
+ViewDep = Annotated[ReadView, Depends(get_view)]
+DbDep = Annotated[ServiceDB, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_service_settings)]
 
 
 async def store_call(request: Request, fn: Callable[..., T], *args: Any) -> T:

@@ -32,9 +32,9 @@ from graph.view import ReadView
 from ontology.errors import InvalidRecord, NotFound
 from ontology.times import today
 
-from .deps import get_view
+from .deps import ViewDep
 from .problems import PROBLEM_JSON, PROBLEM_SCHEMA
-from .security import audit_entities, require
+from .security import MAX_ID, audit_entities, audited_require, require
 from .servicedb import ApiKey
 
 __all__ = ["router", "content_disposition"]
@@ -45,7 +45,6 @@ router = APIRouter(tags=["investigation"])
 Hazard = Literal["unknown", "microbial", "vet_drug", "pesticide", "additive", "illegal_additive", "heavy_metal",
                  "other"]
 
-_MAX_ID = 2000
 _MAX_UPLOAD = 20 * 1024 * 1024
 
 
@@ -82,7 +81,7 @@ _ID_HELP = ("Where the trace starts, in any identifier form the store knows: lot
 
 
 def trace_query(
-    id: str = Query(..., min_length=1, max_length=_MAX_ID, description=_ID_HELP),
+    id: str = Query(..., min_length=1, max_length=MAX_ID, description=_ID_HELP),
     since: str | None = Query(None, max_length=64, description="Ignore deliveries before this date or ISO date-time "
                               "(Beijing time without an offset), e.g. 2026-11-01"),
     until: str | None = Query(None, max_length=64, description="Ignore deliveries after this date (a bare date "
@@ -103,7 +102,7 @@ def trace_query(
         if len(w) > 200:
             raise _invalid("query.window", "a window value is longer than 200 characters")
     for k in kill:
-        if not k.strip() or len(k) > _MAX_ID:
+        if not k.strip() or len(k) > MAX_ID:
             raise _invalid("query.kill", "a kill step identifier is empty or too long")
     return TraceQuery(ident, since, until, tuple(window), hazard, tuple(k.strip() for k in kill), explicit_only)
 
@@ -149,7 +148,7 @@ _TRACE_DOC = ("The JSON of `foodtrace trace {d} ID --format json`: the start, th
 @router.get("/trace/down", summary="下游追溯 / trace downstream: where did it go",
             description=_TRACE_DOC.format(d="down"), responses=_problem_responses(400, 401, 403, 404, 422),
             openapi_extra={"x-permission": "trace"})
-def trace_down(request: Request, q: TraceQuery = Depends(trace_query), view: ReadView = Depends(get_view),
+def trace_down(request: Request, *, q: TraceQuery = Depends(trace_query), view: ViewDep,
                key: ApiKey = Depends(require("trace"))) -> dict[str, Any]:
     return _run_trace(request, view, q, "down").to_dict()
 
@@ -157,7 +156,7 @@ def trace_down(request: Request, q: TraceQuery = Depends(trace_query), view: Rea
 @router.get("/trace/up", summary="上游溯源 / trace upstream: where did it come from",
             description=_TRACE_DOC.format(d="up"), responses=_problem_responses(400, 401, 403, 404, 422),
             openapi_extra={"x-permission": "trace"})
-def trace_up(request: Request, q: TraceQuery = Depends(trace_query), view: ReadView = Depends(get_view),
+def trace_up(request: Request, *, q: TraceQuery = Depends(trace_query), view: ViewDep,
              key: ApiKey = Depends(require("trace"))) -> dict[str, Any]:
     return _run_trace(request, view, q, "up").to_dict()
 
@@ -216,11 +215,11 @@ _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
                              "description": "the workbook, as an attachment"},
                        **_problem_responses(400, 401, 403, 404, 422)},
             openapi_extra={"x-permission": "recall"})
-def recall_xlsx(request: Request, q: TraceQuery = Depends(trace_query),
+def recall_xlsx(request: Request, *, q: TraceQuery = Depends(trace_query),
                 direction: Literal["down", "up"] = Query("down", description="down: where it went (a recall); "
                                                          "up: where it came from"),
                 lang: Literal["zh", "en"] = Query("zh", description="Language of headers and labels"),
-                view: ReadView = Depends(get_view), key: ApiKey = Depends(require("recall"))) -> Response:
+                view: ViewDep, key: ApiKey = Depends(require("recall"))) -> Response:
     return _recall(request, view, q, direction, lang, "xlsx")
 
 
@@ -231,11 +230,11 @@ def recall_xlsx(request: Request, q: TraceQuery = Depends(trace_query),
                              "description": "the recall list, as an attachment"},
                        **_problem_responses(400, 401, 403, 404, 422)},
             openapi_extra={"x-permission": "recall"})
-def recall_csv(request: Request, q: TraceQuery = Depends(trace_query),
+def recall_csv(request: Request, *, q: TraceQuery = Depends(trace_query),
                direction: Literal["down", "up"] = Query("down", description="down: where it went; up: where it "
                                                         "came from"),
                lang: Literal["zh", "en"] = Query("zh", description="Language of headers and labels"),
-               view: ReadView = Depends(get_view), key: ApiKey = Depends(require("recall"))) -> Response:
+               view: ViewDep, key: ApiKey = Depends(require("recall"))) -> Response:
     return _recall(request, view, q, direction, lang, "csv")
 
 
@@ -247,7 +246,7 @@ class CaseIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(..., max_length=_MAX_ID, description="A station or lot in any identifier form "
+    id: str = Field(..., max_length=MAX_ID, description="A station or lot in any identifier form "
                     "(operator id, USCC, GLN, lot id, Digital Link, trace code)", examples=["urn:foodtrace:operator:x"])
     weight: float | None = Field(None, ge=-1e6, le=1e6, allow_inf_nan=False,
                                  description="Case weight (default 1, or -1 with positive=false)")
@@ -312,7 +311,7 @@ def _rank(request: Request, view: ReadView, cases: list[Any], *, hazard: str, ki
 
     audit_entities(request, *kill)  # the cases' identifiers were named when they were read
     kill = [k.strip() for k in kill]
-    if any(not k or len(k) > _MAX_ID for k in kill):
+    if any(not k or len(k) > MAX_ID for k in kill):
         raise _invalid(f"{where}.kill", "a kill step identifier is empty or too long")
     try:
         kill_ids(view, kill)
@@ -343,9 +342,11 @@ _OUTBREAK_DOC = ("Ranks stations and lots by the share of case weight their forw
 @router.post("/outbreak", summary="疫情溯源排名 / outbreak source ranking (JSON cases)",
              description=_OUTBREAK_DOC, responses=_problem_responses(401, 403, 422),
              openapi_extra={"x-permission": "outbreak"})
-def outbreak(request: Request, body: OutbreakIn, view: ReadView = Depends(get_view),
+def outbreak(request: Request, *, body: OutbreakIn, view: ViewDep,
              key: ApiKey = Depends(require("outbreak"))) -> dict[str, Any]:
-    from ..outbreak import CaseRowsError, resolve_rows
+    from ontology.errors import CaseRowsError
+
+    from ..outbreak import resolve_rows
 
     rows = _case_rows(body)
     audit_entities(request, *(r.id for r in rows))
@@ -362,17 +363,19 @@ def outbreak(request: Request, body: OutbreakIn, view: ReadView = Depends(get_vi
              "(default 1, negative for a confirmed non-case) and 日期/date (optional); CSV in UTF-8 or GBK, or "
              "an Excel workbook.", responses=_problem_responses(401, 403, 413, 422),
              openapi_extra={"x-permission": "outbreak"})
-def outbreak_upload(request: Request,
+def outbreak_upload(*, request: Request,
                     file: UploadFile = File(..., description="CASES.csv (or .xlsx)"),
                     hazard: Hazard = Form("unknown", description="Kind of hazard"),
                     kill: list[str] = Form([], description="Kill steps (stations or lots; repeatable)"),
                     priors: bool = Form(False, description="Order ties by product-risk priors"),
                     top: int | None = Form(None, ge=0, le=1_000_000, description="Only the N best (0: all)"),
-                    view: ReadView = Depends(get_view),
+                    view: ViewDep,
                     key: ApiKey = Depends(require("outbreak"))) -> dict[str, Any]:
     from ontology.errors import UnreadableFile
 
-    from ..outbreak import CaseRowsError, read_case_rows, resolve_rows
+    from ontology.errors import CaseRowsError
+
+    from ..outbreak import read_case_rows, resolve_rows
 
     data = file.file.read(_MAX_UPLOAD + 1)
     if len(data) > _MAX_UPLOAD:
@@ -408,16 +411,7 @@ def outbreak_upload(request: Request,
 def _profile(request: Request, view: ReadView, ident: str, limit: int) -> dict[str, Any]:
     from reasoning.profile import operator_profile
 
-    ident = ident.strip()
-    audit_entities(request, ident)
-    if not ident or len(ident) > _MAX_ID:
-        raise NotFound(f"no operator has the identifier {ident!r}")
-    oid = view.resolve_many([ident]).get(ident, ident)
-    if not view.get_many("operator", [oid]):
-        raise NotFound(f"no operator has the identifier {ident!r}")
-    if oid != ident:
-        audit_entities(request, oid)
-    return operator_profile(view, oid, limit=limit)
+    return operator_profile(view, audited_require(request, view, ident), limit=limit)
 
 
 _PROFILE_DOC = ("Everything the store holds about one operator: registration and licence (licence number and date, "
@@ -430,10 +424,10 @@ _LIMIT = Query(20, ge=0, le=1000, description="Items per list (newest first)")
 
 @router.get("/operators/profile", summary="主体精准画像 / an operator's profile (?id=)", description=_PROFILE_DOC,
             responses=_problem_responses(401, 403, 404, 422), openapi_extra={"x-permission": "profile"})
-def operator_profile_by_query(request: Request,
-                              id: str = Query(..., min_length=1, max_length=_MAX_ID,
+def operator_profile_by_query(*, request: Request,
+                              id: str = Query(..., min_length=1, max_length=MAX_ID,
                                               description="The operator in any identifier form (id, USCC, GLN)"),
-                              limit: int = _LIMIT, view: ReadView = Depends(get_view),
+                              limit: int = _LIMIT, view: ViewDep,
                               key: ApiKey = Depends(require("profile"))) -> dict[str, Any]:
     return _profile(request, view, id, limit)
 
@@ -441,7 +435,7 @@ def operator_profile_by_query(request: Request,
 @router.get("/operators/{operator_id:path}/profile", summary="主体精准画像 / an operator's profile",
             description=_PROFILE_DOC, responses=_problem_responses(401, 403, 404, 422),
             openapi_extra={"x-permission": "profile"})
-def operator_profile(request: Request, operator_id: str, limit: int = _LIMIT, view: ReadView = Depends(get_view),
+def operator_profile(request: Request, *, operator_id: str, limit: int = _LIMIT, view: ViewDep,
                      key: ApiKey = Depends(require("profile"))) -> dict[str, Any]:
     return _profile(request, view, operator_id, limit)
 

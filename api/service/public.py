@@ -27,7 +27,7 @@ from urllib.parse import unquote
 
 import orjson
 import segno
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from graph.view import ReadView
@@ -37,7 +37,7 @@ from reasoning.lookup import code_lot, find_lot, public_code, public_lot
 
 from ..settings import Settings
 from . import pages
-from .deps import get_service_settings, get_view, store_call
+from .deps import SettingsDep, ViewDep, store_call
 from .problems import PROBLEM_SCHEMA
 
 __all__ = ["router", "GS1", "LINKSET", "JSONLD"]
@@ -326,9 +326,9 @@ def _resolve(request: Request, view: ReadView, settings: Settings) -> Response:
 
 @router.get("/01/{gtin}/10/{lot}", summary="GS1 Digital Link 批次查询 / resolve a lot's Digital Link",
             responses={200: _OK, **_ERRORS}, response_class=Response)
-async def resolve_lot(request: Request, gtin: str = _GtinP, lot: str = _LotP, format: Literal["html", "json", "jsonld", "linkset"] | None = _FormatQ,
+async def resolve_lot(request: Request, *, gtin: str = _GtinP, lot: str = _LotP, format: Literal["html", "json", "jsonld", "linkset"] | None = _FormatQ,
                 linkType: str | None = _LinkTypeQ, lang: Literal["zh", "en"] | None = _LangQ,
-                view: ReadView = Depends(get_view), settings: Settings = Depends(get_service_settings)) -> Response:
+                view: ViewDep, settings: SettingsDep) -> Response:
     """Product, lot, origin, certificates, chain of custody, public sampling results and notices of the lot
     ``(01) gtin (10) lot``. GS1 query attributes (e.g. ``?17=261108``) are accepted and echoed in JSON."""
     return await store_call(request, _resolve, request, view, settings)
@@ -336,17 +336,17 @@ async def resolve_lot(request: Request, gtin: str = _GtinP, lot: str = _LotP, fo
 
 @router.get("/01/{gtin}/10/{lot}/21/{serial}", summary="GS1 Digital Link 单品查询 / resolve a serialised item's lot",
             responses={200: _OK, **_ERRORS}, response_class=Response)
-async def resolve_item(request: Request, gtin: str = _GtinP, lot: str = _LotP, serial: str = _SerialP,
+async def resolve_item(request: Request, *, gtin: str = _GtinP, lot: str = _LotP, serial: str = _SerialP,
                  format: Literal["html", "json", "jsonld", "linkset"] | None = _FormatQ,
                  linkType: str | None = _LinkTypeQ, lang: Literal["zh", "en"] | None = _LangQ,
-                 view: ReadView = Depends(get_view), settings: Settings = Depends(get_service_settings)) -> Response:
+                 view: ViewDep, settings: SettingsDep) -> Response:
     """The lot of the item ``(01) gtin (10) lot (21) serial`` (the serial is echoed)."""
     return await store_call(request, _resolve, request, view, settings)
 
 
 @router.get("/01/{gtin}/10/{rest:path}", include_in_schema=False, response_class=Response)
-async def resolve_encoded(request: Request, gtin: str, rest: str, view: ReadView = Depends(get_view),
-                    settings: Settings = Depends(get_service_settings)) -> Response:
+async def resolve_encoded(request: Request, *, gtin: str, rest: str, view: ViewDep,
+                    settings: SettingsDep) -> Response:
     """Lot numbers holding an encoded ``/`` (``%2F``): read from the raw path."""
     return await store_call(request, _resolve, request, view, settings)
 
@@ -360,9 +360,9 @@ def _code_of(request: Request, pattern: re.Pattern[str]) -> re.Match[str]:
 
 @router.get("/t/{code:path}", summary="追溯码查询 / look up a local trace code", responses={200: _OK, **_ERRORS},
             response_class=Response)
-async def trace_code(request: Request, code: str = _CodeP, format: Literal["html", "json", "jsonld", "linkset"] | None = _FormatQ,
+async def trace_code(request: Request, *, code: str = _CodeP, format: Literal["html", "json", "jsonld", "linkset"] | None = _FormatQ,
                linkType: str | None = _LinkTypeQ, lang: Literal["zh", "en"] | None = _LangQ,
-               view: ReadView = Depends(get_view), settings: Settings = Depends(get_service_settings)) -> Response:
+               view: ViewDep, settings: SettingsDep) -> Response:
     """The lot a trace code (追溯码, as printed on a price tag or 合格证) names; the chain of custody shows the way
     the lot took to the shop whose delivery carried the code."""
     return await store_call(request, _resolve_code, request, view, settings)
@@ -393,15 +393,15 @@ def _qr_lot(request: Request, view: ReadView, settings: Settings) -> Response:
 
 @router.get("/qr/01/{gtin}/10/{lot}.svg", summary="批次二维码（SVG） / QR code of a lot's Digital Link (SVG)",
             responses={200: _QR_OK, **_ERRORS}, response_class=Response)
-async def qr_lot_svg(request: Request, gtin: str = _GtinP, lot: str = _LotP, view: ReadView = Depends(get_view),
-               settings: Settings = Depends(get_service_settings)) -> Response:
+async def qr_lot_svg(request: Request, *, gtin: str = _GtinP, lot: str = _LotP, view: ViewDep,
+               settings: SettingsDep) -> Response:
     return await store_call(request, _qr_lot, request, view, settings)
 
 
 @router.get("/qr/01/{gtin}/10/{lot}.png", summary="批次二维码（PNG） / QR code of a lot's Digital Link (PNG)",
             responses={200: _QR_OK, **_ERRORS}, response_class=Response)
-async def qr_lot_png(request: Request, gtin: str = _GtinP, lot: str = _LotP, view: ReadView = Depends(get_view),
-               settings: Settings = Depends(get_service_settings)) -> Response:
+async def qr_lot_png(request: Request, *, gtin: str = _GtinP, lot: str = _LotP, view: ViewDep,
+               settings: SettingsDep) -> Response:
     return await store_call(request, _qr_lot, request, view, settings)
 
 
@@ -414,27 +414,27 @@ def _qr_code(request: Request, view: ReadView, settings: Settings) -> Response:
 
 @router.get("/qr/t/{code}.svg", summary="追溯码二维码（SVG） / QR code of a trace code (SVG)",
             responses={200: _QR_OK, **_ERRORS}, response_class=Response)
-async def qr_code_svg(request: Request, code: str = _CodeP, view: ReadView = Depends(get_view),
-                settings: Settings = Depends(get_service_settings)) -> Response:
+async def qr_code_svg(request: Request, *, code: str = _CodeP, view: ViewDep,
+                settings: SettingsDep) -> Response:
     return await store_call(request, _qr_code, request, view, settings)
 
 
 @router.get("/qr/t/{code}.png", summary="追溯码二维码（PNG） / QR code of a trace code (PNG)",
             responses={200: _QR_OK, **_ERRORS}, response_class=Response)
-async def qr_code_png(request: Request, code: str = _CodeP, view: ReadView = Depends(get_view),
-                settings: Settings = Depends(get_service_settings)) -> Response:
+async def qr_code_png(request: Request, *, code: str = _CodeP, view: ViewDep,
+                settings: SettingsDep) -> Response:
     return await store_call(request, _qr_code, request, view, settings)
 
 
 @router.get("/qr/01/{gtin}/10/{rest:path}", include_in_schema=False, response_class=Response)
-async def qr_lot_encoded(request: Request, gtin: str, rest: str, view: ReadView = Depends(get_view),
-                   settings: Settings = Depends(get_service_settings)) -> Response:
+async def qr_lot_encoded(request: Request, *, gtin: str, rest: str, view: ViewDep,
+                   settings: SettingsDep) -> Response:
     """QR codes of lot numbers holding an encoded ``/`` (``%2F``): read from the raw path."""
     return await store_call(request, _qr_lot, request, view, settings)
 
 
 @router.get("/qr/t/{rest:path}", include_in_schema=False, response_class=Response)
-async def qr_code_encoded(request: Request, rest: str, view: ReadView = Depends(get_view),
-                    settings: Settings = Depends(get_service_settings)) -> Response:
+async def qr_code_encoded(request: Request, *, rest: str, view: ViewDep,
+                    settings: SettingsDep) -> Response:
     """QR codes of trace codes holding an encoded ``/``: read from the raw path."""
     return await store_call(request, _qr_code, request, view, settings)

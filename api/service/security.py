@@ -20,9 +20,11 @@ import anyio
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from ontology.errors import NotFound
+
 from .servicedb import ApiKey, ServiceDB
 
-__all__ = ["PERMISSIONS", "require", "audit_entities", "AuditMiddleware", "roles_with"]
+__all__ = ["MAX_ID", "audited_require", "PERMISSIONS", "require", "audit_entities", "AuditMiddleware", "roles_with"]
 
 log = logging.getLogger("foodtrace.service")
 
@@ -65,6 +67,22 @@ def _audit_state(request: Request) -> dict[str, Any]:
 def audit_entities(request: Request, *ids: str | None) -> None:
     """Name the entities a non-public request touched (written to its audit entry)."""
     _audit_state(request)["entities"].extend(i for i in ids if i)
+
+
+#: the longest identifier a request may name (longer ones name nothing: 404)
+MAX_ID = 2000
+
+
+def audited_require(request: Request, store: Any, identifier: str, table: str = "operator") -> str:
+    """The canonical id of ``identifier`` (any form, :meth:`graph.store.Store.require`), both named in the
+    request's audit entry; :class:`ontology.errors.NotFound` for an unknown or over-long identifier."""
+    audit_entities(request, identifier)
+    if len(identifier) > MAX_ID:
+        raise NotFound(f"no {table.replace('_', ' ')} has the identifier {identifier!r}")
+    found = store.require(identifier, table)
+    if found != identifier:
+        audit_entities(request, found)
+    return found
 
 
 def require(permission: str) -> Callable[..., Any]:

@@ -170,7 +170,7 @@ def test_explain_shows_the_latest_stored_assessment_and_the_override(db):
 def test_explain_unknown_entity(db):
     res = run("explain", "no-such-operator", "--store", db)
     assert res.exit_code == 2
-    assert res.output.strip() == "foodtrace: no 经营主体 entity has the identifier 'no-such-operator'"
+    assert res.output.strip() == "foodtrace: no operator has the identifier 'no-such-operator'"
 
 
 def test_every_kind_names_its_adaptation_in_the_explanation(tmp_path):

@@ -76,19 +76,20 @@ def test_evaluate_bad_input(db, tmp_path):
 def test_scores_formats(db, tmp_path):
     r = run("risk", "scores", "--as-of", "2026-07-01", "--top", "3", "--store", db)
     assert r.exit_code == 0, r.output
-    lines = r.output.splitlines()
+    assert r.stderr.strip() == "基准日/as of 2026-07-01"
+    lines = r.stdout.splitlines()
     assert lines[0].startswith("排名/rank") and "主要风险因素/top features" in lines[0]
     assert len(lines) == 2 + 3
     assert {ln.split()[2] for ln in lines[2:]} == {"主体00", "主体01", "主体02"}   # the three that keep failing
     assert "不合格" in r.output
-    j = json.loads(run("risk", "scores", "--as-of", "2026-07-01", "--format", "json", "--store", db).output)
+    j = json.loads(run("risk", "scores", "--as-of", "2026-07-01", "--format", "json", "--store", db).stdout)
     assert len(j) == 12 and j[0]["rank"] == 1 and 0 <= j[-1]["probability"] <= j[0]["probability"] <= 1
     assert {"feature", "zh", "en", "contribution", "value"} <= set(j[0]["top_features"][0])
     out = tmp_path / "scores.csv"
     r = run("risk", "scores", "--format", "csv", "--out", str(out), "--store", db)
     assert r.exit_code == 0 and out.read_bytes().startswith(b"\xef\xbb\xbf")
     assert out.read_text(encoding="utf-8-sig").splitlines()[0] == "排名,主体标识,名称,主体类型,不合格概率,主要风险因素"
-    en = run("risk", "scores", "--format", "csv", "--lang", "en", "--top", "1", "--store", db).output
+    en = run("risk", "scores", "--format", "csv", "--lang", "en", "--top", "1", "--store", db).stdout
     assert en.lstrip("\ufeff").splitlines()[0] == "rank,operator,name,kind,probability,top features"
     assert len(en.strip().splitlines()) == 2
 
@@ -99,3 +100,19 @@ def test_scores_without_history_is_one_line(tmp_path):
         s.write([Operator(id="a", kind="Stall", name="摊")])
     r = run("risk", "scores", "--store", path)
     assert r.exit_code == 2 and r.output.startswith("foodtrace: ") and len(r.output.strip().splitlines()) == 1
+
+
+def test_grade_and_scores_default_to_the_same_as_of_day(db):
+    """`risk grade` and `risk scores` read the default as-of day from one place (ontology.times.default_as_of):
+    the day after the latest dated record, a delivery included. They once disagreed: grading looked at samples,
+    inspections, cases, complaints and credit only, the features at deliveries too."""
+    from ontology.records import Delivery
+
+    with open_store(db) as s:
+        s.write([Delivery(id="late", lot_id="l", sender_id="op00", receiver_id="op01",
+                          time="2026-08-31T20:00:00")])      # no offset: Beijing time, on 2026-08-31
+    grade = CliRunner().invoke(cli, ["risk", "grade", "--no-model", "--store", db])
+    scores = CliRunner().invoke(cli, ["risk", "scores", "--format", "json", "--store", db])
+    assert grade.exit_code == 0 and scores.exit_code == 0, grade.output + scores.output
+    assert "基准日/as of 2026-09-01" in grade.output
+    assert "基准日/as of 2026-09-01" in scores.stderr

@@ -14,6 +14,19 @@ def test_every_setting_is_documented_with_its_default():
         assert line in README, f"README lacks the settings row: {line}"
 
 
+def test_library_code_reads_no_environment():
+    """Settings are read at the edges (api/settings.py) and passed in: no other module reads the environment."""
+    root = Path(__file__).resolve().parents[2]
+    readers = []
+    for package in ("ontology", "graph", "loaders", "reasoning", "generator", "api"):
+        for path in (root / package).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            if ("os.environ.get(" in text or "os.getenv(" in text or "os.environ[" in text) \
+                    and path.relative_to(root).as_posix() not in ("api/service_cli.py",):
+                readers.append(path.relative_to(root).as_posix())
+    assert readers == [], f"read the environment outside api/settings.py: {readers}"
+
+
 def _command_paths(group, prefix: str = "foodtrace") -> list[str]:
     import click
 

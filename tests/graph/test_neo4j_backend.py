@@ -42,10 +42,7 @@ def _free_port() -> int:
 
 # -- URLs and connection errors (no server needed) -----------------------------------------------
 
-def test_url_parts_and_masked_password(monkeypatch):
-    monkeypatch.delenv("NEO4J_USER", raising=False)
-    monkeypatch.delenv("NEO4J_PASSWORD", raising=False)
-    monkeypatch.delenv("NEO4J_DATABASE", raising=False)
+def test_url_parts_and_masked_password():
     u = parse_url("bolt+s://reader:p%3Ass@graph.example.org:7688/?database=nantong")
     assert (u.driver_uri, u.user, u.password, u.database) == ("bolt+s://graph.example.org:7688", "reader", "p:ss",
                                                              "nantong")
@@ -54,13 +51,19 @@ def test_url_parts_and_masked_password(monkeypatch):
     assert (bare.driver_uri, bare.user, bare.password, bare.database) == ("neo4j://127.0.0.1", None, None, None)
 
 
-def test_credentials_and_database_from_environment(monkeypatch):
+def test_credentials_and_database_from_the_settings(monkeypatch):
+    from api.settings import get_settings
+
     monkeypatch.setenv("NEO4J_USER", "ft")
     monkeypatch.setenv("NEO4J_PASSWORD", "secret")
     monkeypatch.setenv("NEO4J_DATABASE", "trace")
-    u = parse_url("neo4j+ssc://db:7687")
+    options = get_settings().store_options()
+    u = parse_url("neo4j+ssc://db:7687", options)
     assert (u.user, u.password, u.database) == ("ft", "secret", "trace")
-    assert parse_url("bolt://db:7687?database=other").database == "other"
+    assert parse_url("bolt://db:7687?database=other", options).database == "other"
+    mine = parse_url("bolt://me:pw@db:7687", options)
+    assert (mine.user, mine.password) == ("me", "pw")
+    assert parse_url("neo4j+ssc://db:7687").user is None  # library code reads no environment
 
 
 @pytest.mark.parametrize("scheme", ["bolt", "neo4j"])

@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from graph.sqlite import SQLiteStore
+from loaders.base import ReadOptions
 from loaders.epcis import read, read_document
 from ontology.errors import UnreadableFile
 from ontology.identifiers import delivery_id, local_id
@@ -101,13 +102,12 @@ def _event_count(path: Path) -> int:
     return len(doc["epcisBody"]["eventList"]) if "epcisBody" in doc else 1
 
 
-def test_without_schema_our_checks_still_reject(monkeypatch, tmp_path):
+def test_without_schema_our_checks_still_reject(tmp_path):
     _need_shared()
-    monkeypatch.setenv("FOODTRACE_EPCIS_SCHEMA", str(tmp_path / "none.json"))
-    monkeypatch.setenv("FOODTRACE_EPCIS_XSD", str(tmp_path / "none.xsd"))
+    options = ReadOptions(epcis_schema=str(tmp_path / "none.json"), epcis_xsd=str(tmp_path / "none.xsd"))
     for path in INVALID:
         rejects = []
-        list(read(path, rejects))
+        list(read(path, rejects, options=options))
         if path.name == "ObjectEvent_with_wrong_element_order.xml":
             assert rejects == []  # element order is checked by the XSD only
             continue

@@ -52,7 +52,7 @@ def _read(path: Path, monkeypatch, *, processes: int, store=None):
 
     with monkeypatch.context() as m:
         m.setattr(epcis, "PARALLEL_MIN_EVENTS", 1000)
-        m.setattr(epcis, "_processes", lambda n: processes)
+        m.setattr(epcis, "_processes", lambda n, most=None: processes)
         m.setattr(epcis._Reader, "_merge", counting)
         rejects: list = []
         records = list(epcis.read(path, rejects, store=store))

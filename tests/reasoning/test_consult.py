@@ -14,7 +14,8 @@ import pytest
 from graph.view import ReadView
 from ontology.errors import FoodtraceError
 from ontology.records import Operator, Product, Sample, TestResult
-from reasoning.consult import (InvalidPeriod, Period, compare, disposal, grade_distribution, monthly, sample_facts,
+from ontology.errors import InvalidPeriod
+from reasoning.consult import (Period, compare, disposal, grade_distribution, monthly, sample_facts,
                                to_date, top_risk, totals)
 
 CHONGCHUAN, TONGZHOU, HAIMEN = ("urn:foodtrace:region:320602", "urn:foodtrace:region:320612",

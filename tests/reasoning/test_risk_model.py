@@ -12,7 +12,8 @@ from graph.view import ReadView
 from ontology.errors import FoodtraceError
 from ontology.records import Operator, Sample
 from reasoning.features import FEATURES, read_frames
-from reasoning.risk_model import (FailureRiskModel, InsufficientData, design_labels, design_matrix, evaluate,
+from ontology.errors import InsufficientData
+from reasoning.risk_model import (FailureRiskModel, design_labels, design_matrix, evaluate,
                                   fit_model, next_sample_labels, precision_at, training_set)
 
 

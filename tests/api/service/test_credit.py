@@ -222,3 +222,38 @@ def test_cli_override_shows_over_http_and_the_explanation_follows_a_grading_run(
     assert detail["effective"]["source"] == "override"
     assert {k: detail[k] for k in ("operator_id", "name", "effective", "history")} == \
            cli_json(s.store, "risk", "history", D.BASE, "--format", "json")
+
+
+# -- one resolver for the command line and the service ---------------------------------------------------
+
+
+def test_explain_and_grade_detail_accept_the_same_identifier_forms(writable_server):
+    """`foodtrace risk explain` and `GET /grades/{id}` resolve an operator with one function (Store.require): every
+    identifier form one accepts, the other accepts and resolves alike; an unknown one is refused by both in the
+    same words. (They once used two resolvers: store.require and api.grades.resolve_operator.)"""
+    from urllib.parse import quote
+
+    from graph.store import open_store
+    from ontology import identifiers as I
+    from ontology.records import Alias, Operator
+
+    uscc, gln = "91320602MA1MXXXX9U", "0614141008889"
+    oid = I.operator_id(uscc=uscc)
+    with open_store(writable_server.store) as s:
+        s.write([Operator(id=oid, kind="Producer", name="南通示例食品有限公司", uscc=uscc, gln=gln),
+                 Alias(id=I.operator_id(gln=gln), canonical_id=oid, entity="operator")])
+    forms = [oid, uscc, f"  {uscc} ", I.operator_id(gln=gln), "urn:epc:id:pgln:0614141.00888",
+             f"https://id.gs1.org/417/{gln}"]
+    with writable_server.client("analyst") as c:
+        for form in forms:
+            explained = cli_json(writable_server.store, "risk", "explain", form, "--format", "json")
+            r = c.get("/grades/" + quote(form, safe=""))
+            assert r.status_code == 200, (form, r.text)
+            assert explained["operator_id"] == r.json()["operator_id"] == r.json()["explanation"]["operator_id"] \
+                == oid, form
+        r = c.get("/grades/" + quote("91320602MA1MXXXX8X", safe=""))
+    refused = subprocess.run([sys.executable, "-m", "api.cli", "risk", "explain", "91320602MA1MXXXX8X",
+                              "--store", writable_server.store], capture_output=True, text=True)
+    assert r.status_code == 404 and refused.returncode == 2
+    assert r.json()["detail"] == "no operator has the identifier '91320602MA1MXXXX8X'"
+    assert refused.stderr.strip() == "foodtrace: no operator has the identifier '91320602MA1MXXXX8X'"

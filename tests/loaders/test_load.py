@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from loaders.base import sniff_kind
+from loaders.load import sniff_kind
 from tests.conftest import shared_path
 
 DATA = Path(__file__).parent / "data"
