@@ -52,7 +52,8 @@ def reason_text(reasons: list[dict[str, Any]], lang: str = "zh") -> str:
     for r in reasons:
         v = r.get("value")
         shown = "" if v is None else f" {v:.4g}" if isinstance(v, float) else f" {v}"
-        parts.append(f"{r['en' if lang == 'en' else 'zh']}{shown} (+{r['contribution']:.2f})")
+        c = r.get("contribution")
+        parts.append(f"{r['en' if lang == 'en' else 'zh']}{shown}" + ("" if c is None else f" (+{c:.2f})"))
     return sep.join(parts)
 
 

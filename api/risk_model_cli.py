@@ -41,7 +41,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "base_rate": ("测试期不合格率", "failure rate in the test period"),
     "n_train": ("训练样本数", "training rows"),
     "n_train_positive": ("训练样本中不合格", "failed training rows"),
-    "n_test": ("测试主体数", "operators tested"),
+    "n_test": ("测试数(主体或样品)", "tested (operators, or samples with --level sample)"),
     "n_test_positive": ("测试中不合格", "failed in the test"),
     "spearman_latent": ("与潜在风险秩相关", "Spearman with the latent risk"),
     "spearman_exposure": ("与暴露风险秩相关", "Spearman with the exposure"),

@@ -88,22 +88,17 @@ def _value(text: Any) -> str | None:
 
 
 def _name(text: str | None) -> str | None:
-    """A business name as the announcement loader keys it (the loader's name rule where it has one)."""
-    if text is None:
-        return None
-    try:
-        from .names import name_key
-    except ImportError:      # the loader's name normalisation (issue 17 part 1) is not on this branch yet
-        return "".join(text.split()) or None
-    return name_key(text) or None
+    """A business name as written, white space removed (NFKC already)."""
+    return "".join(text.split()) or None if text is not None else None
 
 
 def _operator(name: str | None) -> str | None:
+    """The operator id the announcement loader gives a business named so (resolve it through the store)."""
     if name is None:
         return None
     try:
         from .names import operator_id_for
-    except ImportError:
+    except ImportError:      # the loader's name rule (issue 17 part 1, loaders/names.py) is not on this branch yet
         return ids.operator_id(local=name)
     return operator_id_for(name)
 

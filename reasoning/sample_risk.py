@@ -669,7 +669,9 @@ def score_plan(view: Any, plan: Iterable[Mapping[str, Any]], as_of: Any, *, hist
     Trains on what was known before ``as_of`` (unless ``model`` is given). Returns one row per planned
     row, in the plan's order: ``probability``, ``rank`` (1 = riskiest; ties share the best rank),
     ``reasons`` (list of dicts: ``feature``, ``zh``, ``en``, ``contribution`` in log-odds, ``value``),
-    ``food_related`` (scored from its own category's history, never part of food rates or training).
+    ``food_related``: a food-related product's probability is its category's smoothed failure rate
+    (the food model does not speak for it; it is never part of food rates or training), its reason that
+    rate (contribution None).
     """
     day = parse_as_of(as_of)
     if day is None:
@@ -681,10 +683,19 @@ def score_plan(view: Any, plan: Iterable[Mapping[str, Any]], as_of: Any, *, hist
     rows = plan_rows(plan, view, day)
     X = eng.features(rows, np.full(len(rows), day), network_cuts=[day] if h.frames is not None else [])
     p = model.predict(X)
+    reasons = model.reasons(X, top)
+    # a food-related product is no food: the food model does not speak for it; its category's own
+    # smoothed failure rate does (two-table sources, as every rate)
+    related = rows["related"].to_numpy(dtype=bool)
+    zh, en, _ = SAMPLE_FEATURES["cat_rate"]
+    for i in np.flatnonzero(related):
+        p[i] = X["cat_rate"].iat[i]
+        reasons[i] = [{"feature": "cat_rate", "zh": zh, "en": en, "contribution": None,
+                       "value": round(float(p[i]), 4)}]
     out = pd.DataFrame({"probability": p}, index=rows.index)
     out["rank"] = out["probability"].rank(ascending=False, method="min").astype(int) if len(out) else []
-    out["reasons"] = model.reasons(X, top)
-    out["food_related"] = rows["related"].to_numpy(dtype=bool)
+    out["reasons"] = reasons
+    out["food_related"] = related
     return out
 
 
