@@ -141,6 +141,17 @@ def test_retracted_events_leave_traversals(store):
     assert ids(store.transformation_items(lot_ids=[LOT], include_retracted=True)) == ["t1-in"]
 
 
+def test_retraction_days_and_live_as_of(store):
+    """A retraction is known from the day it was declared (Beijing day), the earliest one counting."""
+    store.write(chain() + [Retraction(id="r1", event_id="e2", declared="2026-03-04T01:00:00+08:00"),
+                           Retraction(id="r1b", event_id="e2", declared="2026-03-02T23:30:00Z"),
+                           Retraction(id="r2", event_id="e3", declared="2026-03-05T00:00:00+08:00")])
+    assert store.retraction_days() == {"e2": "2026-03-03", "e3": "2026-03-05"}
+    assert ids(store.scan_live("delivery", as_of="2026-03-03")) == ["d1", "d2", "d3"]
+    assert ids(store.scan_live("delivery", as_of="2026-03-04")) == ["d1", "d3"]
+    assert ids(store.scan_live("transformation", as_of="2026-03-05")) != ids(store.scan_live("transformation", as_of="2026-03-06"))
+
+
 def test_transformation_items(store):
     store.write(chain())
     assert ids(store.transformation_items(lot_ids=[LOT])) == ["t1-in"]
