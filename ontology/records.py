@@ -65,6 +65,7 @@ __all__ = [
     "record_type",
     "to_dict",
     "iter_missing_required",
+    "is_food",
 ]
 
 
@@ -594,3 +595,14 @@ def iter_missing_required(rec: Record) -> Iterator[str]:
     for f in dataclasses.fields(rec):
         if f.metadata.get("required") and getattr(rec, f.name) in (None, ""):
             yield f.name
+
+
+def is_food(sample: Any) -> bool:
+    """A sample of food, not of a food-related product (食品相关产品: detergents, packaging, machinery are sampled
+    too, but kept out of food risk: grades, warnings, features, the consultation's food figures).
+
+    >>> is_food(Sample(id="s", plan="supervisory", product_name="手洗餐具用洗涤剂", conclusion="nonconforming",
+    ...                food_related=True)), is_food(Sample(id="t", plan="rapid", product_name="芹菜", conclusion="conforming"))
+    (False, True)
+    """
+    return not getattr(sample, "food_related", None)

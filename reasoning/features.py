@@ -5,9 +5,11 @@ every Operator record, plus the ids seen only as a sampled business, a named
 producer, a sender or a receiver. :data:`FEATURES` documents every column in
 Chinese and English. Everything respects ``as_of``: a record counts when it was
 *known* before ``as_of``: a sample's result from the day it was announced
-(``announced``; where a store has no announcement date, as for rapid tests and
-the city's own results, from its ``sampled_at``), never from its sampling day
-alone (a sample taken before ``as_of`` but announced after it is not yet known);
+(:func:`ontology.times.known_day`: ``announced``; where a store has no
+announcement date, as for rapid tests and the city's own results, from its
+``sampled_at``), never from its sampling day alone (a sample taken before
+``as_of`` but announced after it is not yet known; samples of food-related
+products are left out, :func:`ontology.records.is_food`);
 deliveries by the local date of their ship time, and a delivery retracted by an
 EPCIS errorDeclaration stops counting from the day the retraction was declared
 (before that it counts); inspections by ``date``; cases by ``opened``;
@@ -82,6 +84,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ontology.records import is_food
 from ontology.times import days_of, default_as_of, parse_day
 from ontology.vocab import labels
 
@@ -202,8 +205,9 @@ def read_frames(view: Any) -> Frames:
                         "individual": [1.0 if v else 0.0 for v in o["individual"]], "name": o["name"]},
                        index=pd.Index(o["id"], name="operator_id", dtype=object))
 
-    sm = _columns(view.scan("sample"), ("id", "sampled_id", "producer_id", "disputed", "conclusion", "sampled_at",
-                                        "announced", "category", "product_id", "product_name", "lot_id"))
+    sm = _columns((s for s in view.scan("sample") if is_food(s)),
+                  ("id", "sampled_id", "producer_id", "disputed", "conclusion", "sampled_at", "announced", "category",
+                   "product_id", "product_name", "lot_id"))
     tr = _columns(view.scan("test_result"), ("sample_id", "hazard_class", "conclusion"))
 
     dv = _columns(view.scan("delivery"), ("sender_id", "receiver_id", "lot_id", "time", "certificate_id",
