@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from loaders.categories import samr_category
 from ontology import vocab
 from ontology.indicators import ORDER, table
 
@@ -129,8 +130,10 @@ def counts(net: Network, flow: Flow, ev: Events, ann: list[dict], plan: Plan, st
     for key, g in groups.items():
         a = g["a"]
         s = ev.samples[a["sample"]]
-        cat = s["key"]["category"]
-        category = vocab.lookup("category", _ANN_CLASS.get(cat, "食用农产品")) or vocab.lookup("category", s["key"]["name"])
+        cell = _ANN_CLASS.get(s["key"]["category"], "食用农产品")
+        samr = samr_category(cell, s["key"]["name"])  # the announcement loader's reading of 分类 and the food name
+        category = samr.category if samr else (vocab.lookup("category", cell)
+                                               or vocab.lookup("category", s["key"]["name"]))
         # an announcement names businesses by name; an individual's name is no alias of the registered operator,
         # so the store keeps such a producer apart (its own operator, keyed by the name)
         producer = None if key[1] is None else (("name", key[1]) if net.individual[key[1]] else key[1])

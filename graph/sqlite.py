@@ -213,22 +213,24 @@ class SQLiteStore(Store):
             # a record type added since the file was made gets its table (CREATE ... IF NOT EXISTS below)
             have = {r[0] for r in self._db.execute(
                 "SELECT name FROM sqlite_master WHERE type IN ('table', 'index', 'trigger')")}
-            missing = self._missing_columns(have)
-            if have >= _TABLES.keys() and have >= _INDEX_NAMES and have >= _TRIGGER_NAMES and not missing:
+            if have >= _TABLES.keys() and have >= _INDEX_NAMES and have >= _TRIGGER_NAMES \
+                    and not self._missing_columns():
                 return  # an index added since the file was made is created below (CREATE ... IF NOT EXISTS)
         if version not in (0, SCHEMA_VERSION):
             raise StoreUnavailable(f"{self.path} has schema version {version}; this foodtrace reads {SCHEMA_VERSION}")
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            # a field added to a record type since the file was made gets its (empty) column
-            for name, col in self._missing_columns({r[0] for r in self._db.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table'")}):
-                t = _TABLES[name]
-                kind = t.types[t.columns.index(col)]
-                self._db.execute(f"ALTER TABLE {_quote(name)} ADD COLUMN {_quote(col)} {_SQL_TYPES[kind]}")
             for t in _TABLES.values():
                 for stmt in t.ddl:
-                    self._db.execute(stmt)
+                    if stmt.startswith("CREATE TABLE"):
+                        self._db.execute(stmt)
+            # a field added to a record type since the file was made gets its column (empty in old rows)
+            for table, column, sql_type in self._missing_columns():
+                self._db.execute(f"ALTER TABLE {_quote(table)} ADD COLUMN {_quote(column)} {sql_type}")
+            for t in _TABLES.values():
+                for stmt in t.ddl:
+                    if not stmt.startswith("CREATE TABLE"):
+                        self._db.execute(stmt)
             for stmt in _CHANGE_DDL:
                 self._db.execute(stmt)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -237,13 +239,13 @@ class SQLiteStore(Store):
             self._db.execute("ROLLBACK")
             raise
 
-    def _missing_columns(self, tables: set[str]) -> list[tuple[str, str]]:
-        """(table, column) of each record field without its column in a table the file already has."""
+    def _missing_columns(self) -> list[tuple[str, str, str]]:
+        """(table, column, SQL type) of record fields that an existing table lacks."""
         out = []
         for name, t in _TABLES.items():
-            if name in tables:
-                cols = {r[1] for r in self._db.execute(f"PRAGMA table_info({_quote(name)})")}
-                out.extend((name, c) for c in t.columns if c not in cols)
+            have = {r[1] for r in self._db.execute(f"PRAGMA table_info({_quote(name)})")}
+            if have:
+                out.extend((name, c, _SQL_TYPES[ty]) for c, ty in zip(t.columns, t.types) if c not in have)
         return out
 
     # -- writing ---------------------------------------------------------------------------

@@ -5,7 +5,11 @@ the one function of its capability: the 一证一票一码 shares by :func:`reas
 (on each month's deliveries), the disposal and complaint rates by :func:`reasoning.disposal.completion`, the
 red lines by :func:`reasoning.alerts.repeat_failures` (samples cleared by a passing re-test left out). A
 district is a business's district (a stall's market's where it names none); records of a business whose
-district is unknown count in the city's row only. A figure "as of" a day uses the records dated before it:
+district is unknown count in the city's row only where they are the city bureau's work (cases, complaints,
+deliveries); the samples, red lines and businesses of the city's row are those of its districts. Samples count
+where they are food, from a source that publishes both tables (:class:`ontology.records.SamplingSource`), by
+the day taken and once known (:func:`ontology.times.sample_day`, :func:`ontology.times.known_day`). A figure
+"as of" a day uses the records dated before it:
 the rates of a month count what was done before the report's as-of day (default: the day after the period);
 the red lines, grades and credit archives of a month are those in force at its end.
 
@@ -26,7 +30,8 @@ from typing import TYPE_CHECKING, Any, Iterable
 from ontology.errors import InvalidPeriod
 from ontology.handling import CITY, district_of, districts
 from ontology.indicators import ORDER, IndicatorTable, table as indicator_table
-from ontology.times import day_of, parse_day
+from ontology.records import is_food
+from ontology.times import day_of, known_day, parse_day, sample_day
 
 from .alerts import repeat_failures
 from .chain import chain_completeness
@@ -206,20 +211,25 @@ def indicators(view: "ReadView", start: Any, end: Any, *, district: str | None =
             c = completion([r for r in q if r.rural], as_of=cut_s, start=a, end=b)
             add("complaints_on_time_rural", d, m, c.on_time, c.due, sorted(set(c.ids["due"]) - set(c.ids["on_time"])))
 
-    # -- sampling -------------------------------------------------------------------------------------------
+    # -- sampling: food samples taken in a district, from sources that publish both tables (a failures-only
+    # source has no denominator), by the month taken, known before the as-of day --------------------------------
     samples = list(view.scan("sample"))
+    failures_only = {x.id for x in view.scan("sampling_source") if x.coverage == "failures_only"}
     tally: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     failed: dict[tuple[str, str], list[str]] = defaultdict(list)
     for s in samples:
-        if s.plan not in ("supervisory", "monitoring"):
+        if s.plan not in ("supervisory", "monitoring") or not is_food(s) or s.source_id in failures_only:
             continue
-        day = day_of(s.sampled_at) or day_of(s.announced)
-        if day is None or not (lo_s <= day <= hi_s) or day >= cut_s:
+        day, known = sample_day(s), known_day(s)
+        if day is None or not (lo_s <= day <= hi_s) or (known or day) >= cut_s:
+            continue
+        district = where.get(s.sampled_id or "", CITY)
+        if district == CITY:
             continue
         m = day[:7]
         bad = (s.conclusion or "") == "nonconforming"
         agri = (s.category or "") in t.agricultural
-        for d in {where.get(s.sampled_id, CITY), CITY}:
+        for d in (district, CITY):
             x = tally[(d, m)]
             x[0] += 1
             x[1] += bad
@@ -242,9 +252,10 @@ def indicators(view: "ReadView", start: Any, end: Any, *, district: str | None =
         lines: dict[str, int] = defaultdict(int)
         ids: dict[str, list[str]] = defaultdict(list)
         for g in groups:
-            if g["level"] != "red_line":
+            district = where.get(g["producer"], CITY)
+            if g["level"] != "red_line" or district == CITY:  # the city's row: its districts' producers
                 continue
-            for d in {where.get(g["producer"], CITY), CITY}:
+            for d in (district, CITY):
                 lines[d] += 1
                 ids[d].extend(s.id for s in g["samples"])
         for d in scope:
@@ -261,10 +272,10 @@ def indicators(view: "ReadView", start: Any, end: Any, *, district: str | None =
         day = day_of(c.start)
         if day and (c.operator_id not in first_credit or day < first_credit[c.operator_id]):
             first_credit[c.operator_id] = day
-    per_district: dict[str, list[str]] = defaultdict(list)
+    per_district: dict[str, list[str]] = defaultdict(list)  # the city's businesses: those of its districts
     for oid, d in where.items():
-        per_district[d].append(oid)
         if d != CITY:
+            per_district[d].append(oid)
             per_district[CITY].append(oid)
     for m in months:
         mc = month_cut[m]
