@@ -117,11 +117,23 @@ def counts(net: Network, flow: Flow, ev: Events, ann: list[dict], plan: Plan, st
     # sampling: announced supervisory samples (one per announcement row's natural key, dated by the
     # announcement: the tables give no sampling day) and risk-monitoring samples of the templates
     agri = table().agricultural
+    # one sample per announcement row, as the loader reads them: rows of one table with the same description are
+    # one sample unless they name a failed item it has already (then another sample of that description), and a
+    # 合格 row is always a sample of its own; the same description in the two tables of a quarter is one sample
     groups: dict[tuple, dict[str, Any]] = {}
+    seen: dict[tuple, dict[tuple, set[str]]] = defaultdict(dict)
     for a in ann:
         s = ev.samples[a["sample"]]
         mk = int(flow.lot_producer[s["lot"]])
-        key = (a["announcement"], mk if a["named"] else None, s["station"], s["key"]["name"], a["batch"])
+        base = (a["announcement"], mk if a["named"] else None, s["station"], s["key"]["name"], a["batch"])
+        items = {r["item"] for r in s["results"] if r["fail"]} if a["fail"] else set()
+        table_groups = seen[(a["announcement"], a["fail"])]
+        n, key = 0, base
+        while key in table_groups and (not a["fail"] or not items or items & table_groups[key]):
+            n += 1
+            key = (*base, n)
+        table_groups.setdefault(key, set()).update(items)
+        key = key if len(key) > len(base) else (*base, 0)
         g = groups.setdefault(key, {"samples": [], "fail": False, "disputed": False, "a": a})
         g["samples"].append(a["sample"])
         g["fail"] |= bool(a["fail"])

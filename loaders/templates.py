@@ -411,6 +411,7 @@ class _Context:
         self.name_keys: dict[str, str] = {}  # operator name-key form -> the registered operator it names
         self.exact_keys: set[str] = set()  # key forms some operator is registered under exactly
         self.histories: dict[str, list[Record]] = {}  # handling steps of a case or complaint: stored and read so far
+        self.case_samples: set[str] = set()  # announced samples a disposal case of this file has taken
 
     def resolve(self, identifier: str) -> str | None:
         if self.store is None:
@@ -976,7 +977,7 @@ def _known_operator(r: _Row, key: str, *, required: bool = False) -> str | None:
     return oid
 
 
-def _announced_sample(r: _Row) -> str:
+def _announced_sample(r: _Row, case: str) -> str:
     """The sample an announcement row names: by announcement, sampled unit, product name and batch."""
     announcement, name, batch = r.req("announcement"), r.req("product_name"), r.get("batch")
     sampled = _known_operator(r, "sampled", required=True)
@@ -991,12 +992,19 @@ def _announced_sample(r: _Row) -> str:
     if registered is not None and registered.name:
         units.add(ids.operator_id(local=registered.name))
     where = {"announcement": announcement, "batch": batch} if batch else {"announcement": announcement}
-    found = [s.id for s in store.scan("sample", where) if s.sampled_id in units and s.product_name == name]
-    if len(found) != 1:
-        what = "no sample" if not found else f"{len(found)} samples"
-        raise _Bad("announcement", announcement, f"{what} of announcement {announcement} match(es) sampled unit "
+    found = sorted(s.id for s in store.scan("sample", where) if s.sampled_id in units and s.product_name == name)
+    if not found:
+        raise _Bad("announcement", announcement, f"no sample of announcement {announcement} matches sampled unit "
                    f"{r.get('sampled')}, product {name} and batch {batch or '(none)'}")
-    return found[0]
+    # samples of one description (two batches of loose produce in one announcement): the first without a case
+    taken = r.ctx.case_samples
+    free = [sid for sid in found if sid not in taken
+            and all(c.id == case for c in store.scan("disposal_case", {"sample_id": sid}))]
+    if not free:
+        raise _Bad("announcement", announcement, f"every sample of announcement {announcement} matching sampled "
+                   f"unit {r.get('sampled')}, product {name} and batch {batch or '(none)'} has a disposal case")
+    taken.add(free[0])
+    return free[0]
 
 
 def _disposal_cases(r: _Row) -> None:
@@ -1010,7 +1018,7 @@ def _disposal_cases(r: _Row) -> None:
         s = r.get("sample")
         sample_id = r.ctx.resolve(s) or _sample_ref(s)
     elif r.get("announcement"):
-        sample_id = _announced_sample(r)
+        sample_id = _announced_sample(r, case_id(number))
     sample = store.get("sample", sample_id) if store is not None and sample_id else None
     if sample_id and store is not None and sample is None:
         raise _Bad("sample", r.get("sample"), f"no sample has the identifier {r.get('sample')!r}")

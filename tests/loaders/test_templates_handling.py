@@ -43,7 +43,7 @@ def test_cases_and_steps_load_and_bad_rows_are_rejected(store, tmp_path):
     ])
     outcomes = load_files(store, [steps, cases])            # the order of the arguments does not matter
     rejects = {(Path(r.file).name, r.row): r.reason for o in outcomes for r in o.rejects}
-    assert "no sample of announcement 2026年第2期 match(es)" in rejects[("disposal_cases.csv", 3)]
+    assert "no sample of announcement 2026年第2期 matches" in rejects[("disposal_cases.csv", 3)]
     assert "no sample has the identifier 'nope'" in rejects[("disposal_cases.csv", 4)]
     assert "the date 2026-04-01 is before the case opened" in rejects[("handling_steps.csv", 3)]
     assert "no disposal case has the number 'HC-9'" in rejects[("handling_steps.csv", 6)]
@@ -55,3 +55,24 @@ def test_cases_and_steps_load_and_bad_rows_are_rejected(store, tmp_path):
     assert kinds == [(1, "served", None), (2, "objection", None), (3, "retest", "pass")]
     again = load_files(store, [cases, steps])               # loading the same files again changes nothing
     assert sum(o.stats.total_changed for o in again) == 0
+
+
+def test_samples_of_one_description_go_to_one_case_each(store, tmp_path):
+    """Two batches of loose produce of one announcement are two samples of one description: two case rows
+    naming that description take one each, and loading the rows again changes nothing."""
+    store.write([Operator(id=SHOP, kind="Stall", name="某某摊位", uscc="91320602MA1MXXXX00",
+                          region_id="urn:foodtrace:region:320602")]
+                + [Sample(id=f"urn:foodtrace:sample:samr:{x}", plan="supervisory", sampled_id=SHOP,
+                          product_name="豆芽", batch="/", announcement="2026年第2期", announced="2026-04-20",
+                          conclusion="nonconforming") for x in ("a", "b")])
+    row = {"announcement": "2026年第2期", "sampled": "91320602MA1MXXXX00", "product_name": "豆芽", "batch": "/",
+           "opened": "2026-04-02"}
+    cases = table(tmp_path / "disposal_cases.csv", "disposal_cases",
+                  [{**row, "number": "HC-1"}, {**row, "number": "HC-2"}, {**row, "number": "HC-3"}])
+    (first,) = load_files(store, [cases])
+    assert [r.row for r in first.rejects] == [4] and "has a disposal case" in first.rejects[0].reason
+    got = {c.number: c.sample_id for c in store.scan("disposal_case")}
+    assert got == {"HC-1": "urn:foodtrace:sample:samr:a", "HC-2": "urn:foodtrace:sample:samr:b"}
+    (again,) = load_files(store, [table(tmp_path / "again.csv", "disposal_cases",
+                                        [{**row, "number": "HC-1"}, {**row, "number": "HC-2"}])])
+    assert again.rejects == [] and again.stats.total_changed == 0
