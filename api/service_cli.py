@@ -62,12 +62,16 @@ def keys() -> None:
 @keys.command("create")
 @click.option("--role", required=True, type=click.Choice(ROLES), help="What the key may do")
 @click.option("--name", default=None, help="Who holds it (shown in the audit log)")
+@click.option("--district", default=None, help="A district officer's district (崇川区, 320602 ...): the only one "
+                                                 "its key acts on (role district)")
 @click.option("--service-db", default=None, help="Service database file (default: $FOODTRACE_SERVICE_DB)")
-def keys_create(role: str, name: str | None, service_db: str | None) -> None:
+def keys_create(role: str, name: str | None, district: str | None, service_db: str | None) -> None:
     """Create a key; the key is printed once (on standard output) and never stored."""
+    from ontology.handling import district_id
+
     db = _db(service_db)
     try:
-        key, token = db.create_key(role, name=name)
+        key, token = db.create_key(role, name=name, district=district_id(district))
     finally:
         db.close()
     click.echo(f"key id {key.id}, role {key.role}: store the key now, it is not shown again", err=True)
@@ -81,10 +85,12 @@ def keys_list(include_revoked: bool, service_db: str | None) -> None:
     """List keys (ids, roles, holders; never the keys)."""
     db = _db(service_db)
     try:
-        rows = [[k.id, k.role, k.name or "", k.created, k.revoked or ""] for k in db.keys(include_revoked=include_revoked)]
+        rows = [[k.id, k.role, k.name or "", k.district or "", k.created, k.revoked or ""]
+                for k in db.keys(include_revoked=include_revoked)]
     finally:
         db.close()
-    click.echo(text_table(rows, ["密钥/key id", "角色/role", "持有人/name", "创建/created", "撤销/revoked"]))
+    click.echo(text_table(rows, ["密钥/key id", "角色/role", "持有人/name", "区县/district", "创建/created",
+                                 "撤销/revoked"]))
 
 
 @keys.command("revoke")

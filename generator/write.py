@@ -33,6 +33,7 @@ import orjson
 from ontology import vocab
 from ontology.identifiers import delivery_id
 
+from . import handling, indicators
 from .events import Events
 from .flow import LOT_ORIGINS, TRANSFORM_KINDS, Flow
 from .network import KINDS, Network
@@ -531,8 +532,11 @@ def _write_templates(out: Path, net: Network, flow: Flow, ev: Events, ids: _Ids,
                                         "sample": sample_ids.get(c["sample"], "") if c["sample"] is not None else ""}
                                        for c in ev.cases)))
     counts["case"] = len(ev.cases)
+    kind_zh = {k: v[0] for k, v in vocab.labels("complaint_kind").items()}
     files.append(_table(out, "complaints", ({**x, "operator": net.uscc[x["operator"]],
-                                             "substantiated": yn(x["substantiated"])} for x in ev.complaints)))
+                                             "substantiated": yn(x["substantiated"]),
+                                             "kind": kind_zh.get(x.get("kind", ""), ""), "rural": yn(x.get("rural")),
+                                             "real_name": yn(x.get("real_name"))} for x in ev.complaints)))
     counts["complaint"] = len(ev.complaints)
     files.append(_table(out, "credit_records", ({**x, "operator": net.uscc[x["operator"]],
                                                  "kind": ck_zh[x["kind"]]} for x in ev.credit)))
@@ -606,7 +610,8 @@ def _write_announcements(out: Path, net: Network, flow: Flow, ev: Events, rng: n
                 cells.append(remark)
                 table.append(cells)
                 where.append({"sample": i, "announcement": number, "row": len(table), "remark": remark,
-                              "disputed": bool(remark)})
+                              "disputed": bool(remark), "batch": batch, "named": named, "announced": announced,
+                              "fail": fail})
             title = f"食品安全监督抽检{'不合格' if fail else '合格'}产品信息（{number}）"
             stem = f"{y}Q{q}_{'nonconforming' if fail else 'conforming'}"
             if as_csv:
@@ -847,14 +852,26 @@ def write_all(out: Path, net: Network, flow: Flow, ev: Events, rng: np.random.Ge
     """Write every file; returns (files by group, counts per entity, realised rates)."""
     # a fourth child stream for the announcements' real-world untidiness: the first three stay as they were
     r_epcis, r_tpl, r_ann, r_real = (np.random.default_rng(s) for s in rng.bit_generator.seed_seq.spawn(4))
+    # streams of their own for the handling of cases and complaints: the files above stay as they were
+    r_complaints, r_cases = (np.random.default_rng(s) for s in rng.bit_generator.seed_seq.spawn(2))
+    plan = handling.Plan()
+    handling.plan_complaints(net, ev, r_complaints, start, end, plan)
     ids = _Ids(net, flow, ev)
     e_files, n_events = _write_epcis(out, net, flow, ev, ids, r_epcis, start, end, seed,
                                      lambda f: progress(0.6 * f))
     t_files, counts = _write_templates(out, net, flow, ev, ids, r_tpl, start)
     progress(0.85)
     a_files, ann, n_republished = _write_announcements(out, net, flow, ev, r_ann, start, end, r_real)
+    handling.plan_cases(net, flow, ev, ann, r_cases, start, end, plan)
+    t_files.append(_table(out, "disposal_cases", handling.case_rows(plan)))
+    t_files.append(_table(out, "handling_steps", handling.step_rows(plan)))
+    counts["disposal_case"] = len(plan.cases)
+    counts["handling_step"] = len(plan.steps)
     progress(0.9)
     tr_files, realised = _write_truth(out, net, flow, ev, start, rates, ann)
+    (out / "truth" / "handling.json").write_bytes(handling.truth(plan))
+    (out / "truth" / "indicators.json").write_bytes(indicators.truth(net, flow, ev, ann, plan, start, end))
+    tr_files += ["truth/handling.json", "truth/indicators.json"]
     counts["epcis_event"] = n_events
     counts["delivery_epcis"] = int(ev.d_epcis.sum())
     counts["sample_announced"] = len(ann)

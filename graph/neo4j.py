@@ -105,6 +105,8 @@ _READ_INDEXES = {
     "ticket": ("number",),
     "sample": ("sampled_at", "lot_id", "batch"),  # lot_id, batch: the public lookup's samples of a lot
     "test_result": ("sample_id",),  # the public lookup's results of a sample
+    "handling_step": ("subject_id",),  # the history of a disposal case or complaint
+    "disposal_case": ("sample_id", "district_id"),  # a sample's case; a district's cases
 }
 #: rows per UNWIND query
 _CHUNK = 10000
@@ -116,7 +118,8 @@ _ID_CHUNK = 10000
 _PAGE = 5000
 #: tables whose ids are entities a user may look up (same order as the embedded store)
 _ENTITY_TABLES = ("lot", "operator", "product", "delivery", "sample", "trace_code", "certificate", "ticket",
-                  "transformation", "event", "region", "case", "inspection", "complaint", "credit_record")
+                  "transformation", "event", "region", "case", "inspection", "complaint", "credit_record",
+                  "disposal_case", "handling_step", "evidence_file")
 
 
 def _q(name: str) -> str:

@@ -3,7 +3,8 @@
 Files of one call are loaded in an order that lets references resolve:
 operator and product templates first, then EPCIS documents, then the other
 templates in :data:`loaders.template_spec.LOAD_ORDER`, then sampling
-announcements. Each file is read by its reader and written as one batch: a
+announcements, then the templates that name announced samples (disposal cases and handling steps,
+:data:`loaders.template_spec.LATE_TEMPLATES`). Each file is read by its reader and written as one batch: a
 file that cannot be parsed, or a crash, leaves the store as it was.
 
 Exit codes: 0 when everything loaded; 1 when some records were rejected; 2 when
@@ -24,7 +25,7 @@ from ontology.errors import FoodtraceError, UnreadableFile
 from ontology.records import Record, iter_missing_required
 
 from .base import LoadWarning, ReadOptions, Reject
-from .template_spec import LOAD_ORDER
+from .template_spec import LATE_TEMPLATES, LOAD_ORDER
 
 __all__ = ["KINDS", "FileOutcome", "load_files", "load_document", "plan_order", "reader_for", "sniff_kind"]
 
@@ -111,7 +112,8 @@ def plan_order(paths: Iterable[Path], kind: str = "auto") -> list[tuple[Path, st
         k = sniff_kind(p) if kind == "auto" else kind
         t = _template_kind(p) if k == "template" and p.exists() else None
         if k == "template":
-            rank = (0 if t in ("operators", "products") else 2, LOAD_ORDER.index(t) if t in LOAD_ORDER else 99)
+            first = 0 if t in ("operators", "products") else 4 if t in LATE_TEMPLATES else 2
+            rank = (first, LOAD_ORDER.index(t) if t in LOAD_ORDER else 99)
         else:
             rank = (1 if k == "epcis" else 3, 0)
         planned.append((rank, str(p), p, k, t))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Column", "Template", "TEMPLATES", "LOAD_ORDER"]
+__all__ = ["Column", "Template", "TEMPLATES", "LOAD_ORDER", "LATE_TEMPLATES"]
 
 
 @dataclass(frozen=True)
@@ -205,6 +205,50 @@ TEMPLATES: dict[str, Template] = {t.kind: t for t in (
        ("topic", "问题类别", False, "topic", "食品变质"),
        ("substantiated", "查证属实", False, "是/否", "是"),
        ("description", "内容", False, "content", ""),
+       ("kind", "类型", False, "投诉 (a consumer's dispute) or 举报 (a lead on a violation); empty: 投诉", "投诉"),
+       ("rural", "农村", False, "是 for a business in a rural area (counted apart)", "否"),
+       ("real_name", "实名", False, "是 when the complainant gave a name", "是"),
+       ("lot", "批次标识", False, "the lot it concerns, in any form", ""),
+       ("sample", "关联样品", False, "the sample it concerns (sample number)", ""),
+       ),
+    _t("disposal_cases", "核查处置", "verification and disposal cases (核查处置) of nonconforming results; the sample by "
+       "its number, or an announced sample by its announcement, sampled unit, product name and batch",
+       ("number", "处置编号", True, "case number", "HC3206022026000012"),
+       ("trigger", "来源", False, "监督抽检不合格 风险监测问题样品 快检不合格 投诉举报 追溯排查; empty: 监督抽检不合格",
+        "监督抽检不合格"),
+       ("sample", "样品编号", False, "sample number (or any form of the sample's id)", "SC26320600001"),
+       ("announcement", "公告号", False, "announcement of an announced sample (instead of its number)", ""),
+       ("sampled", "被抽样单位", False, "the sampled unit of an announced sample", ""),
+       ("product_name", "食品名称", False, "product name of an announced sample, as announced", ""),
+       ("batch", "生产日期/批号", False, "batch of an announced sample, as announced", ""),
+       ("complaint", "投诉举报编号", False, "registration number of the complaint that opened it", ""),
+       ("lot", "批次标识", False, "the lot concerned (a trace's case)", ""),
+       ("operator", "当事单位", False, "the business concerned; empty: the sampled unit", "91320602MA1MXXXX00"),
+       ("producer", "标称生产者", False, "the nominal producer; empty: the sample's", ""),
+       ("district", "承办区县", False, "district bureau in charge; empty: the business's district", "崇川区"),
+       ("opened", "启动日期", True, "day the result reached the bureau", "2026-03-25"),
+       ("due", "办结期限", False, "deadline; empty: computed by the rules (90 days)", ""),
+       ("opened_by", "启动人", False, "who opened it", "张明"),
+       ("note", "说明", False, "note", ""),
+       ),
+    _t("handling_steps", "办理记录", "steps of disposal cases and of the handling of complaints, in order per case",
+       ("subject", "办理事项编号", True, "disposal case number or complaint registration number", "HC3206022026000012"),
+       ("subject_kind", "事项类型", True, "核查处置 or 投诉举报", "核查处置"),
+       ("seq", "序号", True, "1, 2 ... within the case", "1"),
+       ("kind", "环节", True, "送达 异议 复检 下架 封存 召回 召回确认 销毁 原因排查 整改 立案 不予立案 公开 结案 协查 协查回复 "
+        "延期 督办 作废 受理 不予受理 移送 调解成功 终止调解 核查 告知", "送达"),
+       ("date", "日期", True, "day it happened", "2026-03-26"),
+       ("by", "经办人", True, "who did it", "张明"),
+       ("party", "对象", False, "operator served, receiver confirming a recall, producer asked about",
+        "91320602MA1MXXXX00"),
+       ("outcome", "结果", False, "复检: 通过/不通过 (pass/fail); 督办: 提示/督办/约谈/通报; 协查: the bureau asked", ""),
+       ("reason", "理由", False, "reason (不予立案, 不予受理, 延期, corrections)", ""),
+       ("note", "内容", False, "what was done", "送达检验报告"),
+       ("case", "立案案件编号", False, "enforcement case number (立案)", ""),
+       ("due", "新期限", False, "new deadline (延期)", ""),
+       ("corrects", "更正序号", False, "number of the earlier step this row corrects or cancels", ""),
+       ("receivers", "召回对象", False, "召回: the receivers of the recall list, separated by ；", ""),
+       ("recorded", "记录时间", False, "time recorded; empty: the day", ""),
        ),
     _t("credit_records", "信用记录", "penalties, 严重违法失信名单, 经营异常, commendations, official credit classes",
        ("id", "记录编号", True, "record number", "XY-2026-0001"),
@@ -222,4 +266,6 @@ TEMPLATES: dict[str, Template] = {t.kind: t for t in (
 #: the order in which a batch of template files is loaded, so references resolve
 LOAD_ORDER: tuple[str, ...] = ("operators", "products", "lots", "certificates", "trace_codes", "lot_links",
                                "deliveries", "samples", "test_results", "inspections", "cases", "complaints",
-                               "credit_records")
+                               "credit_records", "disposal_cases", "handling_steps")
+#: templates that name announced samples or earlier rows: loaded after the sampling announcements
+LATE_TEMPLATES: tuple[str, ...] = ("disposal_cases", "handling_steps")

@@ -80,9 +80,9 @@ from typing import TYPE_CHECKING, Callable, Iterator
 from ontology import identifiers as ids
 from ontology import vocab
 from ontology.errors import FoodtraceError, InvalidIdentifier, InvalidRecord
-from ontology.records import (Alias, Case, Certificate, Complaint, CreditRecord, Delivery, Inspection, Lot,
-                              Operator, Product, Record, Sample, TestResult, Ticket, TraceCode, Transformation,
-                              TransformationItem)
+from ontology.records import (Alias, Case, Certificate, Complaint, CreditRecord, Delivery, DisposalCase,
+                              HandlingStep, Inspection, Lot, Operator, Product, Record, Sample, TestResult, Ticket,
+                              TraceCode, Transformation, TransformationItem)
 from ontology.times import BEIJING
 from ontology.units import concentration_factor, normalise_quantity
 
@@ -410,6 +410,8 @@ class _Context:
         self.pending_items: dict[str, Record] = {}  # lot links, written after the last row
         self.name_keys: dict[str, str] = {}  # operator name-key form -> the registered operator it names
         self.exact_keys: set[str] = set()  # key forms some operator is registered under exactly
+        self.histories: dict[str, list[Record]] = {}  # handling steps of a case or complaint: stored and read so far
+        self.case_samples: set[str] = set()  # announced samples a disposal case of this file has taken
 
     def resolve(self, identifier: str) -> str | None:
         if self.store is None:
@@ -954,10 +956,186 @@ def _cases(r: _Row) -> None:
 
 def _complaints(r: _Row) -> None:
     number = r.req("id")
+    sample = r.get("sample")
     r.emit(Complaint(id=ids.local_id("complaint", number), operator_id=r.operator("operator", required=True),
                      date=r.conv("date", parse_date, required=True), channel=r.get("channel") or None,
                      topic=r.get("topic") or None, substantiated=r.conv("substantiated", parse_bool),
-                     description=r.get("description") or None))
+                     description=r.get("description") or None, kind=r.term("kind", "complaint_kind"),
+                     rural=r.conv("rural", parse_bool), real_name=r.conv("real_name", parse_bool),
+                     lot_id=r.lot(number_key="", required=False)[0] if r.get("lot") else None,
+                     sample_id=(r.ctx.resolve(sample) or _sample_ref(sample)) if sample else None))
+
+
+# -- 核查处置 and handling steps (loaded after the announcements: they name announced samples) ---------------
+
+
+def _known_operator(r: _Row, key: str, *, required: bool = False) -> str | None:
+    """An operator the store holds (cases and steps come after the operators: an unknown one is a mistake)."""
+    oid = r.operator(key, required=required)
+    if oid is not None and r.ctx.store is not None and r.ctx.store.get("operator", oid) is None:
+        raise _Bad(key, r.get(key), f"no operator has the identifier {r.get(key)!r}")
+    return oid
+
+
+def _announced_sample(r: _Row, case: str) -> str:
+    """The sample an announcement row names: by announcement, sampled unit, product name and batch."""
+    announcement, name, batch = r.req("announcement"), r.req("product_name"), r.get("batch")
+    sampled = _known_operator(r, "sampled", required=True)
+    store = r.ctx.store
+    if store is None:
+        raise _Bad("announcement", announcement, "an announced sample is found in the store: load the "
+                   "announcements first")
+    # an announcement names the sampled unit by name; an individual's name is no alias of the registered
+    # operator (names of natural persons collide), so its samples name the operator keyed by that name
+    units = {sampled}
+    registered = store.get("operator", sampled)
+    if registered is not None and registered.name:
+        units.add(ids.operator_id(local=registered.name))
+    where = {"announcement": announcement, "batch": batch} if batch else {"announcement": announcement}
+    found = sorted(s.id for s in store.scan("sample", where) if s.sampled_id in units and s.product_name == name)
+    if not found:
+        raise _Bad("announcement", announcement, f"no sample of announcement {announcement} matches sampled unit "
+                   f"{r.get('sampled')}, product {name} and batch {batch or '(none)'}")
+    # samples of one description (two batches of loose produce in one announcement): the first without a case
+    taken = r.ctx.case_samples
+    free = [sid for sid in found if sid not in taken
+            and all(c.id == case for c in store.scan("disposal_case", {"sample_id": sid}))]
+    if not free:
+        raise _Bad("announcement", announcement, f"every sample of announcement {announcement} matching sampled "
+                   f"unit {r.get('sampled')}, product {name} and batch {batch or '(none)'} has a disposal case")
+    taken.add(free[0])
+    return free[0]
+
+
+def _disposal_cases(r: _Row) -> None:
+    from ontology.handling import case_id, district_of, due, rules
+
+    number = r.req("number")
+    trigger = r.term("trigger", "disposal_trigger") or "supervisory_sample"
+    store = r.ctx.store
+    sample_id = None
+    if r.get("sample"):
+        s = r.get("sample")
+        sample_id = r.ctx.resolve(s) or _sample_ref(s)
+    elif r.get("announcement"):
+        sample_id = _announced_sample(r, case_id(number))
+    sample = store.get("sample", sample_id) if store is not None and sample_id else None
+    if sample_id and store is not None and sample is None:
+        raise _Bad("sample", r.get("sample"), f"no sample has the identifier {r.get('sample')!r}")
+    complaint = r.get("complaint")
+    complaint_id = ids.local_id("complaint", complaint) if complaint else None
+    operator = _known_operator(r, "operator") or (sample.sampled_id if sample is not None else None)
+    if operator is None:
+        raise _Bad("operator", "", "name the business concerned (当事单位) or its sample")
+    producer = _known_operator(r, "producer")
+    if producer is None and sample is not None and sample.producer_id != sample.sampled_id:
+        producer = sample.producer_id  # the sample's named producer, unless it names the sampled unit itself
+    opened = r.conv("opened", parse_date, required=True)
+    taken = sample.sampled_at if sample is not None else None
+    if taken and opened < taken:
+        raise _Bad("opened", opened, f"the case opens ({opened}) before the sample was taken ({taken})")
+    if r.get("district"):
+        district = r.term("district", "region")
+    else:
+        ops = {operator: store.get("operator", operator)} if store is not None else {}
+        op = ops.get(operator)
+        if op is not None and op.parent_id:
+            ops[op.parent_id] = store.get("operator", op.parent_id)
+        district = district_of({k: v for k, v in ops.items() if v is not None}, operator)
+    table = rules()
+    r.emit(DisposalCase(id=case_id(number), number=number, trigger=trigger, operator_id=operator,
+                        producer_id=producer, district_id=district, sample_id=sample_id, complaint_id=complaint_id,
+                        lot_id=r.lot(number_key="", required=False)[0] if r.get("lot") else
+                        (sample.lot_id if sample is not None else None),
+                        opened=opened, due=r.conv("due", parse_date) or due(opened, "disposal_complete", table)[0],
+                        rules_version=table.version, opened_by=r.get("opened_by") or None,
+                        note=r.get("note") or None))
+
+
+_SUBJECT_KINDS = {"核查处置": "disposal_case", "disposal": "disposal_case", "disposal_case": "disposal_case",
+                  "投诉举报": "complaint", "投诉": "complaint", "举报": "complaint", "complaint": "complaint"}
+_OUTCOMES = {"通过": "pass", "合格": "pass", "pass": "pass", "不通过": "fail", "不合格": "fail", "fail": "fail"}
+
+
+def _handling_steps(r: _Row) -> None:
+    import json
+
+    from ontology.handling import case_id, check_step, outside_city, rules, step_id
+
+    number = r.req("subject")
+    kind_text = r.req("subject_kind")
+    table_name = _SUBJECT_KINDS.get(kind_text.strip().casefold()) or _SUBJECT_KINDS.get(kind_text.strip())
+    if table_name is None:
+        raise _Bad("subject_kind", kind_text, "事项类型 is 核查处置 or 投诉举报")
+    sid = case_id(number) if table_name == "disposal_case" else ids.local_id("complaint", number)
+    ctx = r.ctx
+    subject = ctx.store.get(table_name, sid) if ctx.store is not None else None
+    if subject is None and ctx.store is not None:
+        what = "disposal case" if table_name == "disposal_case" else "complaint"
+        raise _Bad("subject", number, f"no {what} has the number {number!r} (load its file first)")
+    history = ctx.histories.get(sid)
+    if history is None:
+        history = ctx.histories[sid] = list(ctx.store.scan("handling_step", {"subject_id": sid})) \
+            if ctx.store is not None else []
+    try:
+        seq = int(r.req("seq"))
+    except ValueError:
+        raise _Bad("seq", r.get("seq"), "序号 must be a whole number") from None
+    kind = r.term("kind", "handling_step", required=True)
+    day = r.conv("date", parse_date, required=True)
+    table = rules()
+    outcome = r.get("outcome") or None
+    if outcome is not None:
+        levels = {lv.zh: lv.level for lv in table.escalation}
+        outcome = _OUTCOMES.get(outcome.casefold(), levels.get(outcome, outcome))
+    receivers = [x.strip() for x in re.split(r"[；;]", r.get("receivers")) if x.strip()]
+    recall = None
+    if receivers:
+        ids_ = []
+        for form in receivers:
+            oid = r._operator("receivers", form)
+            if ctx.store is not None and ctx.store.get("operator", oid) is None:
+                raise _Bad("receivers", form, f"no operator has the identifier {form!r}")
+            ids_.append(oid)
+        start = subject.sample_id or subject.lot_id if subject is not None and table_name == "disposal_case" else None
+        recall = json.dumps({"start": start, "receivers": [{"id": x} for x in ids_]}, ensure_ascii=False,
+                            sort_keys=True)
+    corrects = r.get("corrects")
+    corrects_id = None
+    if corrects:
+        by_seq = {str(s.seq): s.id for s in history}
+        if corrects not in by_seq:
+            raise _Bad("corrects", corrects, f"{number} has no step {corrects} to correct")
+        corrects_id = by_seq[corrects]
+    case = r.get("case")
+    recorded = r.conv("recorded", parse_datetime) or f"{day}T00:00:00+08:00"
+    step = HandlingStep(id=step_id(sid, seq, kind, day), subject_id=sid, seq=seq, kind=kind, date=day,
+                        by=r.req("by"), recorded=recorded, party_id=_known_operator(r, "party"), outcome=outcome,
+                        reason=r.get("reason") or None, note=r.get("note") or None,
+                        case_id=(ctx.resolve(case) or ids.local_id("case", case)) if case else None,
+                        due=r.conv("due", parse_date), corrects_id=corrects_id, recall_list=recall)
+    if any(s.id == step.id for s in history):
+        return  # the same step read again: nothing new
+    if subject is None:  # read without a store: the history cannot be checked here
+        history.append(step)
+        r.emit(step)
+        return
+    sample_day = producer_out = None
+    if table_name == "disposal_case":
+        if subject.sample_id:
+            smp = ctx.store.get("sample", subject.sample_id)
+            sample_day = smp.sampled_at if smp is not None else None
+        if subject.producer_id:
+            producer_out = outside_city(ctx.store.get("operator", subject.producer_id))
+    from ontology.times import today
+
+    try:
+        check_step(subject, history, step, today=today(), sample_day=sample_day, producer_outside=bool(producer_out),
+                   table=table)
+    except InvalidRecord as e:
+        raise _Bad("kind", r.get("kind"), str(e)) from None
+    history.append(step)
+    r.emit(step)
 
 
 def _credit_class(s: str) -> str:
@@ -980,7 +1158,7 @@ _HANDLERS: dict[str, Callable[[_Row], None]] = {
     "operators": _operators, "products": _products, "lots": _lots, "deliveries": _deliveries,
     "certificates": _certificates, "trace_codes": _trace_codes, "samples": _samples,
     "test_results": _test_results, "inspections": _inspections, "cases": _cases, "complaints": _complaints,
-    "credit_records": _credit_records,
+    "credit_records": _credit_records, "disposal_cases": _disposal_cases, "handling_steps": _handling_steps,
 }
 
 

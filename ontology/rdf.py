@@ -111,7 +111,7 @@ _CBV = {
     ("event", "disposition"): ("Disp-", "urn:epcglobal:cbv:disp:"),
     ("retraction", "reason"): ("ER-", "urn:epcglobal:cbv:er:"),
 }
-_SPLIT = {("retraction", "corrective_ids")}
+_SPLIT = {("retraction", "corrective_ids"), ("handling_step", "evidence_ids")}
 _SKIP = {("event", "body")}
 _TYPE = RDF.type
 _XSD_DECIMAL, _XSD_INTEGER, _XSD_BOOLEAN = (str(XSD[t]) for t in ("decimal", "integer", "boolean"))
@@ -188,6 +188,8 @@ def _cached_literal(_type: type, value: Any, datatype: str | None) -> Literal:
         return Literal(str(value).strip().lower(), datatype=XSD.boolean)
     if datatype in (str(XSD.date), str(XSD.dateTime), str(XSD.anyURI)):
         return Literal(str(value).strip(), datatype=URIRef(datatype))
+    if datatype == str(XSD.integer):
+        return Literal(str(value).strip(), datatype=XSD.integer)  # ill-typed text: the shapes report it
     return Literal(str(value))
 
 

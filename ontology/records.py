@@ -56,6 +56,9 @@ __all__ = [
     "CreditRecord",
     "RiskAssessment",
     "GradeOverride",
+    "DisposalCase",
+    "HandlingStep",
+    "EvidenceFile",
     "Alias",
     "Event",
     "Retraction",
@@ -403,6 +406,14 @@ class Complaint(Record):
     topic: str | None = col("问题类别", "topic", "topic")
     substantiated: bool | None = col("查证属实", "substantiated", "found to be true", type="bool")
     description: str | None = col("内容", "description", "content")
+    kind: str | None = col("类型", "kind", "complaint (投诉: a consumer's dispute) or report (举报: a lead on a violation); "
+                           "unknown counts as a complaint")
+    rural: bool | None = col("农村", "rural", "concerns a business in a rural area (counted apart: the plan's 农村 target)",
+                             type="bool")
+    real_name: bool | None = col("实名", "real_name", "the complainant or reporter gave a name (a real-name report is "
+                                 "told whether a case was opened)", type="bool")
+    lot_id: str | None = col("批次", "lot", "the lot it concerns")
+    sample_id: str | None = col("关联样品", "sample", "the sample it concerns")
 
 
 @dataclass(frozen=True, slots=True)
@@ -493,6 +504,94 @@ class GradeOverride(Record):
 
 
 @dataclass(frozen=True, slots=True)
+class DisposalCase(Record):
+    """核查处置: the verification and disposal of a nonconforming result, assigned to a district bureau.
+
+    Opened automatically for each nonconforming, undisputed supervisory sample (on demand for a rapid test,
+    a complaint or a trace); its history is its :class:`HandlingStep` records (append-only). ``due`` is the
+    deadline computed when it was opened, under the rules table version ``rules_version``
+    (:mod:`ontology.handling`); an approved extension is a later step, never a change to the case.
+    """
+
+    table: ClassVar[str] = "disposal_case"
+    cls: ClassVar[str] = "DisposalCase"
+    zh: ClassVar[str] = "核查处置"
+
+    number: str | None = col("处置编号", "number", "case number as the bureau writes it", required=True)
+    trigger: str | None = col("来源", "trigger", "what opened it: supervisory_sample, monitoring_sample, rapid_test, "
+                              "complaint or trace (disposal_trigger scheme)", required=True)
+    operator_id: str | None = col("当事单位", "operator", "the business concerned (where the sample was taken)",
+                                  required=True)
+    producer_id: str | None = col("标称生产者", "producer", "the nominal producer, where named")
+    district_id: str | None = col("承办区县", "district", "the district bureau in charge (a Region; the city for a "
+                                  "business whose district is unknown)", required=True)
+    sample_id: str | None = col("样品", "sample", "the nonconforming sample")
+    complaint_id: str | None = col("投诉举报", "complaint", "the complaint or report that opened it")
+    lot_id: str | None = col("批次", "lot", "the lot concerned (the start of a trace)")
+    opened: str | None = col("启动日期", "opened", "day the nonconforming result (or complaint, trace) reached the "
+                             "bureau", required=True, type="date")
+    due: str | None = col("办结期限", "due", "deadline of the whole case as opened", required=True, type="date")
+    rules_version: str | None = col("规则版本", "rules_version", "version of the deadline rules table it was opened "
+                                    "under", required=True)
+    opened_by: str | None = col("启动人", "opened_by", "who opened it (foodtrace when automatic)")
+    note: str | None = col("说明", "note", "note")
+
+
+@dataclass(frozen=True, slots=True)
+class HandlingStep(Record):
+    """办理环节: one step of a disposal case or of a complaint's handling: who, when, what, with evidence.
+
+    Append-only: a wrong step is never changed; a later step names it in ``corrects_id`` and replaces it
+    (or, of kind ``void``, cancels it). Which steps may follow which, and their deadlines, are the rules of
+    :mod:`ontology.handling`.
+    """
+
+    table: ClassVar[str] = "handling_step"
+    cls: ClassVar[str] = "HandlingStep"
+    zh: ClassVar[str] = "办理环节"
+
+    subject_id: str | None = col("办理事项", "subject", "the disposal case or complaint it belongs to", required=True)
+    seq: int | None = col("序号", "seq", "position in its subject's history (1, 2 ...)", required=True, type="int")
+    kind: str | None = col("环节", "kind", "kind of step (handling_step scheme)", required=True)
+    date: str | None = col("日期", "date", "day it happened", required=True, type="date")
+    by: str | None = col("经办人", "by", "who did it", required=True)
+    recorded: str | None = col("记录时间", "recorded", "time it was recorded", required=True, type="datetime")
+    party_id: str | None = col("对象", "party", "the operator it concerns (served on, recall receiver, producer "
+                               "asked about)")
+    outcome: str | None = col("结果", "outcome", "outcome: pass or fail of a re-test, the level of an escalation, the "
+                              "other city's bureau of an assistance request ...")
+    reason: str | None = col("理由", "reason", "reason (required to decline a case or a complaint, to extend, to "
+                             "correct)")
+    note: str | None = col("内容", "note", "what was done")
+    case_id: str | None = col("立案案件", "case", "the enforcement case opened (立案)")
+    due: str | None = col("新期限", "due", "the new deadline an approved extension sets", type="date")
+    corrects_id: str | None = col("更正环节", "corrects", "the earlier step this one corrects or cancels")
+    evidence_ids: str | None = col("证据", "evidence", "evidence file ids, space separated")
+    recall_list: str | None = col("召回清单", "recall_list", "a recall's list from the trace: receivers with their "
+                                  "deliveries and lots (JSON)", type="json")
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceFile(Record):
+    """证据文件: a file attached to a step (a served report, a photo, a letter), stored by its content hash.
+
+    ``id`` is ``urn:foodtrace:evidence:sha256:<hex>``: the same file attached twice is stored once.
+    """
+
+    table: ClassVar[str] = "evidence_file"
+    cls: ClassVar[str] = "EvidenceFile"
+    zh: ClassVar[str] = "证据文件"
+
+    sha256: str | None = col("SHA-256", "sha256", "SHA-256 of the content (hex)", required=True)
+    name: str | None = col("文件名", "name", "file name as uploaded", required=True)
+    media_type: str | None = col("文件类型", "media_type", "media type recognised from the content", required=True)
+    size: int | None = col("大小", "size", "bytes", required=True, type="int")
+    content: str | None = col("内容", "content", "the file, base64", required=True)
+    uploaded: str | None = col("上传时间", "uploaded", "time it was stored", type="datetime")
+    by: str | None = col("上传人", "by", "who stored it")
+
+
+@dataclass(frozen=True, slots=True)
 class Alias(Record):
     """Another form of an entity's identifier (EPC URN, bare code, local trace code ...).
 
@@ -551,7 +650,8 @@ class Retraction(Record):
 RECORD_TYPES: tuple[type[Record], ...] = (
     Region, Operator, Product, Lot, Delivery, Transformation, TransformationItem, Certificate,
     Ticket, TraceCode, Sample, TestResult, Inspection, Case, Complaint, CreditRecord,
-    Alias, Event, Retraction, RiskAssessment, GradeOverride, SamplingSource,
+    Alias, Event, Retraction, RiskAssessment, GradeOverride, SamplingSource, DisposalCase, HandlingStep,
+    EvidenceFile,
 )
 _BY_TABLE = {t.table: t for t in RECORD_TYPES}
 

@@ -310,6 +310,47 @@ class FT(_rdflib_namespace.DefinedNamespace):
     valueText: URIRef
     violation: URIRef
 
+    # 核查处置 and 投诉举报: classes and properties
+    DisposalCase: URIRef
+    HandlingStep: URIRef
+    EvidenceFile: URIRef
+    byteSize: URIRef
+    caseNumber: URIRef
+    complaintKind: URIRef
+    concernedOperator: URIRef
+    concernsLot: URIRef
+    concernsSample: URIRef
+    corrects: URIRef
+    disposalOpened: URIRef
+    disposalTrigger: URIRef
+    dueDate: URIRef
+    evidenceFile: URIRef
+    fileContent: URIRef
+    fileName: URIRef
+    inChargeDistrict: URIRef
+    mediaType: URIRef
+    nominalProducer: URIRef
+    note: URIRef
+    openedBy: URIRef
+    openedCase: URIRef
+    realName: URIRef
+    recallList: URIRef
+    recordedAt: URIRef
+    rulesVersion: URIRef
+    rural: URIRef
+    sha256: URIRef
+    stepBy: URIRef
+    stepDate: URIRef
+    stepKind: URIRef
+    stepOf: URIRef
+    stepOutcome: URIRef
+    stepParty: URIRef
+    stepReason: URIRef
+    stepSeq: URIRef
+    triggeringComplaint: URIRef
+    uploadedAt: URIRef
+    uploadedBy: URIRef
+
 
 class FieldProperty(NamedTuple):
     """The ontology property that carries one record field.

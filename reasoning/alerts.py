@@ -19,9 +19,10 @@ else the product name as written, NFKC-normalised without spaces):
 * 2 batches give a ``warning``, 3 or more a ``red_line`` (both thresholds are rules' settings).
 
 **Overdue verification and disposal** (核查处置逾期), kind ``overdue_disposal``, level ``overdue``: a
-nonconforming sample (disputed or not: the verification is what settles a dispute) whose deadline
-``Sample.disposal_due`` is before ``as_of`` and whose disposal was not completed before ``as_of``
-(``Sample.disposal_done`` empty or not earlier). A sample without a deadline has none, unless the
+nonconforming sample (disputed or not: the verification is what settles a dispute) whose deadline is
+before ``as_of`` and whose disposal was not completed before ``as_of``: the deadline in force and the
+day done of its disposal case (:mod:`reasoning.disposal`), else ``Sample.disposal_due`` and
+``disposal_done`` as older templates record them. A sample without a deadline has none, unless the
 rules give a default number of days after the sample date. :func:`disposal_summary` gives the
 completion rate (核查处置完成率, which must be 100%) over the nonconforming samples of the period.
 
@@ -76,7 +77,7 @@ if TYPE_CHECKING:
     from graph.view import ReadView
 
 __all__ = ["Alert", "AlertRules", "DisposalSummary", "KINDS", "LEVELS", "LEVEL_ZH", "alerts", "disposal_summary",
-           "alerts_by_operator"]
+           "alerts_by_operator", "repeat_failures"]
 
 #: alert kinds
 KINDS = ("repeat_failure", "overdue_disposal", "supplier_cluster")
@@ -267,16 +268,26 @@ def _repeat_failures(samples: list[Any], rules: AlertRules, start: str, end: str
     return found
 
 
-def _overdue(samples: list[Any], rules: AlertRules, end: str) -> list[tuple[Any, str, int]]:
+def repeat_failures(samples: Iterable[Any], *, as_of: Any, rules: AlertRules | None = None) -> list[dict[str, Any]]:
+    """The producer-product pairs with repeat failures in the period before ``as_of`` (the first rule):
+    ``producer``, ``product``, ``samples``, ``batches`` and ``level`` (``warning`` or ``red_line``) each."""
+    rules = rules or AlertRules()
+    day = parse_day(as_of)
+    return _repeat_failures(list(samples), rules, _months_before(day, rules.period_months).isoformat(),
+                            day.isoformat())
+
+
+def _overdue(samples: list[Any], rules: AlertRules, end: str,
+             disposal: Mapping[str, tuple[str | None, str | None, str | None]]) -> list[tuple[Any, str, int]]:
     out = []
     for s in samples:
         day = _sample_day(s)
         if not _nonconforming(s) or (day is not None and day >= end):
             continue
-        due = _deadline(s, rules)
+        due = _deadline(s, rules, disposal)
         if due is None or due >= end:
             continue
-        done = day_of(s.disposal_done)
+        done = disposal.get(s.id, (None, None, None))[1]
         if done is not None and done < end:
             continue
         out.append((s, due, (date.fromisoformat(end) - date.fromisoformat(due)).days))
@@ -284,8 +295,8 @@ def _overdue(samples: list[Any], rules: AlertRules, end: str) -> list[tuple[Any,
     return out
 
 
-def _deadline(s: Any, rules: AlertRules) -> str | None:
-    due = day_of(s.disposal_due)
+def _deadline(s: Any, rules: AlertRules, disposal: Mapping[str, tuple[str | None, str | None, str | None]]) -> str | None:
+    due = disposal.get(s.id, (None, None, None))[0]
     if due is None and rules.default_disposal_days is not None:
         day = _sample_day(s)
         if day:
@@ -368,8 +379,10 @@ def alerts(view: "ReadView", *, as_of: Any = None, rules: AlertRules | None = No
 
     product_ids = {s.product_id for s in samples if s.product_id}
     product_category = {k: v.category for k, v in view.get_many("product", product_ids).items()}
+    from reasoning.disposal import disposal_of_samples
+
     repeats = _repeat_failures(samples, rules, start, end)
-    overdue = _overdue(samples, rules, end)
+    overdue = _overdue(samples, rules, end, disposal_of_samples(view, samples, as_of=end))
     clusters = _clusters(view, samples, rules, start, end, product_category)
 
     op_ids = {r["producer"] for r in repeats} | {s.sampled_id for s, _, _ in overdue if s.sampled_id} \
@@ -434,34 +447,30 @@ def alerts(view: "ReadView", *, as_of: Any = None, rules: AlertRules | None = No
 
 def disposal_summary(view: "ReadView", *, as_of: Any = None, rules: AlertRules | None = None,
                      samples: Iterable[Any] | None = None) -> DisposalSummary:
-    """核查处置完成率 over the nonconforming samples dated in the period before ``as_of``."""
+    """核查处置完成率 over the nonconforming samples dated in the period before ``as_of``: their disposal as
+    :func:`reasoning.disposal.disposal_of_samples` reads it (the case, else the sample's own fields), the
+    rate as :func:`reasoning.disposal.completion` computes it."""
+    from types import SimpleNamespace
+
+    from reasoning.disposal import completion, disposal_of_samples
+
     rules = rules or AlertRules()
     rows = list(samples) if samples is not None else list(view.scan("sample"))
     day = parse_day(as_of) if as_of is not None else default_as_of(view)
     end = day.isoformat()
     start = _months_before(day, rules.period_months).isoformat()
-    n = due_n = completed = late = overdue = pending = none = 0
-    for s in rows:
-        d = _sample_day(s)
-        if not _nonconforming(s) or d is None or not (start <= d < end):
-            continue
-        n += 1
-        due = _deadline(s, rules)
+    mine = [s for s in rows if _nonconforming(s) and (d := _sample_day(s)) is not None and start <= d < end]
+    disposal = disposal_of_samples(view, mine, as_of=end)
+    dated, none = [], 0
+    for s in mine:
+        due = _deadline(s, rules, disposal)
         if due is None:
             none += 1
-            continue
-        if due >= end:
-            pending += 1
-            continue
-        due_n += 1
-        done = day_of(s.disposal_done)
-        if done is not None and done < end:
-            completed += 1
-            late += done > due
         else:
-            overdue += 1
-    return DisposalSummary(end, start, n, due_n, completed, late, overdue, pending, none,
-                           round(completed / due_n, 4) if due_n else None)
+            dated.append(SimpleNamespace(id=s.id, due=due, done=disposal.get(s.id, (None, None, None))[1]))
+    c = completion(dated, as_of=end)
+    return DisposalSummary(end, start, len(mine), c.due, c.completed, c.completed - c.on_time, c.overdue, c.pending,
+                           none, c.rate)
 
 
 def alerts_by_operator(items: Iterable[Alert]) -> Mapping[str, list[Alert]]:

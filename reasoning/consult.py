@@ -20,7 +20,8 @@ Definitions
   rate is the share of *all* samples that failed for that hazard (a sample failing for two hazards counts
   in both rows, once in the total).
 * **Months** are calendar months ``YYYY-MM`` cut to the period (the first and last may be partial).
-* **核查处置**: every nonconforming sample of the period must be verified and disposed of. As of a day
+* **核查处置**: every nonconforming sample of the period must be verified and disposed of; its deadline and
+  the day it was done are those of its disposal case (:func:`reasoning.disposal.disposal_of_samples`). As of a day
   (records dated before it are known): ``done_on_time`` (done by the deadline, or done with no deadline),
   ``done_late``, ``overdue`` (not done, deadline passed), ``open`` (not done, deadline not passed),
   ``no_deadline`` (not done, no deadline recorded). Completion rate (核查处置完成率) = samples done among
@@ -167,13 +168,19 @@ def sample_facts(view: "ReadView", *, start: dt.date | str | None = None,
     """
     lo = to_date(start, "start").isoformat() if start is not None else None
     hi = to_date(end, "end").isoformat() if end is not None else None
-    rows = []
+    from reasoning.disposal import disposal_of_samples
+
+    rows, kept = [], []
     for s in view.scan("sample"):
         day = sample_day(s)
         if not is_food(s) or not day or (lo and day < lo) or (hi and day > hi):
             continue
+        kept.append((s, day))
+    disposal = disposal_of_samples(view, [s for s, _ in kept])
+    for s, day in kept:
+        due, done, _ = disposal.get(s.id, (None, None, None))
         rows.append((s.id, day, s.plan, s.category, s.sampled_id, s.producer_id, s.product_id,
-                     s.conclusion == "nonconforming", bool(s.disputed), s.disposal_due, s.disposal_done))
+                     s.conclusion == "nonconforming", bool(s.disputed), due, done))
     cols = [c for c in _FACT_COLUMNS if c not in ("month", "district", "hazards")]
     df = pd.DataFrame(rows, columns=cols)
     if df.empty:
@@ -394,9 +401,13 @@ def disposal(facts: pd.DataFrame, period: Period, *, as_of: dt.date | str | None
     rows = rows.assign(_o=rows["status"].map(order)).sort_values(["_o", "days_overdue", "date", "sample_id"],
                                                                   ascending=[True, False, True, True])
     counts = {s: int((rows["status"] == s).sum()) for s in DISPOSAL_STATUSES}
-    n_due = int(rows["due_passed"].sum())
-    completed = int((rows["due_passed"] & rows["disposal_done"].notna()).sum())
-    return DisposalSummary(day, len(rows), n_due, completed, counts, rows.drop(columns="_o").reset_index(drop=True))
+    from types import SimpleNamespace
+
+    from reasoning.disposal import completion
+
+    c = completion([SimpleNamespace(id=i, due=d, done=f) for i, d, f in
+                    zip(rows["sample_id"], rows["disposal_due"], rows["disposal_done"]) if d], as_of=cut)
+    return DisposalSummary(day, len(rows), c.due, c.completed, counts, rows.drop(columns="_o").reset_index(drop=True))
 
 
 # -- grades ------------------------------------------------------------------------------------------

@@ -37,6 +37,15 @@ def missing_tool(reason: str) -> None:
     pytest.skip(reason)
 
 
+def chromium_or_skip() -> str:
+    """The Chromium binary (Debian package ``chromium``), or skip (fail under CI) saying it is missing."""
+    for name in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or ""):
+        if name and os.access(name, os.X_OK):
+            return name
+    missing_tool("no chromium binary (Debian package `chromium`) on this machine")
+    raise AssertionError("unreachable")
+
+
 def _neo4j_reachable(uri: str) -> bool:
     u = urlparse(uri)
     try:

@@ -24,7 +24,8 @@ from ontology.errors import NotFound
 
 from .servicedb import ApiKey, ServiceDB
 
-__all__ = ["MAX_ID", "audited_require", "PERMISSIONS", "require", "audit_entities", "AuditMiddleware", "roles_with"]
+__all__ = ["MAX_ID", "audited_require", "PERMISSIONS", "require", "audit_entities", "AuditMiddleware", "roles_with",
+           "district_scope"]
 
 log = logging.getLogger("foodtrace.service")
 
@@ -39,6 +40,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "grades.read": frozenset({"analyst", "credit"}),
     # the credit team alone sets grades by hand
     "grades.write": frozenset({"credit"}),
+    # 核查处置 and 投诉举报: district officers act on their own district only (district_scope), investigators
+    # on any; analysts read them and the indicators
+    "disposal.read": frozenset({"district", "investigator", "analyst"}),
+    "disposal.write": frozenset({"district", "investigator"}),
+    "indicators": frozenset({"district", "analyst"}),
     # data capture (EPCIS capture interface, template uploads): systems and staff with an admin key
     "capture": frozenset(),
     # the audit log and key administration
@@ -83,6 +89,17 @@ def audited_require(request: Request, store: Any, identifier: str, table: str = 
     if found != identifier:
         audit_entities(request, found)
     return found
+
+
+def district_scope(key: ApiKey, district: str | None) -> str | None:
+    """The district a request acts on: a district officer's own (asking for another is 403); any other key's
+    ``district`` as asked (None: all)."""
+    if key.role != "district":
+        return district
+    if district is not None and district != key.district:
+        raise HTTPException(403, f"a district officer's key acts on its own district ({key.district}) only, "
+                                 f"not on {district}")
+    return key.district
 
 
 def require(permission: str) -> Callable[..., Any]:

@@ -34,7 +34,7 @@ from ontology import times
 __all__ = ["ROLES", "ApiKey", "AuditEntry", "CaptureJob", "ServiceDB", "connect", "hash_token", "now_iso"]
 
 #: the roles a key can have, in the order shown to users
-ROLES: tuple[str, ...] = ("public", "investigator", "analyst", "credit", "admin")
+ROLES: tuple[str, ...] = ("public", "investigator", "analyst", "credit", "district", "admin")
 
 
 _SCHEMA = """
@@ -78,6 +78,8 @@ class ApiKey:
     name: str | None
     created: str
     revoked: str | None = None
+    #: a district officer's district (region id): the only district the key acts on
+    district: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,8 @@ class ServiceDB:
             cols = {r[1] for r in self._db.execute("PRAGMA table_info(capture_job)")}
             if "behaviour" not in cols:  # a file made before the column existed
                 self._db.execute("ALTER TABLE capture_job ADD COLUMN behaviour TEXT")
+            if "district" not in {r[1] for r in self._db.execute("PRAGMA table_info(api_key)")}:
+                self._db.execute("ALTER TABLE api_key ADD COLUMN district TEXT")
         except sqlite3.Error as e:
             raise FoodtraceError(f"cannot open the service database {self.path}: {e}") from e
 
@@ -141,25 +145,28 @@ class ServiceDB:
 
     # -- keys -------------------------------------------------------------------------------
 
-    def create_key(self, role: str, *, name: str | None = None) -> tuple[ApiKey, str]:
-        """A new key of ``role``: the stored key and the token (shown once, never stored)."""
+    def create_key(self, role: str, *, name: str | None = None, district: str | None = None) -> tuple[ApiKey, str]:
+        """A new key of ``role``: the stored key and the token (shown once, never stored). A ``district`` key is
+        bound to one district (a region id), which it needs; no other role has one."""
         if role not in ROLES:
             raise FoodtraceError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+        if (role == "district") != (district is not None):
+            raise FoodtraceError("a district officer's key names its district (--district), and only such a key does")
         token = "ft_" + secrets.token_urlsafe(32)
         digest = hash_token(token)
-        key = ApiKey(id=digest[:12], role=role, name=name, created=now_iso())
-        self._x("INSERT INTO api_key(id, hash, role, name, created) VALUES (?,?,?,?,?)",
-                (key.id, digest, key.role, key.name, key.created))
+        key = ApiKey(id=digest[:12], role=role, name=name, created=now_iso(), district=district)
+        self._x("INSERT INTO api_key(id, hash, role, name, created, district) VALUES (?,?,?,?,?,?)",
+                (key.id, digest, key.role, key.name, key.created, key.district))
         return key, token
 
     def authenticate(self, token: str) -> ApiKey | None:
         """The active key of this token, or None."""
-        rows = self._x("SELECT id, role, name, created, revoked FROM api_key WHERE hash = ? AND revoked IS NULL",
-                       (hash_token(token),))
+        rows = self._x("SELECT id, role, name, created, revoked, district FROM api_key WHERE hash = ? "
+                       "AND revoked IS NULL", (hash_token(token),))
         return ApiKey(*rows[0]) if rows else None
 
     def keys(self, *, include_revoked: bool = False) -> list[ApiKey]:
-        sql = "SELECT id, role, name, created, revoked FROM api_key"
+        sql = "SELECT id, role, name, created, revoked, district FROM api_key"
         if not include_revoked:
             sql += " WHERE revoked IS NULL"
         return [ApiKey(*r) for r in self._x(sql + " ORDER BY created, id")]

@@ -17,6 +17,10 @@ from api.service.servicedb import ROLES, ServiceDB
 from . import dataset
 
 
+#: the district of the district officer's key (崇川区)
+DISTRICT = "urn:foodtrace:region:320602"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -31,7 +35,8 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         db = ServiceDB(service_db)
-        self.keys = {role: db.create_key(role, name=f"测试-{role}")[1] for role in ROLES}
+        self.keys = {role: db.create_key(role, name=f"测试-{role}", district=DISTRICT if role == "district" else None)[1]
+                     for role in ROLES}
         self.key_ids = {role: k.id for role, k in ((k.role, k) for k in db.keys())}
         db.close()
         self.log = Path(service_db).with_suffix(".log")

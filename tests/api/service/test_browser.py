@@ -10,7 +10,6 @@ a fontconfig file, so the screenshot is readable on a machine without system CJK
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 
 from api.fonts import cjk_font_path
 
-from ...conftest import missing_tool
+from ...conftest import chromium_or_skip
 from . import dataset as D
 
 REPO = Path(__file__).resolve().parents[3]
@@ -28,10 +27,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 
 
 def _chromium() -> str:
-    for name in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or ""):
-        if name and os.access(name, os.X_OK):
-            return name
-    missing_tool("no chromium binary (Debian package `chromium`) on this machine")
+    return chromium_or_skip()
 
 
 def _artifacts() -> Path:
