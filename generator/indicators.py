@@ -152,7 +152,8 @@ def counts(net: Network, flow: Flow, ev: Events, ann: list[dict], plan: Plan, st
         facts.append({"day": a["announced"], "district": dist_of[s["station"]], "bad": g["fail"],
                       "agri": category in agri, "count": True,
                       "producer": producer, "product": ("samr", key[1], s["key"]["name"]),
-                      "batch": _norm(a["batch"]), "disputed": g["disputed"], "samples": g["samples"]})
+                      "batch": _norm(a["batch"]), "disputed": g["disputed"], "samples": g["samples"],
+                      "official": True})
     for i, s in enumerate(ev.samples):
         if s["plan"] == "supervisory":
             continue
@@ -160,7 +161,7 @@ def counts(net: Network, flow: Flow, ev: Events, ann: list[dict], plan: Plan, st
         facts.append({"day": s["date"], "district": dist_of[s["station"]], "bad": bool(s["fail"]),
                       "agri": s["key"]["category"] in agri, "count": s["plan"] == "monitoring",
                       "producer": int(flow.lot_producer[lot]), "product": ("tpl", int(s["product"])),
-                      "batch": _norm(ev.lot_number[lot]), "disputed": False, "samples": [i]})
+                      "batch": _norm(ev.lot_number[lot]), "disputed": False, "samples": [i], "official": False})
     for f in facts:
         if f["count"] and start.isoformat() <= f["day"] <= end.isoformat() and f["day"] < cut_s:
             m = f["day"][:7]
@@ -169,13 +170,15 @@ def counts(net: Network, flow: Flow, ev: Events, ann: list[dict], plan: Plan, st
             bump(f["district"], m, "agricultural_share", int(f["agri"]), 1)
 
     # red lines in force at each month's end: 3 distinct nonconforming batches of one producer's product in
-    # the 12 months before (disputed samples and samples cleared by a re-test before then left out)
+    # the 12 months before, in supervisory sampling only (disputed samples and samples cleared by a re-test
+    # before then left out; rapid tests and risk monitoring are no official results)
     for m in months:
         mc = _month_cut(m, cut)
         lo = _months_before(date.fromisoformat(mc), 12).isoformat()
         batches: dict[tuple, set[str]] = defaultdict(set)
         for f in facts:
-            if not f["bad"] or f["disputed"] or f["producer"] is None or not (lo <= f["day"] < mc):
+            if not f["bad"] or not f["official"] or f["disputed"] or f["producer"] is None \
+                    or not (lo <= f["day"] < mc):
                 continue
             if any(plan.cleared.get(i, "9") < mc for i in f["samples"]):
                 continue

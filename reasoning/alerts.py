@@ -14,6 +14,8 @@ else the product name as written, NFKC-normalised without spaces):
 * batches are counted, not samples: samples with the same ``Sample.batch`` (production date or
   batch number as written, normalised) are one batch; a sample without a batch but with a lot id
   takes the lot as its batch; a sample with neither counts as one batch of its own;
+* only supervisory sampling (监督抽检) counts: the red line is about official results, not the screening of
+  rapid tests (快检) or risk monitoring (风险监测);
 * disputed samples (``Sample.disputed``: the named producer denies making it, or the cause lies
   elsewhere) are left out; samples without a named producer or without a date cannot be counted;
 * 2 batches give a ``warning``, 3 or more a ``red_line`` (both thresholds are rules' settings).
@@ -251,7 +253,8 @@ def _join(items: list[str], limit: int = 5) -> str:
 def _repeat_failures(samples: list[Any], rules: AlertRules, start: str, end: str) -> list[dict[str, Any]]:
     groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for s in samples:
-        if not (_nonconforming(s) and not s.disputed and s.producer_id and _in_period(s, start, end)):
+        if not (_nonconforming(s) and not s.disputed and s.producer_id and s.plan == "supervisory"
+                and _in_period(s, start, end)):
             continue
         key = _product_key(s)
         if key is not None:

@@ -80,6 +80,13 @@ def test_a_result_counts_from_its_announcement_and_food_related_products_not_at_
     assert [(a.level, a.count) for a in repeat(later)] == [("red_line", 3)]
 
 
+def test_rapid_tests_and_monitoring_do_not_count_towards_the_red_line(sqlite_store):
+    found = run(sqlite_store, ops() + [sample("s1", "2025-06-01", batch="B1"), sample("s2", "2025-09-01", batch="B2"),
+                                       sample("r3", "2026-01-10", batch="B3", plan="rapid"),
+                                       sample("m4", "2026-01-20", batch="B4", plan="monitoring")])
+    assert [(a.level, a.count, a.sample_ids) for a in repeat(found)] == [("warning", 2, ("s1", "s2"))]
+
+
 def test_samples_are_counted_not_result_rows(sqlite_store):
     """One sample failing three items is one failure: two samples make a warning, not a red line."""
     rows = [TestResult(id=f"s1-{i}", sample_id="s1", item=item, conclusion="nonconforming")
