@@ -79,6 +79,7 @@ from .risk_model import FailureRiskModel, beats, precision_at
 
 __all__ = ["SAMPLE_FEATURES", "DEFAULT_COLUMNS", "UNIT_KINDS", "TASK_KINDS", "History", "read_history", "plan_rows", "unit_kind",
            "sample_features", "fit_sample_model", "score_plan", "evaluate_samples", "BASELINES",
+           "naive_category_rate", "backtest_plan",
            "SAMPLE_MODEL_VERSION"]
 
 SAMPLE_MODEL_VERSION = "sample-risk 1"
@@ -721,7 +722,7 @@ def _sample_grades(view: Any, rows: pd.DataFrame, day: np.datetime64, grades: An
 
 
 def evaluate_samples(view: Any, train_until: Any, *, horizon_days: int | None = None, grades: Any = None,
-                     history: History | None = None, **fit: Any) -> dict[str, Any]:
+                     history: History | None = None, keep_predictions: bool = False, **fit: Any) -> dict[str, Any]:
     """Give the food samples known on or after ``train_until`` to the model as a plan; compare with baselines.
 
     The model trains on what was known before ``train_until``; each test sample is scored with its
@@ -733,7 +734,8 @@ def evaluate_samples(view: Any, train_until: Any, *, horizon_days: int | None = 
     producer's and sampled unit's pooled smoothed rate, ties by their failures) and ``no_producer``.
     ``with_history``: the same on the rows whose 亚类 had known results; ``two_table_sources``: on the rows
     of sources that publish both tables (a failures-only source's rows are all failures). ``beats``: where the model beats
-    each baseline on ROC-AUC and on precision in the top 10 %.
+    each baseline on ROC-AUC and on precision in the top 10 %. ``keep_predictions``: also ``predictions``, a
+    frame of the test samples' ``id``, ``probability`` and ``failed``.
     """
     day = parse_as_of(train_until)
     if day is None:
@@ -756,10 +758,7 @@ def evaluate_samples(view: Any, train_until: Any, *, horizon_days: int | None = 
     base = float(y.mean())
     # baselines
     hist = food[~np.isnat(k) & (k < day)]
-    _, sub_hist, _ = _levels(hist["cat"])
-    naive = hist.assign(sub=sub_hist).groupby("sub")["fail"].mean()
-    _, sub_test, _ = _levels(test["cat"])
-    naive_s = sub_test.map(naive).fillna(float(hist["fail"].mean()) if len(hist) else 0.0).to_numpy(dtype=float)
+    naive_s, seen = naive_category_rate(h, test["cat"], day)
     own = {}
     for who in ("producer", "sampled"):
         t = eng.own[who]
@@ -772,7 +771,6 @@ def evaluate_samples(view: Any, train_until: Any, *, horizon_days: int | None = 
     scores = {"model": p, "grade": _sample_grades(view, test, day, grades),
               "category_rate": X["cat_rate"].to_numpy(), "category_rate_naive": naive_s,
               "own_history": own_s, "no_producer": X["no_producer"].to_numpy()}
-    seen = sub_test.isin(naive.index).to_numpy()
 
     def figures(mask: np.ndarray) -> dict[str, dict[str, Any]]:
         yy = y[mask]
@@ -804,6 +802,8 @@ def evaluate_samples(view: Any, train_until: Any, *, horizon_days: int | None = 
     out["lift_vs_random"] = (round(out["precision_at_10pct"] / base, 4) if base > 0 and
                              out["precision_at_10pct"] is not None else None)
     out["beats"] = beats(allf)
+    if keep_predictions:
+        out["predictions"] = pd.DataFrame({"id": test["id"].to_numpy(), "probability": p, "failed": y.astype(bool)})
     return out
 
 
@@ -811,3 +811,39 @@ def _pr_auc(y: np.ndarray, p: np.ndarray) -> float | None:
     from sklearn.metrics import average_precision_score
 
     return round(float(average_precision_score(y, p)), 4) if 0 < y.sum() < len(y) else None
+
+
+def naive_category_rate(history: History, cats: Iterable[Any], day: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The failure rate of each row's 亚类 (大类/亚类 of its category path) over every sample known before ``day``,
+    whatever its source: failures / results as a reader of the published tables computes it (the baseline
+    issue 17 judges against), and whether that 亚类 had any known result. A 亚类 never seen gets the rate of
+    every sample known (food-related products by their own categories, as the tables list them).
+    """
+    day = parse_as_of(day)
+    h = history.samples
+    k = h["known"].to_numpy(dtype="datetime64[D]")
+    hist = h[~np.isnat(k) & (k < day)]
+    _, sub_hist, _ = _levels(hist["cat"])
+    naive = hist.assign(sub=sub_hist).groupby("sub")["fail"].mean()
+    _, sub, _ = _levels(pd.Series(list(cats), dtype=object))
+    overall = float(hist["fail"].mean()) if len(hist) else 0.0
+    return (sub.map(naive).fillna(overall).to_numpy(dtype=float), sub.isin(naive.index).to_numpy())
+
+
+def backtest_plan(view: Any, plan: Iterable[Mapping[str, Any]], failed: Iterable[bool], as_of: Any, *,
+                  history: History | None = None, model: SampleModel | None = None, **fit: Any) -> pd.DataFrame:
+    """A plan whose outcomes are known, scored as :func:`score_plan` scores it as of ``as_of``, beside the
+    baseline and the outcome: how rank-plan would have served that plan.
+
+    ``plan``: planned rows as :func:`plan_rows` reads them (e.g. announcement rows read by
+    :func:`loaders.plan.read_plan`, published on or after ``as_of``); ``failed``: whether each failed.
+    One row per planned row: ``probability`` (the model's), ``baseline`` (:func:`naive_category_rate` of
+    its 亚类), ``with_history`` (its 亚类 had known results), ``food_related`` and ``failed``.
+    """
+    plan = list(plan)
+    h = history if history is not None else read_history(view)
+    scored = score_plan(view, plan, as_of, history=h, model=model, top=1, **fit)
+    base, seen = naive_category_rate(h, plan_rows(plan, view, as_of)["cat"], as_of)
+    return pd.DataFrame({"probability": scored["probability"].to_numpy(), "baseline": base, "with_history": seen,
+                         "food_related": scored["food_related"].to_numpy(dtype=bool),
+                         "failed": np.asarray(list(failed), dtype=bool)})
