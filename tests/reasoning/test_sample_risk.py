@@ -10,7 +10,7 @@ from threadpoolctl import threadpool_limits
 from graph.store import open_store
 from graph.view import ReadView
 from ontology.records import Operator, Sample, SamplingSource, TestResult
-from reasoning.sample_risk import (BASELINES, DEFAULT_COLUMNS, SAMPLE_FEATURES, evaluate_samples, fit_sample_model,
+from reasoning.sample_risk import (BASELINES, DEFAULT_TERMS, LIFT_TERMS, LOGISTIC_COLUMNS, SAMPLE_FEATURES, evaluate_samples, fit_sample_model,
                                    read_history, sample_features, score_plan, unit_kind)
 from tests.conftest import shared_path
 
@@ -173,13 +173,17 @@ def test_evaluate_reports_every_baseline_on_the_same_rows(tmp_path):
     # both the food and the producer carry risk here: the model beats each alone
     assert r["beats"]["category_rate"]["roc_auc"] and r["beats"]["own_history"]["roc_auc"]
     assert r["brier"] < r["brier_base_rate"] + 0.01
-    assert set(DEFAULT_COLUMNS) <= set(SAMPLE_FEATURES)
+    assert set(LOGISTIC_COLUMNS) <= set(SAMPLE_FEATURES) and set(DEFAULT_TERMS) <= set(LIFT_TERMS)
 
 
 def test_fit_rejects_unknown_columns_and_one_class(hand):
     h = read_history(hand)
     with pytest.raises(ValueError, match="unknown feature column"):
-        fit_sample_model(h, "2021-07-01", columns=["nope"])
+        fit_sample_model(h, "2021-07-01", method="logistic", columns=["nope"])
+    with pytest.raises(ValueError, match="unknown term"):
+        fit_sample_model(h, "2021-07-01", terms=["category", "nope"])
+    with pytest.raises(ValueError, match="method must be"):
+        fit_sample_model(h, "2021-07-01", method="forest")
     from reasoning.risk_model import InsufficientData
 
     with pytest.raises(InsufficientData, match="both outcomes|nothing to learn"):
