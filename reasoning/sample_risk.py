@@ -95,10 +95,9 @@ from .features import operator_features, parse_as_of, read_frames
 from .risk_model import FailureRiskModel, beats, precision_at
 
 __all__ = ["SAMPLE_FEATURES", "LOGISTIC_COLUMNS", "LIFT_TERMS", "DEFAULT_TERMS", "LiftModel", "lift_terms",
-           "producer_form", "PRODUCER_FORMS", "food_grams", "UNIT_KINDS", "TASK_KINDS", "History", "read_history", "plan_rows", "unit_kind",
-           "sample_features", "fit_sample_model", "score_plan", "evaluate_samples", "BASELINES",
-           "naive_category_rate", "backtest_plan",
-           "SAMPLE_MODEL_VERSION"]
+           "producer_form", "PRODUCER_FORMS", "food_grams", "UNIT_KINDS", "TASK_KINDS", "History", "read_history",
+           "plan_rows", "unit_kind", "sample_features", "fit_sample_model", "score_plan", "evaluate_samples", "BASELINES",
+           "naive_category_rate", "backtest_plan", "SAMPLE_MODEL_VERSION"]
 
 SAMPLE_MODEL_VERSION = "sample-risk 2"
 
@@ -408,6 +407,7 @@ def read_history(view: Any, *, frames: Any = None) -> History:
         "related": np.array([bool(_get(r, "food_related")) for r in recs], dtype=bool),
         "disputed": np.array([bool(_get(r, "disputed")) for r in recs], dtype=bool),
         "source": [_get(r, "source_id") for r in recs],
+        "also": [_get(r, "also_sources") for r in recs],
     })
     df = df.astype({c: object for c in ("producer", "sampled", "unit", "food", "pform", "cat", "place", "task",
                                         "source")})
@@ -428,13 +428,14 @@ def read_history(view: Any, *, frames: Any = None) -> History:
 
 
 def _counted_from(view: Any, df: pd.DataFrame) -> np.ndarray:
-    """The first day each sample may count in a failure rate: when its source is known to publish both tables.
+    """The first day each sample may count in a failure rate: when a source of it is known to publish both tables.
 
     A sample without a source (the city's own results: both outcomes recorded), or of a source declared
     ``both``, counts from the day it is known; of a source declared ``failures_only`` never; of any other
     source from the day after the first conforming sample of that source is known (so a failures-only
-    source never counts, and no coverage detected from a later file reaches back). Returned as the day
-    ``d`` such that the sample counts in a rate asked about a day ``t`` exactly when ``d < t``.
+    source never counts, and no coverage detected from a later file reaches back). A result published by
+    several sources (``Sample.also_sources``) counts from the earliest day any of them allows. Returned as
+    the day ``d`` such that the sample counts in a rate asked about a day ``t`` exactly when ``d < t``.
     """
     declared: dict[str, str] = {}
     try:
@@ -444,19 +445,27 @@ def _counted_from(view: Any, df: pd.DataFrame) -> np.ndarray:
     except (FoodtraceError, KeyError, ValueError):
         pass
     known = df["known"].to_numpy(dtype="datetime64[D]")
-    src = df["source"].to_numpy(dtype=object)
-    has = pd.notna(src)
-    passes = pd.DataFrame({"s": src[has & ~df["fail"].to_numpy()], "d": known[has & ~df["fail"].to_numpy()]})
-    first = passes.dropna().groupby("s")["d"].min()
-    out = known.copy()
-    said = pd.Series(src, dtype=object).map(declared).to_numpy(dtype=object)
-    out[said == "failures_only"] = np.datetime64("NaT")
-    tied = has & pd.isna(said)
-    if tied.any():
-        fp = pd.Series(src[tied]).map(first).to_numpy(dtype="datetime64[D]")
-        # counted before a day when both it and its source's first conforming result were known before it
-        out[tied] = np.where(np.isnat(fp), np.datetime64("NaT"), np.maximum(known[tied], fp))
-        out[tied] = np.where(np.isnat(known[tied]), np.datetime64("NaT"), out[tied])
+    fail = df["fail"].to_numpy(dtype=bool)
+    sources = [([x] if pd.notna(x) else []) + (a.split() if isinstance(a, str) else [])
+               for x, a in zip(df["source"], df["also"] if "also" in df else [None] * len(df))]
+    passes = pd.DataFrame([(x, d) for srcs, d, f in zip(sources, known, fail) if not f and not np.isnat(d)
+                           for x in srcs], columns=["s", "d"])
+    first = passes.groupby("s")["d"].min().to_dict() if len(passes) else {}
+    nat = np.datetime64("NaT", "D")
+    out = np.full(len(df), nat, dtype="datetime64[D]")
+    for i, (srcs, k) in enumerate(zip(sources, known)):
+        if np.isnat(k):
+            continue
+        days = []
+        for x in srcs or [None]:
+            said = declared.get(x) if x is not None else "both"
+            if said == "both":
+                days.append(k)
+            elif said is None and x in first:
+                # counted before a day when both it and its source's first conforming result were known before it
+                days.append(max(k, np.datetime64(first[x], "D")))
+        if days:
+            out[i] = min(days)
     return out
 
 
