@@ -144,6 +144,11 @@ def figures(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
         out[name] = {"n": int(m.sum()), "failed": int(y[m].sum()),
                      "model": auc(y[m], frame["probability"].to_numpy()[m]),
                      "baseline": auc(y[m], frame["baseline"].to_numpy()[m])}
+    from reasoning.risk_model import precision_at
+
+    out["top10"] = {k: float(precision_at(frame[c].to_numpy(), y, 0.1)) if len(frame) else None
+                    for k, c in (("model", "probability"), ("baseline", "baseline"))}
+    out["top10"]["failure_rate"] = float(y.mean()) if len(frame) else None
     two = masks(frame)["two_table"]
     p = frame["probability"].to_numpy()[two]
     out["calibration"] = {"mean_probability": float(p.mean()) if len(p) else None,
@@ -237,16 +242,23 @@ def main() -> int:
               f"{len(ROLLING) + len(YEARLIKE)} cuts scored in {t2 - t1:.1f} s")
         print("ROC-AUC of the model and of the baseline (the 亚类's past failure rate over every row)")
         print_table(results)
-        boot = bootstrap(rolling, args.boot)
-        print(f"pooled rolling, model - baseline (bootstrap 95 %, {args.boot} resamples of distinct rows):")
-        for s, (d, lo, hi) in boot.items():
-            print(f"  {SUBSETS[s]:20s} {d:+.3f}  [{lo:+.3f}, {hi:+.3f}]")
+        boot = {"pooled rolling": bootstrap(rolling, args.boot)}
+        for (start, end), part in yearly.groupby(["cut", "end"], sort=False):
+            boot[f"year {start} ({end})"] = bootstrap(part, args.boot)
+        print(f"model - baseline (bootstrap 95 %, {args.boot} resamples of distinct rows):")
+        for name, b in boot.items():
+            print(f"  {name:28s} " + "   ".join(f"{SUBSETS[s]} {d:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+                                               for s, (d, lo, hi) in b.items()))
+        print("precision in the top 10 %, every row: model / baseline / the failure rate (random)")
+        for name, r in results.items():
+            t = r["top10"]
+            print(f"  {name:26s} {_f(t['model'])} / {_f(t['baseline'])} / {_f(t['failure_rate'])}")
         print("calibration on the two-table rows: mean probability / observed rate / largest probability")
         for name, r in results.items():
             c = r["calibration"]
             print(f"  {name:26s} {_f(c['mean_probability'])} / {_f(c['observed'])} / {_f(c['max_probability'])}")
         out: dict[str, Any] = {"model": SAMPLE_MODEL_VERSION, "figures": results,
-                               "bootstrap": {k: list(v) for k, v in boot.items()}}
+                               "bootstrap": {n: {k: list(v) for k, v in b.items()} for n, b in boot.items()}}
         if args.variants:
             out["variants"] = variants(view, history, rows, day, failed, two, rolling, yearly, args.boot)
         if args.checks:
