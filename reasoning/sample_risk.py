@@ -83,13 +83,13 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ontology.errors import FoodtraceError, InsufficientData
 from ontology.times import days_of, default_as_of
 from ontology.vocab import labels
-
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .features import operator_features, parse_as_of, read_frames
 from .risk_model import FailureRiskModel, beats, precision_at
@@ -847,11 +847,21 @@ class LiftModel(ClassifierMixin, BaseEstimator):
     def __init__(self, alpha: float = DEFAULT_ALPHA):
         self.alpha = alpha
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.classifier_tags.multi_class = False
+        tags.classifier_tags.poor_score = True   # no negative weight: it cannot fit a feature that lowers risk
+        return tags
+
     def fit(self, X: Any, y: Any, calibrate: Any = None) -> "LiftModel":
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
+        check_classification_targets(y)
         self.classes_ = np.unique(y)
         if len(self.classes_) != 2:
-            raise ValueError(f"LiftModel needs two classes, got {len(self.classes_)}")
+            kind = type_of_target(y)
+            raise ValueError(f"Only binary classification is supported; the target is {kind} with "
+                             f"{len(self.classes_)} class(es)")
         t = (y == self.classes_[1]).astype(float)
         known = ~np.isnan(X)
         self.fill_ = np.where(known, X, 0.0).sum(axis=0) / np.maximum(known.sum(axis=0), 1)
@@ -878,11 +888,14 @@ class LiftModel(ClassifierMixin, BaseEstimator):
         return self._z(X) @ self.coef_ + self.intercept_
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
+        from scipy.special import expit
+
+        p = expit(self.decision_function(X))
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X: Any) -> np.ndarray:
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+        positive = self.decision_function(X) > 0
+        return self.classes_[positive.astype(int)]
 
     def contributions(self, X: Any) -> np.ndarray:
         """Per-row, per-column term ``w_j z_j``: with the intercept they add up to the log-odds."""
@@ -892,12 +905,13 @@ class LiftModel(ClassifierMixin, BaseEstimator):
 def _fit_nonnegative(Z: np.ndarray, y: np.ndarray, alpha: float) -> tuple[float, np.ndarray]:
     """(intercept, weights >= 0) minimising the logistic loss + alpha/2 |w[1:]|^2 (L-BFGS-B)."""
     from scipy.optimize import minimize
+    from scipy.special import expit
 
-    n, k = Z.shape
+    k = Z.shape[1]
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         z = theta[0] + Z @ theta[1:]
-        g = 1.0 / (1.0 + np.exp(-z)) - y
+        g = expit(z) - y
         pen = theta[2:]
         value = float(np.sum(np.logaddexp(0.0, z) - y * z) + alpha * pen @ pen / 2)
         grad = np.concatenate([[g.sum()], Z.T @ g])

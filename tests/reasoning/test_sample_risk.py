@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
 from graph.store import open_store
@@ -252,6 +253,11 @@ def test_real_announcements_rank_2021_h2(realdata):
     assert r["n_test"] > 500 and r["n_test_positive"] >= 1 and r["n_test_related_left_out"] >= 0
     assert r["roc_auc"] > 0.6
     assert r["beats"]["random"]["roc_auc"] and r["beats"]["own_history"]["roc_auc"]
+
+
+@parametrize_with_checks([LiftModel()])
+def test_lift_model_is_a_scikit_learn_estimator(estimator, check):
+    check(estimator)
 
 
 def test_lift_model_weights_never_turn_against_their_term():
