@@ -53,15 +53,17 @@ SUBSETS = {"all": "every row", "food": "food only", "history": "亚类 with hist
 _SHARES = ["cat_share", "cat_rate", "name_share", "producer_share", "seller_share", "task_rate", "place_rate",
            "unit_rate", "form_rate", "season_rate", "no_producer"]
 #: the models compared by --variants: name -> fit_sample_model arguments (the first is the default model)
+_TERMS = ["category", "producer", "seller", "task", "unit"]
 VARIANTS: dict[str, dict[str, Any]] = {
     "default (lift)": {},
     "category share only": {"terms": ["category"]},
-    "+ food name": {"terms": ["category", "producer", "seller", "task", "name"]},
-    "+ place": {"terms": ["category", "producer", "seller", "task", "place"]},
-    "+ kind of sampled unit": {"terms": ["category", "producer", "seller", "task", "unit"]},
-    "+ producer form": {"terms": ["category", "producer", "seller", "task", "form"]},
-    "+ season": {"terms": ["category", "producer", "seller", "task", "season"]},
-    "- task kind": {"terms": ["category", "producer", "seller"]},
+    "+ food name": {"terms": _TERMS + ["name"]},
+    "+ place": {"terms": _TERMS + ["place"]},
+    "- kind of sampled unit": {"terms": ["category", "producer", "seller", "task"]},
+    "+ producer form": {"terms": _TERMS + ["form"]},
+    "+ season": {"terms": _TERMS + ["season"]},
+    "- task kind": {"terms": ["category", "producer", "seller", "unit"]},
+    "- own histories": {"terms": ["category", "task", "unit"]},
     "lift, trained on two-table rows": {"learn_from": "two_table"},
     "sample-risk 1 (logistic)": {"method": "logistic"},
     "boosting, sample-risk 1 columns": {"method": "boosting"},
@@ -273,8 +275,8 @@ def variants(view: Any, history: Any, rows: list[dict[str, Any]], day: np.ndarra
              two: np.ndarray, rolling: pd.DataFrame, yearly: pd.DataFrame, boot: int) -> dict[str, Any]:
     """Each variant against the default: ROC-AUC pooled over the rolling cuts (every row, food) and on the year
     as of 2021-01-01, with the pooled difference to the default and its bootstrap interval."""
-    print("variants: ROC-AUC pooled rolling (every row, food), year as of 2021-01-01 (every row, food); "
-          f"pooled difference to the default on every row (bootstrap 95 %, {boot} resamples)")
+    print("variants: ROC-AUC pooled rolling (every row, food, two-table sources), year as of 2021-01-01 (every row, "
+          f"food); pooled difference to the default on every row (bootstrap 95 %, {boot} resamples)")
     default_y = yearly[yearly["cut"] == YEARLIKE[0][0]]
     res: dict[str, Any] = {}
     for name, fit in [*VARIANTS.items(), ("ensemble: mean rank of default and baseline", None)]:
@@ -288,8 +290,8 @@ def variants(view: Any, history: Any, rows: list[dict[str, Any]], day: np.ndarra
         fr, fy = figures(roll), figures(year)
         diff = _paired(roll, rolling, boot)
         res[name] = {"rolling": fr, "year": fy, "difference": diff}
-        print(f"  {name:44s} {_f(fr['all']['model'])} {_f(fr['food']['model'])} | {_f(fy['all']['model'])} "
-              f"{_f(fy['food']['model'])} | {diff[0]:+.3f} [{diff[1]:+.3f}, {diff[2]:+.3f}]")
+        print(f"  {name:44s} {_f(fr['all']['model'])} {_f(fr['food']['model'])} {_f(fr['two_table']['model'])} | "
+              f"{_f(fy['all']['model'])} {_f(fy['food']['model'])} | {diff[0]:+.3f} [{diff[1]:+.3f}, {diff[2]:+.3f}]")
     return res
 
 

@@ -26,6 +26,11 @@ What becomes what
   supplier (经销商, 进口商, 供货商) is the named producer only when no
   manufacturer is named.
 * A **Product** per producer + product name.
+* One failed result that two sources published (a bureau's, and a failures-only re-publisher's copy of
+  it) is one sample: the same product, announced at most 31 days apart, the same sampled unit or one
+  naming none, the same batch (one written as its announcement's day says nothing), a shared failed item
+  with the same result (:func:`_same_result`). The row naming where it was taken is kept; the other
+  source goes to ``Sample.also_sources``, its extra failed items to the sample; in any file order.
 * ``disputed=True`` when 备注 says the named producer denies making it
   (否认, 并非, 非其生产, 无任何关系, 假冒 ...) or the cause lay elsewhere
   (储存不当, 经营者原因, 冷柜/冰柜 故障 ...); the remark is kept.

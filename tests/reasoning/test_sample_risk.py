@@ -354,3 +354,30 @@ def test_rank_plan_and_evaluate_give_the_same_probabilities(realdata):
                                             b["probability"]) if k in by_key]
     assert len(same) > 900
     assert np.allclose([a for a, _ in same], [c for _, c in same], rtol=0, atol=1e-12)
+
+
+def test_real_plan_gets_the_same_probabilities_without_the_later_announcements(realdata, tmp_path):
+    """No look-ahead on real announcements: the 2021-H2 rows scored as of 2021-07-01 by a store holding every
+    row and by one loaded only with the rows published before (operators first named by a later row, e.g. a
+    配送中心 whose stored kind the loader read from its name, must not change how the plan is read)."""
+    import csv
+
+    from loaders.load import load_files
+
+    files = [shared_path("realdata", "cn_sampling_2015_2021_qualified.csv"),
+             shared_path("realdata", "cn_sampling_2015_2021_unqualified.csv")]
+    early = []
+    for f in files:
+        with f.open(encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+        day = rows[0].index("公告日期")
+        out = tmp_path / f.name
+        with out.open("w", encoding="utf-8", newline="") as fh:
+            csv.writer(fh).writerows([rows[0]] + [r for r in rows[1:] if r[day][:10] < "2021-07-01"])
+        early.append(out)
+    rows, failed = _plan_of(files, "2021-07-01", "2022-01-01")
+    full = backtest_plan(realdata, rows, failed, "2021-07-01")["probability"].to_numpy()
+    with open_store(str(tmp_path / "early.db")) as s:
+        load_files(s, early)
+        part = backtest_plan(ReadView(s), rows, failed, "2021-07-01")["probability"].to_numpy()
+    assert np.array_equal(full, part)
