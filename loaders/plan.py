@@ -123,7 +123,9 @@ def normalise_row(cells: dict[str, Any]) -> dict[str, Any]:
 
     Keys: ``seq``, ``producer_name``, ``producer_id``, ``brand_owner_name``, ``sampled_name``,
     ``sampled_id``, ``product_name``, ``batch``, ``samr_path``, ``category``, ``category_text``,
-    ``food_related``, ``province``, ``task``, ``task_kind``, ``problems`` (list of English reasons).
+    ``food_related``, ``province``, ``task``, ``task_kind``, ``announced`` (the 公告日期 cell as written,
+    where the rows are published ones scored again: no feature reads it), ``problems`` (list of English
+    reasons).
     """
     cols, _ = map_headers(list(cells))
     keys = list(cells)
@@ -138,7 +140,7 @@ def normalise_row(cells: dict[str, Any]) -> dict[str, Any]:
         "sampled_id": _operator(sampled), "product_name": food, "batch": f.get("batch"),
         "samr_path": None, "category": None, "category_text": f.get("category"), "food_related": False,
         "province": _province(f.get("province")) or _province(f.get("sampled_address")), "task": f.get("task"),
-        "task_kind": _task_kind(f.get("task")), "problems": []}
+        "task_kind": _task_kind(f.get("task")), "announced": f.get("announced"), "problems": []}
     out.update(_category(f.get("category"), food))
     if food is None:
         out["problems"].append("no food name (食品名称)")

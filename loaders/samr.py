@@ -26,6 +26,11 @@ What becomes what
   supplier (经销商, 进口商, 供货商) is the named producer only when no
   manufacturer is named.
 * A **Product** per producer + product name.
+* One failed result that two sources published (a bureau's, and a failures-only re-publisher's copy of
+  it) is one sample: the same product, announced at most 31 days apart, the same sampled unit or one
+  naming none, the same batch (one written as its announcement's day says nothing), a shared failed item
+  with the same result (:func:`_same_result`). The row naming where it was taken is kept; the other
+  source goes to ``Sample.also_sources``, its extra failed items to the sample; in any file order.
 * ``disputed=True`` when 备注 says the named producer denies making it
   (否认, 并非, 非其生产, 无任何关系, 假冒 ...) or the cause lay elsewhere
   (储存不当, 经营者原因, 冷柜/冰柜 故障 ...); the remark is kept.
@@ -49,8 +54,9 @@ recognised by their content; otherwise the row is rejected with the reason.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
@@ -59,6 +65,7 @@ from ontology import vocab
 from ontology.errors import FoodtraceError, InvalidIdentifier, InvalidRecord
 from ontology.names import business_of, name_key, normalise_name, operator_id_for, province_of
 from ontology.records import Alias, Operator, Product, Record, Sample, SamplingSource, TestResult
+from ontology.times import parse_day
 from ontology.units import concentration_factor
 
 from .base import LoadWarning, ReadOptions, Reject
@@ -396,6 +403,17 @@ class _Group:
     conclusion: str | None = None
     missing: set[str] = field(default_factory=set)
     source: str = ""
+    stored: Sample | None = None          # this sample as stored already (the same file loaded before)
+    twin: str | None = None               # the group of this table that published the same result
+    stored_twin: Sample | None = None     # the stored sample of another source that published it
+    also: set[str] = field(default_factory=set)   # the other sources that published this group's result
+    earliest: str | None = None                    # the earliest day one of them announced it
+    twin_items: frozenset[str] = frozenset()       # the failed items the stored twin has already
+    product: str | None = None                     # its product id (producer + food), where a producer is named
+    emitted: Sample | None = None                  # the sample this group wrote
+
+    def items_known(self) -> frozenset[str]:
+        return frozenset(_item_key(fl.item) for fl, *_ in self.failures if fl.item)
 
 
 def _v(s: str | None) -> str:
@@ -441,7 +459,12 @@ def _split_combined(cell: str, order: tuple[str, ...]) -> list[_Failure]:
         if len(f) != width:
             raise _Unpaired(whole, f"combined cell entry {'║'.join(f)!r} has {len(f)} fields, expected {width}")
         d = dict(zip(order, f))
-        out.append(_Failure(d.get("item", ""), d.get("value", ""), d.get("limit", "")))
+        one = _Failure(d.get("item", ""), d.get("value", ""), d.get("limit", ""))
+        try:  # an entry listing several items with their results (a;b║1;2║/) is one failure per item
+            out.extend(_split_items(one.item, _v(one.value), _v(one.limit)) if re.search(r"[;；]", one.item)
+                       else [one])
+        except _Unpaired:
+            out.append(one)
     return out
 
 
@@ -483,6 +506,76 @@ def _interpret_shifted(order: list[tuple[str, str]]) -> tuple[dict[str, str], _F
 
 def _natural_hash(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
+
+
+# -- one result published by two sources ------------------------------------------------------------
+
+#: two failed results of different sources announced at most this many days apart may be one published twice
+DUPLICATE_DAYS = 31
+
+
+def _item_key(item: str) -> str:
+    """A failed item as two publishers may write it: brackets (limits, units, 以…计) and 不合格/项目 dropped.
+
+    >>> _item_key("谷氨酸钠(%)（≥99.0）"), _item_key("标签不合格"), _item_key("不挥发酸（以乳酸计）（≥0.50g/100ml）")
+    ('谷氨酸钠', '标签', '不挥发酸')
+    """
+    s = norm_text(item)
+    while True:
+        t = re.sub(r"[(（][^()（）]*[)）]", "", s)
+        if t == s:
+            break
+        s = t
+    return re.sub(r"不合格|项目|\s", "", s).lower()
+
+
+@dataclass(frozen=True)
+class _Published:
+    """What tells one failed result from another across publishers (see :func:`_same_result`)."""
+
+    source: str
+    announced: str | None
+    sampled: str | None
+    batch: str | None
+    results: dict[str, float | None]
+    key: str | None = None                  # the group of this file
+    sample: Sample | None = None            # or the sample already stored or emitted
+    items: frozenset[str] = frozenset()     # item keys already recorded for it
+
+
+def _same_result(a: _Published, b: _Published) -> bool:
+    """Whether two failed results (same producer and food: the same product id) are one sample published twice.
+
+    Of different sources, announced at most :data:`DUPLICATE_DAYS` apart, naming the same sampled unit or one
+    naming none, with the same batch (a batch written as the announcement's own day, as one re-publisher
+    writes every batch, says nothing), and sharing a failed item whose result both give equal (or neither
+    gives): never two results whose shared items disagree.
+
+    >>> a = _Published("s1", "2021-03-17", None, "2020-11-12", {"标签": None})
+    >>> b = _Published("s2", "2021-03-17", "op", "2021-03-17", {"标签": None})
+    >>> _same_result(a, b), _same_result(a, replace(b, results={"色值": 165.0}))
+    (True, False)
+    >>> _same_result(replace(a, results={"过氧化值": 8.9}), replace(b, results={"过氧化值": 7.5}))
+    False
+    """
+    if a.source == b.source or not a.announced or not b.announced:
+        return False
+    if abs((parse_day(a.announced) - parse_day(b.announced)).days) > DUPLICATE_DAYS:
+        return False
+    if a.sampled and b.sampled and a.sampled != b.sampled:
+        return False
+    if a.batch and b.batch and a.batch != b.batch and a.batch != a.announced and b.batch != b.announced:
+        return False
+    agree = False
+    for item in a.results.keys() & b.results.keys():
+        x, y = a.results[item], b.results[item]
+        if x is None and y is None:
+            agree = True
+        elif x is not None and y is not None:
+            if not math.isclose(x, y, rel_tol=1e-6, abs_tol=1e-12):
+                return False
+            agree = True
+    return agree
 
 
 _SAMPLED_KINDS = (
@@ -690,6 +783,8 @@ class _Reader:
         self._warned: set[tuple[int, str]] = set()
         self._has_province = False
         self._products_stored: set[str] = set()
+        # failed results of this file (emitted already) and of the store, by product id, for de-duplication
+        self._published: dict[str, list[_Published]] = {}
 
     def warn(self, row: int, kind: str, field_: str, value: str, note: str = "") -> None:
         if (row, kind) not in self._warned:
@@ -773,14 +868,29 @@ class _Reader:
                 names.add(f["sampled"])
         self.em.prefetch(names)
         self._stored_samples(groups)
+        self._duplicates(groups, order)
         for key in order:
             g = groups[key]
             try:
-                records = list(self._emit(key, g, title))
+                if g.twin is not None:
+                    records = list(self._results(key, g, ids.local_id("sample", "samr", g.twin),
+                                                 skip=groups[g.twin].items_known()))
+                elif g.stored_twin is not None:
+                    records = list(self._emit_twin(key, g))
+                else:
+                    records = list(self._emit(key, g, title))
             except FoodtraceError as e:
                 self.rejects.append(Reject(self.path, g.row, "", "", f"row cannot be read: {e}"))
                 continue
             yield from records
+        # what this table stored is a candidate for the next tables' duplicates
+        for key in order:
+            g = groups[key]
+            for pub in self._published.get(g.product or "", []):
+                if pub.key == key:
+                    self._published[g.product] = [p for p in self._published[g.product] if p is not pub]
+                    self._published[g.product].append(replace(pub, key=None, sample=g.emitted,
+                                                              items=frozenset(g.items_known())))
 
     def _stored_samples(self, groups: dict[str, _Group]) -> None:
         """A sample stored as failed stays failed when a 合格 table lists it too (both tables name one batch);
@@ -798,9 +908,102 @@ class _Reader:
             return
         for key, g in groups.items():
             old = stored.get(ids.local_id("sample", "samr", key))
+            g.stored = old  # type: ignore[assignment]
             if old is not None and old.conclusion == "nonconforming":  # type: ignore[attr-defined]
                 g.conclusion = "nonconforming"
                 g.missing |= set((old.missing or "").split())  # type: ignore[attr-defined]
+
+    def _candidates(self, product: str) -> list[_Published]:
+        """The failed results of this product already known: stored, or written by this file's earlier tables."""
+        if product not in self._published:
+            found = []
+            if self.store is not None:
+                try:
+                    for s in self.store.scan("sample", {"product_id": product}):
+                        if s.conclusion != "nonconforming" or not s.source_id:  # type: ignore[attr-defined]
+                            continue
+                        results = {_item_key(t.item): t.value  # type: ignore[attr-defined]
+                                   for t in self.store.scan("test_result", {"sample_id": s.id})
+                                   if t.item}  # type: ignore[attr-defined]
+                        found.append(_Published(source=s.source_id, announced=s.announced,  # type: ignore[attr-defined]
+                                                sampled=s.sampled_id,  # type: ignore[attr-defined]
+                                                batch=_day(s.batch or "") or s.batch,  # type: ignore[attr-defined]
+                                                results=results, sample=s,  # type: ignore[arg-type]
+                                                items=frozenset(results)))
+                except FoodtraceError:
+                    found = []
+            self._published[product] = found
+        return self._published[product]
+
+    def _duplicates(self, groups: dict[str, _Group], order: list[str]) -> None:
+        """One failed result published by two sources is one sample (see :func:`_same_result`): the later one
+        becomes a *twin* of the first (a group of this table, or a stored sample) and adds its source to the
+        first's ``also_sources``; of two groups of this table the one naming the sampled unit is kept."""
+        for key in order:
+            g = groups[key]
+            f = g.fields
+            if g.conclusion != "nonconforming" or not g.failures:
+                continue
+            parties = parse_parties(f["producer"]) if f["producer"] else {}
+            g.product = _product_id(f, parties) if parties.get("maker") else None
+            if g.product is None:
+                continue
+            me = _Published(source=g.source, announced=_day(f["announced"]),
+                            sampled=operator_id_for(f["sampled"]) if f["sampled"] else None,
+                            batch=_day(f["batch"]) or f["batch"] or None,
+                            results={_item_key(fl.item): (v.value if v else None) for fl, v, *_ in g.failures
+                                     if fl.item}, key=key)
+            own = ids.local_id("sample", "samr", key)
+            known = self._candidates(g.product)
+            match = next((c for c in known if (c.sample is None or c.sample.id != own) and _same_result(me, c)), None)
+            if match is None:
+                known.append(me)
+            elif match.key is None:
+                g.stored_twin, g.twin_items = match.sample, match.items
+            elif not groups[match.key].fields["sampled"] and f["sampled"]:
+                first = groups[match.key]
+                g.also |= first.also | {first.source}
+                g.earliest = min(d for d in (first.earliest, match.announced, me.announced) if d)
+                first.also = set()
+                for other in groups.values():
+                    if other.twin == match.key:
+                        other.twin = key
+                first.twin = key
+                known[known.index(match)] = me
+            else:
+                g.twin = match.key
+                first = groups[match.key]
+                first.also.add(g.source)
+                first.earliest = min(d for d in (first.earliest, match.announced, me.announced) if d)
+
+    def _emit_twin(self, key: str, g: _Group) -> Iterator[Record]:
+        """The stored sample this group's result duplicates, with this source added (and where it was taken,
+        if only this group says), then the failed items it did not have."""
+        s = g.stored_twin
+        assert s is not None
+        f = g.fields
+        also = set((s.also_sources or "").split()) | {g.source} | g.also
+        also.discard(s.source_id or "")
+        changes: dict[str, object] = {"also_sources": " ".join(sorted(also)) or None}
+        day = _day(f["announced"])
+        if day and (s.announced is None or day < s.announced):
+            changes["announced"] = day
+        if s.sampled_id is None and f["sampled"]:
+            addr = f["sampled_address"] if not f["sampled_address"].lower().startswith("http") else ""
+            sampled_id, recs = self.em.operator(f["sampled"], addr, "Operator")
+            yield from recs
+            province = s.province or province_of(f["province"]) or province_of(f["sampled_address"])
+            missing = set((s.missing or "").split()) - {"sampled"} - ({"province"} if province else set())
+            changes.update(sampled_id=sampled_id, province=province,
+                           missing=" ".join(m for m in _MISSING_ORDER if m in missing) or None)
+        new = replace(s, **changes)
+        g.emitted = new
+        known = self._published.get(g.product or "", [])
+        for i, p in enumerate(known):
+            if p.sample is not None and p.sample.id == s.id:
+                known[i] = replace(p, sample=new, sampled=new.sampled_id, items=p.items | g.items_known())
+        yield new
+        yield from self._results(key, g, s.id, skip=g.twin_items)
 
     def _row(self, row_no: int, cells: list[str], cell, combined, split: bool, failing_table: bool):
         f = {k: cell(k) for k in _ROW_FIELDS}
@@ -928,18 +1131,40 @@ class _Reader:
         announced = _day(f["announced"])
         if f["announced"] and announced is None:
             g.missing.add("announced")
-        yield Sample(id=sid, plan=plan, sampled_id=sampled_id, producer_id=producer_id, brand_owner_id=owner_id,
-                     product_id=pid, product_name=f["product"], category=category, batch=f["batch"] or None,
-                     sampled_at=_day(f["sampled_at"]), conclusion=g.conclusion, announcement=announcement,
-                     announced=announced, lab="；".join(g.labs) or None, disputed=is_disputed(remark), remark=remark,
-                     task=f["task"] or None, task_kind=task_kind_of(f["task"] or title), source_id=g.source,
-                     province=province, samr_category=samr.code if samr else None,
-                     samr_path=samr.path if samr else None, category_text=f["category"] or None,
-                     food_related=True if food_related else None,
-                     missing=" ".join(m for m in _MISSING_ORDER if m in g.missing) or None)
+        also = set(g.also)
+        if g.earliest and (announced is None or g.earliest < announced):
+            announced = g.earliest
+        old = g.stored
+        if old is not None:  # what merging a twin of another source added is kept when this file loads again
+            also |= set((old.also_sources or "").split())
+            if sampled_id is None and old.sampled_id:
+                sampled_id, province = old.sampled_id, province or old.province
+                g.missing -= {"sampled"} | ({"province"} if province else set())
+            if old.announced and (announced is None or old.announced < announced):
+                announced = old.announced
+        also.discard(g.source)
+        g.emitted = Sample(id=sid, plan=plan, sampled_id=sampled_id, producer_id=producer_id, brand_owner_id=owner_id,
+                           product_id=pid, product_name=f["product"], category=category, batch=f["batch"] or None,
+                           sampled_at=_day(f["sampled_at"]), conclusion=g.conclusion, announcement=announcement,
+                           announced=announced, lab="；".join(g.labs) or None, disputed=is_disputed(remark),
+                           remark=remark,
+                           task=f["task"] or None, task_kind=task_kind_of(f["task"] or title), source_id=g.source,
+                           province=province, samr_category=samr.code if samr else None,
+                           samr_path=samr.path if samr else None, category_text=f["category"] or None,
+                           food_related=True if food_related else None,
+                           missing=" ".join(m for m in _MISSING_ORDER if m in g.missing) or None,
+                           also_sources=" ".join(sorted(also)) or None)
+        yield g.emitted
+        yield from self._results(key, g, sid)
+
+    def _results(self, key: str, g: _Group, sid: str, skip: frozenset[str] = frozenset()) -> Iterator[Record]:
+        """One TestResult per failed item of the group (items whose key is in ``skip`` left out) on sample ``sid``."""
+        f = g.fields
+        samr = samr_category(f["category"], f["product"])
+        food_related = bool(samr and samr.food_related)
         done: set[str] = set()
         for fl, value, limit, value_text, limit_text in g.failures:
-            if fl.item in done or not fl.item:
+            if fl.item in done or not fl.item or _item_key(fl.item) in skip:
                 continue
             done.add(fl.item)
             unit = (value.unit if value else None) or (limit.unit if limit else None)

@@ -306,6 +306,8 @@ class Sample(Record):
     task_kind: str | None = col("抽检任务类别", "task_kind", "national (国抽), provincial (省抽), municipal (市抽), "
                                 "county (县抽), special (专项) or evaluation (评价性), read from the task")
     source_id: str | None = col("信息来源", "source", "the SamplingSource (publisher) the result came from")
+    also_sources: str | None = col("其他信息来源", "also_sources", "the other SamplingSources that published the same "
+                                   "result (one sample published twice), space separated")
     province: str | None = col("被抽样单位所在省份", "province", "province of the sampled unit, short name (江苏)")
     samr_category: str | None = col("抽检分类代码", "samr_category", "code of the SAMR sampling category "
                                     "(loaders/data/samr_categories.csv), most specific level known")

@@ -152,6 +152,7 @@ class FT(_rdflib_namespace.DefinedNamespace):
     action: URIRef
     address: URIRef
     alias: URIRef
+    alsoPublishedBy: URIRef
     aliasEntity: URIRef
     aliasOf: URIRef
     announcement: URIRef

@@ -53,7 +53,7 @@ def test_announcement_fields_round_trip(store):
                conclusion="nonconforming", announced="2021-01-22", task="国内监督抽查(重庆市场监管局)",
                task_kind="provincial", source_id=src.id, province="重庆", samr_category="90.01",
                samr_path="食品相关产品/洗涤剂", category_text="食品相关产品/洗涤剂/消毒剂", food_related=True,
-               missing="sampled batch result limit")
+               missing="sampled batch result limit", also_sources="urn:a urn:b")
     t = TestResult(id="t-real", sample_id=s.id, item="菌落总数﹙CFU/g﹚", hazard_class="food_contact", value_text="/",
                    limit_text="/", conclusion="nonconforming")
     store.write([src, s, t])

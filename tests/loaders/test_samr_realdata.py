@@ -33,11 +33,36 @@ def test_every_row_stored_or_rejected_for_naming_no_one(real):
                                              "(被抽样单位): it concerns no one"}
     counts = store.counts()
     # 4,041 合格 rows: one sample each, two of them the same sample as a 不合格 row (same day, producer, sampled
-    # unit, food and batch); 1,079 不合格 rows - 67 rejected = 1,012 rows: 1,006 samples, 6 rows continue one
+    # unit, food and batch); 1,079 不合格 rows - 67 rejected = 1,012 rows: 1,006 failed results, 6 rows continue
+    # one; 14 results published by a bureau and again by a failures-only re-publisher are one sample each
     by_conclusion = Counter(s.conclusion for s in store.scan("sample"))
-    assert by_conclusion == {"conforming": 4039, "nonconforming": 1006}
-    assert counts["test_result"] == 1012
-    assert sum(1 for s in store.scan("sample") if s.sampled_id is None) == 921
+    assert by_conclusion == {"conforming": 4039, "nonconforming": 992}
+    # one per failed item (a cell listing several items with their results gives several; a second
+    # publication of a result adds only the items the first did not list)
+    assert counts["test_result"] == 1004
+    assert sum(1 for s in store.scan("sample") if s.sampled_id is None) == 907
+
+
+def test_a_result_published_twice_is_one_sample(real):
+    """A bureau's failure that a failures-only re-publisher published again (e.g. 库尔勒丰华 白砂糖, 标签): one
+    sample, named where it was taken, both sources recorded; no two different samples merged."""
+    store, _, _ = real
+    sources = {s.id: s for s in store.scan("sampling_source")}
+    twice = [s for s in store.scan("sample") if s.also_sources]
+    assert len(twice) == 14
+    assert all(s.sampled_id and s.conclusion == "nonconforming" for s in twice)
+    assert all(sources[a].coverage == "failures_only" for s in twice for a in s.also_sources.split())
+    # 13 of a bureau publishing both tables; one (指甲贝) of two national re-publishers giving failures only
+    assert Counter(sources[s.source_id].coverage for s in twice) == {"both": 13, "failures_only": 1}
+    sugar = [s for s in twice if s.product_name == "白砂糖" and s.announced == "2021-03-17"]
+    assert len(sugar) == 1 and "库尔勒丰华" in store.get("operator", sugar[0].producer_id).name
+    # the re-publisher's row of 哈密 锦江 老陈醋 lists a second item: it is kept on the one sample
+    vinegar = next(s for s in twice if s.product_name == "老陈醋")
+    assert sorted(t.item[:4] for t in store.scan("test_result", {"sample_id": vinegar.id})) == ["不挥发酸", "可溶性无"]
+    # two publications of 笨榨大豆油 by 黑龙江 bureaus ten days apart with different results stay two samples
+    oil = [s for s in store.scan("sample") if s.product_name == "笨榨大豆油" and s.announced
+           and s.announced.startswith("2016-1")]
+    assert len(oil) == 2
 
 
 def test_warnings_by_kind(real):
@@ -68,7 +93,7 @@ def test_fields_the_model_reads(real):
     store, _, _ = real
     samples = list(store.scan("sample"))
     assert all(s.announced and s.source_id and s.task for s in samples)
-    assert Counter(s.task_kind for s in samples) == {"provincial": 3974, "national": 699, None: 270, "municipal": 102}
+    assert Counter(s.task_kind for s in samples) == {"provincial": 3961, "national": 698, None: 270, "municipal": 102}
     assert sum(1 for s in samples if s.samr_category) == len(samples) - 4
     assert sum(1 for s in samples if s.province) == 3443  # 被抽样单位所在省份 is empty in 1,673 rows
     related = [s for s in samples if s.food_related]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,66 @@ def test_a_name_two_registered_operators_share_is_left_unmerged(tmp_path):
         assert [(a["form"], a["operators"]) for a in amb] == [
             ("南通丙食品有限公司", ["urn:foodtrace:operator:uscc:91320602MA1MXXXX00",
                                    "urn:foodtrace:operator:uscc:91320612MA1MYYYY2B"])]
+
+
+# -- one result published by two sources ---------------------------------------------------------------
+
+BUREAU, REPUBLISHER = "国内监督抽查(新疆市场监管局)", "国内监督抽查(新疆维吾尔自治区市场监督管理局)"
+
+
+def _twice(tmp_path: Path, same_file: bool, *, value: str = "171IU", days: int = 0) -> list[Path]:
+    """A bureau's failure (named where it was taken, its batch written as the announcement day) and the same
+    failure re-published with the real batch, no sampled unit and a second item."""
+    late = str(date(2021, 3, 17) + timedelta(days=days))
+    bureau = [str(1), "库尔勒丰华食品有限公司 ", "库尔勒丰华食品有限公司 ", "新疆", "白砂糖", "2021-03-17",
+              "色值║171IU║≤150IU", "食糖/白糖", "2021-03-17", BUREAU]
+    again = [str(2), "库尔勒丰华食品有限公司", "/", "", "白砂糖", "2020.11.12",
+             f"色值（≤150IU）;标签║{value};不合格║/", "", late, REPUBLISHER]
+    other = [str(3), "阿克苏某糖业有限公司", "/", "", "白砂糖", "2020.10.01", "色值║180IU║/", "", "2021-03-17",
+             REPUBLISHER]
+    if same_file:
+        path = tmp_path / "u.csv"
+        write_table(path, U_HEAD, [again, bureau, other])
+        return [path]
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    write_table(a, U_HEAD, [again, other])
+    write_table(b, U_HEAD, [bureau])
+    return [a, b]
+
+
+def _failed(store) -> list:
+    return sorted((s for s in store.scan("sample") if s.conclusion == "nonconforming"), key=lambda s: s.product_id)
+
+
+@pytest.mark.parametrize("how", ["one file", "re-publisher first", "bureau first"])
+def test_a_result_published_twice_is_one_sample(tmp_path, how):
+    files = _twice(tmp_path, how == "one file")
+    if how == "bureau first":
+        files = files[::-1]
+    with open_store(tmp_path / "s.db") as store:
+        for f in files:
+            load_files(store, [f])
+        got = _failed(store)
+        assert len(got) == 2                       # the two publications of 库尔勒丰华 白砂糖, and 阿克苏's own
+        s = next(x for x in got if "%E5%BA%93" in x.producer_id)  # 库
+        ids_ = {x.name: x.id for x in store.scan("sampling_source")}
+        assert {s.source_id, *s.also_sources.split()} == {ids_["新疆市场监管局"], ids_["新疆维吾尔自治区市场监督管理局"]}
+        assert s.sampled_id and s.province == "新疆" and "sampled" not in (s.missing or "")
+        assert s.announced == "2021-03-17"
+        assert sorted(t.item for t in store.scan("test_result", {"sample_id": s.id})) in (
+            ["标签", "色值"], ["标签", "色值（≤150IU）"])
+        before = {x.id: x for t in ("sample", "test_result") for x in store.scan(t)}
+        for f in files:                            # loading again changes nothing
+            assert all(o.stats.total_changed == 0 for o in load_files(store, [f]))
+        assert {x.id: x for t in ("sample", "test_result") for x in store.scan(t)} == before
+
+
+@pytest.mark.parametrize("change", [{"value": "165IU"}, {"days": 40}])
+def test_two_results_that_differ_stay_two_samples(tmp_path, change):
+    """A different result of the same product, or one announced more than a month apart, is another sample."""
+    with open_store(tmp_path / "s.db") as store:
+        load_files(store, _twice(tmp_path, True, **change))
+        got = _failed(store)
+        assert len(got) == 3 and not any(s.also_sources for s in got)
+        assert sorted(s.announced for s in got) == sorted(["2021-03-17", "2021-03-17",
+                                                           str(date(2021, 3, 17) + timedelta(days=change.get("days", 0)))])
