@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-__all__ = ["install", "open_accounts"]
+__all__ = ["install", "open_accounts", "routers"]
 
 
 def open_accounts(settings: Any) -> Any:
@@ -28,12 +28,18 @@ def open_accounts(settings: Any) -> Any:
                     lock_seconds=settings.signin_lock_minutes * 60)
 
 
+def routers() -> tuple[Any, ...]:
+    """Every router of the console (what :func:`install` adds; the access tests enumerate their routes)."""
+    from . import credit, entities, signin, tracing, work
+
+    return tuple(m.router for m in (signin, entities, tracing, credit, work))
+
+
 def install(app: FastAPI) -> None:
     """Add the console's routes, static assets and error pages to the service's application."""
-    from . import credit, entities, signin, tracing, work
     from .web import PREFIX, install_errors
 
-    for module in (signin, entities, tracing, credit, work):
-        app.include_router(module.router)
+    for router in routers():
+        app.include_router(router)
     app.mount(PREFIX + "/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")
     install_errors(app)
