@@ -15,6 +15,9 @@ from .conftest import PASSWORD, login_token, sign_in
 
 
 def _events(server) -> list[tuple[str | None, int | None, list[str]]]:
+    import time
+
+    time.sleep(0.5)  # the audit entry is written once the answer has been sent
     db = ServiceDB(server.service_db)
     try:
         return [(e.event, e.status, e.entities) for e in db.audit_entries()]
