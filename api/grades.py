@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from ontology.records import GradeOverride
 from ontology.times import now_iso
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from reasoning.grading import Assessment
 
 __all__ = ["explanation", "records_of", "operator_name", "OverrideOutcome", "set_override",
-           "lift_override", "stored_explanation", "grade_history"]
+           "lift_override", "stored_explanation", "grade_history", "publish", "graded_operators"]
 
 def records_of(store: Any, oid: str) -> tuple[list[Any], list[Any]]:
     """An operator's stored assessments and overrides."""
@@ -138,3 +138,99 @@ def stored_explanation(store: Any, oid: str) -> tuple["Assessment", dict[str, An
     if "model" in body:
         stamp["model"] = body["model"]
     return a, stamp
+
+
+def _grouped(store: Any, table: str) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for r in store.scan(table):
+        out.setdefault(r.operator_id, []).append(r)
+    return out
+
+
+def publish(store: Any, entities: Iterable[str], grades: Iterable[str], *, by: str) -> tuple[int, int]:
+    """Publish the latest assessment of the operators named (any identifier form) and of every operator whose latest
+    assessment has one of ``grades`` (``foodtrace risk publish``): each is stamped published (who, when), nothing
+    else in it changes. The number stamped and the number published already.
+
+    Raises :class:`NotFound` (an operator without a stored assessment) and :class:`FoodtraceError` (an operator whose
+    grade an override set or lifted after its latest assessment: grade again first, so that what is published is a
+    stored, explained assessment); nothing is written then.
+    """
+    import dataclasses
+
+    from ontology.errors import FoodtraceError, NotFound
+    from reasoning.assessments import effective_grade, latest_assessment
+
+    if not (by or "").strip():
+        raise FoodtraceError("who publishes must be named")
+    wanted = {g.strip().upper() for g in grades}
+    ras = _grouped(store, "risk_assessment")
+    gos = _grouped(store, "grade_override")
+    targets: dict[str, None] = {}
+    for e in entities:
+        oid = store.require(e, "operator")
+        if oid not in ras:
+            raise NotFound(f"{e!r} ({oid}) has no stored assessment; run `foodtrace risk grade` first")
+        targets[oid] = None
+    if wanted:
+        for oid in sorted(ras):
+            latest = latest_assessment(ras[oid])
+            if latest is not None and latest.grade in wanted:
+                targets[oid] = None
+    stale, stamps, already = [], [], 0
+    stamp_time = now_iso()
+    for oid in targets:
+        latest = latest_assessment(ras[oid])
+        eff = effective_grade(ras[oid], gos.get(oid, ()), operator_id=oid)
+        if eff.grade != latest.grade:
+            stale.append(f"{oid} (assessed {latest.grade}, now {eff.grade})")
+            continue
+        if latest.published:
+            already += 1
+            continue
+        stamps.append(dataclasses.replace(latest, published=True, published_at=stamp_time, published_by=by))
+    if stale:
+        raise FoodtraceError(f"{len(stale)} operator(s) had their grade changed by an override after the latest "
+                             f"assessment: {', '.join(stale[:5])}{' ...' if len(stale) > 5 else ''}; "
+                             "run `foodtrace risk grade` first")
+    store.write(stamps)
+    return len(stamps), already
+
+
+def _matches(value: str | None, wanted: str, labels: dict[str, tuple[str, str]]) -> bool:
+    if value is None:
+        return False
+    w = wanted.strip().lower()
+    if value.lower() == w:
+        return True
+    zh, en = labels.get(value, (value, value))
+    return w in (str(zh).lower(), str(en).lower())
+
+
+def graded_operators(view: Any, *, district: str | None = None, kind: str | None = None, grade: str | None = None,
+                     source: str | None = None, published: bool | None = None) -> tuple[list[Any], dict[str, Any]]:
+    """The grades in effect (:class:`reasoning.assessments.EffectiveGrade`) of every graded operator matching the
+    filters, sorted by operator id, and those operators' records: what ``GET /grades`` pages and the console's grade
+    list shows. ``district`` and ``kind`` match a code or its Chinese or English label."""
+    from ontology.vocab import labels
+    from reasoning.assessments import effective_grades
+
+    eff = effective_grades(view)
+    ops = view.get_many("operator", list(eff))
+    regions, kinds = labels("region"), labels("operator_kind")
+    chosen = []
+    for oid in sorted(eff):
+        e = eff[oid]
+        op = ops.get(oid)
+        if grade is not None and e.grade != grade:
+            continue
+        if source is not None and e.source != source:
+            continue
+        if published is not None and bool(e.published) != published:
+            continue
+        if district and not _matches(op.region_id if op else None, district, regions):
+            continue
+        if kind and not _matches(op.kind if op else None, kind, kinds):
+            continue
+        chosen.append(e)
+    return chosen, ops

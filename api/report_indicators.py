@@ -51,7 +51,7 @@ def format_value(v: "IndicatorValue") -> str:
     return f"{x * 100:.1f}%"
 
 
-def _target(rep: "IndicatorReport", ind: str) -> str:
+def target_text(rep: "IndicatorReport", ind: str) -> str:
     i = rep.table.indicators[ind]
     if ind == "red_lines":
         return "0"
@@ -76,7 +76,7 @@ def text_report(rep: "IndicatorReport") -> str:
         rows = []
         for ind in ORDER:
             i = rep.table.indicators[ind]
-            rows.append([i.zh, _target(rep, ind)] + [format_value(vals[(m, ind)]) + mark[vals[(m, ind)].status(rep.table)]
+            rows.append([i.zh, target_text(rep, ind)] + [format_value(vals[(m, ind)]) + mark[vals[(m, ind)].status(rep.table)]
                                                      if (m, ind) in vals else "" for m in rep.months])
         parts.append(f"\n{district_name(d)} / {district_name(d, 'en')}")
         parts.append(render.text_table(rows, ["指标/indicator", "目标/target", *rep.months]))
@@ -97,7 +97,7 @@ def _sheet_overview(ws: Any, rep: "IndicatorReport", scope: Iterable[str]) -> No
         vals = _values(rep, d)
         for ind in ORDER:
             i = rep.table.indicators[ind]
-            row = [district_name(d), f"{i.zh}\n{i.en}", _target(rep, ind)]
+            row = [district_name(d), f"{i.zh}\n{i.en}", target_text(rep, ind)]
             statuses = []
             for m in rep.months:
                 v = vals.get((m, ind))
@@ -149,7 +149,7 @@ def _sheet_notes(ws: Any, rep: "IndicatorReport") -> None:
         c.font = Font(bold=True)
     for ind in ORDER:
         i = rep.table.indicators[ind]
-        ws.append([f"{i.zh} / {i.en}", i.definition_zh, i.definition_en, _target(rep, ind), i.amber,
+        ws.append([f"{i.zh} / {i.en}", i.definition_zh, i.definition_en, target_text(rep, ind), i.amber,
                    "本系统设定 / designed here" if i.designed else (i.source or "")])
         for c in ws[ws.max_row]:
             c.alignment = Alignment(wrap_text=True, vertical="top")
@@ -248,7 +248,7 @@ def render_pack_html(rep: "IndicatorReport", district: str) -> str:
         st = v.status(rep.table) if v is not None else None
         cards.append(f'<div class="card {st or "none"}"><div class="k">{_esc(i.zh)}</div>'
                      f'<div class="en">{_esc(i.en)}</div><div class="v">{format_value(v) if v else "—"}</div>'
-                     f'<div class="t">目标 {_target(rep, ind)} · {_STATUS_ZH[st]}</div>'
+                     f'<div class="t">目标 {target_text(rep, ind)} · {_STATUS_ZH[st]}</div>'
                      f'<div class="n">{v.numerator if v else 0} / {v.denominator if v and v.denominator is not None else "—"}'
                      f'</div></div>')
     charts = [
@@ -269,10 +269,10 @@ def render_pack_html(rep: "IndicatorReport", district: str) -> str:
             v = vals.get((m, ind))
             st = v.status(rep.table) if v is not None else None
             tds.append(f'<td class="{st or "none"}">{format_value(v) if v else "—"}</td>')
-        rows.append(f"<tr><th>{_esc(i.zh)}<br><small>{_esc(i.en)}</small></th><td>{_target(rep, ind)}</td>"
+        rows.append(f"<tr><th>{_esc(i.zh)}<br><small>{_esc(i.en)}</small></th><td>{target_text(rep, ind)}</td>"
                     f"{''.join(tds)}</tr>")
     defs = "".join(f"<dt>{_esc(i.zh)} / {_esc(i.en)}</dt><dd>{_esc(i.definition_zh)}<br><small>"
-                   f"{_esc(i.definition_en)}</small><br><small>目标 target {_target(rep, k)}；"
+                   f"{_esc(i.definition_en)}</small><br><small>目标 target {target_text(rep, k)}；"
                    f"{'本系统设定 designed here' if i.designed else '依据 ' + _esc(i.source)}</small></dd>"
                    for k, i in rep.table.indicators.items())
     overdue = [v for v in rep.values if v.district == district and v.indicator == "disposal_completion"

@@ -60,6 +60,24 @@ class Settings(BaseSettings):
                                 description="Neo4j database where the store URL has no ?database= (also read "
                                             "from NEO4J_DATABASE); empty = the server's default")
 
+    session_idle_minutes: int = Field(30, ge=1, description=(
+        "Console: a staff session ends after this many minutes without a request"))
+    session_absolute_hours: float = Field(8, gt=0, description=(
+        "Console: a staff session ends this many hours after sign-in, however busy"))
+    signin_max_failures: int = Field(5, ge=1, description=(
+        "Console: failed sign-ins of one user (within the lock period) that lock the account"))
+    signin_lock_minutes: int = Field(15, ge=1, description=(
+        "Console: how long a locked account stays locked; also the window failures are counted in "
+        "(20 failures from one address in it throttle that address)"))
+    oidc_issuer: str = Field("", description=(
+        "Console single sign-on: the bureau's OpenID Connect issuer URL (its /.well-known/openid-configuration "
+        "is read); empty = no single sign-on"))
+    oidc_client_id: str = Field("", description="Console single sign-on: this application's client id")
+    oidc_client_secret: str = Field("", description="Console single sign-on: this application's client secret")
+    oidc_username_claim: str = Field("preferred_username", description=(
+        "Console single sign-on: the ID token claim naming the staff account (created with `foodtrace users "
+        "create --sso`)"))
+
     def store_options(self) -> dict[str, Any]:
         """The backend options of :func:`graph.store.open_store` (Neo4j credentials and database)."""
         return {k: v for k, v in (("user", self.neo4j_user), ("password", self.neo4j_password),

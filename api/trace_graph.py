@@ -288,6 +288,11 @@ def _js(value: Any) -> str:
 
 
 def write_html(trace: "Trace", ctx: TraceContext, path: Path | str, lang: str = "zh") -> None:
+    """The interactive page (:func:`html_page`) written to ``path``."""
+    Path(path).write_text(html_page(trace, ctx, lang), encoding="utf-8")
+
+
+def html_page(trace: "Trace", ctx: TraceContext, lang: str = "zh") -> str:
     """The interactive page: every script and style inline, nothing fetched from the web."""
     from pyvis.network import Network
 
@@ -343,10 +348,9 @@ def write_html(trace: "Trace", ctx: TraceContext, path: Path | str, lang: str = 
     texts = [g.title, g.subtitle, legend, hint] + [str(n.get("label", "")) + str(n.get("title", "")) for n in nodes]
     texts += [str(e.get("label", "")) + str(e.get("title", "")) for e in edges]
     face = cjk_font_face("".join(texts)) or ""
-    page = _PAGE.format(lang="en" if en else "zh-CN", font_face=face, family=WEB_FAMILY, title=html.escape(g.title), subtitle=html.escape(g.subtitle),
+    return _PAGE.format(lang="en" if en else "zh-CN", font_face=face, family=WEB_FAMILY, title=html.escape(g.title), subtitle=html.escape(g.subtitle),
                         legend=legend, hint=html.escape(hint), vis_js=vis_js.replace("</script", "<\\/script"),
                         vis_css=vis_css, nodes=_js(nodes), edges=_js(edges), options=options.replace("</", "<\\/"))
-    Path(path).write_text(page, encoding="utf-8")
 
 
 # -- PNG -------------------------------------------------------------------------------------------

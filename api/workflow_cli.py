@@ -27,7 +27,7 @@ from typing import Any, Iterable
 
 import click
 
-from ontology.errors import FoodtraceError, NotFound
+from ontology.errors import FoodtraceError
 from ontology.times import now_iso
 
 from . import render
@@ -388,43 +388,14 @@ def publish_cmd(entities: tuple[str, ...], grades: tuple[str, ...], all_a: bool,
     grade changed by an override set or lifted after its latest assessment is refused: run
     `foodtrace risk grade` first, so that what is published is a stored, explained assessment.
     """
-    from reasoning.assessments import effective_grade, latest_assessment
+    from .grades import publish
 
     wanted = {g.upper() for g in grades} | ({"A"} if all_a else set())
     if not entities and not wanted:
         raise click.UsageError("name the operators to publish, or select them with --grade G / --all-grade-A")
     with open_cli_store(store_url) as store:
-        ras = _grouped(store, "risk_assessment")
-        gos = _grouped(store, "grade_override")
-        targets: dict[str, None] = {}
-        for e in entities:
-            oid = store.require(e, "operator")
-            if oid not in ras:
-                raise NotFound(f"{e!r} ({oid}) has no stored assessment; run `foodtrace risk grade` first")
-            targets[oid] = None
-        if wanted:
-            for oid in sorted(ras):
-                latest = latest_assessment(ras[oid])
-                if latest is not None and latest.grade in wanted:
-                    targets[oid] = None
-        stale, stamps, already = [], [], 0
-        stamp_time = now_iso()
-        for oid in targets:
-            latest = latest_assessment(ras[oid])
-            eff = effective_grade(ras[oid], gos.get(oid, ()), operator_id=oid)
-            if eff.grade != latest.grade:
-                stale.append(f"{oid} (assessed {latest.grade}, now {eff.grade})")
-                continue
-            if latest.published:
-                already += 1
-                continue
-            stamps.append(dataclasses.replace(latest, published=True, published_at=stamp_time, published_by=by))
-        if stale:
-            raise FoodtraceError(f"{len(stale)} operator(s) had their grade changed by an override after the latest "
-                                 f"assessment: {', '.join(stale[:5])}{' ...' if len(stale) > 5 else ''}; "
-                                 "run `foodtrace risk grade` first")
-        store.write(stamps)
-    click.echo(f"已发布/published: {len(stamps)} 项评估/assessments"
+        stamps, already = publish(store, entities, wanted, by=by)
+    click.echo(f"已发布/published: {stamps} 项评估/assessments"
                + (f"; {already} 项此前已发布/already published" if already else ""))
 
 

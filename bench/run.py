@@ -21,6 +21,7 @@ BENCHMARKS = {
     "risk": "risk.py",  # features, grades and failure-risk scores for every operator of the 1,000,000-delivery network
     "risk-real": "risk_real.py",  # the planned-sample model on ../shared/realdata, scored as issue 17 is judged
     "indicators": "indicators.py",  # demonstration-city indicators of the loaded 1M city against the generator's truth
+    "console": "console.py",  # server time of each console page on the 1M store (cold, median, p90; target 200 ms)
     "api": "api.py",  # QR lookups of random lots through `foodtrace serve` under wrk (needs the 1M store)
 }
 

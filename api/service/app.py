@@ -7,7 +7,8 @@ the settings from ``FOODTRACE_*`` environment variables).
 Routers, one module each: :mod:`.public` (no key), :mod:`.investigate`
 (investigators and analysts), :mod:`.credit` (grades), :mod:`.capture` (EPCIS
 capture and template uploads), :mod:`.admin` (audit log). Access rules live in
-:mod:`.security`, error bodies in :mod:`.problems`.
+:mod:`.security`, error bodies in :mod:`.problems`. The staff console (:mod:`api.console`, signed-in pages
+under ``/console``) is added to the same application.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fastapi import FastAPI
 
 from graph.store import open_store
 
+from .. import console
 from ..settings import Settings, get_settings
 from . import admin, capture, credit, disposal, investigate, problems, public
 from .projection import PublicViews
@@ -53,9 +55,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = open_store(settings.store, settings.store_options())
         app.state.service_db = ServiceDB(settings.service_db)
         app.state.public_views = PublicViews(settings.service_db, app.state.store)
+        app.state.accounts = console.open_accounts(settings)
         try:
             yield
         finally:
+            app.state.accounts.close()
             app.state.public_views.close()
             app.state.store.close()
             app.state.service_db.close()
@@ -80,4 +84,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for module in (public, investigate, credit, disposal, capture, admin):
         app.include_router(module.router)
+    console.install(app)
     return app

@@ -70,7 +70,7 @@ from .problems import PROBLEM_JSON, PROBLEM_SCHEMA, problem
 from .security import audit_entities, require
 from .servicedb import ApiKey, CaptureJob, ServiceDB
 
-__all__ = ["router", "EPCIS_VERSION", "CBV_VERSION"]
+__all__ = ["router", "EPCIS_VERSION", "CBV_VERSION", "load_uploads", "safe_name"]
 
 log = logging.getLogger("foodtrace.service")
 
@@ -622,10 +622,10 @@ def get_event(request: Request, eventID: str, _key: ApiKey = Depends(require("ca
 _UNSAFE = re.compile(r"[\x00-\x1f/\\:*?\"<>|]")
 
 
-def _safe_name(name: str | None, n: int) -> str:
+def safe_name(name: str | None, n: int) -> str:
     """A file name to save an upload under: the original's last part, without path or control characters.
 
-    >>> _safe_name("../../etc/经营主体.csv", 1), _safe_name("C:\\\\tmp\\\\a.xlsx", 2), _safe_name("..", 3)
+    >>> safe_name("../../etc/经营主体.csv", 1), safe_name("C:\\\\tmp\\\\a.xlsx", 2), safe_name("..", 3)
     ('经营主体.csv', 'a.xlsx', 'upload-3')
     """
     base = re.split(r"[/\\]", name or "")[-1]
@@ -648,9 +648,10 @@ def _rejects_csv(rejects: list[dict[str, Any]]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def _load_uploads(store: Any, saved: list[tuple[Path, str]], kind: str,
+def load_uploads(store: Any, saved: list[tuple[Path, str]], kind: str,
                   options: Any = None) -> list[dict[str, Any]]:
-    """Load the saved files as ``foodtrace load`` does (its order, one atomic batch per file)."""
+    """Load the saved files as ``foodtrace load`` does (its order, one atomic batch per file): per file its outcome,
+    every rejected row and every warning (rows stored with something missing), each naming the file as sent."""
     from loaders.load import load_files, plan_order
 
     original = {p: name for p, name in saved}
@@ -662,18 +663,23 @@ def _load_uploads(store: Any, saved: list[tuple[Path, str]], kind: str,
         except (FoodtraceError, KeyError, ValueError) as e:  # a file the loader could not take at all
             log.warning("upload %s could not be loaded: %s", name, e)
             out.append({"file": name, "kind": k, "template": None, "status": "unreadable", "received": 0,
-                        "changed": 0, "rejected": 0, "error": f"{name}: {e}", "rejects": []})
+                        "changed": 0, "rejected": 0, "error": f"{name}: {e}", "rejects": [], "warnings": []})
             continue
         rejects = []
         for r in o.rejects:
             row = r.as_row()
             row["file"] = name
             rejects.append(row)
+        warnings = []
+        for w in o.warnings:
+            row = w.as_row()
+            row["file"] = name
+            warnings.append(row)
         error = o.error.replace(str(path), name) if o.error else None
         out.append({"file": name, "kind": o.kind, "template": o.template,
                     "status": "unreadable" if o.error else ("rejects" if o.rejects else "ok"),
                     "received": o.stats.total_received, "changed": o.stats.total_changed,
-                    "rejected": len(o.rejects), "error": error, "rejects": rejects})
+                    "rejected": len(o.rejects), "error": error, "rejects": rejects, "warnings": warnings})
     return out
 
 
@@ -721,14 +727,14 @@ async def upload(request: Request,
         with tempfile.TemporaryDirectory(prefix="foodtrace-upload-") as tmp:
             saved: list[tuple[Path, str]] = []
             for n, up in enumerate(uploads, 1):
-                name = _safe_name(up.filename, n)
+                name = safe_name(up.filename, n)
                 folder = Path(tmp) / str(n)  # one folder per file: two uploads may share a name
                 folder.mkdir()
                 path = folder / name
                 path.write_bytes(await up.read())
                 saved.append((path, name))
             audit_entities(request, *(f"upload:{name}" for _, name in saved))
-            results = await anyio.to_thread.run_sync(_load_uploads, store, saved, kind,
+            results = await anyio.to_thread.run_sync(load_uploads, store, saved, kind,
                                                      _settings(request).read_options())
     finally:
         await form.close()

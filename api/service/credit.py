@@ -91,16 +91,6 @@ class GradePage(BaseModel):
     items: list[GradeItem]
 
 
-def _matches(value: str | None, wanted: str, labels: dict[str, tuple[str, str]]) -> bool:
-    if value is None:
-        return False
-    w = wanted.strip().lower()
-    if value.lower() == w:
-        return True
-    zh, en = labels.get(value, (value, value))
-    return w in (str(zh).lower(), str(en).lower())
-
-
 @router.get("", summary="风险等级列表 / grades in effect (filtered, paged)",
             description="The grade in effect of every graded operator (latest assessment; an override in force "
                         "wins), sorted by operator id, with the latest assessment's points and versions: the rows "
@@ -117,27 +107,10 @@ def grades(*, request: Request,
            limit: int = Query(100, ge=1, le=1000, description="Page size"),
            offset: int = Query(0, ge=0, le=1_000_000_000, description="Items to skip"),
            view: ViewDep, key: ApiKey = Depends(require("grades.read"))) -> GradePage:
-    from ontology.vocab import labels
-    from reasoning.assessments import effective_grades
+    from ..grades import graded_operators
 
-    eff = effective_grades(view)
-    ops = view.get_many("operator", list(eff))
-    regions, kinds = labels("region"), labels("operator_kind")
-    chosen = []
-    for oid in sorted(eff):
-        e = eff[oid]
-        op = ops.get(oid)
-        if grade is not None and e.grade != grade:
-            continue
-        if source is not None and e.source != source:
-            continue
-        if published is not None and bool(e.published) != published:
-            continue
-        if district and not _matches(op.region_id if op else None, district, regions):
-            continue
-        if kind and not _matches(op.kind if op else None, kind, kinds):
-            continue
-        chosen.append(e)
+    chosen, ops = graded_operators(view, district=district, kind=kind, grade=grade, source=source,
+                                   published=published)
     page = chosen[offset:offset + limit]
     ras = view.get_many("risk_assessment", [e.assessment_id for e in page if e.assessment_id])
     gos = view.get_many("grade_override", [e.override_id for e in page if e.override_id])

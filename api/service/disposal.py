@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from graph.view import ReadView
 from ontology.errors import InvalidRecord
-from ontology.handling import district_id, district_of
+from ontology.handling import district_id
 from ontology.times import today
 
 from .deps import StoreDep
@@ -34,7 +34,7 @@ from .problems import PROBLEM_JSON, PROBLEM_SCHEMA
 from .security import audit_entities, district_scope, require
 from .servicedb import ApiKey
 
-__all__ = ["router"]
+__all__ = ["router", "StepIn", "scoped_subject", "add_step"]
 
 router = APIRouter(tags=["disposal"])
 
@@ -56,16 +56,14 @@ def _as_of(view: ReadView, as_of: str | None) -> Any:
 
 
 def _subject_district(view: ReadView, subject: Any) -> str:
+    from reasoning.scope import operator_districts
+
     if subject.table == "disposal_case":
         return subject.district_id
-    ops = view.get_many("operator", [subject.operator_id])
-    op = ops.get(subject.operator_id)
-    if op is not None and op.parent_id:
-        ops.update(view.get_many("operator", [op.parent_id]))
-    return district_of(ops, subject.operator_id)
+    return operator_districts(view, [subject.operator_id])[subject.operator_id]
 
 
-def _subject(request: Request, store: Any, key: ApiKey, ident: str, table: str) -> Any:
+def scoped_subject(request: Request, store: Any, key: ApiKey, ident: str, table: str) -> Any:
     from reasoning.disposal import subject_of
 
     audit_entities(request, ident)
@@ -120,12 +118,12 @@ class ComplaintIn(BaseModel):
     sample: str | None = None
 
 
-def _add_step(request: Request, store: Any, key: ApiKey, ident: str, body: StepIn, table: str) -> dict[str, Any]:
+def add_step(request: Request, store: Any, key: ApiKey, ident: str, body: StepIn, table: str) -> dict[str, Any]:
     from ontology import vocab
     from ontology.records import to_dict
     from reasoning.disposal import evidence_file, new_step
 
-    subject = _subject(request, store, key, ident, table)
+    subject = scoped_subject(request, store, key, ident, table)
     by = key.name or f"key {key.id}"
     files = []
     for e in body.evidence:
@@ -167,7 +165,7 @@ def get_case(request: Request, number: str, store: StoreDep,
     from ontology.handling import effective_steps
     from ontology.records import to_dict
 
-    subject = _subject(request, store, key, number, "disposal_case")
+    subject = scoped_subject(request, store, key, number, "disposal_case")
     steps = sorted(store.scan("handling_step", {"subject_id": subject.id}), key=lambda s: (s.seq, s.id))
     live = {s.id for s in effective_steps(steps)}
     return {"case": to_dict(subject), "steps": [{**to_dict(s), "effective": s.id in live} for s in steps]}
@@ -177,7 +175,7 @@ def get_case(request: Request, number: str, store: StoreDep,
              responses=_responses(401, 403, 404, 422))
 def add_case_step(request: Request, number: str, body: StepIn, store: StoreDep,
                   key: ApiKey = Depends(require("disposal.write"))) -> dict[str, Any]:
-    return _add_step(request, store, key, number, body, "disposal_case")
+    return add_step(request, store, key, number, body, "disposal_case")
 
 
 @router.get("/complaints", summary="投诉举报: complaints and reports with their closing deadlines",
@@ -216,7 +214,7 @@ def new_complaint(request: Request, body: ComplaintIn, store: StoreDep,
              responses=_responses(401, 403, 404, 422))
 def add_complaint_step(request: Request, number: str, body: StepIn, store: StoreDep,
                        key: ApiKey = Depends(require("disposal.write"))) -> dict[str, Any]:
-    return _add_step(request, store, key, number, body, "complaint")
+    return add_step(request, store, key, number, body, "complaint")
 
 
 @router.get("/indicators", summary="长效动态管理指标: the demonstration-city indicators per district and month",

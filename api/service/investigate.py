@@ -34,10 +34,10 @@ from ontology.times import today
 
 from .deps import ViewDep
 from .problems import PROBLEM_JSON, PROBLEM_SCHEMA
-from .security import MAX_ID, audit_entities, audited_require, require
+from .security import MAX_ID, audit_entities, audited_require, check_district, require
 from .servicedb import ApiKey
 
-__all__ = ["router", "content_disposition"]
+__all__ = ["router", "content_disposition", "trace_query", "run_trace", "recall_response", "rank"]
 
 router = APIRouter(tags=["investigation"])
 
@@ -129,7 +129,7 @@ def _options(view: ReadView, q: TraceQuery) -> Any:
         raise _invalid("query.kill", str(e).removeprefix("--kill ")) from None
 
 
-def _run_trace(request: Request, view: ReadView, q: TraceQuery, direction: str) -> Any:
+def run_trace(request: Request, view: ReadView, q: TraceQuery, direction: str) -> Any:
     from reasoning.trace import trace
 
     audit_entities(request, q.id, *q.kills)
@@ -150,7 +150,7 @@ _TRACE_DOC = ("The JSON of `foodtrace trace {d} ID --format json`: the start, th
             openapi_extra={"x-permission": "trace"})
 def trace_down(request: Request, *, q: TraceQuery = Depends(trace_query), view: ViewDep,
                key: ApiKey = Depends(require("trace"))) -> dict[str, Any]:
-    return _run_trace(request, view, q, "down").to_dict()
+    return run_trace(request, view, q, "down").to_dict()
 
 
 @router.get("/trace/up", summary="上游溯源 / trace upstream: where did it come from",
@@ -158,7 +158,7 @@ def trace_down(request: Request, *, q: TraceQuery = Depends(trace_query), view: 
             openapi_extra={"x-permission": "trace"})
 def trace_up(request: Request, *, q: TraceQuery = Depends(trace_query), view: ViewDep,
              key: ApiKey = Depends(require("trace"))) -> dict[str, Any]:
-    return _run_trace(request, view, q, "up").to_dict()
+    return run_trace(request, view, q, "up").to_dict()
 
 
 # -- recall lists --------------------------------------------------------------------------------------
@@ -189,10 +189,10 @@ def _recall_name(result: Any, ctx: Any, lang: str, ext: str) -> tuple[str, str]:
     return (en if lang == "en" else zh), fallback
 
 
-def _recall(request: Request, view: ReadView, q: TraceQuery, direction: str, lang: str, fmt: str) -> Response:
+def recall_response(request: Request, view: ReadView, q: TraceQuery, direction: str, lang: str, fmt: str) -> Response:
     from .. import trace_render
 
-    result = _run_trace(request, view, q, direction)
+    result = run_trace(request, view, q, direction)
     ctx = trace_render.gather_context(view, result)
     name, fallback = _recall_name(result, ctx, lang, fmt)
     headers = {"Content-Disposition": content_disposition(name, fallback), "Cache-Control": "no-store"}
@@ -220,7 +220,7 @@ def recall_xlsx(request: Request, *, q: TraceQuery = Depends(trace_query),
                                                          "up: where it came from"),
                 lang: Literal["zh", "en"] = Query("zh", description="Language of headers and labels"),
                 view: ViewDep, key: ApiKey = Depends(require("recall"))) -> Response:
-    return _recall(request, view, q, direction, lang, "xlsx")
+    return recall_response(request, view, q, direction, lang, "xlsx")
 
 
 @router.get("/recall.csv", summary="召回清单 (CSV) / the recall list as CSV",
@@ -235,7 +235,7 @@ def recall_csv(request: Request, *, q: TraceQuery = Depends(trace_query),
                                                         "came from"),
                lang: Literal["zh", "en"] = Query("zh", description="Language of headers and labels"),
                view: ViewDep, key: ApiKey = Depends(require("recall"))) -> Response:
-    return _recall(request, view, q, direction, lang, "csv")
+    return recall_response(request, view, q, direction, lang, "csv")
 
 
 # -- outbreak ranking ------------------------------------------------------------------------------------
@@ -303,7 +303,7 @@ def _case_date(day: str) -> str:
     return day
 
 
-def _rank(request: Request, view: ReadView, cases: list[Any], *, hazard: str, kill: list[str], priors: bool,
+def rank(request: Request, view: ReadView, cases: list[Any], *, hazard: str, kill: list[str], priors: bool,
           top: int | None, where: str) -> dict[str, Any]:
     from reasoning.outbreak import rank_sources
 
@@ -354,7 +354,7 @@ def outbreak(request: Request, *, body: OutbreakIn, view: ViewDep,
         cases = resolve_rows(rows, view, "cases")
     except CaseRowsError as e:
         raise _bad_rows(e, lambda r: ("body", "cases", r["row"], "id")) from None
-    return _rank(request, view, cases, hazard=body.hazard, kill=body.kill, priors=body.priors, top=body.top,
+    return rank(request, view, cases, hazard=body.hazard, kill=body.kill, priors=body.priors, top=body.top,
                  where="body")
 
 
@@ -402,23 +402,26 @@ def outbreak_upload(*, request: Request,
         cases = resolve_rows(rows, view, shown)
     except CaseRowsError as e:
         raise _bad_rows(e, lambda r: ("file", f"row {r['row']}", r["field"])) from None
-    return _rank(request, view, cases, hazard=hazard, kill=kill, priors=priors, top=top, where="body")
+    return rank(request, view, cases, hazard=hazard, kill=kill, priors=priors, top=top, where="body")
 
 
 # -- operator profiles -----------------------------------------------------------------------------------
 
 
-def _profile(request: Request, view: ReadView, ident: str, limit: int) -> dict[str, Any]:
+def _profile(request: Request, view: ReadView, ident: str, limit: int, key: ApiKey) -> dict[str, Any]:
     from reasoning.profile import operator_profile
 
-    return operator_profile(view, audited_require(request, view, ident), limit=limit)
+    oid = audited_require(request, view, ident)
+    check_district(key, view, "operator", oid)
+    return operator_profile(view, oid, limit=limit)
 
 
 _PROFILE_DOC = ("Everything the store holds about one operator: registration and licence (licence number and date, "
                 "kind, scale, main category, HACCP), inspections, samples taken from it or naming it as producer "
                 "(with test results), cases, complaints, credit records, the grade in effect (an override in force "
                 "wins, unpublished grades included), delivery counts. Lists newest first, cut to `limit`; `counts` "
-                "count everything. Staff only: carries contacts and unpublished grades.")
+                "count everything. Staff only: carries contacts and unpublished grades. A district officer gets the "
+                "operators of their own district only (403 for another's).")
 _LIMIT = Query(20, ge=0, le=1000, description="Items per list (newest first)")
 
 
@@ -429,7 +432,7 @@ def operator_profile_by_query(*, request: Request,
                                               description="The operator in any identifier form (id, USCC, GLN)"),
                               limit: int = _LIMIT, view: ViewDep,
                               key: ApiKey = Depends(require("profile"))) -> dict[str, Any]:
-    return _profile(request, view, id, limit)
+    return _profile(request, view, id, limit, key)
 
 
 @router.get("/operators/{operator_id:path}/profile", summary="主体精准画像 / an operator's profile",
@@ -437,5 +440,5 @@ def operator_profile_by_query(*, request: Request,
             openapi_extra={"x-permission": "profile"})
 def operator_profile(request: Request, *, operator_id: str, limit: int = _LIMIT, view: ViewDep,
                      key: ApiKey = Depends(require("profile"))) -> dict[str, Any]:
-    return _profile(request, view, operator_id, limit)
+    return _profile(request, view, operator_id, limit, key)
 

@@ -21,7 +21,7 @@ from ontology.errors import FoodtraceError, InvalidIdentifier, InvalidRecord, No
 
 from . import pages
 
-__all__ = ["PROBLEM_JSON", "problem", "install", "PROBLEM_SCHEMA"]
+__all__ = ["PROBLEM_JSON", "problem", "install", "PROBLEM_SCHEMA", "status_of"]
 
 log = logging.getLogger("foodtrace.service")
 
@@ -69,7 +69,8 @@ def _respond(request: Request, status: int, detail: str | None, headers: dict[st
     return problem(status, detail, instance=request.url.path, headers=headers, **extra)
 
 
-def _status_of(exc: FoodtraceError) -> int:
+def status_of(exc: FoodtraceError) -> int:
+    """The HTTP status of a domain error (404 not found, 400/422 bad input, 503 store unavailable)."""
     if isinstance(exc, NotFound):
         return 404
     if isinstance(exc, (InvalidIdentifier, InvalidRecord, UnreadableFile)):
@@ -96,7 +97,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(FoodtraceError)
     async def domain_error(request: Request, exc: FoodtraceError) -> Response:
-        return _respond(request, _status_of(exc), str(exc))
+        return _respond(request, status_of(exc), str(exc))
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:

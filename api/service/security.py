@@ -25,7 +25,7 @@ from ontology.errors import NotFound
 from .servicedb import ApiKey, ServiceDB
 
 __all__ = ["MAX_ID", "audited_require", "PERMISSIONS", "require", "audit_entities", "AuditMiddleware", "roles_with",
-           "district_scope"]
+           "district_scope", "audit_state", "authorize", "check_district"]
 
 log = logging.getLogger("foodtrace.service")
 
@@ -35,7 +35,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "trace": frozenset({"investigator", "analyst"}),
     "outbreak": frozenset({"investigator", "analyst"}),
     "recall": frozenset({"investigator"}),
-    "profile": frozenset({"investigator", "analyst", "credit"}),
+    "profile": frozenset({"investigator", "analyst", "credit", "district"}),
     # risk analysts and the credit team: grades and their explanations
     "grades.read": frozenset({"analyst", "credit"}),
     # the credit team alone sets grades by hand
@@ -45,6 +45,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "disposal.read": frozenset({"district", "investigator", "analyst"}),
     "disposal.write": frozenset({"district", "investigator"}),
     "indicators": frozenset({"district", "analyst"}),
+    # the early warnings (a district officer: those of their district's businesses) and the consultation report
+    "warnings": frozenset({"investigator", "analyst", "credit", "district"}),
+    "report": frozenset({"analyst"}),
     # data capture (EPCIS capture interface, template uploads): systems and staff with an admin key
     "capture": frozenset(),
     # the audit log and key administration
@@ -63,6 +66,20 @@ def roles_with(permission: str) -> list[str]:
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer KEY` "
                      "(created with `foodtrace keys create --role ROLE`)")
+
+
+def audit_state(request: Request) -> dict[str, Any]:
+    """The request's audit entry in the making (``key``, ``entities``, ``event``): a request that has one is
+    written to the audit log when it is answered."""
+    return _audit_state(request)
+
+
+def authorize(key: ApiKey, permission: str) -> ApiKey:
+    """``key`` if its role holds ``permission``, else 403 (the one check of the permission table)."""
+    if key.role not in PERMISSIONS[permission] | {"admin"}:
+        raise HTTPException(403, f"a key of role {key.role!r} may not do this; "
+                                 f"it needs one of: {', '.join(roles_with(permission))}")
+    return key
 
 
 def _audit_state(request: Request) -> dict[str, Any]:
@@ -102,11 +119,22 @@ def district_scope(key: ApiKey, district: str | None) -> str | None:
     return key.district
 
 
+def check_district(key: ApiKey, view: Any, table: str, record_id: str) -> None:
+    """403 unless the record falls under a district officer's own district (:mod:`reasoning.scope`); nothing is
+    checked for any other role."""
+    if key.role != "district":
+        return
+    from reasoning.scope import districts_of
+
+    if key.district not in districts_of(view, table, record_id):
+        raise HTTPException(403, f"a district officer acts on their own district ({key.district}) only; "
+                                 f"{table.replace('_', ' ')} {record_id} is not in it")
+
+
 def require(permission: str) -> Callable[..., Any]:
     """A FastAPI dependency: the caller's key, which must hold ``permission``."""
     if permission not in PERMISSIONS:
         raise KeyError(permission)
-    allowed = PERMISSIONS[permission] | {"admin"}
 
     async def dependency(request: Request,
                          credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> ApiKey:
@@ -120,10 +148,7 @@ def require(permission: str) -> Callable[..., Any]:
             raise HTTPException(401, "the API key is unknown or revoked",
                                 headers={"WWW-Authenticate": 'Bearer realm="foodtrace", error="invalid_token"'})
         state["key"] = key
-        if key.role not in allowed:
-            raise HTTPException(403, f"a key of role {key.role!r} may not do this; "
-                                     f"it needs one of: {', '.join(roles_with(permission))}")
-        return key
+        return authorize(key, permission)
 
     dependency.__name__ = f"require_{permission.replace('.', '_')}"
     return dependency
@@ -164,6 +189,7 @@ class AuditMiddleware:
         try:
             await anyio.to_thread.run_sync(lambda: db.audit(
                 key=audit["key"], method=scope["method"], path=scope["path"], query=query, status=status,
-                entities=audit["entities"], client=f"{client[0]}:{client[1]}" if client else None))
+                entities=audit["entities"], client=f"{client[0]}:{client[1]}" if client else None,
+                event=audit.get("event")))
         except Exception:  # the audit log must not turn a served answer into an error
             log.exception("could not write the audit entry for %s %s", scope["method"], scope["path"])

@@ -95,6 +95,9 @@ class AuditEntry:
     status: int | None
     entities: list[str]
     client: str | None
+    #: what happened beyond the request itself: signin, signin.failed, signin.locked, signin.throttled, signout,
+    #: session.expired, session.none, csrf.refused (console sign-in and sessions); None for other requests
+    event: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -132,6 +135,8 @@ class ServiceDB:
                 self._db.execute("ALTER TABLE capture_job ADD COLUMN behaviour TEXT")
             if "district" not in {r[1] for r in self._db.execute("PRAGMA table_info(api_key)")}:
                 self._db.execute("ALTER TABLE api_key ADD COLUMN district TEXT")
+            if "event" not in {r[1] for r in self._db.execute("PRAGMA table_info(audit)")}:
+                self._db.execute("ALTER TABLE audit ADD COLUMN event TEXT")
         except sqlite3.Error as e:
             raise FoodtraceError(f"cannot open the service database {self.path}: {e}") from e
 
@@ -180,17 +185,18 @@ class ServiceDB:
     # -- audit ------------------------------------------------------------------------------
 
     def audit(self, *, key: ApiKey | None, method: str, path: str, query: str | None, status: int | None,
-              entities: Iterable[str] = (), client: str | None = None) -> None:
+              entities: Iterable[str] = (), client: str | None = None, event: str | None = None) -> None:
         """Append one audit entry (never updated, never deleted by the service)."""
         ents = sorted(dict.fromkeys(e for e in entities if e))
-        self._x("INSERT INTO audit(time, key_id, role, name, method, path, query, status, entities, client) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?)",
+        self._x("INSERT INTO audit(time, key_id, role, name, method, path, query, status, entities, client, event) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (now_iso(), key.id if key else None, key.role if key else None, key.name if key else None,
-                 method, path, query or None, status, json.dumps(ents, ensure_ascii=False), client))
+                 method, path, query or None, status, json.dumps(ents, ensure_ascii=False), client, event))
 
     def audit_entries(self, *, since: str | None = None, key_id: str | None = None,
                       limit: int | None = None) -> list[AuditEntry]:
-        sql, params = "SELECT * FROM audit WHERE 1=1", []
+        sql, params = ("SELECT seq, time, key_id, role, name, method, path, query, status, entities, client, event "
+                       "FROM audit WHERE 1=1"), []
         if since:
             sql += " AND time >= ?"
             params.append(since)
@@ -204,7 +210,7 @@ class ServiceDB:
         out = []
         for r in self._x(sql, params):
             out.append(AuditEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
-                                  json.loads(r[9] or "[]"), r[10]))
+                                  json.loads(r[9] or "[]"), r[10], r[11]))
         return out
 
     # -- capture jobs -----------------------------------------------------------------------
