@@ -711,6 +711,10 @@ class Neo4jStore(Store):
         for i, (name, value) in enumerate((where or {}).items()):
             if name not in lab.columns:
                 raise StoreError(f"{table} has no field {name!r}")
+            if isinstance(value, (list, tuple, set, frozenset)):
+                clauses.append(f"n.{_q(name)} IN $w{i}")
+                params[f"w{i}"] = [c for c in (_coerce(lab.kinds[name], x) for x in value) if c is not None]
+                continue
             value = _coerce(lab.kinds[name], value)
             if value is None:
                 clauses.append(f"n.{_q(name)} IS NULL")

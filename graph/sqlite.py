@@ -349,13 +349,35 @@ class SQLiteStore(Store):
 
     def scan(self, table: str, where: Mapping[str, Any] | None = None) -> Iterator[Record]:
         t = _TABLES[record_type(table).table]
+        where = dict(where or {})
+        for name in where:
+            if name not in t.columns:
+                raise StoreError(f"{table} has no field {name!r}")
+        many = [n for n, v in where.items() if isinstance(v, (list, tuple, set, frozenset))]
+        if many:  # "one of": chunks of at most _IN_CHUNK values, in insertion order within each
+            name = many[0]
+            rest = {k: v for k, v in where.items() if k != name}
+            for part in chunks(sorted(dict.fromkeys(where[name]), key=str), _IN_CHUNK):
+                yield from self._scan_rows(t, {**rest, name: part})
+            return
+        yield from self._scan_rows(t, where)
+
+    def _scan_rows(self, t: _Table, where: dict[str, Any]) -> Iterator[Record]:
         sql, params = t.select, []
-        if where:
-            for name in where:
-                if name not in t.columns:
-                    raise StoreError(f"{table} has no field {name!r}")
-            sql += " WHERE " + " AND ".join(f"{_quote(n)} IS ?" for n in where)
-            params = list(where.values())
+        clauses = []
+        for n, v in where.items():
+            if isinstance(v, list):
+                clauses.append(f"{_quote(n)} IN ({', '.join('?' * len(v))})")
+                params.extend(v)
+            elif isinstance(v, (tuple, set, frozenset)):
+                vals = sorted(v, key=str)
+                clauses.append(f"{_quote(n)} IN ({', '.join('?' * len(vals))})")
+                params.extend(vals)
+            else:
+                clauses.append(f"{_quote(n)} IS ?")
+                params.append(v)
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
         sql += " ORDER BY rowid"
         # a separate cursor streams rows without holding the whole table in memory
         with self._db_lock:

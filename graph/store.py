@@ -104,7 +104,10 @@ class Store(ABC):
 
     @abstractmethod
     def scan(self, table: str, where: Mapping[str, Any] | None = None) -> Iterator[Record]:
-        """Every record of ``table`` whose fields equal ``where`` (all of them if None)."""
+        """Every record of ``table`` whose fields equal ``where`` (all of them if None).
+
+        A list, tuple, set or frozenset value matches a field equal to any of its members (one
+        batched read for many values, e.g. the samples of a frontier of lots)."""
 
     @abstractmethod
     def counts(self) -> dict[str, int]:

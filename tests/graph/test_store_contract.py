@@ -133,6 +133,19 @@ def test_scan_with_filter(store):
     assert len(list(store.scan("lot"))) == 2
 
 
+def test_scan_with_one_of_many_values(store):
+    """A list, tuple or set value matches any of its members; many values are read in chunks."""
+    store.write(chain())
+    assert ids(store.scan("delivery", {"lot_id": [LOT, "none"]})) == ids(store.scan("delivery", {"lot_id": LOT}))
+    assert ids(store.scan("operator", {"kind": ("Farm", "WholesaleMarket")})) == ids(
+        [*store.scan("operator", {"kind": "Farm"}), *store.scan("operator", {"kind": "WholesaleMarket"})])
+    assert list(store.scan("delivery", {"lot_id": set()})) == []
+    lots = [Lot(id=f"urn:foodtrace:lot:x:{i}", product_id="p", lot_number=str(i % 7)) for i in range(2500)]
+    store.write(lots)
+    got = ids(store.scan("lot", {"id": [x.id for x in lots], "lot_number": "3"}))
+    assert got == sorted(x.id for x in lots if x.lot_number == "3")
+
+
 def test_many_ids_in_one_call(store):
     lots = [Lot(id=f"urn:foodtrace:lot:x:{i}", product_id="p") for i in range(2500)]
     store.write(lots)
