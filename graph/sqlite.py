@@ -30,7 +30,7 @@ import sqlite3
 import threading
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from ontology.errors import StoreError, StoreUnavailable
 from ontology.identifiers import lookup_forms
@@ -393,6 +393,17 @@ class SQLiteStore(Store):
                     yield t.record(row)
         finally:
             cur.close()
+
+    def columns(self, table: str, fields: Sequence[str]) -> list[tuple[Any, ...]]:
+        t = _TABLES[record_type(table).table]
+        for f in fields:
+            if f not in t.columns:
+                raise StoreError(f"{table} has no field {f!r}")
+        bools = [i for i, f in enumerate(fields) if t.types[t.columns.index(f)] == "bool"]
+        rows = self._query(f"SELECT {', '.join(_quote(f) for f in fields)} FROM {_quote(t.name)} ORDER BY rowid")
+        if bools:
+            rows = [tuple(bool(v) if i in bools and v is not None else v for i, v in enumerate(r)) for r in rows]
+        return rows
 
     def counts(self) -> dict[str, int]:
         return {name: self._query(f"SELECT count(*) FROM {_quote(name)}")[0][0] for name in _TABLES}

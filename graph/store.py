@@ -29,8 +29,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from ontology.errors import NotFound, UnknownStoreScheme
-from ontology.records import Delivery, Record, TransformationItem, record_type
+from ontology.errors import NotFound, StoreError, UnknownStoreScheme
+from ontology.records import Delivery, Record, TransformationItem, record_fields, record_type
 
 __all__ = [
     "CHANGE_LOT_FIELD",
@@ -108,6 +108,17 @@ class Store(ABC):
 
         A list, tuple, set or frozenset value matches a field equal to any of its members (one
         batched read for many values, e.g. the samples of a frontier of lots)."""
+
+    def columns(self, table: str, fields: Sequence[str]) -> list[tuple[Any, ...]]:
+        """The named fields of every record of ``table``, one tuple per record in insertion order, without
+        building records: for statistics over a whole table (e.g. the holding times a trace learns).
+        Backends answer it in one read; this default goes through :meth:`scan`."""
+        rtype = record_type(table)
+        names = {f.name for f in record_fields(rtype)}
+        for f in fields:
+            if f not in names:
+                raise StoreError(f"{table} has no field {f!r}")
+        return [tuple(getattr(r, f) for f in fields) for r in self.scan(table)]
 
     @abstractmethod
     def counts(self) -> dict[str, int]:

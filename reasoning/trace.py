@@ -42,14 +42,21 @@ Inferred links (possible)
     ``K``, by ``K``'s first shipment ``f`` from ``S``) - a stall or distributor
     selling under its own lot, a kitchen, a producer without production
     records - may have made ``K`` of what it received: every delivery ``r`` of
-    another lot ``L`` that arrived at ``S`` no earlier than ``f`` minus the
-    holding window of ``L``'s category at ``S``'s kind of station and no later
-    than ``K`` existed. Downstream, the arrival of ``L`` at ``S`` reaches the
+    another lot ``L`` (of a category that may go into ``K``'s: see below) that
+    arrived at ``S`` no earlier than ``f`` minus the
+    link window (the longer of the holding windows of ``L``'s and ``K``'s
+    categories at ``S``'s kind of station: the goods waited there as the one
+    or as the other) and no later than ``K`` existed, where the records do not
+    show all of ``L`` leaving ``S`` otherwise (shipped on as itself, or used by
+    a recorded transformation). Downstream, the arrival of ``L`` at ``S`` reaches the
     whole lot ``K`` (from that arrival on: all its deliveries); upstream, the
     whole lot ``K`` reaches those deliveries ``r``. A lot's producer that
     never ships it is such a station from the lot's existence on (upstream
-    only: a downstream trace does not look for lots nobody shipped). The
-    optional category policy (``may_contain``) narrows both sides. An upstream
+    only: a downstream trace does not look for lots nobody shipped). Which
+    categories may go into which: the ``may_contain`` policy where given, else
+    the one learned with the holding windows (the same category, or one that
+    recorded transformations made of it; a category no recorded transformation
+    ever made may hold anything), else any. An upstream
     trace from a station (outbreak cases) reaches what the station received
     within the holding window of each received lot before the time (anything
     it ever received without a time). Anything reached through an inferred
@@ -67,10 +74,16 @@ Holding windows
 Likelihood
     Every reached item carries a likelihood that it holds the traced goods:
     1 for certain items; an inferred link from ``L`` at ``S`` to ``K`` has the
-    share of ``L`` in what ``S`` received that ``K`` may be made of (the
-    deliveries ``r`` above: by quantity where all of them carry one in the same
-    unit, else by count); a path multiplies its links, and an item takes its
-    most likely path. A path with a likelihood below ``min_likelihood`` or
+    share of ``L`` in what ``S`` held that ``K`` may be made of: each delivery
+    ``r`` above counts as the part of its lot the records do not show leaving
+    ``S`` (by quantity where the receipts and what left carry quantities in one
+    unit, else all of it) times the chance it was still there when ``K`` came
+    to exist (the learned survival of its category's pass-through times at
+    that kind of station; 1 without learned windows). Deliveries count alike
+    whatever their size: on the generator's planted truth, shares by quantity
+    gave a true own lot made of a small delivery next to large ones a
+    likelihood of 0.04, shares by count 0.3 (README). A path multiplies its
+    links, and an item takes its most likely path. A path with a likelihood below ``min_likelihood`` or
     more than ``max_inferred`` inferred links is not followed, so neither
     limit ever drops a certain item. Results are ordered by likelihood, then
     by time. A station start's receipts (upstream) each have likelihood 1:
@@ -138,10 +151,10 @@ from ontology.errors import InvalidRecord, NotFound
 from ontology.records import Delivery, Lot, Transformation, TransformationItem
 from ontology.times import epoch, format_instant
 
+from .holding import HoldingWindows, WindowUsed, learn_windows, pass_throughs
+
 if TYPE_CHECKING:
     from graph.view import ReadView
-
-    from .holding import HoldingWindows
 
 __all__ = [
     "CERTAIN", "POSSIBLE", "DEFAULT_WINDOWS", "DEFAULT_WINDOW", "DEFAULT_MIN_LIKELIHOOD", "DEFAULT_MAX_INFERRED",
@@ -180,32 +193,18 @@ _TRANSIT = 7 * 86400.0
 
 
 @dataclass(frozen=True)
-class WindowUsed:
-    """A holding window a trace used: category of the held goods, kind of station, days, and where it came
-    from (``option``: ``--window``; ``learned``: the records, with the number of pass-throughs behind it;
-    ``learned_category``: the records of every kind of station; ``default``: the hand-set table)."""
-
-    category: str | None
-    kind: str | None
-    days: float
-    source: str
-    samples: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"category": self.category, "kind": self.kind, "days": self.days, "source": self.source,
-                "samples": self.samples}
-
-
-@dataclass(frozen=True)
 class TraceOptions:
     """How a trace reasons; every field has a sensible default.
 
     ``windows`` override every other holding window per category (days);
-    ``holding`` are windows learned from the records (:func:`reasoning.holding.learn_windows`; None: the
-    hand-set :data:`DEFAULT_WINDOWS`); ``may_contain`` narrows inferred links: held category -> categories
-    of shipped goods that may contain it (a category absent from the mapping is not narrowed); ``kill``
-    holds canonical station or lot ids whose processing kills the hazard; ``infer=False`` follows explicit
-    links only; ``min_likelihood`` and ``max_inferred`` cut possible paths (see the module docstring).
+    ``holding`` are windows learned from the records (:func:`reasoning.holding.learn_windows`); where it is
+    None, a trace learns them from the store as of ``until`` (or from everything), unless
+    ``learn_windows`` is False (the hand-set :data:`DEFAULT_WINDOWS` only, and no learned category
+    policy); ``may_contain`` narrows inferred links: held category -> categories of shipped goods that may
+    contain it (a category absent from the mapping is not narrowed; None: the policy learned with the
+    windows, else none); ``kill`` holds canonical station or lot ids whose processing kills the hazard;
+    ``infer=False`` follows explicit links only; ``min_likelihood`` and ``max_inferred`` cut possible
+    paths (see the module docstring).
     """
 
     since: float | None = None
@@ -216,7 +215,8 @@ class TraceOptions:
     kill: frozenset[str] = frozenset()
     may_contain: Mapping[str, Collection[str]] | None = None
     infer: bool = True
-    holding: "HoldingWindows | None" = None
+    holding: HoldingWindows | None = None
+    learn_windows: bool = True
     min_likelihood: float = DEFAULT_MIN_LIKELIHOOD
     max_inferred: int | None = DEFAULT_MAX_INFERRED
 
@@ -246,7 +246,12 @@ class TraceOptions:
         return bool(hz) and ("*" in hz or self.hazard in hz)
 
     def allows(self, held: str | None, shipped: str | None) -> bool:
-        if self.may_contain is None or held is None or held not in self.may_contain:
+        """Whether goods of category ``held`` may be in a shipment of category ``shipped``: the
+        ``may_contain`` policy where given, else what the learned windows learned from recorded
+        transformations (:meth:`reasoning.holding.HoldingWindows.allows`), else anything."""
+        if self.may_contain is None:
+            return self.holding is None or self.holding.allows(held, shipped)
+        if held is None or held not in self.may_contain:
             return True
         return shipped in self.may_contain[held]
 
@@ -401,6 +406,9 @@ class _Net:
         self.ship: dict[str, float] = {}
         self.arr: dict[str, float] = {}
         self.exist: dict[str, float] = {}
+        self.left_part: dict[tuple[str, str], float] = {}               # (station, lot) -> part not shipped on
+        self.passes = None                                               # recorded pass-throughs, read once
+        self.learned: dict[float | None, HoldingWindows] = {}            # as-of time -> learned windows
         self.ranges: dict[tuple[str, str], tuple[float, float]] = {}   # (out|in, station) -> window read
         self.first_arrival: dict[tuple[str, str], float] = {}          # (station, lot) -> earliest arrival
         self.checked: set[tuple[str, str]] = set()                       # (station, lot) arrivals read
@@ -456,6 +464,15 @@ class _Net:
                 times.append(epoch(ev.time))  # type: ignore[arg-type]
             self.exist[lot] = min(times)
 
+    def holding(self, as_of: float | None) -> HoldingWindows:
+        """Holding windows learned from the store's pass-throughs as of ``as_of`` (read once per net)."""
+        h = self.learned.get(as_of)
+        if h is None:
+            if self.passes is None:
+                self.passes = pass_throughs(self.view)
+            h = self.learned[as_of] = learn_windows(self.passes, as_of=as_of)
+        return h
+
     def exists(self, lot: str) -> float:
         """The latest time ``lot`` can have come to exist (+inf where no record is dated)."""
         return self.exist.get(lot, math.inf)
@@ -500,6 +517,43 @@ class _Net:
             self.lots[lot] = r  # type: ignore[assignment]
             p = products.get(r.product_id) if r is not None and r.product_id else None
             self.category[lot] = getattr(p, "category", None)
+
+    def need_balance(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """For these (station, lot) pairs, how much of the lot the records show leaving the station:
+        shipped on as itself or used by a recorded transformation there (see :meth:`left`)."""
+        todo = sorted({p for p in pairs if p not in self.left_part})
+        if not todo:
+            return
+        stations = sorted({st for st, _ in todo})
+        lots = sorted({x for _, x in todo})
+        flows: dict[tuple[str, str], list[tuple[float | None, str | None, int]]] = defaultdict(list)
+        for d in self.view.deliveries(lot_ids=lots, receiver_ids=stations):
+            flows[(d.receiver_id, d.lot_id)].append((d.quantity, d.unit, 1))
+        for d in self.view.deliveries(lot_ids=lots, sender_ids=stations):
+            flows[(d.sender_id, d.lot_id)].append((d.quantity, d.unit, -1))
+        self.need_items(lots)
+        for lot in lots:
+            for it in self.items_of_lot.get(lot, ()):
+                t = self.trans.get(it.transformation_id)
+                if it.role == "input" and t is not None:
+                    flows[(t[0].station_id, lot)].append((it.quantity, it.unit, -1))  # type: ignore[arg-type]
+        for pair in todo:
+            f = flows.get(pair, [])
+            received = [q for q, _u, sign in f if sign > 0]
+            if not any(sign < 0 for _q, _u, sign in f) or not received:
+                self.left_part[pair] = 1.0   # nothing recorded leaving (or no receipt to weigh)
+                continue
+            if any(q is None or q <= 0 for q, _u, _s in f) or len({u for _q, u, _s in f}) != 1:
+                self.left_part[pair] = 1.0   # quantities that cannot be compared: nothing known
+                continue
+            total = math.fsum(q for q in received)  # type: ignore[misc]
+            out = math.fsum(q for q, _u, sign in f if sign < 0)  # type: ignore[misc]
+            self.left_part[pair] = max(0.0, total - out) / total
+
+    def left(self, lot: str, station: str) -> float:
+        """The part of what ``station`` received of ``lot`` that the records do not show leaving it (1
+        where the quantities cannot tell); needs :meth:`need_balance`."""
+        return self.left_part.get((station, lot), 1.0)
 
     def need_kinds(self, stations: Iterable[str]) -> None:
         """The kind of each station (Farm, Stall, ...), for its holding windows."""
@@ -767,10 +821,19 @@ class _Search:
     def killed_lot(self, lot: str | None) -> bool:
         return lot is not None and self.o.killable() and lot in self.o.kill
 
-    def share(self, lot: str | None, made: str, station: str, origin: float, upper: float) -> dict[str | None, float]:
-        """Lot -> its share of what ``station`` received that lot ``made`` may be made of (see the module
-        docstring): deliveries of other lots that arrived between ``origin`` minus their holding window and
-        ``upper``. ``lot`` held without a recorded delivery counts as one more delivery."""
+    def link_window(self, held: str | None, made: str | None, station: str) -> float:
+        """The holding window (seconds) of an inferred link at ``station`` from goods of category ``held`` to
+        a lot of category ``made``: the goods waited there as the one or as the other, so the longer of
+        the two windows."""
+        return max(self.window(held, station), self.window(made, station))
+
+    def made_of(self, lot: str | None, made: str, station: str, origin: float,
+                upper: float) -> tuple[list[tuple[Delivery, float]], dict[str | None, float]]:
+        """What lot ``made``, first shipped by ``station`` at ``origin``, may be made of: the deliveries of
+        other lots that arrived between ``origin`` minus the link window and ``upper``, each with its
+        weight (the part of its lot the records do not show leaving the station, times the chance it was
+        still there at ``upper``), and each lot's share of the total. ``lot`` held without a recorded
+        delivery counts as one more delivery of weight 1."""
         net, o = self.net, self.o
         cat = net.category.get(made)
         got: list[Delivery] = []
@@ -781,21 +844,30 @@ class _Search:
             if r.lot_id == made or not o.in_range(net.ship[r.id]):
                 continue
             held = net.category.get(r.lot_id)
-            if (math.isinf(origin) or a >= origin - self.window(held, station)) and o.allows(held, cat):
+            if (math.isinf(origin) or a >= origin - self.link_window(held, cat, station)) and o.allows(held, cat):
                 got.append(r)
-        units = {r.unit for r in got}
-        by_qty = bool(got) and len(units) == 1 and all(r.quantity is not None and r.quantity > 0 for r in got)
+        kind = net.kind.get(station)
+        holding = o.holding
+        out: list[tuple[Delivery, float]] = []
         weights: dict[str | None, float] = defaultdict(float)
         for r in got:
-            weights[r.lot_id] += float(r.quantity) if by_qty else 1.0  # type: ignore[arg-type]
+            w = net.left(r.lot_id, station)
+            if holding is not None and w > 0:   # the chance it was still there when the lot was made
+                w *= holding.survival(net.category.get(r.lot_id), kind, upper - net.arr[r.id])
+            out.append((r, w))
+            weights[r.lot_id] += w
         if lot is not None and lot not in weights:
-            if by_qty:  # the held lot's weight is unknown: count everything once instead
-                weights = defaultdict(float)
-                for r in got:
-                    weights[r.lot_id] += 1.0
             weights[lot] += 1.0
         total = math.fsum(weights.values())
-        return {k: v / total for k, v in weights.items()} if total > 0 else {}
+        return out, ({k: v / total for k, v in weights.items()} if total > 0 else {})
+
+    def need_made_of(self, spans: Mapping[str, tuple[float, float]]) -> None:
+        """Read what :meth:`made_of` looks at for these stations and windows of ship times."""
+        net = self.net
+        net.need_in(spans)
+        got = {(st, r.lot_id) for st in spans for r in net.inn.get(st, ())}
+        net.need_lot_records({x for _, x in got})
+        net.need_balance(got)
 
 
 class _Down(_Search):
@@ -844,8 +916,8 @@ class _Down(_Search):
 
     def infer_batch(self, pending: list) -> None:
         """An arrival of ``L`` at ``S`` at ``a`` reaches every lot ``K`` that ``S`` first shipped without a
-        record of how it got it, within ``L``'s holding window after ``a``, and that existed no earlier than
-        ``a``."""
+        record of how it got it, within the link window after ``a``, and that existed no earlier than
+        ``a``, with the share of ``L`` in what ``S`` may have made ``K`` of."""
         net, o = self.net, self.o
         pending = [p for p in pending if not (self.killed_lot(p[0]) or self.killed_station(p[1])
                                               or math.isinf(p[2]))]
@@ -854,24 +926,25 @@ class _Down(_Search):
         net.need_kinds(p[1] for p in pending)
         spans: dict[str, tuple[float, float]] = {}
         for lot, station, a, _label in pending:
-            end = a + self.window(net.category.get(lot), station)
+            end = a + self.widest(station)
             lo, hi = spans.get(station, (a, end))
             spans[station] = (min(lo, a), max(hi, end))
         net.need_out(spans)
-        cands: list[tuple[str, str, float, _Label, float, set[str]]] = []
+        cands: list[tuple[str, str, float, _Label, set[str]]] = []
         for lot, station, a, label in pending:
-            end = a + self.window(net.category.get(lot), station)
+            end = spans[station][1]
             ks = {d.lot_id for d in net.out.get(station, ()) if a <= net.ship[d.id] <= end and d.lot_id != lot}
             if ks:
-                cands.append((lot, station, a, label, end, ks))
-        net.need_lots({k for c in cands for k in c[5]})
+                cands.append((lot, station, a, label, ks))
+        net.need_lots({k for c in cands for k in c[4]})
         links: list[tuple[str, str, float, _Label, str, float]] = []
         reads: dict[str, tuple[float, float]] = {}
-        for lot, station, a, label, end, ks in cands:
+        for lot, station, a, label, ks in cands:
             cat = net.category.get(lot)
             for k in sorted(ks):
                 fs = net.first_shipments(k, o).get(station)
-                if (fs is None or not a <= fs <= end or a > net.exists(k) or not o.allows(cat, net.category.get(k))
+                if (fs is None or not a <= fs <= a + self.link_window(cat, net.category.get(k), station)
+                        or a > net.exists(k) or not o.allows(cat, net.category.get(k))
                         or net.explained(k, station, fs)):
                     continue
                 links.append((lot, station, a, label, k, fs))
@@ -880,17 +953,15 @@ class _Down(_Search):
                 reads[station] = (min(lo, have[0]), max(hi, have[1]))
         if not links:
             return
-        net.need_in(reads)
-        net.need_lot_records({r.lot_id for st in reads for r in net.inn.get(st, ())})
-        shares: dict[tuple[str, str], dict[str | None, float]] = {}
+        self.need_made_of(reads)
+        shares: dict[tuple[str, str, str], float] = {}
         for lot, station, a, label, k, fs in links:
-            sh = shares.get((k, station))
-            if sh is None:
-                sh = shares[(k, station)] = self.share(None, k, station, fs, min(fs, net.exists(k)))
-            s = sh.get(lot, 0.0)
-            if s <= 0:   # a start presence without a recorded delivery: one more delivery
-                s = self.share(lot, k, station, fs, min(fs, net.exists(k))).get(lot, 0.0)
-            self.offer(("W", k), a, label.lik * s, label.hops + 1, label, (lot, station))
+            key = (lot, k, station)
+            s = shares.get(key)
+            if s is None:
+                s = shares[key] = self.made_of(lot, k, station, fs, min(fs, net.exists(k)))[1].get(lot, 0.0)
+            if s > 0:
+                self.offer(("W", k), a, label.lik * s, label.hops + 1, label, (lot, station))
 
 
 class _Up(_Search):
@@ -968,8 +1039,7 @@ class _Up(_Search):
             lo = -math.inf if math.isinf(t) else t - self.widest(station) - _TRANSIT
             have = reads.get(station, (lo, upper))
             reads[station] = (min(lo, have[0]), max(upper, have[1]))
-        net.need_in(reads)
-        net.need_lot_records({r.lot_id for st in reads for r in net.inn.get(st, ())})
+        self.need_made_of(reads)
         for lot, station, t, label in pending:
             if lot is None:
                 for r in net.inn.get(station, ()):
@@ -979,19 +1049,11 @@ class _Up(_Search):
                     if math.isinf(t) or a >= t - self.window(net.category.get(r.lot_id), station):
                         self.reach_delivery(r, label, label.lik, label.hops + 1, (None, station))
                 continue
-            upper = min(t, net.exists(lot))
-            sh = self.share(None, lot, station, t, upper)
-            if not sh:
-                continue
-            cat = net.category.get(lot)
-            for r in net.inn.get(station, ()):
-                a = net.arr[r.id]
-                if a > upper:
-                    break
-                held = net.category.get(r.lot_id)
-                if (r.lot_id != lot and o.in_range(net.ship[r.id]) and o.allows(held, cat)
-                        and (math.isinf(t) or a >= t - self.window(held, station))):
-                    self.reach_delivery(r, label, label.lik * sh[r.lot_id], label.hops + 1, (lot, station))
+            got, shares = self.made_of(None, lot, station, t, min(t, net.exists(lot)))
+            for r, _w in got:
+                s = shares.get(r.lot_id, 0.0)
+                if s > 0:
+                    self.reach_delivery(r, label, label.lik * s, label.hops + 1, (lot, station))
 
 
 # -- starting points ---------------------------------------------------------------------------
@@ -1109,6 +1171,8 @@ def _trace(view: "ReadView", net: _Net, start: str | Start, direction: str,
     st = start if isinstance(start, Start) else resolve_start(view, start)
     opts = options or TraceOptions()
     notes: list[str] = []
+    if opts.holding is None and opts.learn_windows and opts.infer:
+        opts = replace(opts, holding=net.holding(opts.until))
     if opts.hazard == "unknown" and st.hazard:
         opts = replace(opts, hazard=st.hazard)
         notes.append(f"hazard {st.hazard} taken from the sample's nonconforming results")

@@ -22,9 +22,14 @@ live deliveries and its sample dates (the day's last second).
 A lot's *makers*: ``S`` is a maker of ``K`` from ``f`` when ``f`` is the first (in-range) shipment of ``K``
 from ``S`` and neither an arrival of ``K`` at ``S`` nor a transformation at ``S`` making ``K`` is recorded
 by ``f``. What ``S`` may have made ``K`` of: the deliveries ``r`` into ``S`` of another lot, shipped in the
-range, arrived within ``[f - window(category of r's lot, kind of S), min(f, exists(K))]`` (the lower bound
-dropped where ``f`` is infinite), allowed by the policy. The share of lot ``L`` is its part of those
-deliveries by quantity where all carry a positive quantity in one unit, else by count.
+range, arrived within ``[f - link window, min(f, exists(K))]`` (the lower bound dropped where ``f`` is
+infinite; the link window is the longer of the windows of r's lot's category and K's category at S's kind of
+station), allowed by the policy. The share of lot ``L`` is its part of those deliveries, each counting as the part of
+its lot received at S that the records do not show leaving S (shipped on as itself, or used as a recorded
+transformation's input: by quantity where all those records carry one in one unit, else 1) times the learned
+survival of its category
+at S's kind of station at ``min(f, exists(K))`` minus its arrival (the chance it was still there; 1 without
+learned windows). A delivery whose share is 0 is no link.
 
 Edges, downstream (explicit unless said otherwise):
 
@@ -34,9 +39,9 @@ Edges, downstream (explicit unless said otherwise):
 * P(L,S,t) -> D(d) for the deliveries of L leaving S at or after t; -> W(O,tt) for the transformations at
   S using L at tt >= t in the range (not a killing kind);
 * D(d) -> P(lot of d, receiver, arrival); INFERRED D(d) -> W(K, arrival) for every lot K != lot of d whose
-  maker the receiver is from f with arrival <= f <= arrival + window(category of d's lot, kind of
-  receiver) and arrival <= exists(K), the policy allowing (category of d's lot -> category of K); factor:
-  the share of d's lot in what the receiver may have made K of;
+  maker the receiver is from f with arrival <= f <= arrival + link window (d's lot's category, K's
+  category) and arrival <= exists(K), the policy allowing (category of d's lot -> category of K); factor:
+  the share of d's lot in what the receiver may have made K of (no link where it is 0);
 * the start presence P(L,S,t) has the same inferred edges as an arrival of L at S at t (L counting as one
   more delivery where no delivery of it is among what S may have made K of).
 
@@ -147,6 +152,7 @@ class Network:
     created: dict[str, float] = field(default_factory=dict)    # lot -> time of the event that created it
     sampled: dict[str, float] = field(default_factory=dict)    # lot -> end of its first sampling day
     made_on: dict[str, float] = field(default_factory=dict)    # lot -> end of its production date
+    input_qty: dict[tuple[str, str], tuple[float, str | None]] = field(default_factory=dict)  # (transformation, lot)
 
     @classmethod
     def read(cls, store: Any) -> "Network":
@@ -163,6 +169,8 @@ class Network:
         for it in store.scan("transformation_item"):
             if it.role in ("input", "output"):
                 items[it.transformation_id][it.role].add(it.lot_id)
+            if it.role == "input" and it.quantity is not None:
+                net.input_qty[(it.transformation_id, it.lot_id)] = (it.quantity, it.unit)
         for t in store.scan("transformation"):
             if t.event_id is not None and t.event_id in retracted:
                 continue
@@ -216,16 +224,17 @@ class OracleOptions:
     infer: bool = True
     min_likelihood: float = 0.0
     max_inferred: int | None = None
-    #: learned windows: (category, kind) -> days, consulted after ``windows`` and before the hand-set table
-    learned: Mapping[tuple[str | None, str | None], float] | None = None
+    #: learned windows (a :class:`reasoning.holding.HoldingWindows`: its ``lookup``, ``survival`` and ``allows``),
+    #: consulted after ``windows`` and before the hand-set table, and for the category policy where
+    #: ``may_contain`` is None; None: the hand-set table only, any category into any
+    holding: Any = None
 
     def window(self, category: str | None, kind: str | None = None) -> float:
+        learned = self.holding.lookup(category, kind) if self.holding is not None else None
         if category is not None and category in self.windows:
             days = self.windows[category]
-        elif self.learned is not None and (category, kind) in self.learned:
-            days = self.learned[(category, kind)]
-        elif self.learned is not None and (category, None) in self.learned:
-            days = self.learned[(category, None)]
+        elif learned is not None:
+            days = learned.days
         elif category is not None and category in WINDOWS_DAYS:
             days = WINDOWS_DAYS[category]
         else:
@@ -239,7 +248,9 @@ class OracleOptions:
         return kind == "destruction" or (kind == "heating" and self.hazard == "microbial")
 
     def allows(self, held: str | None, shipped: str | None) -> bool:
-        if self.may_contain is None or held is None or held not in self.may_contain:
+        if self.may_contain is None:
+            return self.holding is None or self.holding.allows(held, shipped)
+        if held is None or held not in self.may_contain:
             return True
         return shipped in set(self.may_contain[held])
 
@@ -292,23 +303,43 @@ def oracle_trace(net: Network, start: tuple[str, str], direction: str, opts: Ora
             return None
         return f
 
+    def link_window(held: str | None, made: str | None, station: str) -> float:
+        kind = net.kind.get(station)
+        return max(o.window(held, kind), o.window(made, kind))
+
     def made_of(lot: str, station: str, f: float) -> list[Dlv]:
         """The deliveries ``station`` may have made ``lot`` of, from ``f``."""
         if station_killed(station):
             return []
         upper = min(f, net.exists(lot))
-        kind = net.kind.get(station)
         return [r for r in dels.values()
                 if r.receiver == station and r.lot != lot and o.in_range(r.ship) and r.arr <= upper
-                and (math.isinf(f) or r.arr >= f - o.window(cat(r.lot), kind)) and o.allows(cat(r.lot), cat(lot))]
+                and (math.isinf(f) or r.arr >= f - link_window(cat(r.lot), cat(lot), station))
+                and o.allows(cat(r.lot), cat(lot))]
 
-    def shares(got: list[Dlv], extra: str | None = None) -> dict[str, float]:
-        by_qty = bool(got) and len({r.unit for r in got}) == 1 and all(r.quantity and r.quantity > 0 for r in got)
-        if extra is not None and extra not in {r.lot for r in got}:
-            by_qty = False
+    def left(lot: str, station: str) -> float:
+        """The part of ``lot`` received at ``station`` the records do not show leaving it."""
+        flows = [(d.quantity, d.unit, 1) for d in dels.values() if d.lot == lot and d.receiver == station]
+        received = [q for q, _u, _s in flows]
+        flows += [(d.quantity, d.unit, -1) for d in dels.values() if d.lot == lot and d.sender == station]
+        flows += [(None, None, -1) for t in net.transformations.values() if t.station == station and lot in t.inputs
+                  for _ in [0] if net.input_qty.get((t.id, lot)) is None]
+        flows += [(*net.input_qty[(t.id, lot)], -1) for t in net.transformations.values()
+                  if t.station == station and lot in t.inputs and net.input_qty.get((t.id, lot)) is not None]
+        if not received or not any(sgn < 0 for _q, _u, sgn in flows):
+            return 1.0
+        if any(q is None or q <= 0 for q, _u, _s in flows) or len({u for _q, u, _s in flows}) != 1:
+            return 1.0
+        total = sum(received)
+        return max(0.0, total - sum(q for q, _u, sgn in flows if sgn < 0)) / total
+
+    def shares(got: list[Dlv], station: str, upper: float, extra: str | None = None) -> dict[str, float]:
         w: dict[str, float] = defaultdict(float)
         for r in got:
-            w[r.lot] += r.quantity if by_qty else 1.0
+            part = left(r.lot, station)
+            still = 1.0 if o.holding is None or part == 0 else o.holding.survival(
+                cat(r.lot), net.kind.get(station), upper - r.arr)
+            w[r.lot] += part * still
         if extra is not None and extra not in w:
             w[extra] += 1.0
         total = sum(w.values())
@@ -318,13 +349,14 @@ def oracle_trace(net: Network, start: tuple[str, str], direction: str, opts: Ora
         """INFERRED links of ``lot`` arriving at ``station`` at ``a`` (downstream)."""
         if not o.infer or lot_killed(lot) or station_killed(station) or math.isinf(a):
             return
-        end = a + o.window(cat(lot), net.kind.get(station))
         for k in sorted({d.lot for d in dels.values() if d.sender == station and d.lot != lot}):
             f = maker_from(k, station)
-            if f is None or not a <= f <= end or a > net.exists(k) or not o.allows(cat(lot), cat(k)):
+            if (f is None or not a <= f <= a + link_window(cat(lot), cat(k), station) or a > net.exists(k)
+                    or not o.allows(cat(lot), cat(k))):
                 continue
-            share = shares(made_of(k, station, f), extra=lot).get(lot, 0.0)
-            yield ("W", k, a), share
+            share = shares(made_of(k, station, f), station, min(f, net.exists(k)), extra=lot).get(lot, 0.0)
+            if share > 0:
+                yield ("W", k, a), share
 
     def succ_down(state, seed: bool):
         kind = state[0]
@@ -396,9 +428,10 @@ def oracle_trace(net: Network, start: tuple[str, str], direction: str, opts: Ora
             if o.infer:
                 for s, f in makers:
                     got = made_of(lot, s, f)
-                    sh = shares(got)
+                    sh = shares(got, s, min(f, net.exists(lot)))
                     for r in got:
-                        yield ("D", r.id), sh[r.lot]
+                        if sh.get(r.lot, 0.0) > 0:
+                            yield ("D", r.id), sh[r.lot]
             return
         _, lot, st, t = state
         if station_killed(st) or lot_killed(lot):
@@ -651,7 +684,8 @@ def random_network(rng, *, flow: bool = False) -> list:
 def random_options(rng, records: list, **fixed) -> dict:
     """Random trace options as keyword arguments (for both ``TraceOptions`` and :class:`OracleOptions`):
     since/until on the network's grid, explicit-only, a hazard, one or two kill stations or lots, a
-    window override, a ``may_contain`` policy, likelihood and inferred-link cuts. ``fixed`` overrides."""
+    window override, a ``may_contain`` policy, likelihood and inferred-link cuts, windows learned from the
+    network (``holding="learn"``: the caller learns them). ``fixed`` overrides."""
     kw: dict[str, Any] = {}
     if rng.random() < 0.2:
         kw["since"] = seconds(at_hour(rng.randint(0, 80) * 6))
@@ -672,5 +706,7 @@ def random_options(rng, records: list, **fixed) -> dict:
         kw["min_likelihood"] = rng.choice([0.05, 0.2, 0.5])
     if rng.random() < 0.2:
         kw["max_inferred"] = rng.choice([0, 1, 2])
+    if rng.random() < 0.3:
+        kw["holding"] = "learn"   # the test learns windows from the network it loaded
     kw.update(fixed)
     return kw

@@ -20,6 +20,7 @@ import pytest
 from graph.store import open_store
 from graph.view import ReadView
 from ontology.records import Delivery, Event, Lot, Product, Transformation, TransformationItem
+from reasoning.holding import learn_windows, pass_throughs
 from reasoning.trace import TraceOptions, Tracer, trace
 
 from .oracle import Network, OracleOptions, at_hour, oracle_trace, random_network, random_options, seconds
@@ -94,7 +95,9 @@ def compare(db, options: dict, starts=None, *, stop_at_first: bool = False, cert
     net = Network.read(db)
     view = ReadView(db)
     run = Tracer(view).trace if shared else (lambda s, d, o: trace(view, s, d, o))
-    topts = TraceOptions(**options)
+    if options.get("holding") == "learn":   # windows learned from this network (few pass-throughs suffice)
+        options = {**options, "holding": learn_windows(pass_throughs(view), quantile=0.9, min_samples=2)}
+    topts = TraceOptions(**options, learn_windows=False)   # no learning behind the oracle's back
     oopts = OracleOptions(**options)
     problems = []
     for start in starts or _starts(net):
