@@ -89,6 +89,8 @@ class PassThroughs:
     made_in: np.ndarray | None = None
     made_out: np.ndarray | None = None
     made_at: np.ndarray | None = None
+    #: every food category the store's products name (None included: a lot of unknown category)
+    present: frozenset | None = None
 
     def __len__(self) -> int:
         return len(self.seconds)
@@ -131,7 +133,8 @@ def pass_throughs(view: "ReadView") -> PassThroughs:
     made_at = epochs([when[tid][0] for _i, _o, tid in pairs])
     return PassThroughs(cats, kinds, (m["ship"] - m["arr"]).to_numpy(dtype=float), m["ship"].to_numpy(dtype=float),
                         np.array([i for i, _o, _t in pairs], dtype=object),
-                        np.array([o for _i, o, _t in pairs], dtype=object), made_at)
+                        np.array([o for _i, o, _t in pairs], dtype=object), made_at,
+                        frozenset(category.values()) | {None})
 
 
 class HoldingWindows:
@@ -140,8 +143,10 @@ class HoldingWindows:
 
     def __init__(self, groups: dict[tuple[Any, Any], np.ndarray], categories: dict[Any, np.ndarray], *,
                  quantile: float, min_samples: int, as_of: float | None,
-                 made: dict[str, set[str]] | None = None) -> None:
+                 made: dict[str, set[str]] | None = None, present: frozenset | None = None) -> None:
         self.quantile, self.min_samples, self.as_of = quantile, min_samples, as_of
+        #: the categories the store names (None: not known), so a trace reads back no further than their windows
+        self.present = present
         self._groups = groups          # sorted pass-through seconds, only groups with enough samples
         self._categories = categories
         self._made = made or {}        # output category -> the input categories recorded making it
@@ -224,7 +229,8 @@ def learn_windows(p: PassThroughs, *, as_of: float | None = None, quantile: floa
         ok = np.ones(len(p.made_out), dtype=bool) if as_of is None or math.isinf(as_of) else p.made_at <= as_of
         for i, o in zip(p.made_in[ok].tolist(), p.made_out[ok].tolist()):  # type: ignore[index]
             made.setdefault(o, set()).add(i)
-    return HoldingWindows(groups, categories, quantile=quantile, min_samples=min_samples, as_of=as_of, made=made)
+    return HoldingWindows(groups, categories, quantile=quantile, min_samples=min_samples, as_of=as_of, made=made,
+                          present=p.present)
 
 
 def _missing(v: Any) -> bool:

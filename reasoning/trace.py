@@ -720,6 +720,8 @@ class _Search:
         self.pending: list[tuple[str | None, str, float, _Label]] = []
         self.dels: dict[str, Delivery] = {}
         self.used: dict[tuple[str | None, str | None], WindowUsed] = {}
+        self._widest: dict[str | None, float] = {}
+        self._made_of: dict[tuple[str, str, float, float], tuple[list, dict]] = {}
 
     # labels
 
@@ -782,13 +784,19 @@ class _Search:
         return w.days * 86400.0
 
     def widest(self, station: str) -> float:
-        """The widest holding window (seconds) of any category at ``station``."""
+        """The widest holding window (seconds) of any category at ``station``: of the categories the store
+        names where the learned windows know them, else of every category."""
         kind = self.net.kind.get(station)
-        o = self.o
-        days = [o.default_window, *DEFAULT_WINDOWS.values(), *o.windows.values()]
-        if o.holding is not None:
-            days.append(o.holding.widest(kind))
-        return max(days) * 86400.0
+        w = self._widest.get(kind)
+        if w is None:
+            o = self.o
+            present = o.holding.present if o.holding is not None else None
+            if present is None:
+                days = [o.default_window, *DEFAULT_WINDOWS.values(), *o.windows.values()]
+            else:
+                days = [o.window_used(c, kind).days for c in present]
+            w = self._widest[kind] = max(days) * 86400.0
+        return w
 
     def run(self) -> None:
         net = self.net
@@ -834,6 +842,16 @@ class _Search:
         weight (the part of its lot the records do not show leaving the station, times the chance it was
         still there at ``upper``), and each lot's share of the total. ``lot`` held without a recorded
         delivery counts as one more delivery of weight 1."""
+        if lot is None:
+            key = (made, station, origin, upper)
+            hit = self._made_of.get(key)
+            if hit is None:
+                hit = self._made_of[key] = self._made_of_now(None, made, station, origin, upper)
+            return hit
+        return self._made_of_now(lot, made, station, origin, upper)
+
+    def _made_of_now(self, lot: str | None, made: str, station: str, origin: float,
+                     upper: float) -> tuple[list[tuple[Delivery, float]], dict[str | None, float]]:
         net, o = self.net, self.o
         cat = net.category.get(made)
         got: list[Delivery] = []
@@ -959,7 +977,11 @@ class _Down(_Search):
             key = (lot, k, station)
             s = shares.get(key)
             if s is None:
-                s = shares[key] = self.made_of(lot, k, station, fs, min(fs, net.exists(k)))[1].get(lot, 0.0)
+                upper = min(fs, net.exists(k))
+                s = self.made_of(None, k, station, fs, upper)[1].get(lot, 0.0)
+                if s == 0 and not any(r.lot_id == lot for r, _w in self.made_of(None, k, station, fs, upper)[0]):
+                    s = self.made_of(lot, k, station, fs, upper)[1].get(lot, 0.0)   # held without a delivery
+                shares[key] = s
             if s > 0:
                 self.offer(("W", k), a, label.lik * s, label.hops + 1, label, (lot, station))
 
