@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from graph.view import ReadView
 
 __all__ = ["QUANTILE", "MIN_SAMPLES", "WindowUsed", "PassThroughs", "HoldingWindows", "pass_throughs",
-           "learn_windows"]
+           "pass_throughs_of", "learn_windows"]
 
 #: the quantile of the recorded pass-through times a window takes
 QUANTILE = 0.99
@@ -107,34 +107,47 @@ def pass_throughs(view: "ReadView") -> PassThroughs:
     retracted = view.retracted_events()
     if retracted and len(df):
         df = df[~df["event_id"].isin(retracted)]
-    if not len(df):
-        empty = np.array([], dtype=object)
-        return PassThroughs(empty, empty, np.array([]), np.array([]))
     ship = epochs(df["time"])
     arr = epochs(df["received_time"].where(df["received_time"].notna(), df["time"]))
-    inn = (pd.DataFrame({"station": df["receiver_id"].to_numpy(), "lot": df["lot_id"].to_numpy(), "arr": arr})
-           .groupby(["station", "lot"], sort=False)["arr"].min().reset_index())
-    out = pd.DataFrame({"station": df["sender_id"].to_numpy(), "lot": df["lot_id"].to_numpy(), "ship": ship})
-    m = out.merge(inn, on=["station", "lot"], how="inner")
-    m = m[m["ship"] >= m["arr"]]
     product = dict(view.columns("lot", ["id", "product_id"]))
-    category = {k: v for k, v in view.columns("product", ["id", "category"])}
-    kind = dict(view.columns("operator", ["id", "kind"]))
-    cats = np.array([category.get(product.get(x)) for x in m["lot"].tolist()], dtype=object)
-    kinds = np.array([kind.get(x) for x in m["station"].tolist()], dtype=object)
-    # what recorded transformations made of what (categories), and when
-    when = {tid: (t, ev) for tid, t, ev in view.columns("transformation", ["id", "time", "event_id"])
+    category = dict(view.columns("product", ["id", "category"]))
+    lot_category = {lot: category.get(p) for lot, p in product.items()}
+    when = {tid: t for tid, t, ev in view.columns("transformation", ["id", "time", "event_id"])
             if ev is None or ev not in retracted}
     io: dict[str, tuple[set, set]] = {}
     for tid, lot, role in view.columns("transformation_item", ["transformation_id", "lot_id", "role"]):
         if tid in when and role in ("input", "output"):
-            io.setdefault(tid, (set(), set()))[role == "output"].add(category.get(product.get(lot)))
-    pairs = [(i, o, tid) for tid, (ins, outs) in io.items() for i in ins for o in outs if i is not None and o is not None]
-    made_at = epochs([when[tid][0] for _i, _o, tid in pairs])
+            io.setdefault(tid, (set(), set()))[role == "output"].add(lot_category.get(lot))
+    tids = list(io)
+    made = [(*io[tid], t) for tid, t in zip(tids, epochs([when[tid] for tid in tids]).tolist())]
+    return pass_throughs_of(df["lot_id"].to_numpy(), df["sender_id"].to_numpy(), df["receiver_id"].to_numpy(),
+                            ship, arr, lot_category, dict(view.columns("operator", ["id", "kind"])), made,
+                            frozenset(category.values()) | {None})
+
+
+def pass_throughs_of(lot: np.ndarray, sender: np.ndarray, receiver: np.ndarray, ship: np.ndarray, arr: np.ndarray,
+                     lot_category: Any, station_kind: Any, made: list[tuple[set, set, float]],
+                     present: frozenset | None = None) -> PassThroughs:
+    """Pass-throughs of live deliveries given as arrays (lot, sender, receiver as any hashable keys; ship and
+    arrival as epoch seconds), with each lot's category and each station's kind (mappings), and the
+    recorded transformations as (input categories, output categories, time)."""
+    import pandas as pd
+
+    if not len(lot):
+        empty = np.array([], dtype=object)
+        return PassThroughs(empty, empty, np.array([]), np.array([]), present=present)
+    inn = (pd.DataFrame({"station": receiver, "lot": lot, "arr": arr})
+           .groupby(["station", "lot"], sort=False)["arr"].min().reset_index())
+    out = pd.DataFrame({"station": sender, "lot": lot, "ship": ship})
+    m = out.merge(inn, on=["station", "lot"], how="inner")
+    m = m[m["ship"] >= m["arr"]]
+    cats = np.array([lot_category.get(x) for x in m["lot"].tolist()], dtype=object)
+    kinds = np.array([station_kind.get(x) for x in m["station"].tolist()], dtype=object)
+    pairs = [(i, o, t) for ins, outs, t in made for i in ins for o in outs if i is not None and o is not None]
     return PassThroughs(cats, kinds, (m["ship"] - m["arr"]).to_numpy(dtype=float), m["ship"].to_numpy(dtype=float),
                         np.array([i for i, _o, _t in pairs], dtype=object),
-                        np.array([o for _i, o, _t in pairs], dtype=object), made_at,
-                        frozenset(category.values()) | {None})
+                        np.array([o for _i, o, _t in pairs], dtype=object),
+                        np.array([t for _i, _o, t in pairs], dtype=float), present)
 
 
 class HoldingWindows:

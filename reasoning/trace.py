@@ -152,6 +152,7 @@ from ontology.records import Delivery, Lot, Transformation, TransformationItem
 from ontology.times import epoch, format_instant
 
 from .holding import HoldingWindows, WindowUsed, learn_windows, pass_throughs
+from .trace_index import TraceIndex, balance
 
 if TYPE_CHECKING:
     from graph.view import ReadView
@@ -538,17 +539,7 @@ class _Net:
                 if it.role == "input" and t is not None:
                     flows[(t[0].station_id, lot)].append((it.quantity, it.unit, -1))  # type: ignore[arg-type]
         for pair in todo:
-            f = flows.get(pair, [])
-            received = [q for q, _u, sign in f if sign > 0]
-            if not any(sign < 0 for _q, _u, sign in f) or not received:
-                self.left_part[pair] = 1.0   # nothing recorded leaving (or no receipt to weigh)
-                continue
-            if any(q is None or q <= 0 for q, _u, _s in f) or len({u for _q, u, _s in f}) != 1:
-                self.left_part[pair] = 1.0   # quantities that cannot be compared: nothing known
-                continue
-            total = math.fsum(q for q in received)  # type: ignore[misc]
-            out = math.fsum(q for q, _u, sign in f if sign < 0)  # type: ignore[misc]
-            self.left_part[pair] = max(0.0, total - out) / total
+            self.left_part[pair] = balance(flows.get(pair, []))
 
     def left(self, lot: str, station: str) -> float:
         """The part of what ``station`` received of ``lot`` that the records do not show leaving it (1
@@ -657,6 +648,24 @@ class _Net:
         made = self.made_at(lot, station)
         return made is not None and made <= at
 
+    def makers(self, spans: Mapping[str, tuple[float, float]], opts: TraceOptions) -> dict[str, list[tuple[float, str]]]:
+        """Per station, the lots it first shipped (in the options' range) between ``lo`` and ``hi`` without a
+        record of how it got them, with that first shipment's time, in time order."""
+        self.need_out(spans)
+        ks = {st: {d.lot_id for d in self.out.get(st, ()) if lo <= self.ship[d.id] <= hi}
+              for st, (lo, hi) in spans.items()}
+        self.need_lots({k for v in ks.values() for k in v})
+        out = {}
+        for st, lots in ks.items():
+            lo, hi = spans[st]
+            found = []
+            for k in lots:
+                fs = self.first_shipments(k, opts).get(st)
+                if fs is not None and lo <= fs <= hi and not self.explained(k, st, fs):
+                    found.append((fs, k))
+            out[st] = sorted(found)
+        return out
+
     def first_shipments(self, lot: str, opts: TraceOptions) -> dict[str, float]:
         """Station -> the first time it shipped ``lot`` (deliveries in the options' range)."""
         out: dict[str, float] = {}
@@ -666,12 +675,98 @@ class _Net:
                 out[d.sender_id] = ts
         return out
 
+    def full(self, ids: list[str], dels: Mapping[str, Delivery]) -> Mapping[str, Delivery]:
+        """The complete records of these reached deliveries (the search holds them already)."""
+        return dels
+
     def producer(self, lot: str) -> tuple[str | None, float | None]:
         """The lot's producer and its production date (as the first second of that day)."""
         r = self.lots.get(lot)
         if r is None or not r.producer_id:
             return None, None
         return r.producer_id, epoch(r.production_date) if r.production_date else None
+
+
+class _IndexNet(_Net):
+    """The same reads answered from a :class:`reasoning.trace_index.TraceIndex`: nothing is read from the
+    store but the records of the deliveries a trace returns."""
+
+    def __init__(self, view: "ReadView", index: TraceIndex) -> None:
+        self.view, self.index = view, index
+        self.retracted = index.retracted
+        self.lot_dels = {}
+        self.out = {}
+        self.inn = {}
+        self.items_of_lot = index.items_of_lot
+        self.trans = index.trans
+        self.lots = index.lots
+        self.category = index.category
+        self.kind = index.kind
+        self.ship = {}
+        self.arr = {}
+        self.exist = index.exist
+        self.left_part = {}
+        self.passes = index.passes
+        self.learned = {}
+        self.ranges = {}
+        self.first_arrival = {}
+        self.checked = set()
+
+    def holding(self, as_of: float | None) -> HoldingWindows:
+        return self.index.holding(as_of)
+
+    def _rows(self, idx: Any) -> list[Delivery]:
+        ix, out = self.index, []
+        for i in idx.tolist():
+            d = ix.delivery(i)
+            self.ship[d.id] = float(ix.d_ship[i])
+            self.arr[d.id] = float(ix.d_arr[i])
+            out.append(d)
+        return out
+
+    def need_lots(self, lots: Iterable[str]) -> None:
+        for lot in {x for x in lots if x is not None and x not in self.lot_dels}:
+            ds = self._rows(self.index.of_lot(lot))
+            self.lot_dels[lot] = sorted(ds, key=lambda d: (self.ship[d.id], d.id))
+            for d in ds:
+                self._arrived(d)
+
+    def need_items(self, lots: Iterable[str]) -> None:
+        """Held in the index."""
+
+    def need_lot_records(self, lots: Iterable[str]) -> None:
+        """Held in the index."""
+
+    def need_kinds(self, stations: Iterable[str]) -> None:
+        """Held in the index."""
+
+    def need_balance(self, pairs: Iterable[tuple[str, str]]) -> None:
+        self.left_part.update(self.index.left(p for p in pairs if p not in self.left_part))
+
+    def _need_many(self, side: str, spans: Mapping[str, tuple[float, float]]) -> None:
+        for st, (lo, hi) in spans.items():
+            have = self.ranges.get((side, st))
+            if have is not None and have[0] <= lo and hi <= have[1]:
+                continue
+            if have is not None:
+                lo, hi = min(lo, have[0]), max(hi, have[1])
+            if side == "out":
+                self.out[st] = sorted(self._rows(self.index.shipped(st, lo, hi)), key=lambda d: (self.ship[d.id], d.id))
+            else:   # by arrival: every delivery a consumer asks for arrived in the window
+                rows = self._rows(self.index.received(st, lo, hi))
+                self.inn[st] = sorted(rows, key=lambda d: (self.arr[d.id], d.id))
+                for d in rows:
+                    self.checked.add((st, d.lot_id))
+                    self._arrived(d)
+            self.ranges[(side, st)] = (lo, hi)
+
+    def full(self, ids: list[str], dels: Mapping[str, Delivery]) -> dict[str, Delivery]:
+        return self.view.get_many("delivery", ids)  # type: ignore[return-value]
+
+    def makers(self, spans: Mapping[str, tuple[float, float]], opts: TraceOptions) -> dict[str, list[tuple[float, str]]]:
+        if opts.since is not None or opts.until is not None:   # the index's makers are over every delivery
+            return super().makers(spans, opts)
+        return {st: self.index.makers(st, lo, hi) for st, (lo, hi) in spans.items()}
 
 
 # -- the search --------------------------------------------------------------------------------
@@ -947,23 +1042,16 @@ class _Down(_Search):
             end = a + self.widest(station)
             lo, hi = spans.get(station, (a, end))
             spans[station] = (min(lo, a), max(hi, end))
-        net.need_out(spans)
-        cands: list[tuple[str, str, float, _Label, set[str]]] = []
-        for lot, station, a, label in pending:
-            end = spans[station][1]
-            ks = {d.lot_id for d in net.out.get(station, ()) if a <= net.ship[d.id] <= end and d.lot_id != lot}
-            if ks:
-                cands.append((lot, station, a, label, ks))
-        net.need_lots({k for c in cands for k in c[4]})
+        makers = net.makers(spans, o)
         links: list[tuple[str, str, float, _Label, str, float]] = []
         reads: dict[str, tuple[float, float]] = {}
-        for lot, station, a, label, ks in cands:
+        for lot, station, a, label in pending:
             cat = net.category.get(lot)
-            for k in sorted(ks):
-                fs = net.first_shipments(k, o).get(station)
-                if (fs is None or not a <= fs <= a + self.link_window(cat, net.category.get(k), station)
-                        or a > net.exists(k) or not o.allows(cat, net.category.get(k))
-                        or net.explained(k, station, fs)):
+            for fs, k in makers.get(station, ()):
+                if fs < a:
+                    continue
+                if (k == lot or fs > a + self.link_window(cat, net.category.get(k), station)
+                        or a > net.exists(k) or not o.allows(cat, net.category.get(k))):
                     continue
                 links.append((lot, station, a, label, k, fs))
                 lo, hi = fs - self.widest(station) - _TRANSIT, min(fs, net.exists(k))
@@ -1164,14 +1252,15 @@ def _sample_start(view: "ReadView", s: Any, ident: str) -> Start:
 
 
 class Tracer:
-    """Runs many traces over one view, sharing what they read (for outbreak ranking, benchmarks).
+    """Runs many traces over one view, sharing what they read (for outbreak ranking, benchmarks); with a
+    :class:`reasoning.trace_index.TraceIndex`, from memory.
 
     The cache assumes the store does not change while the tracer is in use.
     """
 
-    def __init__(self, view: "ReadView") -> None:
+    def __init__(self, view: "ReadView", index: TraceIndex | None = None) -> None:
         self.view = view
-        self._net = _Net(view)
+        self._net = _Net(view) if index is None else _IndexNet(view, index)
 
     def resolve(self, identifier: str) -> Start:
         return resolve_start(self.view, identifier)
@@ -1181,9 +1270,10 @@ class Tracer:
 
 
 def trace(view: "ReadView", start: str | Start, direction: str = "down",
-          options: TraceOptions | None = None) -> Trace:
-    """Trace downstream (``"down"``) or upstream (``"up"``) from an identifier or a resolved start."""
-    return _trace(view, _Net(view), start, direction, options)
+          options: TraceOptions | None = None, index: TraceIndex | None = None) -> Trace:
+    """Trace downstream (``"down"``) or upstream (``"up"``) from an identifier or a resolved start (through
+    ``index`` where one is given: see :mod:`reasoning.trace_index`)."""
+    return _trace(view, _Net(view) if index is None else _IndexNet(view, index), start, direction, options)
 
 
 def _trace(view: "ReadView", net: _Net, start: str | Start, direction: str,
@@ -1347,9 +1437,10 @@ def _result(view: "ReadView", net: _Net, search: _Search, st: Start, direction: 
                                product_name=getattr(p, "name", None), category=getattr(p, "category", None),
                                lot_number=getattr(r, "lot_number", None), producer_id=getattr(r, "producer_id", None)))
     out_d = []
+    full = net.full(ids_d, search.dels)
     for i in ids_d:
         tier, lik, t, ev = dl[i].values()
-        d = search.dels[i]
+        d = full.get(i) or search.dels[i]
         best = dl[i].best
         via = _inferred_via(best, down)
         out_d.append(TracedDelivery(

@@ -378,3 +378,29 @@ def test_a_certain_delivery_keeps_its_whole_quantity(db):
     _load(db, _bound_network())
     d8 = {d.id: d for d in trace(ReadView(db), "A", "down").deliveries}["d8"]
     assert (d8.tier, d8.inferred, d8.max_quantity) == ("certain", False, 29.0)
+
+
+def test_an_index_answers_as_the_store_does(db):
+    """reasoning.trace_index: a Tracer built on a TraceIndex gives the same traces (whole to_dict, evidence and
+    likelihood included) as one reading the store, on flow and unrestricted random networks, random options."""
+    from reasoning.trace_index import TraceIndex
+
+    bad = []
+    for seed in range(5000, 5000 + SEEDS // 4):
+        rng = random.Random(seed)
+        records = random_network(rng, flow=seed % 2 == 0)
+        _load(db, records)
+        options = random_options(rng, records)
+        view = ReadView(db)
+        index = TraceIndex.build(view)
+        if options.get("holding") == "learn":
+            options["holding"] = learn_windows(pass_throughs(view), quantile=0.9, min_samples=2)
+        opts = TraceOptions(**options)
+        store, memory = Tracer(view), Tracer(view, index)
+        for start in _starts(Network.read(db)):
+            for direction in ("down", "up"):
+                a = store.trace(start[1], direction, opts).to_dict()
+                b = memory.trace(start[1], direction, opts).to_dict()
+                if a != b:
+                    bad.append(f"seed {seed} {options} {start} {direction}")
+    assert not bad, "\n".join(bad[:10])
