@@ -6,7 +6,8 @@
 For each network (``SCALE:SEED``; generated and loaded into ``--out`` exactly as ``bench/load.py`` does,
 the 1M seed-7 network at ``--out/load-1000000.db``, the others at ``--out/truth-SCALE-SEED/``, reused when
 complete) every planted nonconforming lot (``truth/planted.json``) is traced downstream on one shared
-``Tracer``. Per planted lot: **recall** = true spread deliveries reached / true spread deliveries, and
+``Tracer`` (over an in-memory :class:`reasoning.trace_index.TraceIndex`, which answers as the store does;
+``--no-index`` reads the store). Per planted lot: **recall** = true spread deliveries reached / true spread deliveries, and
 **precision** = true spread deliveries reached / deliveries reached. Printed per network, each as the
 distribution over planted lots (min, 1st and 5th percentile, median, mean) and the number of lots under
 the targets (recall 100 %, precision 0.8):
@@ -41,6 +42,7 @@ sys.path.insert(0, str(HERE))
 from graph.store import open_store  # noqa: E402
 from graph.view import ReadView  # noqa: E402
 from reasoning.trace import DEFAULT_MAX_INFERRED, DEFAULT_MIN_LIKELIHOOD, TraceOptions, Tracer  # noqa: E402
+from reasoning.trace_index import TraceIndex  # noqa: E402
 
 CONFIGS = "1000000:7,200000:1,200000:2,200000:3,200000:4"
 
@@ -110,6 +112,8 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=REPO / "bench-out")
     ap.add_argument("--limit", type=int, default=None, help="planted lots per network (default: all)")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--no-index", dest="index", action="store_false",
+                    help="trace through the store's reads instead of an in-memory TraceIndex (same answers, slower)")
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; defaults: min_likelihood "
           f"{DEFAULT_MIN_LIKELIHOOD}, max_inferred {DEFAULT_MAX_INFERRED}")
@@ -120,14 +124,19 @@ def main() -> int:
         planted = json.loads((data / "truth" / "planted.json").read_text(encoding="utf-8"))["planted"]
         planted = [p for p in planted if p["spread"]["deliveries"]][:args.limit]
         with open_store(url) as store:
-            tracer = Tracer(ReadView(store))
+            t0 = time.perf_counter()
+            index = TraceIndex.build(ReadView(store)) if args.index else None
+            built = time.perf_counter() - t0
+            tracer = Tracer(ReadView(store), index)
             t0 = time.perf_counter()
             windows = tracer.trace(planted[0]["lot"], "down").windows
             learned = time.perf_counter() - t0
-            out: dict[str, Any] = {"planted": len(planted), "learn_s": learned, "modes": {}, "curve": {}}
-            print(f"=== {scale:,} deliveries, seed {seed}: {len(planted)} planted lots (windows learned in "
-                  f"{learned:.1f} s; {sum(w.source.startswith('learned') for w in windows)} of {len(windows)} "
-                  f"windows of the first trace learned)", flush=True)
+            out: dict[str, Any] = {"planted": len(planted), "learn_s": learned, "index_s": built, "modes": {},
+                                   "curve": {}}
+            print(f"=== {scale:,} deliveries, seed {seed}: {len(planted)} planted lots ("
+                  + (f"index built in {built:.1f} s, " if index is not None else "")
+                  + f"windows learned in {learned:.1f} s; {sum(w.source.startswith('learned') for w in windows)} "
+                  f"of {len(windows)} windows of the first trace learned)", flush=True)
             for name, opts in (("default", TraceOptions()), ("explicit-only", TraceOptions(infer=False)),
                                ("fixed windows (first wave)",
                                 TraceOptions(learn_windows=False, min_likelihood=0.0, max_inferred=None))):

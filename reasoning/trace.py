@@ -177,10 +177,12 @@ DEFAULT_WINDOWS: dict[str, float] = {
 }
 #: window for a lot whose category is unknown
 DEFAULT_WINDOW = 30.0
-#: the likelihood below which a possible path is not followed, and the most inferred links on a path
-#: (chosen from the precision / recall curve on the generator's planted truth: see the README)
-DEFAULT_MIN_LIKELIHOOD = 0.0
-DEFAULT_MAX_INFERRED: int | None = None
+#: the likelihood below which a possible path is not followed, and the most inferred links on a path,
+#: chosen from the precision / recall curve on the generator's planted truth (bench/trace_truth.py,
+#: README): 0.1 is the largest cut that keeps the whole true spread of every planted lot on five networks;
+#: no true spread needed more than one inferred link, so two leave room and bound long chains
+DEFAULT_MIN_LIKELIHOOD = 0.1
+DEFAULT_MAX_INFERRED: int | None = 2
 
 #: hazard kinds a trace can follow: ``unknown`` and the test-result hazard classes of the ontology's SKOS scheme
 HAZARDS: tuple[str, ...] = ("unknown", *vocab.labels("hazard_class"))

@@ -222,8 +222,9 @@ class OracleOptions:
     kill: frozenset[str] = frozenset()
     may_contain: Mapping[str, Iterable[str]] | None = None
     infer: bool = True
-    min_likelihood: float = 0.0
-    max_inferred: int | None = None
+    #: the specification's defaults, copied by hand
+    min_likelihood: float = 0.1
+    max_inferred: int | None = 2
     #: learned windows (a :class:`reasoning.holding.HoldingWindows`: its ``lookup``, ``survival`` and ``allows``),
     #: consulted after ``windows`` and before the hand-set table, and for the category policy where
     #: ``may_contain`` is None; None: the hand-set table only, any category into any
