@@ -179,9 +179,10 @@ DEFAULT_WINDOWS: dict[str, float] = {
 DEFAULT_WINDOW = 30.0
 #: the likelihood below which a possible path is not followed, and the most inferred links on a path,
 #: chosen from the precision / recall curve on the generator's planted truth (bench/trace_truth.py,
-#: README): 0.1 is the largest cut that keeps the whole true spread of every planted lot on five networks;
-#: no true spread needed more than one inferred link, so two leave room and bound long chains
-DEFAULT_MIN_LIKELIHOOD = 0.1
+#: README): 0.05 is the largest cut of the curve that keeps the whole true spread of every planted lot on
+#: the five networks (at 0.1 one lot of 2,000 at 1M lost a delivery); no true spread needed more than one
+#: inferred link, so two leave room and bound long chains
+DEFAULT_MIN_LIKELIHOOD = 0.05
 DEFAULT_MAX_INFERRED: int | None = 2
 
 #: hazard kinds a trace can follow: ``unknown`` and the test-result hazard classes of the ontology's SKOS scheme

@@ -223,7 +223,7 @@ class OracleOptions:
     may_contain: Mapping[str, Iterable[str]] | None = None
     infer: bool = True
     #: the specification's defaults, copied by hand
-    min_likelihood: float = 0.1
+    min_likelihood: float = 0.05
     max_inferred: int | None = 2
     #: learned windows (a :class:`reasoning.holding.HoldingWindows`: its ``lookup``, ``survival`` and ``allows``),
     #: consulted after ``windows`` and before the hand-set table, and for the category policy where
