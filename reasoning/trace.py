@@ -439,10 +439,14 @@ class _Net:
                 self._arrived(d)
         self.need_items(todo)
         self.need_lot_records(todo)
-        self._existence(todo)
+        self._existence(todo, {x: self.ship[v[0].id] for x in todo if (v := self.lot_dels[x])})
 
-    def _existence(self, lots: list[str]) -> None:
-        """When each lot existed at the latest: its earliest recorded event (see the module docstring)."""
+    def _existence(self, lots: list[str], first_ship: Mapping[str, float]) -> None:
+        """When each lot existed at the latest: its earliest recorded event (see the module docstring), given
+        each lot's first shipment; needs its transformations and record."""
+        lots = [x for x in lots if x not in self.exist]
+        if not lots:
+            return
         recs = {x: self.lots.get(x) for x in lots}
         events = self.view.get_many("event", sorted({r.event_id for r in recs.values()
                                                       if r is not None and r.event_id}))
@@ -452,10 +456,7 @@ class _Net:
             if t is not None and t < sampled.get(s.lot_id, math.inf):
                 sampled[s.lot_id] = t
         for lot in lots:
-            times = [sampled.get(lot, math.inf)]
-            dels = self.lot_dels[lot]
-            if dels:
-                times.append(self.ship[dels[0].id])
+            times = [sampled.get(lot, math.inf), first_ship.get(lot, math.inf)]
             for it in self.items_of_lot.get(lot, ()):
                 t = self.trans.get(it.transformation_id)
                 if t is not None:
@@ -653,20 +654,44 @@ class _Net:
 
     def makers(self, spans: Mapping[str, tuple[float, float]], opts: TraceOptions) -> dict[str, list[tuple[float, str]]]:
         """Per station, the lots it first shipped (in the options' range) between ``lo`` and ``hi`` without a
-        record of how it got them, with that first shipment's time, in time order."""
+        record of how it got them, with that first shipment's time, in time order; and when each of those
+        lots existed (:meth:`exists`). Reads only the candidates' deliveries from and to these stations and
+        their earliest ones, not every delivery of every candidate."""
         self.need_out(spans)
         ks = {st: {d.lot_id for d in self.out.get(st, ()) if lo <= self.ship[d.id] <= hi}
               for st, (lo, hi) in spans.items()}
-        self.need_lots({k for v in ks.values() for k in v})
-        out = {}
-        for st, lots in ks.items():
+        lots = sorted({k for v in ks.values() for k in v})
+        if not lots:
+            return {st: [] for st in spans}
+        stations = sorted(spans)
+        first: dict[tuple[str, str], float] = {}
+        shipped = self.view.deliveries(lot_ids=lots, sender_ids=stations)
+        self._times(shipped)
+        for d in shipped:
+            t = self.ship[d.id]
+            if opts.in_range(t) and t < first.get((d.sender_id, d.lot_id), math.inf):
+                first[(d.sender_id, d.lot_id)] = t
+        arrivals = self.view.deliveries(lot_ids=lots, receiver_ids=stations)
+        self._times(arrivals)
+        for d in arrivals:
+            self._arrived(d)
+        self.checked.update((st, k) for st in stations for k in lots)
+        self.need_items(lots)
+        out: dict[str, list[tuple[float, str]]] = {}
+        for st, cand in ks.items():
             lo, hi = spans[st]
-            found = []
-            for k in lots:
-                fs = self.first_shipments(k, opts).get(st)
-                if fs is not None and lo <= fs <= hi and not self.explained(k, st, fs):
-                    found.append((fs, k))
-            out[st] = sorted(found)
+            out[st] = sorted((fs, k) for k in cand if (fs := first.get((st, k))) is not None and lo <= fs <= hi
+                             and not self.explained(k, st, fs))
+        made = sorted({k for v in out.values() for _fs, k in v if k not in self.exist})
+        if made:   # their existence: the earliest delivery of each lies before its first one from here
+            hi = max(fs for v in out.values() for fs, _k in v)
+            early = self.view.deliveries(lot_ids=made, time_range=self._range(-math.inf, hi))
+            self._times(early)
+            earliest: dict[str, float] = {}
+            for d in early:
+                earliest[d.lot_id] = min(self.ship[d.id], earliest.get(d.lot_id, math.inf))
+            self.need_lot_records(made)
+            self._existence(made, earliest)
         return out
 
     def first_shipments(self, lot: str, opts: TraceOptions) -> dict[str, float]:
