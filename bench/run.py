@@ -18,7 +18,7 @@ BENCHMARKS = {
     "neo4j-load": "neo4j_load.py",  # write N synthetic deliveries into Neo4j (needs `make neo4j-start`)
     "trace": "trace.py",  # 1,000 lot traces down and up vs station-level BFS (and naive Cypher with a bolt:// store)
     "trace_truth": "trace_truth.py",  # downstream traces vs the planted truth: recall / precision per lot, 5 networks
-    "outbreak": "outbreak.py",  # outbreak source ranking on the planted lots (--scale N, --check compares unpruned)
+    "outbreak": "outbreak.py",  # outbreak source ranking on the 1M network's planted lots (one upstream trace per case)
     "risk": "risk.py",
     "api": "api.py",  # QR lookups of random lots through `foodtrace serve` under wrk (needs the 1M store)  # features, grades and failure-risk scores for every operator of the 1,000,000-delivery network
 }

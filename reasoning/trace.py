@@ -56,11 +56,16 @@ Inferred links (possible)
     categories may go into which: the ``may_contain`` policy where given, else
     the one learned with the holding windows (the same category, or one that
     recorded transformations made of it; a category no recorded transformation
-    ever made may hold anything), else any. An upstream
-    trace from a station (outbreak cases) reaches what the station received
-    within the holding window of each received lot before the time (anything
-    it ever received without a time). Anything reached through an inferred
-    link is ``possible``.
+    ever made may hold anything), else any. Anything reached through an
+    inferred link is ``possible``.
+
+Stations as starts
+    A downstream trace from a station starts from everything it shipped; an
+    upstream one (an outbreak case) from what it received within the holding
+    window of each received lot before the time (anything it ever received
+    without a time): recorded links, so ``certain`` where the rest of the way
+    is, each with likelihood 1 - the case says the station held the hazard,
+    not which of its goods did.
 
 Holding windows
     How long goods stay at a station before they leave, per food category of
@@ -86,8 +91,7 @@ Likelihood
     links, and an item takes its most likely path. A path with a likelihood below ``min_likelihood`` or
     more than ``max_inferred`` inferred links is not followed, so neither
     limit ever drops a certain item. Results are ordered by likelihood, then
-    by time. A station start's receipts (upstream) each have likelihood 1:
-    the case says the station held the hazard, not which of its goods did.
+    by time.
 
 A delivery's arrival is its receive time where recorded, else its ship time.
 Times are compared as instants; equal times count as "before".
@@ -892,8 +896,9 @@ class _Search:
                    parent.hops if hops is None else hops, parent, via)
 
     def infer(self, lot: str | None, station: str | None, t: float | None, label: _Label) -> None:
-        """Queue the inferred links of ``lot`` at ``station`` at time ``t`` (see the subclasses)."""
-        if station is None or t is None or not self.o.infer:
+        """Queue the inferred links of ``lot`` at ``station`` at time ``t`` (see the subclasses); a station
+        start's receipts (``lot`` None) are recorded links, followed without inference too."""
+        if station is None or t is None or (lot is not None and not self.o.infer):
             return
         self.pending.append((lot, station, t, label))
 
@@ -1179,13 +1184,13 @@ class _Up(_Search):
             reads[station] = (min(lo, have[0]), max(upper, have[1]))
         self.need_made_of(reads)
         for lot, station, t, label in pending:
-            if lot is None:
+            if lot is None:   # what the station received within each lot's window: recorded links
                 for r in net.inn.get(station, ()):
                     a = net.arr[r.id]
                     if a > t:
                         break
                     if math.isinf(t) or a >= t - self.window(net.category.get(r.lot_id), station):
-                        self.reach_delivery(r, label, label.lik, label.hops + 1, (None, station))
+                        self.reach_delivery(r, label)
                 continue
             got, shares = self.made_of(None, lot, station, t, min(t, net.exists(lot)))
             for r, _w in got:

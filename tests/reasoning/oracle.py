@@ -56,8 +56,8 @@ Upstream:
 * P(K,S,t) -> D(d) for the deliveries of K arriving at S by t; -> P(I, S, tt) for each input I of a
   transformation at S that made K at tt <= t in the range (not a killing kind); P(K,S,t) -> W(K,t) (a
   portion of a lot holds what the whole lot holds);
-* P(None,S,t) (a station start) -> INFERRED D(r) for every delivery into S arriving in [t - window(category
-  of r's lot, kind of S), t] (any arrival by t where t is infinite), factor 1;
+* P(None,S,t) (a station start) -> D(r) for every delivery into S arriving in [t - window(category of r's
+  lot, kind of S), t] (any arrival by t where t is infinite): recorded links, explicit-only traces too;
 * D(d) -> P(lot of d, sender, ship time).
 
 Kill steps: a ``heating`` transformation kills a ``microbial`` hazard, ``destruction`` every hazard;
@@ -438,12 +438,11 @@ def oracle_trace(net: Network, start: tuple[str, str], direction: str, opts: Ora
         if station_killed(st) or lot_killed(lot):
             return
         if lot is None:
-            if o.infer:
-                kind_ = net.kind.get(st)
-                for r in dels.values():
-                    if r.receiver == st and r.arr <= t and o.in_range(r.ship) and (
-                            math.isinf(t) or r.arr >= t - o.window(cat(r.lot), kind_)):
-                        yield ("D", r.id), 1.0
+            kind_ = net.kind.get(st)
+            for r in dels.values():
+                if r.receiver == st and r.arr <= t and o.in_range(r.ship) and (
+                        math.isinf(t) or r.arr >= t - o.window(cat(r.lot), kind_)):
+                    yield ("D", r.id), None
             return
         for d in dels.values():
             if d.lot == lot and d.receiver == st and d.arr <= t and o.in_range(d.ship):
