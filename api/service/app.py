@@ -23,6 +23,7 @@ from graph.store import open_store
 from ..settings import Settings, get_settings
 from . import admin, capture, credit, investigate, problems, public
 from .projection import PublicViews
+from .tracing import TraceIndexHolder
 from .security import AuditMiddleware
 from .servicedb import ServiceDB
 
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = open_store(settings.store)
         app.state.service_db = ServiceDB(settings.service_db)
         app.state.public_views = PublicViews(settings.service_db, app.state.store)
+        app.state.trace_index = TraceIndexHolder(app.state.store, settings.trace_index)
         try:
             yield
         finally:
