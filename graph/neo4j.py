@@ -84,7 +84,7 @@ from ontology.identifiers import lookup_forms
 from ontology.records import RECORD_TYPES, Delivery, Record, TransformationItem, record_fields, record_type
 
 from .store import (CHANGE_ANY_LOT, CHANGE_LOT_FIELD, CHANGE_VIA_ITEMS, CHANGE_VIA_SAMPLE, Store, WriteStats, chunks,
-                    first_known, plan_filters)
+                    first_known, plan_filters, require_fields)
 
 __all__ = ["Neo4jStore", "Neo4jURL", "parse_url", "SCHEMES"]
 
@@ -739,9 +739,7 @@ class Neo4jStore(Store):
 
     def columns(self, table: str, fields: Sequence[str]) -> list[tuple[Any, ...]]:
         lab = _LABELS[record_type(table).table]
-        for f in fields:
-            if f not in lab.columns:
-                raise StoreError(f"{table} has no field {f!r}")
+        require_fields(table, lab.columns, fields)
         values = ", ".join(f"n.{_q(f)}" for f in fields)
         query = (f"MATCH (n:{_q(lab.label)}) WHERE n._seq > $after RETURN n._seq AS s, [{values}] AS v "
                  f"ORDER BY n._seq LIMIT $page")

@@ -37,7 +37,7 @@ from ontology.identifiers import lookup_forms
 from ontology.records import RECORD_TYPES, Delivery, Record, TransformationItem, record_fields, record_type
 
 from .store import (CHANGE_ANY_LOT, CHANGE_LOT_FIELD, CHANGE_VIA_ITEMS, CHANGE_VIA_SAMPLE, Store, WriteStats, chunks,
-                    first_known, plan_filters)
+                    first_known, plan_filters, require_fields)
 
 __all__ = ["SQLiteStore", "sqlite_path"]
 
@@ -396,9 +396,7 @@ class SQLiteStore(Store):
 
     def columns(self, table: str, fields: Sequence[str]) -> list[tuple[Any, ...]]:
         t = _TABLES[record_type(table).table]
-        for f in fields:
-            if f not in t.columns:
-                raise StoreError(f"{table} has no field {f!r}")
+        require_fields(table, t.columns, fields)
         bools = [i for i, f in enumerate(fields) if t.types[t.columns.index(f)] == "bool"]
         rows = self._query(f"SELECT {', '.join(_quote(f) for f in fields)} FROM {_quote(t.name)} ORDER BY rowid")
         if bools:

@@ -43,6 +43,7 @@ __all__ = [
     "known_schemes",
     "open_store",
     "first_known",
+    "require_fields",
     "plan_filters",
     "chunks",
 ]
@@ -113,11 +114,7 @@ class Store(ABC):
         """The named fields of every record of ``table``, one tuple per record in insertion order, without
         building records: for statistics over a whole table (e.g. the holding times a trace learns).
         Backends answer it in one read; this default goes through :meth:`scan`."""
-        rtype = record_type(table)
-        names = {f.name for f in record_fields(rtype)}
-        for f in fields:
-            if f not in names:
-                raise StoreError(f"{table} has no field {f!r}")
+        require_fields(table, [f.name for f in record_fields(record_type(table))], fields)
         return [tuple(getattr(r, f) for f in fields) for r in self.scan(table)]
 
     @abstractmethod
@@ -284,6 +281,14 @@ def plan_filters(filters: Mapping[str, Iterable[str] | None]) -> tuple[dict[str,
     if any(not v for v in active.values()):
         return None
     return active, sorted(active, key=lambda k: -len(active[k]))
+
+
+def require_fields(table: str, known: Iterable[str], fields: Iterable[str]) -> None:
+    """Raise :class:`StoreError` naming the first of ``fields`` that ``table`` does not have."""
+    have = set(known)
+    for f in fields:
+        if f not in have:
+            raise StoreError(f"{table} has no field {f!r}")
 
 
 def chunks(items: Sequence[Any] | Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -573,8 +573,8 @@ class _Net:
         b = "9999" if math.isinf(hi) else datetime.fromtimestamp(hi + 2 * 86400, timezone.utc).strftime("%Y-%m-%d")
         return a, b
 
-    def _need_many(self, side: str, spans: Mapping[str, tuple[float, float]]) -> None:
-        """What these stations shipped (``out``) or received (``in``) in their windows of ship times."""
+    def _unread(self, side: str, spans: Mapping[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        """The windows still to read per station: each widened to cover what was read before."""
         todo = {}
         for st, (lo, hi) in spans.items():
             have = self.ranges.get((side, st))
@@ -583,6 +583,11 @@ class _Net:
             if have is not None:
                 lo, hi = min(lo, have[0]), max(hi, have[1])
             todo[st] = (lo, hi)
+        return todo
+
+    def _need_many(self, side: str, spans: Mapping[str, tuple[float, float]]) -> None:
+        """What these stations shipped (``out``) or received (``in``) in their windows of ship times."""
+        todo = self._unread(side, spans)
         # stations whose windows nearly coincide share a read; a wide window is not imposed on the others
         groups: list[tuple[float, float, list[str]]] = []
         for st, (lo, hi) in sorted(todo.items(), key=lambda kv: (kv[1], kv[0])):
@@ -776,12 +781,7 @@ class _IndexNet(_Net):
         self.left_part.update(self.index.left(p for p in pairs if p not in self.left_part))
 
     def _need_many(self, side: str, spans: Mapping[str, tuple[float, float]]) -> None:
-        for st, (lo, hi) in spans.items():
-            have = self.ranges.get((side, st))
-            if have is not None and have[0] <= lo and hi <= have[1]:
-                continue
-            if have is not None:
-                lo, hi = min(lo, have[0]), max(hi, have[1])
+        for st, (lo, hi) in self._unread(side, spans).items():
             if side == "out":
                 self.out[st] = sorted(self._rows(self.index.shipped(st, lo, hi)), key=lambda d: (self.ship[d.id], d.id))
             else:   # by arrival: every delivery a consumer asks for arrived in the window
