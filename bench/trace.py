@@ -429,6 +429,7 @@ def main() -> int:
     ap.add_argument("--tracer", action="store_true", help="also time one shared Tracer (caches kept across traces)")
     ap.add_argument("--index-only", action="store_true", help="time the in-memory index only (not the store reads)")
     ap.add_argument("--naive", default=None, help="bolt:// URL for the naive Cypher queries (default: --store if bolt)")
+    ap.add_argument("--no-naive", action="store_true", help="skip the naive Cypher queries")
     ap.add_argument("--naive-lots", type=int, default=50)
     ap.add_argument("--naive-timeout", type=float, default=10.0, help="seconds per naive query")
     ap.add_argument("--naive-give-up", type=int, default=5, help="timeouts in a row after which a query kind stops")
@@ -449,7 +450,7 @@ def main() -> int:
         print(f"store: {url} ({why})")
     else:
         url = ensure_embedded(args.out, args.scale, data)
-    naive_url = args.naive or (url if url.startswith(("bolt", "neo4j")) else None)
+    naive_url = None if args.no_naive else (args.naive or (url if url.startswith(("bolt", "neo4j")) else None))
 
     store = open_store(url)
     backend = store.name
