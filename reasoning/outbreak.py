@@ -90,7 +90,7 @@ from ontology.errors import InvalidRecord, NotFound
 
 from ontology.times import epoch
 
-from .trace import CERTAIN, HAZARDS, POSSIBLE, Start, Trace, TraceOptions, Tracer, resolve_start
+from .trace import CERTAIN, HAZARDS, POSSIBLE, Start, TraceOptions, Tracer, resolve_start
 
 if TYPE_CHECKING:
     from graph.view import ReadView
