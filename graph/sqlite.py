@@ -461,12 +461,15 @@ class SQLiteStore(Store):
             clauses, params = [], []
             for k in keys:
                 vals = part if k == first else active[k]
-                clauses.append(f"{_quote(k)} IN ({', '.join('?' * len(vals))})")
+                # a lot has few deliveries, a station many: with lots given, only the lot index is used (SQLite
+                # would otherwise pick a station's index and read all of its deliveries); "+" turns an index off
+                off = "+" if "lot_id" in active and k != "lot_id" else ""
+                clauses.append(f"{off}{_quote(k)} IN ({', '.join('?' * len(vals))})")
                 params.extend(vals)
             if live_sql:
                 clauses.append(live_sql)
             if extra is not None:
-                clauses.append(extra[0])
+                clauses.append(("+" if "lot_id" in active else "") + extra[0])
                 params.extend(extra[1])
             sql = t.select + (" WHERE " + " AND ".join(clauses) if clauses else "")
             for row in self._query(sql, params):
