@@ -53,6 +53,9 @@ if TYPE_CHECKING:
 
 __all__ = ["TraceIndex"]
 
+#: learned windows kept per index, one per as-of time (each about the size of the pass-throughs' times)
+_LEARNED_KEPT = 16
+
 
 def _own(x: Any) -> Any:
     """A string of its own (a copy), so a page of the read it came from can be freed."""
@@ -263,9 +266,12 @@ class TraceIndex:
     def holding(self, as_of: float | None) -> HoldingWindows:
         """Holding windows learned from the indexed pass-throughs as of ``as_of`` (cached)."""
         with self._lock:
-            h = self._learned.get(as_of)
+            h = self._learned.pop(as_of, None)
             if h is None:
-                h = self._learned[as_of] = learn_windows(self.passes, as_of=as_of)
+                h = learn_windows(self.passes, as_of=as_of)
+                while len(self._learned) >= _LEARNED_KEPT:   # the least recently used as-of time goes
+                    self._learned.pop(next(iter(self._learned)))
+            self._learned[as_of] = h
             return h
 
     def delivery(self, i: int) -> Delivery:
