@@ -192,6 +192,8 @@ class FT(_rdflib_namespace.DefinedNamespace):
     divisionCode: URIRef
     dynamicPoints: URIRef
     endDate: URIRef
+    erased: URIRef
+    erasedBy: URIRef
     errorReason: URIRef
     eventBody: URIRef
     eventTime: URIRef
@@ -242,6 +244,7 @@ class FT(_rdflib_namespace.DefinedNamespace):
     parentRegion: URIRef
     penalty: URIRef
     phone: URIRef
+    placeholders: URIRef
     private: URIRef
     producer: URIRef
     product: URIRef
