@@ -19,7 +19,8 @@ import click
 
 from ontology.errors import FoodtraceError
 
-from . import data_cli, grading_cli, report_consult, risk_model_cli, service_cli, trace_cli, workflow_cli
+from . import (data_cli, grading_cli, records_cli, report_consult, risk_model_cli, service_cli, trace_cli,
+               workflow_cli)
 from .risk_cli import report, risk
 
 __all__ = ["main", "cli"]
@@ -44,7 +45,8 @@ def cli() -> None:
     """foodtrace: lot-level food traceability and risk reasoning (一证一票一码)."""
 
 
-for _command in (*data_cli.COMMANDS, *trace_cli.COMMANDS, risk, report, *service_cli.COMMANDS):
+for _command in (*data_cli.COMMANDS, *trace_cli.COMMANDS, risk, report, *service_cli.COMMANDS,
+                 *records_cli.COMMANDS):
     cli.add_command(_command)
 
 

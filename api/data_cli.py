@@ -9,11 +9,11 @@ from typing import Any, Callable
 
 import click
 
-from graph.store import Store, open_store
+from graph.store import Store, WriteContext, open_store
 from loaders.base import ReadOptions
 
 from . import render
-from .cli_common import emit, format_option, open_cli_store, out_option, store_option
+from .cli_common import cli_context, emit, format_option, open_cli_store, out_option, store_option
 from .settings import get_settings
 
 __all__ = ["COMMANDS", "run_load", "run_generate", "run_export", "print_stats"]
@@ -60,7 +60,7 @@ class _Progress:
 # -- load -------------------------------------------------------------------------------------
 
 def run_load(store: Store, files: list[Path], kind: str, rejects_path: Path, *, echo: Callable[[str], None],
-             progress: bool = True, options: ReadOptions | None = None) -> int:
+             progress: bool = True, options: ReadOptions | None = None, context: WriteContext | None = None) -> int:
     """Load files, print a summary, write the rejects CSV; return the exit code."""
     from loaders.base import write_rejects
     from loaders.load import load_files
@@ -70,7 +70,8 @@ def run_load(store: Store, files: list[Path], kind: str, rejects_path: Path, *, 
     t0 = time.perf_counter()
     try:
         outcomes = load_files(store, files, kind, on_file_start=bar.file_start, on_records=bar.on_records,
-                              on_file_done=lambda o: bar.file_done(sizes.get(o.path, 0)), options=options)
+                              on_file_done=lambda o: bar.file_done(sizes.get(o.path, 0)), options=options,
+                              context=context)
     finally:
         bar.close()
     elapsed = time.perf_counter() - t0
@@ -116,7 +117,7 @@ def load(files: tuple[Path, ...], kind: str, rejects_path: Path | None, store_ur
             expanded.append(f)
     with open_cli_store(store_url) as store:
         code = run_load(store, expanded, kind, rejects_path or Path(settings.rejects), echo=click.echo,
-                        progress=settings.progress, options=settings.read_options())
+                        progress=settings.progress, options=settings.read_options(), context=cli_context("load"))
     sys.exit(code)
 
 

@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from graph.store import WriteContext
 from ontology.records import GradeOverride
 from ontology.times import now_iso
 
@@ -68,7 +69,7 @@ def set_override(store: Any, identifier: str, grade: str | None, *, reason: str 
         + "-" + secrets.token_hex(3)
     rec = new_override(oid, grade, reason=reason, by=by, created=created, record_id=rec_id, assessments=ras,
                        overrides=gos, name=name or oid)
-    store.write([rec])
+    store.write([rec], context=WriteContext(kind="override", actor=by, reason=reason))
     return OverrideOutcome(oid, name, rec, rec.computed_grade)
 
 
@@ -80,7 +81,7 @@ def lift_override(store: Any, identifier: str, *, reason: str | None, by: str | 
     ras, gos = records_of(store, oid)
     name = operator_name(store, oid)
     rec = lifted_override(oid, gos, reason=reason, by=by, at=now_iso(), name=name or oid)
-    store.write([rec])
+    store.write([rec], context=WriteContext(kind="override", actor=by, reason=reason))
     latest = latest_assessment(ras)
     return OverrideOutcome(oid, name, rec, latest.computed_grade if latest else None)
 

@@ -427,7 +427,7 @@ class _Editor:
 
     def update(self, table: str, id: str, values: Mapping[str, Any], reason: str | None = None) -> None:
         lab = self._lab(table)
-        bad = [k for k in values if k not in lab.columns or k == "id"]
+        bad = [k for k in values if k not in lab.columns]
         if bad:
             raise StoreError(f"{table} has no field {bad[0]!r}")
         old = self._props(lab, [id]).get(id)

@@ -758,12 +758,15 @@ class _Editor:
 
     def update(self, table: str, id: str, values: Mapping[str, Any], reason: str | None = None) -> None:
         t = self._table(table)
-        bad = [k for k in values if k not in t.columns or k == "id"]
+        bad = [k for k in values if k not in t.columns]
         if bad:
             raise StoreError(f"{table} has no field {bad[0]!r}")
         self._set_reason(reason)
         sets = ", ".join(f"{_quote(k)} = ?" for k in values)
-        cur = self._exec(f"UPDATE {_quote(t.name)} SET {sets} WHERE id = ?", [*values.values(), id])
+        try:
+            cur = self._exec(f"UPDATE {_quote(t.name)} SET {sets} WHERE id = ?", [*values.values(), id])
+        except sqlite3.IntegrityError as e:
+            raise StoreError(f"{table} {id} cannot be changed: {e}") from None
         self.changed += max(cur.rowcount, 0)
 
     def insert(self, records: Iterable[Record]) -> None:

@@ -54,6 +54,7 @@ __all__ = [
     "UnloadStats",
     "Editor",
     "merge_changes",
+    "check_correction",
     "merged_placeholders",
     "reference_fields",
     "record_values",
@@ -429,7 +430,7 @@ def erase(ed: Editor, operator_id: str, *, actor: str | None, when: str | None =
     the station. Name, English name, USCC, licence, address, contact, phone and coordinates are removed
     from the record and from every previous version of it; aliases spelling them are deleted with their
     versions. Where the id itself spells them (``urn:foodtrace:operator:张三``), the operator takes the id
-    :func:`erased_id` and every record referring to it follows.
+    :func:`erased_id` (the record keeps its sources) and every record referring to it follows.
     """
     rec = ed.get_many("operator", [operator_id]).get(operator_id)
     if rec is None:
@@ -466,26 +467,19 @@ def erase(ed: Editor, operator_id: str, *, actor: str | None, when: str | None =
             values["id"] = new_id
         return {k: (new_id if val == operator_id else val) for k, val in values.items()}
 
-    if new_id == operator_id:
-        ed.update("operator", operator_id, tomb, "erasure")
-        ed.rewrite_versions([operator_id], scrubbed)
-        return operator_id
-    tags = ed.sources("operator", [operator_id]).get(operator_id) or []
-    values = record_values(rec)
-    values.update(tomb, id=new_id)
-    ed.insert([record_from_values("operator", values)])
-    for rtable, f in reference_fields("operator"):
-        if rtable == "alias":
-            continue
-        for rid in ed.find(rtable, f, operator_id):
-            ed.update(rtable, rid, {f: new_id}, "erasure")
-            moved.append(rid)
-    ed.delete("operator", [operator_id], "erasure")
+    if new_id != operator_id:
+        tomb["id"] = new_id  # the record keeps its sources and place; only its id changes
+    ed.update("operator", operator_id, tomb, "erasure")
     ed.rewrite_versions([operator_id], scrubbed, new_id=new_id)
-    if moved:  # the versions just made of the records that referred to the old id
+    if new_id != operator_id:
+        for rtable, f in reference_fields("operator"):
+            if rtable == "alias":
+                continue
+            for rid in ed.find(rtable, f, operator_id):
+                ed.update(rtable, rid, {f: new_id}, "erasure")
+                moved.append(rid)
+    if moved:  # the versions of the records that referred to the old id
         ed.rewrite_versions(moved, scrubbed)
-    if tags:
-        ed.set_sources("operator", new_id, tags)
     return new_id
 
 

@@ -78,7 +78,7 @@ import orjson
 from ontology.errors import InvalidIdentifier, UnreadableFile
 from ontology.identifiers import DL_BASE, Parsed, canonical, delivery_id, local_id, operator_key, percent_encode
 from ontology.records import (Alias, Certificate, Delivery, Event, Lot, Operator, Product, Record, Retraction,
-                              Ticket, Transformation, TransformationItem)
+                              Ticket, Transformation, TransformationItem, with_placeholders)
 from ontology.times import day_of
 
 from . import cbv
@@ -746,13 +746,17 @@ class _Reader:
                 self._alias(p.id, key, "operator", "digital_link")
         if "op:" + key not in self.stubs:
             info = self.master_ops.get(key, {})
-            name = info.get("name") or p.gln or _uscc_of(key) or key
+            kind = _op_kind(info)
+            region = _region(info.get("district") or info.get("region"))
             parent = f"{DL_BASE}/414/{p.gln}" if p.extension else None
-            self.stubs["op:" + key] = Operator(
-                id=key, kind=_op_kind(info), name=name, gln=p.gln if not p.extension else None,
+            # what the document does not say is a placeholder: the store never lets it replace a known value
+            unknown = [f for f, missing in (("kind", kind == "Operator"), ("name", not info.get("name")),
+                                            ("region_id", region is not None and not _is_region_id(region))) if missing]
+            self.stubs["op:" + key] = with_placeholders(Operator(
+                id=key, kind=kind, name=info.get("name") or p.gln or _uscc_of(key) or key,
+                gln=p.gln if not p.extension else None,
                 uscc=info.get("uscc") or info.get("unifiedSocialCreditCode") or _uscc_of(key),
-                address=_address(info), region_id=_region(info.get("district") or info.get("region")),
-                parent_id=parent)
+                address=_address(info), region_id=region, parent_id=parent), *unknown)
             if parent:
                 self._op(parent)
         self.op_keys[ident] = key
@@ -762,10 +766,14 @@ class _Reader:
         pid = f"{DL_BASE}/01/{gtin}"
         if "pr:" + pid not in self.stubs:
             info = self.master_products.get(gtin, {})
-            self.stubs["pr:" + pid] = Product(
-                id=pid, name=info.get("descriptionShort") or info.get("regulatedProductName") or info.get("name") or gtin,
-                gtin=gtin, category=info.get("category") or info.get("foodCategory"),
-                brand=info.get("brandName") or info.get("brand"))
+            name = info.get("descriptionShort") or info.get("regulatedProductName") or info.get("name")
+            given = info.get("category") or info.get("foodCategory")
+            category = _category(given)
+            unknown = [f for f, missing in (("name", not name), ("category", bool(given) and category == given))
+                       if missing]
+            self.stubs["pr:" + pid] = with_placeholders(Product(
+                id=pid, name=name or gtin, gtin=gtin, category=category,
+                brand=info.get("brandName") or info.get("brand")), *unknown)
         return pid
 
     def _lot_ref(self, ident: str) -> tuple[str, str] | None:
@@ -827,26 +835,9 @@ class _Reader:
         return out
 
     def _flush_stubs(self) -> Iterator[Record]:
-        recs = list(self.stubs.values())
-        if self.store is not None:
-            # entities already stored keep what they have: stubs would overwrite names and kinds
-            by_table: dict[str, list[str]] = {}
-            for r in recs:
-                if r.table in ("operator", "product", "lot"):
-                    by_table.setdefault(r.table, []).append(r.id)
-            known: set[tuple[str, str]] = set()
-            for table, ids in by_table.items():
-                try:
-                    known.update((table, i) for i in self.store.get_many(table, ids))
-                except Exception:
-                    pass
-            recs = [r for r in recs if (r.table, r.id) not in known or _is_master(r, self)]
-        yield from recs
-
-
-def _is_master(rec: Record, reader: _Reader) -> bool:
-    return (rec.table == "operator" and rec.id in reader.master_ops) or (
-        rec.table == "product" and rec.id.rsplit("/", 1)[-1] in reader.master_products)
+        """The operators, products, lots and aliases the events referred to (their placeholder values never
+        replace what the store knows: :func:`ontology.records.with_placeholders`)."""
+        yield from self.stubs.values()
 
 
 # -- parallel derivation ---------------------------------------------------------------------------
@@ -1106,6 +1097,20 @@ def _region(value: str | None) -> str | None:
     from ontology.vocab import lookup
 
     return lookup("region", value) or value
+
+
+def _is_region_id(value: str) -> bool:
+    """Whether a region id names a district the vocabulary knows (else it is a name kept as written)."""
+    return value.startswith("urn:foodtrace:region:")
+
+
+def _category(value: str | None) -> str | None:
+    """A food category term for a master-data category (kept as written where the vocabulary has none)."""
+    if not value:
+        return None
+    from ontology.vocab import lookup
+
+    return lookup("category", value) or value
 
 
 def _address(info: dict[str, str]) -> str | None:

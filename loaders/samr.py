@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Iterator
 from ontology import identifiers as ids
 from ontology import vocab
 from ontology.errors import FoodtraceError, InvalidIdentifier, InvalidRecord
-from ontology.records import Operator, Product, Record, Sample, TestResult
+from ontology.records import Operator, Product, Record, Sample, TestResult, with_placeholders
 from ontology.units import concentration_factor
 
 from .base import ReadOptions, Reject
@@ -437,8 +437,12 @@ class _Emitter:
         if ("operator", oid) in self.seen:
             return oid, None
         self.seen.add(("operator", oid))
-        return oid, Operator(id=oid, kind=_kind_of(name, default_kind), name=name, address=address or None,
-                             region_id=_district_in(address) or _district_in(name))
+        # the kind and district are guessed from the name and address: placeholders, which never replace
+        # what an operators template or EPCIS master data says
+        return oid, with_placeholders(Operator(id=oid, kind=_kind_of(name, default_kind), name=name,
+                                               address=address or None,
+                                               region_id=_district_in(address) or _district_in(name)),
+                                      "kind", "region_id")
 
 
 def _district_in(text: str | None) -> str | None:
@@ -596,11 +600,13 @@ def _read_table(table: Table, path: str, rejects: list[Reject], store: "Store | 
         except InvalidIdentifier:
             pid = None
         category = vocab.lookup("category", f["category"]) if f["category"] else None
+        guessed = category is None  # from the food's name: a placeholder
         category = category or vocab.lookup("category", f["product"])
         if pid and ("product", pid) not in em.seen:
             em.seen.add(("product", pid))
-            yield Product(id=pid, name=f["product"], brand=f["brand"] or None, spec=f["spec"] or None,
-                          category=category, producer_id=producer_id)
+            yield with_placeholders(Product(id=pid, name=f["product"], brand=f["brand"] or None,
+                                            spec=f["spec"] or None, category=category, producer_id=producer_id),
+                                    *(("category",) if guessed else ()))
         remark = "；".join(g.remarks) or None
         sid = ids.local_id("sample", "samr", key)
         announced = None

@@ -24,7 +24,8 @@ from ontology.errors import NotFound
 
 from .servicedb import ApiKey, ServiceDB
 
-__all__ = ["MAX_ID", "audited_require", "PERMISSIONS", "require", "audit_entities", "AuditMiddleware", "roles_with"]
+__all__ = ["MAX_ID", "audited_require", "PERMISSIONS", "require", "audit_entities", "AuditMiddleware", "roles_with",
+           "actor_of"]
 
 log = logging.getLogger("foodtrace.service")
 
@@ -44,6 +45,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # the audit log and key administration
     "admin": frozenset(),
 }
+
+
+def actor_of(key: Any) -> str:
+    """Who a request acts for, as the store's batches and versions record it: the key's holder and id."""
+    return f"{key.name or key.role} (key {key.id})"
 
 
 def roles_with(permission: str) -> list[str]:
