@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from graph.store import open_store
 
 from ..settings import Settings, get_settings
-from . import admin, capture, credit, investigate, problems, public
+from . import admin, capture, credit, investigate, problems, public, records
 from .projection import PublicViews
 from .security import AuditMiddleware
 from .servicedb import ServiceDB
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                       {"name": "public", "description": "公众查询 / public lookups (no key)"},
                       {"name": "investigation", "description": "稽查溯源 / traces, outbreaks, recalls, profiles"},
                       {"name": "credit", "description": "风险分级与信用 / grades, explanations, overrides"},
+                      {"name": "records", "description": "记录更正与删除 / history, corrections, deletion, erasure"},
                       {"name": "capture", "description": "数据采集 / EPCIS capture and template uploads"},
                       {"name": "admin", "description": "管理 / audit log"},
                   ])
@@ -76,6 +77,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "store": app.state.store.name, "version": API_VERSION}
 
-    for module in (public, investigate, credit, capture, admin):
+    for module in (public, investigate, credit, records, capture, admin):
         app.include_router(module.router)
     return app

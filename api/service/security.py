@@ -40,6 +40,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "grades.read": frozenset({"analyst", "credit"}),
     # the credit team alone sets grades by hand
     "grades.write": frozenset({"credit"}),
+    # a record's sources and changes (its history): staff who read records
+    "records.read": frozenset({"investigator", "analyst", "credit"}),
+    # corrections and deletions of records, erasure of a natural person's personal data: admin only
+    "records.write": frozenset(),
+    "records.erase": frozenset(),
     # data capture (EPCIS capture interface, template uploads): systems and staff with an admin key
     "capture": frozenset(),
     # the audit log and key administration
