@@ -71,6 +71,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 import time
 from collections import defaultdict
@@ -938,6 +939,101 @@ class Neo4jStore(Store):
             gone += n
             if n < 10000:
                 return gone
+
+    # -- backup and restore ------------------------------------------------------------------------
+
+    #: labels a backup holds besides the record labels (FtChange, the change log, is not kept: a restore
+    #: tells it that anything may have changed)
+    _HISTORY_LABELS = ("FtBatch", "FtVersion")
+
+    def backup_to(self, path: str | os.PathLike[str]) -> dict[str, Any]:
+        import gzip
+
+        self.ensure_schema()
+        nex = self._nex
+        counts: dict[str, int] = {}
+        labels = [(t.table, t.label) for t in _LABELS.values()] + [(lab, lab) for lab in self._HISTORY_LABELS]
+        try:
+            with self._session(True) as session, gzip.open(path, "wt", encoding="utf-8", compresslevel=1) as out:
+                tx = session.begin_transaction()
+                try:
+                    # every foodtrace write takes this lock first (Neo4jStore._begin_batch): none commits
+                    # while the copy is read, so the copy is one consistent state (writes wait for it)
+                    tx.run("MERGE (m:FtMeta {id: 'batches'}) ON CREATE SET m.next = 0 SET m._backup = true").consume()
+                    for row in tx.run("MATCH (m:FtMeta) WHERE m.id IN ['seq', 'batches', 'versions'] "
+                                      "RETURN m.id AS id, m.next AS next"):
+                        out.write(json.dumps({"meta": row["id"], "next": row["next"]}) + "\n")
+                    for name, label in labels:
+                        n = 0
+                        for row in tx.run(f"MATCH (n:{_q(label)}) RETURN properties(n) AS p"):
+                            out.write(json.dumps({"label": label, "p": row["p"]}, ensure_ascii=False) + "\n")
+                            n += 1
+                        counts[name] = n
+                    changes = tx.run("MATCH (m:FtMeta {id: 'changes'}) RETURN m.next AS n").single()
+                finally:
+                    tx.rollback()  # nothing to keep: the lock only
+        except (nex.Neo4jError, nex.DriverError) as e:
+            raise self._translate(e) from None
+        return {"format": "neo4j-jsonl", "counts": {k: v for k, v in counts.items() if k in _LABELS},
+                "change_seq": int(changes["n"]) if changes and changes["n"] is not None else 0,
+                "batches": counts.get("FtBatch", 0), "versions": counts.get("FtVersion", 0)}
+
+    def restore_from(self, path: str | os.PathLike[str], context: WriteContext) -> dict[str, Any]:
+        """See :meth:`graph.store.Store.restore_from`. On Neo4j the nodes are written in transactions of
+        10,000: an interrupted restore leaves a partial store; run it again (it starts by clearing)."""
+        import gzip
+
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                first = fh.readline()
+                json.loads(first)
+        except (OSError, ValueError, EOFError) as e:
+            raise StoreError(f"{path} is not a Neo4j backup of foodtrace: {e}") from None
+        self.ensure_schema()
+        rows = self._rows("MATCH (m:FtMeta {id: 'batches'}) RETURN m.next AS n")
+        last_batch = int(rows[0]["n"] or 0) if rows else 0
+        self.clear()
+        meta: dict[str, int] = {}
+        nex = self._nex
+        by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)
+
+        def flush(label: str) -> None:
+            rows = by_label.pop(label, [])
+            if rows:
+                self._call(True, lambda tx: tx.run(f"UNWIND $rows AS r CREATE (n:{_q(label)}) SET n = r",
+                                                   rows=rows).consume())
+
+        known = {t.label for t in _LABELS.values()} | set(self._HISTORY_LABELS)
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                for line in fh:
+                    item = json.loads(line)
+                    if "meta" in item:
+                        meta[item["meta"]] = int(item["next"] or 0)
+                        continue
+                    label = item["label"]
+                    if label not in known:
+                        raise StoreError(f"{path}: unknown node label {label!r}")
+                    by_label[label].append(item["p"])
+                    if len(by_label[label]) >= _CHUNK:
+                        flush(label)
+            for label in list(by_label):
+                flush(label)
+        except (OSError, ValueError, EOFError) as e:
+            raise StoreError(f"{path} cannot be read: {e}") from None
+
+        def finish(tx: Any) -> int:
+            meta["batches"] = max(meta.get("batches", 0), last_batch)  # batch numbers never repeat
+            for name, value in meta.items():
+                tx.run("MERGE (m:FtMeta {id: $id}) SET m.next = $n", id=name, n=value).consume()
+            self._log_changes(tx, {"operator": ["*"]}, [])  # anything may have changed; numbers go on
+            return self._begin_batch(tx, context)[0]
+
+        try:
+            batch = self._call(True, finish)
+        except (nex.Neo4jError, nex.DriverError) as e:
+            raise self._translate(e) from None
+        return {"batch": batch, "counts": self.counts(), "change_seq": self.change_seq()}
 
     # -- batches, versions, edits -------------------------------------------------------------------
 

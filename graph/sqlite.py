@@ -350,11 +350,15 @@ class SQLiteStore(Store):
             if was_enabled:
                 gc.enable()
 
-    def _begin_batch(self, context: WriteContext, reason: str | None = None) -> tuple[int, int | None]:
-        """Inside a write transaction: record its batch, point the version triggers at it; (batch, source tag)."""
+    def _begin_batch(self, context: WriteContext, reason: str | None = None,
+                     at_least: int = 0) -> tuple[int, int | None]:
+        """Inside a write transaction: record its batch (numbered above ``at_least``), point the version
+        triggers at it; (batch, source tag)."""
+        top = self._db.execute(f"SELECT max(id) FROM {_BATCH_TABLE}").fetchone()[0] or 0
         cur = self._db.execute(
-            f"INSERT INTO {_BATCH_TABLE}(time, kind, actor, source, digest, reason) VALUES (?, ?, ?, ?, ?, ?)",
-            (now_iso(), context.kind, context.actor, context.source, context.digest, context.reason))
+            f"INSERT INTO {_BATCH_TABLE}(id, time, kind, actor, source, digest, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (max(top, at_least) + 1, now_iso(), context.kind, context.actor, context.source, context.digest,
+             context.reason))
         batch = int(cur.lastrowid)
         tag = None
         if context.tags_records:
@@ -685,6 +689,63 @@ class SQLiteStore(Store):
                 with self._db_lock:
                     self._db.execute("ROLLBACK")
                 raise
+
+    def backup_to(self, path: str | os.PathLike[str]) -> dict[str, Any]:
+        target = Path(path)
+        target.unlink(missing_ok=True)
+        dst = sqlite3.connect(target)
+        try:
+            # one step (pages=-1): the whole copy is one read transaction of a consistent snapshot; writers
+            # of other connections go on appending to the write-ahead log meanwhile
+            src = sqlite3.connect(self.path, timeout=60)
+            try:
+                src.backup(dst, pages=-1)
+            finally:
+                src.close()
+            dst.execute("PRAGMA journal_mode=DELETE")  # a self-contained file (no -wal beside it)
+            counts = {name: dst.execute(f"SELECT count(*) FROM {_quote(name)}").fetchone()[0] for name in _TABLES}
+            seq = dst.execute(f"SELECT max(seq) FROM {_CHANGE_LOG}").fetchone()[0] or 0
+            batches = dst.execute(f"SELECT count(*), max(id) FROM {_BATCH_TABLE}").fetchone()
+            check = dst.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            dst.close()
+        if check != "ok":
+            raise StoreError(f"the backup copy of {self.path} fails SQLite's check: {check}")
+        return {"format": "sqlite", "counts": counts, "change_seq": seq, "batches": batches[0],
+                "last_batch": batches[1]}
+
+    def restore_from(self, path: str | os.PathLike[str], context: WriteContext) -> dict[str, Any]:
+        source = Path(path)
+        try:
+            src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+            check = src.execute("PRAGMA quick_check").fetchone()[0]
+            version = src.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{source} is not an embedded-store backup: {e}") from None
+        if check != "ok" or version not in (SCHEMA_VERSION,):
+            src.close()
+            raise StoreError(f"{source} is not a usable backup (check: {check}, schema version {version})")
+        try:
+            with self._write_lock, self._db_lock:
+                before = self._db.execute(f"SELECT max(seq) FROM {_CHANGE_LOG}").fetchone()[0] or 0
+                last_batch = self._db.execute(f"SELECT max(id) FROM {_BATCH_TABLE}").fetchone()[0] or 0
+                # the backup API replaces the whole file in one write transaction: other connections see
+                # the old content or the new one
+                src.backup(self._db, pages=-1)
+        finally:
+            src.close()
+        self._init_schema()  # a backup made by an older foodtrace gets what is missing
+        with self._write_lock, self._db_lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                after = self._db.execute(f"SELECT max(seq) FROM {_CHANGE_LOG}").fetchone()[0] or 0
+                self._db.execute(f"INSERT INTO {_CHANGE_LOG}(seq, lot_id) VALUES (?, NULL)", (max(before, after) + 1,))
+                batch, _ = self._begin_batch(context, at_least=last_batch)  # batch numbers never repeat
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return {"batch": batch, "counts": self.counts(), "change_seq": self.change_seq()}
 
     def size_bytes(self) -> int:
         """Bytes on disk (database plus write-ahead log)."""

@@ -207,6 +207,23 @@ class Store(ABC):
         is not the next number) and must treat everything as changed.
         """
 
+    def backup_to(self, path: str | os.PathLike[str]) -> dict[str, Any]:
+        """Write a consistent copy of everything the store holds (records, batches, versions) to ``path``
+        while loads and the service go on; return what it holds (``counts``, ``change_seq``, ``format``).
+
+        The embedded store copies its file with SQLite's online backup API (one read transaction: writers
+        go on in the write-ahead log); Neo4j writes every foodtrace node as gzipped JSON lines from one
+        transaction that holds the batch counter's lock, so no write commits in between (writes wait).
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot be backed up")
+
+    def restore_from(self, path: str | os.PathLike[str], context: WriteContext) -> dict[str, Any]:
+        """Replace everything the store holds by the copy at ``path`` (made by :meth:`backup_to` of the same
+        backend); record the restore as a batch; the change log goes on from its highest number with an
+        "anything may have changed" row, so readers that follow it (the public read model) never serve an
+        answer from before the restore."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be restored")
+
     def history(self, identifier: str) -> dict[str, Any]:
         """A record's story: its sources, every change (who, when, from what, why; before and after), and
         its current values (see :func:`graph.versions.history`)."""

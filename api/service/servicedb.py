@@ -200,6 +200,43 @@ class ServiceDB:
                                   json.loads(r[9] or "[]"), r[10]))
         return out
 
+    # -- backup and restore --------------------------------------------------------------------
+
+    #: tables derived from the store (the public read model): left out of a backup, rebuilt on demand
+    DERIVED_TABLES = ("public_answer", "public_changed", "public_meta")
+
+    def backup_to(self, path: str) -> dict[str, int]:
+        """A consistent copy of the keys, the audit log and the capture jobs at ``path`` (SQLite's online
+        backup API; the derived public read model left out); their counts."""
+        import os
+
+        if os.path.exists(path):
+            os.unlink(path)
+        dst = sqlite3.connect(path)
+        try:
+            with self._lock:
+                self._db.backup(dst, pages=-1)
+            dst.execute("PRAGMA journal_mode=DELETE")
+            for table in self.DERIVED_TABLES:
+                dst.execute(f"DROP TABLE IF EXISTS {table}")
+            dst.commit()
+            dst.execute("VACUUM")
+            return {t: dst.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                    for t in ("api_key", "audit", "capture_job")}
+        finally:
+            dst.close()
+
+    def restore_from(self, path: str) -> None:
+        """Replace the keys, audit log and capture jobs by the copy at ``path`` (the public read model is
+        emptied: it is rebuilt from the store on demand)."""
+        src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            with self._lock:
+                src.backup(self._db, pages=-1)
+        finally:
+            src.close()
+        self._db.executescript(_SCHEMA)
+
     # -- capture jobs -----------------------------------------------------------------------
 
     def new_job(self, *, kind: str, source: str | None, key_id: str | None,
