@@ -178,7 +178,9 @@ def public_cache_warm(store_url: str | None, service_db: str | None, processes: 
     if processes <= 1:
         n = _warm_part(store_url, service_db, keys, lang)
     else:
-        with ProcessPoolExecutor(processes) as pool:
+        from ontology.processes import die_with_parent
+
+        with ProcessPoolExecutor(processes, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             n = sum(pool.map(_warm_part, [store_url] * processes, [service_db] * processes,
                              [keys[i::processes] for i in range(processes)], [lang] * processes))
     elapsed = time.perf_counter() - t0

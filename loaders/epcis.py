@@ -39,7 +39,11 @@ reading process derives the first share of the events, forked workers the rest
 (they inherit the parsed document and its prefixes, master data and containment),
 and their records are merged in event order, so the records, rejects and stubs
 are exactly those of one process. The store is only consulted by the reading
-process.
+process. The workers are forked when the document is read (:func:`read`), before a
+store's writer thread starts, and each dies with the reading process
+(:func:`ontology.processes.die_with_parent`): a killed load leaves none behind. On
+Python 3.12+ no worker is forked while other threads run (the service); the reading
+process then derives every event.
 
 Examples
 --------
@@ -67,6 +71,9 @@ import json
 import multiprocessing
 import os
 import re
+import sys
+import threading
+import weakref
 from datetime import datetime
 from functools import lru_cache
 from operator import attrgetter
@@ -79,6 +86,7 @@ from ontology.errors import InvalidIdentifier, UnreadableFile
 from ontology.identifiers import DL_BASE, Parsed, canonical, delivery_id, local_id, operator_key, percent_encode
 from ontology.records import (Alias, Certificate, Delivery, Event, Lot, Operator, Product, Record, Retraction,
                               Ticket, Transformation, TransformationItem, with_placeholders)
+from ontology.processes import die_with_parent
 from ontology.times import day_of
 
 from . import cbv
@@ -241,7 +249,13 @@ def read_document(doc: dict[str, Any] | bytes | str, source: str, rejects: list[
                     gc.enable()
     if not isinstance(doc, dict):
         raise UnreadableFile(source, "not an EPCIS document (a JSON object or an XML document is expected)")
-    return _Reader(doc, source, rejects, store, data, elements, options or ReadOptions()).run()
+    reader = _Reader(doc, source, rejects, store, data, elements, options or ReadOptions())
+    reader.start()  # before the caller's store starts its writer thread: see _Reader.start
+    records = reader.run()
+    forked = getattr(reader, "_forked", None)
+    if forked is not None and forked[3] is not None:  # workers of records never read are not left waiting
+        weakref.finalize(records, _release, forked[3], forked[4])
+    return records
 
 
 class _Reader:
@@ -285,7 +299,14 @@ class _Reader:
             return (lst if isinstance(lst, list) else []), "queryResults.resultsBody.eventList"
         return None
 
-    def run(self) -> Iterator[Record]:
+    def start(self) -> None:
+        """Check the document, read its master data and containment, and start the workers of a large one.
+
+        Called when the document is read, before the caller iterates the records: a store's writer thread
+        (which :meth:`graph.store.Store.write` starts) is not running yet, so the workers are forked from a
+        process whose only thread is this one.
+        """
+        self._plan: tuple[list[Any], Any, Any, int] | None = None
         found = self._events()
         if found is None:
             self.rejects.append(Reject(self.source, "document", "type", str(self.doc.get("type")),
@@ -320,8 +341,18 @@ class _Reader:
         self._master_data()
         self._containment(events)
         procs = _processes(len(events), self.options.processes)
+        self._plan = (events, validator, xsd, procs)
         if procs > 1:
-            yield from self._parallel(events, validator, xsd, procs)
+            self._fork(events, validator, xsd, procs)
+
+    def run(self) -> Iterator[Record]:
+        if not hasattr(self, "_plan"):
+            self.start()
+        if self._plan is None:
+            return
+        events, validator, xsd, procs = self._plan
+        if procs > 1:
+            yield from self._parallel(events, validator, xsd)
         else:
             yield from self._span(events, 0, len(events), validator, xsd)
         yield from self._flush_stubs()
@@ -350,17 +381,12 @@ class _Reader:
                 continue
             yield from self._derive(ev)
 
-    def _parallel(self, events: list[Any], validator: Any, xsd: Any, procs: int) -> Iterator[Record]:
-        """The records of :meth:`_span` over all events, the later events derived in forked processes.
+    def _fork(self, events: list[Any], validator: Any, xsd: Any, procs: int) -> None:
+        """Start ``procs - 1`` forked workers on the later events, in contiguous pieces (see :meth:`_parallel`).
 
-        This process derives the first share of the events itself while ``procs - 1``
-        forked workers (which inherit the document, the prefixes, the master data and
-        the containment built so far, nothing pickled) derive the rest in contiguous
-        pieces. Workers send plain tuples back; pieces are merged in event order, the
-        first stub of an id kept, so the records, rejects and stubs are exactly those
-        of the sequential loop. The store is never used in a worker (stubs are
-        filtered against it here, in :meth:`_flush_stubs`). A piece whose worker
-        failed is derived here again, as the sequential loop would.
+        Each worker dies with this process (:func:`ontology.processes.die_with_parent`). No worker is forked
+        where forking is unsafe: on Python 3.12+ while other threads run (a fork copies their locks in
+        whatever state they are); this process then derives every event itself.
         """
         n = len(events)
         cut = int(n * PARENT_SHARE / procs * 2) if procs > 2 else int(n * PARENT_SHARE)
@@ -369,19 +395,36 @@ class _Reader:
         bounds = [cut + rest * k // count for k in range(count + 1)]
         pieces = list(zip(bounds, bounds[1:]))
         token = next(_TOKENS)
-        _FORKED[token] = (self, events, validator, xsd)
         pool: Any = None
         futures: list[Any] = []
-        done = False
-        try:
+        if sys.version_info < (3, 12) or threading.active_count() == 1:
+            _FORKED[token] = (self, events, validator, xsd)
             try:
                 from concurrent.futures import ProcessPoolExecutor
 
-                pool = ProcessPoolExecutor(max_workers=procs - 1, mp_context=multiprocessing.get_context("fork"))
+                pool = ProcessPoolExecutor(max_workers=procs - 1, mp_context=multiprocessing.get_context("fork"),
+                                           initializer=_worker_start, initargs=(os.getpid(),))
                 futures = [pool.submit(_work, token, lo, hi) for lo, hi in pieces]  # forks here, at the first
             except Exception:  # e.g. in a daemonic process, or out of processes: one process reads it all
                 futures = []
-                cut = n
+        if not futures:
+            cut = n
+        self._forked = (cut, pieces, futures, pool, token)
+
+    def _parallel(self, events: list[Any], validator: Any, xsd: Any) -> Iterator[Record]:
+        """The records of :meth:`_span` over all events, the later events derived in forked processes.
+
+        This process derives the first share of the events itself while the workers
+        :meth:`_fork` started (which inherit the document, the prefixes, the master data and
+        the containment built so far, nothing pickled) derive the rest in contiguous
+        pieces. Workers send plain tuples back; pieces are merged in event order, the
+        first stub of an id kept, so the records, rejects and stubs are exactly those
+        of the sequential loop. The store is never used in a worker. A piece whose
+        worker failed is derived here again, as the sequential loop would.
+        """
+        cut, pieces, futures, pool, token = self._forked
+        done = False
+        try:
             yield from self._span(events, 0, cut, validator, xsd)
             for (lo, hi), fut in zip(pieces, futures):
                 try:
@@ -873,6 +916,17 @@ def _processes(events: int, most: int | None = None) -> int:
     if most:
         cpus = min(cpus, most)
     return max(1, min(cpus, events // max(PARALLEL_MIN_EVENTS // 2, 1)))
+
+
+def _worker_start(parent: int) -> None:
+    """In a forked worker, first: die with the loading process (a killed load leaves no worker behind)."""
+    die_with_parent(parent)
+
+
+def _release(pool: Any, token: int) -> None:
+    """Stop the workers of a reader that was dropped without being read to the end."""
+    _FORKED.pop(token, None)
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _pack(rec: Record) -> tuple[int, tuple[Any, ...]]:

@@ -13,12 +13,14 @@ capture and template uploads), :mod:`.admin` (audit log). Access rules live in
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
 from fastapi import FastAPI
 
 from graph.store import open_store
+from ontology.processes import die_with_parent
 
 from ..settings import Settings, get_settings
 from . import admin, capture, credit, investigate, problems, public, records
@@ -46,6 +48,9 @@ Errors are RFC 9457 problem details (`application/problem+json`).
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The application over the store and service database named by ``settings``."""
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.pid:  # a worker of `foodtrace serve --workers N`: it dies with the supervisor
+        die_with_parent(parent.pid)
     settings = settings or get_settings()
 
     @asynccontextmanager
