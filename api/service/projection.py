@@ -55,12 +55,15 @@ from reasoning.lookup import dependent_lots
 
 from .servicedb import connect
 
-__all__ = ["PublicViews", "BULK"]
+__all__ = ["PublicViews", "BULK", "ANSWER_FORMAT"]
 
 log = logging.getLogger("foodtrace.service")
 
 #: more changed lots than this in one read of the change log marks everything changed
 BULK = 20_000
+#: the shape of the stored answers; stored answers of another shape are dropped when the service starts
+#: (2: a lot's buyers beyond the scanned shop or the retail level counted, not named; issue 18)
+ANSWER_FORMAT = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS public_answer (
@@ -87,6 +90,11 @@ class PublicViews:
         self._lock = threading.Lock()
         self._db = connect(path)
         self._db.executescript(_SCHEMA)
+        if self._meta("format") != ANSWER_FORMAT:  # answers of an earlier shape: made again on demand
+            with self._lock:
+                self._db.execute("DELETE FROM public_answer")
+                self._db.execute("INSERT INTO public_meta(key, value) VALUES ('format', ?) ON CONFLICT(key) "
+                                 "DO UPDATE SET value = excluded.value", (ANSWER_FORMAT,))
         self._seen = self._meta("processed")
         self.hits = self.misses = 0
 
