@@ -25,6 +25,7 @@ from ontology.processes import die_with_parent
 from ..settings import Settings, get_settings
 from . import admin, capture, credit, investigate, problems, public, records
 from .projection import PublicViews
+from .hardening import RateLimitMiddleware, SecurityHeadersMiddleware
 from .security import AuditMiddleware
 from .servicedb import ServiceDB
 
@@ -77,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     problems.install(app)
     app.add_middleware(AuditMiddleware)
+    app.add_middleware(RateLimitMiddleware, rate_per_minute=settings.public_rate, burst=settings.public_burst)
+    app.add_middleware(SecurityHeadersMiddleware)
 
     @app.get("/healthz", tags=["public"], summary="Liveness: the service answers and its store is open")
     def healthz() -> dict[str, Any]:
