@@ -18,6 +18,7 @@ from the settings.
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
@@ -79,13 +80,23 @@ REJECT_HEADERS = {"file": "文件/file", "row": "行/row", "field": "字段/fiel
 
 
 def write_rejects(rejects: Iterable[Reject], path: Path) -> int:
-    """Write rejects as a UTF-8 (with BOM, so Excel opens it) CSV; return how many."""
+    """Write rejects as a UTF-8 (with BOM, so Excel opens it) CSV; return how many.
+
+    The file is written under a temporary name and renamed when complete: a crash or an error while
+    writing leaves the previous file (or none), never part of a new one.
+    """
     n = 0
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8-sig") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(REJECT_HEADERS))
-        fh.write(",".join(REJECT_HEADERS.values()) + "\r\n")
-        for r in rejects:
-            w.writerow(r.as_row())
-            n += 1
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        with open(part, "w", newline="", encoding="utf-8-sig") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(REJECT_HEADERS))
+            fh.write(",".join(REJECT_HEADERS.values()) + "\r\n")
+            for r in rejects:
+                w.writerow(r.as_row())
+                n += 1
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
     return n

@@ -230,6 +230,7 @@ def read_document(doc: dict[str, Any] | bytes | str, source: str, rejects: list[
     """
     elements: list[Any] = []
     data: bytes | None = None
+    from_xml = False
     if isinstance(doc, str):
         doc = doc.encode("utf-8")
     if isinstance(doc, (bytes, bytearray)):
@@ -237,6 +238,7 @@ def read_document(doc: dict[str, Any] | bytes | str, source: str, rejects: list[
         head = data.lstrip()[:1]
         if head == b"<":
             doc, elements = parse_xml(data, source)
+            from_xml = True
         else:
             was_enabled = gc.isenabled()
             gc.disable()  # millions of containers, none garbage: the collector would only scan them
@@ -249,7 +251,7 @@ def read_document(doc: dict[str, Any] | bytes | str, source: str, rejects: list[
                     gc.enable()
     if not isinstance(doc, dict):
         raise UnreadableFile(source, "not an EPCIS document (a JSON object or an XML document is expected)")
-    reader = _Reader(doc, source, rejects, store, data, elements, options or ReadOptions())
+    reader = _Reader(doc, source, rejects, store, data, elements, options or ReadOptions(), xml=from_xml)
     reader.start()  # before the caller's store starts its writer thread: see _Reader.start
     records = reader.run()
     forked = getattr(reader, "_forked", None)
@@ -262,7 +264,7 @@ class _Reader:
     """The state of reading one document."""
 
     def __init__(self, doc: dict[str, Any], source: str, rejects: list[Reject], store: Any,
-                 data: bytes | None, elements: list[Any], options: ReadOptions):
+                 data: bytes | None, elements: list[Any], options: ReadOptions, *, xml: bool = False):
         self.doc = doc
         self.options = options
         self.source = source
@@ -270,10 +272,10 @@ class _Reader:
         self.store = store
         self.data = data
         self.elements = elements
-        self.xml = "@xml" in doc
+        self.xml = xml  # read by parse_xml (a JSON document's own "@xml" key means nothing)
         self.prefixes: dict[str, str] = dict(cbv.STANDARD_PREFIXES)
-        if self.xml:
-            self.prefixes.update(doc["@xml"] or {})
+        if self.xml and isinstance(doc.get("@xml"), dict):
+            self.prefixes.update(doc["@xml"])
         self.seen: set[str] = set()
         self.stubs: dict[str, Record] = {}
         self.children: dict[str, list[str]] = {}
@@ -363,7 +365,11 @@ class _Reader:
         for i in range(lo, hi):
             ev = events[i]
             path = f"{base}[{i}]." if base else ""
-            problems = self._check(ev, path) if isinstance(ev, dict) else [(path.rstrip("."), "", "event is not an object")]
+            try:
+                problems = self._check(ev, path) if isinstance(ev, dict) else [
+                    (path.rstrip("."), "", "event is not an object")]
+            except (TypeError, ValueError, AttributeError, KeyError) as e:  # a value of a shape no rule foresaw
+                problems = [(path.rstrip("."), "", f"event cannot be read: {type(e).__name__}: {e}")]
             if not problems and validator is not None:
                 try:
                     validator(ev)
@@ -379,7 +385,18 @@ class _Reader:
                 for field, value, reason in problems:
                     self.rejects.append(Reject(self.source, f"event {i + 1}", field, value, reason))
                 continue
-            yield from self._derive(ev)
+            stubs = len(self.stubs)
+            try:  # an event gives all its records or none (a safety net: never a traceback)
+                records = list(self._derive(ev))
+            except (TypeError, ValueError, AttributeError, KeyError, InvalidIdentifier) as e:
+                for key in list(self.stubs)[stubs:]:  # the stubs this event made go with it
+                    del self.stubs[key]
+                    if key.startswith("alias:"):
+                        self.seen.discard(key[6:])
+                self.rejects.append(Reject(self.source, f"event {i + 1}", path.rstrip("."), "",
+                                           f"event cannot be read: {type(e).__name__}: {e}"))
+                continue
+            yield from records
 
     def _fork(self, events: list[Any], validator: Any, xsd: Any, procs: int) -> None:
         """Start ``procs - 1`` forked workers on the later events, in contiguous pieces (see :meth:`_parallel`).
@@ -514,7 +531,7 @@ class _Reader:
             prefixes = dict(prefixes)
             prefixes.update(_context_prefixes(ev["@context"]))
         etype = ev.get("type")
-        if etype not in _FIELDS:
+        if not isinstance(etype, str) or etype not in _FIELDS:
             return [(path + "type", _short(etype), f"unknown event type {etype!r}; expected one of "
                                                    + ", ".join(EVENT_TYPES))]
         allowed = _FIELDS[etype]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -28,6 +29,10 @@ from .template_spec import LOAD_ORDER
 
 #: the template applied as corrections rather than merged records (loaders.corrections)
 CORRECTIONS = "corrections"
+#: what a file that broke the reader itself is told (the fuzz tests make sure no input gets here)
+INTERNAL = "the file could not be read: an internal error, please report it with the file"
+
+log = logging.getLogger("foodtrace.load")
 
 __all__ = ["KINDS", "FileOutcome", "load_files", "load_document", "plan_order", "reader_for", "sniff_kind",
            "file_digest"]
@@ -212,6 +217,10 @@ def load_files(store: Store, paths: Iterable[Path], kind: str = "auto", *,
             except FoodtraceError as e:
                 outcome.error = f"{path}: {e}"
                 outcome.rejects.clear()
+            except Exception as e:  # a safety net: never a traceback; the file's batch was not written
+                log.exception("loading %s failed", path)
+                outcome.error = f"{path}: {INTERNAL} ({type(e).__name__}: {e})"
+                outcome.rejects.clear()
         outcomes.append(outcome)
         if on_file_done:
             on_file_done(outcome)
@@ -258,6 +267,11 @@ def load_document(store: Store, doc: dict | bytes | str, source: str, *, rollbac
         return outcome
     except FoodtraceError as e:
         outcome.error = f"{source}: {e}"
+        outcome.rejects.clear()
+        return outcome
+    except Exception as e:  # a safety net: never a traceback; nothing was written
+        log.exception("reading %s failed", source)
+        outcome.error = f"{source}: {INTERNAL} ({type(e).__name__}: {e})"
         outcome.rejects.clear()
         return outcome
     outcome.events = [r for r in records if r.table == "event"]
