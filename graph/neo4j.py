@@ -929,13 +929,14 @@ class Neo4jStore(Store):
         except nex.DriverError as e:
             raise StoreUnavailable(f"lost Neo4j at {self.url}: {self._reason(e)}") from None
 
-    def prune_changes(self, keep: int) -> int:
+    def prune_changes(self, keep: int, upto: int | None = None) -> int:
         top = self.change_seq() or 0
+        cut = top - keep if upto is None else min(top - keep, upto)
         gone = 0
         query = ("MATCH (c:FtChange) WHERE c.seq <= $cut AND c.seq < $top WITH c LIMIT 10000 DELETE c "
                  "RETURN count(*) AS gone")
         while True:
-            n = self._call(True, lambda tx: tx.run(query, cut=top - keep, top=top).single()["gone"])
+            n = self._call(True, lambda tx: tx.run(query, cut=cut, top=top).single()["gone"])
             gone += n
             if n < 10000:
                 return gone

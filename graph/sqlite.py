@@ -628,11 +628,12 @@ class SQLiteStore(Store):
                 self._db.execute("ROLLBACK")
                 raise
 
-    def prune_changes(self, keep: int) -> int:
+    def prune_changes(self, keep: int, upto: int | None = None) -> int:
         with self._write_lock, self._db_lock:
             top = self._db.execute(f"SELECT max(seq) FROM {_CHANGE_LOG}").fetchone()[0] or 0
+            cut = top - keep if upto is None else min(top - keep, upto)
             # the latest row always stays: seq is the rowid, which must never go back
-            cur = self._db.execute(f"DELETE FROM {_CHANGE_LOG} WHERE seq <= ? AND seq < ?", (top - keep, top))
+            cur = self._db.execute(f"DELETE FROM {_CHANGE_LOG} WHERE seq <= ? AND seq < ?", (cut, top))
             return max(cur.rowcount, 0)
 
     # -- batches, versions, edits ---------------------------------------------------------------

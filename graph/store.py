@@ -200,8 +200,10 @@ class Store(ABC):
         have changed" row in the change log instead of one per record."""
 
     @abstractmethod
-    def prune_changes(self, keep: int) -> int:
-        """Drop all but the latest ``keep`` rows of the change log; return how many were dropped.
+    def prune_changes(self, keep: int, upto: int | None = None) -> int:
+        """Drop the rows of the change log older than its latest ``keep`` rows (and, with ``upto``, only
+        rows numbered ``upto`` or lower); return how many were dropped. The latest row always stays, so
+        the numbers never go back.
 
         A reader that had not followed the log past the dropped rows sees a gap (the first row it reads
         is not the next number) and must treat everything as changed.
