@@ -20,6 +20,7 @@ BENCHMARKS = {
     "outbreak": "outbreak.py",  # outbreak source ranking on the planted lots (--scale N, --check compares unpruned)
     "risk": "risk.py",
     "api": "api.py",  # QR lookups of random lots through `foodtrace serve` under wrk (needs the 1M store)  # features, grades and failure-risk scores for every operator of the 1,000,000-delivery network
+    "soak": "soak.py",  # 30 min of lookups, traces and captures at once on a copy of the 1M store: errors, RSS, p99
 }
 
 
