@@ -411,8 +411,8 @@ def _batches_of_tags(ed: Editor, tags: set[int]) -> list[Batch]:
 def erased_id(operator_id: str) -> str:
     """The id an erased operator takes when its id itself holds personal data (a name, an ID number).
 
-    >>> erased_id("urn:foodtrace:operator:张三")[:31]
-    'urn:foodtrace:operator:erased:5'
+    >>> erased_id("urn:foodtrace:operator:张三").startswith("urn:foodtrace:operator:erased:"), len(erased_id("x"))
+    (True, 50)
     """
     return "urn:foodtrace:operator:erased:" + hashlib.sha256(operator_id.encode("utf-8")).hexdigest()[:20]
 
