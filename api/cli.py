@@ -19,14 +19,14 @@ import click
 
 from ontology.errors import FoodtraceError
 
-from . import (backup_cli, data_cli, grading_cli, records_cli, report_consult, risk_model_cli, service_cli,
-               trace_cli, workflow_cli)
+from . import (backup_cli, data_cli, grading_cli, operators_cli, plan_cli, records_cli, report_consult, risk_model_cli,
+               service_cli, trace_cli, workflow_cli)
 from .risk_cli import report, risk
 
 __all__ = ["main", "cli"]
 
 # the modules whose commands register themselves on the risk and report groups when imported
-_REGISTERING = (grading_cli, workflow_cli, risk_model_cli, report_consult)
+_REGISTERING = (grading_cli, workflow_cli, risk_model_cli, plan_cli, report_consult)
 
 
 class _Group(click.Group):
@@ -45,8 +45,8 @@ def cli() -> None:
     """foodtrace: lot-level food traceability and risk reasoning (一证一票一码)."""
 
 
-for _command in (*data_cli.COMMANDS, *trace_cli.COMMANDS, risk, report, *service_cli.COMMANDS,
-                 *records_cli.COMMANDS, *backup_cli.COMMANDS):
+for _command in (*data_cli.COMMANDS, *trace_cli.COMMANDS, *operators_cli.COMMANDS, risk, report,
+                 *service_cli.COMMANDS, *records_cli.COMMANDS, *backup_cli.COMMANDS):
     cli.add_command(_command)
 
 

@@ -60,9 +60,12 @@ class _Progress:
 # -- load -------------------------------------------------------------------------------------
 
 def run_load(store: Store, files: list[Path], kind: str, rejects_path: Path, *, echo: Callable[[str], None],
-             progress: bool = True, options: ReadOptions | None = None, context: WriteContext | None = None) -> int:
-    """Load files, print a summary, write the rejects CSV; return the exit code."""
-    from loaders.base import write_rejects
+             progress: bool = True, options: ReadOptions | None = None, coverage: str | None = None,
+             source: str | None = None, context: WriteContext | None = None) -> int:
+    """Load files, print a summary, write the rejects CSV (and the warnings CSV beside it); return the exit code."""
+    from collections import Counter
+
+    from loaders.base import WARNING_KINDS, warnings_path, write_rejects, write_warnings
     from loaders.load import load_files
 
     sizes = {p: (p.stat().st_size if p.is_file() else 0) for p in files}
@@ -71,7 +74,7 @@ def run_load(store: Store, files: list[Path], kind: str, rejects_path: Path, *, 
     try:
         outcomes = load_files(store, files, kind, on_file_start=bar.file_start, on_records=bar.on_records,
                               on_file_done=lambda o: bar.file_done(sizes.get(o.path, 0)), options=options,
-                              context=context)
+                              coverage=coverage, source=source, context=context)
     finally:
         bar.close()
     elapsed = time.perf_counter() - t0
@@ -92,6 +95,14 @@ def run_load(store: Store, files: list[Path], kind: str, rejects_path: Path, *, 
     if all_rejects:
         n = write_rejects(all_rejects, rejects_path)
         echo(f"{n} rejected record(s) written to {rejects_path.resolve()}")
+    all_warnings = [w for o in outcomes for w in o.warnings]
+    if all_warnings:
+        by_kind = Counter(w.kind for w in all_warnings)
+        echo(render.text_table([["/".join(WARNING_KINDS.get(k, (k, k))), n] for k, n in by_kind.most_common()],
+                               ["警告（已入库）/warning (stored)", "行/rows"]))
+        path = warnings_path(rejects_path)
+        n = write_warnings(all_warnings, path)
+        echo(f"{n} warning(s) written to {path.resolve()}")
     return max((o.exit_code for o in outcomes), default=0)
 
 
@@ -100,24 +111,39 @@ def run_load(store: Store, files: list[Path], kind: str, rejects_path: Path, *, 
 @click.option("--kind", type=click.Choice(["auto", "epcis", "template", "samr"]), default="auto", show_default=True,
               help="Loader to use; auto picks by file type and headers")
 @click.option("--rejects", "rejects_path", type=click.Path(path_type=Path), default=None,
-              help="Rejects CSV (default: rejects.csv in the working directory)")
+              help="Rejects CSV (default: rejects.csv in the working directory); warnings go beside it "
+                   "(rejects-warnings.csv)")
+@click.option("--coverage", type=click.Choice(["auto", "both", "failures-only"]), default="auto", show_default=True,
+              help="What the sampling announcements' sources publish: both tables (合格 and 不合格) or failures only; "
+                   "auto detects it (a source with no 合格 row loaded is failures-only)")
+@click.option("--source", "source", default=None, metavar="NAME",
+              help="The publisher of the sampling announcements (default: read from 任务来源/项目名称)")
 @store_option
-def load(files: tuple[Path, ...], kind: str, rejects_path: Path | None, store_url: str | None) -> None:
+def load(files: tuple[Path, ...], kind: str, rejects_path: Path | None, coverage: str, source: str | None,
+         store_url: str | None) -> None:
     """Load EPCIS documents, CSV/Excel templates and sampling announcements.
 
     Exit code 0 when everything loaded, 1 when records were rejected (see the
-    rejects CSV), 2 when a file could not be read at all.
+    rejects CSV), 2 when a file could not be read at all. Rows stored with
+    something missing (an announcement naming no sampled unit ...) are warnings:
+    counted by kind and listed beside the rejects CSV; they do not change the exit
+    code. A folder loads every data file in it (CSV, Excel, JSON, XML).
     """
+    from loaders.base import DATA_SUFFIXES
+
     settings = get_settings()
     expanded: list[Path] = []
     for f in files:
         if f.is_dir():
-            expanded.extend(sorted(p for p in f.rglob("*") if p.is_file() and not p.name.startswith(".")))
+            expanded.extend(sorted(p for p in f.rglob("*") if p.is_file() and not p.name.startswith(".")
+                                   and p.suffix.lower() in DATA_SUFFIXES))
         else:
             expanded.append(f)
     with open_cli_store(store_url) as store:
         code = run_load(store, expanded, kind, rejects_path or Path(settings.rejects), echo=click.echo,
-                        progress=settings.progress, options=settings.read_options(), context=cli_context("load"))
+                        progress=settings.progress, options=settings.read_options(),
+                        coverage=None if coverage == "auto" else coverage.replace("-", "_"), source=source,
+                        context=cli_context("load"))
     sys.exit(code)
 
 

@@ -26,7 +26,8 @@ from . import render
 from .cli_common import date_option, emit, open_cli_store, store_option
 from .risk_cli import risk
 
-__all__ = ["METRICS", "metric_rows", "top_text", "score_headers", "score_rows", "read_truth"]
+__all__ = ["METRICS", "metric_rows", "top_text", "score_headers", "score_rows", "read_truth", "baseline_rows",
+           "BASELINE_HEADERS"]
 
 #: JSON key -> (Chinese, English)
 METRICS: dict[str, tuple[str, str]] = {
@@ -40,7 +41,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "base_rate": ("测试期不合格率", "failure rate in the test period"),
     "n_train": ("训练样本数", "training rows"),
     "n_train_positive": ("训练样本中不合格", "failed training rows"),
-    "n_test": ("测试主体数", "operators tested"),
+    "n_test": ("测试数(主体或样品)", "tested (operators, or samples with --level sample)"),
     "n_test_positive": ("测试中不合格", "failed in the test"),
     "spearman_latent": ("与潜在风险秩相关", "Spearman with the latent risk"),
     "spearman_exposure": ("与暴露风险秩相关", "Spearman with the exposure"),
@@ -91,32 +92,88 @@ def read_truth(path: Path) -> tuple[dict[str, float], dict[str, float] | None]:
               help="The classifier: logistic regression or gradient boosting (both calibrated)")
 @click.option("--horizon", "horizon", type=click.IntRange(min=1), default=None, metavar="DAYS",
               help="Only test on samples within DAYS after --train-until (default: every later sample)")
+@click.option("--level", type=click.Choice(["operator", "sample"]), default="operator", show_default=True,
+              help="operator: each operator's next sample; sample: every later sample scored as a planned sample "
+                   "(as rank-plan scores a plan)")
 @store_option
 def evaluate_command(train_until: date, fmt: str, truth: Path | None, method: str, horizon: int | None,
-                     store_url: str | None) -> None:
+                     level: str, store_url: str | None) -> None:
     """Train the failure-risk model before --train-until and measure it on what came after.
 
-    For each operator sampled on or after --train-until: did its next sample fail? The model's ranking is
-    compared with random inspection (双随机) and with the ordering by regulatory grade A-D.
+    --level operator: for each operator sampled on or after --train-until, did its next sample fail?
+    --level sample: every food sample known on or after --train-until, given to the model as a plan.
+    Beside the model, on the same test rows: random inspection (双随机), the regulatory grade ordering, the
+    category base rate alone, the own history alone and "no nominal producer" alone.
     """
     from graph.view import ReadView
-    from reasoning.risk_model import evaluate
 
     latent, exposure = read_truth(truth) if truth else (None, None)
     with open_cli_store(store_url) as store:
-        result = evaluate(ReadView(store), train_until, latent=latent, exposure=exposure, method=method,
-                          horizon_days=horizon)
+        if level == "sample":
+            from reasoning.sample_risk import evaluate_samples
+
+            result = evaluate_samples(ReadView(store), train_until, horizon_days=horizon)
+        else:
+            from reasoning.risk_model import evaluate
+
+            result = evaluate(ReadView(store), train_until, latent=latent, exposure=exposure, method=method,
+                              horizon_days=horizon)
     if fmt == "json":
         click.echo(render.json_text(result))
         return
+    what = (f"模型/model {result['method']}；切点/cuts {result['cuts']}" if level == "operator"
+            else f"按计划样品/per planned sample；训练样本/training rows {result['n_train']}")
     click.echo(f"失败风险模型评估 / failure-risk model evaluation（训练截至/trained before {result['train_until']}；"
-               f"模型/model {result['method']}；切点/cuts {result['cuts']}）")
+               f"{what}）")
     click.echo(render.text_table(metric_rows(result), ["指标/metric", "值/value"]))
-    click.echo(f"等级来源/grades from: {result['grade_source']}")
     click.echo("")
-    click.echo("校准/reliability（按预测概率五等分/quintiles of the prediction）")
-    click.echo(render.text_table([[b["n"], b["predicted"], b["observed"]] for b in result["reliability"]],
-                                 ["主体数/n", "预测/predicted", "实际/observed"]))
+    click.echo("与基线比较（同一测试集）/ against the baselines (same test rows)")
+    click.echo(render.text_table(baseline_rows(result), BASELINE_HEADERS))
+    for key, title in (("with_history", "有品类历史的样品/rows whose category has history"),
+                       ("two_table_sources", "公布合格与不合格两表的来源/rows of sources publishing both tables")):
+        if key in result:
+            sub = result[key]
+            click.echo("")
+            click.echo(f"{title}: n={sub['n']}, 不合格/failed {sub['positive']}")
+            click.echo(render.text_table(baseline_rows({"roc_auc": sub["model"]["roc_auc"],
+                                                        "precision_at_10pct": sub["model"]["precision_at_10pct"],
+                                                        "baselines": {k: v for k, v in sub.items()
+                                                                      if k not in ("n", "positive", "model")}}),
+                                         BASELINE_HEADERS))
+    if level == "operator":
+        click.echo(f"等级来源/grades from: {result['grade_source']}")
+        click.echo("")
+        click.echo("校准/reliability（按预测概率五等分/quintiles of the prediction）")
+        click.echo(render.text_table([[b["n"], b["predicted"], b["observed"]] for b in result["reliability"]],
+                                     ["主体数/n", "预测/predicted", "实际/observed"]))
+
+
+#: headers of the baseline table
+BASELINE_HEADERS = ["排序/ordering", "ROC-AUC", "前10%命中率/precision top 10%", "模型更优/model beats (AUC, top 10%)"]
+
+
+def baseline_rows(result: dict[str, Any]) -> list[list[Any]]:
+    """The model and each baseline: ROC-AUC, precision in the top 10 % and whether the model beats it.
+
+    >>> baseline_rows({"roc_auc": 0.7, "precision_at_10pct": 0.2,
+    ...                "baselines": {"random": {"roc_auc": 0.5, "precision_at_10pct": 0.25}}})[1]
+    ['随机抽查(双随机) / random (double-random inspection)', 0.5, 0.25, '是/yes, 否/no']
+    """
+    from reasoning.risk_model import beats
+    from reasoning.sample_risk import BASELINES
+
+    model = {"roc_auc": result["roc_auc"], "precision_at_10pct": result["precision_at_10pct"]}
+    won = beats({"model": model, **result["baselines"]})
+
+    def yes(v: bool | None) -> str:
+        return "–" if v is None else "是/yes" if v else "否/no"
+
+    rows: list[list[Any]] = [["模型 / model", model["roc_auc"], model["precision_at_10pct"], ""]]
+    for name, fig in result["baselines"].items():
+        zh, en = BASELINES.get(name, (name, name))
+        rows.append([f"{zh} / {en}", fig["roc_auc"], fig["precision_at_10pct"],
+                     f"{yes(won[name]['roc_auc'])}, {yes(won[name]['precision_at_10pct'])}"])
+    return rows
 
 
 def top_text(top: list[dict[str, Any]], lang: str = "zh") -> str:

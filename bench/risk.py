@@ -14,7 +14,11 @@ Steps, each timed (wall clock, one process):
 3. ``grades``: ``reasoning.grading.grade_operators`` for every operator (it reads what it needs itself);
 4. ``train``: the failure-risk model's training set (features at monthly cuts before as-of, labels =
    the next sample) and its fit (calibrated logistic regression);
-5. ``score``: every operator's probability and top contributing features.
+5. ``score``: every operator's probability and top contributing features;
+6. ``plan``: the risk of planned samples (``reasoning.sample_risk``): the sample history read (the
+   frames of step 1 reused), the model trained on every sample known before as-of (each with its
+   features as of its announcement day, the network at quarterly cuts), and the samples of the last
+   ``--plan-days`` (90) before as-of scored as a plan, with reasons.
 
 The total is the sum (target, issue 5: under 60 s on the 1,000,000-delivery network). With
 ``--evaluate DATE`` it also prints ``reasoning.risk_model.evaluate`` trained before DATE (not timed in
@@ -33,6 +37,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -62,6 +68,7 @@ def main() -> int:
     ap.add_argument("--evaluate", default=None, metavar="DATE", help="also evaluate the model trained before DATE")
     ap.add_argument("--method", default="logistic", choices=["logistic", "boosting"])
     ap.add_argument("--json", type=Path, default=None, help="results file (default: --out/risk.json)")
+    ap.add_argument("--plan-days", type=int, default=90, help="score the samples of the last DAYS as a plan")
     args = ap.parse_args()
 
     from graph.store import open_store
@@ -69,6 +76,7 @@ def main() -> int:
     from reasoning.features import operator_features, read_frames
     from reasoning.grading import grade_operators
     from reasoning.risk_model import evaluate, fit_model, score_operators
+    from reasoning.sample_risk import fit_sample_model, read_history, score_plan
 
     url = args.store
     if url is None:
@@ -99,11 +107,25 @@ def main() -> int:
         t = time.perf_counter()
         scores = score_operators(frames, as_of=day, model=model, features=feats)
         times["score"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        history = read_history(view, frames=frames)
+        plan_model, plan_info = fit_sample_model(history, day)
+        h = history.samples
+        known = h["known"].to_numpy(dtype="datetime64[D]")
+        recent = h[(known >= np.datetime64(day) - np.timedelta64(args.plan_days, "D")) & (known < np.datetime64(day))]
+        plan = [{"producer_id": p, "sampled_id": s_, "samr_path": c, "province": pl, "task_kind": k}
+                for p, s_, c, pl, k in zip(recent["producer"], recent["sampled"], recent["cat"], recent["place"],
+                                          recent["task"])]
+        ranked = score_plan(view, plan, day, history=history, model=plan_model)
+        times["plan"] = time.perf_counter() - t
         total = sum(times.values())
 
         counts = {"operators": int(len(feats)), "operator_records": int(len(frames.operators)),
                   "graded": len(grades), "scored": int(len(scores)), "deliveries": int(len(frames.deliveries)),
-                  "samples": int(len(frames.samples)), **info}
+                  "samples": int(len(frames.samples)), **info, "plan_rows": int(len(ranked)),
+                  "plan_train": plan_info["n_train"], "plan_train_positive": plan_info["n_train_positive"],
+                  "plan_network_cuts": plan_info["network_cuts"]}
         result: dict[str, Any] = {"store": url, "backend": store.name, "scale": args.scale, "as_of": day,
                                   "method": args.method, "seconds": {k: round(v, 2) for k, v in times.items()},
                                   "total_seconds": round(total, 2), "peak_rss_mib": round(peak_mib()),
@@ -117,6 +139,9 @@ def main() -> int:
         print(f"  as of {day}: {counts['scored']:,} operators scored, {counts['graded']:,} graded "
               f"({', '.join(f'{g} {n:,}' for g, n in result['grade_counts'].items())}); model trained on "
               f"{counts['n_train']:,} rows ({counts['n_train_positive']:,} failed) at {counts['cuts']} cuts")
+        print(f"  plan: {counts['plan_rows']:,} planned samples scored; the sample model trained on "
+              f"{counts['plan_train']:,} samples ({counts['plan_train_positive']:,} failed), network at "
+              f"{counts['plan_network_cuts']} cuts")
 
         if args.evaluate:
             t = time.perf_counter()

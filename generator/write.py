@@ -11,7 +11,10 @@ Files, all deterministic for a seed:
 * ``templates/*.csv``: the spreadsheets of :mod:`loaders.template_spec` (UTF-8
   with BOM, Chinese headers) for what arrives as spreadsheets.
 * ``announcements/``: 监督抽检 results as the official 不合格 and 合格 tables per
-  quarter (.xlsx, some .csv in GBK).
+  quarter (.xlsx, some .csv in GBK), names as clerks type them (spaces, full-width
+  forms, 有限责任公司); and a provincial re-publisher's failures-only table a year
+  (``{year}_republished_nonconforming.csv``): producers elsewhere with sparse
+  histories, no sampled unit, loose produce, results as text, food-related products.
 * ``truth/``: ``planted.json``, ``latent_risk.csv``, ``imperfections.json``.
 """
 
@@ -545,7 +548,7 @@ _ANN_TAIL = ["分类", "公告号", "公告日期", "任务来源/项目名称"]
 
 
 def _write_announcements(out: Path, net: Network, flow: Flow, ev: Events, rng: np.random.Generator, start: date,
-                         end: date) -> tuple[list[str], list[dict]]:
+                         end: date, r_real: np.random.Generator) -> tuple[list[str], list[dict], int]:
     import openpyxl
 
     d = out / "announcements"
@@ -583,8 +586,11 @@ def _write_announcements(out: Path, net: Network, flow: Flow, ev: Events, rng: n
                 st = s["station"]
                 batch = ev.lot_number[lot] if net.prod_gtin[p] or key["group"] == "packaged" \
                     else str(_dates(start, np.array([flow.lot_t[lot]]))[0])
-                cells = [len(table) + 1, net.name[mk] if named else "/", net.address[mk] if named else "/",
-                         net.name[st], net.address[st], key["name"], key["spec"],
+                cells = [len(table) + 1, _as_written(net.name[mk], number, len(table), net.individual[mk]) if named
+                         else "/",
+                         net.address[mk] if named else "/",
+                         _as_written(net.name[st], number, len(table), net.individual[st]), net.address[st],
+                         key["name"], key["spec"],
                          net.names["firm_roots"][mk % len(net.names["firm_roots"])] if net.prod_gtin[p] else "/",
                          batch]
                 remark = ""
@@ -621,7 +627,95 @@ def _write_announcements(out: Path, net: Network, flow: Flow, ev: Events, rng: n
                 wb.save(path)
                 _fix_zip_times(path)
             files.append(f"announcements/{path.name}")
-    return files, where
+    by_year: dict[int, int] = {}
+    for (y, _q), rows in by_q.items():
+        by_year[y] = by_year.get(y, 0) + sum(1 for _i, s in rows if s["fail"])
+    extra, n_extra = _write_failures_only(d, by_year, r_real, net.names, today)
+    return files + extra, where, n_extra
+
+
+def _as_written(name: str, number: str, row: int, individual: bool = False) -> str:
+    """A business name as a clerk types it into an announcement (about one row in seven): a trailing space, a
+    space inside, 有限责任公司 for 有限公司, full-width letters and digits. The same business, for the loader to
+    merge (ontology.names); people's names (stall keepers, farmers) are left as they are. Decided by a hash of
+    the row, not the generator's random draws, so the rest of the data stays as it was."""
+    if individual:
+        return name
+    h = int(hashlib.sha256(f"{name}|{number}|{row}".encode()).hexdigest()[:8], 16) % 21
+    if h == 0:
+        return name + " "
+    if h == 1 and len(name) > 4:
+        return name[:2] + " " + name[2:]
+    if h == 2 and name.endswith("有限公司") and "股份" not in name:
+        return name[:-4] + "有限责任公司"
+    if h == 3:
+        return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in name) + "\u3000"
+    return name
+
+
+#: a provincial re-publisher's failures-only tables: who, what and how (issue 17; ../shared/realdata/README.md)
+_REPUBLISHER = "国内监督抽查(江苏省市场监督管理局)"
+_ELSEWHERE = ("徐州", "盐城", "扬州", "泰州", "苏州", "无锡", "常州", "淮安", "宿迁", "连云港", "镇江", "南京",
+              "临沂", "潍坊", "阜阳", "周口")
+_FORMS = ("食品有限公司", "调味品有限公司", "粮油有限公司", "食品厂", "酿造有限公司", "豆制品厂", "食品有限责任公司")
+#: (分类 cell, food name, failed item, result, limit, producer named): real kinds of failure, results as written
+_FAILURES = (
+    ("调味品/酱油", "黄豆酱油", "氨基酸态氮", "0.31g/100mL", "≥0.40g/100mL", True),
+    ("调味品/食醋", "老陈醋", "总酸", "3.12g/100mL", "≥3.50g/100mL", True),
+    ("食用油、油脂及其制品/食用植物油", "花生油", "黄曲霉毒素B1", "32.5μg/kg", "≤20μg/kg", True),
+    ("食用油、油脂及其制品/食用植物油", "小磨香油", "苯并[a]芘", "/", "≤10μg/kg", True),
+    ("粮食加工品/小麦粉", "小麦粉", "脱氧雪腐镰刀菌烯醇", "1510μg/kg", "≤1000μg/kg", True),
+    ("淀粉及淀粉制品/淀粉制品", "粉条", "铝的残留量", "356mg/kg", "≤200mg/kg", True),
+    ("糕点/糕点", "蛋糕", "菌落总数", "/", "/", True),
+    ("豆制品/非发酵性豆制品", "豆腐干", "苯甲酸及其钠盐（以苯甲酸计）", "0.52g/kg", "不得使用", True),
+    ("酒类/白酒", "白酒", "标签", "不合格", "/", True),
+    ("食用农产品/蔬菜/芽菜类蔬菜", "黄豆芽", "6-苄基腺嘌呤", "13.2μg/kg", "不得使用", False),
+    ("食用农产品/蔬菜/芽菜类蔬菜", "绿豆芽", "4-氯苯氧乙酸钠（以4-氯苯氧乙酸计）", "/", "不得检出", False),
+    ("", "韭菜", "腐霉利", "0.35mg/kg", "≤0.2mg/kg", False),
+    ("食品相关产品/洗涤剂/消毒剂", "手洗餐具用洗涤剂", "总活性物含量", "/", "/", True),
+    ("食品相关产品/食品机械设备", "和面机", "接地措施", "/", "/", True),
+)
+
+
+def _write_failures_only(d: Path, by_year: dict[int, int], rng: np.random.Generator, names: dict,
+                         today: date) -> tuple[list[str], int]:
+    """One failures-only table a year from a provincial re-publisher, as real data has them: failures of
+    producers elsewhere (most named once, a few again in later years), the sampled unit never given, loose
+    produce without a producer, results and limits as text, a few food-related products (not food); no 合格
+    table. Returns the files and the rows written."""
+    head = ["序号", "标称生产企业名称", "标称生产企业地址", "被抽样单位名称", "被抽样单位所在省份", "食品名称", "规格型号", "商标",
+            "生产日期/批号", "不合格项目║检验结果║标准值", "分类", "公告号", "公告日期", "任务来源/项目名称", "检验机构", "备注"]
+    roots = names["firm_roots"]
+    firms: list[str] = []
+    files, total = [], 0
+    for y, n_city in sorted(by_year.items()):
+        n = max(4, n_city // 2)
+        rows = []
+        for i in range(n):
+            f = _FAILURES[int(rng.integers(len(_FAILURES)))]
+            if firms and rng.random() < 0.2:      # a producer seen before: a sparse history
+                producer = firms[int(rng.integers(len(firms)))]
+            else:
+                producer = (_ELSEWHERE[int(rng.integers(len(_ELSEWHERE)))] + roots[int(rng.integers(len(roots)))]
+                            + _FORMS[int(rng.integers(len(_FORMS)))])
+                firms.append(producer)
+            day = date(y, int(rng.integers(1, 13)), int(rng.integers(1, 29)))
+            announced = min(day + timedelta(days=int(rng.integers(20, 60))), today)
+            # loose produce names no producer: the re-publisher then names the market stall it was taken at
+            sampled = "" if f[5] else (f"{_ELSEWHERE[int(rng.integers(len(_ELSEWHERE)))]}市"
+                                       f"{roots[int(rng.integers(len(roots)))]}农贸市场{int(rng.integers(1, 80))}号摊位")
+            rows.append([i + 1, (producer + " ") if f[5] else "/", "/", sampled, "江苏" if rng.random() < .8 else "",
+                         f[1], "/", "/", day.isoformat() if f[5] else "/", f"{f[2]}║{f[3]}║{f[4]}", f[0], "",
+                         announced.isoformat(), _REPUBLISHER, "", ""])
+        path = d / f"{y}_republished_nonconforming.csv"
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\r\n")
+        w.writerow(head)
+        w.writerows(rows)
+        path.write_bytes(buf.getvalue().encode("utf-8-sig"))
+        files.append(f"announcements/{path.name}")
+        total += len(rows)
+    return files, total
 
 
 def _fix_zip_times(path: Path) -> None:
@@ -751,18 +845,20 @@ def write_all(out: Path, net: Network, flow: Flow, ev: Events, rng: np.random.Ge
               rates: dict[str, float], seed: int, scale: int,
               progress: Callable[[float], None]) -> tuple[dict[str, list[str]], dict[str, int], dict[str, Any]]:
     """Write every file; returns (files by group, counts per entity, realised rates)."""
-    r_epcis, r_tpl, r_ann = (np.random.default_rng(s) for s in rng.bit_generator.seed_seq.spawn(3))
+    # a fourth child stream for the announcements' real-world untidiness: the first three stay as they were
+    r_epcis, r_tpl, r_ann, r_real = (np.random.default_rng(s) for s in rng.bit_generator.seed_seq.spawn(4))
     ids = _Ids(net, flow, ev)
     e_files, n_events = _write_epcis(out, net, flow, ev, ids, r_epcis, start, end, seed,
                                      lambda f: progress(0.6 * f))
     t_files, counts = _write_templates(out, net, flow, ev, ids, r_tpl, start)
     progress(0.85)
-    a_files, ann = _write_announcements(out, net, flow, ev, r_ann, start, end)
+    a_files, ann, n_republished = _write_announcements(out, net, flow, ev, r_ann, start, end, r_real)
     progress(0.9)
     tr_files, realised = _write_truth(out, net, flow, ev, start, rates, ann)
     counts["epcis_event"] = n_events
     counts["delivery_epcis"] = int(ev.d_epcis.sum())
     counts["sample_announced"] = len(ann)
+    counts["sample_republished"] = n_republished
     counts["planted"] = len(ev.planted)
     counts["region"] = len(net.districts)
     counts = dict(sorted(counts.items()))

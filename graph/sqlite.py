@@ -23,6 +23,7 @@ produces them) nothing is.
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import operator
 import queue
@@ -216,6 +217,12 @@ _VERSION = "_version"
 _HISTORY_CONTROL = "_history_control"
 
 
+def _columns_tag(table: str) -> str:
+    """A short digest of a table's columns, in the names of its triggers: a field added to a record type makes
+    new triggers (the old ones, which name the old columns, are dropped when the file is opened)."""
+    return hashlib.sha1(",".join(_TABLES[table].columns).encode()).hexdigest()[:8]
+
+
 def _change_ddl() -> list[str]:
     out = [f'CREATE TABLE IF NOT EXISTS {_CHANGE_LOG} (seq INTEGER PRIMARY KEY, lot_id TEXT)',
            # bulk = 1 only inside a bulk write's transaction (never visible committed)
@@ -233,6 +240,7 @@ def _change_ddl() -> list[str]:
            f"INSERT OR IGNORE INTO {_HISTORY_CONTROL}(id, batch, reason, skip) VALUES (1, NULL, NULL, 0)"]
     for table in _CHANGE_TABLES:
         cols = ", ".join(_quote(c) for c in _TABLES[table].columns if c != "id")
+        tag = _columns_tag(table)
         for op, row in (("insert", "NEW"), ("update", "NEW"), ("delete", "OLD")):
             expr = _change_lot_of(table, row)
             if expr is None:
@@ -244,7 +252,7 @@ def _change_ddl() -> list[str]:
             out.append(f'DROP TRIGGER IF EXISTS "tr_{table}_{op}"')
             out.append(f'DROP TRIGGER IF EXISTS "trc_{table}_{op}"')
             event = f"UPDATE OF {cols}" if op == "update" else op.upper()
-            out.append(f'CREATE TRIGGER IF NOT EXISTS "tcl_{table}_{op}" AFTER {event} ON {_quote(table)} '
+            out.append(f'CREATE TRIGGER IF NOT EXISTS "tcl_{table}_{op}_{tag}" AFTER {event} ON {_quote(table)} '
                        f"WHEN (SELECT bulk FROM {_CHANGE_CONTROL} WHERE id = 1) = 0 BEGIN {body} END")
     for name, t in _TABLES.items():
         fields = [c for c in t.columns if c != "id"]
@@ -252,7 +260,7 @@ def _change_ddl() -> list[str]:
         differs = " OR ".join(f"OLD.{_quote(c)} IS NOT NEW.{_quote(c)}" for c in fields) or "0"
         for op, event, when in (("update", f"UPDATE OF {cols}", f"({differs})"), ("delete", "DELETE", "1")):
             body = ", ".join(f"'{c}', OLD.{_quote(c)}" for c in t.columns)
-            out.append(f'CREATE TRIGGER IF NOT EXISTS "tv_{name}_{op}" AFTER {event} ON {_quote(name)} '
+            out.append(f'CREATE TRIGGER IF NOT EXISTS "tv_{name}_{op}_{_columns_tag(name)}" AFTER {event} ON {_quote(name)} '
                        f"WHEN {when} AND (SELECT skip FROM {_HISTORY_CONTROL} WHERE id = 1) = 0 BEGIN "
                        f"INSERT INTO {_VERSION}(tbl, rid, op, batch, reason, body) SELECT '{name}', OLD.id, '{op}', "
                        f"c.batch, c.reason, json_object({body}) FROM {_HISTORY_CONTROL} c WHERE c.id = 1; END")
@@ -317,6 +325,10 @@ class SQLiteStore(Store):
             for t in _TABLES.values():
                 for stmt in t.ddl[1:]:
                     self._db.execute(stmt)
+            # triggers of an earlier column set (their names carry it) give way to the current ones
+            for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+                if name.startswith(("tv_", "tcl_")) and name not in _TRIGGER_NAMES:
+                    self._db.execute(f"DROP TRIGGER IF EXISTS {_quote(name)}")
             for stmt in _CHANGE_DDL:
                 self._db.execute(stmt)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")

@@ -304,12 +304,23 @@ class Store(ABC):
             retracted = self.retracted_events()
         else:
             day = parse_day(as_of).isoformat()
-            retracted = {r.event_id for r in self.scan("retraction")
-                         if r.event_id and (day_of(r.declared) or "") < day}
+            retracted = {e for e, d in self.retraction_days().items() if d < day}
         for r in records:
             event = getattr(r, "event_id", None)
             if event is None or event not in retracted:
                 yield r
+
+    def retraction_days(self) -> dict[str, str]:
+        """Retracted event id -> the Beijing day (ISO) its earliest errorDeclaration was declared, ``""``
+        where no declaration time is stored. The rule of :meth:`live`: the retraction counts as of a day
+        ``d`` when its day sorts before ``d`` (so ``""`` always counts)."""
+        out: dict[str, str] = {}
+        for r in self.scan("retraction"):
+            if r.event_id:
+                d = day_of(r.declared) or ""
+                if r.event_id not in out or d < out[r.event_id]:
+                    out[r.event_id] = d
+        return out
 
     def scan_live(self, table: str, where: Mapping[str, Any] | None = None, *, as_of: Any = None) -> Iterator[Record]:
         """:meth:`scan` without the records read from retracted events (see :meth:`live`)."""

@@ -100,6 +100,10 @@ class ReadView:
         """Ids of events retracted by an error declaration."""
         return self._store.retracted_events()
 
+    def retraction_days(self) -> dict[str, str]:
+        """Retracted event id -> the day it was declared (see :meth:`graph.store.Store.retraction_days`)."""
+        return self._store.retraction_days()
+
     def live(self, records: Iterable[Record], *, as_of: Any = None) -> Iterator[Record]:
         """The records not read from a retracted event (:meth:`graph.store.Store.live`)."""
         return self._store.live(records, as_of=as_of)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Protocol
@@ -28,7 +29,8 @@ from ontology.records import Record
 if TYPE_CHECKING:
     from graph.store import Store
 
-__all__ = ["Reject", "ReadOptions", "Reader", "REJECT_HEADERS", "write_rejects"]
+__all__ = ["Reject", "LoadWarning", "WARNING_KINDS", "ReadOptions", "Reader", "REJECT_HEADERS", "WARNING_HEADERS",
+           "write_rejects", "write_warnings", "warnings_path", "read_data_table", "DATA_SUFFIXES"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,44 @@ class Reject:
         d = asdict(self)
         d["row"] = str(d["row"])
         d["value"] = "" if d["value"] is None else str(d["value"])[:500]
+        return d
+
+
+#: kinds of load warning: a row stored as it is, with something missing or unusual (Chinese, English)
+WARNING_KINDS: dict[str, tuple[str, str]] = {
+    "no_sampled_unit": ("未注明被抽样单位", "no sampled unit named"),
+    "no_producer": ("无标称生产企业", "no nominal producer (loose produce, /)"),
+    "result_not_numeric": ("检验结果为文字或未给出", "result given as text or not at all"),
+    "limit_not_numeric": ("标准值为文字或未给出", "limit given as text or not at all"),
+    "items_unreadable": ("不合格项目无法逐项对应", "failed items cannot be paired with their results"),
+    "no_failed_item": ("不合格样品未列不合格项目", "a nonconforming row names no failed item"),
+    "food_related": ("食品相关产品（非食品）", "a food-related product, not food"),
+    "category_unknown": ("未能归入抽检分类", "no SAMR sampling category found"),
+}
+
+
+@dataclass(frozen=True)
+class LoadWarning:
+    """A row that was stored, with something missing or unusual the user should know of.
+
+    ``kind`` is a key of :data:`WARNING_KINDS`; a row has at most one warning of each kind.
+
+    >>> LoadWarning("a.csv", 5, "no_producer", "标称生产企业名称", "/", "").as_row()["kind"]
+    'no_producer'
+    """
+
+    file: str
+    row: int | str
+    kind: str
+    field: str
+    value: str
+    note: str
+
+    def as_row(self) -> dict[str, str]:
+        d = asdict(self)
+        d["row"] = str(d["row"])
+        d["value"] = "" if d["value"] is None else str(d["value"])[:500]
+        d["label"] = "/".join(WARNING_KINDS.get(self.kind, (self.kind, self.kind)))
         return d
 
 
@@ -79,8 +119,9 @@ REJECT_HEADERS = {"file": "文件/file", "row": "行/row", "field": "字段/fiel
                   "reason": "原因/reason"}
 
 
-def write_rejects(rejects: Iterable[Reject], path: Path) -> int:
-    """Write rejects as a UTF-8 (with BOM, so Excel opens it) CSV; return how many.
+def _write_csv(rows: Iterable[Reject] | Iterable["LoadWarning"], headers: dict[str, str], path: Path) -> int:
+    """Write rows (their ``as_row()``) as a UTF-8 CSV with a BOM (so that Excel opens it) under Chinese/English
+    headers; return how many.
 
     The file is written under a temporary name and renamed when complete: a crash or an error while
     writing leaves the previous file (or none), never part of a new one.
@@ -91,12 +132,54 @@ def write_rejects(rejects: Iterable[Reject], path: Path) -> int:
     part = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
         with open(part, "w", newline="", encoding="utf-8-sig") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(REJECT_HEADERS))
-            fh.write(",".join(REJECT_HEADERS.values()) + "\r\n")
-            for r in rejects:
+            w = csv.DictWriter(fh, fieldnames=list(headers))
+            fh.write(",".join(headers.values()) + "\r\n")
+            for r in rows:
                 w.writerow(r.as_row())
                 n += 1
         os.replace(part, path)
     finally:
         part.unlink(missing_ok=True)
     return n
+
+
+def write_rejects(rejects: Iterable[Reject], path: Path) -> int:
+    """Write rejects as a UTF-8 (with BOM, so Excel opens it) CSV; return how many."""
+    return _write_csv(rejects, REJECT_HEADERS, path)
+
+
+#: warnings CSV headers: Chinese first, English after the slash
+WARNING_HEADERS = {"file": "文件/file", "row": "行/row", "kind": "类别/kind", "label": "说明/label",
+                   "field": "字段/field", "value": "值/value", "note": "备注/note"}
+
+
+def warnings_path(rejects_path: Path) -> Path:
+    """The warnings CSV beside a rejects CSV: ``rejects.csv`` -> ``rejects-warnings.csv``.
+
+    >>> warnings_path(Path("out/rejects.csv")).as_posix()
+    'out/rejects-warnings.csv'
+    """
+    return rejects_path.with_name(f"{rejects_path.stem}-warnings{rejects_path.suffix or '.csv'}")
+
+
+def write_warnings(warnings: Iterable[LoadWarning], path: Path) -> int:
+    """Write load warnings as a UTF-8 (with BOM) CSV; return how many."""
+    return _write_csv(warnings, WARNING_HEADERS, path)
+
+
+def read_data_table(path: Path) -> tuple[str, list[dict[str, str]]]:
+    """A versioned data table of ``loaders/data`` (CSV; ``#`` lines are notes, ``# version: X`` its version):
+    (version, rows)."""
+    version = ""
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            m = re.match(r"#\s*version:\s*(\S+)", line)
+            version = m.group(1) if m else version
+        elif line.strip():
+            lines.append(line)
+    return version, list(csv.DictReader(lines))
+
+
+#: file suffixes a folder given to ``foodtrace load`` is read for (a README or a picture beside the data is not)
+DATA_SUFFIXES = (".json", ".jsonld", ".xml", ".csv", ".tsv", ".txt", ".xlsx", ".xls")

@@ -13,6 +13,7 @@ a file could not be read or parsed at all. With several files, the highest.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import importlib
 import logging
@@ -24,7 +25,7 @@ from graph.store import Store, WriteContext, WriteStats
 from ontology.errors import FoodtraceError, UnreadableFile
 from ontology.records import Record, iter_missing_required
 
-from .base import ReadOptions, Reject
+from .base import LoadWarning, ReadOptions, Reject
 from .template_spec import LOAD_ORDER
 
 #: the template applied as corrections rather than merged records (loaders.corrections)
@@ -50,6 +51,8 @@ class FileOutcome:
     template: str | None = None
     stats: WriteStats = field(default_factory=WriteStats)
     rejects: list[Reject] = field(default_factory=list)
+    #: rows stored with something missing or unusual (announcements: no sampled unit, text results ...)
+    warnings: list[LoadWarning] = field(default_factory=list)
     error: str | None = None
     #: the Event records read (set by :func:`load_document`)
     events: list[Record] = field(default_factory=list)
@@ -180,11 +183,15 @@ def load_files(store: Store, paths: Iterable[Path], kind: str = "auto", *,
                on_file_start: Callable[[Path, str], None] | None = None,
                on_records: Callable[[int], None] | None = None,
                on_file_done: Callable[[FileOutcome], None] | None = None,
-               options: ReadOptions | None = None, context: WriteContext | None = None) -> list[FileOutcome]:
+               options: ReadOptions | None = None, coverage: str | None = None,
+               source: str | None = None, context: WriteContext | None = None) -> list[FileOutcome]:
     """Load ``paths`` into ``store``, one atomic batch per file.
 
     The callbacks let the caller show progress: ``on_records`` receives the number
     of records written so far in the current file. ``options`` go to every reader.
+    ``coverage`` (``both`` or ``failures_only``) and ``source`` declare what the
+    sampling announcements among the files cover and who published them
+    (:func:`loaders.samr.read`); by default both are read from the files.
     ``context`` says who loads and why (kind ``load`` by default); each file's batch
     names the file and its SHA-256, so that ``foodtrace unload FILE`` finds what it loaded.
     """
@@ -206,21 +213,27 @@ def load_files(store: Store, paths: Iterable[Path], kind: str = "auto", *,
                     outcome.stats = _correct(store, path, outcome, ctx)
                 else:
                     read = reader_for(k)
+                    if k == "samr":
+                        read = functools.partial(read, warnings=outcome.warnings, coverage=coverage, source=source)
                     records = read(path, outcome.rejects, store=store, options=options)
                     outcome.stats = store.write(_checked(records, outcome, store), progress=on_records, context=ctx)
             except OSError as e:
                 outcome.error = f"{path}: {e.strerror or e}"
                 outcome.rejects.clear()
+                outcome.warnings.clear()
             except UnreadableFile as e:
                 outcome.error = str(e)
                 outcome.rejects.clear()
+                outcome.warnings.clear()
             except FoodtraceError as e:
                 outcome.error = f"{path}: {e}"
                 outcome.rejects.clear()
+                outcome.warnings.clear()
             except Exception as e:  # a safety net: never a traceback; the file's batch was not written
                 log.exception("loading %s failed", path)
                 outcome.error = f"{path}: {INTERNAL} ({type(e).__name__}: {e})"
                 outcome.rejects.clear()
+                outcome.warnings.clear()
         outcomes.append(outcome)
         if on_file_done:
             on_file_done(outcome)

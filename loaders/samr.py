@@ -57,17 +57,22 @@ from typing import TYPE_CHECKING, Iterator
 from ontology import identifiers as ids
 from ontology import vocab
 from ontology.errors import FoodtraceError, InvalidIdentifier, InvalidRecord
-from ontology.records import Operator, Product, Record, Sample, TestResult, with_placeholders
+from ontology.names import business_of, name_key, normalise_name, operator_id_for, province_of
+from ontology.records import (Alias, Operator, Product, Record, Sample, SamplingSource, TestResult,
+                              with_placeholders)
 from ontology.units import concentration_factor
 
-from .base import ReadOptions, Reject
+from .base import LoadWarning, ReadOptions, Reject
+from .categories import samr_category
 from .measures import FORBIDDEN, NONE_DETECTED, hazard_class_of, norm_text, parse_measure
 from .tables import Table, read_tables
+from .templates import parse_date
 
 if TYPE_CHECKING:
     from graph.store import Store
 
-__all__ = ["read", "HEADERS", "parse_parties", "is_disputed", "map_headers"]
+__all__ = ["read", "HEADERS", "parse_parties", "is_disputed", "map_headers", "publisher_of", "source_name",
+           "source_id", "task_kind_of"]
 
 def _districts() -> dict[str, tuple[str, str]]:
     from ontology.vocab import labels
@@ -89,7 +94,7 @@ _TRADER = ("经销商", "进口商", "供货商", "代理商", "总经销", "分
 
 
 def _role(label: str) -> str | None:
-    label = label.strip().replace("地址", "")
+    label = label.strip().replace("地址", "").replace("名称", "")
     for r in _MAKER:
         if label.endswith(r) or label == r:
             return "maker"
@@ -174,8 +179,8 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "producer_address": ("标称生产企业地址", "生产企业地址", "标称生产厂家地址", "标识生产企业地址",
                          "标称生产企业或供货单位地址", "标称生产者地址", "标示生产企业地址"),
     "sampled": ("被抽样单位名称", "被抽样单位", "被抽检单位名称", "被抽检单位", "被抽样单位名"),
-    "sampled_address": ("被抽样单位地址", "被抽样单位所在省份", "被抽样单位所在地", "被抽检单位地址",
-                        "被抽样单位所在省", "被抽样单位所在省份/地址"),
+    "sampled_address": ("被抽样单位地址", "被抽样单位所在地", "被抽检单位地址", "被抽样单位所在省份/地址"),
+    "province": ("被抽样单位所在省份", "被抽样单位所在省", "所在省份", "被抽检单位所在省份", "省份"),
     "product": ("食品名称", "样品名称", "产品名称", "抽检食品名称"),
     "spec": ("规格型号", "规格", "规格型号/包装"),
     "brand": ("商标", "品牌"),
@@ -284,12 +289,94 @@ def _classify(s: str, column: str) -> str:
     return "other"
 
 
+# -- tasks, publishers and sources ------------------------------------------------------------------
+
+_BUREAU = re.compile(r"^(.*?(?:市场监督管理总局|市场监督管理局|市场监督管理厅|市场监管总局|市场监管局|市场监管厅|"
+                     r"市场监管委员会|市场监管委|市场和质量监督管理委员会|食品药品监督管理总局|食品药品监督管理局|"
+                     r"食药监总局|食药总局|食药监局|药监局|质监局))")
+
+
+def publisher_of(task: str | None) -> str | None:
+    """The publisher a 任务来源/项目名称 names: the text in its closing brackets, else the bureau it starts with.
+
+    >>> publisher_of("国内监督抽查(山东市场监管局)"), publisher_of("国内监督抽查()")
+    ('山东市场监管局', None)
+    >>> publisher_of("南通市市场监督管理局2026年食品安全监督抽检")
+    '南通市市场监督管理局'
+    """
+    s = normalise_name(task)
+    if not s:
+        return None
+    m = re.search(r"\(([^()]*)\)$", s)
+    if m:
+        return m.group(1).strip() or None
+    m = _BUREAU.match(s)
+    return m.group(1) if m else None
+
+
+def source_name(task: str | None, declared: str | None = None) -> str:
+    """The sampling source of a row: the name given on load, else the publisher, else the task as written.
+
+    Rows naming nothing at all share the source ``未注明来源``.
+
+    >>> source_name("国内监督抽查(山东市场监管局)"), source_name("国内监督抽查()"), source_name("")
+    ('山东市场监管局', '国内监督抽查()', '未注明来源')
+    """
+    return normalise_name(declared) or publisher_of(task) or normalise_name(task) or "未注明来源"
+
+
+def source_id(name: str) -> str:
+    """The id of the SamplingSource of that name (its :func:`ontology.names.name_key`)."""
+    return ids.local_id("sampling_source", name_key(name) or name)
+
+
+def task_kind_of(task: str | None) -> str | None:
+    """The sampling task's kind (sampling_task scheme) from what the 任务来源/项目名称 says or who published it.
+
+    >>> [task_kind_of(t) for t in ("国内监督抽查(国家市场监管总局)", "国内监督抽查(山东市场监管局)",
+    ...  "国内监督抽查(深圳市食药监局)", "海门区市场监督管理局2026年抽检", "2021年江苏省食品安全专项抽检",
+    ...  "评价性抽检", "国内监督抽查()")]
+    ['national', 'provincial', 'municipal', 'county', 'special', 'evaluation', None]
+    """
+    s = normalise_name(task)
+    if not s:
+        return None
+    if "评价性" in s:
+        return "evaluation"
+    if "专项" in s:
+        return "special"
+    for pattern, kind in ((r"国抽|国家(级)?(监督)?抽检", "national"), (r"省抽|省级", "provincial"),
+                          (r"市抽|市级", "municipal"), (r"县抽|区抽|县级|区级", "county")):
+        if re.search(pattern, s):
+            return kind
+    pub = publisher_of(s)
+    if not pub:
+        return None
+    if "总局" in pub or pub.startswith("国家"):
+        return "national"
+    if province_of(pub):
+        return "provincial"
+    if re.search(r"(县|区|旗)(市场|食品|食药|药监)", pub):
+        return "county"
+    if re.search(r"(市|州|盟)(市场|食品|食药|药监)", pub):
+        return "municipal"
+    return None
+
+
 # -- reading ---------------------------------------------------------------------------------------
 
 class _RowBad(Exception):
     def __init__(self, field: str, value: str, reason: str):
         super().__init__(reason)
         self.field, self.value, self.reason = field, value, reason
+
+
+class _Unpaired(Exception):
+    """Failed items that cannot be paired with their results: kept as written, in one test result."""
+
+    def __init__(self, failure: "_Failure", reason: str):
+        super().__init__(reason)
+        self.failure, self.reason = failure, reason
 
 
 @dataclass
@@ -303,10 +390,13 @@ class _Failure:
 class _Group:
     row: int
     fields: dict[str, str]
-    failures: list[_Failure] = field(default_factory=list)
+    failures: list = field(default_factory=list)
+    items: set[str] = field(default_factory=set)
     remarks: list[str] = field(default_factory=list)
     labs: list[str] = field(default_factory=list)
     conclusion: str | None = None
+    missing: set[str] = field(default_factory=set)
+    source: str = ""
 
 
 def _v(s: str | None) -> str:
@@ -323,7 +413,8 @@ def _split_items(item: str, value: str, limit: str) -> list[_Failure]:
         lims = [x.strip() for x in re.split(sep, limit) if x.strip()] if limit else []
         if (not vals or len(vals) == len(items)) and (not lims or len(lims) == len(items)):
             return [_Failure(it, vals[k] if vals else "", lims[k] if lims else "") for k, it in enumerate(items)]
-    raise _RowBad("不合格项目", item, f"{len(items)} items but the results/limits do not pair up with them")
+    raise _Unpaired(_Failure(item.strip(), value, limit),
+                    f"{len(items)} items but the results/limits do not pair up with them")
 
 
 def _split_combined(cell: str, order: tuple[str, ...]) -> list[_Failure]:
@@ -332,6 +423,7 @@ def _split_combined(cell: str, order: tuple[str, ...]) -> list[_Failure]:
         return [_Failure(x.strip(), "", "") for x in re.split(r"[\n;；、]", s) if x.strip()]
     tokens = s.split("║")
     width = len(order)
+    whole = _Failure(cell.strip(), "", "")  # kept as written when its entries cannot be told apart
     fields_: list[list[str]] = [[tokens[0].strip()]]
     for tok in tokens[1:]:
         cur = fields_[-1]
@@ -344,12 +436,11 @@ def _split_combined(cell: str, order: tuple[str, ...]) -> list[_Failure]:
                     continue
             cur.append(tok.strip())
         else:
-            raise _RowBad("不合格项目║检验结果║标准值", cell, "combined cell has more fields than the header names")
+            raise _Unpaired(whole, "combined cell has more fields than the header names")
     out = []
     for f in fields_:
         if len(f) != width:
-            raise _RowBad("不合格项目║检验结果║标准值", cell,
-                          f"combined cell entry {'║'.join(f)!r} has {len(f)} fields, expected {width}")
+            raise _Unpaired(whole, f"combined cell entry {'║'.join(f)!r} has {len(f)} fields, expected {width}")
         d = dict(zip(order, f))
         out.append(_Failure(d.get("item", ""), d.get("value", ""), d.get("limit", "")))
     return out
@@ -367,25 +458,28 @@ def _regular(f: _Failure) -> bool:
 _SHIFT_COLUMNS = ("spec", "brand", "batch", "licence", "approval", "item", "value", "limit", "remark", "lab")
 
 
-def _interpret_shifted(order: list[tuple[str, str]]) -> dict[str, object]:
-    """Content-based reading of a shifted row: exactly one item, one result, one limit or a reject."""
+def _interpret_shifted(order: list[tuple[str, str]]) -> tuple[dict[str, str], _Failure | None, str | None]:
+    """Content-based reading of a shifted row: (batch/spec/brand/remark/lab, the failure, why it is ambiguous).
+
+    Exactly one item, one result and one limit make one failure; anything else is kept as written in one
+    failure (items, results and limits joined) with the reason, so that no result is paired with the wrong item.
+    """
     found: dict[str, list[str]] = {}
     for column, s in order:
         if s:
             found.setdefault(_classify(s, column), []).append(s)
     items, values, limits = found.get("item", []), found.get("value", []), found.get("limit", [])
-    cellsum = "; ".join(f"{c}={s}" for c, s in order if s)
-    if len(items) != 1 or len(values) != 1 or len(limits) != 1:
-        raise _RowBad("row", cellsum[:300],
-                      f"columns are shifted and the cells after the product name hold {len(items)} item(s), "
-                      f"{len(values)} result(s) and {len(limits)} limit(s): cannot tell which result belongs "
-                      "to which item")
-    return {"failure": _Failure(items[0], values[0], limits[0]),
-            "batch": (found.get("date") or [""])[0],
-            "spec": (found.get("spec") or [""])[0],
-            "brand": (found.get("brand") or [""])[0],
-            "remark": "；".join(found.get("remark", []) + found.get("other", [])),
-            "lab": (found.get("lab") or [""])[0]}
+    other = {"batch": (found.get("date") or [""])[0], "spec": (found.get("spec") or [""])[0],
+             "brand": (found.get("brand") or [""])[0],
+             "remark": "；".join(found.get("remark", []) + found.get("other", [])),
+             "lab": (found.get("lab") or [""])[0]}
+    if len(items) == 1 and len(values) == 1 and len(limits) == 1:
+        return other, _Failure(items[0], values[0], limits[0]), None
+    reason = (f"columns are shifted and the cells after the product name hold {len(items)} item(s), "
+              f"{len(values)} result(s) and {len(limits)} limit(s): cannot tell which result belongs to which item")
+    if not items:
+        return other, None, reason
+    return other, _Failure("；".join(items), "；".join(values), "；".join(limits)), reason
 
 
 def _natural_hash(*parts: str) -> str:
@@ -413,36 +507,6 @@ def _kind_of(name: str, default: str) -> str:
                 continue
             return kind
     return default
-
-
-class _Emitter:
-    def __init__(self, store: "Store | None"):
-        self.store = store
-        self.seen: set[tuple[str, str]] = set()
-
-    def operator(self, name: str, address: str, default_kind: str) -> tuple[str, Operator | None]:
-        oid = ids.operator_id(local=name)
-        if self.store is not None:
-            try:
-                resolved = self.store.resolve(oid)
-            except FoodtraceError:
-                resolved = None
-            if resolved is not None and resolved != oid:
-                return resolved, None
-            try:
-                if self.store.get("operator", oid) is not None:
-                    return oid, None
-            except FoodtraceError:
-                pass
-        if ("operator", oid) in self.seen:
-            return oid, None
-        self.seen.add(("operator", oid))
-        # the kind and district are guessed from the name and address: placeholders, which never replace
-        # what an operators template or EPCIS master data says
-        return oid, with_placeholders(Operator(id=oid, kind=_kind_of(name, default_kind), name=name,
-                                               address=address or None,
-                                               region_id=_district_in(address) or _district_in(name)),
-                                      "kind", "region_id")
 
 
 def _district_in(text: str | None) -> str | None:
@@ -474,158 +538,415 @@ def _address_for(role: str, text: str) -> str:
     return plain[0] if plain and role == "maker" else ""
 
 
-def _read_table(table: Table, path: str, rejects: list[Reject], store: "Store | None") -> Iterator[Record]:
-    cols, combined = map_headers(table.header)
-    if "product" not in cols or "sampled" not in cols:
-        lack = [h for h, f in (("食品名称", "product"), ("被抽样单位名称", "sampled")) if f not in cols]
-        rejects.append(Reject(path, "header", "/".join(lack), " | ".join(table.header)[:500],
-                              "not a sampling announcement table: no " + " or ".join(lack) + " column"))
-        return
-    split = "item" in cols
-    failing_table = combined is not None or split
-    title = table.title
-    groups: dict[str, _Group] = {}
-    order: list[str] = []
-    extra_cols = {"licence": None, "approval": None, "source": None}
-    for i, h in enumerate(table.header):
-        n = _hnorm(h)
-        if "许可证" in n:
-            extra_cols["licence"] = i
-        elif "批准文号" in n:
-            extra_cols["approval"] = i
-        elif n in ("来源", "链接", "网址", "url"):
-            extra_cols["source"] = i
+class _Emitter:
+    """Operators of a file by written name: one per business (:mod:`ontology.names`), resolved against the store.
 
-    for row_no, cells in table.rows:
-        def cell(f: str) -> str:
-            i = cols.get(f) if f in cols else extra_cols.get(f)
-            return _v(cells[i]) if i is not None and i < len(cells) else ""
+    Every written form is kept as an Alias (scheme ``name``; the form the id is made of as an alias to itself):
+    the merges the names made are listed from them (``foodtrace operators merges``).
+    """
 
+    def __init__(self, store: "Store | None"):
+        self.store = store
+        self.seen: set[tuple[str, str]] = set()
+        self.known: dict[str, str | None] = {}
+        self.stored: set[str] = set()    # operator ids known to be in the store
+        self.checked: set[str] = set()   # operator ids whose presence in the store is known
+
+    def prefetch(self, names: set[str]) -> None:
+        """Resolve every form of these names against the store in one call."""
+        forms = set()
+        for n in names:
+            forms.add(ids.operator_id(local=n))
+            forms.add(operator_id_for(n))
+            b = business_of(n)
+            if b.parent:
+                forms.add(operator_id_for(b.parent))
+        forms -= self.known.keys()
+        if not forms:
+            return
+        found: dict[str, str] = {}
+        if self.store is not None:
+            try:
+                found = self.store.resolve_many(sorted(forms))
+            except FoodtraceError:
+                found = {}
+        for f in forms:
+            self.known[f] = found.get(f)
+        selves = sorted(f for f in forms if found.get(f) == f)
+        if selves and self.store is not None:
+            try:
+                self.stored.update(self.store.get_many("operator", selves))
+            except FoodtraceError:
+                pass
+            self.checked.update(selves)
+
+    def _resolve(self, form: str) -> str | None:
+        if form not in self.known:
+            found = None
+            if self.store is not None:
+                try:
+                    found = self.store.resolve(form)
+                except FoodtraceError:
+                    found = None
+            self.known[form] = found
+        return self.known[form]
+
+    def _stored(self, oid: str) -> bool:
+        """An operator with this id is in the store (a form may resolve to itself only as an alias)."""
+        if ("operator", oid) in self.seen or oid in self.stored:
+            return True
+        if self.store is None or oid in self.checked:
+            return False
+        self.checked.add(oid)
         try:
-            f = {k: cell(k) for k in ("producer", "producer_address", "sampled", "sampled_address", "product",
-                                      "spec", "brand", "batch", "category", "announcement", "announced", "task",
-                                      "lab", "remark", "conclusion", "sampled_at")}
-            data_cells = [cell(k) for k in ("producer", "sampled", "product", "spec", "brand", "batch", "item",
-                                            "value", "limit", "lab", "remark")]
-            if combined:
-                data_cells.append(_v(cells[combined[0]]) if combined[0] < len(cells) else "")
-            if not any(data_cells):
-                raise _RowBad("row", "", "row has no sample data (only announcement columns are filled)")
-            failures: list[_Failure] = []
+            found = self.store.get("operator", oid) is not None
+        except FoodtraceError:
+            found = False
+        if found:
+            self.stored.add(oid)
+        return found
+
+    def operator(self, name: str, address: str, default_kind: str) -> tuple[str, list[Record]]:
+        """The operator id of a written name and the records it needs (operator, parent, alias), each once."""
+        out: list[Record] = []
+        written = ids.operator_id(local=name)
+        b = business_of(name)
+        key_id = ids.operator_id(local=b.key)
+        # the name exactly as written first (a registered name, or a form seen before), then its key form: the
+        # template loader aliases registered names under it, or marks it as naming itself where two registered
+        # operators share it (never merged: only a name written exactly as registered finds one of them)
+        exact = self._resolve(written)
+        by_key = self._resolve(key_id)
+        ambiguous = by_key == key_id and not self._stored(key_id)
+        target = exact if exact is not None and exact != key_id else by_key
+        if target is None or (target == key_id and not self._stored(key_id)):
+            target = key_id
+            self.known[key_id] = key_id
+            if ("operator", key_id) not in self.seen:
+                self.seen.add(("operator", key_id))
+                parent_id = None
+                if b.parent:
+                    parent_kind = _kind_of(b.parent, "WholesaleMarket" if "批发" in b.parent else "FarmersMarket") \
+                        if b.market else default_kind
+                    parent_id, parent_records = self.operator(b.parent, "", parent_kind)
+                    out.extend(parent_records)
+                kind = b.kind or _kind_of(name, default_kind)
+                # the kind and district are read from the name and address: placeholders, which never replace
+                # what an operators template or EPCIS master data says
+                out.append(with_placeholders(Operator(id=key_id, kind=kind, name=name, address=address or None,
+                                                      parent_id=parent_id,
+                                                      region_id=_district_in(address) or _district_in(name)),
+                                             "kind", "region_id"))
+        # every written form is kept (scheme "name"; the operator's own key form too, as an alias to itself):
+        # `foodtrace operators merges` lists the forms of each operator; an ambiguity mark is never overwritten
+        if ("alias", written) not in self.seen and not (ambiguous and written == key_id):
+            self.seen.add(("alias", written))
+            self.known[written] = target
+            out.append(Alias(id=written, canonical_id=target, entity="operator", scheme="name"))
+        return target, out
+
+
+class _Sources:
+    """The sampling sources of a file and their coverage (declared, or detected from the rows)."""
+
+    def __init__(self, store: "Store | None", declared: str | None):
+        self.store, self.declared = store, declared
+        self.names: dict[str, str] = {}
+        self.conforming: set[str] = set()
+
+    def note(self, name: str, conforming: bool) -> str:
+        sid = source_id(name)
+        self.names.setdefault(sid, name)
+        if conforming:
+            self.conforming.add(sid)
+        return sid
+
+    def records(self) -> Iterator[Record]:
+        stored: dict[str, Record] = {}
+        if self.store is not None and self.names and self.declared is None:
+            try:
+                stored = self.store.get_many("sampling_source", sorted(self.names))
+            except FoodtraceError:
+                stored = {}
+        for sid, name in self.names.items():
+            if self.declared is not None:
+                yield SamplingSource(id=sid, name=name, coverage=self.declared, coverage_basis="declared")
+            elif sid in self.conforming:
+                yield SamplingSource(id=sid, name=name, coverage="both", coverage_basis="detected")
+            else:
+                old = stored.get(sid)
+                if old is not None and (old.coverage == "both" or old.coverage_basis == "declared"):  # type: ignore[attr-defined]
+                    continue  # a 合格 table of this source is known, or its coverage was said
+                yield SamplingSource(id=sid, name=name, coverage="failures_only", coverage_basis="detected")
+
+
+_ROW_FIELDS = ("producer", "producer_address", "sampled", "sampled_address", "province", "product", "spec", "brand",
+               "batch", "category", "announcement", "announced", "task", "lab", "remark", "conclusion", "sampled_at")
+
+
+class _Reader:
+    """One file's tables -> records, rejects and warnings."""
+
+    def __init__(self, path: str, rejects: list[Reject], warnings: list[LoadWarning], store: "Store | None",
+                 sources: _Sources, source: str | None):
+        self.path, self.rejects, self.warnings = path, rejects, warnings
+        self.store, self.sources, self.source = store, sources, source
+        self.em = _Emitter(store)
+        self._warned: set[tuple[int, str]] = set()
+        self._has_province = False
+        self._products_stored: set[str] = set()
+
+    def warn(self, row: int, kind: str, field_: str, value: str, note: str = "") -> None:
+        if (row, kind) not in self._warned:
+            self._warned.add((row, kind))
+            self.warnings.append(LoadWarning(self.path, row, kind, field_, value, note))
+
+    def table(self, table: Table) -> Iterator[Record]:
+        cols, combined = map_headers(table.header)
+        if "product" not in cols or not ({"sampled", "producer"} & cols.keys()):
+            lack = [h for h, f in (("食品名称", "product"), ("被抽样单位名称或标称生产企业名称", "sampled"))
+                    if f not in cols and not (f == "sampled" and "producer" in cols)]
+            self.rejects.append(Reject(self.path, "header", "/".join(lack), " | ".join(table.header)[:500],
+                                       "not a sampling announcement table: no " + " or ".join(lack) + " column"))
+            return
+        split = "item" in cols
+        failing_table = combined is not None or split
+        self._has_province = "province" in cols  # an address without its province is no missing province
+        title = table.title
+        groups: dict[str, _Group] = {}
+        order: list[str] = []
+        extra_cols: dict[str, int | None] = {"licence": None, "approval": None, "source": None}
+        for i, h in enumerate(table.header):
+            n = _hnorm(h)
+            if "许可证" in n:
+                extra_cols["licence"] = i
+            elif "批准文号" in n:
+                extra_cols["approval"] = i
+            elif n in ("来源", "链接", "网址", "url"):
+                extra_cols["source"] = i
+
+        for row_no, cells in table.rows:
+            def cell(f: str) -> str:
+                i = cols.get(f) if f in cols else extra_cols.get(f)
+                return _v(cells[i]) if i is not None and i < len(cells) else ""
+
+            try:
+                got = self._row(row_no, cells, cell, combined, split, failing_table)
+            except _RowBad as e:
+                self.rejects.append(Reject(self.path, row_no, e.field, e.value, e.reason))
+                continue
+            except (FoodtraceError, ValueError, TypeError, IndexError, KeyError) as e:
+                self.rejects.append(Reject(self.path, row_no, "", "", f"row cannot be read: {e}"))
+                continue
+            f, failures, conclusion, missing = got
+            announcement = f["announcement"] or f["announced"] or title
+            base = _natural_hash(announcement, business_of(f["producer"]).key if f["producer"] else "",
+                                 business_of(f["sampled"]).key if f["sampled"] else "", name_key(f["product"]),
+                                 f["batch"])
+            # a row naming a failed item the sample already has is another sample of the same description
+            # (two batches of loose bean sprouts of one announcement); a 合格 row is always a sample of its own
+            n = 0
+            key = base
+            items = {fl.item for fl, *_ in failures}
+            while key in groups and (not failing_table or not items or items & groups[key].items):
+                n += 1
+                key = _natural_hash(base, str(n))
+            g = groups.get(key)
+            if g is None:
+                g = groups[key] = _Group(row_no, f)
+                order.append(key)
+                g.source = self.sources.note(source_name(f["task"] or title, self.source),
+                                             conforming=conclusion == "conforming")
+            elif conclusion == "conforming":
+                self.sources.note(self.sources.names[g.source], conforming=True)
+            g.failures.extend(failures)
+            g.items |= items
+            g.missing |= missing
+            if f["remark"] and f["remark"] not in g.remarks:
+                g.remarks.append(f["remark"])
+            if f["lab"] and f["lab"] not in g.labs:
+                g.labs.append(f["lab"])
+            if conclusion == "nonconforming" or g.conclusion is None:
+                g.conclusion = conclusion
+
+        names = set()
+        for key in order:
+            f = groups[key].fields
+            parties = parse_parties(f["producer"]) if f["producer"] else {}
+            names.update(v for k, v in parties.items() if k in ("maker", "owner"))
+            if f["sampled"]:
+                names.add(f["sampled"])
+        self.em.prefetch(names)
+        self._stored_samples(groups)
+        for key in order:
+            g = groups[key]
+            try:
+                records = list(self._emit(key, g, title))
+            except FoodtraceError as e:
+                self.rejects.append(Reject(self.path, g.row, "", "", f"row cannot be read: {e}"))
+                continue
+            yield from records
+
+    def _stored_samples(self, groups: dict[str, _Group]) -> None:
+        """A sample stored as failed stays failed when a 合格 table lists it too (both tables name one batch);
+        the products already stored are not written again (the same product named in two files stays as
+        first written)."""
+        self._products_stored = set()
+        if self.store is None or not groups:
+            return
+        pids = {_product_id(g.fields, parse_parties(g.fields["producer"]) if g.fields["producer"] else {})
+                for g in groups.values()}
+        try:
+            stored = self.store.get_many("sample", [ids.local_id("sample", "samr", k) for k in groups])
+            self._products_stored = set(self.store.get_many("product", sorted(p for p in pids if p)))
+        except FoodtraceError:
+            return
+        for key, g in groups.items():
+            old = stored.get(ids.local_id("sample", "samr", key))
+            if old is not None and old.conclusion == "nonconforming":  # type: ignore[attr-defined]
+                g.conclusion = "nonconforming"
+                g.missing |= set((old.missing or "").split())  # type: ignore[attr-defined]
+
+    def _row(self, row_no: int, cells: list[str], cell, combined, split: bool, failing_table: bool):
+        f = {k: cell(k) for k in _ROW_FIELDS}
+        data_cells = [cell(k) for k in ("producer", "sampled", "product", "spec", "brand", "batch", "item",
+                                        "value", "limit", "lab", "remark")]
+        if combined:
+            data_cells.append(_v(cells[combined[0]]) if combined[0] < len(cells) else "")
+        if not any(data_cells):
+            raise _RowBad("row", "", "row has no sample data (only announcement columns are filled)")
+        if not f["product"]:
+            raise _RowBad("食品名称", "", "the product name (食品名称) is empty")
+        if not f["sampled"] and not f["producer"]:
+            raise _RowBad("被抽样单位名称", "", "the row names neither a producer (标称生产企业) nor a sampled unit "
+                                         "(被抽样单位): it concerns no one")
+        missing: set[str] = set()
+        failures_raw: list[_Failure] = []
+        unpaired: str | None = None
+        try:
             if combined:
                 raw = _v(cells[combined[0]]) if combined[0] < len(cells) else ""
-                failures = _split_combined(raw, combined[1]) if raw else []
+                failures_raw = _split_combined(raw, combined[1]) if raw else []
             elif split:
                 item, value, limit = cell("item"), cell("value"), cell("limit")
                 first = _Failure(item, value, limit)
                 if item and _regular(first):
-                    failures = _split_items(item, value, limit)
+                    failures_raw = _split_items(item, value, limit)
                 else:
-                    shifted = _interpret_shifted([(c, cell(c)) for c in _SHIFT_COLUMNS])
-                    failures = [shifted["failure"]]  # type: ignore[list-item]
-                    f.update(batch=shifted["batch"], spec=shifted["spec"] or (f["spec"] if _classify(
-                        f["spec"], "spec") == "spec" else ""), brand=shifted["brand"],
-                        remark=shifted["remark"], lab=shifted["lab"])
-            if not f["sampled"]:
-                raise _RowBad("被抽样单位名称", "", "the sampled unit (被抽样单位) is empty")
-            if not f["product"]:
-                raise _RowBad("食品名称", "", "the product name (食品名称) is empty")
-            conclusion = None
-            if not f["conclusion"] and not split and cell("value") in ("合格", "不合格"):
-                f["conclusion"] = cell("value")  # a 合格 table's 检验结果 column holds the verdict
-            if f["conclusion"]:
-                conclusion = vocab.lookup("conclusion", f["conclusion"])
-                if conclusion is None:
-                    raise _RowBad("结论", f["conclusion"], "conclusion must be 合格 or 不合格")
-            elif failing_table:
-                conclusion = "nonconforming"
-            else:
-                conclusion = "conforming"
-            if conclusion == "nonconforming" and failing_table and not failures:
-                raise _RowBad("不合格项目", "", "a row of a 不合格 table names no failed item")
-            measures = []
-            for fl in failures:
+                    other, failure, unpaired = _interpret_shifted([(c, cell(c)) for c in _SHIFT_COLUMNS])
+                    failures_raw = [failure] if failure else []
+                    f.update(batch=other["batch"], spec=other["spec"] or (f["spec"] if _classify(
+                        f["spec"], "spec") == "spec" else ""), brand=other["brand"], remark=other["remark"],
+                        lab=other["lab"])
+        except _Unpaired as e:
+            failures_raw, unpaired = [e.failure], e.reason
+        if unpaired:
+            missing.add("items")
+            self.warn(row_no, "items_unreadable", "不合格项目", "；".join(x.item for x in failures_raw)[:300],
+                      unpaired)
+        if not f["sampled"]:
+            missing.add("sampled")
+            self.warn(row_no, "no_sampled_unit", "被抽样单位名称", "")
+        if not f["producer"]:
+            missing.add("producer")
+            self.warn(row_no, "no_producer", "标称生产企业名称", "")
+        if not f["batch"]:
+            missing.add("batch")
+        if not f["conclusion"] and not split and cell("value") in ("合格", "不合格"):
+            f["conclusion"] = cell("value")  # a 合格 table's 检验结果 column holds the verdict
+        if f["conclusion"]:
+            conclusion = vocab.lookup("conclusion", f["conclusion"])
+            if conclusion is None:
+                raise _RowBad("结论", f["conclusion"], "conclusion must be 合格 or 不合格")
+        elif failing_table:
+            conclusion = "nonconforming"
+        else:
+            conclusion = "conforming"
+        if conclusion == "nonconforming" and failing_table and not failures_raw:
+            missing.add("items")
+            self.warn(row_no, "no_failed_item", "不合格项目", "")
+        failures = []
+        for fl in failures_raw:
+            value_text, limit_text = _v(fl.value), _v(fl.limit)
+            value = limit = None
+            if value_text and not unpaired:
                 try:
-                    value = parse_measure(fl.value) if fl.value else None
-                except InvalidRecord as e:
-                    raise _RowBad("检验结果", fl.value, f"result of {fl.item}: {e}") from None
+                    value = parse_measure(value_text)
+                except InvalidRecord:
+                    value = None
+            if limit_text and not unpaired:
                 try:
-                    limit = parse_measure(fl.limit, value.unit if value else None, limit=True) if fl.limit else None
-                except InvalidRecord as e:
-                    raise _RowBad("标准值", fl.limit, f"limit of {fl.item}: {e}") from None
-                measures.append((fl, value, limit))
-        except _RowBad as e:
-            rejects.append(Reject(path, row_no, e.field, e.value, e.reason))
-            continue
-        except (FoodtraceError, ValueError, TypeError, IndexError, KeyError) as e:
-            rejects.append(Reject(path, row_no, "", "", f"row cannot be read: {e}"))
-            continue
-        announcement = f["announcement"] or title
-        key = _natural_hash(announcement, f["producer"], f["sampled"], f["product"], f["batch"])
-        g = groups.get(key)
-        if g is None:
-            g = groups[key] = _Group(row_no, f)
-            order.append(key)
-        g.failures.extend(m for m in measures)  # type: ignore[arg-type]
-        if f["remark"] and f["remark"] not in g.remarks:
-            g.remarks.append(f["remark"])
-        if f["lab"] and f["lab"] not in g.labs:
-            g.labs.append(f["lab"])
-        if conclusion == "nonconforming" or g.conclusion is None:
-            g.conclusion = conclusion
+                    limit = parse_measure(limit_text, value.unit if value else None, limit=True)
+                except InvalidRecord:
+                    limit = None
+            if value is None:
+                missing.add("result")
+                if not unpaired:
+                    self.warn(row_no, "result_not_numeric", "检验结果", value_text, f"{fl.item}: {value_text or '/'}")
+            if limit is None:
+                missing.add("limit")
+                if not unpaired:
+                    self.warn(row_no, "limit_not_numeric", "标准值", limit_text, f"{fl.item}: {limit_text or '/'}")
+            failures.append((fl, value, limit, value_text, limit_text))
+        return f, failures, conclusion, missing
 
-    em = _Emitter(store)
-    for key in order:
-        g = groups[key]
+    def _emit(self, key: str, g: _Group, title: str) -> Iterator[Record]:
         f = g.fields
+        em = self.em
         announcement = f["announcement"] or title or None
         plan = "monitoring" if "风险监测" in " ".join([title, f["task"], f["announcement"]]) else "supervisory"
         parties = parse_parties(f["producer"]) if f["producer"] else {}
-        producer_id = owner_id = None
+        producer_id = owner_id = sampled_id = None
         if parties.get("maker"):
-            producer_id, rec = em.operator(parties["maker"], _address_for("maker", f["producer_address"]), "Producer")
-            if rec:
-                yield rec
+            producer_id, recs = em.operator(parties["maker"], _address_for("maker", f["producer_address"]),
+                                            "Producer")
+            yield from recs
         if parties.get("owner"):
-            owner_id, rec = em.operator(parties["owner"], _address_for("owner", f["producer_address"]), "Producer")
-            if rec:
-                yield rec
-        sampled_addr = f["sampled_address"] if not f["sampled_address"].lower().startswith("http") else ""
-        sampled_id, rec = em.operator(f["sampled"], sampled_addr, "Operator")
-        if rec:
-            yield rec
-        try:
-            pid = (ids.local_id("product", parties["maker"], f["product"]) if parties.get("maker")
-                   else ids.product_id(local=f["product"]))
-        except InvalidIdentifier:
-            pid = None
-        category = vocab.lookup("category", f["category"]) if f["category"] else None
-        guessed = category is None  # from the food's name: a placeholder
-        category = category or vocab.lookup("category", f["product"])
-        if pid and ("product", pid) not in em.seen:
+            owner_id, recs = em.operator(parties["owner"], _address_for("owner", f["producer_address"]), "Producer")
+            yield from recs
+        if f["sampled"]:
+            sampled_addr = f["sampled_address"] if not f["sampled_address"].lower().startswith("http") else ""
+            sampled_id, recs = em.operator(f["sampled"], sampled_addr, "Operator")
+            yield from recs
+        samr = samr_category(f["category"], f["product"])
+        food_related = bool(samr and samr.food_related)
+        if food_related:
+            category = None
+            self.warn(g.row, "food_related", "分类", f["category"] or f["product"], samr.path if samr else "")
+        else:
+            category = samr.category if samr else (
+                (vocab.lookup("category", f["category"]) if f["category"] else None)
+                or vocab.lookup("category", f["product"]))
+        guessed = not f["category"]  # a category read from the food's name alone: a placeholder
+        if samr is None:
+            g.missing.add("category")
+            self.warn(g.row, "category_unknown", "分类", f["category"], f["product"])
+        province = province_of(f["province"]) or province_of(f["sampled_address"])
+        if not province and self._has_province:
+            g.missing.add("province")
+        pid = _product_id(f, parties)
+        if pid and ("product", pid) not in em.seen and pid not in self._products_stored:
             em.seen.add(("product", pid))
             yield with_placeholders(Product(id=pid, name=f["product"], brand=f["brand"] or None,
                                             spec=f["spec"] or None, category=category, producer_id=producer_id),
                                     *(("category",) if guessed else ()))
         remark = "；".join(g.remarks) or None
         sid = ids.local_id("sample", "samr", key)
-        announced = None
-        if f["announced"]:
-            m = re.match(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})", f["announced"])
-            if m:
-                announced = f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
-        sampled_at = None
-        if f["sampled_at"]:
-            m = re.match(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})", f["sampled_at"])
-            if m:
-                sampled_at = f"{int(m.group(1)):04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}"
+        announced = _day(f["announced"])
+        if f["announced"] and announced is None:
+            g.missing.add("announced")
         yield Sample(id=sid, plan=plan, sampled_id=sampled_id, producer_id=producer_id, brand_owner_id=owner_id,
                      product_id=pid, product_name=f["product"], category=category, batch=f["batch"] or None,
-                     sampled_at=sampled_at, conclusion=g.conclusion, announcement=announcement, announced=announced,
-                     lab="；".join(g.labs) or None, disputed=is_disputed(remark), remark=remark)
+                     sampled_at=_day(f["sampled_at"]), conclusion=g.conclusion, announcement=announcement,
+                     announced=announced, lab="；".join(g.labs) or None, disputed=is_disputed(remark), remark=remark,
+                     task=f["task"] or None, task_kind=task_kind_of(f["task"] or title), source_id=g.source,
+                     province=province, samr_category=samr.code if samr else None,
+                     samr_path=samr.path if samr else None, category_text=f["category"] or None,
+                     food_related=True if food_related else None,
+                     missing=" ".join(m for m in _MISSING_ORDER if m in g.missing) or None)
         done: set[str] = set()
-        for fl, value, limit in g.failures:  # type: ignore[misc]
-            if fl.item in done:
+        for fl, value, limit, value_text, limit_text in g.failures:
+            if fl.item in done or not fl.item:
                 continue
             done.add(fl.item)
             unit = (value.unit if value else None) or (limit.unit if limit else None)
@@ -633,14 +954,47 @@ def _read_table(table: Table, path: str, rejects: list[Reject], store: "Store | 
             if value and limit and value.unit and limit.unit and value.unit != limit.unit and lim is not None:
                 factor = concentration_factor(limit.unit, value.unit)
                 lim = None if factor is None else round(lim * factor, 12)
+            if food_related:
+                hazard = "food_contact"
+            elif "非法添加" in limit_text or "非法添加" in value_text:
+                hazard = "illegal_additive"
+            else:
+                hazard = hazard_class_of(fl.item) or "other"
             yield TestResult(id=ids.local_id("test_result", "samr", key, fl.item), sample_id=sid, item=fl.item,
-                             hazard_class=hazard_class_of(fl.item) or "other",
-                             value=value.value if value else None, value_text=fl.value or None, unit=unit,
-                             limit=lim, limit_text=fl.limit or None, conclusion="nonconforming")
+                             hazard_class=hazard, value=value.value if value else None,
+                             value_text=value_text or None, unit=unit, limit=lim, limit_text=limit_text or None,
+                             conclusion="nonconforming")
+
+
+def _product_id(f: dict[str, str], parties: dict[str, str]) -> str | None:
+    """A product per producer (its name key) and food name; a food without a producer by its name alone."""
+    try:
+        return (ids.local_id("product", business_of(parties["maker"]).key, normalise_name(f["product"]))
+                if parties.get("maker") else ids.product_id(local=normalise_name(f["product"])))
+    except InvalidIdentifier:
+        return None
+
+
+#: the order of the tokens of Sample.missing
+_MISSING_ORDER = ("sampled", "producer", "batch", "items", "result", "limit", "province", "category", "announced")
+
+
+def _day(text: str) -> str | None:
+    """An announcement's date cell as an ISO day (the date at its start: ``2019年7月15日``, ``2019/7/15``)."""
+    if not text:
+        return None
+    m = re.match(r"\s*(\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?|\d{8})", text)
+    if not m:
+        return None
+    try:
+        return parse_date(m.group(1))
+    except InvalidRecord:
+        return None
 
 
 def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = None,
-         options: ReadOptions | None = None) -> Iterator[Record]:
+         options: ReadOptions | None = None, warnings: list[LoadWarning] | None = None,
+         coverage: str | None = None, source: str | None = None) -> Iterator[Record]:
     """Read an announcement table (CSV/TSV, .xlsx, .xls; every sheet), yielding its records.
 
     Parameters
@@ -648,9 +1002,17 @@ def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = Non
     path : path
         The table.
     rejects : list
-        Receives one :class:`Reject` per row that cannot be taken (or per sheet that is no announcement).
+        Receives one :class:`Reject` per row that cannot be taken (a row naming neither a producer nor a
+        sampled unit, or no food), or per sheet that is no announcement.
     store : Store, optional
-        Read only: operators named in the table resolve to those already known under their name form.
+        Read only: operators named in the table resolve to those already known under their name or its key;
+        a source's stored coverage is kept where this file cannot tell.
+    warnings : list, optional
+        Receives one :class:`LoadWarning` per row and kind of thing missing (the row is stored).
+    coverage : {"both", "failures_only"}, optional
+        Declared coverage of the file's sources; detected when not given.
+    source : str, optional
+        The source (publisher) of every row, instead of the one read from 任务来源/项目名称.
 
     Raises
     ------
@@ -658,5 +1020,10 @@ def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = Non
         When the file is not a table at all.
     """
     path = Path(path)
+    if coverage is not None and coverage not in ("both", "failures_only"):
+        raise InvalidRecord(f"coverage must be both or failures_only, not {coverage!r}")
+    sources = _Sources(store, coverage)
+    reader = _Reader(str(path), rejects, warnings if warnings is not None else [], store, sources, source)
     for table in read_tables(path, is_header=_is_header):
-        yield from _read_table(table, str(path), rejects, store)
+        yield from reader.table(table)
+    yield from sources.records()

@@ -88,6 +88,7 @@ from ontology.units import concentration_factor, normalise_quantity
 
 from .base import ReadOptions, Reject
 from .measures import hazard_class_of, parse_measure
+from ontology.names import operator_id_for
 from .tables import Table, read_tables, write_table
 from .template_spec import LOAD_ORDER, TEMPLATES, Template
 
@@ -407,6 +408,8 @@ class _Context:
         self._known: dict[tuple[str, str], bool] = {}
         self.item_qty: dict[str, tuple[int, float, str | None]] = {}  # transformation item -> (row, quantity, unit)
         self.pending_items: dict[str, Record] = {}  # lot links, written after the last row
+        self.name_keys: dict[str, str] = {}  # operator name-key form -> the registered operator it names
+        self.exact_keys: set[str] = set()  # key forms some operator is registered under exactly
 
     def resolve(self, identifier: str) -> str | None:
         if self.store is None:
@@ -660,6 +663,49 @@ def _operators(r: _Row) -> None:
     for form, scheme in forms:
         if form:
             r.emit(_alias(form, oid, "operator", scheme))
+    if not individual:
+        _alias_name_key(r, name, oid)
+
+
+def _alias_name_key(r: _Row, name: str, oid: str) -> None:
+    """Alias the key form of a registered name (:func:`ontology.names.operator_id_for`) so that announcements
+    writing the name another way (full-width, spaces, 有限责任公司) find the operator.
+
+    Two registered operators whose names share a key (two 统一社会信用代码 or other ids) are never merged: where
+    one of them is registered under exactly the key's text, the key keeps naming that one; otherwise the key
+    form is marked as naming itself (an alias to itself), and announcements writing such a name get an operator
+    of their own. Only a name written exactly as registered then finds a registered operator.
+    """
+    ctx = r.ctx
+    key_form = operator_id_for(name)
+    if key_form == oid:
+        return
+    exact = key_form == ids.operator_id(local=name)  # the name is written in its key form: the raw alias says it
+    holder = ctx.name_keys.get(key_form)
+    if holder is None:
+        holder = ctx.resolve(key_form)
+        if holder is not None:
+            stored = ctx.store.get("alias", key_form) if ctx.store is not None else None
+            if stored is not None and stored.canonical_id == key_form \
+                    and stored.scheme == "name_key":  # type: ignore[attr-defined]
+                return  # already marked ambiguous
+            if stored is not None and stored.scheme == "name":  # type: ignore[attr-defined]
+                ctx.exact_keys.add(key_form)
+    if holder in (None, key_form, oid):  # unknown, or known only from announcements: the registered one takes it
+        ctx.name_keys[key_form] = oid
+        if exact:
+            ctx.exact_keys.add(key_form)
+        elif holder != oid:
+            r.emit(Alias(id=key_form, canonical_id=oid, entity="operator", scheme="name_key"))
+        return
+    if key_form in ctx.exact_keys:
+        return  # another operator is registered under exactly this name: it keeps it
+    if exact:  # this one is registered under exactly the key's text: it takes the key
+        ctx.name_keys[key_form] = oid
+        ctx.exact_keys.add(key_form)
+        return  # the raw-name alias written above already points the key form here
+    ctx.name_keys[key_form] = key_form
+    r.emit(Alias(id=key_form, canonical_id=key_form, entity="operator", scheme="name_key"))
 
 
 def _products(r: _Row) -> None:

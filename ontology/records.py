@@ -48,6 +48,7 @@ __all__ = [
     "Ticket",
     "TraceCode",
     "Sample",
+    "SamplingSource",
     "TestResult",
     "Inspection",
     "Case",
@@ -70,6 +71,7 @@ __all__ = [
     "with_placeholders",
     "PERSONAL_FIELDS",
     "ERASED_NAME",
+    "is_food",
 ]
 
 
@@ -295,7 +297,8 @@ class Sample(Record):
     zh: ClassVar[str] = "抽检样品"
 
     plan: str | None = col("抽检类型", "plan", "supervisory, monitoring or rapid", required=True)
-    sampled_id: str | None = col("被抽样单位", "sampled", "operator where it was taken", required=True)
+    sampled_id: str | None = col("被抽样单位", "sampled", "operator where it was taken; empty where the source "
+                                 "does not name it (see ``missing``)")
     producer_id: str | None = col("标称生产企业", "producer", "named producer (manufacturer)")
     brand_owner_id: str | None = col("委托方", "brand_owner", "brand owner where a contract manufacturer made it")
     product_id: str | None = col("产品", "product", "product id")
@@ -312,6 +315,38 @@ class Sample(Record):
     remark: str | None = col("备注", "remark", "remark as written")
     disposal_due: str | None = col("核查处置期限", "disposal_due", "deadline of verification and disposal (核查处置)", type="date")
     disposal_done: str | None = col("核查处置完成", "disposal_done", "date verification and disposal was completed", type="date")
+    task: str | None = col("任务来源", "task", "任务来源/项目名称 as written")
+    task_kind: str | None = col("抽检任务类别", "task_kind", "national (国抽), provincial (省抽), municipal (市抽), "
+                                "county (县抽), special (专项) or evaluation (评价性), read from the task")
+    source_id: str | None = col("信息来源", "source", "the SamplingSource (publisher) the result came from")
+    province: str | None = col("被抽样单位所在省份", "province", "province of the sampled unit, short name (江苏)")
+    samr_category: str | None = col("抽检分类代码", "samr_category", "code of the SAMR sampling category "
+                                    "(loaders/data/samr_categories.csv), most specific level known")
+    samr_path: str | None = col("抽检分类", "samr_path", "SAMR sampling category path 大类/亚类/次亚类/品种")
+    category_text: str | None = col("分类原文", "category_text", "the 分类 cell as written")
+    food_related: bool | None = col("食品相关产品", "food_related", "a food-related product (detergent, packaging, "
+                                    "machinery), not food: left out of food risk", type="bool")
+    missing: str | None = col("缺失项", "missing", "what the source left out or wrote as text, space separated, in "
+                              "this order: sampled producer batch items result limit province category announced")
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingSource(Record):
+    """抽检信息来源: a publisher of sampling results and what it publishes (both tables or failures only).
+
+    A failures-only source gives no denominator: no failure rate may be computed over its samples
+    (their failures still count). ``coverage`` is declared on load or detected: ``both`` once a 合格
+    row of the source is known, else ``failures_only``.
+    """
+
+    table: ClassVar[str] = "sampling_source"
+    cls: ClassVar[str] = "SamplingSource"
+    zh: ClassVar[str] = "抽检信息来源"
+
+    name: str | None = col("来源名称", "name", "publisher as written (normalised), e.g. 山东市场监管局", required=True)
+    coverage: str | None = col("覆盖范围", "coverage", "both (合格 and 不合格 tables) or failures_only", required=True)
+    coverage_basis: str | None = col("覆盖依据", "coverage_basis", "declared (said on load) or detected (from the "
+                                     "tables loaded)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +360,9 @@ class TestResult(Record):
 
     sample_id: str | None = col("样品", "sample", "sample id", required=True)
     item: str | None = col("检验项目", "item", "test item, e.g. 恩诺沙星", required=True)
-    hazard_class: str | None = col("危害类别", "hazard_class", "vet_drug, pesticide, additive, illegal_additive, microbial, heavy_metal, other")
+    hazard_class: str | None = col("危害类别", "hazard_class", "a concept of the hazard_class scheme: vet_drug, pesticide, "
+                                   "additive, illegal_additive, microbial, heavy_metal, biotoxin, organic_contaminant, "
+                                   "quality, label, food_contact, other")
     value: float | None = col("检验结果", "value", "measured value", type="float")
     value_text: str | None = col("结果原文", "value_text", "result as written")
     unit: str | None = col("单位", "unit", "unit of value and limit")
@@ -530,7 +567,7 @@ class Retraction(Record):
 RECORD_TYPES: tuple[type[Record], ...] = (
     Region, Operator, Product, Lot, Delivery, Transformation, TransformationItem, Certificate,
     Ticket, TraceCode, Sample, TestResult, Inspection, Case, Complaint, CreditRecord,
-    Alias, Event, Retraction, RiskAssessment, GradeOverride,
+    Alias, Event, Retraction, RiskAssessment, GradeOverride, SamplingSource,
 )
 _BY_TABLE = {t.table: t for t in RECORD_TYPES}
 
@@ -620,3 +657,14 @@ PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
 }
 #: the name an erased operator keeps (a tombstone: the station stays on every trace)
 ERASED_NAME = "（个人信息已删除）"
+
+
+def is_food(sample: Any) -> bool:
+    """A sample of food, not of a food-related product (食品相关产品: detergents, packaging, machinery are sampled
+    too, but kept out of food risk: grades, warnings, features, the consultation's food figures).
+
+    >>> is_food(Sample(id="s", plan="supervisory", product_name="手洗餐具用洗涤剂", conclusion="nonconforming",
+    ...                food_related=True)), is_food(Sample(id="t", plan="rapid", product_name="芹菜", conclusion="conforming"))
+    (False, True)
+    """
+    return not getattr(sample, "food_related", None)

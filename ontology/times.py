@@ -9,6 +9,10 @@ The rule
   (or its last second, ``end_of_day=True``, for an inclusive upper bound).
 * The **day of** a record is its Beijing calendar day: ``2026-03-01T20:00:00Z``
   happened on 2026-03-02 in Nantong.
+* A **sample** happened on its sampling day (``sampled_at``, else its announcement day), and its result
+  is **known** from its announcement day (``announced``, else its sampling day where nothing is
+  announced, as for a rapid test): a figure as of a day counts a sample known before it
+  (:func:`known_day`), and places it in time by :func:`sample_day`.
 * **"As of" a day** means before that day begins: a figure as of 2026-03-01
   uses records of 2026-02-28 and earlier. Without one, :func:`default_as_of`
   takes the day after the latest day any dated record of the store names
@@ -55,6 +59,8 @@ __all__ = [
     "today",
     "default_as_of",
     "latest_day",
+    "sample_day",
+    "known_day",
 ]
 
 #: China Standard Time, UTC+8 (no daylight saving since 1991)
@@ -272,3 +278,19 @@ def default_as_of(view: Any) -> date:
     """
     day = latest_day(view.latest_values(AS_OF_FIELDS))
     return today() if day is None else date.fromisoformat(day) + timedelta(days=1)
+
+
+def sample_day(sample: Any) -> str | None:
+    """The day a sample was taken (``sampled_at``, else ``announced``), where it sits in a period.
+
+    >>> from types import SimpleNamespace as S
+    >>> sample_day(S(sampled_at="2026-03-01", announced="2026-04-10")), known_day(S(sampled_at="2026-03-01",
+    ...                                                                           announced="2026-04-10"))
+    ('2026-03-01', '2026-04-10')
+    """
+    return day_of(getattr(sample, "sampled_at", None)) or day_of(getattr(sample, "announced", None))
+
+
+def known_day(sample: Any) -> str | None:
+    """The day a sample's result became known (``announced``, else ``sampled_at``): it counts as of a later day."""
+    return day_of(getattr(sample, "announced", None)) or day_of(getattr(sample, "sampled_at", None))

@@ -134,6 +134,7 @@ class FT(_rdflib_namespace.DefinedNamespace):
     Retraction: URIRef
     RiskAssessment: URIRef
     Sample: URIRef
+    SamplingSource: URIRef
     SchoolCanteen: URIRef
     Slaughterhouse: URIRef
     Stall: URIRef
@@ -165,6 +166,7 @@ class FT(_rdflib_namespace.DefinedNamespace):
     brand: URIRef
     brandOwner: URIRef
     category: URIRef
+    categoryText: URIRef
     certificate: URIRef
     certificateKind: URIRef
     channel: URIRef
@@ -176,6 +178,8 @@ class FT(_rdflib_namespace.DefinedNamespace):
     contact: URIRef
     contentHash: URIRef
     correctiveEvent: URIRef
+    coverage: URIRef
+    coverageBasis: URIRef
     creditClass: URIRef
     creditKind: URIRef
     creditPoints: URIRef
@@ -203,6 +207,7 @@ class FT(_rdflib_namespace.DefinedNamespace):
     failureProbability: URIRef
     findings: URIRef
     fine: URIRef
+    foodRelated: URIRef
     gln: URIRef
     gradeOverride: URIRef
     gradingMethod: URIRef
@@ -228,6 +233,7 @@ class FT(_rdflib_namespace.DefinedNamespace):
     limit: URIRef
     limitText: URIRef
     longitude: URIRef
+    missingFields: URIRef
     lot: URIRef
     lotNumber: URIRef
     modelVersion: URIRef
@@ -273,10 +279,16 @@ class FT(_rdflib_namespace.DefinedNamespace):
     sample: URIRef
     samplePlan: URIRef
     sampledOperator: URIRef
+    sampledProvince: URIRef
     samplingDate: URIRef
+    samplingTask: URIRef
+    samplingTaskKind: URIRef
+    samrCategory: URIRef
+    samrCategoryPath: URIRef
     scale: URIRef
     sender: URIRef
     shipTime: URIRef
+    source: URIRef
     sourceEvent: URIRef
     sourceFile: URIRef
     specification: URIRef

@@ -1,7 +1,8 @@
 """Early warnings (预警) for the credit team and the risk analysts.
 
-Three rules, each over what was known before ``as_of`` (records dated before it; a sample is dated
-by ``sampled_at``, else ``announced``):
+Three rules, each over what was known before ``as_of`` (records dated before it; a sample counts once
+its result was known, :func:`ontology.times.known_day`, and sits in a period by the day it was taken,
+:func:`ontology.times.sample_day`; food-related products are left out, :func:`ontology.records.is_food`):
 
 **Repeat failures of one product of one producer** (同一企业同一产品不合格批次), kind ``repeat_failure``.
 The city must never see one producer's product fail in 3 batches within a year (the red line of
@@ -68,7 +69,8 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from ontology.errors import FoodtraceError
-from ontology.times import day_of, default_as_of, parse_day
+from ontology.records import is_food
+from ontology.times import day_of, default_as_of, known_day, parse_day, sample_day
 
 if TYPE_CHECKING:
     from graph.view import ReadView
@@ -182,7 +184,13 @@ def _months_before(d: date, months: int) -> date:
 
 
 def _sample_day(s: Any) -> str | None:
-    return day_of(s.sampled_at) or day_of(s.announced)
+    return sample_day(s)
+
+
+def _in_period(s: Any, start: str, end: str) -> bool:
+    """A food sample taken on or after ``start`` whose result was known before ``end`` (the as-of day)."""
+    taken, known = sample_day(s), known_day(s)
+    return is_food(s) and taken is not None and known is not None and start <= taken and known < end
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -242,8 +250,7 @@ def _join(items: list[str], limit: int = 5) -> str:
 def _repeat_failures(samples: list[Any], rules: AlertRules, start: str, end: str) -> list[dict[str, Any]]:
     groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for s in samples:
-        day = _sample_day(s)
-        if not (_nonconforming(s) and not s.disputed and s.producer_id and day and start <= day < end):
+        if not (_nonconforming(s) and not s.disputed and s.producer_id and _in_period(s, start, end)):
             continue
         key = _product_key(s)
         if key is not None:
@@ -288,8 +295,7 @@ def _deadline(s: Any, rules: AlertRules) -> str | None:
 
 def _clusters(view: "ReadView", samples: list[Any], rules: AlertRules, start: str, end: str,
               product_category: dict[str, str | None]) -> list[dict[str, Any]]:
-    failed = [s for s in samples if _nonconforming(s) and not s.disputed and s.sampled_id
-              and (d := _sample_day(s)) is not None and start <= d < end]
+    failed = [s for s in samples if _nonconforming(s) and not s.disputed and s.sampled_id and _in_period(s, start, end)]
     if not failed:
         return []
     buyers = sorted({s.sampled_id for s in failed})

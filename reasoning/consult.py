@@ -7,8 +7,9 @@ whether every nonconforming result was verified and disposed of (核查处置, t
 
 Definitions
 -----------
-* A **sample** counts once (samples, not test results). Its date is ``sampled_at``, else ``announced``;
-  samples without either are left out. Disputed samples are counted: the result stands, a dispute is about
+* A **sample** counts once (samples, not test results). Its date is ``sampled_at``, else ``announced``
+  (:func:`ontology.times.sample_day`); samples without either, and samples of food-related products
+  (:func:`ontology.records.is_food`), are left out. Disputed samples are counted: the result stands, a dispute is about
   who is responsible (the early warnings leave them out, see :mod:`reasoning.alerts`); ``disputed`` says
   how many there are.
 * **Category**: the sample's food category, else its product's; **district**: the district of the sampled
@@ -46,7 +47,8 @@ import pandas as pd
 
 from ontology import vocab
 from ontology.errors import FoodtraceError, InvalidPeriod, InvalidRecord
-from ontology.times import day_of, parse_day
+from ontology.records import is_food
+from ontology.times import day_of, parse_day, sample_day
 
 if TYPE_CHECKING:
     from graph.view import ReadView
@@ -167,8 +169,8 @@ def sample_facts(view: "ReadView", *, start: dt.date | str | None = None,
     hi = to_date(end, "end").isoformat() if end is not None else None
     rows = []
     for s in view.scan("sample"):
-        day = day_of(s.sampled_at) or day_of(s.announced)
-        if not day or (lo and day < lo) or (hi and day > hi):
+        day = sample_day(s)
+        if not is_food(s) or not day or (lo and day < lo) or (hi and day > hi):
             continue
         rows.append((s.id, day, s.plan, s.category, s.sampled_id, s.producer_id, s.product_id,
                      s.conclusion == "nonconforming", bool(s.disputed), s.disposal_due, s.disposal_done))

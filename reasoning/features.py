@@ -3,11 +3,18 @@
 :func:`operator_features` returns one row per operator (index ``operator_id``):
 every Operator record, plus the ids seen only as a sampled business, a named
 producer, a sender or a receiver. :data:`FEATURES` documents every column in
-Chinese and English. Everything respects ``as_of``: a record counts when its
-date is before ``as_of`` (samples by ``sampled_at``, else ``announced``;
-deliveries by the local date of their ship time; inspections by ``date``; cases
-by ``opened``; complaints by ``date``; credit records by ``start``). Records
-without a date are left out. Days are Beijing calendar days and the default
+Chinese and English. Everything respects ``as_of``: a record counts when it was
+*known* before ``as_of``: a sample's result from the day it was announced
+(:func:`ontology.times.known_day`: ``announced``; where a store has no
+announcement date, as for rapid tests and the city's own results, from its
+``sampled_at``), never from its sampling day alone (a sample taken before
+``as_of`` but announced after it is not yet known; samples of food-related
+products are left out, :func:`ontology.records.is_food`);
+deliveries by the local date of their ship time, and a delivery retracted by an
+EPCIS errorDeclaration stops counting from the day the retraction was declared
+(before that it counts); inspections by ``date``; cases by ``opened``;
+complaints by ``date``; credit records by ``start``. Records without a date are
+left out. Days are Beijing calendar days and the default
 ``as_of`` is :func:`ontology.times.default_as_of` (the day after the latest
 dated record), so that everything counts.
 
@@ -77,11 +84,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ontology.records import is_food
 from ontology.times import days_of, default_as_of, parse_day
 from ontology.vocab import labels
 
 __all__ = ["FEATURES", "HAZARD_CLASSES", "PRIOR_WEIGHT", "Frames", "read_frames", "operator_features",
-           "parse_as_of"]
+           "parse_as_of", "live_deliveries"]
 
 #: weight of the city-wide failure rate in the smoothed failure rate (pseudo-samples)
 PRIOR_WEIGHT = 2.0
@@ -171,13 +179,15 @@ class Frames:
 
     ids: pd.Index
     operators: pd.DataFrame      # index: operator id; kind, category, scale, district, licence_date, haccp, individual, name
-    samples: pd.DataFrame        # id, sampled, producer (codes, -1), disputed, fail, date, category_key, lot_id, hazard_<c>
+    samples: pd.DataFrame        # id, sampled, producer (codes, -1), disputed, fail, date (sampled, else announced),
+    #                              known (announced, else sampled), category_key, lot_id, hazard_<c>
     incidence: pd.DataFrame      # sample (row of samples), op (code): who each sample counts for
     inspections: pd.DataFrame    # op, date, result
     cases: pd.DataFrame          # op, date, fine, police
     complaints: pd.DataFrame     # op, date, substantiated
     credit: pd.DataFrame         # op, kind, start, end, repaired, credit_class
-    deliveries: pd.DataFrame     # sender, receiver (codes), lot_id, date, no_cert, no_ticket; sorted by date
+    deliveries: pd.DataFrame     # sender, receiver (codes), lot_id, date, no_cert, no_ticket, retracted (day the
+    #                              retraction was declared, NaT if none); sorted by date
     as_of_default: np.datetime64  # ontology.times.default_as_of of the store read
 
     def default_as_of(self) -> np.datetime64:
@@ -195,12 +205,14 @@ def read_frames(view: Any) -> Frames:
                         "individual": [1.0 if v else 0.0 for v in o["individual"]], "name": o["name"]},
                        index=pd.Index(o["id"], name="operator_id", dtype=object))
 
-    sm = _columns(view.scan("sample"), ("id", "sampled_id", "producer_id", "disputed", "conclusion", "sampled_at",
-                                        "announced", "category", "product_id", "product_name", "lot_id"))
+    sm = _columns((s for s in view.scan("sample") if is_food(s)),
+                  ("id", "sampled_id", "producer_id", "disputed", "conclusion", "sampled_at", "announced", "category",
+                   "product_id", "product_name", "lot_id"))
     tr = _columns(view.scan("test_result"), ("sample_id", "hazard_class", "conclusion"))
 
-    dv = _columns(view.scan_live("delivery"), ("sender_id", "receiver_id", "lot_id", "time", "certificate_id",
-                                               "ticket_id"))
+    dv = _columns(view.scan("delivery"), ("sender_id", "receiver_id", "lot_id", "time", "certificate_id",
+                                          "ticket_id", "event_id"))
+    declared = {e: np.datetime64(d or "1970-01-01", "D") for e, d in view.retraction_days().items()}
 
     ids = pd.Index(pd.unique(pd.Series(
         list(o["id"]) + sm["sampled_id"] + sm["producer_id"] + dv["sender_id"] + dv["receiver_id"], dtype=object
@@ -210,9 +222,10 @@ def read_frames(view: Any) -> Frames:
         return ids.get_indexer(pd.Index(list(values), dtype=object))
 
     # samples
-    sdate = days_of(sm["sampled_at"])
+    taken = days_of(sm["sampled_at"])
     ann = days_of(sm["announced"])
-    sdate = np.where(np.isnat(sdate), ann, sdate)
+    sdate = np.where(np.isnat(taken), ann, taken)
+    known = np.where(np.isnat(ann), taken, ann)
     prod_cat: dict[str, str] = {}
     need = {p for c, p in zip(sm["category"], sm["product_id"]) if not c and p}
     if need:
@@ -223,7 +236,7 @@ def read_frames(view: Any) -> Frames:
         "id": sm["id"], "sampled": code(sm["sampled_id"]), "producer": code(sm["producer_id"]),
         "disputed": np.array([bool(d) for d in sm["disputed"]], dtype=bool),
         "fail": np.array([c == "nonconforming" for c in sm["conclusion"]], dtype=bool),
-        "date": sdate, "category_key": pd.Series(cat_key, dtype=object), "lot_id": sm["lot_id"]})
+        "date": sdate, "known": known, "category_key": pd.Series(cat_key, dtype=object), "lot_id": sm["lot_id"]})
     hz = pd.DataFrame({"sample_id": tr["sample_id"], "h": tr["hazard_class"],
                        "bad": np.array([c == "nonconforming" for c in tr["conclusion"]], dtype=bool)})
     hz = hz[hz["bad"].to_numpy(dtype=bool)]
@@ -262,7 +275,10 @@ def read_frames(view: Any) -> Frames:
     deliveries = pd.DataFrame({"sender": code(dv["sender_id"]), "receiver": code(dv["receiver_id"]),
                                "lot_id": pd.Series(dv["lot_id"], dtype=object), "date": days_of(dv["time"]),
                                "no_cert": np.array([x is None for x in dv["certificate_id"]], dtype=bool),
-                               "no_ticket": np.array([x is None for x in dv["ticket_id"]], dtype=bool)})
+                               "no_ticket": np.array([x is None for x in dv["ticket_id"]], dtype=bool),
+                               "retracted": np.array([declared.get(e, np.datetime64("NaT")) if e is not None
+                                                      else np.datetime64("NaT") for e in dv["event_id"]],
+                                                     dtype="datetime64[D]")})
     deliveries = deliveries[~np.isnat(deliveries["date"].to_numpy())]
     deliveries = deliveries.sort_values("date", kind="stable").reset_index(drop=True)
 
@@ -354,7 +370,7 @@ def operator_features(view: Any, *, as_of: Any = None, operator_ids: Iterable[st
 
     # own samples
     S = fr.samples
-    s_date = S["date"].to_numpy(dtype="datetime64[D]")
+    s_date = S["known"].to_numpy(dtype="datetime64[D]")
     s_known = s_date < day
     s_fail = S["fail"].to_numpy()
     n_known = int(s_known.sum())
@@ -436,9 +452,7 @@ def operator_features(view: Any, *, as_of: Any = None, operator_ids: Iterable[st
     out["credit_class_official"] = cls
 
     # network
-    D = fr.deliveries
-    k = int(np.searchsorted(D["date"].to_numpy(dtype="datetime64[D]"), day, side="left"))
-    D = D.iloc[:k]
+    D, k = live_deliveries(fr, day)
     snd, rcv = D["sender"].to_numpy(), D["receiver"].to_numpy()
     inbound = _count(rcv, n)
     out["inbound_deliveries"] = inbound
@@ -483,10 +497,21 @@ def operator_features(view: Any, *, as_of: Any = None, operator_ids: Iterable[st
     return frame
 
 
+def live_deliveries(fr: Frames, day: np.datetime64) -> tuple[pd.DataFrame, int]:
+    """The deliveries shipped before ``day`` and not retracted by then (the rule of
+    :meth:`graph.store.Store.live` with ``as_of``), and how many shipped before ``day``."""
+    D = fr.deliveries
+    k = int(np.searchsorted(D["date"].to_numpy(dtype="datetime64[D]"), day, side="left"))
+    D = D.iloc[:k]
+    r = D["retracted"].to_numpy(dtype="datetime64[D]")
+    gone = ~np.isnat(r) & (r < day)
+    return (D[~gone] if gone.any() else D), k
+
+
 def _seeds(fr: Frames, day: np.datetime64, k: int, recent_days: int, s_known: np.ndarray, n: int) -> np.ndarray:
     """Seed mass per operator: each recent nonconforming sample shares 1 among the holders of its lot."""
     S = fr.samples
-    s_date = S["date"].to_numpy(dtype="datetime64[D]")
+    s_date = S["known"].to_numpy(dtype="datetime64[D]")
     recent = s_known & S["fail"].to_numpy() & (s_date >= day - np.timedelta64(recent_days, "D"))
     seed = np.zeros(n)
     if not recent.any():
@@ -498,7 +523,7 @@ def _seeds(fr: Frames, day: np.datetime64, k: int, recent_days: int, s_known: np
     parts.append(pd.DataFrame({"sample": rows[pok], "op": prod[pok]}))
     lots = pd.DataFrame({"sample": rows, "lot_id": S["lot_id"].to_numpy(dtype=object)[rows]}).dropna()
     if len(lots) and k:
-        D = fr.deliveries.iloc[:k]
+        D, _ = live_deliveries(fr, day)
         D = D[D["lot_id"].isin(set(lots["lot_id"]))]
         if len(D):
             m = lots.merge(D[["lot_id", "sender", "receiver"]], on="lot_id")

@@ -27,7 +27,9 @@ the sources and say which parts are designed here because no official table was 
 Everything an assessment says can be checked: each :class:`Factor` carries its points, its maximum,
 the ids of the records it counted and a Chinese note (and an English one).
 
-Records count when dated before the as-of day: samples by ``sampled_at`` (else ``announced``),
+Records count when dated before the as-of day: samples when their result was known before it
+(:func:`ontology.times.known_day`: announced, else sampled) and taken within the look-back period
+(food-related products, :func:`ontology.records.is_food`, left out),
 inspections by ``date``, cases by ``opened``, complaints by ``date``, credit records by ``start``
 (Beijing calendar days). The default as-of day is :func:`ontology.times.default_as_of`, the same for
 every command.
@@ -51,7 +53,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
 
 from ontology.errors import PointsTableError
-from ontology.times import day_of, default_as_of, parse_day
+from ontology.records import is_food
+from ontology.times import day_of, default_as_of, known_day, parse_day, sample_day
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -540,8 +543,9 @@ class _Comp(NamedTuple):
 
 class _Smp(NamedTuple):
     id: str
-    day: str
+    day: str             # taken (ontology.times.sample_day): where it sits in the look-back period
     plan: str | None
+    known: str           # its result known (ontology.times.known_day): it counts as of a later day
 
 
 @dataclass
@@ -553,10 +557,6 @@ class _Data:
     cases: dict[str, list[_Case]] = field(default_factory=dict)
     complaints: dict[str, list[_Comp]] = field(default_factory=dict)
     credit: dict[str, list[Any]] = field(default_factory=dict)
-
-
-def _sample_day(s: Any) -> str | None:
-    return day_of(s.sampled_at) or day_of(s.announced)
 
 
 def _mentions(text: str | None, words: tuple[str, ...]) -> bool:
@@ -597,12 +597,12 @@ def _read(view: "ReadView", operator_ids: Sequence[str] | None, keywords: tuple[
 
     # samples: one per (operator, sample), the operator being where it was taken, its producer or brand owner
     for s in scan("sample", ("sampled_id", "producer_id", "brand_owner_id")):
-        day = _sample_day(s)
+        day = sample_day(s)
         if day is None:
             continue
-        if s.conclusion != "nonconforming" or s.disputed:
+        if s.conclusion != "nonconforming" or s.disputed or not is_food(s):
             continue
-        row = _Smp(s.id, day, s.plan)
+        row = _Smp(s.id, day, s.plan, known_day(s) or day)
         for oid in {s.sampled_id, s.producer_id, s.brand_owner_id}:
             if oid is not None and (wanted is None or oid in wanted):
                 data.samples.setdefault(oid, []).append(row)
@@ -767,7 +767,7 @@ def _dynamic_factors(oid: str, data: _Data, pts: Points, lo: str, day: str) -> l
                       tuple(r.id for r in scored), note, note_en))
 
     item = items["sampling"]
-    samples = [s for s in data.samples.get(oid, ()) if lo <= s.day < day]
+    samples = [s for s in data.samples.get(oid, ()) if lo <= s.day and s.known < day]
     by_plan: dict[str, int] = {}
     for s in samples:
         key = s.plan if s.plan in item.points else "supervisory"

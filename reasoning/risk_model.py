@@ -12,7 +12,8 @@ the features.
 **The estimator.** :class:`FailureRiskModel` is a scikit-learn classifier on the
 numeric design matrix of :func:`design_matrix` (counts on a log scale, kind and
 category one-hot, scale as an ordinal; missing values allowed). ``method=
-"logistic"`` (the default): median imputation, standardisation and an L2
+"logistic"`` (the default): median imputation (``impute="mean"`` for the mean),
+standardisation and an L2
 logistic regression; ``method="boosting"``: a histogram gradient-boosting
 classifier (missing values handled natively). Probabilities are calibrated by
 :class:`sklearn.calibration.CalibratedClassifierCV` on out-of-fold predictions
@@ -66,7 +67,7 @@ from .features import FEATURES, Frames, operator_features, parse_as_of, read_fra
 
 __all__ = ["FailureRiskModel", "design_matrix", "design_labels", "training_set",
            "next_sample_labels", "fit_model", "score_operators", "evaluate", "precision_at", "proxy_grades",
-           "MODEL_VERSION"]
+           "beats", "MODEL_VERSION"]
 
 MODEL_VERSION = "failure-risk 1"
 _KINDS = tuple(sorted(operator_kinds()))
@@ -158,8 +159,10 @@ class FailureRiskModel(ClassifierMixin, BaseEstimator):
 
     def __init__(self, method: str = "logistic", C: float = 0.1, calibration: str = "sigmoid", cv: int = 3,
                  learning_rate: float = 0.05, max_iter: int = 200, max_leaf_nodes: int = 15,
-                 min_samples_leaf: int = 40, l2_regularization: float = 1.0, random_state: int = 0):
+                 min_samples_leaf: int = 40, l2_regularization: float = 1.0, random_state: int = 0,
+                 impute: str = "median"):
         self.method = method
+        self.impute = impute
         self.C = C
         self.calibration = calibration
         self.cv = cv
@@ -177,7 +180,7 @@ class FailureRiskModel(ClassifierMixin, BaseEstimator):
 
     def _base(self):
         if self.method == "logistic":
-            return Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            return Pipeline([("impute", SimpleImputer(strategy=self.impute, keep_empty_features=True)),
                              ("scale", StandardScaler()),
                              ("model", LogisticRegression(C=self.C, max_iter=2000))])
         if self.method == "boosting":
@@ -251,10 +254,13 @@ class FailureRiskModel(ClassifierMixin, BaseEstimator):
 
 # -- labels and the training set -------------------------------------------------------------------
 
-def next_sample_labels(frames: Frames, start: np.datetime64, end: np.datetime64 | None = None) -> pd.Series:
+def next_sample_labels(frames: Frames, start: np.datetime64, end: np.datetime64 | None = None, *,
+                       known_before: np.datetime64 | None = None) -> pd.Series:
     """For each operator with a sample dated in [start, end): did its first such sample day fail (bool)?
 
-    Index: operator ids, in the order of ``frames.ids``.
+    ``known_before``: only samples whose result was known (announced) before that day count (a training
+    label must be known at the end of the training period). Index: operator ids, in the order of
+    ``frames.ids``.
     """
     S = frames.samples
     inc = frames.incidence
@@ -262,6 +268,8 @@ def next_sample_labels(frames: Frames, start: np.datetime64, end: np.datetime64 
     ok = d >= start
     if end is not None:
         ok &= d < end
+    if known_before is not None:
+        ok &= S["known"].to_numpy(dtype="datetime64[D]")[inc["sample"].to_numpy()] < known_before
     t = pd.DataFrame({"op": inc["op"].to_numpy()[ok], "date": d[ok],
                       "fail": S["fail"].to_numpy()[inc["sample"].to_numpy()[ok]]})
     if t.empty:
@@ -297,7 +305,7 @@ def training_set(frames: Frames, until: Any, *, step_days: int = 30, min_history
         cuts = [first + (end - first) // 2] if end - first >= np.timedelta64(2, "D") else []
     xs, ys = [], []
     for c in sorted(cuts):
-        lab = next_sample_labels(frames, c, end)
+        lab = next_sample_labels(frames, c, end, known_before=end)
         if lab.empty:
             continue
         f = operator_features(frames, as_of=c, operator_ids=lab.index)
@@ -486,7 +494,12 @@ def evaluate(view: Any, train_until: Any, *, grades: Any = None, latent: Mapping
     brier, n_train, n_test`` (None where undefined, e.g. an AUC when every test
     label is the same), plus ``base_rate, n_train_positive, n_test_positive,
     precision_at_10pct_grade, grade_source, reliability, method, train_until,
-    cuts`` and ``spearman_latent`` when ``latent`` is given.
+    cuts`` and ``spearman_latent`` when ``latent`` is given; ``baselines``: ROC-AUC and precision in the
+    top 10 % on the same test rows of ``random`` (0.5 and the failure rate, in expectation), ``grade`` (the
+    regulatory grade ordering), ``category_rate`` (the category's smoothed failure rate alone),
+    ``own_history`` (the operator's own smoothed failure rate alone) and ``no_producer`` (the share of its
+    results naming no producer); ``beats``: where the model beats each (see :func:`beats`);
+    ``brier_base_rate``: the Brier score of predicting the training rows' failure rate for everyone.
     """
     from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
@@ -514,6 +527,15 @@ def evaluate(view: Any, train_until: Any, *, grades: Any = None, latent: Mapping
     def ratio(a: float, b: float) -> float | None:
         return round(a / b, 4) if b > 0 else None
 
+    f_test = f_all.loc[truth.index]
+    scores = {"model": p, "grade": g_key, "category_rate": f_test["category_fail_rate"].to_numpy(dtype=float),
+              "own_history": f_test["fail_rate"].to_numpy(dtype=float),
+              "no_producer": _no_producer_share(fr, day).reindex(truth.index).fillna(0.0).to_numpy(dtype=float)}
+    figures = {"random": {"roc_auc": 0.5 if both else None, "precision_at_10pct": round(base, 4)}}
+    for name, s in scores.items():
+        figures[name] = {"roc_auc": round(float(roc_auc_score(y, s)), 4) if both else None,
+                         "precision_at_10pct": round(precision_at(s, y, 0.1), 4)}
+
     out: dict[str, Any] = {
         "roc_auc": round(float(roc_auc_score(y, p)), 4) if both else None,
         "pr_auc": round(float(average_precision_score(y, p)), 4) if both else None,
@@ -521,6 +543,7 @@ def evaluate(view: Any, train_until: Any, *, grades: Any = None, latent: Mapping
         "lift_vs_random": ratio(prec, base),
         "lift_vs_grade": ratio(prec, prec_grade),
         "brier": round(float(brier_score_loss(y, p)), 4),
+        "brier_base_rate": round(float(np.mean((info["n_train_positive"] / info["n_train"] - y) ** 2)), 4),
         "n_train": info["n_train"],
         "n_test": int(len(y)),
         "base_rate": round(base, 4),
@@ -532,11 +555,41 @@ def evaluate(view: Any, train_until: Any, *, grades: Any = None, latent: Mapping
         "method": method,
         "train_until": str(day),
         "cuts": info["cuts"],
+        "level": "operator",
+        "baselines": {k: v for k, v in figures.items() if k != "model"},
+        "beats": beats(figures),
     }
     for name, truth_map in (("latent", latent), ("exposure", exposure)):
         if truth_map is not None:
             out[f"spearman_{name}"], out[f"n_{name}"] = _spearman(p_all, truth_map)
     return out
+
+
+def _no_producer_share(fr: Frames, day: np.datetime64) -> pd.Series:
+    """Per operator: the share of its results known before ``day`` that name no producer (loose produce)."""
+    S = fr.samples
+    inc = fr.incidence
+    rows = inc["sample"].to_numpy()
+    known = S["known"].to_numpy(dtype="datetime64[D]")[rows] < day
+    nop = (S["producer"].to_numpy()[rows] < 0).astype(float)
+    t = pd.DataFrame({"op": inc["op"].to_numpy()[known], "nop": nop[known]})
+    share = t.groupby("op")["nop"].mean()
+    share.index = fr.ids[share.index.to_numpy()]
+    return share
+
+
+def beats(figures: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, bool | None]]:
+    """For each baseline of ``figures`` (name -> {roc_auc, precision_at_10pct}), whether ``figures["model"]``
+    beats it strictly on each (None where a figure is undefined).
+
+    >>> beats({"model": {"roc_auc": 0.7, "precision_at_10pct": 0.1}, "random": {"roc_auc": 0.5,
+    ...        "precision_at_10pct": 0.1}})
+    {'random': {'roc_auc': True, 'precision_at_10pct': False}}
+    """
+    m = figures["model"]
+    return {name: {key: (None if m.get(key) is None or b.get(key) is None else bool(m[key] > b[key]))
+                   for key in ("roc_auc", "precision_at_10pct")}
+            for name, b in figures.items() if name != "model"}
 
 
 def _spearman(scores: pd.Series, truth: Mapping[str, float]) -> tuple[float | None, int]:

@@ -281,12 +281,12 @@ def test_epcis_documents_validate_against_the_gs1_schema(files5000):
 
 
 def test_announcements_have_both_tables_per_quarter(out5000):
-    files = sorted(p.name for p in (out5000 / "announcements").iterdir())
+    files = sorted(p.name for p in (out5000 / "announcements").iterdir() if "republished" not in p.name)
     stems = {f.rsplit(".", 1)[0] for f in files}
     quarters = {s.split("_")[0] for s in stems}
     assert quarters and all(f"{q}_conforming" in stems and f"{q}_nonconforming" in stems for q in quarters)
     assert any(f.endswith(".xlsx") for f in files) and any(f.endswith(".csv") for f in files)
-    gbk = next(p for p in (out5000 / "announcements").glob("*_nonconforming.csv"))
+    gbk = next(p for p in (out5000 / "announcements").glob("*Q*_nonconforming.csv"))
     head = gbk.read_bytes().decode("gbk").splitlines()[0]
     assert "不合格项目" in head and "被抽样单位名称" in head
 
@@ -321,3 +321,62 @@ def test_progress_reports_deliveries_done(tmp_path):
 def test_scale_below_minimum_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="at least 100"):
         generate(tmp_path, scale=10, seed=1)
+
+
+def test_announcements_look_like_real_ones(out5000, tmp_path):
+    """The announcements alone, as real data has them (../shared/realdata/README.md): a failures-only source,
+    missing sampled units and producers, results as text, food-related products, names typed in many ways,
+    producers seen once or twice; every row loads (no rejects), the untidiness shows as warnings."""
+    from graph.sqlite import SQLiteStore
+    from loaders.load import load_files
+    from reasoning.merges import operator_merges
+
+    ann = out5000 / "announcements"
+    republished = sorted(ann.glob("*_republished_nonconforming.csv"))
+    years = {p.name[:4] for p in ann.glob("*Q*_*.*")}
+    assert {p.name[:4] for p in republished} == years
+    assert not list(ann.glob("*_republished_conforming*"))
+    rows = [r for p in republished for r in _csv(p)]
+    assert sum(1 for r in rows if not r["被抽样单位名称"]) > len(rows) / 3
+    assert any(r["标称生产企业名称"] == "/" for r in rows)
+    assert any("║/║" in r["不合格项目║检验结果║标准值"] for r in rows)
+    store = SQLiteStore(str(tmp_path / "a.db"))
+    try:
+        outcomes = load_files(store, sorted(p for p in ann.iterdir()))
+        assert [(o.path.name, o.rejects) for o in outcomes if o.rejects or o.error] == []
+        kinds = {w.kind for o in outcomes for w in o.warnings}
+        assert {"no_sampled_unit", "no_producer", "result_not_numeric", "food_related"} <= kinds
+        coverage = {s.name: s.coverage for s in store.scan("sampling_source")}
+        assert coverage == {"南通市市场监督管理局": "both", "江苏省市场监督管理局": "failures_only"}
+        assert any(s.food_related for s in store.scan("sample"))
+        assert operator_merges(store)["merged"]  # names typed in several ways, read as one business
+    finally:
+        store.close()
+
+
+def test_name_variants_find_the_registered_operators(tmp_path):
+    """With the operators template loaded, every business the city's announcements name, however a clerk typed
+    it, is the registered operator. (People's names, stall keepers and workshop owners, are not aliases of
+    registered operators: those stay operators of their own, as before.)"""
+    from graph.sqlite import SQLiteStore
+    from loaders.load import load_files
+    from ontology.names import name_key
+
+    out = tmp_path / "syn"
+    generate(out, scale=2000, seed=5)
+    people = {name_key(r["名称"]) for r in _csv(out / "templates" / "operators.csv") if r["个体"] == "是"}
+    store = SQLiteStore(str(tmp_path / "s.db"))
+    try:
+        load_files(store, [out / "templates" / "operators.csv"] + sorted((out / "announcements").iterdir()))
+        city = {s.id for s in store.scan("sampling_source") if s.name == "南通市市场监督管理局"}
+        named = {i for s in store.scan("sample") if s.source_id in city for i in (s.producer_id, s.sampled_id) if i}
+        ops = store.get_many("operator", named)
+        unregistered = {name_key(o.name) for o in ops.values() if not (o.uscc or o.gln or o.licence_no)}
+        assert unregistered and unregistered <= people
+        from reasoning.merges import operator_merges
+
+        merged = operator_merges(store)["merged"]
+        assert merged and all(m["uscc"] or m["operator_id"].startswith("https://") for m in merged
+                              if m["operator_id"] in named)
+    finally:
+        store.close()

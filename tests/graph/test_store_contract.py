@@ -6,8 +6,8 @@ import pytest
 
 from ontology.errors import UnknownStoreScheme
 from ontology.records import (
-    RECORD_TYPES, Alias, Certificate, Delivery, Event, Lot, Operator, Retraction, Sample, Transformation,
-    TransformationItem,
+    RECORD_TYPES, Alias, Certificate, Delivery, Event, Lot, Operator, Retraction, Sample, SamplingSource,
+    TestResult, Transformation, TransformationItem,
 )
 from graph.store import open_store
 
@@ -42,6 +42,27 @@ def test_round_trip_every_field(store):
     store.write(recs)
     for rec in recs:
         assert store.get(rec.table, rec.id) == rec
+
+
+def test_announcement_fields_round_trip(store):
+    """What real announcements carry (issue 17): a sample may lack its sampled unit; source, coverage, task,
+    province, SAMR category, food-related flag and what was missing are kept on both backends."""
+    src = SamplingSource(id="urn:foodtrace:sampling_source:x", name="国内监督抽查()", coverage="failures_only",
+                         coverage_basis="detected")
+    s = Sample(id="s-real", plan="supervisory", producer_id="urn:foodtrace:operator:farm", product_name="手洗餐具用洗涤剂",
+               conclusion="nonconforming", announced="2021-01-22", task="国内监督抽查(重庆市场监管局)",
+               task_kind="provincial", source_id=src.id, province="重庆", samr_category="90.01",
+               samr_path="食品相关产品/洗涤剂", category_text="食品相关产品/洗涤剂/消毒剂", food_related=True,
+               missing="sampled batch result limit")
+    t = TestResult(id="t-real", sample_id=s.id, item="菌落总数﹙CFU/g﹚", hazard_class="food_contact", value_text="/",
+                   limit_text="/", conclusion="nonconforming")
+    store.write([src, s, t])
+    assert store.get("sampling_source", src.id) == src
+    assert store.get("sample", s.id) == s and store.get("test_result", t.id) == t
+    assert [x.id for x in store.scan("sample", {"source_id": src.id})] == [s.id]
+    store.write([SamplingSource(id=src.id, coverage="both")])
+    assert store.get("sampling_source", src.id).coverage == "both"
+    assert store.get("sampling_source", src.id).name == "国内监督抽查()"
 
 
 def test_counts_cover_every_table(store):
@@ -118,6 +139,17 @@ def test_retracted_events_leave_traversals(store):
     assert ids(store.deliveries(lot_ids=[LOT2], include_retracted=True)) == ["d2", "d3"]
     assert store.transformation_items(lot_ids=[LOT]) == []
     assert ids(store.transformation_items(lot_ids=[LOT], include_retracted=True)) == ["t1-in"]
+
+
+def test_retraction_days_and_live_as_of(store):
+    """A retraction is known from the day it was declared (Beijing day), the earliest one counting."""
+    store.write(chain() + [Retraction(id="r1", event_id="e2", declared="2026-03-04T01:00:00+08:00"),
+                           Retraction(id="r1b", event_id="e2", declared="2026-03-02T23:30:00Z"),
+                           Retraction(id="r2", event_id="e3", declared="2026-03-05T00:00:00+08:00")])
+    assert store.retraction_days() == {"e2": "2026-03-03", "e3": "2026-03-05"}
+    assert ids(store.scan_live("delivery", as_of="2026-03-03")) == ["d1", "d2", "d3"]
+    assert ids(store.scan_live("delivery", as_of="2026-03-04")) == ["d1", "d3"]
+    assert ids(store.scan_live("transformation", as_of="2026-03-05")) != ids(store.scan_live("transformation", as_of="2026-03-06"))
 
 
 def test_transformation_items(store):

@@ -72,3 +72,19 @@ def test_synthetic_network_same_on_both_backends(synthetic_loaded):
     assert snapshot(sqlite) == snapshot(neo)
     lots = [d.lot_id for d in sqlite.deliveries()][:50]
     assert sqlite.deliveries(lot_ids=lots) == neo.deliveries(lot_ids=lots)
+
+
+@pytest.fixture
+def realdata_loaded(tmp_path):
+    files = [shared_path("realdata", "cn_sampling_2015_2021_qualified.csv"),
+             shared_path("realdata", "cn_sampling_2015_2021_unqualified.csv")]
+    yield from load_both(tmp_path, files)
+
+
+def test_real_announcements_same_on_both_backends(realdata_loaded):
+    """Real announcements (issue 17): samples without a sampled unit, sources and their coverage, name aliases."""
+    sqlite, neo, a, b = realdata_loaded
+    assert [(o.exit_code, len(o.rejects), len(o.warnings)) for o in a] == [
+        (o.exit_code, len(o.rejects), len(o.warnings)) for o in b]
+    assert sqlite.counts() == neo.counts()
+    assert snapshot(sqlite) == snapshot(neo)

@@ -19,7 +19,11 @@ CONTRACT = {
                  "frozen_food", "prepared_food", "bakery", "beverage", "infant_food", "special_food", "other"},
     "certificate_kind": {"compliance_commitment", "animal_quarantine", "meat_quality", "test_report", "other"},
     "transformation_kind": {"slaughter", "cutting", "processing", "repacking", "mixing", "heating", "destruction"},
-    "hazard_class": {"vet_drug", "pesticide", "additive", "illegal_additive", "microbial", "heavy_metal", "other"},
+    "hazard_class": {"vet_drug", "pesticide", "additive", "illegal_additive", "microbial", "heavy_metal", "other",
+                     # issue 17: the classes real announcements report (SAMR's 抽检情况通告)
+                     "biotoxin", "organic_contaminant", "quality", "label", "food_contact"},
+    "sampling_task": {"national", "provincial", "municipal", "county", "special", "evaluation"},
+    "source_coverage": {"both", "failures_only"},
     "sample_plan": {"supervisory", "monitoring", "rapid"},
     "conclusion": {"conforming", "nonconforming"},
     "inspection_result": {"pass", "pass_with_remarks", "fail"},

@@ -194,3 +194,27 @@ def test_samples_only_store(sqlite_store):
 def test_empty_store(sqlite_store):
     f = operator_features(ReadView(sqlite_store))
     assert f.empty and list(f.columns) == list(FEATURES)
+
+
+def test_a_result_counts_from_its_announcement_day(sqlite_store):
+    """A sample taken before as_of but announced after it is not yet known (no look-ahead)."""
+    sqlite_store.write([
+        Operator(id="S", kind="Stall", name="摊位"),
+        Sample(id="a", plan="supervisory", sampled_id="S", product_name="芹菜", sampled_at="2026-01-10",
+               announced="2026-02-20", conclusion="nonconforming"),
+        Sample(id="b", plan="rapid", sampled_id="S", product_name="芹菜", sampled_at="2026-01-12",
+               conclusion="conforming"),
+    ])
+    fr = read_frames(ReadView(sqlite_store))
+    before = operator_features(fr, as_of="2026-02-20").loc["S"]
+    assert (before["samples"], before["nonconforming"]) == (1.0, 0.0)        # only the rapid test is known
+    after = operator_features(fr, as_of="2026-02-21").loc["S"]
+    assert (after["samples"], after["nonconforming"]) == (2.0, 1.0)
+    assert after["days_since_last_fail"] == 1.0                             # counted from the announcement
+
+
+def test_a_retraction_counts_from_the_day_it_was_declared(view):
+    """d6 (A -> M, 2026-01-20) is retracted on 2026-01-21: the day before, it still counts."""
+    fr = read_frames(view)
+    assert operator_features(fr, as_of="2026-01-21").loc["M", "inbound_deliveries"] == 1
+    assert operator_features(fr, as_of="2026-01-22").loc["M", "inbound_deliveries"] == 0

@@ -414,15 +414,17 @@ def synthetic(tmp_path_factory):
 
 def failure_rates(store, cut: str) -> tuple[dict[str, tuple[int, int]], list[Assessment]]:
     """(nonconforming, samples) after ``cut`` per grade as of ``cut``; a sample belongs to its named
-    producer, else to the operator where it was taken; disputed samples are left out."""
+    producer, else to the operator where it was taken; disputed samples are left out, and so are the samples
+    of a failures-only source (a re-publisher's 不合格 tables: no denominator)."""
     assessments = grade_operators(ReadView(store), as_of=cut)
     grade = {a.operator_id: a.grade for a in assessments}
+    failures_only = {r.id for r in store.scan("sampling_source") if r.coverage == "failures_only"}
     n: collections.Counter = collections.Counter()
     f: collections.Counter = collections.Counter()
     for s in store.scan("sample"):
         day = s.sampled_at or s.announced
         owner = s.producer_id or s.sampled_id
-        if day is None or day < cut or s.disputed or owner not in grade:
+        if day is None or day < cut or s.disputed or owner not in grade or s.source_id in failures_only:
             continue
         n[grade[owner]] += 1
         f[grade[owner]] += s.conclusion == "nonconforming"

@@ -52,14 +52,21 @@ def test_evaluate_beats_random_inspection(synthetic):
     assert r["lift_vs_random"] > 1
     assert r["roc_auc"] > 0.5
     assert r["grade_source"] == "reasoning.grading.grade_operators"
-    assert -1 <= r["spearman_latent"] <= 1 and r["n_latent"] > 200
+    # the scores follow the generator's latent risk (weakly: failures follow mostly where food came from)
+    assert r["spearman_latent"] > 0 and r["n_latent"] > 200
+    # against baselines, not ranges: better than random in the top 10 %, better calibrated than the
+    # training failure rate given to everyone
+    assert r["beats"]["random"] == {"roc_auc": True, "precision_at_10pct": True}
+    assert r["brier"] < r["brier_base_rate"]
+    assert r["beats"]["own_history"]["roc_auc"] and r["beats"]["category_rate"]["roc_auc"]
+    assert set(r["baselines"]) == {"random", "grade", "category_rate", "own_history", "no_producer"}
     # calibration on the test period: the mean prediction is near the observed rate, and the riskiest
     # fifth fails more often than the safest
     rel = r["reliability"]
     mean_pred = sum(b["n"] * b["predicted"] for b in rel) / r["n_test"]
     assert abs(mean_pred - r["base_rate"]) < 0.05
     assert rel[-1]["observed"] > rel[0]["observed"]
-    assert 0 < r["brier"] < r["base_rate"]
+    assert 0 < r["brier"] < r["base_rate"] * (1 - r["base_rate"])     # better than the test's own rate
 
 
 def test_evaluate_with_given_grades(synthetic):

@@ -1,0 +1,209 @@
+"""The risk of a planned sample: exact features on a hand-made history, no look-ahead, baselines, real data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from threadpoolctl import threadpool_limits
+
+from graph.store import open_store
+from graph.view import ReadView
+from ontology.records import Operator, Sample, SamplingSource, TestResult
+from reasoning.sample_risk import (BASELINES, DEFAULT_COLUMNS, SAMPLE_FEATURES, evaluate_samples, fit_sample_model,
+                                   read_history, sample_features, score_plan, unit_kind)
+from tests.conftest import shared_path
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    with threadpool_limits(1):
+        yield
+
+
+def _s(id, day, fail, *, producer=None, sampled=None, path="调味品/酱油", source=None, related=None, province=None,
+       taken=None, disputed=None):
+    return Sample(id=id, plan="supervisory", producer_id=producer, sampled_id=sampled, product_name="食品",
+                  samr_path=path, announced=day, sampled_at=taken, source_id=source, food_related=related,
+                  province=province, conclusion="nonconforming" if fail else "conforming", disputed=disputed)
+
+
+@pytest.fixture
+def hand(sqlite_store):
+    """Two sources: 'both' (passes and failures) and 'fail' (failures only); one food-related product."""
+    sqlite_store.write([
+        Operator(id="P", kind="Producer", name="甲酿造厂"), Operator(id="M", kind="Operator", name="城东农贸市场"),
+        Operator(id="Q", kind="Producer", name="乙食品有限公司"),
+        SamplingSource(id="src:both", name="两表", coverage="both", coverage_basis="detected"),
+        SamplingSource(id="src:fail", name="仅不合格", coverage="failures_only", coverage_basis="detected"),
+        _s("a", "2021-01-10", False, producer="P", sampled="M", source="src:both", province="江苏"),
+        _s("b", "2021-01-10", False, producer="Q", sampled="M", source="src:both", province="江苏"),
+        _s("c", "2021-02-10", True, producer="P", sampled="M", source="src:both", province="江苏"),
+        _s("d", "2021-02-20", False, producer="Q", sampled="M", source="src:both", path="调味品/食醋"),
+        _s("e", "2021-03-01", True, producer="P", source="src:fail"),            # failures only: no denominator
+        _s("f", "2021-03-05", True, producer="Q", source="src:fail", related=True, path="食品相关产品/洗涤剂"),
+        _s("g", "2021-01-05", True, producer="P", sampled="M", source="src:both", taken="2020-12-01",
+           disputed=True),
+        _s("late", "2021-06-01", True, producer="P", sampled="M", source="src:both", taken="2021-03-01"),
+        TestResult(id="c1", sample_id="c", item="苯甲酸", hazard_class="additive", conclusion="nonconforming"),
+    ])
+    return ReadView(sqlite_store)
+
+
+def _row(**kw):
+    base = {"producer": None, "sampled": None, "unit": None, "cat": None, "place": None, "task": None, "quarter": 2}
+    base.update(kw)
+    return pd.DataFrame([base])
+
+
+def test_features_count_what_was_known_before_the_day(hand):
+    h = read_history(hand)
+    f = sample_features(h, _row(producer="P", sampled="M", unit="market", cat="调味品/酱油", place="江苏"),
+                        np.datetime64("2021-04-01")).iloc[0]
+    # food, two-table results before 04-01: a, b, c (酱油), d (食醋), g (酱油, disputed): 5, 2 failed;
+    # the city's rate (2 + 10 x 0.03) / (5 + 10)
+    p0 = (2 + 10 * 0.03) / (5 + 10)
+    major = (2 + 20 * p0) / (5 + 20)            # 调味品
+    sub = (2 + 10 * major) / (4 + 10)           # 调味品/酱油: a, b, c, g
+    assert f["major_rate"] == pytest.approx(major)
+    assert f["cat_rate"] == pytest.approx((2 + 5 * sub) / (4 + 5))
+    # failures of 酱油 from every source (c, e, g), not the late one (announced 06-01)
+    assert np.expm1(f["cat_fails"]) == pytest.approx(3) and np.expm1(f["cat_samples"]) == pytest.approx(4)
+    # producer P: a, c, e count (g is disputed: never against the producer); e's source has no denominator
+    assert np.expm1(f["producer_samples"]) == pytest.approx(3) and np.expm1(f["producer_fails"]) == pytest.approx(2)
+    assert f["producer_rate"] == pytest.approx((1 + 3 * f["cat_rate"]) / (2 + 3))
+    assert f["producer_recent_fail"] == pytest.approx(np.exp(-31 / 365))        # e, 2021-03-01
+    # seller M: a, b, c, d and g (disputed only against the producer)
+    assert np.expm1(f["seller_samples"]) == pytest.approx(5) and np.expm1(f["seller_fails"]) == pytest.approx(2)
+    assert f["no_producer"] == 0 and f["unit=market"] == 1 and f["quarter=2"] == 1
+    assert f["place_rate"] == pytest.approx((1 + 20 * p0) / (3 + 20))           # 江苏: a, b, c (c failed)
+    # the day before c was announced, c is unknown
+    g = sample_features(h, _row(producer="P", cat="调味品/酱油"), np.datetime64("2021-02-10")).iloc[0]
+    assert np.expm1(g["producer_fails"]) == pytest.approx(0) and g["producer_recent_fail"] == 0
+    # hazard rate of additives in 酱油: c only
+    assert f["hazard_additive"] > g["hazard_additive"]
+
+
+def test_a_source_counts_in_rates_once_it_is_known_to_publish_both_tables(sqlite_store):
+    sqlite_store.write([
+        SamplingSource(id="s1", name="某局", coverage="both", coverage_basis="detected"),
+        _s("x1", "2021-01-01", True, producer="P", source="s1"),
+        _s("x2", "2021-02-01", False, producer="P", source="s1"),
+    ])
+    h = read_history(ReadView(sqlite_store))
+    # before 02-02 the source had published no conforming result: x1 counts as a failure, not in a rate
+    before = sample_features(h, _row(producer="P", cat="调味品/酱油"), np.datetime64("2021-02-01")).iloc[0]
+    assert np.expm1(before["cat_samples"]) == pytest.approx(0) and np.expm1(before["cat_fails"]) == pytest.approx(1)
+    after = sample_features(h, _row(producer="P", cat="调味品/酱油"), np.datetime64("2021-02-02")).iloc[0]
+    assert np.expm1(after["cat_samples"]) == pytest.approx(2)
+
+
+def test_unnamed_is_unknown_not_a_signal(hand):
+    h = read_history(hand)
+    f = sample_features(h, _row(producer="P", cat="调味品/酱油"), np.datetime64("2021-04-01")).iloc[0]
+    assert np.isnan(f["seller_samples"]) and np.isnan(f["unit=market"]) and np.isnan(f["place_rate"])
+
+
+def test_unit_kind_from_names():
+    assert unit_kind("永辉超市有限公司南通店") == "supermarket"
+    assert unit_kind("如皋市东陈镇农贸市场12号摊位") == "market"
+    assert unit_kind("南通某某餐饮管理有限公司") == "catering"
+    assert unit_kind("某某旗舰店（网店）") == "online"
+    assert unit_kind("南通农副产品批发市场") == "wholesale"
+    assert unit_kind("甲酿造厂", producer="甲酿造厂") == "producer"
+    assert unit_kind(None, stored_kind="Stall") == "market"
+    assert unit_kind("/") is None
+
+
+def _random_history(seed: int, n: int = 600) -> list:
+    """Samples of 30 producers and 40 sellers over two years; five producers and two foods fail more."""
+    rng = np.random.default_rng(seed)
+    paths = ["调味品/酱油", "调味品/食醋", "食用油、油脂及其制品/食用植物油", "蔬菜制品/酱腌菜", "食糖/白糖"]
+    cat_risk = np.array([0.02, 0.01, 0.06, 0.12, 0.01])
+    prod_risk = np.where(np.arange(30) < 5, 0.3, 0.01)          # five bad producers
+    recs = [SamplingSource(id="both", name="两表", coverage="both", coverage_basis="detected")]
+    recs += [Operator(id=f"p{i}", kind="Producer", name=f"生产企业{i}") for i in range(30)]
+    recs += [Operator(id=f"s{i}", kind="Operator", name=f"超市{i}" if i % 2 else f"农贸市场{i}") for i in range(40)]
+    days = np.sort(rng.integers(0, 730, n))
+    for k in range(n):
+        c, p, s = rng.integers(0, 5), rng.integers(0, 30), rng.integers(0, 40)
+        fail = rng.random() < cat_risk[c] + prod_risk[p]
+        day = str(np.datetime64("2020-01-01") + np.timedelta64(int(days[k]), "D"))
+        recs.append(_s(f"r{k}", day, fail, producer=None if rng.random() < 0.1 else f"p{p}", sampled=f"s{s}",
+                       path=paths[c], source="both", province="江苏"))
+    return recs
+
+
+def test_the_same_probabilities_with_and_without_later_records(tmp_path):
+    """No look-ahead: a plan scored as of a day gets the same probabilities whatever was stored after it."""
+    recs = _random_history(1)
+    as_of = "2021-07-01"
+    full = open_store(str(tmp_path / "full.db"))
+    early = open_store(str(tmp_path / "early.db"))
+    full.write(recs)
+    early.write([r for r in recs if not isinstance(r, Sample) or r.announced < as_of])
+    plan = [{"producer_id": f"p{i}", "sampled_id": f"s{i}", "sampled_name": f"超市{i}", "producer_name": f"生产企业{i}",
+             "samr_path": "调味品/酱油" if i % 2 else "蔬菜制品/酱腌菜", "province": "江苏"} for i in range(12)]
+    plan.append({"producer_name": "从未见过的企业", "producer_id": "new", "sampled_name": "新超市", "sampled_id": "new-s",
+                 "category_text": "从未见过的品类"})
+    try:
+        a = score_plan(ReadView(full), plan, as_of)
+        b = score_plan(ReadView(early), plan, as_of)
+    finally:
+        full.close()
+        early.close()
+    assert np.array_equal(a["probability"].to_numpy(), b["probability"].to_numpy())
+    assert a["rank"].tolist() == b["rank"].tolist()
+    assert len(a) == 13 and a["probability"].between(0, 1).all()          # the unseen ones get a probability too
+    top = a.sort_values("rank").iloc[0]["reasons"]
+    assert top and all(r["contribution"] > 0 and r["zh"] and r["en"] for r in top)
+
+
+def test_evaluate_reports_every_baseline_on_the_same_rows(tmp_path):
+    with open_store(str(tmp_path / "h.db")) as s:
+        s.write(_random_history(2, 3000))
+        r = evaluate_samples(ReadView(s), "2021-07-01")
+    assert set(r["baselines"]) == set(BASELINES) and set(r["beats"]) == set(BASELINES)
+    assert r["n_test"] > 300 and 0 < r["n_test_positive"] < r["n_test"]
+    # the failures follow the food and the producer: the model must rank them, and beat random and
+    # "no nominal producer" (which carries nothing here)
+    assert r["roc_auc"] > 0.65
+    assert r["beats"]["random"] == {"roc_auc": True, "precision_at_10pct": True}
+    assert r["beats"]["no_producer"]["roc_auc"] is True
+    # both the food and the producer carry risk here: the model beats each alone
+    assert r["beats"]["category_rate"]["roc_auc"] and r["beats"]["own_history"]["roc_auc"]
+    assert r["brier"] < r["brier_base_rate"] + 0.01
+    assert set(DEFAULT_COLUMNS) <= set(SAMPLE_FEATURES)
+
+
+def test_fit_rejects_unknown_columns_and_one_class(hand):
+    h = read_history(hand)
+    with pytest.raises(ValueError, match="unknown feature column"):
+        fit_sample_model(h, "2021-07-01", columns=["nope"])
+    from reasoning.risk_model import InsufficientData
+
+    with pytest.raises(InsufficientData, match="both outcomes|nothing to learn"):
+        fit_sample_model(h, "2021-01-06")         # only g (failed) was known
+
+
+@pytest.fixture(scope="module")
+def realdata(tmp_path_factory):
+    from loaders.load import load_files
+
+    files = [shared_path("realdata", "cn_sampling_2015_2021_qualified.csv"),
+             shared_path("realdata", "cn_sampling_2015_2021_unqualified.csv")]
+    s = open_store(str(tmp_path_factory.mktemp("real") / "real.db"))
+    load_files(s, files)
+    try:
+        yield ReadView(s)
+    finally:
+        s.close()
+
+
+def test_real_announcements_rank_2021_h2(realdata):
+    """Trained on what was announced before 2021-07-01, scored on the later rows as a plan."""
+    assert any(s.sampled_id is None for s in realdata.scan("sample"))   # the rows without a sampled unit are kept
+    r = evaluate_samples(realdata, "2021-07-01")
+    assert r["n_test"] > 500 and r["n_test_positive"] >= 1 and r["n_test_related_left_out"] >= 0
+    assert r["roc_auc"] > 0.6
+    assert r["beats"]["random"]["roc_auc"] and r["beats"]["own_history"]["roc_auc"]
