@@ -108,7 +108,8 @@ class _Table:
         self.upsert = f"INSERT INTO {q} ({cols}) VALUES ({marks}){conflict}"
         # the same, for a write whose records remember their source (the hidden column _src, ",3,17,")
         self.upsert_src = f"INSERT INTO {q} ({cols}, {_SRC}) VALUES ({marks}, ?){conflict}"
-        self.tag = (f"UPDATE {q} SET {_SRC} = coalesce({_SRC}, ',') || ? WHERE id = ? "
+        # one statement per batch (the ids as a JSON array): a third of what a statement per record costs
+        self.tag = (f"UPDATE {q} SET {_SRC} = coalesce({_SRC}, ',') || ? WHERE id IN (SELECT value FROM json_each(?)) "
                     f"AND ({_SRC} IS NULL OR instr({_SRC}, ?) = 0)")
         self.insert = f"INSERT INTO {q} ({cols}) VALUES ({marks})"
         self.select = f"SELECT {cols} FROM {q}"
@@ -478,8 +479,7 @@ class SQLiteStore(Store):
                     changed = self._db.executemany(table.upsert, rows).rowcount
                 else:
                     # records already stored remember this source too (only the hidden column changes)
-                    mark, inner = f"{tag},", f",{tag},"
-                    self._db.executemany(table.tag, [(mark, r[0], inner) for r in rows])
+                    self._db.execute(table.tag, (f"{tag},", json.dumps([r[0] for r in rows]), f",{tag},"))
                     changed = self._db.executemany(table.upsert_src, rows).rowcount
                 # rowcount counts the rows the statement itself changed (total_changes would add the
                 # change-log and version rows the triggers write)
