@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
+from graph.store import WriteContext
 from ontology.records import GradeOverride
 from ontology.times import now_iso
 
@@ -68,7 +69,7 @@ def set_override(store: Any, identifier: str, grade: str | None, *, reason: str 
         + "-" + secrets.token_hex(3)
     rec = new_override(oid, grade, reason=reason, by=by, created=created, record_id=rec_id, assessments=ras,
                        overrides=gos, name=name or oid)
-    store.write([rec])
+    store.write([rec], context=WriteContext(kind="override", actor=by, reason=reason))
     return OverrideOutcome(oid, name, rec, rec.computed_grade)
 
 
@@ -80,7 +81,7 @@ def lift_override(store: Any, identifier: str, *, reason: str | None, by: str | 
     ras, gos = records_of(store, oid)
     name = operator_name(store, oid)
     rec = lifted_override(oid, gos, reason=reason, by=by, at=now_iso(), name=name or oid)
-    store.write([rec])
+    store.write([rec], context=WriteContext(kind="override", actor=by, reason=reason))
     latest = latest_assessment(ras)
     return OverrideOutcome(oid, name, rec, latest.computed_grade if latest else None)
 
@@ -147,7 +148,8 @@ def _grouped(store: Any, table: str) -> dict[str, list[Any]]:
     return out
 
 
-def publish(store: Any, entities: Iterable[str], grades: Iterable[str], *, by: str) -> tuple[int, int]:
+def publish(store: Any, entities: Iterable[str], grades: Iterable[str], *, by: str,
+            context: WriteContext | None = None) -> tuple[int, int]:
     """Publish the latest assessment of the operators named (any identifier form) and of every operator whose latest
     assessment has one of ``grades`` (``foodtrace risk publish``): each is stamped published (who, when), nothing
     else in it changes. The number stamped and the number published already.
@@ -193,7 +195,7 @@ def publish(store: Any, entities: Iterable[str], grades: Iterable[str], *, by: s
         raise FoodtraceError(f"{len(stale)} operator(s) had their grade changed by an override after the latest "
                              f"assessment: {', '.join(stale[:5])}{' ...' if len(stale) > 5 else ''}; "
                              "run `foodtrace risk grade` first")
-    store.write(stamps)
+    store.write(stamps, context=context or WriteContext(kind="publish", actor=by))
     return len(stamps), already
 
 
