@@ -23,7 +23,10 @@ flat whatever the number of clients. 0 switches the limit off (a load generator 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import math
+import re
 import time
 from collections import OrderedDict
 from typing import Any
@@ -31,7 +34,7 @@ from typing import Any
 import orjson
 
 __all__ = ["SecurityHeadersMiddleware", "RateLimitMiddleware", "TokenBuckets", "PUBLIC_PREFIXES", "MAX_CLIENTS",
-           "CSP"]
+           "CSP", "CONSOLE_CSP", "inline_scripts_csp"]
 
 #: the public routes that are rate-limited (no key needed)
 PUBLIC_PREFIXES = ("/01/", "/t/", "/qr/")
@@ -41,6 +44,11 @@ MAX_CLIENTS = 50_000
 #: the pages' policy: nothing from elsewhere, no script, inline styles, images of this service
 CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
        "form-action 'self'; frame-ancestors 'none'")
+#: the staff console's pages: the same, plus its own scripts (htmx and console.js, served by us) and their
+#: requests to this service
+CONSOLE_CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; "
+               "img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+_CONSOLE = "/console"
 #: the interactive docs (Swagger UI and ReDoc load their bundle from a CDN)
 _DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
              "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
@@ -65,7 +73,8 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = (_DOCS_CSP if scope["path"].startswith(_DOCS) else CSP).encode()
+        path = scope["path"]
+        csp = (_DOCS_CSP if path.startswith(_DOCS) else CONSOLE_CSP if path.startswith(_CONSOLE) else CSP).encode()
         tls = scope.get("scheme") == "https"
 
         async def _send(message: dict[str, Any]) -> None:
@@ -80,6 +89,25 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, _send)
+
+
+_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
+
+
+def inline_scripts_csp(html: str) -> str:
+    """The policy of a self-contained page whose scripts are written inside it (the trace graph): only those
+    scripts run, each allowed by its SHA-256 (a script injected into the page would not match), nothing is
+    loaded from elsewhere.
+
+    >>> inline_scripts_csp("<p>x</p><script>var a = 1;</script>").split("; ")[1]
+    "script-src 'sha256-+dZ6udsWxNVoGfScAq7t5IIF5UJb4F6RhjbN6oe1p4w='"
+    """
+    hashes = sorted({"'sha256-" + base64.b64encode(hashlib.sha256(m.encode()).digest()).decode() + "'"
+                     for m in _SCRIPT.findall(html)})
+    return (f"default-src 'none'; script-src {' '.join(hashes) or chr(39) + 'none' + chr(39)}; "
+            "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; base-uri 'none'; "
+            "form-action 'self'; "
+            "frame-ancestors 'none'")
 
 
 class TokenBuckets:
