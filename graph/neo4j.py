@@ -846,6 +846,10 @@ class Neo4jStore(Store):
         rows = self._rows("MATCH (m:FtMeta {id: 'changes'}) RETURN m.next AS n")
         return int(rows[0]["n"]) if rows else 0
 
+    def last_batch(self) -> int | None:
+        rows = self._rows("MATCH (m:FtMeta {id: 'batches'}) RETURN m.next AS n")
+        return int(rows[0]["n"] or 0) if rows else 0
+
     def changes_since(self, seq: int, limit: int = 100_000) -> list[tuple[int, str | None]]:
         return [(int(r["s"]), r["l"]) for r in self._rows(
             "MATCH (c:FtChange) WHERE c.seq > $s RETURN c.seq AS s, c.lot_id AS l ORDER BY c.seq LIMIT $n",

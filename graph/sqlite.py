@@ -650,6 +650,9 @@ class SQLiteStore(Store):
         rows = self._query(f"SELECT max(seq) FROM {_CHANGE_LOG}")
         return rows[0][0] or 0
 
+    def last_batch(self) -> int | None:
+        return self._query(f"SELECT max(id) FROM {_BATCH_TABLE}")[0][0] or 0
+
     def changes_since(self, seq: int, limit: int = 100_000) -> list[tuple[int, str | None]]:
         return [(r[0], r[1]) for r in self._query(
             f"SELECT seq, lot_id FROM {_CHANGE_LOG} WHERE seq > ? ORDER BY seq LIMIT ?", [seq, limit])]

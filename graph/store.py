@@ -181,6 +181,12 @@ class Store(ABC):
         """
         return None
 
+    def last_batch(self) -> int | None:
+        """The number of the latest write (batch), or None when this backend does not number its writes: a
+        process keeping anything derived from the records compares it (with :meth:`change_seq`) to learn that
+        something, anything, was written since."""
+        return None
+
     def changes_since(self, seq: int, limit: int = 100_000) -> list[tuple[int, str | None]]:
         """Logged changes after ``seq``, oldest first, at most ``limit``: (seq, lot id), where a lot id of
         None means a change not tied to one lot (an operator, product, region, retraction ...)."""

@@ -24,6 +24,7 @@ from graph.store import open_store
 from ontology.processes import die_with_parent
 
 from .. import console
+from ..grades import GradeTable
 from ..settings import Settings, get_settings
 from . import admin, capture, credit, disposal, investigate, problems, public, records
 from .hardening import RateLimitMiddleware, SecurityHeadersMiddleware
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.public_views = PublicViews(settings.service_db, app.state.store)
         app.state.accounts = console.open_accounts(settings)
         app.state.trace_index = TraceIndexHolder(app.state.store, settings.trace_index)
+        app.state.grade_table = GradeTable()
         try:
             yield
         finally:
