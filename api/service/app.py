@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.public_views = PublicViews(settings.service_db, app.state.store)
         app.state.accounts = console.open_accounts(settings)
         app.state.trace_index = TraceIndexHolder(app.state.store, settings.trace_index)
+        app.state.trace_index.current()  # start building now: an investigator's first trace should not wait
         app.state.grade_table = GradeTable()
         try:
             yield
