@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
-from graph.store import WriteContext
+from graph.store import WriteContext, write_mark
 from ontology.records import GradeOverride
 from ontology.times import now_iso
 
@@ -214,7 +214,7 @@ def _matches(value: str | None, wanted: str, labels: dict[str, tuple[str, str]])
 
 class GradeTable:
     """The grades in effect of every graded operator and those operators' records, kept by a long-running process
-    (each service worker) while no write reaches the store (:meth:`graph.store.Store.last_batch`) and for at most
+    (each service worker) while no write reaches the store (:func:`graph.store.write_mark`) and for at most
     ``ttl`` seconds (an
     override's period may end meanwhile): the grade list and ``GET /grades`` then filter it instead of reading
     every assessment, override and operator per request. Thread-safe; a table computed while the store changed
@@ -223,16 +223,16 @@ class GradeTable:
     def __init__(self, ttl: float = 60.0) -> None:
         self.ttl = ttl
         self._lock = threading.Lock()
-        self._key: tuple[int, float] | None = None
+        self._key: tuple[tuple[int, int], float] | None = None
         self._value: tuple[dict[str, Any], dict[str, Any]] | None = None
 
     def get(self, view: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        seq, now = view.last_batch(), time.monotonic()
+        seq, now = write_mark(view), time.monotonic()
         with self._lock:
             if seq is not None and self._key is not None and self._key[0] == seq and now - self._key[1] < self.ttl:
                 return self._value  # type: ignore[return-value]
         value = _grade_table(view)
-        if seq is not None and view.last_batch() == seq:
+        if seq is not None and write_mark(view) == seq:
             with self._lock:
                 self._key, self._value = (seq, now), value
         return value

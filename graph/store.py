@@ -53,6 +53,7 @@ __all__ = [
     "known_schemes",
     "open_store",
     "first_known",
+    "write_mark",
     "require_fields",
     "plan_filters",
     "chunks",
@@ -414,6 +415,14 @@ def open_store(url: str | os.PathLike[str], options: Mapping[str, Any] | None = 
 register("sqlite", "graph.sqlite", "SQLiteStore")
 for _scheme in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
     register(_scheme, "graph.neo4j", "Neo4jStore")
+
+
+def write_mark(store: Any) -> tuple[int, int] | None:
+    """What a process keeping answers derived from the records compares to learn that anything was written
+    since (by any process): the change sequence and the latest batch. None where the backend keeps neither
+    (then nothing may be kept)."""
+    seq, batch = store.change_seq(), store.last_batch()
+    return None if seq is None or batch is None else (seq, batch)
 
 
 def first_known(forms: Mapping[str, list[str]], known: Mapping[str, str]) -> dict[str, str]:
