@@ -33,7 +33,7 @@ from .templates import _clean, detect_kind, header_map, parse_bool, parse_date, 
 if TYPE_CHECKING:
     from graph.store import Store
 
-__all__ = ["KIND", "read", "parse_value", "field_name", "table_of", "correction_of", "BadCorrection"]
+__all__ = ["KIND", "read", "parse_value", "field_name", "table_of", "record_of", "correction_of", "BadCorrection"]
 
 #: the template kind (loaders.template_spec.TEMPLATES)
 KIND = "corrections"
@@ -56,6 +56,25 @@ def table_of(text: str) -> str | None:
         if t in (rtype.table, rtype.cls, rtype.zh) or t.lower() in (rtype.table, rtype.cls.lower()):
             return rtype.table
     return None
+
+
+def record_of(store: "Store", identifier: str, table: str | None, *, option: str = "table") -> tuple[str, str]:
+    """The canonical id and table of the one record ``identifier`` names (any identifier form), for a correction,
+    a deletion or a history: ``table`` (a name :func:`table_of` reads) picks one where the id names records of
+    several types (``option`` is how the caller spells that choice in its message). NotFound for an unknown
+    identifier or a table it names no record of; InvalidRecord where several types fit and none is given."""
+    from ontology.errors import NotFound
+
+    rid = store.require(identifier)
+    tables = [t.table for t in RECORD_TYPES if store.get(t.table, rid) is not None]
+    if table:
+        named = table_of(table)
+        if named not in tables:
+            raise NotFound(f"{identifier!r} names no {table} record")
+        return rid, named  # type: ignore[return-value]
+    if len(tables) != 1:
+        raise InvalidRecord(f"{identifier!r} names records of several types ({', '.join(tables)}): give {option}")
+    return rid, tables[0]
 
 
 def field_name(table: str, text: str) -> str | None:
