@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import Request
 
 from graph.view import ReadView
+from ontology.errors import StoreError
 from reasoning.trace import Tracer
 from reasoning.trace_index import TraceIndex
 
@@ -53,6 +54,8 @@ class TraceIndexHolder:
             index = TraceIndex.build(ReadView(self.store), change_seq=seq)
             if self.store.change_seq() == seq:   # a write during the build: the next trace builds again
                 self._index = index
+        except StoreError as e:  # the deliveries changed while read (a capture): expected, the next trace retries
+            log.warning("trace index not built: %s", e)
         except Exception:   # a failed build leaves traces on the store's reads; the next trace tries again
             log.exception("building the trace index failed; traces read the store")
 
