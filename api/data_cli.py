@@ -249,13 +249,17 @@ def chain_check(fmt: str, out: Path | None, gaps: bool, store_url: str | None) -
               help="Number of deliveries")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder")
-def generate(scale: int, seed: int, out: Path) -> None:
+@click.option("--holding-scale", type=click.FloatRange(min=0.01, max=10), default=1.0, show_default=True,
+              help="Multiply every holding time (how long stations keep goods before shipping them on)")
+def generate(scale: int, seed: int, out: Path, holding_scale: float) -> None:
     """Generate a seeded synthetic Nantong food network as the files a user would load."""
-    manifest = run_generate(out, scale, seed, echo=click.echo, progress=get_settings().progress)
+    manifest = run_generate(out, scale, seed, echo=click.echo, progress=get_settings().progress,
+                            holding_scale=holding_scale)
     click.echo(f"wrote {out} ({manifest_summary(manifest)})")
 
 
-def run_generate(out: Path, scale: int, seed: int, *, echo: Callable[[str], None], progress: bool = True) -> Any:
+def run_generate(out: Path, scale: int, seed: int, *, echo: Callable[[str], None], progress: bool = True,
+                 holding_scale: float = 1.0) -> Any:
     from generator import generate as gen
 
     bar = None
@@ -269,7 +273,7 @@ def run_generate(out: Path, scale: int, seed: int, *, echo: Callable[[str], None
             bar.update(done - bar.n)
 
     try:
-        return gen(out, scale=scale, seed=seed, progress=tick)
+        return gen(out, scale=scale, seed=seed, progress=tick, holding_scale=holding_scale)
     finally:
         if bar is not None:
             bar.close()

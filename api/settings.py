@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         "Most EPCIS events one capture request may hold (GS1-EPCIS-Capture-Limit); more is 413"))
     capture_file_size_limit: int = Field(50_000_000, ge=1, description=(
         "Largest capture or upload request body in bytes (GS1-EPCIS-Capture-File-Size-Limit); larger is 413"))
+    trace_index: bool = Field(True, description=(
+        "Each service worker holds an in-memory trace index (traces, recall lists and outbreak rankings from "
+        "memory; rebuilt in the background when the store changes)"))
     public_base_url: str = Field("", description=(
         "Base URL printed in QR codes and Digital Links (e.g. https://trace.nantong.gov.cn); "
         "empty = the URL the request came in on"))

@@ -56,6 +56,12 @@ def _trace_time(end_of_day: bool) -> Callable[[click.Context, click.Parameter, s
 @click.option("--kill", "kills", multiple=True, metavar="ID",
               help="A station or lot whose processing kills the hazard (any identifier form; repeatable)")
 @click.option("--explicit-only", is_flag=True, help="Follow recorded links only (no inferred, possible links)")
+@click.option("--min-likelihood", type=click.FloatRange(0, 1), default=None, metavar="P",
+              help="Do not follow possible paths less likely than P (default 0.05)")
+@click.option("--max-inferred", default=None, metavar="N",
+              help="Most inferred links on a path, or 'none' (default 2)")
+@click.option("--fixed-windows", is_flag=True,
+              help="Use the hand-set holding windows instead of windows learned from the records")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "xlsx"]), default="table",
               show_default=True, help="table: summary; json: the full trace; csv/xlsx: the recall list (召回清单)")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
@@ -66,16 +72,19 @@ def _trace_time(end_of_day: bool) -> Callable[[click.Context, click.Parameter, s
               help="Language of the recall list's headers and the graph's legend")
 @store_option
 def trace_cmd(direction: str, identifier: str, since: float | None, until: float | None, windows: dict[str, float],
-              hazard: str | None, kills: tuple[str, ...], explicit_only: bool, fmt: str, out: Path | None,
+              hazard: str | None, kills: tuple[str, ...], explicit_only: bool, min_likelihood: float | None,
+              max_inferred: str | None, fixed_windows: bool, fmt: str, out: Path | None,
               graph: Path | None, lang: str, store_url: str | None) -> None:
     """Trace a lot, delivery, sample, trace code or station downstream (down) or upstream (up).
 
     ID is any identifier form the store knows: canonical id, EPC URN, GS1 Digital Link, trace code,
     USCC/GLN. Every reached lot, delivery and station is `certain` (recorded links all the way) or
-    `possible` (an inferred link on the way). csv and xlsx write the recall list (召回清单) with the
-    receivers' contacts: an investigator's export, not for publication.
+    `possible` (an inferred link on the way), with a likelihood (1 when certain), most likely first.
+    Holding windows are learned from the records (the trace lists those it used). csv and xlsx write
+    the recall list (召回清单) with the receivers' contacts: an investigator's export, not for publication.
     """
     from graph.view import ReadView
+    from ontology.errors import InvalidRecord
     from reasoning.trace import trace
 
     from . import trace_render
@@ -87,8 +96,12 @@ def trace_cmd(direction: str, identifier: str, since: float | None, until: float
         raise click.BadParameter(f"{graph}: the file must end in .html or .png", param_hint="--graph")
     with open_cli_store(store_url) as store:
         view = ReadView(store)
-        opts = trace_options(view, since=since, until=until, windows=windows, hazard=hazard, kills=kills,
-                             explicit_only=explicit_only)
+        try:
+            opts = trace_options(view, since=since, until=until, windows=windows, hazard=hazard, kills=kills,
+                                 explicit_only=explicit_only, min_likelihood=min_likelihood,
+                                 max_inferred=max_inferred, fixed_windows=fixed_windows)
+        except InvalidRecord as e:
+            raise click.BadParameter(str(e), param_hint="--max-inferred") from None
         result = trace(view, identifier, direction, opts)
         context = trace_render.gather_context(view, result)
     if graph is not None:
@@ -229,26 +242,32 @@ def mass_balance_cmd(lots: tuple[str, ...], stations: tuple[str, ...], tolerance
 @click.option("--hazard", type=click.Choice(HAZARD_CHOICES), default="unknown",
               show_default=True, help="Kind of hazard traced; kill steps cut only pathogens (microbial, unknown)")
 @click.option("--priors", is_flag=True, help="Order tied candidates by product-risk priors (scores unchanged)")
+@click.option("--window", "windows", multiple=True, metavar="CATEGORY=DAYS", callback=_trace_window,
+              help="Holding window of a food category in days (repeatable), e.g. --window pork=5")
+@click.option("--explicit-only", is_flag=True, help="Follow recorded links only (no inferred, possible links)")
 @click.option("--top", type=click.IntRange(min=0), default=None,
               help="Show the N best stations and lots (default: 20 in a table, all in JSON; 0: all)")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @store_option
-def outbreak_cmd(cases_file: Path, kills: tuple[str, ...], hazard: str, priors: bool, top: int | None, fmt: str,
-                 store_url: str | None) -> None:
-    """Rank stations and lots by the share of case weight their forward trace explains (1 = common link).
+def outbreak_cmd(cases_file: Path, kills: tuple[str, ...], hazard: str, priors: bool, windows: dict[str, float],
+                 explicit_only: bool, top: int | None, fmt: str, store_url: str | None) -> None:
+    """Rank stations and lots by the share of case weight they explain (1 = common link): one upstream
+    trace per case, as `foodtrace trace up` traces.
 
     CASES.csv has the columns id (编号: a station or lot), weight (权重, default 1, negative for a
     confirmed non-case) and date (日期, optional). Any bad row is an error: no ranking on part of the cases.
     """
     from graph.view import ReadView
     from reasoning.outbreak import rank_sources
+    from reasoning.trace import TraceOptions
 
     from .outbreak import load_cases, ranking_table
 
     with open_cli_store(store_url) as store:
         view = ReadView(store)
         cases = load_cases(cases_file, view)
-        result = rank_sources(view, cases, kill=kills, hazard=hazard, priors=priors)
+        result = rank_sources(view, cases, kill=kills, hazard=hazard, priors=priors,
+                              options=TraceOptions(windows=windows, infer=not explicit_only))
     if fmt == "json":
         data = result.to_dict()
         if top:

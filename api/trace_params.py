@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from graph.view import ReadView
     from reasoning.trace import TraceOptions
 
-__all__ = ["parse_windows", "parse_bound", "kill_ids", "trace_options", "HAZARD_CHOICES"]
+__all__ = ["parse_windows", "parse_bound", "parse_cuts", "kill_ids", "trace_options", "HAZARD_CHOICES"]
 
 #: the hazards a trace can be told to follow
 HAZARD_CHOICES = HAZARDS
@@ -102,17 +102,54 @@ def kill_ids(view: "ReadView", idents: Iterable[str]) -> frozenset[str]:
     return frozenset(out)
 
 
+def parse_cuts(min_likelihood: float | None, max_inferred: int | str | None) -> tuple[float, int | None]:
+    """``--min-likelihood`` (0 to 1; None: the default) and ``--max-inferred`` (a whole number >= 0, or
+    ``none`` for no limit; None: the default) as a trace's cuts.
+
+    >>> parse_cuts(None, None)
+    (0.05, 2)
+    >>> parse_cuts(0.2, "none"), parse_cuts(0, "1")
+    ((0.2, None), (0.0, 1))
+    >>> parse_cuts(1.5, None)
+    Traceback (most recent call last):
+    ...
+    ontology.errors.InvalidRecord: min_likelihood 1.5: a likelihood is between 0 and 1
+    """
+    from reasoning.trace import DEFAULT_MAX_INFERRED, DEFAULT_MIN_LIKELIHOOD
+
+    m = DEFAULT_MIN_LIKELIHOOD if min_likelihood is None else float(min_likelihood)
+    if not (math.isfinite(m) and 0 <= m <= 1):
+        raise InvalidRecord(f"min_likelihood {min_likelihood}: a likelihood is between 0 and 1")
+    if max_inferred is None:
+        return m, DEFAULT_MAX_INFERRED
+    if str(max_inferred).strip().lower() == "none":
+        return m, None
+    try:
+        n = int(str(max_inferred).strip())
+    except ValueError:
+        raise InvalidRecord(f"max_inferred {max_inferred!r}: a whole number of inferred links (0 or more) or "
+                            "'none'") from None
+    if n < 0:
+        raise InvalidRecord(f"max_inferred {n}: a whole number of inferred links (0 or more) or 'none'")
+    return m, n
+
+
 def trace_options(view: "ReadView", *, since: float | None = None, until: float | None = None,
                   windows: dict[str, float] | None = None, hazard: str | None = None, kills: Iterable[str] = (),
-                  explicit_only: bool = False) -> "TraceOptions":
+                  explicit_only: bool = False, min_likelihood: float | None = None,
+                  max_inferred: int | str | None = None, fixed_windows: bool = False) -> "TraceOptions":
     """The :class:`reasoning.trace.TraceOptions` of ``foodtrace trace``'s options (already parsed times and windows).
 
     ``hazard`` None means unknown (a failed sample's hazard class is then taken by the trace itself).
+    ``min_likelihood`` / ``max_inferred`` None: the defaults (:func:`parse_cuts`); ``fixed_windows``: the
+    hand-set window table instead of windows learned from the records.
     """
     from reasoning.trace import TraceOptions
 
     if hazard is not None and hazard not in HAZARD_CHOICES:
         raise InvalidRecord(f"unknown hazard {hazard!r}; known: {', '.join(HAZARD_CHOICES)}")
     kills = tuple(kills)
+    m, n = parse_cuts(min_likelihood, max_inferred)
     return TraceOptions(since=since, until=until, windows=windows or {}, hazard=hazard or "unknown",
-                        kill=kill_ids(view, kills) if kills else frozenset(), infer=not explicit_only)
+                        kill=kill_ids(view, kills) if kills else frozenset(), infer=not explicit_only,
+                        min_likelihood=m, max_inferred=n, learn_windows=not fixed_windows)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from graph.view import ReadView
     from reasoning.trace import Trace
 
-__all__ = ["TraceContext", "gather_context", "RECALL_COLUMNS", "STATION_COLUMNS", "recall_headers",
+__all__ = ["TraceContext", "gather_context", "RECALL_COLUMNS", "STATION_COLUMNS", "WINDOW_SOURCE", "recall_headers",
            "recall_rows", "station_rows", "recall_csv", "write_recall_xlsx", "recall_xlsx_bytes", "recall_workbook",
            "trace_table", "short_time", "windows_used", "windows_markdown"]
 
@@ -42,13 +42,13 @@ START_KIND = {"lot": ("批次", "lot"), "delivery": ("交付", "delivery"), "sam
 RECALL_COLUMNS: list[tuple[str, str]] = [
     ("批次", "lot"), ("产品", "product"), ("数量", "quantity"), ("单位", "unit"), ("发货方", "from"),
     ("收货方", "to"), ("发货时间", "ship time"), ("票据", "ticket"), ("合格证明", "certificate"),
-    ("联系人", "contact"), ("联系电话", "phone"), ("层级", "tier"), ("最多含量", "max quantity"),
-    ("证据链", "evidence"), ("批次标识", "lot id"), ("交付标识", "delivery id"),
+    ("联系人", "contact"), ("联系电话", "phone"), ("层级", "tier"), ("可能性", "likelihood"),
+    ("最多含量", "max quantity"), ("证据链", "evidence"), ("批次标识", "lot id"), ("交付标识", "delivery id"),
 ]
 #: stations sheet columns
 STATION_COLUMNS: list[tuple[str, str]] = [
-    ("主体", "station"), ("类型", "kind"), ("区县", "district"), ("层级", "tier"), ("时间", "time"),
-    ("联系人", "contact"), ("联系电话", "phone"), ("地址", "address"), ("证据链", "evidence"),
+    ("主体", "station"), ("类型", "kind"), ("区县", "district"), ("层级", "tier"), ("可能性", "likelihood"),
+    ("时间", "time"), ("联系人", "contact"), ("联系电话", "phone"), ("地址", "address"), ("证据链", "evidence"),
     ("主体标识", "station id"),
 ]
 
@@ -191,14 +191,16 @@ def evidence_text(trace_evidence: Iterable[str], ctx: TraceContext, lang: str = 
     return ("; " if lang == "en" else "；").join(parts)
 
 
-def windows_used(trace: "Trace") -> list[tuple[str, float, bool]]:
-    """(category, days, overridden) of every holding window the trace used, in the default order."""
-    from reasoning.trace import DEFAULT_WINDOWS
+#: where a holding window came from, as the recall list's notes say it
+WINDOW_SOURCE = {"option": ("--window 设定", "--window"), "learned": ("记录学得（同类主体）", "learned (this kind of station)"),
+                 "learned_category": ("记录学得（全部主体）", "learned (every kind of station)"),
+                 "default": ("默认表", "hand-set table")}
 
-    over = {k: float(v) for k, v in trace.options.windows.items()}
-    out = [(k, float(over.get(k, v)), k in over) for k, v in DEFAULT_WINDOWS.items()]
-    out += [(k, v, True) for k, v in over.items() if k not in DEFAULT_WINDOWS]
-    return out
+
+def windows_used(trace: "Trace") -> list[tuple[str | None, str | None, float, str, int]]:
+    """(category, kind of station, days, source, pass-throughs behind it) of every holding window the
+    trace used."""
+    return [(w.category, w.kind, w.days, w.source, w.samples) for w in trace.windows]
 
 
 # -- the recall list -----------------------------------------------------------------------------
@@ -217,7 +219,7 @@ def recall_rows(trace: "Trace", ctx: TraceContext, lang: str = "zh") -> list[lis
             ctx.name(d.sender_id), ctx.name(d.receiver_id), local_naive(d.ship_time),
             ctx.ticket_number(d.ticket_id), ctx.certificate_number(d.certificate_id),
             getattr(receiver, "contact", None), getattr(receiver, "phone", None), _pick(TIER[d.tier], lang),
-            d.max_quantity, evidence_text(d.evidence, ctx, lang), d.lot_id, d.id,
+            round(d.likelihood, 4), d.max_quantity, evidence_text(d.evidence, ctx, lang), d.lot_id, d.id,
         ])
     return rows
 
@@ -229,7 +231,7 @@ def station_rows(trace: "Trace", ctx: TraceContext, lang: str = "zh") -> list[li
         op = ctx.operators.get(s.id)
         rows.append([
             s.name or ctx.name(s.id), kinds.get(s.kind or "", s.kind), _region(s.region_id, lang),
-            _pick(TIER[s.tier], lang), local_naive(s.time), getattr(op, "contact", None),
+            _pick(TIER[s.tier], lang), round(s.likelihood, 4), local_naive(s.time), getattr(op, "contact", None),
             getattr(op, "phone", None), getattr(op, "address", None), evidence_text(s.evidence, ctx, lang), s.id,
         ])
     return rows
@@ -299,6 +301,11 @@ def _options_lines(trace: "Trace", lang: str, ctx: TraceContext | None = None) -
         (_pick(("灭活/截断点", "kill steps"), lang), ", ".join(_kill_label(k, ctx) for k in sorted(o.kill)) or "-"),
         (_pick(("推断链接", "inferred links"), lang),
          _pick(("是", "yes"), lang) if o.infer else _pick(("否（仅记录链接）", "no (explicit only)"), lang)),
+        (_pick(("最低可能性", "min likelihood"), lang), o.min_likelihood),
+        (_pick(("路径最多推断链接", "max inferred links"), lang), "-" if o.max_inferred is None else o.max_inferred),
+        (_pick(("保存期限", "holding windows"), lang),
+         _pick(("由记录学得", "learned from the records"), lang) if o.learn_windows
+         else _pick(("默认表", "hand-set table"), lang)),
     ]
 
 
@@ -369,13 +376,13 @@ def recall_workbook(trace: "Trace", ctx: TraceContext, lang: str = "zh") -> Any:
     ws = wb.active
     ws.title = "Recall list" if en else "召回清单"
     sheet(ws, recall_headers(lang), recall_rows(trace, ctx, lang),
-          [18, 16, 10, 8, 24, 24, 17, 16, 18, 10, 14, 8, 12, 60, 40, 40], {7}, 12)
+          [18, 16, 10, 8, 24, 24, 17, 16, 18, 10, 14, 8, 10, 12, 60, 40, 40], {7}, 12)
 
     ws2 = wb.create_sheet("Stations" if en else "主体")
     headers = [_pick(c, lang) for c in STATION_COLUMNS]
-    headers[4] = (("earliest reached" if trace.direction == "down" else "latest contributed") if en
+    headers[5] = (("earliest reached" if trace.direction == "down" else "latest contributed") if en
                   else ("最早到达时间" if trace.direction == "down" else "最晚来源时间"))
-    sheet(ws2, headers, station_rows(trace, ctx, lang), [26, 12, 10, 8, 17, 10, 14, 30, 60, 40], {5}, 4)
+    sheet(ws2, headers, station_rows(trace, ctx, lang), [26, 12, 10, 8, 10, 17, 10, 14, 30, 60, 40], {6}, 4)
 
     ws3 = wb.create_sheet("Notes" if en else "说明")
     ws3.column_dimensions["A"].width = 22
@@ -403,26 +410,31 @@ def recall_workbook(trace: "Trace", ctx: TraceContext, lang: str = "zh") -> Any:
     if en:
         ws3.append(["certain", "reached through recorded links only (deliveries, lot links)"])
         ws3.append(["possible", "an inferred link on the way: a station that records no lot links may have "
-                                "shipped what it held within the holding window"])
+                                "made what it shipped of what it held within the holding window"])
+        ws3.append(["likelihood", "1 when certain; else the share of the traced goods in what the station held "
+                                  "that the shipment may be made of, multiplied along the way (rows sorted by it)"])
         ws3.append(["max quantity", "upper bound of the traced goods a delivery can hold"])
     else:
         ws3.append(["确定", "全程由记录的交付与批次关联连通"])
-        ws3.append(["可能", "途中有推断链接：未记录批次关联的主体，在保存期限内发出的货物可能含有其所收货物"])
+        ws3.append(["可能", "途中有推断链接：未记录批次关联的主体，在保存期限内发出的货物可能由其所收货物制成"])
+        ws3.append(["可能性", "确定者为1；否则为被追溯货物在该主体可用于制成该批货物的存货中所占份额，沿途相乘（按此排序）"])
         ws3.append(["最多含量", "该交付最多可能含有的被追溯货物数量"])
     section("提示" if not en else "Notes")
     for n in trace.notes or ("-",):
         ws3.append(["", n])
     ws3.append(["", "本表含收货方联系人与电话，仅供核查处置使用，不得公开。" if not en else
                 "This list holds receivers' contact persons and phone numbers: for investigators, not for publication."])
-    section("保存期限（天）" if not en else "Holding windows (days)")
+    section("所用保存期限（天）" if not en else "Holding windows used (days)")
     cats = _vocab("category", lang)
-    ws3.append(["类别" if not en else "category", "名称" if not en else "name", "天数" if not en else "days"])
+    kinds = _vocab("operator_kind", lang)
+    ws3.append(["类别" if not en else "category", "主体类型" if not en else "kind of station",
+                "天数" if not en else "days", "来源" if not en else "source",
+                "记录数" if not en else "pass-throughs"])
     for c in ws3[ws3.max_row]:
         c.font = bold
-    for key, days, over in windows_used(trace):
-        label = cats.get(key, key) + ((" (--window)" if en else "（--window 设定）") if over else "")
-        ws3.append([key, label, days])
-    ws3.append(["*", "other categories, or none recorded" if en else "其他或未记录类别", trace.options.default_window])
+    for key, kind, days, source, samples in windows_used(trace):
+        ws3.append([cats.get(key or "", key or ("unknown" if en else "未记录")), kinds.get(kind or "", kind or "*"),
+                    round(days, 2), _pick(WINDOW_SOURCE.get(source, (source, source)), lang), samples or None])
     return wb
 
 
@@ -448,20 +460,25 @@ def trace_table(trace: "Trace", ctx: TraceContext, limit: int | None = 50) -> st
         return rows[:limit], (f"\n  ... 另有 {len(rows) - limit} 行 / {len(rows) - limit} more "
                               "(--format csv, xlsx or json lists every one)")
 
-    srows = [[s.name or ctx.name(s.id), kinds.get(s.kind or "", s.kind), TIER[s.tier][0], short_time(s.time),
-              getattr(ctx.operators.get(s.id), "contact", None), getattr(ctx.operators.get(s.id), "phone", None)]
+    srows = [[s.name or ctx.name(s.id), kinds.get(s.kind or "", s.kind), TIER[s.tier][0], f"{s.likelihood:.2f}",
+              short_time(s.time), getattr(ctx.operators.get(s.id), "contact", None),
+              getattr(ctx.operators.get(s.id), "phone", None)]
              for s in trace.stations]
     shown, more = cut(srows)
     lines += ["", f"主体/stations ({len(srows)})",
-              render.text_table(shown, ["主体/station", "类型/kind", "层级/tier", time_head, "联系人/contact",
-                                        "电话/phone"]) + more]
+              render.text_table(shown, ["主体/station", "类型/kind", "层级/tier", "可能性/likelihood", time_head,
+                                        "联系人/contact", "电话/phone"]) + more]
     drows = [[ctx.lot_label(d.lot_id), ctx.product_name(d.lot_id), _num(d.quantity), _unit(d.unit, "zh"),
               ctx.name(d.sender_id), ctx.name(d.receiver_id), short_time(d.ship_time),
-              ctx.ticket_number(d.ticket_id), TIER[d.tier][0]] for d in trace.deliveries]
+              ctx.ticket_number(d.ticket_id), TIER[d.tier][0], f"{d.likelihood:.2f}"] for d in trace.deliveries]
     shown, more = cut(drows)
     lines += ["", f"交付/deliveries ({len(drows)})",
               render.text_table(shown, ["批次/lot", "产品/product", "数量/qty", "单位/unit", "发货方/from",
-                                        "收货方/to", "发货时间/ship time", "票据/ticket", "层级/tier"]) + more]
+                                        "收货方/to", "发货时间/ship time", "票据/ticket", "层级/tier",
+                                        "可能性/likelihood"]) + more]
+    if trace.windows:
+        wins = ", ".join(f"{w.category or '?'}@{w.kind or '*'} {w.days:.1f}d ({w.source})" for w in trace.windows)
+        lines += ["", f"保存期限/holding windows used: {wins}"]
     return "\n".join(lines)
 
 

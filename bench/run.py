@@ -17,7 +17,8 @@ BENCHMARKS = {
     "load": "load.py",  # generate + load the 1,000,000-delivery network into the embedded store
     "neo4j-load": "neo4j_load.py",  # write N synthetic deliveries into Neo4j (needs `make neo4j-start`)
     "trace": "trace.py",  # 1,000 lot traces down and up vs station-level BFS (and naive Cypher with a bolt:// store)
-    "outbreak": "outbreak.py",  # outbreak source ranking on the planted lots (--scale N, --check compares unpruned)
+    "trace_truth": "trace_truth.py",  # downstream traces vs the planted truth: recall / precision per lot, 5 networks
+    "outbreak": "outbreak.py",  # outbreak source ranking on the 1M network's planted lots (one upstream trace per case)
     "risk": "risk.py",  # features, grades and failure-risk scores for every operator of the 1,000,000-delivery network
     "risk-real": "risk_real.py",  # the planned-sample model on ../shared/realdata, scored as issue 17 is judged
     "indicators": "indicators.py",  # demonstration-city indicators of the loaded 1M city against the generator's truth

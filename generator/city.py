@@ -71,15 +71,19 @@ class Manifest:
     files: dict[str, list[str]] = field(default_factory=dict)
     rates: dict[str, Any] = field(default_factory=dict)
     out_dir: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)   # settings away from their defaults
 
     def to_dict(self) -> dict[str, Any]:
-        return {"generator": "foodtrace.synthetic", "version": self.version, "scale": self.scale,
-                "seed": self.seed, "start": self.start, "end": self.end, "counts": self.counts,
-                "files": self.files, "rates": self.rates}
+        d = {"generator": "foodtrace.synthetic", "version": self.version, "scale": self.scale,
+             "seed": self.seed, "start": self.start, "end": self.end, "counts": self.counts,
+             "files": self.files, "rates": self.rates}
+        if self.settings:
+            d["settings"] = self.settings
+        return d
 
 
 def generate(out_dir: str | Path, *, scale: int, seed: int, progress: Callable[[int], None] | None = None,
-             end: date | None = None, rates: dict[str, float] | None = None) -> Manifest:
+             end: date | None = None, rates: dict[str, float] | None = None, holding_scale: float = 1.0) -> Manifest:
     """Generate a synthetic Nantong network with ``scale`` deliveries into ``out_dir``.
 
     Parameters
@@ -97,6 +101,10 @@ def generate(out_dir: str | Path, *, scale: int, seed: int, progress: Callable[[
         Last day of the two-year window (default :data:`DEFAULT_END`).
     rates
         Overrides of :data:`DEFAULT_RATES`.
+    holding_scale
+        Multiplies every holding time (how long a station keeps goods before shipping them on): the
+        records then show longer or shorter pass-throughs, and learned holding windows follow. Recorded
+        in the manifest (``settings``) when not 1, so the default output stays byte-identical.
 
     Returns
     -------
@@ -107,6 +115,8 @@ def generate(out_dir: str | Path, *, scale: int, seed: int, progress: Callable[[
 
     if scale < 100:
         raise ValueError(f"scale must be at least 100 deliveries, got {scale}")
+    if not 0 < holding_scale <= 10:
+        raise ValueError(f"holding_scale must be in (0, 10], got {holding_scale}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     end = end or DEFAULT_END
@@ -123,7 +133,7 @@ def generate(out_dir: str | Path, *, scale: int, seed: int, progress: Callable[[
     report("network", 0.0)
     net = network.build(np.random.default_rng(s_net), scale, r)
     report("flow", 0.15)
-    flow = flow_mod.run(net, np.random.default_rng(s_flow), scale, days=730.0, rates=r)
+    flow = flow_mod.run(net, np.random.default_rng(s_flow), scale, days=730.0, rates=r, holding_scale=holding_scale)
     report("events", 0.45)
     ev = events.build(net, flow, np.random.default_rng(s_ev), scale, start, r)
     report("write", 0.6)
@@ -131,7 +141,8 @@ def generate(out_dir: str | Path, *, scale: int, seed: int, progress: Callable[[
                                               start=start, end=end, rates=r, seed=seed, scale=scale,
                                               progress=lambda f: report("write", 0.6 + 0.4 * f))
     m = Manifest(scale=scale, seed=seed, start=start.isoformat(), end=end.isoformat(), version=GENERATOR_VERSION,
-                 counts=counts, files=files, rates={"configured": r, "realised": realised}, out_dir=str(out))
+                 counts=counts, files=files, rates={"configured": r, "realised": realised}, out_dir=str(out),
+                 settings={"holding_scale": holding_scale} if holding_scale != 1.0 else {})
     (out / "manifest.json").write_bytes(orjson.dumps(m.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
     report("done", 1.0)
     return m

@@ -117,8 +117,9 @@ class Flow:
 
 
 class _Sim:
-    def __init__(self, net: Network, rng: np.random.Generator, days: float) -> None:
+    def __init__(self, net: Network, rng: np.random.Generator, days: float, holding_scale: float = 1.0) -> None:
         self.net, self.rng, self.days = net, rng, days
+        self.holding_scale = holding_scale
         cat = net.catalogue
         self.cls_of_key = np.array([C["frozen"] if p["storage"] == "frozen" else C[p["group"]] for p in cat])
         self.hold_of_key = np.array([1 if p["category"] == "leafy_vegetable" else _HOLD_CLASS[p["storage"]]
@@ -402,6 +403,8 @@ class _Sim:
         lo = np.where(cold, _HOLD_COLD[0], lo)
         hi = np.where(cold, _HOLD_COLD[1], hi)
         hold = lo + (hi - lo) * rng.random(len(rep)) ** 2
+        if self.holding_scale != 1.0:
+            hold = hold * self.holding_scale
         t_ship = self._col("t")[nodes][rep] + hold
         recv = net.cust_flat[net.cust_offs[ck[rep]] + (rng.random(len(rep)) * cnt[rep]).astype(np.int64)]
         ok = (q > 0) & (t_ship <= self.days)
@@ -420,21 +423,22 @@ class _Sim:
             frontier = self.step(frontier)
 
 
-def _simulate(net: Network, rng: np.random.Generator, days: float, n_origin: int) -> _Sim:
-    sim = _Sim(net, rng, days)
+def _simulate(net: Network, rng: np.random.Generator, days: float, n_origin: int, holding_scale: float = 1.0) -> _Sim:
+    sim = _Sim(net, rng, days, holding_scale)
     sim.run(n_origin)
     return sim
 
 
-def run(net: Network, rng: np.random.Generator, scale: int, *, days: float, rates: dict[str, float]) -> Flow:
-    """Generate the flow of lots with exactly ``scale`` deliveries."""
+def run(net: Network, rng: np.random.Generator, scale: int, *, days: float, rates: dict[str, float],
+        holding_scale: float = 1.0) -> Flow:
+    """Generate the flow of lots with exactly ``scale`` deliveries (holding times times ``holding_scale``)."""
     pilot_rng, main_rng, trim_rng = (np.random.default_rng(s) for s in rng.bit_generator.seed_seq.spawn(3))
-    pilot = _simulate(net, pilot_rng, days, 2000)
+    pilot = _simulate(net, pilot_rng, days, 2000, holding_scale)
     per_origin = max(pilot.dl.n, 1) / 2000
     factor = 1.06
     for _ in range(6):
         sim = _simulate(net, np.random.default_rng(main_rng.integers(2**63)), days,
-                        int(np.ceil(scale / per_origin * factor)) + 10)
+                        int(np.ceil(scale / per_origin * factor)) + 10, holding_scale)
         if sim.dl.n >= scale:
             break
         factor *= 1.1 * scale / max(sim.dl.n, 1)

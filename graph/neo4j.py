@@ -75,7 +75,7 @@ import time
 from collections import defaultdict
 from itertools import islice
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ontology.errors import StoreError, StoreUnavailable
@@ -83,7 +83,7 @@ from ontology.identifiers import lookup_forms
 from ontology.records import RECORD_TYPES, Delivery, Record, TransformationItem, record_fields, record_type
 
 from .store import (CHANGE_ANY_LOT, CHANGE_LOT_FIELD, CHANGE_VIA_ITEMS, CHANGE_VIA_SAMPLE, Store, WriteStats, chunks,
-                    first_known, plan_filters)
+                    first_known, plan_filters, require_fields)
 
 __all__ = ["Neo4jStore", "Neo4jURL", "parse_url", "SCHEMES"]
 
@@ -116,6 +116,8 @@ _BLOCK = 20000
 _ID_CHUNK = 10000
 #: records per page of a scan
 _PAGE = 5000
+#: rows per page of a whole-table column read (columns())
+_COLUMN_PAGE = 50_000
 #: tables whose ids are entities a user may look up (same order as the embedded store)
 _ENTITY_TABLES = ("lot", "operator", "product", "delivery", "sample", "trace_code", "certificate", "ticket",
                   "transformation", "event", "region", "case", "inspection", "complaint", "credit_record",
@@ -715,6 +717,10 @@ class Neo4jStore(Store):
         for i, (name, value) in enumerate((where or {}).items()):
             if name not in lab.columns:
                 raise StoreError(f"{table} has no field {name!r}")
+            if isinstance(value, (list, tuple, set, frozenset)):
+                clauses.append(f"n.{_q(name)} IN $w{i}")
+                params[f"w{i}"] = [c for c in (_coerce(lab.kinds[name], x) for x in value) if c is not None]
+                continue
             value = _coerce(lab.kinds[name], value)
             if value is None:
                 clauses.append(f"n.{_q(name)} IS NULL")
@@ -734,6 +740,21 @@ class Neo4jStore(Store):
             if len(rows) < _PAGE:
                 return
             after = rows[-1]["p"]["_seq"]
+
+    def columns(self, table: str, fields: Sequence[str]) -> list[tuple[Any, ...]]:
+        lab = _LABELS[record_type(table).table]
+        require_fields(table, lab.columns, fields)
+        values = ", ".join(f"n.{_q(f)}" for f in fields)
+        query = (f"MATCH (n:{_q(lab.label)}) WHERE n._seq > $after RETURN n._seq AS s, [{values}] AS v "
+                 f"ORDER BY n._seq LIMIT $page")
+        out: list[tuple[Any, ...]] = []
+        after = -1
+        while True:
+            rows = self._rows(query, after=after, page=_COLUMN_PAGE)
+            out.extend(tuple(r["v"]) for r in rows)
+            if len(rows) < _COLUMN_PAGE:
+                return out
+            after = rows[-1]["s"]
 
     def counts(self) -> dict[str, int]:
         parts = ", ".join(f"COUNT {{ MATCH (:{_q(t.label)}) }} AS {_q(name)}" for name, t in _LABELS.items())

@@ -30,14 +30,14 @@ import sqlite3
 import threading
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from ontology.errors import StoreError, StoreUnavailable
 from ontology.identifiers import lookup_forms
 from ontology.records import RECORD_TYPES, Delivery, Record, TransformationItem, record_fields, record_type
 
 from .store import (CHANGE_ANY_LOT, CHANGE_LOT_FIELD, CHANGE_VIA_ITEMS, CHANGE_VIA_SAMPLE, Store, WriteStats, chunks,
-                    first_known, plan_filters)
+                    first_known, plan_filters, require_fields)
 
 __all__ = ["SQLiteStore", "sqlite_path"]
 
@@ -367,13 +367,35 @@ class SQLiteStore(Store):
 
     def scan(self, table: str, where: Mapping[str, Any] | None = None) -> Iterator[Record]:
         t = _TABLES[record_type(table).table]
+        where = dict(where or {})
+        for name in where:
+            if name not in t.columns:
+                raise StoreError(f"{table} has no field {name!r}")
+        many = [n for n, v in where.items() if isinstance(v, (list, tuple, set, frozenset))]
+        if many:  # "one of": chunks of at most _IN_CHUNK values, in insertion order within each
+            name = many[0]
+            rest = {k: v for k, v in where.items() if k != name}
+            for part in chunks(sorted(dict.fromkeys(where[name]), key=str), _IN_CHUNK):
+                yield from self._scan_rows(t, {**rest, name: part})
+            return
+        yield from self._scan_rows(t, where)
+
+    def _scan_rows(self, t: _Table, where: dict[str, Any]) -> Iterator[Record]:
         sql, params = t.select, []
-        if where:
-            for name in where:
-                if name not in t.columns:
-                    raise StoreError(f"{table} has no field {name!r}")
-            sql += " WHERE " + " AND ".join(f"{_quote(n)} IS ?" for n in where)
-            params = list(where.values())
+        clauses = []
+        for n, v in where.items():
+            if isinstance(v, list):
+                clauses.append(f"{_quote(n)} IN ({', '.join('?' * len(v))})")
+                params.extend(v)
+            elif isinstance(v, (tuple, set, frozenset)):
+                vals = sorted(v, key=str)
+                clauses.append(f"{_quote(n)} IN ({', '.join('?' * len(vals))})")
+                params.extend(vals)
+            else:
+                clauses.append(f"{_quote(n)} IS ?")
+                params.append(v)
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
         sql += " ORDER BY rowid"
         # a separate cursor streams rows without holding the whole table in memory
         with self._db_lock:
@@ -389,6 +411,15 @@ class SQLiteStore(Store):
                     yield t.record(row)
         finally:
             cur.close()
+
+    def columns(self, table: str, fields: Sequence[str]) -> list[tuple[Any, ...]]:
+        t = _TABLES[record_type(table).table]
+        require_fields(table, t.columns, fields)
+        bools = [i for i, f in enumerate(fields) if t.types[t.columns.index(f)] == "bool"]
+        rows = self._query(f"SELECT {', '.join(_quote(f) for f in fields)} FROM {_quote(t.name)} ORDER BY rowid")
+        if bools:
+            rows = [tuple(bool(v) if i in bools and v is not None else v for i, v in enumerate(r)) for r in rows]
+        return rows
 
     def counts(self) -> dict[str, int]:
         return {name: self._query(f"SELECT count(*) FROM {_quote(name)}")[0][0] for name in _TABLES}
@@ -441,12 +472,15 @@ class SQLiteStore(Store):
             clauses, params = [], []
             for k in keys:
                 vals = part if k == first else active[k]
-                clauses.append(f"{_quote(k)} IN ({', '.join('?' * len(vals))})")
+                # a lot has few deliveries, a station many: with lots given, only the lot index is used (SQLite
+                # would otherwise pick a station's index and read all of its deliveries); "+" turns an index off
+                off = "+" if "lot_id" in active and k != "lot_id" else ""
+                clauses.append(f"{off}{_quote(k)} IN ({', '.join('?' * len(vals))})")
                 params.extend(vals)
             if live_sql:
                 clauses.append(live_sql)
             if extra is not None:
-                clauses.append(extra[0])
+                clauses.append(("+" if "lot_id" in active else "") + extra[0])
                 params.extend(extra[1])
             sql = t.select + (" WHERE " + " AND ".join(clauses) if clauses else "")
             for row in self._query(sql, params):

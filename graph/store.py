@@ -44,6 +44,7 @@ __all__ = [
     "known_schemes",
     "open_store",
     "first_known",
+    "require_fields",
     "plan_filters",
     "chunks",
 ]
@@ -105,7 +106,17 @@ class Store(ABC):
 
     @abstractmethod
     def scan(self, table: str, where: Mapping[str, Any] | None = None) -> Iterator[Record]:
-        """Every record of ``table`` whose fields equal ``where`` (all of them if None)."""
+        """Every record of ``table`` whose fields equal ``where`` (all of them if None).
+
+        A list, tuple, set or frozenset value matches a field equal to any of its members (one
+        batched read for many values, e.g. the samples of a frontier of lots)."""
+
+    def columns(self, table: str, fields: Sequence[str]) -> list[tuple[Any, ...]]:
+        """The named fields of every record of ``table``, one tuple per record in insertion order, without
+        building records: for statistics over a whole table (e.g. the holding times a trace learns).
+        Backends answer it in one read; this default goes through :meth:`scan`."""
+        require_fields(table, [f.name for f in record_fields(record_type(table))], fields)
+        return [tuple(getattr(r, f) for f in fields) for r in self.scan(table)]
 
     @abstractmethod
     def counts(self) -> dict[str, int]:
@@ -336,6 +347,14 @@ def plan_filters(filters: Mapping[str, Iterable[str] | None]) -> tuple[dict[str,
     if any(not v for v in active.values()):
         return None
     return active, sorted(active, key=lambda k: -len(active[k]))
+
+
+def require_fields(table: str, known: Iterable[str], fields: Iterable[str]) -> None:
+    """Raise :class:`StoreError` naming the first of ``fields`` that ``table`` does not have."""
+    have = set(known)
+    for f in fields:
+        if f not in have:
+            raise StoreError(f"{table} has no field {f!r}")
 
 
 def chunks(items: Sequence[Any] | Iterable[Any], size: int) -> Iterator[list[Any]]:

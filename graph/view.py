@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
 from ontology.records import Delivery, Record, TransformationItem
 
@@ -80,6 +80,9 @@ class ReadView:
     def counts(self) -> dict[str, int]:
         """Number of records per table."""
         return self._store.counts()
+    def columns(self, table: str, fields: Sequence[str]) -> list[tuple[Any, ...]]:
+        """The named fields of every record of ``table`` as tuples (see :meth:`graph.store.Store.columns`)."""
+        return self._store.columns(table, fields)
 
     def resolve_many(self, identifiers: Iterable[str]) -> dict[str, str]:
         return self._store.resolve_many(identifiers)

@@ -53,6 +53,7 @@ __all__ = [
     "local_naive",
     "day_of",
     "days_of",
+    "epochs",
     "parse_day",
     "now",
     "now_iso",
@@ -222,6 +223,40 @@ def days_of(values: Iterable[Any]) -> "np.ndarray":
         head = head.copy()
         head[other.index] = [day_of(v) for v in other]
     return pd.to_datetime(head, format="%Y-%m-%d", errors="coerce").to_numpy(dtype="datetime64[D]")
+
+
+def epochs(values: Iterable[Any], *, end_of_day: bool = False) -> "np.ndarray":
+    """:func:`epoch` of many values at once, as a float array (NaN where empty): Beijing-time date-times
+    (the loaders' own form) and dates are parsed in bulk, other forms one by one. ``end_of_day``: a date
+    is its last second.
+
+    >>> e = epochs(["2026-03-01T08:00:00+08:00", "2026-03-01T00:00:00Z", "2026-03-01", None])
+    >>> e[:3].tolist() == [epoch("2026-03-01T08:00:00+08:00"), epoch("2026-03-01T00:00:00Z"), epoch("2026-03-01")]
+    True
+    >>> math.isnan(e[3])
+    True
+    >>> float(epochs(["2026-03-01"], end_of_day=True)[0]) == epoch("2026-03-01", end_of_day=True)
+    True
+    """
+    import numpy as np
+
+    vals = values.tolist() if hasattr(values, "tolist") else list(values)
+    out = np.full(len(vals), np.nan)
+    fast_i = [i for i, v in enumerate(vals) if v.__class__ is str and (
+        (len(v) == 25 and v[10] == "T" and v.endswith("+08:00")) or len(v) == 10)]
+    if fast_i:
+        local = np.array([vals[i][:19] for i in fast_i], dtype="datetime64[s]").astype(np.int64)
+        out[np.array(fast_i)] = local - 8 * 3600   # a Beijing wall-clock time, as UTC epoch seconds
+        if end_of_day:
+            dates = np.array([len(vals[i]) == 10 for i in fast_i])
+            out[np.array(fast_i)[dates]] += 86399
+    done = set(fast_i)
+    other_i = [i for i, v in enumerate(vals) if v is not None and v != "" and i not in done] \
+        if len(fast_i) < len(vals) else []
+    for i in other_i:
+        t = epoch(vals[i], end_of_day=end_of_day)
+        out[i] = np.nan if t is None else t
+    return out
 
 
 def parse_day(value: Any, what: str = "as_of") -> date:

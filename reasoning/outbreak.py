@@ -5,59 +5,39 @@ weight (1 by default; negative for a confirmed non-case, e.g. a shop that sold
 the suspected food and had no ill customers) and an optional date (when the
 case was observed: onset, sampling).
 
-Candidates
-    Every station and lot upstream of at least one positive case, found by an
-    upstream :mod:`reasoning.trace` from each positive case:
+Candidates and score
+    FoodChain-Lab's score: the sum of the weights of the cases a candidate
+    station or lot reaches downstream, negatives included, divided by the sum
+    of all positive weights. 1.0 means the candidate reaches every positive
+    case and no negative one (a common link); a reached non-case lowers it.
+    Downstream and upstream traces mirror each other (:mod:`reasoning.trace`):
+    a candidate reaches a case exactly when it lies upstream of it. So the
+    ranking runs **one upstream trace per case** (negative cases included)
+    and counts, for each station and lot, the cases whose upstream trace
+    lists it; the candidates are everything upstream of a positive case, plus
+    the case stations and lots themselves (a kitchen can be the source).
 
-    * a station case with a date: what the station received before the end of
-      that date (within the holding windows of the received lots);
+    * a station case with a date: what the station received by the end of that
+      date (Beijing time), within the holding window of each received lot
+      before it (a leafy vegetable delivered two weeks before the onset cannot
+      explain it; a supplier whose goods came only after the date does not);
     * a station case without a date: what it ever received;
-    * a lot case: the lot's origins (before the end of its date, where given);
+    * a lot case: the lot's origins (by the end of its date, where given).
 
-    plus the case stations and lots themselves (a kitchen can be the source).
-    Negative cases propose no candidates.
+    The tests check on hand-made networks that this gives the ranking that a
+    forward trace from every candidate gives.
 
-Score
-    FoodChain-Lab's: the sum of the weights of the cases a candidate's
-    **forward** (downstream) trace reaches, negatives included, divided by the
-    sum of all positive weights. 1.0 means the candidate reaches every positive
-    case and no negative one (a common link); a reached non-case lowers it. A
-    station's forward trace starts from everything it shipped, a lot's from the
-    lot. A station case is reached when its station is among the stations the
-    trace reaches (or is the candidate itself); a lot case when its lot is
-    among the reached lots (or is the candidate).
-
-Time windows
-    A case with a date counts only if the forward trace could have reached it
-    by the end of that date (Beijing time). A station case is reached by a
-    delivery to it that the trace reaches and that arrived by then and within
-    the holding window of its lot's category before it (a leafy vegetable
-    delivered two weeks before the onset cannot explain it; the same windows
-    as the traces, :data:`reasoning.trace.DEFAULT_WINDOWS`); a lot case when
-    the trace reaches the lot by then. A supplier whose goods reached a shop
-    only after the shop's case date does not explain that case. A case
-    without a date is reached at any time.
-
-Pruning
-    A forward trace from a wholesale market or a distributor follows a year of
-    shipments into most of the city; only the part that can lead to a case
-    matters. By default the forward traces run over a view of the network
-    that keeps only deliveries received by the cases' upstream closure (the
-    stations the upstream traces of all cases reach, negative cases included,
-    and the case stations). A forward path to a case in time is an upstream
-    path from it, so this gives the same ranking as tracing over the whole
-    network wherever the upstream trace mirrors the downstream one;
-    ``prune=False`` traces over the whole network.
-
-Tiers
-    Each reached case carries the tier of the trace item that reached it
-    (``certain``: explicit lot links all the way; ``possible``: an inferred
-    link on the way); a candidate's ``tier`` is the weakest over the cases it
-    reaches (None if it reaches none).
+Tiers and times
+    Each reached case carries the tier of the candidate in the case's upstream
+    trace (``certain``: explicit lot links all the way; ``possible``: an
+    inferred link on the way) and when the goods reached the case along that
+    way (the arrival of the delivery nearest the case; none where the
+    candidate is the case itself); a candidate's ``tier`` is the weakest over
+    the cases it reaches (None if it reaches none).
 
 Kill steps and hazards
     ``kill`` names stations or lots whose processing kills the hazard (a
-    canteen boiling everything): forward and upstream traces are cut there
+    canteen boiling everything): the traces are cut there
     (:class:`reasoning.trace.TraceOptions` ``kill``). A kill station can still
     be a source itself (contamination after cooking). Heat removes pathogens
     (hazard ``microbial``, or ``unknown``), not drug residues, pesticides,
@@ -75,7 +55,8 @@ Ranks and priors
     prior is the highest prior of the categories it shipped; a lot's, its
     product category's.
 
-All traces run on one :class:`reasoning.trace.Tracer`, so reads are shared.
+All traces run on one :class:`reasoning.trace.Tracer` (give one built on a
+:class:`reasoning.trace_index.TraceIndex` to trace from memory), so reads are shared.
 
 Example: a farm supplies two restaurants; only the farm reaches both cases.
 
@@ -109,7 +90,7 @@ from ontology.errors import InvalidRecord, NotFound
 
 from ontology.times import epoch
 
-from .trace import CERTAIN, HAZARDS, POSSIBLE, Start, Trace, TraceOptions, Tracer, resolve_start
+from .trace import CERTAIN, HAZARDS, POSSIBLE, Start, TraceOptions, Tracer, resolve_start
 
 if TYPE_CHECKING:
     from graph.view import ReadView
@@ -318,18 +299,15 @@ class OutbreakRanking:
 
 def rank_sources(view: "ReadView", cases: Sequence[Case | ResolvedCase], *, kill: Iterable[str] = (),
                  hazard: str = "unknown", priors: bool | Mapping[str, float] = False,
-                 options: TraceOptions | None = None, tracer: Tracer | None = None,
-                 prune: bool = True) -> OutbreakRanking:
+                 options: TraceOptions | None = None, tracer: Tracer | None = None) -> OutbreakRanking:
     """Rank the stations and lots upstream of the positive cases by the case weight they explain.
 
     ``kill``: station or lot identifiers (any form) whose processing kills the hazard.
     ``hazard``: one of :data:`reasoning.trace.HAZARDS`. ``priors``: True for the packaged
     product-risk priors, or a mapping category -> prior (unknown categories get 0.3).
-    ``options``: trace settings (holding windows, category policy, ``infer``); its hazard and
-    kill are replaced by these arguments. ``tracer``: the tracer of the upstream traces (reuse
-    one, and its cache, across calls). ``prune=False`` runs the forward traces over the whole
-    network instead of the cases' upstream closure (same answer, much slower; see the module
-    docstring).
+    ``options``: trace settings (holding windows, category policy, ``infer``, the likelihood and
+    inferred-link cuts); its hazard, kill, since and until are set here. ``tracer``: the tracer of
+    the traces (reuse one, and its cache or index, across calls).
 
     Raises :class:`InvalidRecord` (no positive case, unknown hazard) and :class:`NotFound`
     (a case or kill id that is no station or lot).
@@ -367,17 +345,11 @@ def rank_sources(view: "ReadView", cases: Sequence[Case | ResolvedCase], *, kill
         notes.append(f"traces cut at the kill steps {', '.join(sorted(kill_set))} ({hazard} hazard)")
 
     tr = tracer or Tracer(view)
-    cand_stations, cand_lots, closure = _candidates(tr, rcases, opts)
-
-    # where every case has a date, nothing shipped after the last one can reach a case in time
-    dates = [c.time for c in rcases]
-    fwd = replace(opts, until=max(dates)) if all(t is not None for t in dates) else opts  # type: ignore[type-var]
-    down = Tracer(_Within(view, closure)) if prune else tr  # type: ignore[arg-type]
-    cats = _Categories(view)
-    station_hits = {s: _hits(down.trace(Start("station", s, s, station_id=s), "down", fwd), "station", s, rcases,
-                             fwd, cats) for s in sorted(cand_stations)}
-    lot_hits = {lot: _hits(down.trace(Start("lot", lot, lot, lot_id=lot), "down", fwd), "lot", lot, rcases, fwd,
-                           cats) for lot in sorted(cand_lots)}
+    station_hits, lot_hits = _hits_upstream(tr, rcases, opts)
+    cand_stations = {k for k, v in station_hits.items() if any(h.weight > 0 for h in v)}
+    cand_lots = {k for k, v in lot_hits.items() if any(h.weight > 0 for h in v)}
+    station_hits = {k: tuple(v) for k, v in station_hits.items() if k in cand_stations}
+    lot_hits = {k: tuple(v) for k, v in lot_hits.items() if k in cand_lots}
 
     prior_table: Mapping[str, float] | None = None
     version: str | None = None
@@ -429,106 +401,26 @@ def rank_sources(view: "ReadView", cases: Sequence[Case | ResolvedCase], *, kill
                            kill_applied, version, tuple(notes))
 
 
-def _candidates(tr: Tracer, cases: Sequence[ResolvedCase],
-                opts: TraceOptions) -> tuple[set[str], set[str], frozenset[str]]:
-    """Candidate stations and lots (upstream of a positive case) and the upstream closure of every case.
-
-    The closure holds the stations of the upstream traces of all cases, negative ones included, and
-    the case stations.
-    """
-    stations: set[str] = set()
-    lots: set[str] = set()
-    closure: set[str] = {c.id for c in cases if c.kind == "station"}
+def _hits_upstream(tr: Tracer, cases: Sequence[ResolvedCase],
+                   opts: TraceOptions) -> tuple[dict[str, list[CaseHit]], dict[str, list[CaseHit]]]:
+    """Station -> the cases it reaches, lot -> the cases it reaches: one upstream trace per case (by the end of
+    its date), each case reaching itself too."""
+    stations: dict[str, list[CaseHit]] = {}
+    lots: dict[str, list[CaseHit]] = {}
     for c in cases:
-        until = c.time
-        if c.kind == "lot":
-            t = tr.trace(Start("lot", c.id, c.input, lot_id=c.id), "up", replace(opts, until=until))
-        else:  # without a date: everything the station ever received
-            t = tr.trace(Start("station", c.id, c.input, station_id=c.id), "up", replace(opts, until=until))
-        closure.update(x.id for x in t.stations)
-        if c.weight <= 0:
-            continue
-        (lots if c.kind == "lot" else stations).add(c.id)
-        stations.update(s.id for s in t.stations)
-        lots.update(x.id for x in t.lots)
-    return stations, lots, frozenset(closure)
-
-
-class _Within:
-    """A read view showing only the deliveries received by the given stations.
-
-    Forward traces over it stay inside the cases' upstream closure: a delivery to a station outside
-    it leads to no case. Every delivery into a station inside is shown, so whether a station's
-    shipment is explained by what it received (which decides inferred links) reads as on the whole
-    network.
-    """
-
-    def __init__(self, view: "ReadView", stations: frozenset[str]) -> None:
-        self._view = view
-        self._stations = stations
-
-    def deliveries(self, **kw: Any) -> list:
-        return [d for d in self._view.deliveries(**kw) if d.receiver_id in self._stations]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._view, name)
-
-
-class _Categories:
-    """Food category of lots, read in batches and cached."""
-
-    def __init__(self, view: "ReadView") -> None:
-        self.view = view
-        self.known: dict[str, str | None] = {}
-
-    def of(self, lots: Iterable[str]) -> dict[str, str | None]:
-        todo = sorted({x for x in lots if x not in self.known})
-        if todo:
-            recs = self.view.get_many("lot", todo)
-            prods = self.view.get_many("product", sorted({r.product_id for r in recs.values() if r.product_id}))
-            for x in todo:
-                r = recs.get(x)
-                self.known[x] = getattr(prods.get(r.product_id), "category", None) if r and r.product_id else None
-        return self.known
-
-
-def _hits(t: Trace, kind: str, cid: str, cases: Sequence[ResolvedCase], opts: TraceOptions,
-          cats: _Categories) -> tuple[CaseHit, ...]:
-    """The cases a forward trace reaches in time, with the tier of the link that reaches each.
-
-    A station case is reached by a reached delivery to it that arrived no later than the end of the
-    case date and, like the upstream traces, within the holding window of its lot's category before
-    it (goods that left the case station's shelves long before the onset cannot explain it).
-    """
-    into: dict[str, list] = {}
-    for d in t.deliveries:
-        into.setdefault(d.receiver_id, []).append(d)
-    category = cats.of(d.lot_id for c in cases if c.kind == "station" for d in into.get(c.id, ()))
-    reached_lots = {x.id: x for x in t.lots}
-    out = []
-    for c in cases:
-        if c.kind == kind and c.id == cid:
-            out.append(CaseHit(c.id, c.kind, c.weight, CERTAIN, None, c.input))
-            continue
-        limit = c.time
-        if c.kind == "lot":
-            item = reached_lots.get(c.id)
-            when = epoch(item.time) if item is not None and item.time else None
-            if item is None or (limit is not None and when is not None and when > limit):
-                continue
-            out.append(CaseHit(c.id, c.kind, c.weight, item.tier, item.time, c.input))
-            continue
-        best: tuple[float, str] | None = None
-        certain = False
-        for d in into.get(c.id, ()):
-            arr = epoch(d.received_time or d.ship_time)
-            if arr is None or (limit is not None and not limit - opts.window(category.get(d.lot_id)) <= arr <= limit):
-                continue
-            certain = certain or d.tier == CERTAIN
-            best = (arr, d.received_time or d.ship_time) if best is None or arr < best[0] else best  # type: ignore[assignment]
-        if best is not None:
-            out.append(CaseHit(c.id, c.kind, c.weight, CERTAIN if certain else POSSIBLE, best[1], c.input))
-    return tuple(out)
+        start = (Start("lot", c.id, c.input, lot_id=c.id) if c.kind == "lot"
+                 else Start("station", c.id, c.input, station_id=c.id))
+        t = tr.trace(start, "up", replace(opts, until=c.time))
+        arrival = {d.id: d.received_time or d.ship_time for d in t.deliveries}
+        own = stations if c.kind == "station" else lots
+        own.setdefault(c.id, []).append(CaseHit(c.id, c.kind, c.weight, CERTAIN, None, c.input))
+        for items, into in ((t.stations, stations), (t.lots, lots)):
+            for x in items:
+                if x.id == c.id and into is own:
+                    continue
+                when = arrival.get(x.evidence[0]) if x.evidence else x.time
+                into.setdefault(x.id, []).append(CaseHit(c.id, c.kind, c.weight, x.tier, when, c.input))
+    return stations, lots
 
 
 def _score(hits: Sequence[CaseHit], total: float) -> float:

@@ -38,7 +38,8 @@ _MAX_UPLOAD = 20 * 1024 * 1024
 def _query(id: str, since: str | None, until: str | None, window: list[str], hazard: str | None, kill: list[str],
            explicit_only: bool) -> Any:
     return trace_query(id=id, since=since or None, until=until or None, window=[w for w in window if w.strip()],
-                       hazard=hazard or None, kill=[k for k in kill if k.strip()], explicit_only=explicit_only)
+                       hazard=hazard or None, kill=[k for k in kill if k.strip()], explicit_only=explicit_only,
+                       min_likelihood=None, max_inferred=None, fixed_windows=False)
 
 
 def _trace_params(id: str = Query("", max_length=MAX_ID), direction: Literal["down", "up"] = "down",

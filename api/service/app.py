@@ -25,6 +25,7 @@ from .. import console
 from ..settings import Settings, get_settings
 from . import admin, capture, credit, disposal, investigate, problems, public
 from .projection import PublicViews
+from .tracing import TraceIndexHolder
 from .security import AuditMiddleware
 from .servicedb import ServiceDB
 
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.service_db = ServiceDB(settings.service_db)
         app.state.public_views = PublicViews(settings.service_db, app.state.store)
         app.state.accounts = console.open_accounts(settings)
+        app.state.trace_index = TraceIndexHolder(app.state.store, settings.trace_index)
         try:
             yield
         finally:

@@ -3,7 +3,9 @@
 Each endpoint does what the matching command does, over the service's store:
 
 * ``GET /trace/down``, ``GET /trace/up``: ``foodtrace trace down|up ID --format json``
-  (:meth:`reasoning.trace.Trace.to_dict`), same options (since, until, window, hazard, kill, explicit_only);
+  (:meth:`reasoning.trace.Trace.to_dict`), same options (since, until, window, hazard, kill, explicit_only,
+  min_likelihood, max_inferred, fixed_windows), traced over the worker's in-memory index where it is ready
+  (:mod:`api.service.tracing`);
 * ``GET /recall.xlsx``, ``GET /recall.csv``: ``foodtrace trace ... --format xlsx|csv``, the recall list
   (召回清单) as a download; it carries receivers' contacts, so only investigators get it;
 * ``POST /outbreak`` (JSON cases) and ``POST /outbreak/upload`` (a CASES.csv or Excel file):
@@ -73,6 +75,9 @@ class TraceQuery:
     hazard: str | None
     kills: tuple[str, ...]
     explicit_only: bool
+    min_likelihood: float | None = None
+    max_inferred: str | None = None
+    fixed_windows: bool = False
 
 
 _ID_HELP = ("Where the trace starts, in any identifier form the store knows: lot id or EPC URN, GS1 Digital Link "
@@ -93,6 +98,12 @@ def trace_query(
     kill: list[str] = Query([], max_length=50, description="A station or lot whose processing kills the hazard "
                             "(any identifier form; repeatable)"),
     explicit_only: bool = Query(False, description="Follow recorded links only (no inferred, possible links)"),
+    min_likelihood: float | None = Query(None, ge=0, le=1, description="Do not follow possible paths less likely "
+                                         "than this (default 0.05)"),
+    max_inferred: str | None = Query(None, max_length=8, pattern=r"^(\d{1,4}|none)$",
+                                     description="Most inferred links on a path, or none (default 2)"),
+    fixed_windows: bool = Query(False, description="The hand-set holding windows instead of windows learned "
+                                "from the records"),
 ) -> TraceQuery:
     """The options of ``foodtrace trace`` as query parameters."""
     ident = id.strip()
@@ -104,7 +115,8 @@ def trace_query(
     for k in kill:
         if not k.strip() or len(k) > MAX_ID:
             raise _invalid("query.kill", "a kill step identifier is empty or too long")
-    return TraceQuery(ident, since, until, tuple(window), hazard, tuple(k.strip() for k in kill), explicit_only)
+    return TraceQuery(ident, since, until, tuple(window), hazard, tuple(k.strip() for k in kill), explicit_only,
+                      min_likelihood, max_inferred, fixed_windows)
 
 
 def _options(view: ReadView, q: TraceQuery) -> Any:
@@ -124,25 +136,28 @@ def _options(view: ReadView, q: TraceQuery) -> Any:
         raise _invalid("query.window", str(e)) from None
     try:
         return trace_options(view, since=since, until=until, windows=windows, hazard=q.hazard, kills=q.kills,
-                             explicit_only=q.explicit_only)
+                             explicit_only=q.explicit_only, min_likelihood=q.min_likelihood,
+                             max_inferred=q.max_inferred, fixed_windows=q.fixed_windows)
     except NotFound as e:
         raise _invalid("query.kill", str(e).removeprefix("--kill ")) from None
 
 
 def run_trace(request: Request, view: ReadView, q: TraceQuery, direction: str) -> Any:
-    from reasoning.trace import trace
+    from .tracing import tracer_for
 
     audit_entities(request, q.id, *q.kills)
     opts = _options(view, q)
-    result = trace(view, q.id, direction, opts)
+    result = tracer_for(request, view).trace(q.id, direction, opts)
     st = result.start
     audit_entities(request, *{x for x in (st.id, st.lot_id, st.station_id) if x and x != q.id})
     return result
 
 
-_TRACE_DOC = ("The JSON of `foodtrace trace {d} ID --format json`: the start, the options, counts by tier and "
-              "every reached lot, delivery and station with its tier (certain: recorded links all the way; "
-              "possible: an inferred link on the way), time and evidence (delivery ids of one path).")
+_TRACE_DOC = ("The JSON of `foodtrace trace {d} ID --format json`: the start, the options, the holding windows used "
+              "(learned from the records, or hand-set) with their source, counts by tier and every reached lot, "
+              "delivery and station with its tier (certain: recorded links all the way; possible: an inferred link "
+              "on the way), likelihood (1 when certain; most likely first), time and evidence (delivery ids of its "
+              "most likely path).")
 
 
 @router.get("/trace/down", summary="下游追溯 / trace downstream: where did it go",
@@ -264,6 +279,8 @@ class OutbreakIn(BaseModel):
     hazard: Hazard = Field("unknown", description="Kind of hazard; kill steps cut only pathogens")
     kill: list[str] = Field([], max_length=50, description="Stations or lots whose processing kills the hazard")
     priors: bool = Field(False, description="Order tied candidates by product-risk priors (scores unchanged)")
+    window: list[str] = Field([], max_length=50, description="Holding windows CATEGORY=DAYS, e.g. pork=5")
+    explicit_only: bool = Field(False, description="Follow recorded links only (no inferred, possible links)")
     top: int | None = Field(None, ge=0, le=1_000_000, description="Only the N best stations and lots (0 or none: all)")
 
 
@@ -304,10 +321,17 @@ def _case_date(day: str) -> str:
 
 
 def rank(request: Request, view: ReadView, cases: list[Any], *, hazard: str, kill: list[str], priors: bool,
-          top: int | None, where: str) -> dict[str, Any]:
+         top: int | None, where: str, window: list[str] = (), explicit_only: bool = False) -> dict[str, Any]:
     from reasoning.outbreak import rank_sources
+    from reasoning.trace import TraceOptions
 
-    from ..trace_params import kill_ids
+    from ..trace_params import kill_ids, parse_windows
+    from .tracing import tracer_for
+
+    try:
+        windows = parse_windows([w for w in window if w.strip()])
+    except InvalidRecord as e:
+        raise _invalid(f"{where}.window", str(e)) from None
 
     audit_entities(request, *kill)  # the cases' identifiers were named when they were read
     kill = [k.strip() for k in kill]
@@ -319,7 +343,8 @@ def rank(request: Request, view: ReadView, cases: list[Any], *, hazard: str, kil
         raise _invalid(f"{where}.kill", str(e).removeprefix("--kill ")) from None
     audit_entities(request, *(c.id for c in cases if c.id != c.input))
     try:
-        result = rank_sources(view, cases, kill=kill, hazard=hazard, priors=priors)
+        result = rank_sources(view, cases, kill=kill, hazard=hazard, priors=priors, tracer=tracer_for(request, view),
+                              options=TraceOptions(windows=windows, infer=not explicit_only))
     except InvalidRecord as e:
         raise _invalid(f"{where}.cases", str(e)) from None
     data = result.to_dict()
@@ -333,8 +358,8 @@ def _bad_rows(e: Any, location: Any) -> RequestValidationError:
                                     "row": r["row"], "field": r["field"], "value": r["value"]} for r in e.rows])
 
 
-_OUTBREAK_DOC = ("Ranks stations and lots by the share of case weight their forward trace explains (1 = a common "
-                 "link), as `foodtrace outbreak CASES.csv --format json`. Any bad case (unknown id, bad weight or "
+_OUTBREAK_DOC = ("Ranks stations and lots by the share of case weight they explain (1 = a common link; one upstream "
+                 "trace per case), as `foodtrace outbreak CASES.csv --format json`. Any bad case (unknown id, bad weight or "
                  "date) is a 422 problem whose `errors` name each bad row, field and reason: no ranking is computed "
                  "on part of the cases.")
 
@@ -355,7 +380,7 @@ def outbreak(request: Request, *, body: OutbreakIn, view: ViewDep,
     except CaseRowsError as e:
         raise _bad_rows(e, lambda r: ("body", "cases", r["row"], "id")) from None
     return rank(request, view, cases, hazard=body.hazard, kill=body.kill, priors=body.priors, top=body.top,
-                 where="body")
+                where="body", window=body.window, explicit_only=body.explicit_only)
 
 
 @router.post("/outbreak/upload", summary="疫情溯源排名 / outbreak source ranking (CASES.csv or Excel upload)",
@@ -368,6 +393,8 @@ def outbreak_upload(*, request: Request,
                     hazard: Hazard = Form("unknown", description="Kind of hazard"),
                     kill: list[str] = Form([], description="Kill steps (stations or lots; repeatable)"),
                     priors: bool = Form(False, description="Order ties by product-risk priors"),
+                    window: list[str] = Form([], description="Holding windows CATEGORY=DAYS (repeatable)"),
+                    explicit_only: bool = Form(False, description="Follow recorded links only"),
                     top: int | None = Form(None, ge=0, le=1_000_000, description="Only the N best (0: all)"),
                     view: ViewDep,
                     key: ApiKey = Depends(require("outbreak"))) -> dict[str, Any]:
@@ -402,7 +429,8 @@ def outbreak_upload(*, request: Request,
         cases = resolve_rows(rows, view, shown)
     except CaseRowsError as e:
         raise _bad_rows(e, lambda r: ("file", f"row {r['row']}", r["field"])) from None
-    return rank(request, view, cases, hazard=hazard, kill=kill, priors=priors, top=top, where="body")
+    return rank(request, view, cases, hazard=hazard, kill=kill, priors=priors, top=top, where="body",
+                window=window, explicit_only=explicit_only)
 
 
 # -- operator profiles -----------------------------------------------------------------------------------

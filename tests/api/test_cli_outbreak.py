@@ -156,3 +156,18 @@ def test_unknown_kill_step_and_missing_file(db, tmp_path):
     assert r.exit_code == 2 and r.stderr.strip() == "foodtrace: kill step 'OVEN': no station or lot has this identifier"
     r = outbreak(db, tmp_path / "missing.csv")
     assert r.exit_code == 2 and "missing.csv: cannot read" in r.stderr
+
+
+def test_window_and_explicit_only(db, tmp_path):
+    """--window narrows what a dated case can be explained by (lettuce that arrived the day before the onset, with
+    a half-day window, cannot explain it); --explicit-only is accepted and ranks on recorded links."""
+    cases = write(tmp_path, "编号,日期\n" + f"{SHOP1},2026-03-02\n{SHOP2},2026-03-02\n")
+    wide = json.loads(outbreak(db, cases, "--format", "json").stdout)
+    narrow = json.loads(outbreak(db, cases, "--format", "json", "--window", "叶菜类=0.5").stdout)
+    assert {x["id"]: x["score"] for x in wide["stations"]}[FARM] == 1.0
+    assert FARM not in {x["id"] for x in narrow["stations"]}
+    r = outbreak(db, cases, "--format", "json", "--explicit-only")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["stations"][0]["score"] == 1.0
+    bad = outbreak(db, cases, "--window", "pork")
+    assert bad.exit_code == 2 and "CATEGORY=DAYS" in bad.output

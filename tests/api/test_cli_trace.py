@@ -33,9 +33,9 @@ PIG_LINK = "https://id.gs1.org/01/06901234567892/10/PIG-0301"   # an alias of lo
 SLAUGHTER_USCC = "91320600MA1RUNF001"                              # an alias of the slaughterhouse
 
 ZH_HEADERS = ["批次", "产品", "数量", "单位", "发货方", "收货方", "发货时间", "票据", "合格证明", "联系人", "联系电话",
-              "层级", "最多含量", "证据链", "批次标识", "交付标识"]
+              "层级", "可能性", "最多含量", "证据链", "批次标识", "交付标识"]
 EN_HEADERS = ["lot", "product", "quantity", "unit", "from", "to", "ship time", "ticket", "certificate", "contact",
-              "phone", "tier", "max quantity", "evidence", "lot id", "delivery id"]
+              "phone", "tier", "likelihood", "max quantity", "evidence", "lot id", "delivery id"]
 
 
 def network() -> list:
@@ -212,7 +212,7 @@ def test_table_shows_start_counts_stations_and_deliveries(db):
 # -- recall list -----------------------------------------------------------------------------------
 
 D4_ROW = ["ST-0303", "猪肉馅", "40", "千克", NAMES[STALL], NAMES[CANTEEN], "2026-03-03 07:00", "INV-004", "",
-          "周伟", "13800000005", "可能", "40",
+          "周伟", "13800000005", "可能", "1", "40",
           "如皋市东陈生猪养殖场→南通润丰屠宰场 2026-03-01 票T-001；南通润丰屠宰场→农副产品批发市场12号摊位 2026-03-02 票INV-002；"
           "农副产品批发市场12号摊位→通州区实验小学食堂 2026-03-03 票INV-004（推断）", "lot:STALL1", "d4"]
 
@@ -253,17 +253,17 @@ def test_xlsx_recall_list(db, tmp_path):
     assert rows[0] == ZH_HEADERS
     assert [r[-1] for r in rows[1:]] == ["d1", "d2", "d3", "d4"]
     assert rows[4] == ["ST-0303", "猪肉馅", 40, "千克", NAMES[STALL], NAMES[CANTEEN], datetime(2026, 3, 3, 7, 0),
-                       "INV-004", None, "周伟", "13800000005", "可能", 40, D4_ROW[13], "lot:STALL1", "d4"]
-    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:P5"
+                       "INV-004", None, "周伟", "13800000005", "可能", 1, 40, D4_ROW[14], "lot:STALL1", "d4"]
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:Q5"
     assert ws["G2"].is_date and "yyyy" in ws["G2"].number_format
     assert ws.column_dimensions["E"].width >= 20
     st = wb["主体"]
     assert [r[0] for r in st.iter_rows(min_row=2, values_only=True)] == [
         NAMES[SLAUGHTER], NAMES[STALL], NAMES[SHOP1], NAMES[CANTEEN]]
-    assert st.freeze_panes == "A2" and st.auto_filter.ref == "A1:J5"
+    assert st.freeze_panes == "A2" and st.auto_filter.ref == "A1:K5"
     notes = [r for r in wb["说明"].iter_rows(values_only=True)]
-    assert ("pork", "猪肉（--window 设定）", 10) in notes and ("beef_mutton", "牛羊肉", 7) in notes
-    assert ("方向", "下游", None) in notes
+    assert ("猪肉", "*", 10, "--window 设定", None) in notes   # the holding windows the trace used, and their source
+    assert ("方向", "下游", None, None, None) in notes
 
 
 def test_xlsx_in_english(db, tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ontology.errors import UnknownStoreScheme
+from ontology.errors import StoreError, UnknownStoreScheme
 from ontology.records import (
     RECORD_TYPES, Alias, Certificate, Delivery, Event, Lot, Operator, Retraction, Sample, SamplingSource,
     TestResult, Transformation, TransformationItem,
@@ -163,6 +163,30 @@ def test_scan_with_filter(store):
     assert ids(store.scan("operator", {"kind": "Farm"})) == ["urn:foodtrace:operator:farm"]
     assert ids(store.scan("delivery", {"event_id": None})) == ["d3"]
     assert len(list(store.scan("lot"))) == 2
+
+
+def test_columns_of_a_whole_table(store):
+    """The named fields of every record, in insertion order, as the records carry them (types included)."""
+    store.write(chain())
+    assert store.columns("delivery", ["id", "quantity", "event_id"]) == [
+        (d.id, d.quantity, d.event_id) for d in store.scan("delivery")]
+    assert store.columns("operator", ["id", "haccp", "lat"]) == [(o.id, o.haccp, o.lat) for o in store.scan("operator")]
+    assert store.columns("retraction", ["id"]) == []
+    with pytest.raises(StoreError, match="no field 'nope'"):
+        store.columns("delivery", ["id", "nope"])
+
+
+def test_scan_with_one_of_many_values(store):
+    """A list, tuple or set value matches any of its members; many values are read in chunks."""
+    store.write(chain())
+    assert ids(store.scan("delivery", {"lot_id": [LOT, "none"]})) == ids(store.scan("delivery", {"lot_id": LOT}))
+    assert ids(store.scan("operator", {"kind": ("Farm", "WholesaleMarket")})) == ids(
+        [*store.scan("operator", {"kind": "Farm"}), *store.scan("operator", {"kind": "WholesaleMarket"})])
+    assert list(store.scan("delivery", {"lot_id": set()})) == []
+    lots = [Lot(id=f"urn:foodtrace:lot:x:{i}", product_id="p", lot_number=str(i % 7)) for i in range(2500)]
+    store.write(lots)
+    got = ids(store.scan("lot", {"id": [x.id for x in lots], "lot_number": "3"}))
+    assert got == sorted(x.id for x in lots if x.lot_number == "3")
 
 
 def test_many_ids_in_one_call(store):

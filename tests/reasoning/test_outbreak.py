@@ -6,16 +6,17 @@ trace reaches it by the end of that day).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 
-from ontology.times import BEIJING
+from ontology.times import BEIJING, epoch
 from graph.view import ReadView
 from ontology.errors import InvalidRecord, NotFound
 from ontology.records import Alias, Delivery, Lot, Operator, Product
 from reasoning.outbreak import Case, product_priors, rank_sources
-from reasoning.trace import CERTAIN, POSSIBLE
+from reasoning.trace import CERTAIN, POSSIBLE, Start, TraceOptions, trace
 
 CN = BEIJING
 T0 = datetime(2026, 3, 1, tzinfo=CN)
@@ -49,12 +50,60 @@ def lots(**products: str) -> list[Lot]:
     return [Lot(id=k, product_id=v, lot_number=f"N-{k}") for k, v in products.items()]
 
 
+def forward_scores(view, result) -> tuple[dict, dict]:
+    """FoodChain-Lab's definition, straight: a forward (downstream) trace from every candidate of ``result``,
+    the cases it reaches in time (a station case by a delivery into it that arrived by the end of the case date
+    and within its lot's holding window before it; a lot case by reaching the lot by then; a case reaches
+    itself), scored. The ranking runs one upstream trace per case instead; the two must agree."""
+    cases = result.cases
+    opts = TraceOptions(hazard=result.hazard, kill=frozenset(result.kill))
+    dates = [c.time for c in cases]
+    if all(t is not None for t in dates):
+        opts = replace(opts, until=max(dates))
+    total = result.total_positive_weight
+    products = {p.id: p.category for p in view.scan("product")}
+    category = {x.id: products.get(x.product_id) for x in view.scan("lot")}
+
+    def score(t, kind, cid):
+        got, tiers = 0.0, []
+        lots = {x.id: x for x in t.lots}
+        for c in cases:
+            if (c.kind, c.id) == (kind, cid):
+                got += c.weight
+                tiers.append(CERTAIN)
+                continue
+            if c.kind == "lot":
+                x = lots.get(c.id)
+                if x is not None and (c.time is None or epoch(x.time) <= c.time):
+                    got += c.weight
+                    tiers.append(x.tier)
+                continue
+            hit = [d for d in t.deliveries if d.receiver_id == c.id and (c.time is None or (
+                epoch(d.received_time or d.ship_time) <= c.time and epoch(d.received_time or d.ship_time)
+                >= c.time - opts.window(category.get(d.lot_id))))]
+            if hit:
+                got += c.weight
+                tiers.append(CERTAIN if any(d.tier == CERTAIN for d in hit) else POSSIBLE)
+        return round(got / total, 9), (POSSIBLE if POSSIBLE in tiers else CERTAIN) if tiers else None
+
+    stations = {x.id: score(trace(view, Start("station", x.id, x.id, station_id=x.id), "down", opts), "station", x.id)
+                for x in result.stations}
+    lots = {x.id: score(trace(view, Start("lot", x.id, x.id, lot_id=x.id), "down", opts), "lot", x.id)
+            for x in result.lots}
+    return stations, lots
+
+
 def run(store, records, cases, **kw):
-    """The ranking, checked to be the same with forward traces pruned to the upstream closure and without."""
+    """The ranking, checked against forward traces from every candidate (the mirror it relies on) where no
+    kill step is named: a downstream trace does not leave a kill station with a lot, while a lot made there
+    after cooking can still explain the cases (the ranking, from the cases' upstream traces, says so)."""
     store.write(records)
-    pruned = rank_sources(ReadView(store), cases, **kw)
-    assert pruned == rank_sources(ReadView(store), cases, prune=False, **kw)
-    return pruned
+    r = rank_sources(ReadView(store), cases, **kw)
+    if not kw.get("kill"):
+        stations, lots = forward_scores(ReadView(store), r)
+        assert {x.id: (round(x.score, 9), x.tier) for x in r.stations} == stations
+        assert {x.id: (round(x.score, 9), x.tier) for x in r.lots} == lots
+    return r
 
 
 def table(items) -> list[tuple[str, float, int]]:
@@ -125,7 +174,7 @@ def test_a_kill_station_cuts_a_pathogen_trace(sqlite_store):
     r = run(sqlite_store, kitchen_network(), CANTEEN_CASES, hazard="microbial", kill=["K"])
     # beyond the boiling kitchen nothing explains the cases; the kitchen itself still can (after cooking)
     assert table(r.stations) == [("K", 1.0, 1), ("C1", 0.5, 2), ("C2", 0.5, 2)]
-    assert [x.id for x in r.lots] == ["M"]  # lot A lies beyond the kill step: no candidate
+    assert table(r.lots) == [("M", 1.0, 1)]  # lot A lies beyond the kill step: no candidate; M was made there
     assert r.kill == ("K",) and r.kill_applied
     assert r.notes == ("traces cut at the kill steps K (microbial hazard)",)
 

@@ -245,3 +245,63 @@ def test_json_shape(view):
     assert {k: st[k] for k in ("id", "aliases", "tier", "time", "evidence", "name", "kind")} == {
         "id": "stall", "aliases": [], "tier": "certain", "time": at(1.0), "evidence": ["d1"], "name": "张三摊位",
         "kind": "Stall"}
+
+
+# -- likelihood ---------------------------------------------------------------------------------
+
+def _mixing_stall(s):
+    """A stall receives 30 kg of lot A and 10 kg of lot C, then sells its own lot K (no record of what went in)
+    to a restaurant, which passes it on."""
+    s.write([*products(), lot("A", "p:pork", "farm"), lot("C", "p:pork", "farm2"), lot("K", "p:pork"),
+             dlv("dA", "A", "farm", "stall", 10.0, quantity=30.0, unit="KGM"),
+             dlv("dC", "C", "farm2", "stall", 10.2, quantity=10.0, unit="KGM"),
+             dlv("dK", "K", "stall", "restaurant", 11.0, quantity=20.0, unit="KGM"),
+             dlv("dK2", "K", "restaurant", "canteen", 11.5, quantity=5.0, unit="KGM")])
+
+
+def test_a_possible_item_has_the_share_of_what_the_station_held(view):
+    s, v = view
+    _mixing_stall(s)
+    s.write([dlv("dA0", "A", "farm", "stall", 10.1, quantity=5.0, unit="KGM")])   # a second delivery of A
+    down = trace(v, "A", "down")
+    assert [(d.id, d.tier, round(d.likelihood, 6)) for d in down.deliveries] == [
+        ("dA", CERTAIN, 1.0), ("dA0", CERTAIN, 1.0), ("dK", POSSIBLE, 0.666667), ("dK2", POSSIBLE, 0.666667)]
+    assert {x.id: round(x.likelihood, 6) for x in down.lots} == {"K": 0.666667}
+    assert {x.id: round(x.likelihood, 6) for x in down.stations} == {
+        "stall": 1.0, "restaurant": 0.666667, "canteen": 0.666667}
+    assert down.deliveries[2].inferred and not down.deliveries[3].inferred
+    assert down.deliveries[2].max_quantity == 20.0           # no more than the 35 kg of A the stall received
+    up = trace(v, "dK2", "up")
+    assert [(d.id, round(d.likelihood, 6)) for d in up.deliveries] == [
+        ("dK", 1.0), ("dA0", 0.666667), ("dA", 0.666667), ("dC", 0.333333)]   # up: the latest first
+    assert up.to_dict()["deliveries"][1]["likelihood"] == up.deliveries[1].likelihood
+
+
+def test_likelihood_and_inferred_links_cut_possible_paths_only(view):
+    s, v = view
+    _mixing_stall(s)
+    assert [d.id for d in trace(v, "C", "down", TraceOptions(min_likelihood=0.6)).deliveries] == ["dC"]
+    assert [d.id for d in trace(v, "A", "down", TraceOptions(min_likelihood=0.5)).deliveries] == ["dA", "dK", "dK2"]
+    assert [d.id for d in trace(v, "A", "down", TraceOptions(max_inferred=0)).deliveries] == ["dA"]
+    assert [d.id for d in trace(v, "dK2", "up", TraceOptions(min_likelihood=0.6)).deliveries] == ["dK"]
+
+
+def test_since_and_until_bound_transformations(view):
+    s, v = view
+    _abattoir(s)
+    t = trace(v, "pig", "down", TraceOptions(until=epoch(at(1.2))))
+    assert ids(t.lots) == ["cut"] and ids(t.deliveries) == ["d1"]   # the slaughter at day 1.5 is after until
+    up = trace(v, "d4", "up", TraceOptions(since=epoch(at(1.8))))
+    assert ids(up.deliveries) == ["d2"] and "pig" not in ids(up.lots)
+
+
+def test_what_the_records_show_leaving_is_not_held(view):
+    """A lot the stall shipped on as itself (or used in a recorded transformation) is held only for the part
+    the records do not show leaving: all of A shipped on, none of it can be in K; half of it, half."""
+    s, v = view
+    _mixing_stall(s)
+    s.write([dlv("dA2", "A", "stall", "shop", 10.5, quantity=30.0, unit="KGM")])
+    assert "K" not in ids(trace(v, "A", "down").lots)
+    assert {d.id: d.likelihood for d in trace(v, "dK", "up").deliveries} == {"dC": 1.0}
+    s.write([dlv("dA2", "A", "stall", "shop", 10.5, quantity=15.0, unit="KGM")])
+    assert {x.id: x.likelihood for x in trace(v, "A", "down").lots} == {"K": 0.5 / 1.5}   # half of A, all of C

@@ -157,3 +157,65 @@ def test_small_synthetic_network(store, synthetic_reference):
     kill = frozenset(rng.sample(stations, 5))
     n += _assert_same(ref, store, starts[::3], [TraceOptions(infer=False), TraceOptions(hazard="microbial", kill=kill)])
     assert n > 10
+
+
+# -- issue 16: a lot cannot hold what reached its station after it existed ------------------------------
+
+_GLN = {"farm1": "6930000000011", "farm2": "6930000000028", "dist": "6930000000035", "canteen": "6930000000042",
+        "restaurant": "6930000000059"}
+_LGTIN = {"A": "urn:epc:class:lgtin:6930000.012345.QC0509", "B": "urn:epc:class:lgtin:6930000.012346.QC0512",
+          "M": "urn:epc:class:lgtin:6930000.054321.MIX0510"}
+
+
+def _event(time: str, step: str, lot: str, *, frm: str | None = None, to: str | None = None,
+           at: str | None = None, action: str = "OBSERVE") -> dict:
+    ev = {"type": "ObjectEvent", "eventTime": time, "eventTimeZoneOffset": "+08:00", "action": action,
+          "bizStep": step, "quantityList": [{"epcClass": _LGTIN[lot], "quantity": 100, "uom": "KGM"}]}
+    if at:
+        ev["bizLocation"] = {"id": f"https://id.gs1.org/414/{_GLN[at]}"}
+    if frm:
+        ev["sourceList"] = [{"type": "location", "source": f"https://id.gs1.org/414/{_GLN[frm]}"}]
+        ev["destinationList"] = [{"type": "location", "destination": f"https://id.gs1.org/414/{_GLN[to]}"}]
+    return ev
+
+
+def commissioned_mix_document() -> dict:
+    """A vegetable distributor commissions a mixed lot M at 05:00 on 10 May (no production date, no record of
+    what went in) and ships it to a school canteen at 07:00; it had received lot A from one farm the evening
+    before and receives lot B from another farm on 12 May, after which it ships M again, to a restaurant."""
+    events = [
+        _event("2026-05-09T18:00:00+08:00", "shipping", "A", frm="farm1", to="dist"),
+        _event("2026-05-10T05:00:00+08:00", "commissioning", "M", at="dist", action="ADD"),
+        _event("2026-05-10T07:00:00+08:00", "shipping", "M", frm="dist", to="canteen"),
+        _event("2026-05-12T06:00:00+08:00", "shipping", "B", frm="farm2", to="dist"),
+        _event("2026-05-13T08:00:00+08:00", "shipping", "M", frm="dist", to="restaurant"),
+    ]
+    return {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+            "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-05-14T00:00:00+08:00",
+            "epcisBody": {"eventList": events}}
+
+
+def test_a_lot_cannot_hold_what_reached_its_station_after_it_existed(store):
+    """The distributor's mixed lot M existed from its commissioning: tracing M (or its later shipment) up lists
+    lot A and its farm, never lot B (received two days after M left) nor B's farm; tracing B down does not
+    reach M. Loaded from an EPCIS 2.0 document into each backend."""
+    from loaders.load import load_document
+
+    out = load_document(store, commissioned_mix_document(), "mix.json")
+    assert out.error is None and not out.rejects, (out.error, out.rejects)
+    view = ReadView(store)
+    lot = {k: store.resolve(v) for k, v in _LGTIN.items()}
+    station = {k: f"https://id.gs1.org/414/{v}" for k, v in _GLN.items()}
+    (to_restaurant,) = [d.id for d in store.deliveries(lot_ids=[lot["M"]]) if d.receiver_id == station["restaurant"]]
+    (from_farm1,) = [d.id for d in store.deliveries(lot_ids=[lot["A"]])]
+    for start in (_LGTIN["M"], to_restaurant):
+        up = trace(view, start, "up")
+        assert {x.id: x.tier for x in up.lots} == {lot["A"]: "possible"}, start
+        assert [d.id for d in up.deliveries] == [from_farm1]
+        assert station["farm1"] in {x.id for x in up.stations}
+        assert not {station["farm2"], lot["B"]} & {x.id for x in (*up.stations, *up.lots)}
+    down_b = trace(view, _LGTIN["B"], "down")
+    assert [x.id for x in down_b.stations] == [station["dist"]] and down_b.lots == ()
+    down_a = trace(view, _LGTIN["A"], "down")
+    assert {x.id: x.tier for x in down_a.stations} == {station["dist"]: "certain", station["canteen"]: "possible",
+                                                        station["restaurant"]: "possible"}

@@ -2,8 +2,9 @@
 
 The generator plants nonconforming lots and writes their true spread (every delivery, lot and operator the
 goods physically reached, including links no station recorded) to truth/planted.json. A downstream trace from
-a planted lot must contain all of it (recall 100 %); precision (true spread / reached) is printed per planted
-lot (``pytest -s``) and held above a floor the implementation meets today.
+a planted lot (default options: learned windows, the likelihood and inferred-link cuts) must contain all of it
+(recall 100 %); precision (true spread / reached) is printed per planted lot (``pytest -s``) and held above
+the issue's target.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from graph.store import open_store
 from graph.view import ReadView
 from reasoning.trace import Tracer, trace
 
-#: precision floors (the implementation's figures on this network, 2026-11: deliveries 0.79-1.00 per planted
-#: lot, 0.92 over all; stations 0.79-1.00)
-FLOOR_PER_LOT = 0.75
-FLOOR_OVERALL = 0.85
+#: precision floors, the issue's target (the default trace on this network, 2026-12: 1.00 for every planted lot,
+#: deliveries and stations; bench/trace_truth.py measures the same on 200,000 and 1,000,000 deliveries)
+FLOOR_PER_LOT = 0.8
+FLOOR_OVERALL = 0.9
 
 
 @pytest.fixture(scope="module")

@@ -103,6 +103,20 @@ def test_trace_options_are_those_of_the_cli(server, service_store):
     assert D3 not in [d["id"] for d in body["deliveries"]] and D4 not in [d["id"] for d in body["deliveries"]]
 
 
+def test_trace_cuts_and_windows_are_those_of_the_cli(server, service_store):
+    params = {"id": D.PIG_LOT, "min_likelihood": "0.5", "max_inferred": "0", "fixed_windows": "true"}
+    with server.client("investigator") as c:
+        r = c.get("/trace/down", params=params)
+        unlimited = c.get("/trace/down", params={"id": D.PIG_LOT, "max_inferred": "none"})
+    assert r.status_code == 200 and unlimited.status_code == 200, r.text
+    opts = TraceOptions(min_likelihood=0.5, max_inferred=0, learn_windows=False)
+    body = r.json()
+    assert body == direct(service_store, D.PIG_LOT, "down", opts)
+    assert body["options"]["max_inferred"] == 0 and body["options"]["learned_windows"] is False
+    assert all(d["tier"] == "certain" for d in body["deliveries"])   # no inferred link at all
+    assert unlimited.json()["options"]["max_inferred"] is None
+
+
 def test_trace_matches_the_command_line(server, service_store):
     import subprocess
     import sys
@@ -131,6 +145,9 @@ def test_trace_matches_the_command_line(server, service_store):
     ({"id": D.PORK_LOT, "hazard": "radiation"}, 422, "hazard"),
     ({"id": D.PORK_LOT, "kill": "nowhere"}, 422, "nowhere: no station or lot"),
     ({"id": D.PORK_LOT, "explicit_only": "perhaps"}, 422, "explicit_only"),
+    ({"id": D.PORK_LOT, "min_likelihood": "1.5"}, 422, "min_likelihood"),
+    ({"id": D.PORK_LOT, "max_inferred": "-1"}, 422, "max_inferred"),
+    ({"id": D.PORK_LOT, "max_inferred": "many"}, 422, "max_inferred"),
     ({"id": "x" * 5000}, 422, "id"),
     ({"id": "🐷\u0000猪"}, 404, "no lot"),
 ])
@@ -222,6 +239,18 @@ def test_outbreak_json_equals_the_pure_ranking(server, service_store):
     assert [c["weight"] for c in r.json()["cases"]] == [1.0, -1.0]
     top = r.json()["stations"][0]
     assert (top["id"], top["score"], top["rank"]) == (D.RESTAURANT, 1.0, 1)
+
+
+def test_outbreak_windows_and_explicit_only(server, service_store):
+    body = {"cases": [{"id": D.RESTAURANT}, {"id": D.PORK_TRACE_CODE}], "window": ["pork=1"], "explicit_only": True}
+    with server.client("analyst") as c:
+        r = c.post("/outbreak", json=body)
+        bad = c.post("/outbreak", json={**body, "window": ["pork"]})
+    assert r.status_code == 200, r.text
+    want = ranked(service_store, [Case(D.RESTAURANT), Case(D.PORK_TRACE_CODE)],
+                  options=TraceOptions(windows={"pork": 1.0}, infer=False))
+    assert r.json() == want
+    assert bad.status_code == 422 and "CATEGORY=DAYS" in bad.text
 
 
 def test_outbreak_options_and_top(server, service_store):

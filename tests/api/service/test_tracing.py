@@ -1,0 +1,30 @@
+"""The service worker's in-memory trace index (api/service/tracing.py): built in the background, used once it
+matches the store's change sequence, rebuilt after a write, off by setting."""
+
+from __future__ import annotations
+
+from graph.store import open_store
+from graph.view import ReadView
+from ontology.records import Delivery
+from reasoning.trace import trace
+
+from api.service.tracing import TraceIndexHolder
+
+
+def _d(i: str, lot: str, frm: str, to: str, hour: int) -> Delivery:
+    return Delivery(id=i, lot_id=lot, sender_id=frm, receiver_id=to, time=f"2026-03-01T{hour:02d}:00:00+08:00")
+
+
+def test_the_index_follows_the_store(tmp_path):
+    with open_store(str(tmp_path / "s.db")) as store:
+        store.write([_d("d1", "A", "farm", "stall", 6), _d("d2", "A", "stall", "shop", 9)])
+        holder = TraceIndexHolder(store)
+        index = holder.wait(60)
+        assert index is not None and index.change_seq == store.change_seq() and index.deliveries == 2
+        assert holder.current() is index
+        assert [d.id for d in trace(ReadView(store), "A", "down", index=index).deliveries] == ["d1", "d2"]
+        store.write([_d("d3", "A", "shop", "home", 11)])
+        assert holder.current() is None            # stale: traces read the store until the rebuild is done
+        again = holder.wait(60)
+        assert again is not None and again.deliveries == 3
+        assert TraceIndexHolder(store, enabled=False).current() is None
