@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -62,10 +63,12 @@ class _Progress:
 def run_load(store: Store, files: list[Path], kind: str, rejects_path: Path, *, echo: Callable[[str], None],
              progress: bool = True, options: ReadOptions | None = None, coverage: str | None = None,
              source: str | None = None) -> int:
-    """Load files, print a summary, write the rejects CSV (and the warnings CSV beside it); return the exit code."""
+    """Load files, print a summary, write the rejects CSV (and the warnings and notes CSVs beside it); return the
+    exit code."""
     from collections import Counter
 
-    from loaders.base import WARNING_KINDS, warnings_path, write_rejects, write_warnings
+    from loaders.base import (NOTE_KINDS, WARNING_KINDS, notes_path, warnings_path, write_notes, write_rejects,
+                              write_warnings)
     from loaders.load import load_files
 
     sizes = {p: (p.stat().st_size if p.is_file() else 0) for p in files}
@@ -103,6 +106,14 @@ def run_load(store: Store, files: list[Path], kind: str, rejects_path: Path, *, 
         path = warnings_path(rejects_path)
         n = write_warnings(all_warnings, path)
         echo(f"{n} warning(s) written to {path.resolve()}")
+    all_notes = [n for o in outcomes for n in o.notes]
+    if all_notes:
+        by_kind = Counter(n.kind for n in all_notes)
+        echo(render.text_table([["/".join(NOTE_KINDS.get(k, (k, k))), n] for k, n in by_kind.most_common()],
+                               ["跳过（非记录）/skipped (no record)", "行或表/rows or sheets"]))
+        path = notes_path(rejects_path)
+        n = write_notes(all_notes, path)
+        echo(f"{n} skipped row(s) or sheet(s) listed in {path.resolve()}")
     return max((o.exit_code for o in outcomes), default=0)
 
 
@@ -111,23 +122,27 @@ def run_load(store: Store, files: list[Path], kind: str, rejects_path: Path, *, 
 @click.option("--kind", type=click.Choice(["auto", "epcis", "template", "samr"]), default="auto", show_default=True,
               help="Loader to use; auto picks by file type and headers")
 @click.option("--rejects", "rejects_path", type=click.Path(path_type=Path), default=None,
-              help="Rejects CSV (default: rejects.csv in the working directory); warnings go beside it "
-                   "(rejects-warnings.csv)")
+              help="Rejects CSV (default: rejects.csv in the working directory); warnings and the rows skipped as "
+                   "no records go beside it (rejects-warnings.csv, rejects-notes.csv)")
+@click.option("--sheet", "sheets", multiple=True, metavar="NAME",
+              help="Read this sheet of a workbook as data even if its name says 说明 (instructions); repeatable")
 @click.option("--coverage", type=click.Choice(["auto", "both", "failures-only"]), default="auto", show_default=True,
               help="What the sampling announcements' sources publish: both tables (合格 and 不合格) or failures only; "
                    "auto detects it (a source with no 合格 row loaded is failures-only)")
 @click.option("--source", "source", default=None, metavar="NAME",
               help="The publisher of the sampling announcements (default: read from 任务来源/项目名称)")
 @store_option
-def load(files: tuple[Path, ...], kind: str, rejects_path: Path | None, coverage: str, source: str | None,
-         store_url: str | None) -> None:
+def load(files: tuple[Path, ...], kind: str, rejects_path: Path | None, sheets: tuple[str, ...], coverage: str,
+         source: str | None, store_url: str | None) -> None:
     """Load EPCIS documents, CSV/Excel templates and sampling announcements.
 
     Exit code 0 when everything loaded, 1 when records were rejected (see the
     rejects CSV), 2 when a file could not be read at all. Rows stored with
     something missing (an announcement naming no sampled unit ...) are warnings:
     counted by kind and listed beside the rejects CSV; they do not change the exit
-    code. A folder loads every data file in it (CSV, Excel, JSON, XML).
+    code. Rows and sheets that are no records (合计 and 注 rows, footers, 说明
+    sheets) are skipped and listed beside it too (notes); nor do they. A folder
+    loads every data file in it (CSV, Excel, JSON, XML).
     """
     from loaders.base import DATA_SUFFIXES
 
@@ -141,7 +156,8 @@ def load(files: tuple[Path, ...], kind: str, rejects_path: Path | None, coverage
             expanded.append(f)
     with open_cli_store(store_url) as store:
         code = run_load(store, expanded, kind, rejects_path or Path(settings.rejects), echo=click.echo,
-                        progress=settings.progress, options=settings.read_options(),
+                        progress=settings.progress,
+                        options=dataclasses.replace(settings.read_options(), sheets=sheets),
                         coverage=None if coverage == "auto" else coverage.replace("-", "_"), source=source)
     sys.exit(code)
 

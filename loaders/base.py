@@ -145,6 +145,9 @@ class ReadOptions:
     epcis_schema: str | None = None
     epcis_xsd: str | None = None
     processes: int | None = None
+    #: sheets the user named (``foodtrace load --sheet``): read as data even where their name says they hold
+    #: instructions (说明), and a named sheet whose headers match nothing is a reject, not a note
+    sheets: tuple[str, ...] = ()
 
 
 class Reader(Protocol):

@@ -8,7 +8,9 @@ announcements, then the templates that name announced samples (disposal cases an
 file that cannot be parsed, or a crash, leaves the store as it was.
 
 Exit codes: 0 when everything loaded; 1 when some records were rejected; 2 when
-a file could not be read or parsed at all. With several files, the highest.
+a file could not be read or parsed at all. With several files, the highest. Warnings (rows stored with
+something missing) and notes (rows and sheets that are no records, skipped: totals, 注 rows, 说明 sheets,
+:mod:`loaders.rows`) do not change it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from graph.store import Store, WriteStats
 from ontology.errors import FoodtraceError, UnreadableFile
 from ontology.records import Record, iter_missing_required
 
-from .base import LoadWarning, ReadOptions, Reject
+from .base import LoadNote, LoadWarning, ReadOptions, Reject
 from .template_spec import LATE_TEMPLATES, LOAD_ORDER
 
 __all__ = ["KINDS", "FileOutcome", "load_files", "load_document", "plan_order", "reader_for", "sniff_kind"]
@@ -44,6 +46,8 @@ class FileOutcome:
     rejects: list[Reject] = field(default_factory=list)
     #: rows stored with something missing or unusual (announcements: no sampled unit, text results ...)
     warnings: list[LoadWarning] = field(default_factory=list)
+    #: rows and sheets skipped as no records (totals, notes, instructions sheets ...): neither stored nor rejected
+    notes: list[LoadNote] = field(default_factory=list)
     error: str | None = None
     #: the Event records read (set by :func:`load_document`)
     events: list[Record] = field(default_factory=list)
@@ -190,17 +194,22 @@ def load_files(store: Store, paths: Iterable[Path], kind: str = "auto", *,
             try:
                 read = reader_for(k)
                 if k == "samr":
-                    read = functools.partial(read, warnings=outcome.warnings, coverage=coverage, source=source)
+                    read = functools.partial(read, warnings=outcome.warnings, coverage=coverage, source=source,
+                                             notes=outcome.notes)
+                elif k == "template":
+                    read = functools.partial(read, notes=outcome.notes)
                 records = read(path, outcome.rejects, store=store, options=options)
                 outcome.stats = store.write(_checked(records, outcome, store), progress=on_records)
             except UnreadableFile as e:
                 outcome.error = str(e)
                 outcome.rejects.clear()
                 outcome.warnings.clear()
+                outcome.notes.clear()
             except FoodtraceError as e:
                 outcome.error = f"{path}: {e}"
                 outcome.rejects.clear()
                 outcome.warnings.clear()
+                outcome.notes.clear()
         outcomes.append(outcome)
         if on_file_done:
             on_file_done(outcome)

@@ -50,9 +50,13 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Collection, Sequence
 
-__all__ = ["skip_reason", "instructions_sheet", "row_text", "DASHES"]
+if TYPE_CHECKING:
+    from .base import LoadNote, Reject
+    from .tables import Table
+
+__all__ = ["skip_reason", "instructions_sheet", "sheet_skip_reason", "plan_sheets", "sheets_to_read", "row_text", "DASHES"]
 
 #: cells that mean "nothing here"
 DASHES = frozenset({"/", "-", "—", "--", "——", "－", "／", "---", "~", "～", "\\", "、"})
@@ -145,6 +149,83 @@ def instructions_sheet(name: str | None) -> bool:
         return False
     n = _norm(name).lower()
     return bool(re.search(r"说明|须知|注意事项|填表指南|帮助|readme|instruction|help|guide", n))
+
+
+def sheet_skip_reason(name: str | None, *, matched: bool, named: bool, others_matched: bool) -> str | None:
+    """Why a whole sheet is skipped with a note (``instructions`` or ``no_header``), or None to read it.
+
+    A sheet the user named is always read (its rows are records, or rejects). A sheet whose name says it
+    holds instructions is skipped even where its headers match (a 填表说明 sheet often shows an example
+    table). A sheet whose headers match nothing is skipped when another sheet of the file matched;
+    otherwise it stays the reader's reject (a file that is no table at all is refused, not noted).
+
+    Parameters
+    ----------
+    name : str or None
+        The sheet's name (None for a CSV).
+    matched : bool
+        Whether the sheet's headers match a table the reader reads.
+    named : bool
+        Whether the user named this sheet.
+    others_matched : bool
+        Whether another sheet of the file, not one of instructions, matched.
+
+    >>> sheet_skip_reason("说明", matched=False, named=False, others_matched=True)
+    'instructions'
+    >>> sheet_skip_reason("Sheet2", matched=False, named=False, others_matched=True)
+    'no_header'
+    >>> sheet_skip_reason("Sheet2", matched=False, named=False, others_matched=False) is None
+    True
+    >>> sheet_skip_reason("说明", matched=True, named=True, others_matched=True) is None
+    True
+    """
+    if named:
+        return None
+    if instructions_sheet(name):
+        return "instructions"
+    if not matched and others_matched:
+        return "no_header"
+    return None
+
+
+def plan_sheets(tables: Sequence["Table"], matches: Callable[["Table"], bool],
+                named: Collection[str] = ()) -> list[tuple["Table", str | None]]:
+    """Each table of a file with why it is skipped (:func:`sheet_skip_reason`), or None to read it.
+
+    ``matches`` says whether a table's headers match what the reader reads; ``named`` are the sheets the
+    user named.
+    """
+    named = set(named)
+    instr = [instructions_sheet(t.sheet) and t.sheet not in named for t in tables]
+    matched = [matches(t) for t in tables]
+    out = []
+    for i, t in enumerate(tables):
+        others = any(m and not s for j, (m, s) in enumerate(zip(matched, instr)) if j != i)
+        out.append((t, sheet_skip_reason(t.sheet, matched=matched[i], named=t.sheet in named,
+                                         others_matched=others)))
+    return out
+
+
+def sheets_to_read(path: str, tables: Sequence["Table"], matches: Callable[["Table"], bool],
+                   named: Collection[str], notes: list["LoadNote"], rejects: list["Reject"],
+                   what: str) -> list["Table"]:
+    """The tables of a file a reader reads (:func:`plan_sheets`); the others become notes.
+
+    When no sheet is left (a workbook of instructions only) the file gets one reject (row ``header``)
+    saying that none holds ``what``: loading it stored nothing, which a user must not take for success.
+    """
+    from .base import LoadNote, Reject
+
+    keep = []
+    for table, why in plan_sheets(tables, matches, named):
+        if why is None:
+            keep.append(table)
+        else:
+            notes.append(LoadNote(path, table.sheet or "", "sheet", why, row_text(table.header)))
+    if not keep:
+        rejects.append(Reject(path, "header", "", " | ".join(t.sheet or "" for t in tables)[:500],
+                              f"no sheet of the file holds {what}: every sheet is instructions or matches none"))
+    return keep
 
 
 def row_text(cells: Sequence[str]) -> str:

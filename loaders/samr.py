@@ -68,9 +68,10 @@ from ontology.records import Alias, Operator, Product, Record, Sample, SamplingS
 from ontology.times import parse_day
 from ontology.units import concentration_factor
 
-from .base import LoadWarning, ReadOptions, Reject
+from .base import LoadNote, LoadWarning, ReadOptions, Reject
 from .categories import samr_category
 from .measures import FORBIDDEN, NONE_DETECTED, hazard_class_of, norm_text, parse_measure
+from .rows import row_text, sheets_to_read, skip_reason
 from .tables import Table, read_tables
 from .templates import parse_date
 
@@ -776,8 +777,8 @@ class _Reader:
     """One file's tables -> records, rejects and warnings."""
 
     def __init__(self, path: str, rejects: list[Reject], warnings: list[LoadWarning], store: "Store | None",
-                 sources: _Sources, source: str | None):
-        self.path, self.rejects, self.warnings = path, rejects, warnings
+                 sources: _Sources, source: str | None, notes: list[LoadNote]):
+        self.path, self.rejects, self.warnings, self.notes = path, rejects, warnings, notes
         self.store, self.sources, self.source = store, sources, source
         self.em = _Emitter(store)
         self._warned: set[tuple[int, str]] = set()
@@ -815,7 +816,13 @@ class _Reader:
             elif n in ("来源", "链接", "网址", "url"):
                 extra_cols["source"] = i
 
+        spans, sheet = table.spans, table.sheet or ""
         for row_no, cells in table.rows:
+            why = skip_reason(cells, table.header, span=spans.get(row_no, 0), is_header=_is_header)
+            if why is not None:
+                self.notes.append(LoadNote(self.path, sheet, row_no, why, row_text(cells)))
+                continue
+
             def cell(f: str) -> str:
                 i = cols.get(f) if f in cols else extra_cols.get(f)
                 return _v(cells[i]) if i is not None and i < len(cells) else ""
@@ -1212,7 +1219,8 @@ def _day(text: str) -> str | None:
 
 def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = None,
          options: ReadOptions | None = None, warnings: list[LoadWarning] | None = None,
-         coverage: str | None = None, source: str | None = None) -> Iterator[Record]:
+         coverage: str | None = None, source: str | None = None,
+         notes: list[LoadNote] | None = None) -> Iterator[Record]:
     """Read an announcement table (CSV/TSV, .xlsx, .xls; every sheet), yielding its records.
 
     Parameters
@@ -1227,6 +1235,9 @@ def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = Non
         a source's stored coverage is kept where this file cannot tell.
     warnings : list, optional
         Receives one :class:`LoadWarning` per row and kind of thing missing (the row is stored).
+    notes : list, optional
+        Receives one :class:`LoadNote` per row or sheet skipped as no record (合计 and 注 rows, footers,
+        the header repeated, 说明 sheets: :mod:`loaders.rows`).
     coverage : {"both", "failures_only"}, optional
         Declared coverage of the file's sources; detected when not given.
     source : str, optional
@@ -1241,7 +1252,10 @@ def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = Non
     if coverage is not None and coverage not in ("both", "failures_only"):
         raise InvalidRecord(f"coverage must be both or failures_only, not {coverage!r}")
     sources = _Sources(store, coverage)
-    reader = _Reader(str(path), rejects, warnings if warnings is not None else [], store, sources, source)
-    for table in read_tables(path, is_header=_is_header):
+    notes = notes if notes is not None else []
+    reader = _Reader(str(path), rejects, warnings if warnings is not None else [], store, sources, source, notes)
+    for table in sheets_to_read(str(path), read_tables(path, is_header=_is_header), lambda t: _is_header(t.header),
+                                options.sheets if options is not None else (), notes, rejects,
+                                "an announcement table"):
         yield from reader.table(table)
     yield from sources.records()
