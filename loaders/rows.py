@@ -118,7 +118,7 @@ def skip_reason(cells: Sequence[str], header: Sequence[str], *, span: int = 0,
     if stripped in DASHES:
         if not any(_filled(c) for c in cells[rest + 1:]):
             return "blank"
-    if (stripped[:1] not in _TRIGGERS and not (rest < len(header) and lead == header[rest])
+    if (span < 2 and stripped[:1] not in _TRIGGERS and not (rest < len(header) and lead == header[rest])
             and not (stripped[:1] in "（【[*※" and len(stripped) > 1)):
         return None  # the fast path: how nearly every record starts
     text = _norm(lead)
