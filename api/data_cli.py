@@ -65,8 +65,6 @@ def run_load(store: Store, files: list[Path], kind: str, rejects_path: Path, *, 
              source: str | None = None) -> int:
     """Load files, print a summary, write the rejects CSV (and the warnings and notes CSVs beside it); return the
     exit code."""
-    from collections import Counter
-
     from loaders.base import (NOTE_KINDS, WARNING_KINDS, notes_path, warnings_path, write_notes, write_rejects,
                               write_warnings)
     from loaders.load import load_files
@@ -98,23 +96,25 @@ def run_load(store: Store, files: list[Path], kind: str, rejects_path: Path, *, 
     if all_rejects:
         n = write_rejects(all_rejects, rejects_path)
         echo(f"{n} rejected record(s) written to {rejects_path.resolve()}")
-    all_warnings = [w for o in outcomes for w in o.warnings]
-    if all_warnings:
-        by_kind = Counter(w.kind for w in all_warnings)
-        echo(render.text_table([["/".join(WARNING_KINDS.get(k, (k, k))), n] for k, n in by_kind.most_common()],
-                               ["警告（已入库）/warning (stored)", "行/rows"]))
-        path = warnings_path(rejects_path)
-        n = write_warnings(all_warnings, path)
-        echo(f"{n} warning(s) written to {path.resolve()}")
-    all_notes = [n for o in outcomes for n in o.notes]
-    if all_notes:
-        by_kind = Counter(n.kind for n in all_notes)
-        echo(render.text_table([["/".join(NOTE_KINDS.get(k, (k, k))), n] for k, n in by_kind.most_common()],
-                               ["跳过（非记录）/skipped (no record)", "行或表/rows or sheets"]))
-        path = notes_path(rejects_path)
-        n = write_notes(all_notes, path)
-        echo(f"{n} skipped row(s) or sheet(s) listed in {path.resolve()}")
+    _by_kind([w for o in outcomes for w in o.warnings], WARNING_KINDS, ["警告（已入库）/warning (stored)", "行/rows"],
+             warnings_path(rejects_path), write_warnings, "warning(s) written to", echo)
+    _by_kind([n for o in outcomes for n in o.notes], NOTE_KINDS,
+             ["跳过（非记录）/skipped (no record)", "行或表/rows or sheets"], notes_path(rejects_path), write_notes,
+             "skipped row(s) or sheet(s) listed in", echo)
     return max((o.exit_code for o in outcomes), default=0)
+
+
+def _by_kind(items: list[Any], kinds: dict[str, tuple[str, str]], headers: list[str], path: Path,
+             write: Callable[[list[Any], Path], int], said: str, echo: Callable[[str], None]) -> None:
+    """Count warnings or notes by kind in the summary and write them beside the rejects CSV (nothing if none)."""
+    if not items:
+        return
+    from collections import Counter
+
+    by_kind = Counter(i.kind for i in items)
+    echo(render.text_table([["/".join(kinds.get(k, (k, k))), n] for k, n in by_kind.most_common()], headers))
+    n = write(items, path)
+    echo(f"{n} {said} {path.resolve()}")
 
 
 @click.command()
