@@ -36,10 +36,6 @@ def notes_of(notes: list[LoadNote]) -> list[tuple[str, object, str]]:
     return [(n.sheet, n.row, n.kind) for n in notes]
 
 
-def _counts(store: Store, *tables: str) -> dict[str, int]:
-    return {t: sum(1 for _ in store.scan(t)) for t in tables}
-
-
 # -- a whole office workbook set, loaded as `foodtrace load` does ---------------------------------------
 
 LEDGER_NOTES = [("进货台账", 3, "group"), ("进货台账", 11, "total"), ("进货台账", 12, "note"),
