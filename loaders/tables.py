@@ -50,6 +50,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 from ontology.errors import UnreadableFile
 
+from .rows import instructions_sheet
+
 __all__ = ["Table", "read_header", "read_table", "read_tables", "write_table", "detect_format"]
 
 #: how many rows at the top of a sheet are searched for the header
@@ -381,7 +383,7 @@ def _read_xlsx(path: Path, is_header, *, header_only: bool = False) -> list[Tabl
             t = _make_table(path, rows, ws.title, is_header, spans=spans)
             if t is not None:
                 tables.append(t)
-                if header_only:
+                if header_only and not instructions_sheet(t.sheet):
                     break
     except UnreadableFile:
         raise
@@ -551,9 +553,14 @@ def read_table(path: str | os.PathLike[str], *,
     return read_tables(path, is_header=is_header)[0]
 
 
+def _first_data(tables: list[Table]) -> Table:
+    return next((t for t in tables if not instructions_sheet(t.sheet)), tables[0])
+
+
 def read_header(path: str | os.PathLike[str], *,
                 is_header: Callable[[list[str]], bool] | None = None) -> list[str]:
-    """The header of the first table, reading only the top of a large CSV.
+    """The header of the first table that is not a sheet of instructions (说明, 填表说明 ...: else the first),
+    reading only the top of a large CSV.
 
     Raises
     ------
@@ -574,9 +581,9 @@ def read_header(path: str | os.PathLike[str], *,
         tables = _read_xlsx(path, is_header, header_only=True)
         if not tables:
             raise UnreadableFile(str(path), "no table: every sheet is empty")
-        return tables[0].header
+        return _first_data(tables).header
     if fmt != "csv" or not more:
-        return read_table(path, is_header=is_header).header
+        return _first_data(read_tables(path, is_header=is_header)).header
     cut = data.rfind(b"\n")
     data = data[:cut + 1] if cut > 0 else data
     text = _decode(data, path, partial=True)

@@ -360,3 +360,26 @@ def test_every_real_remark_that_disputes_is_found() -> None:
                 assert disputed is said, r
                 found += [name] if said else []
     assert len(found) == 7
+
+
+def test_an_instructions_sheet_first_does_not_decide_the_kind(sqlite_store: Store, tmp_path: Path) -> None:
+    """A workbook opening on its 说明 sheet is still an announcement (or a template) by its data sheet."""
+    import openpyxl
+
+    from loaders.load import sniff_kind
+
+    path = office.write_announcement_xlsx(tmp_path / "a.xlsx")
+    wb = openpyxl.load_workbook(path)
+    wb.move_sheet("说明", offset=-1)
+    wb.save(path)
+    assert openpyxl.load_workbook(path).sheetnames == ["说明", "不合格产品信息"]
+    assert sniff_kind(path) == "samr"
+    (o,) = load_files(sqlite_store, [path])
+    assert (o.kind, o.exit_code, notes_of(o.notes)) == (
+        "samr", 0, [("说明", "sheet", "instructions"), ("不合格产品信息", 7, "note")])
+    ledger = office.write_ledger_xlsx(tmp_path / "l.xlsx")
+    wb = openpyxl.load_workbook(ledger)
+    wb.move_sheet("填表说明", offset=-1)
+    wb.save(ledger)
+    (o,) = load_files(sqlite_store, [ledger])
+    assert (o.template, o.exit_code) == ("deliveries", 0)
