@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 BENCH  ?=
 
-.PHONY: venv demo test bench neo4j-start neo4j-stop clean
+.PHONY: venv demo test audit bench neo4j-start neo4j-stop clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,12 @@ test: venv
 	else \
 	    echo "no Java/Maven here: the Neo4j tests will be skipped"; $(PY) -m pytest; \
 	fi
+	$(PY) scripts/audit.py
+
+## known vulnerabilities in the installed dependencies (pip-audit against PyPI's vulnerability data; fails on
+## one; says so and passes when the service cannot be reached)
+audit: venv
+	$(PY) scripts/audit.py
 
 ## start/stop the local Neo4j 5.26 test server (jars from Maven Central, cached in .cache/neo4j; auth off, 127.0.0.1 only)
 neo4j-start:

@@ -8,19 +8,21 @@ by :func:`emit`.
 from __future__ import annotations
 
 import datetime as dt
+import getpass
+import socket
 from pathlib import Path
 from typing import Any, Callable
 
 import click
 
-from graph.store import Store, open_store
+from graph.store import Store, WriteContext, open_store
 from ontology.errors import InvalidRecord
 from ontology.times import parse_day
 
 from .settings import get_settings
 
 __all__ = ["store_option", "open_cli_store", "date_option", "as_of_option", "out_option", "lang_option",
-           "format_option", "emit"]
+           "format_option", "emit", "cli_actor", "cli_context"]
 
 #: ``--store URL`` on every command that reads or writes the store
 store_option = click.option("--store", "store_url", default=None, metavar="URL",
@@ -31,6 +33,24 @@ def open_cli_store(url: str | None) -> Store:
     """The store of ``--store URL``, else of the ``FOODTRACE_STORE`` setting."""
     settings = get_settings()
     return open_store(url or settings.store, settings.store_options())
+
+
+def cli_actor(by: str | None = None) -> str:
+    """Who a command acts for, as the store's batches and versions record it: ``--by`` where given, else the
+    account running it (user@host)."""
+    if by and by.strip():
+        return by.strip()
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in the environment (a container)
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def cli_context(kind: str, *, by: str | None = None, reason: str | None = None,
+                source: str | None = None) -> WriteContext:
+    """The :class:`graph.store.WriteContext` of a command's write."""
+    return WriteContext(kind=kind, actor=cli_actor(by), reason=reason, source=source)
 
 
 def date_option(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.date | None:

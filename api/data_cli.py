@@ -10,11 +10,11 @@ from typing import Any, Callable
 
 import click
 
-from graph.store import Store, open_store
+from graph.store import Store, WriteContext, open_store
 from loaders.base import ReadOptions
 
 from . import render
-from .cli_common import emit, format_option, open_cli_store, out_option, store_option
+from .cli_common import cli_context, emit, format_option, open_cli_store, out_option, store_option
 from .settings import get_settings
 
 __all__ = ["COMMANDS", "run_load", "run_generate", "run_export", "print_stats"]
@@ -62,7 +62,7 @@ class _Progress:
 
 def run_load(store: Store, files: list[Path], kind: str, rejects_path: Path, *, echo: Callable[[str], None],
              progress: bool = True, options: ReadOptions | None = None, coverage: str | None = None,
-             source: str | None = None) -> int:
+             source: str | None = None, context: WriteContext | None = None) -> int:
     """Load files, print a summary, write the rejects CSV (and the warnings and notes CSVs beside it); return the
     exit code."""
     from loaders.base import (NOTE_KINDS, WARNING_KINDS, notes_path, warnings_path, write_notes, write_rejects,
@@ -75,7 +75,7 @@ def run_load(store: Store, files: list[Path], kind: str, rejects_path: Path, *, 
     try:
         outcomes = load_files(store, files, kind, on_file_start=bar.file_start, on_records=bar.on_records,
                               on_file_done=lambda o: bar.file_done(sizes.get(o.path, 0)), options=options,
-                              coverage=coverage, source=source)
+                              coverage=coverage, source=source, context=context)
     finally:
         bar.close()
     elapsed = time.perf_counter() - t0
@@ -158,7 +158,8 @@ def load(files: tuple[Path, ...], kind: str, rejects_path: Path | None, sheets: 
         code = run_load(store, expanded, kind, rejects_path or Path(settings.rejects), echo=click.echo,
                         progress=settings.progress,
                         options=dataclasses.replace(settings.read_options(), sheets=sheets),
-                        coverage=None if coverage == "auto" else coverage.replace("-", "_"), source=source)
+                        coverage=None if coverage == "auto" else coverage.replace("-", "_"), source=source,
+                        context=cli_context("load"))
     sys.exit(code)
 
 

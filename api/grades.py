@@ -12,9 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
+from graph.store import WriteContext
 from ontology.records import GradeOverride
 from ontology.times import now_iso
 
@@ -22,7 +25,8 @@ if TYPE_CHECKING:
     from reasoning.grading import Assessment
 
 __all__ = ["explanation", "records_of", "operator_name", "OverrideOutcome", "set_override",
-           "lift_override", "stored_explanation", "grade_history", "publish", "graded_operators"]
+           "lift_override", "stored_explanation", "grade_history", "publish", "graded_operators",
+           "GradeTable"]
 
 def records_of(store: Any, oid: str) -> tuple[list[Any], list[Any]]:
     """An operator's stored assessments and overrides."""
@@ -68,7 +72,7 @@ def set_override(store: Any, identifier: str, grade: str | None, *, reason: str 
         + "-" + secrets.token_hex(3)
     rec = new_override(oid, grade, reason=reason, by=by, created=created, record_id=rec_id, assessments=ras,
                        overrides=gos, name=name or oid)
-    store.write([rec])
+    store.write([rec], context=WriteContext(kind="override", actor=by, reason=reason))
     return OverrideOutcome(oid, name, rec, rec.computed_grade)
 
 
@@ -80,7 +84,7 @@ def lift_override(store: Any, identifier: str, *, reason: str | None, by: str | 
     ras, gos = records_of(store, oid)
     name = operator_name(store, oid)
     rec = lifted_override(oid, gos, reason=reason, by=by, at=now_iso(), name=name or oid)
-    store.write([rec])
+    store.write([rec], context=WriteContext(kind="override", actor=by, reason=reason))
     latest = latest_assessment(ras)
     return OverrideOutcome(oid, name, rec, latest.computed_grade if latest else None)
 
@@ -147,7 +151,8 @@ def _grouped(store: Any, table: str) -> dict[str, list[Any]]:
     return out
 
 
-def publish(store: Any, entities: Iterable[str], grades: Iterable[str], *, by: str) -> tuple[int, int]:
+def publish(store: Any, entities: Iterable[str], grades: Iterable[str], *, by: str,
+            context: WriteContext | None = None) -> tuple[int, int]:
     """Publish the latest assessment of the operators named (any identifier form) and of every operator whose latest
     assessment has one of ``grades`` (``foodtrace risk publish``): each is stamped published (who, when), nothing
     else in it changes. The number stamped and the number published already.
@@ -193,7 +198,7 @@ def publish(store: Any, entities: Iterable[str], grades: Iterable[str], *, by: s
         raise FoodtraceError(f"{len(stale)} operator(s) had their grade changed by an override after the latest "
                              f"assessment: {', '.join(stale[:5])}{' ...' if len(stale) > 5 else ''}; "
                              "run `foodtrace risk grade` first")
-    store.write(stamps)
+    store.write(stamps, context=context or WriteContext(kind="publish", actor=by))
     return len(stamps), already
 
 
@@ -207,16 +212,49 @@ def _matches(value: str | None, wanted: str, labels: dict[str, tuple[str, str]])
     return w in (str(zh).lower(), str(en).lower())
 
 
-def graded_operators(view: Any, *, district: str | None = None, kind: str | None = None, grade: str | None = None,
-                     source: str | None = None, published: bool | None = None) -> tuple[list[Any], dict[str, Any]]:
-    """The grades in effect (:class:`reasoning.assessments.EffectiveGrade`) of every graded operator matching the
-    filters, sorted by operator id, and those operators' records: what ``GET /grades`` pages and the console's grade
-    list shows. ``district`` and ``kind`` match a code or its Chinese or English label."""
-    from ontology.vocab import labels
+class GradeTable:
+    """The grades in effect of every graded operator and those operators' records, kept by a long-running process
+    (each service worker) while no write reaches the store (:meth:`graph.store.Store.last_batch`) and for at most
+    ``ttl`` seconds (an
+    override's period may end meanwhile): the grade list and ``GET /grades`` then filter it instead of reading
+    every assessment, override and operator per request. Thread-safe; a table computed while the store changed
+    is used for that request only."""
+
+    def __init__(self, ttl: float = 60.0) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._key: tuple[int, float] | None = None
+        self._value: tuple[dict[str, Any], dict[str, Any]] | None = None
+
+    def get(self, view: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        seq, now = view.last_batch(), time.monotonic()
+        with self._lock:
+            if seq is not None and self._key is not None and self._key[0] == seq and now - self._key[1] < self.ttl:
+                return self._value  # type: ignore[return-value]
+        value = _grade_table(view)
+        if seq is not None and view.last_batch() == seq:
+            with self._lock:
+                self._key, self._value = (seq, now), value
+        return value
+
+
+def _grade_table(view: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     from reasoning.assessments import effective_grades
 
     eff = effective_grades(view)
-    ops = view.get_many("operator", list(eff))
+    return eff, view.get_many("operator", list(eff))
+
+
+def graded_operators(view: Any, *, district: str | None = None, kind: str | None = None, grade: str | None = None,
+                     source: str | None = None, published: bool | None = None,
+                     table: GradeTable | None = None) -> tuple[list[Any], dict[str, Any]]:
+    """The grades in effect (:class:`reasoning.assessments.EffectiveGrade`) of every graded operator matching the
+    filters, sorted by operator id, and those operators' records: what ``GET /grades`` pages and the console's grade
+    list shows. ``district`` and ``kind`` match a code or its Chinese or English label. ``table``: a process's
+    :class:`GradeTable` (else everything is read now)."""
+    from ontology.vocab import labels
+
+    eff, ops = table.get(view) if table is not None else _grade_table(view)
     regions, kinds = labels("region"), labels("operator_kind")
     chosen = []
     for oid in sorted(eff):

@@ -14,7 +14,7 @@ from .render import text_table
 from .service.servicedb import ROLES, ServiceDB
 from .settings import get_settings
 
-__all__ = ["COMMANDS", "serve", "keys", "audit", "public_cache"]
+__all__ = ["COMMANDS", "serve", "keys", "audit", "audit_rotate", "public_cache"]
 
 
 def _db(path: str | None) -> ServiceDB:
@@ -106,16 +106,25 @@ def keys_revoke(key_id: str, service_db: str | None) -> None:
     click.echo(f"key {key_id} revoked")
 
 
+def _archive(service_db: str | None) -> str:
+    settings = get_settings()
+    return settings.audit_archive or os.path.join(os.path.dirname(os.path.abspath(service_db or settings.service_db)),
+                                                  "audit-archive")
+
+
 @click.command("audit")
 @click.option("--since", default=None, help="Only entries at or after this ISO time / date")
 @click.option("--key", "key_id", default=None, help="Only this key id")
+@click.option("--archived", is_flag=True, help="Include the entries moved to the archive files (audit-rotate)")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--service-db", default=None, help="Service database file (default: $FOODTRACE_SERVICE_DB)")
-def audit(since: str | None, key_id: str | None, fmt: str, service_db: str | None) -> None:
+def audit(since: str | None, key_id: str | None, archived: bool, fmt: str, service_db: str | None) -> None:
     """The service's audit log: who asked what, when, about which entities."""
     db = _db(service_db)
     try:
         entries = db.audit_entries(since=since, key_id=key_id)
+        if archived:
+            entries = db.archived_entries(_archive(service_db), since=since, key_id=key_id) + entries
     finally:
         db.close()
     if fmt == "json":
@@ -125,6 +134,23 @@ def audit(since: str | None, key_id: str | None, fmt: str, service_db: str | Non
              e.status, " ".join(e.entities)] for e in entries]
     click.echo(text_table(rows, ["时间/time", "密钥/key", "角色/role", "持有人/name", "方法/method", "路径/path",
                                  "状态/status", "实体/entities"]))
+
+
+@click.command("audit-rotate")
+@click.option("--service-db", default=None, help="Service database file (default: $FOODTRACE_SERVICE_DB)")
+def audit_rotate(service_db: str | None) -> None:
+    """Move audit entries older than FOODTRACE_AUDIT_LIVE_DAYS into monthly archive files and delete archive
+    files older than FOODTRACE_AUDIT_RETENTION_DAYS (at least six months); run daily (README: operations)."""
+    settings = get_settings()
+    db = _db(service_db)
+    try:
+        done = db.rotate_audit(_archive(service_db), live_days=settings.audit_live_days,
+                               retention_days=settings.audit_retention_days)
+    finally:
+        db.close()
+    click.echo(f"{done['archived']} audit entries before {done['cutoff']} archived in {_archive(service_db)}"
+               + (f" ({', '.join(done['months'])})" if done["months"] else "")
+               + (f"; expired archives deleted: {', '.join(done['expired'])}" if done["expired"] else ""))
 
 
 # -- the public read model -------------------------------------------------------------------------
@@ -184,7 +210,9 @@ def public_cache_warm(store_url: str | None, service_db: str | None, processes: 
     if processes <= 1:
         n = _warm_part(store_url, service_db, keys, lang)
     else:
-        with ProcessPoolExecutor(processes) as pool:
+        from ontology.processes import die_with_parent
+
+        with ProcessPoolExecutor(processes, initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             n = sum(pool.map(_warm_part, [store_url] * processes, [service_db] * processes,
                              [keys[i::processes] for i in range(processes)], [lang] * processes))
     elapsed = time.perf_counter() - t0
@@ -212,4 +240,4 @@ def public_cache_clear(store_url: str | None, service_db: str | None) -> None:
 
 
 #: the commands of this module, added to the root group by :mod:`api.cli`
-COMMANDS = (serve, keys, audit, public_cache)
+COMMANDS = (serve, keys, audit, audit_rotate, public_cache)

@@ -43,6 +43,19 @@ class Settings(BaseSettings):
     trace_index: bool = Field(True, description=(
         "Each service worker holds an in-memory trace index (traces, recall lists and outbreak rankings from "
         "memory; rebuilt in the background when the store changes)"))
+    public_rate: float = Field(600, ge=0, description=(
+        "Public lookups (QR pages, Digital Links, QR images) a client address may make per minute, per worker "
+        "process (429 beyond it); 0 = no limit"))
+    public_burst: int = Field(120, ge=1, description="Public lookups a client may make at once before the rate applies")
+    audit_live_days: int = Field(31, ge=1, description=(
+        "Days of audit entries kept in the service database; older ones are moved to monthly archive files by "
+        "`foodtrace audit-rotate`"))
+    audit_retention_days: int = Field(400, ge=183, description=(
+        "Days audit entries are kept in all (live and archived; at least 183, six months); older archive files "
+        "are deleted by `foodtrace audit-rotate`"))
+    audit_archive: str = Field("", description=(
+        "Folder of the audit archive files (audit-YYYY-MM.jsonl.gz); empty = audit-archive beside the service "
+        "database"))
     public_base_url: str = Field("", description=(
         "Base URL printed in QR codes and Digital Links (e.g. https://trace.nantong.gov.cn); "
         "empty = the URL the request came in on"))

@@ -31,7 +31,8 @@ from ontology.errors import FoodtraceError
 from ontology.times import now_iso
 
 from . import render
-from .cli_common import as_of_option, emit, format_option, lang_option, open_cli_store, out_option, store_option
+from .cli_common import (as_of_option, cli_context, emit, format_option, lang_option, open_cli_store, out_option,
+                         store_option)
 from .grades import records_of
 from .risk_cli import risk
 
@@ -213,7 +214,7 @@ def grade_cmd(as_of: dt.date | None, model: bool, store_url: str | None) -> None
         run = dt.datetime.fromisoformat(created).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
         records = assessment_records(assessed, run=run, created=created, model_version=version, overrides=in_force,
                                      probabilities=probs, model_explanations=expl)
-        store.write(records)
+        store.write(records, context=cli_context("grade", source=f"foodtrace risk grade (run {run})"))
         names = _Ops(store, [r.operator_id for r in records if r.differs])
     computed = {g: sum(r.computed_grade == g for r in records) for g in GRADES}
     effective = {g: sum(r.grade == g for r in records) for g in GRADES}
@@ -394,7 +395,8 @@ def publish_cmd(entities: tuple[str, ...], grades: tuple[str, ...], all_a: bool,
     if not entities and not wanted:
         raise click.UsageError("name the operators to publish, or select them with --grade G / --all-grade-A")
     with open_cli_store(store_url) as store:
-        stamps, already = publish(store, entities, wanted, by=by)
+        stamps, already = publish(store, entities, wanted, by=by,
+                                  context=cli_context("publish", by=by, source="foodtrace risk publish"))
     click.echo(f"已发布/published: {stamps} 项评估/assessments"
                + (f"; {already} 项此前已发布/already published" if already else ""))
 

@@ -176,9 +176,11 @@ def main() -> int:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = open(tmp / "serve.log", "wb")
+    # wrk is one client address: the public rate limit (FOODTRACE_PUBLIC_RATE) is switched off
     proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--store", str(store), "--service-db",
                              service_db, "--port", str(port), "--workers", str(args.workers)],
-                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                            env={**os.environ, "FOODTRACE_PUBLIC_RATE": "0"})
     results: dict[str, object] = {"store": str(store), "cold": args.cold, "workers": args.workers, "connections": args.connections,
                                   "threads": args.threads, "duration_s": args.duration, "runs": args.runs,
                                   "cpus": os.cpu_count(), "lots": len(paths), "variants": {}}

@@ -69,21 +69,27 @@ fields as floats, ``bool`` fields as booleans, text fields as strings.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import threading
 import time
 from collections import defaultdict
+from contextlib import contextmanager
 from itertools import islice
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ontology.errors import StoreError, StoreUnavailable
 from ontology.identifiers import lookup_forms
-from ontology.records import RECORD_TYPES, Delivery, Record, TransformationItem, record_fields, record_type
+from ontology.records import (PLACEHOLDERS, RECORD_TYPES, Delivery, Record, TransformationItem, record_fields,
+                              record_type, to_dict)
+from ontology.times import now_iso
 
 from .store import (CHANGE_ANY_LOT, CHANGE_LOT_FIELD, CHANGE_VIA_ITEMS, CHANGE_VIA_SAMPLE, Store, WriteStats, chunks,
                     first_known, plan_filters, require_fields)
+from .versions import Batch, Version, WriteContext, merge_changes, record_from_values
 
 __all__ = ["Neo4jStore", "Neo4jURL", "parse_url", "SCHEMES"]
 
@@ -250,6 +256,10 @@ class _Label:
         self.taken = {u: f"UNWIND $vals AS v MATCH (n:{L} {{{_q(u)}: v}}) RETURN v" for u in rtype.unique}
         self.by_ids = f"UNWIND $ids AS x MATCH (n:{L} {{id: x}}) RETURN properties(n) AS p"
         self.ids_only = f"MATCH (n:{L}) WHERE n.id IN $ids RETURN n.id AS id"
+        #: records carrying placeholder marks merge by graph.versions.merge_changes
+        self.placeholders = PLACEHOLDERS in self.columns
+        #: a record already stored remembers one more source (only the hidden _src list changes)
+        self.tag = f"UNWIND $ids AS x MATCH (n:{L} {{id: x}}) SET n._src = coalesce(n._src, []) + $tag"
         self.schema: list[tuple[str, str]] = [
             (f"ft_{self.table}_id", f"CREATE CONSTRAINT {_q(f'ft_{self.table}_id')} IF NOT EXISTS "
                                     f"FOR (n:{L}) REQUIRE n.id IS UNIQUE"),
@@ -279,17 +289,21 @@ class _Label:
             out.append(v)
         return out
 
-    def create(self, present: tuple[int, ...]) -> str:
-        """The query creating nodes from rows ``[*values, _seq]`` whose other columns are all None.
+    def create(self, present: tuple[int, ...], src: bool = False) -> str:
+        """The query creating nodes from rows ``[*values, _seq]`` (``[*values, _seq, _src]`` with ``src``)
+        whose other columns are all None.
 
         Rows are lists, not maps (less to pack and to unpack); columns empty in every row of a
         chunk are left out of the query (a handful of query shapes per label, each planned once).
         """
-        q = self._creates.get(present)
+        key = (*present, -1) if src else present
+        q = self._creates.get(key)
         if q is None:
             sets = [f"n.{_q(self.columns[i])} = r[{i}]" for i in present]
             sets.append(f"n._seq = r[{len(self.columns)}]")
-            q = self._creates[present] = f"UNWIND $rows AS r CREATE (n:{_q(self.label)}) SET {', '.join(sets)}"
+            if src:
+                sets.append(f"n._src = r[{len(self.columns) + 1}]")
+            q = self._creates[key] = f"UNWIND $rows AS r CREATE (n:{_q(self.label)}) SET {', '.join(sets)}"
         return q
 
     def record(self, props: Mapping[str, Any]) -> Record:
@@ -303,6 +317,15 @@ _RESOLVE = " UNION ALL ".join(
     + [f"UNWIND $ids AS x MATCH (:{_q(_LABELS[t].label)} {{id: x}}) RETURN x AS id, x AS c, false AS alias"
        for t in _ENTITY_TABLES])
 _META_SCHEMA = ("ft_meta_id", "CREATE CONSTRAINT `ft_meta_id` IF NOT EXISTS FOR (m:FtMeta) REQUIRE m.id IS UNIQUE")
+# batches and versions (graph.versions): (:FtBatch {id, time, kind, actor, source, digest, reason, tag, received,
+# changed}) per write, (:FtVersion {seq, table, rid, op, batch, reason, body}) per previous version kept
+_HISTORY_SCHEMA = [
+    ("ft_batch_id", "CREATE CONSTRAINT `ft_batch_id` IF NOT EXISTS FOR (b:FtBatch) REQUIRE b.id IS UNIQUE"),
+    ("ft_batch_digest", "CREATE INDEX `ft_batch_digest` IF NOT EXISTS FOR (b:FtBatch) ON (b.digest)"),
+    ("ft_version_seq", "CREATE CONSTRAINT `ft_version_seq` IF NOT EXISTS FOR (v:FtVersion) REQUIRE v.seq IS UNIQUE"),
+    ("ft_version_rid", "CREATE INDEX `ft_version_rid` IF NOT EXISTS FOR (v:FtVersion) ON (v.rid)"),
+]
+_BATCH_FIELDS = ("id", "time", "kind", "actor", "source", "digest", "reason", "tag", "received", "changed")
 _CHANGE_SCHEMA = ("ft_change_seq", "CREATE CONSTRAINT `ft_change_seq` IF NOT EXISTS FOR (c:FtChange) REQUIRE c.seq IS UNIQUE")
 
 # -- the change log (as the embedded store's: see graph/sqlite.py) ----------------------------------
@@ -318,6 +341,158 @@ _CHANGE_LOT_QUERY = {
     CHANGE_VIA_ITEMS: "UNWIND $ids AS x OPTIONAL MATCH (i:TransformationItem {transformation_id: x}) "
                       "RETURN i.lot_id AS lot",
 }
+
+
+@dataclass
+class _WriteState:
+    """What one write transaction carries along: its batch, the source tag, and the versions to store."""
+
+    batch: int
+    tag: int | None
+    reason: str | None
+    versions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _version_row(lab: "_Label", props: Mapping[str, Any], op: str, reason: str | None) -> dict[str, Any]:
+    """An (:FtVersion) node's properties (seq and batch set when stored) for a record's stored values."""
+    body = json.dumps({c: props.get(c) for c in lab.columns}, ensure_ascii=False)
+    return {"table": lab.table, "rid": props["id"], "op": op, "reason": reason, "body": body}
+
+
+def _batch(r: Mapping[str, Any]) -> Batch:
+    return Batch(**{f: r.get(f) for f in _BATCH_FIELDS if r.get(f) is not None or f not in ("received", "changed")})
+
+
+def _version(v: Mapping[str, Any]) -> Version:
+    values = to_dict(record_from_values(v["table"], json.loads(v["body"])))
+    return Version(int(v["seq"]), v["table"], v["rid"], v["op"], v.get("batch"), v.get("reason"), values)
+
+
+class _Editor:
+    """The :class:`graph.versions.Editor` primitives inside one explicit Neo4j write transaction.
+
+    Each update or delete stores the previous version under this batch (and the reason given) and is
+    logged in the change log when the edit ends.
+    """
+
+    def __init__(self, store: "Neo4jStore", tx: Any, batch: int, context: WriteContext):
+        self.store = store
+        self.tx = tx
+        self.batch = batch
+        self.context = context
+        self.changed = 0
+        self._touched: dict[str, list[str]] = defaultdict(list)
+        self._records: list[Record] = []
+
+    def _lab(self, table: str) -> _Label:
+        return _LABELS[record_type(table).table]
+
+    def _props(self, lab: _Label, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        return {r["p"]["id"]: r["p"] for r in self.tx.run(lab.by_ids, ids=list(dict.fromkeys(ids)))}
+
+    def _versions(self, lab: _Label, props: Iterable[Mapping[str, Any]], op: str, reason: str | None) -> None:
+        state = _WriteState(self.batch, None, reason, [_version_row(lab, p, op, reason) for p in props])
+        self.store._add_versions(self.tx, state)
+
+    def _touch(self, lab: _Label, ids: Iterable[str], records: Iterable[Record]) -> None:
+        self._touched[lab.table].extend(ids)
+        self._records.extend(records)
+
+    def finish(self, bulk: bool) -> None:
+        if bulk and self._touched:
+            self.store._log_changes(self.tx, {"operator": ["*"]}, [])
+        else:
+            self.store._log_changes(self.tx, self._touched, self._records)
+        self.tx.run("MATCH (b:FtBatch {id: $id}) SET b.changed = $c", id=self.batch, c=self.changed).consume()
+
+    def get_many(self, table: str, ids: Iterable[str]) -> dict[str, Record]:
+        lab = self._lab(table)
+        return {i: lab.record(p) for i, p in self._props(lab, ids).items()}
+
+    def find(self, table: str, field: str, value: str) -> list[str]:
+        lab = self._lab(table)
+        if field not in lab.columns:
+            raise StoreError(f"{table} has no field {field!r}")
+        return [r["id"] for r in self.tx.run(f"MATCH (n:{_q(lab.label)}) WHERE n.{_q(field)} = $v RETURN n.id AS id",
+                                             v=value)]
+
+    def tagged(self, table: str, tag: int) -> list[str]:
+        lab = self._lab(table)
+        return [r["id"] for r in self.tx.run(f"MATCH (n:{_q(lab.label)}) WHERE $t IN n._src RETURN n.id AS id",
+                                             t=int(tag))]
+
+    def sources(self, table: str, ids: Iterable[str]) -> dict[str, list[int]]:
+        lab = self._lab(table)
+        return {r["id"]: [int(t) for t in r["s"]] for r in self.tx.run(
+            f"MATCH (n:{_q(lab.label)}) WHERE n.id IN $ids AND n._src IS NOT NULL RETURN n.id AS id, n._src AS s",
+            ids=list(ids)) if r["s"]}
+
+    def set_sources(self, table: str, id: str, tags: list[int]) -> None:
+        lab = self._lab(table)
+        self.tx.run(f"MATCH (n:{_q(lab.label)} {{id: $id}}) SET n._src = $s", id=id, s=tags or None).consume()
+
+    def update(self, table: str, id: str, values: Mapping[str, Any], reason: str | None = None) -> None:
+        lab = self._lab(table)
+        bad = [k for k in values if k not in lab.columns]
+        if bad:
+            raise StoreError(f"{table} has no field {bad[0]!r}")
+        old = self._props(lab, [id]).get(id)
+        if old is None:
+            return
+        new = {k: _coerce(lab.kinds[k], v) for k, v in values.items()}
+        if all(old.get(k) == v for k, v in new.items()):
+            return
+        self._versions(lab, [old], "update", reason)
+        self.tx.run(f"MATCH (n:{_q(lab.label)} {{id: $id}}) SET n += $v", id=id, v=new).consume()
+        merged = {**old, **new}
+        self._touch(lab, [id], [lab.record(merged)])
+        self.changed += 1
+
+    def insert(self, records: Iterable[Record]) -> None:
+        for rec in records:
+            lab = self._lab(rec.table)
+            row = lab.values(rec)
+            if self._props(lab, [rec.id]):
+                raise StoreError(f"{rec.table} {rec.id} cannot be inserted: it exists")
+            seq = self.tx.run("MERGE (m:FtMeta {id: 'seq'}) ON CREATE SET m.next = 0 SET m.next = m.next + 1 "
+                              "RETURN m.next - 1 AS base").single()["base"]
+            present = tuple(i for i, v in enumerate(row) if v is not None)
+            self.tx.run(lab.create(present), rows=[row + [seq]]).consume()
+            self._touch(lab, [rec.id], [rec])
+            self.changed += 1
+
+    def delete(self, table: str, ids: Iterable[str], reason: str | None = None) -> None:
+        lab = self._lab(table)
+        for part in chunks(dict.fromkeys(ids), _ID_CHUNK):
+            old = self._props(lab, part)
+            if not old:
+                continue
+            self._versions(lab, old.values(), "delete", reason)
+            self.tx.run(f"UNWIND $ids AS x MATCH (n:{_q(lab.label)} {{id: x}}) DETACH DELETE n",
+                        ids=list(old)).consume()
+            self._touch(lab, list(old), [lab.record(p) for p in old.values()])
+            self.changed += len(old)
+
+    def versions(self, ids: Iterable[str]) -> list[Version]:
+        rows = self.tx.run("MATCH (v:FtVersion) WHERE v.rid IN $ids RETURN properties(v) AS v", ids=list(ids))
+        return sorted((_version(r["v"]) for r in rows), key=lambda v: v.seq)
+
+    def batches(self, ids: Iterable[int] | None) -> dict[int, Batch]:
+        ret = "RETURN " + ", ".join(f"b.{f} AS {f}" for f in _BATCH_FIELDS)
+        if ids is None:
+            rows = self.tx.run(f"MATCH (b:FtBatch) {ret}")
+        else:
+            rows = self.tx.run(f"MATCH (b:FtBatch) WHERE b.id IN $ids {ret}", ids=sorted({int(i) for i in ids}))
+        return {int(r["id"]): _batch(r) for r in rows}
+
+    def rewrite_versions(self, ids: Iterable[str], fn: Any, new_id: str | None = None) -> None:
+        for v in self.versions(ids):
+            values = fn(v)
+            if values is None:
+                self.tx.run("MATCH (v:FtVersion {seq: $s}) DELETE v", s=v.seq).consume()
+            else:
+                self.tx.run("MATCH (v:FtVersion {seq: $s}) SET v.body = $b, v.rid = $r", s=v.seq,
+                            b=json.dumps(values, ensure_ascii=False), r=new_id or v.id).consume()
 
 
 # -- the store ------------------------------------------------------------------------------------
@@ -457,7 +632,7 @@ class Neo4jStore(Store):
         """Create the constraints and indexes that are missing (idempotent) and wait until they are online."""
         if self._schema_ready:
             return
-        wanted = [_META_SCHEMA, _CHANGE_SCHEMA] + [item for t in _LABELS.values() for item in t.schema]
+        wanted = [_META_SCHEMA, _CHANGE_SCHEMA, *_HISTORY_SCHEMA] + [item for t in _LABELS.values() for item in t.schema]
 
         def existing(tx: Any) -> tuple[set[str], set[str]]:
             constraints = {r["name"] for r in tx.run("SHOW CONSTRAINTS YIELD name RETURN name")}
@@ -488,18 +663,21 @@ class Neo4jStore(Store):
 
     # -- writing -----------------------------------------------------------------------------------
 
-    def write(self, records: Iterable[Record], *, progress: Any = None) -> WriteStats:
+    def write(self, records: Iterable[Record], *, progress: Any = None,
+              context: WriteContext | None = None) -> WriteStats:
         # The records are written while they are read, block by block, in ONE transaction: the
         # server stores a block while this process reads (parses) the next. An exception from the
         # iterator rolls the transaction back (nothing written). The records read are kept, so
         # that the driver may replay the transaction after a transient error.
+        context = context or WriteContext()
         source = iter(records)
         try:
             first = next(source)
         except StopIteration:
             if progress is not None:
                 progress(0)
-            return WriteStats()
+            self.ensure_schema()
+            return WriteStats(batch=self._call(True, lambda tx: self._begin_batch(tx, context)[0]))
         kept: list[Record] = [first]
 
         def replay() -> Iterator[Record]:
@@ -514,8 +692,14 @@ class Neo4jStore(Store):
         self.ensure_schema()
         received: dict[str, int] = {}
 
+        batch_id: list[int] = []
+
         def work(tx: Any) -> dict[str, int]:
             received.clear()
+            batch_id[:] = []
+            batch, tag = self._begin_batch(tx, context)
+            batch_id.append(batch)
+            state = _WriteState(batch, tag, context.reason)
             changed: dict[str, int] = {}
             touched: dict[str, list[str]] = defaultdict(list)  # table -> ids new or changed
             seen: dict[str, set[str]] = defaultdict(set)
@@ -574,7 +758,7 @@ class Neo4jStore(Store):
                     later += [(lab, part) for part in per[1:]]
                     for chunk in chunks(per[0], _CHUNK):
                         changed[table] = changed.get(table, 0) + self._write_chunk(
-                            tx, lab, chunk, base + at, defer=sends, touched=touched[table])
+                            tx, lab, chunk, base + at, state=state, defer=sends, touched=touched[table])
                         at += len(chunk)
                 for query, rows in sends:
                     tx.run(query, rows=rows)
@@ -584,17 +768,53 @@ class Neo4jStore(Store):
                 # an id repeated within the block: its n-th record after the (n-1)-th is written
                 for lab, part in later:
                     for chunk in chunks(part, _CHUNK):
-                        changed[lab.table] += self._write_chunk(tx, lab, chunk, base + at,
+                        changed[lab.table] += self._write_chunk(tx, lab, chunk, base + at, state=state,
                                                                 touched=touched[lab.table])
                         at += len(chunk)
                         done += len(chunk)
                         if progress is not None:
                             progress(done)
+            self._add_versions(tx, state)
             self._log_changes(tx, touched, kept)
+            tx.run("MATCH (b:FtBatch {id: $id}) SET b.received = $r, b.changed = $c", id=batch,
+                   r=sum(received.values()), c=sum(changed.values())).consume()
             return changed
 
         got = self._call(True, work)
-        return WriteStats(received=dict(received), changed={t: got.get(t, 0) for t in received})
+        return WriteStats(received=dict(received), changed={t: got.get(t, 0) for t in received},
+                          batch=batch_id[0] if batch_id else None)
+
+    @staticmethod
+    def _begin_batch(tx: Any, context: WriteContext) -> tuple[int, int | None]:
+        """Record a write's batch in its transaction; (batch number, the source tag its records carry)."""
+        batch = tx.run("MERGE (m:FtMeta {id: 'batches'}) ON CREATE SET m.next = 0 SET m.next = m.next + 1 "
+                       "RETURN m.next AS id").single()["id"]
+        tag = None
+        if context.tags_records:
+            tag = batch
+            if context.digest:  # the same content loaded before is the same source
+                row = tx.run("MATCH (b:FtBatch {digest: $d}) WHERE b.tag IS NOT NULL RETURN min(b.tag) AS t",
+                             d=context.digest).single()
+                if row is not None and row["t"] is not None:
+                    tag = int(row["t"])
+        tx.run("CREATE (b:FtBatch {id: $id, time: $time, kind: $kind, actor: $actor, source: $source, "
+               "digest: $digest, reason: $reason, tag: $tag, received: 0, changed: 0})",
+               id=batch, time=now_iso(), kind=context.kind, actor=context.actor, source=context.source,
+               digest=context.digest, reason=context.reason, tag=tag).consume()
+        return int(batch), tag
+
+    @staticmethod
+    def _add_versions(tx: Any, state: "_WriteState") -> None:
+        """Store the previous versions collected in ``state`` (and empty it)."""
+        if not state.versions:
+            return
+        rows, state.versions = state.versions, []
+        base = tx.run("MERGE (m:FtMeta {id: 'versions'}) ON CREATE SET m.next = 0 SET m.next = m.next + $n "
+                      "RETURN m.next - $n AS base", n=len(rows)).single()["base"]
+        for i, r in enumerate(rows):
+            r["seq"] = base + i + 1
+            r["batch"] = state.batch
+        tx.run("UNWIND $rows AS r CREATE (v:FtVersion) SET v = r", rows=rows).consume()
 
     @staticmethod
     def _log_changes(tx: Any, touched: dict[str, list[str]], records: list[Record]) -> None:
@@ -626,34 +846,48 @@ class Neo4jStore(Store):
         rows = self._rows("MATCH (m:FtMeta {id: 'changes'}) RETURN m.next AS n")
         return int(rows[0]["n"]) if rows else 0
 
+    def last_batch(self) -> int | None:
+        rows = self._rows("MATCH (m:FtMeta {id: 'batches'}) RETURN m.next AS n")
+        return int(rows[0]["n"] or 0) if rows else 0
+
     def changes_since(self, seq: int, limit: int = 100_000) -> list[tuple[int, str | None]]:
         return [(int(r["s"]), r["l"]) for r in self._rows(
             "MATCH (c:FtChange) WHERE c.seq > $s RETURN c.seq AS s, c.lot_id AS l ORDER BY c.seq LIMIT $n",
             s=seq, n=limit)]
 
     @staticmethod
-    def _write_chunk(tx: Any, lab: _Label, chunk: list[Record], seq: int,
+    def _write_chunk(tx: Any, lab: _Label, chunk: list[Record], seq: int, state: "_WriteState | None" = None,
                      defer: list[tuple[str, Any]] | None = None, touched: list[str] | None = None) -> int:
         """Write records with distinct ids; return how many were new or changed.
 
         The CREATE and SET queries are sent without waiting for their end (Bolt runs a
         transaction's queries in order: a later read still sees them; the commit waits for them);
-        with ``defer`` they are appended to it, to be sent by the caller, instead.
+        with ``defer`` they are appended to it, to be sent by the caller, instead. A changed record's
+        previous values are collected in ``state`` (stored by :meth:`_add_versions`).
         """
         columns = lab.columns
+        state = state or _WriteState(0, None, None)
         sends: list[tuple[str, Any]] = []
         rows = [lab.values(rec) for rec in chunk]
         stored = {r["p"]["id"]: r["p"] for r in tx.run(lab.by_ids, ids=[row[0] for row in rows])}
         new: list[list[Any]] = rows
         changed: list[dict[str, Any]] = []
+        tag = state.tag
+        retag: list[str] = []
         if stored:
             new = []
             for row in rows:
                 old = stored.get(row[0])
                 if old is None:
                     new.append(row)
-                elif any(v is not None and old.get(c) != v for c, v in zip(columns, row)):
-                    changed.append({c: v for c, v in zip(columns, row) if v is not None})
+                    continue
+                diff = merge_changes(columns, old, row, placeholders=lab.placeholders)
+                if diff is not None:
+                    diff["id"] = row[0]
+                    changed.append(diff)
+                    state.versions.append(_version_row(lab, old, "update", state.reason))
+                if tag is not None and tag not in (old.get("_src") or ()):
+                    retag.append(row[0])
         for u, query in lab.taken.items():
             # as SQLite's ON CONFLICT DO NOTHING: a new record whose unique value is taken is skipped
             i = columns.index(u)
@@ -666,7 +900,9 @@ class Neo4jStore(Store):
             present = tuple(i for i in range(len(columns)) if any(row[i] is not None for row in new))
             for i, row in enumerate(new):
                 row.append(seq + i)
-            sends.append((lab.create(present), new))
+                if tag is not None:
+                    row.append([tag])
+            sends.append((lab.create(present, tag is not None), new))
         if changed:
             sends.append((lab.update, changed))
         if defer is None:
@@ -674,17 +910,20 @@ class Neo4jStore(Store):
                 tx.run(query, rows=rows)
         else:
             defer += sends
+        if retag:
+            tx.run(lab.tag, ids=retag, tag=[tag])
         if touched is not None:
             touched.extend(row[0] for row in new)
             touched.extend(row["id"] for row in changed)
         return len(new) + len(changed)
 
     def clear(self) -> None:
-        """Delete every foodtrace record (and the insertion counter); constraints and indexes stay.
+        """Delete every foodtrace record, the batches and versions (and the insertion counters); constraints
+        and indexes stay.
 
         The change log is kept and told that anything may have changed (its numbers only grow).
         """
-        labels = [t.label for t in _LABELS.values()]
+        labels = [t.label for t in _LABELS.values()] + ["FtBatch", "FtVersion"]
         nex = self._nex
         try:
             with self._session(True) as s:
@@ -692,12 +931,171 @@ class Neo4jStore(Store):
                     query = f"MATCH (n:{_q(label)}) WITH n LIMIT 10000 DETACH DELETE n RETURN count(*) AS gone"
                     while s.run(query).single()["gone"]:
                         pass
-                s.run("MATCH (m:FtMeta {id: 'seq'}) DELETE m").consume()
+                s.run("MATCH (m:FtMeta) WHERE m.id IN ['seq', 'batches', 'versions'] DELETE m").consume()
                 s.execute_write(lambda tx: self._log_changes(tx, {"operator": ["*"]}, []))
         except nex.Neo4jError as e:
             raise StoreError(f"cannot clear Neo4j at {self.url}: {self._reason(e)}") from None
         except nex.DriverError as e:
             raise StoreUnavailable(f"lost Neo4j at {self.url}: {self._reason(e)}") from None
+
+    def prune_changes(self, keep: int, upto: int | None = None) -> int:
+        top = self.change_seq() or 0
+        cut = top - keep if upto is None else min(top - keep, upto)
+        gone = 0
+        query = ("MATCH (c:FtChange) WHERE c.seq <= $cut AND c.seq < $top WITH c LIMIT 10000 DELETE c "
+                 "RETURN count(*) AS gone")
+        while True:
+            n = self._call(True, lambda tx: tx.run(query, cut=cut, top=top).single()["gone"])
+            gone += n
+            if n < 10000:
+                return gone
+
+    # -- backup and restore ------------------------------------------------------------------------
+
+    #: labels a backup holds besides the record labels (FtChange, the change log, is not kept: a restore
+    #: tells it that anything may have changed)
+    _HISTORY_LABELS = ("FtBatch", "FtVersion")
+
+    def backup_to(self, path: str | os.PathLike[str]) -> dict[str, Any]:
+        import gzip
+
+        self.ensure_schema()
+        nex = self._nex
+        counts: dict[str, int] = {}
+        labels = [(t.table, t.label) for t in _LABELS.values()] + [(lab, lab) for lab in self._HISTORY_LABELS]
+        try:
+            with self._session(True) as session, gzip.open(path, "wt", encoding="utf-8", compresslevel=1) as out:
+                tx = session.begin_transaction()
+                try:
+                    # every foodtrace write takes this lock first (Neo4jStore._begin_batch): none commits
+                    # while the copy is read, so the copy is one consistent state (writes wait for it)
+                    tx.run("MERGE (m:FtMeta {id: 'batches'}) ON CREATE SET m.next = 0 SET m._backup = true").consume()
+                    for row in tx.run("MATCH (m:FtMeta) WHERE m.id IN ['seq', 'batches', 'versions'] "
+                                      "RETURN m.id AS id, m.next AS next"):
+                        out.write(json.dumps({"meta": row["id"], "next": row["next"]}) + "\n")
+                    for name, label in labels:
+                        n = 0
+                        for row in tx.run(f"MATCH (n:{_q(label)}) RETURN properties(n) AS p"):
+                            out.write(json.dumps({"label": label, "p": row["p"]}, ensure_ascii=False) + "\n")
+                            n += 1
+                        counts[name] = n
+                    changes = tx.run("MATCH (m:FtMeta {id: 'changes'}) RETURN m.next AS n").single()
+                finally:
+                    tx.rollback()  # nothing to keep: the lock only
+        except (nex.Neo4jError, nex.DriverError) as e:
+            raise self._translate(e) from None
+        return {"format": "neo4j-jsonl", "counts": {k: v for k, v in counts.items() if k in _LABELS},
+                "change_seq": int(changes["n"]) if changes and changes["n"] is not None else 0,
+                "batches": counts.get("FtBatch", 0), "versions": counts.get("FtVersion", 0)}
+
+    def restore_from(self, path: str | os.PathLike[str], context: WriteContext) -> dict[str, Any]:
+        """See :meth:`graph.store.Store.restore_from`. On Neo4j the nodes are written in transactions of
+        10,000: an interrupted restore leaves a partial store; run it again (it starts by clearing)."""
+        import gzip
+
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                first = fh.readline()
+                json.loads(first)
+        except (OSError, ValueError, EOFError) as e:
+            raise StoreError(f"{path} is not a Neo4j backup of foodtrace: {e}") from None
+        self.ensure_schema()
+        rows = self._rows("MATCH (m:FtMeta {id: 'batches'}) RETURN m.next AS n")
+        last_batch = int(rows[0]["n"] or 0) if rows else 0
+        self.clear()
+        meta: dict[str, int] = {}
+        nex = self._nex
+        by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)
+
+        def flush(label: str) -> None:
+            rows = by_label.pop(label, [])
+            if rows:
+                self._call(True, lambda tx: tx.run(f"UNWIND $rows AS r CREATE (n:{_q(label)}) SET n = r",
+                                                   rows=rows).consume())
+
+        known = {t.label for t in _LABELS.values()} | set(self._HISTORY_LABELS)
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                for line in fh:
+                    item = json.loads(line)
+                    if "meta" in item:
+                        meta[item["meta"]] = int(item["next"] or 0)
+                        continue
+                    label = item["label"]
+                    if label not in known:
+                        raise StoreError(f"{path}: unknown node label {label!r}")
+                    by_label[label].append(item["p"])
+                    if len(by_label[label]) >= _CHUNK:
+                        flush(label)
+            for label in list(by_label):
+                flush(label)
+        except (OSError, ValueError, EOFError) as e:
+            raise StoreError(f"{path} cannot be read: {e}") from None
+
+        def finish(tx: Any) -> int:
+            meta["batches"] = max(meta.get("batches", 0), last_batch)  # batch numbers never repeat
+            for name, value in meta.items():
+                tx.run("MERGE (m:FtMeta {id: $id}) SET m.next = $n", id=name, n=value).consume()
+            self._log_changes(tx, {"operator": ["*"]}, [])  # anything may have changed; numbers go on
+            return self._begin_batch(tx, context)[0]
+
+        try:
+            batch = self._call(True, finish)
+        except (nex.Neo4jError, nex.DriverError) as e:
+            raise self._translate(e) from None
+        return {"batch": batch, "counts": self.counts(), "change_seq": self.change_seq()}
+
+    # -- batches, versions, edits -------------------------------------------------------------------
+
+    def batches(self, ids: Iterable[int] | None = None, *, digest: str | None = None) -> dict[int, Batch]:
+        ret = "RETURN " + ", ".join(f"b.{f} AS {f}" for f in _BATCH_FIELDS) + " ORDER BY b.id"
+        if digest is not None:
+            rows = self._rows(f"MATCH (b:FtBatch {{digest: $d}}) {ret}", d=digest)
+        elif ids is None:
+            rows = self._rows(f"MATCH (b:FtBatch) {ret}")
+        else:
+            rows = self._rows(f"MATCH (b:FtBatch) WHERE b.id IN $ids {ret}", ids=sorted({int(i) for i in ids}))
+        return {int(r["id"]): _batch(r) for r in rows}
+
+    def versions(self, ids: Iterable[str]) -> list[Version]:
+        out: list[dict[str, Any]] = []
+        for part in chunks(dict.fromkeys(ids), _ID_CHUNK):
+            out += self._rows("MATCH (v:FtVersion) WHERE v.rid IN $ids RETURN properties(v) AS v", ids=part)
+        return sorted((_version(r["v"]) for r in out), key=lambda v: v.seq)
+
+    def sources(self, table: str, ids: Iterable[str]) -> dict[str, list[int]]:
+        lab = _LABELS[record_type(table).table]
+        out: dict[str, list[int]] = {}
+        for part in chunks(dict.fromkeys(ids), _ID_CHUNK):
+            for r in self._rows(f"MATCH (n:{_q(lab.label)}) WHERE n.id IN $ids AND n._src IS NOT NULL "
+                                "RETURN n.id AS id, n._src AS s", ids=part):
+                if r["s"]:
+                    out[r["id"]] = [int(t) for t in r["s"]]
+        return out
+
+    @contextmanager
+    def edit(self, context: WriteContext, *, bulk: bool = False) -> Iterator["_Editor"]:
+        self.ensure_schema()
+        nex = self._nex
+        session = self._session(True)
+        tx = None
+        try:
+            tx = session.begin_transaction()
+            batch, _ = self._begin_batch(tx, context)
+            ed = _Editor(self, tx, batch, context)
+            yield ed
+            ed.finish(bulk)
+            tx.commit()
+        except (nex.Neo4jError, nex.DriverError) as e:
+            if tx is not None and not tx.closed():
+                tx.rollback()
+            raise self._translate(e) from None
+        except BaseException:
+            if tx is not None and not tx.closed():
+                tx.rollback()
+            raise
+        finally:
+            session.close()
 
     # -- reading -----------------------------------------------------------------------------------
 

@@ -23,21 +23,28 @@ produces them) nothing is.
 from __future__ import annotations
 
 import gc
+import hashlib
+import json
 import operator
 import queue
 import os
 import sqlite3
 import threading
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from ontology.errors import StoreError, StoreUnavailable
 from ontology.identifiers import lookup_forms
-from ontology.records import RECORD_TYPES, Delivery, Record, TransformationItem, record_fields, record_type
+from ontology.records import (PLACEHOLDERS, RECORD_TYPES, Delivery, Record, TransformationItem, record_fields,
+                              record_type, to_dict)
+
+from ontology.times import now_iso
 
 from .store import (CHANGE_ANY_LOT, CHANGE_LOT_FIELD, CHANGE_VIA_ITEMS, CHANGE_VIA_SAMPLE, Store, WriteStats, chunks,
                     first_known, plan_filters, require_fields)
+from .versions import Batch, Version, WriteContext, record_from_values
 
 __all__ = ["SQLiteStore", "sqlite_path"]
 
@@ -90,17 +97,26 @@ class _Table:
         cols = ", ".join(_quote(c) for c in self.columns)
         marks = ", ".join("?" for _ in self.columns)
         rest = [c for c in self.columns if c != "id"]
-        sets = ", ".join(f"{_quote(c)} = coalesce(excluded.{_quote(c)}, {_quote(c)})" for c in rest)
-        differs = " OR ".join(f"(excluded.{_quote(c)} IS NOT NULL AND excluded.{_quote(c)} IS NOT {_quote(c)})"
-                              for c in rest) or "0"
+        if PLACEHOLDERS in rest:
+            sets, differs = _placeholder_merge(q, [c for c in rest if c != PLACEHOLDERS])
+        else:
+            sets = ", ".join(f"{_quote(c)} = coalesce(excluded.{_quote(c)}, {_quote(c)})" for c in rest)
+            differs = " OR ".join(f"(excluded.{_quote(c)} IS NOT NULL AND excluded.{_quote(c)} IS NOT {_quote(c)})"
+                                  for c in rest) or "0"
         tail = " ON CONFLICT DO NOTHING" if rtype.unique else ""
-        self.upsert = (f"INSERT INTO {q} ({cols}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {sets} "
-                       f"WHERE {differs}{tail}")
+        conflict = f" ON CONFLICT(id) DO UPDATE SET {sets} WHERE {differs}{tail}"
+        self.upsert = f"INSERT INTO {q} ({cols}) VALUES ({marks}){conflict}"
+        # the same, for a write whose records remember their source (the hidden column _src, ",3,17,")
+        self.upsert_src = f"INSERT INTO {q} ({cols}, {_SRC}) VALUES ({marks}, ?){conflict}"
+        # one statement per batch (the ids as a JSON array): a third of what a statement per record costs
+        self.tag = (f"UPDATE {q} SET {_SRC} = coalesce({_SRC}, ',') || ? WHERE id IN (SELECT value FROM json_each(?)) "
+                    f"AND ({_SRC} IS NULL OR instr({_SRC}, ?) = 0)")
+        self.insert = f"INSERT INTO {q} ({cols}) VALUES ({marks})"
         self.select = f"SELECT {cols} FROM {q}"
         coldefs = ", ".join(
             f"{_quote(c)} {_SQL_TYPES[t]}" + (" PRIMARY KEY NOT NULL" if c == "id" else "")
             for c, t in zip(self.columns, self.types))
-        self.ddl = [f"CREATE TABLE IF NOT EXISTS {q} ({coldefs})"]
+        self.ddl = [f"CREATE TABLE IF NOT EXISTS {q} ({coldefs}, {_SRC} TEXT)"]
         for c in self.columns:
             if c == "id":
                 continue
@@ -125,6 +141,37 @@ class _Table:
         return self.rtype(*row)
 
 
+#: the hidden column of every record table listing the source tags of the record (graph.versions)
+_SRC = '"_src"'
+
+
+def _placeholder_merge(q: str, fields: list[str]) -> tuple[str, str]:
+    """The SET list and the "something differs" test of an upsert that keeps the placeholder rule
+    (:func:`graph.versions.merge_changes`): an empty field keeps the stored value and mark; a placeholder
+    fills an empty field and never replaces a value; any other value replaces the stored one.
+
+    In an upsert's SET every expression reads the row as it was, so the marks can be recomputed beside
+    the values.
+    """
+    def marked(side: str, c: str) -> str:
+        return f"(instr(' ' || coalesce({side}.\"{PLACEHOLDERS}\", '') || ' ', ' {c} ') > 0)"
+
+    sets, tests, parts = [], [], []
+    for c in fields:
+        qc = _quote(c)
+        keep = f"(excluded.{qc} IS NULL OR ({marked('excluded', c)} AND {q}.{qc} IS NOT NULL))"
+        value = f"CASE WHEN {keep} THEN {q}.{qc} ELSE excluded.{qc} END"
+        mark = f"CASE WHEN {keep} THEN {marked(q, c)} ELSE {marked('excluded', c)} END"
+        sets.append(f"{qc} = {value}")
+        tests.append(f"({value}) IS NOT {q}.{qc}")
+        parts.append(f"CASE WHEN {mark} THEN '{c} ' ELSE '' END")
+    marks = f"NULLIF(rtrim({' || '.join(parts)}), '')"
+    qp = _quote(PLACEHOLDERS)
+    sets.append(f"{qp} = {marks}")
+    tests.append(f"({marks}) IS NOT {q}.{qp}")
+    return ", ".join(sets), " OR ".join(tests)
+
+
 _TABLES = {t.table: _Table(t) for t in RECORD_TYPES}
 _INDEX_NAMES = {stmt.split('"')[1] for t in _TABLES.values() for stmt in t.ddl if stmt.startswith("CREATE") and " INDEX " in stmt}
 
@@ -132,48 +179,99 @@ _INDEX_NAMES = {stmt.split('"')[1] for t in _TABLES.values() for stmt in t.ddl i
 # Triggers append one row per inserted or changed record that bears on what can be published about a
 # lot: the lot it concerns, or NULL ("anything may have changed") for records that are not tied to one
 # lot (operators, products, regions, retractions, certificates or samples without a lot). A write that
-# changes nothing fires nothing (the upsert's UPDATE only runs when a value differs). Readers that keep
-# derived views (the service's public lookups) follow it with change_seq() / changes_since().
-# seq is the rowid (no AUTOINCREMENT: that costs a sqlite_sequence update per row); rows are never
-# deleted, so it only grows. A write of more than _BULK_RECORDS records (a bulk load) switches the
-# per-record rows off inside its transaction and logs one NULL row instead: per-record logging made
-# writing 200,000 deliveries ~40 % slower.
+# changes nothing fires nothing (the upsert's UPDATE only runs when a value differs); a deleted record
+# logs its lot too. Readers that keep derived views (the service's public lookups) follow it with
+# change_seq() / changes_since(). seq is the rowid (no AUTOINCREMENT: that costs a sqlite_sequence update
+# per row); prune_changes() drops old rows but always keeps the latest, so the numbers only grow. A write
+# of more than _BULK_RECORDS records (a bulk load) switches the per-record rows off inside its
+# transaction and logs one NULL row instead: per-record logging made writing 200,000 deliveries ~40 %
+# slower.
 _CHANGE_LOG = "_change_log"
-#: the SQL naming the lot a changed row concerns, per table (graph.store's CHANGE_* tables); None: its items' lots
-_CHANGE_LOT_OF: dict[str, str | None] = {
-    **{t: f"NEW.{_quote(f)}" for t, f in CHANGE_LOT_FIELD.items()},
-    CHANGE_VIA_SAMPLE: "(SELECT s.lot_id FROM sample s WHERE s.id = NEW.sample_id)",
-    CHANGE_VIA_ITEMS: None,
-    **{t: "NULL" for t in sorted(CHANGE_ANY_LOT)},
-}
 
+
+#: the SQL naming the lot a changed row (R: NEW or OLD) concerns, per table (graph.store's CHANGE_* tables);
+#: None: its items' lots
+def _change_lot_of(table: str, row: str) -> str | None:
+    if table in CHANGE_LOT_FIELD:
+        return f"{row}.{_quote(CHANGE_LOT_FIELD[table])}"
+    if table == CHANGE_VIA_SAMPLE:
+        return f"(SELECT s.lot_id FROM sample s WHERE s.id = {row}.sample_id)"
+    if table == CHANGE_VIA_ITEMS:
+        return None
+    return "NULL"
+
+
+_CHANGE_TABLES = [*CHANGE_LOT_FIELD, CHANGE_VIA_SAMPLE, CHANGE_VIA_ITEMS, *sorted(CHANGE_ANY_LOT)]
 
 #: a write of more records than this logs one "anything may have changed" row instead of one per record
 #: (a bulk load; the service's public read model treats more than 20,000 changed lots as everything anyway)
 _BULK_RECORDS = 20_000
 _CHANGE_CONTROL = "_change_control"
 
+# -- batches and versions (graph.versions) ---------------------------------------------------------------
+# Every write inserts one _batch row first (who, what kind, which source, why) and puts its number, and
+# the reason of the change at hand, in _history_control; triggers copy a record's values into _version
+# (as JSON) when an UPDATE changes one of its fields or a DELETE removes it, naming that batch. Writing
+# only the hidden _src column (a source tag) fires nothing.
+_BATCH_TABLE = "_batch"
+_VERSION = "_version"
+_HISTORY_CONTROL = "_history_control"
+
+
+def _columns_tag(table: str) -> str:
+    """A short digest of a table's columns, in the names of its triggers: a field added to a record type makes
+    new triggers (the old ones, which name the old columns, are dropped when the file is opened)."""
+    return hashlib.sha1(",".join(_TABLES[table].columns).encode()).hexdigest()[:8]
+
 
 def _change_ddl() -> list[str]:
     out = [f'CREATE TABLE IF NOT EXISTS {_CHANGE_LOG} (seq INTEGER PRIMARY KEY, lot_id TEXT)',
            # bulk = 1 only inside a bulk write's transaction (never visible committed)
            f"CREATE TABLE IF NOT EXISTS {_CHANGE_CONTROL} (id INTEGER PRIMARY KEY CHECK (id = 1), bulk INTEGER NOT NULL)",
-           f"INSERT OR IGNORE INTO {_CHANGE_CONTROL}(id, bulk) VALUES (1, 0)"]
-    for table, expr in _CHANGE_LOT_OF.items():
-        if expr is None:
-            body = (f"INSERT INTO {_CHANGE_LOG}(lot_id) SELECT lot_id FROM transformation_item "
-                    f"WHERE transformation_id = NEW.id;")
-        else:
-            body = f"INSERT INTO {_CHANGE_LOG}(lot_id) VALUES ({expr});"
-        for op in ("INSERT", "UPDATE"):
-            out.append(f'DROP TRIGGER IF EXISTS "tr_{table}_{op.lower()}"')  # the first version, unconditional
-            out.append(f'CREATE TRIGGER IF NOT EXISTS "trc_{table}_{op.lower()}" AFTER {op} ON {_quote(table)} '
+           f"INSERT OR IGNORE INTO {_CHANGE_CONTROL}(id, bulk) VALUES (1, 0)",
+           f"CREATE TABLE IF NOT EXISTS {_BATCH_TABLE} (id INTEGER PRIMARY KEY, time TEXT NOT NULL, kind TEXT NOT NULL, "
+           "actor TEXT, source TEXT, digest TEXT, reason TEXT, tag INTEGER, received INTEGER NOT NULL DEFAULT 0, "
+           "changed INTEGER NOT NULL DEFAULT 0)",
+           f"CREATE INDEX IF NOT EXISTS ix__batch_digest ON {_BATCH_TABLE} (digest)",
+           f"CREATE TABLE IF NOT EXISTS {_VERSION} (seq INTEGER PRIMARY KEY, tbl TEXT NOT NULL, rid TEXT NOT NULL, "
+           "op TEXT NOT NULL, batch INTEGER, reason TEXT, body TEXT NOT NULL)",
+           f"CREATE INDEX IF NOT EXISTS ix__version_rid ON {_VERSION} (rid)",
+           f"CREATE TABLE IF NOT EXISTS {_HISTORY_CONTROL} (id INTEGER PRIMARY KEY CHECK (id = 1), batch INTEGER, "
+           "reason TEXT, skip INTEGER NOT NULL DEFAULT 0)",
+           f"INSERT OR IGNORE INTO {_HISTORY_CONTROL}(id, batch, reason, skip) VALUES (1, NULL, NULL, 0)"]
+    for table in _CHANGE_TABLES:
+        cols = ", ".join(_quote(c) for c in _TABLES[table].columns if c != "id")
+        tag = _columns_tag(table)
+        for op, row in (("insert", "NEW"), ("update", "NEW"), ("delete", "OLD")):
+            expr = _change_lot_of(table, row)
+            if expr is None:
+                body = (f"INSERT INTO {_CHANGE_LOG}(lot_id) SELECT lot_id FROM transformation_item "
+                        f"WHERE transformation_id = {row}.id;")
+            else:
+                body = f"INSERT INTO {_CHANGE_LOG}(lot_id) VALUES ({expr});"
+            # the first versions, unconditional, then fired by any UPDATE (also one of the hidden _src only)
+            out.append(f'DROP TRIGGER IF EXISTS "tr_{table}_{op}"')
+            out.append(f'DROP TRIGGER IF EXISTS "trc_{table}_{op}"')
+            event = f"UPDATE OF {cols}" if op == "update" else op.upper()
+            out.append(f'CREATE TRIGGER IF NOT EXISTS "tcl_{table}_{op}_{tag}" AFTER {event} ON {_quote(table)} '
                        f"WHEN (SELECT bulk FROM {_CHANGE_CONTROL} WHERE id = 1) = 0 BEGIN {body} END")
+    for name, t in _TABLES.items():
+        fields = [c for c in t.columns if c != "id"]
+        cols = ", ".join(_quote(c) for c in fields)
+        differs = " OR ".join(f"OLD.{_quote(c)} IS NOT NEW.{_quote(c)}" for c in fields) or "0"
+        for op, event, when in (("update", f"UPDATE OF {cols}", f"({differs})"), ("delete", "DELETE", "1")):
+            body = ", ".join(f"'{c}', OLD.{_quote(c)}" for c in t.columns)
+            out.append(f'CREATE TRIGGER IF NOT EXISTS "tv_{name}_{op}_{_columns_tag(name)}" AFTER {event} ON {_quote(name)} '
+                       f"WHEN {when} AND (SELECT skip FROM {_HISTORY_CONTROL} WHERE id = 1) = 0 BEGIN "
+                       f"INSERT INTO {_VERSION}(tbl, rid, op, batch, reason, body) SELECT '{name}', OLD.id, '{op}', "
+                       f"c.batch, c.reason, json_object({body}) FROM {_HISTORY_CONTROL} c WHERE c.id = 1; END")
     return out
 
 
 _CHANGE_DDL = _change_ddl()
-_TRIGGER_NAMES = {stmt.split('"')[1] for stmt in _CHANGE_DDL if " TRIGGER " in stmt}
+_TRIGGER_NAMES = {stmt.split('"')[1] for stmt in _CHANGE_DDL if stmt.startswith("CREATE TRIGGER")}
+#: tables of the store besides the record tables
+_META_TABLES = {_CHANGE_LOG, _CHANGE_CONTROL, _BATCH_TABLE, _VERSION, _HISTORY_CONTROL}
 
 
 class SQLiteStore(Store):
@@ -214,23 +312,24 @@ class SQLiteStore(Store):
             have = {r[0] for r in self._db.execute(
                 "SELECT name FROM sqlite_master WHERE type IN ('table', 'index', 'trigger')")}
             if have >= _TABLES.keys() and have >= _INDEX_NAMES and have >= _TRIGGER_NAMES \
-                    and not self._missing_columns():
+                    and have >= _META_TABLES and not self._missing_columns():
                 return  # an index added since the file was made is created below (CREATE ... IF NOT EXISTS)
         if version not in (0, SCHEMA_VERSION):
             raise StoreUnavailable(f"{self.path} has schema version {version}; this foodtrace reads {SCHEMA_VERSION}")
         self._db.execute("BEGIN IMMEDIATE")
         try:
             for t in _TABLES.values():
-                for stmt in t.ddl:
-                    if stmt.startswith("CREATE TABLE"):
-                        self._db.execute(stmt)
-            # a field added to a record type since the file was made gets its column (empty in old rows)
+                self._db.execute(t.ddl[0])
+            # a field added since the file was made gets its column (empty in the rows already there)
             for table, column, sql_type in self._missing_columns():
                 self._db.execute(f"ALTER TABLE {_quote(table)} ADD COLUMN {_quote(column)} {sql_type}")
             for t in _TABLES.values():
-                for stmt in t.ddl:
-                    if not stmt.startswith("CREATE TABLE"):
-                        self._db.execute(stmt)
+                for stmt in t.ddl[1:]:
+                    self._db.execute(stmt)
+            # triggers of an earlier column set (their names carry it) give way to the current ones
+            for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+                if name.startswith(("tv_", "tcl_")) and name not in _TRIGGER_NAMES:
+                    self._db.execute(f"DROP TRIGGER IF EXISTS {_quote(name)}")
             for stmt in _CHANGE_DDL:
                 self._db.execute(stmt)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
@@ -240,28 +339,53 @@ class SQLiteStore(Store):
             raise
 
     def _missing_columns(self) -> list[tuple[str, str, str]]:
-        """(table, column, SQL type) of record fields that an existing table lacks."""
+        """(table, column, SQL type) of the columns an existing table lacks (fields added since, _src)."""
         out = []
         for name, t in _TABLES.items():
             have = {r[1] for r in self._db.execute(f"PRAGMA table_info({_quote(name)})")}
             if have:
                 out.extend((name, c, _SQL_TYPES[ty]) for c, ty in zip(t.columns, t.types) if c not in have)
+                if "_src" not in have:
+                    out.append((name, "_src", "TEXT"))
         return out
 
     # -- writing ---------------------------------------------------------------------------
 
-    def write(self, records: Iterable[Record], *, progress: Any = None) -> WriteStats:
+    def write(self, records: Iterable[Record], *, progress: Any = None,
+              context: WriteContext | None = None) -> WriteStats:
         # the cyclic garbage collector is paused while a batch is built and written: a load makes millions
         # of acyclic rows (and, through the records iterator, parsed documents) that it would scan again and again
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            return self._write(records, progress)
+            return self._write(records, progress, context or WriteContext())
         finally:
             if was_enabled:
                 gc.enable()
 
-    def _write(self, records: Iterable[Record], progress: Any) -> WriteStats:
+    def _begin_batch(self, context: WriteContext, reason: str | None = None,
+                     at_least: int = 0) -> tuple[int, int | None]:
+        """Inside a write transaction: record its batch (numbered above ``at_least``), point the version
+        triggers at it; (batch, source tag)."""
+        top = self._db.execute(f"SELECT max(id) FROM {_BATCH_TABLE}").fetchone()[0] or 0
+        cur = self._db.execute(
+            f"INSERT INTO {_BATCH_TABLE}(id, time, kind, actor, source, digest, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (max(top, at_least) + 1, now_iso(), context.kind, context.actor, context.source, context.digest,
+             context.reason))
+        batch = int(cur.lastrowid)
+        tag = None
+        if context.tags_records:
+            tag = batch
+            if context.digest:  # the same content loaded before is the same source
+                row = self._db.execute(f"SELECT min(tag) FROM {_BATCH_TABLE} WHERE digest = ? AND tag IS NOT NULL",
+                                       (context.digest,)).fetchone()
+                tag = row[0] if row and row[0] is not None else batch
+            self._db.execute(f"UPDATE {_BATCH_TABLE} SET tag = ? WHERE id = ?", (tag, batch))
+        self._db.execute(f"UPDATE {_HISTORY_CONTROL} SET batch = ?, reason = ?, skip = 0 WHERE id = 1",
+                         (batch, reason if reason is not None else context.reason))
+        return batch, tag
+
+    def _write(self, records: Iterable[Record], progress: Any, context: WriteContext) -> WriteStats:
         """Build row batches on this thread while a writer thread executes them, in one transaction.
 
         SQLite does its B-tree and index work without holding the GIL, so writing one
@@ -275,21 +399,28 @@ class SQLiteStore(Store):
         batches: queue.Queue = queue.Queue(maxsize=4)
         failure: list[BaseException] = []
 
-        def writer() -> None:
-            while True:
-                item = batches.get()
-                if item is None:
-                    return
-                if failure:
-                    continue  # drain: the transaction will be rolled back
-                try:
-                    self._flush(item[0], item[1], stats)
-                except BaseException as e:  # handed to the building thread, which raises it
-                    failure.append(e)
-
         with self._write_lock:
             with self._db_lock:
                 self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    stats.batch, tag = self._begin_batch(context)
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+            extra: tuple[Any, ...] = () if tag is None else (f",{tag},",)
+
+            def writer() -> None:
+                while True:
+                    item = batches.get()
+                    if item is None:
+                        return
+                    if failure:
+                        continue  # drain: the transaction will be rolled back
+                    try:
+                        self._flush(item[0], item[1], stats, tag)
+                    except BaseException as e:  # handed to the building thread, which raises it
+                        failure.append(e)
+
             thread = threading.Thread(target=writer, name="foodtrace-sqlite-writer", daemon=True)
             thread.start()
             stopped = False
@@ -298,7 +429,7 @@ class SQLiteStore(Store):
                 for rec in records:
                     table = _TABLES[rec.table]
                     buf = buffers[rec.table]
-                    buf.append(table.row(rec))
+                    buf.append(table.row(rec) + extra)
                     if len(buf) >= _BATCH:
                         if failure:
                             raise failure[0]
@@ -325,6 +456,8 @@ class SQLiteStore(Store):
                 if progress is not None:
                     progress(done)
                 with self._db_lock:
+                    self._db.execute(f"UPDATE {_BATCH_TABLE} SET received = ?, changed = ? WHERE id = ?",
+                                     (stats.total_received, stats.total_changed, stats.batch))
                     self._db.execute("COMMIT")
             except BaseException:
                 if not stopped:
@@ -335,16 +468,21 @@ class SQLiteStore(Store):
                 raise
         return stats
 
-    def _flush(self, table: _Table | None, rows: Any, stats: WriteStats) -> None:
+    def _flush(self, table: _Table | None, rows: Any, stats: WriteStats, tag: int | None = None) -> None:
         if table is None:  # a change-log control statement, in the write's transaction
             with self._db_lock:
                 self._db.execute(rows)
             return
         with self._db_lock:
             try:
+                if tag is None:
+                    changed = self._db.executemany(table.upsert, rows).rowcount
+                else:
+                    # records already stored remember this source too (only the hidden column changes)
+                    self._db.execute(table.tag, (f"{tag},", json.dumps([r[0] for r in rows]), f",{tag},"))
+                    changed = self._db.executemany(table.upsert_src, rows).rowcount
                 # rowcount counts the rows the statement itself changed (total_changes would add the
-                # change-log rows the triggers write)
-                changed = self._db.executemany(table.upsert, rows).rowcount
+                # change-log and version rows the triggers write)
             except sqlite3.Error as e:
                 raise StoreError(f"writing {table.name} records failed: {e}") from None
         stats.received[table.name] = stats.received.get(table.name, 0) + len(rows)
@@ -512,21 +650,152 @@ class SQLiteStore(Store):
         rows = self._query(f"SELECT max(seq) FROM {_CHANGE_LOG}")
         return rows[0][0] or 0
 
+    def last_batch(self) -> int | None:
+        return self._query(f"SELECT max(id) FROM {_BATCH_TABLE}")[0][0] or 0
+
     def changes_since(self, seq: int, limit: int = 100_000) -> list[tuple[int, str | None]]:
         return [(r[0], r[1]) for r in self._query(
             f"SELECT seq, lot_id FROM {_CHANGE_LOG} WHERE seq > ? ORDER BY seq LIMIT ?", [seq, limit])]
 
     def clear(self) -> None:
+        """Delete every record, with the batches and versions (tests, a demo store made again); the change
+        log is told that anything may have changed (its numbers go on)."""
         with self._write_lock, self._db_lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                self._db.execute(f"UPDATE {_CHANGE_CONTROL} SET bulk = 1 WHERE id = 1")
+                self._db.execute(f"UPDATE {_HISTORY_CONTROL} SET skip = 1 WHERE id = 1")
                 for name in _TABLES:
                     self._db.execute(f"DELETE FROM {_quote(name)}")
+                self._db.execute(f"DELETE FROM {_VERSION}")
+                self._db.execute(f"DELETE FROM {_BATCH_TABLE}")
+                self._db.execute(f"UPDATE {_HISTORY_CONTROL} SET skip = 0 WHERE id = 1")
+                self._db.execute(f"UPDATE {_CHANGE_CONTROL} SET bulk = 0 WHERE id = 1")
                 self._db.execute(f"INSERT INTO {_CHANGE_LOG}(lot_id) VALUES (NULL)")
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+    def prune_changes(self, keep: int, upto: int | None = None) -> int:
+        with self._write_lock, self._db_lock:
+            top = self._db.execute(f"SELECT max(seq) FROM {_CHANGE_LOG}").fetchone()[0] or 0
+            cut = top - keep if upto is None else min(top - keep, upto)
+            # the latest row always stays: seq is the rowid, which must never go back
+            cur = self._db.execute(f"DELETE FROM {_CHANGE_LOG} WHERE seq <= ? AND seq < ?", (cut, top))
+            return max(cur.rowcount, 0)
+
+    # -- batches, versions, edits ---------------------------------------------------------------
+
+    def batches(self, ids: Iterable[int] | None = None, *, digest: str | None = None) -> dict[int, Batch]:
+        sql = (f"SELECT id, time, kind, actor, source, digest, reason, tag, received, changed FROM {_BATCH_TABLE}")
+        if digest is not None:
+            rows = self._query(sql + " WHERE digest = ? ORDER BY id", [digest])
+        elif ids is None:
+            rows = self._query(sql + " ORDER BY id")
+        else:
+            rows = []
+            for part in chunks(sorted({int(i) for i in ids}), _IN_CHUNK):
+                rows += self._query(sql + f" WHERE id IN ({', '.join('?' * len(part))}) ORDER BY id", part)
+        return {r[0]: Batch(*r) for r in rows}
+
+    def versions(self, ids: Iterable[str]) -> list[Version]:
+        out = []
+        for part in chunks(dict.fromkeys(ids), _IN_CHUNK):
+            out += self._query(f"SELECT seq, tbl, rid, op, batch, reason, body FROM {_VERSION} "
+                               f"WHERE rid IN ({', '.join('?' * len(part))})", part)
+        return [Version(r[0], r[1], r[2], r[3], r[4], r[5], _values(r[1], r[6])) for r in sorted(out)]
+
+    def sources(self, table: str, ids: Iterable[str]) -> dict[str, list[int]]:
+        name = _TABLES[record_type(table).table].name
+        out: dict[str, list[int]] = {}
+        for part in chunks(dict.fromkeys(ids), _IN_CHUNK):
+            for rid, src in self._query(f"SELECT id, {_SRC} FROM {_quote(name)} WHERE id IN "
+                                        f"({', '.join('?' * len(part))}) AND {_SRC} IS NOT NULL", part):
+                tags = [int(t) for t in src.split(",") if t]
+                if tags:
+                    out[rid] = tags
+        return out
+
+    @contextmanager
+    def edit(self, context: WriteContext, *, bulk: bool = False) -> Iterator["_Editor"]:
+        with self._write_lock:
+            with self._db_lock:
+                self._db.execute("BEGIN IMMEDIATE")
+            try:
+                with self._db_lock:
+                    batch, _ = self._begin_batch(context)
+                    if bulk:
+                        self._db.execute(f"UPDATE {_CHANGE_CONTROL} SET bulk = 1 WHERE id = 1")
+                ed = _Editor(self, batch, context)
+                yield ed
+                with self._db_lock:
+                    if bulk:
+                        self._db.execute(f"INSERT INTO {_CHANGE_LOG}(lot_id) VALUES (NULL)")
+                        self._db.execute(f"UPDATE {_CHANGE_CONTROL} SET bulk = 0 WHERE id = 1")
+                    self._db.execute(f"UPDATE {_BATCH_TABLE} SET changed = ? WHERE id = ?", (ed.changed, batch))
+                    self._db.execute("COMMIT")
+            except BaseException:
+                with self._db_lock:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def backup_to(self, path: str | os.PathLike[str]) -> dict[str, Any]:
+        target = Path(path)
+        target.unlink(missing_ok=True)
+        dst = sqlite3.connect(target)
+        try:
+            # one step (pages=-1): the whole copy is one read transaction of a consistent snapshot; writers
+            # of other connections go on appending to the write-ahead log meanwhile
+            src = sqlite3.connect(self.path, timeout=60)
+            try:
+                src.backup(dst, pages=-1)
+            finally:
+                src.close()
+            dst.execute("PRAGMA journal_mode=DELETE")  # a self-contained file (no -wal beside it)
+            counts = {name: dst.execute(f"SELECT count(*) FROM {_quote(name)}").fetchone()[0] for name in _TABLES}
+            seq = dst.execute(f"SELECT max(seq) FROM {_CHANGE_LOG}").fetchone()[0] or 0
+            batches = dst.execute(f"SELECT count(*), max(id) FROM {_BATCH_TABLE}").fetchone()
+            check = dst.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            dst.close()
+        if check != "ok":
+            raise StoreError(f"the backup copy of {self.path} fails SQLite's check: {check}")
+        return {"format": "sqlite", "counts": counts, "change_seq": seq, "batches": batches[0],
+                "last_batch": batches[1]}
+
+    def restore_from(self, path: str | os.PathLike[str], context: WriteContext) -> dict[str, Any]:
+        source = Path(path)
+        try:
+            src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+            check = src.execute("PRAGMA quick_check").fetchone()[0]
+            version = src.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{source} is not an embedded-store backup: {e}") from None
+        if check != "ok" or version not in (SCHEMA_VERSION,):
+            src.close()
+            raise StoreError(f"{source} is not a usable backup (check: {check}, schema version {version})")
+        try:
+            with self._write_lock, self._db_lock:
+                before = self._db.execute(f"SELECT max(seq) FROM {_CHANGE_LOG}").fetchone()[0] or 0
+                last_batch = self._db.execute(f"SELECT max(id) FROM {_BATCH_TABLE}").fetchone()[0] or 0
+                # the backup API replaces the whole file in one write transaction: other connections see
+                # the old content or the new one
+                src.backup(self._db, pages=-1)
+        finally:
+            src.close()
+        self._init_schema()  # a backup made by an older foodtrace gets what is missing
+        with self._write_lock, self._db_lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                after = self._db.execute(f"SELECT max(seq) FROM {_CHANGE_LOG}").fetchone()[0] or 0
+                self._db.execute(f"INSERT INTO {_CHANGE_LOG}(seq, lot_id) VALUES (?, NULL)", (max(before, after) + 1,))
+                batch, _ = self._begin_batch(context, at_least=last_batch)  # batch numbers never repeat
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return {"batch": batch, "counts": self.counts(), "change_seq": self.change_seq()}
 
     def size_bytes(self) -> int:
         """Bytes on disk (database plus write-ahead log)."""
@@ -543,6 +812,104 @@ class SQLiteStore(Store):
                 self._db.close()
             except sqlite3.Error:
                 pass
+
+
+def _values(table: str, body: str) -> dict[str, Any]:
+    """A version's values as record fields (booleans restored)."""
+    return to_dict(record_from_values(table, json.loads(body)))
+
+
+class _Editor:
+    """The :class:`graph.versions.Editor` primitives inside one transaction of the embedded store.
+
+    Each UPDATE or DELETE fires the version triggers (the previous values, under this batch and the
+    reason set for it) and the change-log triggers.
+    """
+
+    def __init__(self, store: SQLiteStore, batch: int, context: WriteContext):
+        self.store = store
+        self.batch = batch
+        self.context = context
+        self.changed = 0
+        self._reason: Any = object()
+
+    def _exec(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        with self.store._db_lock:
+            return self.store._db.execute(sql, tuple(params))
+
+    def _set_reason(self, reason: str | None) -> None:
+        if reason != self._reason:
+            self._exec(f"UPDATE {_HISTORY_CONTROL} SET reason = ? WHERE id = 1", [reason])
+            self._reason = reason
+
+    def _table(self, table: str) -> _Table:
+        return _TABLES[record_type(table).table]
+
+    def get_many(self, table: str, ids: Iterable[str]) -> dict[str, Record]:
+        return self.store.get_many(table, ids)
+
+    def find(self, table: str, field: str, value: str) -> list[str]:
+        t = self._table(table)
+        if field not in t.columns:
+            raise StoreError(f"{table} has no field {field!r}")
+        return [r[0] for r in self.store._query(f"SELECT id FROM {_quote(t.name)} WHERE {_quote(field)} = ?",
+                                                [value])]
+
+    def tagged(self, table: str, tag: int) -> list[str]:
+        t = self._table(table)
+        return [r[0] for r in self.store._query(f"SELECT id FROM {_quote(t.name)} WHERE instr({_SRC}, ?) > 0",
+                                                [f",{int(tag)},"])]
+
+    def sources(self, table: str, ids: Iterable[str]) -> dict[str, list[int]]:
+        return self.store.sources(table, ids)
+
+    def set_sources(self, table: str, id: str, tags: list[int]) -> None:
+        text = ("," + ",".join(str(t) for t in tags) + ",") if tags else None
+        self._exec(f"UPDATE {_quote(self._table(table).name)} SET {_SRC} = ? WHERE id = ?", [text, id])
+
+    def update(self, table: str, id: str, values: Mapping[str, Any], reason: str | None = None) -> None:
+        t = self._table(table)
+        bad = [k for k in values if k not in t.columns]
+        if bad:
+            raise StoreError(f"{table} has no field {bad[0]!r}")
+        self._set_reason(reason)
+        sets = ", ".join(f"{_quote(k)} = ?" for k in values)
+        try:
+            cur = self._exec(f"UPDATE {_quote(t.name)} SET {sets} WHERE id = ?", [*values.values(), id])
+        except sqlite3.IntegrityError as e:
+            raise StoreError(f"{table} {id} cannot be changed: {e}") from None
+        self.changed += max(cur.rowcount, 0)
+
+    def insert(self, records: Iterable[Record]) -> None:
+        for rec in records:
+            t = _TABLES[rec.table]
+            try:
+                self._exec(t.insert, t.row(rec))
+            except sqlite3.IntegrityError as e:
+                raise StoreError(f"{rec.table} {rec.id} cannot be inserted: {e}") from None
+            self.changed += 1
+
+    def delete(self, table: str, ids: Iterable[str], reason: str | None = None) -> None:
+        t = self._table(table)
+        self._set_reason(reason)
+        for part in chunks(dict.fromkeys(ids), _IN_CHUNK):
+            cur = self._exec(f"DELETE FROM {_quote(t.name)} WHERE id IN ({', '.join('?' * len(part))})", part)
+            self.changed += max(cur.rowcount, 0)
+
+    def versions(self, ids: Iterable[str]) -> list[Version]:
+        return self.store.versions(ids)
+
+    def batches(self, ids: Iterable[int] | None) -> dict[int, Batch]:
+        return self.store.batches(ids)
+
+    def rewrite_versions(self, ids: Iterable[str], fn: Any, new_id: str | None = None) -> None:
+        for v in self.store.versions(ids):
+            values = fn(v)
+            if values is None:
+                self._exec(f"DELETE FROM {_VERSION} WHERE seq = ?", [v.seq])
+            else:
+                self._exec(f"UPDATE {_VERSION} SET body = ?, rid = ? WHERE seq = ?",
+                           [json.dumps(values, ensure_ascii=False), new_id or v.id, v.seq])
 
 
 #: tables whose ids are entities a user may look up

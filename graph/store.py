@@ -26,12 +26,16 @@ from __future__ import annotations
 import importlib
 import os
 from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from ontology.errors import NotFound, StoreError, UnknownStoreScheme
 from ontology.records import Delivery, Record, TransformationItem, record_fields, record_type
 from ontology.times import day_of, parse_day
+
+from . import versions as _versions
+from .versions import Batch, Correction, Editor, UnloadStats, Version, WriteContext
 
 __all__ = [
     "CHANGE_LOT_FIELD",
@@ -40,6 +44,11 @@ __all__ = [
     "CHANGE_ANY_LOT",
     "Store",
     "WriteStats",
+    "WriteContext",
+    "Batch",
+    "Version",
+    "Correction",
+    "UnloadStats",
     "register",
     "known_schemes",
     "open_store",
@@ -69,6 +78,8 @@ class WriteStats:
 
     received: dict[str, int] = field(default_factory=dict)
     changed: dict[str, int] = field(default_factory=dict)
+    #: the number of the batch the write was recorded as (see :mod:`graph.versions`)
+    batch: int | None = None
 
     @property
     def total_received(self) -> int:
@@ -91,13 +102,18 @@ class Store(ABC):
     # -- required core -----------------------------------------------------------------
 
     @abstractmethod
-    def write(self, records: Iterable[Record], *, progress: Any = None) -> WriteStats:
+    def write(self, records: Iterable[Record], *, progress: Any = None,
+              context: WriteContext | None = None) -> WriteStats:
         """Write all ``records`` as one all-or-nothing batch.
 
         Records are merged by ``id``: a non-empty field replaces the stored value,
-        an empty one keeps it. Writing the same records again changes nothing.
+        an empty one keeps it, and a placeholder (:func:`ontology.records.with_placeholders`)
+        only fills an empty field. Writing the same records again changes nothing.
         If iterating ``records`` raises, nothing is written and the error propagates.
         ``progress``, if given, is called with the number of records written so far.
+        ``context`` says who writes, from what and why: the write is recorded as a batch
+        (:class:`graph.versions.Batch`), every record it changes keeps its previous version,
+        and records written by a source (a file, a captured document) remember it.
         """
 
     @abstractmethod
@@ -165,6 +181,12 @@ class Store(ABC):
         """
         return None
 
+    def last_batch(self) -> int | None:
+        """The number of the latest write (batch), or None when this backend does not number its writes: a
+        process keeping anything derived from the records compares it (with :meth:`change_seq`) to learn that
+        something, anything, was written since."""
+        return None
+
     def changes_since(self, seq: int, limit: int = 100_000) -> list[tuple[int, str | None]]:
         """Logged changes after ``seq``, oldest first, at most ``limit``: (seq, lot id), where a lot id of
         None means a change not tied to one lot (an operator, product, region, retraction ...)."""
@@ -173,6 +195,82 @@ class Store(ABC):
     def clear(self) -> None:
         """Delete every record (used by tests and by re-initialising a demo store)."""
         raise NotImplementedError(f"{type(self).__name__} cannot be cleared")
+
+    # -- versions, batches and edits (graph.versions) -----------------------------------------------
+
+    @abstractmethod
+    def batches(self, ids: Iterable[int] | None = None, *, digest: str | None = None) -> dict[int, Batch]:
+        """The recorded batches (writes) with these numbers, or with this content digest, or all of them."""
+
+    @abstractmethod
+    def versions(self, ids: Iterable[str]) -> list[Version]:
+        """The previous versions kept of the records with these ids (any table), oldest first."""
+
+    @abstractmethod
+    def sources(self, table: str, ids: Iterable[str]) -> dict[str, list[int]]:
+        """The source tags (see :class:`graph.versions.Batch`) each record carries, where it carries any."""
+
+    @abstractmethod
+    def edit(self, context: WriteContext, *, bulk: bool = False) -> AbstractContextManager[Editor]:
+        """One write transaction, recorded as a batch, offering the :class:`graph.versions.Editor` primitives;
+        committed when the ``with`` block ends, rolled back if it raises. ``bulk``: log one "anything may
+        have changed" row in the change log instead of one per record."""
+
+    @abstractmethod
+    def prune_changes(self, keep: int, upto: int | None = None) -> int:
+        """Drop the rows of the change log older than its latest ``keep`` rows (and, with ``upto``, only
+        rows numbered ``upto`` or lower); return how many were dropped. The latest row always stays, so
+        the numbers never go back.
+
+        A reader that had not followed the log past the dropped rows sees a gap (the first row it reads
+        is not the next number) and must treat everything as changed.
+        """
+
+    def backup_to(self, path: str | os.PathLike[str]) -> dict[str, Any]:
+        """Write a consistent copy of everything the store holds (records, batches, versions) to ``path``
+        while loads and the service go on; return what it holds (``counts``, ``change_seq``, ``format``).
+
+        The embedded store copies its file with SQLite's online backup API (one read transaction: writers
+        go on in the write-ahead log); Neo4j writes every foodtrace node as gzipped JSON lines from one
+        transaction that holds the batch counter's lock, so no write commits in between (writes wait).
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot be backed up")
+
+    def restore_from(self, path: str | os.PathLike[str], context: WriteContext) -> dict[str, Any]:
+        """Replace everything the store holds by the copy at ``path`` (made by :meth:`backup_to` of the same
+        backend); record the restore as a batch; the change log goes on from its highest number with an
+        "anything may have changed" row, so readers that follow it (the public read model) never serve an
+        answer from before the restore."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be restored")
+
+    def history(self, identifier: str) -> dict[str, Any]:
+        """A record's story: its sources, every change (who, when, from what, why; before and after), and
+        its current values (see :func:`graph.versions.history`)."""
+        return _versions.history(self, identifier)
+
+    def record_as_of(self, table: str, id: str, when: Any) -> Record | None:
+        """The record as it was at a past instant (see :func:`graph.versions.record_as_of`)."""
+        return _versions.record_as_of(self, table, id, when)
+
+    def correct(self, corrections: Sequence[Correction], context: WriteContext) -> list[tuple[Correction, Any]]:
+        """Apply corrections, each keeping the previous version with its reason; all or none."""
+        with self.edit(context) as ed:
+            return _versions.correct(ed, corrections)
+
+    def delete(self, table: str, ids: Sequence[str], context: WriteContext) -> int:
+        """Delete records (and their aliases), keeping their last versions; refused while others refer to them."""
+        with self.edit(context) as ed:
+            return _versions.delete(ed, table, list(ids), context.reason)
+
+    def unload(self, tags: Iterable[int], context: WriteContext) -> UnloadStats:
+        """Take back everything the sources ``tags`` loaded (see :func:`graph.versions.unload`)."""
+        with self.edit(context, bulk=True) as ed:
+            return _versions.unload(ed, set(tags), context.reason)
+
+    def erase(self, operator_id: str, context: WriteContext) -> str:
+        """Erase a natural person's personal data (see :func:`graph.versions.erase`); the operator's id after."""
+        with self.edit(context) as ed:
+            return _versions.erase(ed, operator_id, actor=context.actor)
 
     # -- defaults built on the core -------------------------------------------------------
 

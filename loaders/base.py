@@ -18,6 +18,7 @@ from the settings.
 from __future__ import annotations
 
 import csv
+import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -163,15 +164,25 @@ REJECT_HEADERS = {"file": "文件/file", "row": "行/row", "field": "字段/fiel
 def _write_csv(rows: Iterable[Reject] | Iterable["LoadWarning"] | Iterable["LoadNote"], headers: dict[str, str],
                path: Path) -> int:
     """Write rows (their ``as_row()``) as a UTF-8 CSV with a BOM (so that Excel opens it) under Chinese/English
-    headers; return how many."""
+    headers; return how many.
+
+    The file is written under a temporary name and renamed when complete: a crash or an error while
+    writing leaves the previous file (or none), never part of a new one.
+    """
     n = 0
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8-sig") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(headers))
-        fh.write(",".join(headers.values()) + "\r\n")
-        for r in rows:
-            w.writerow(r.as_row())
-            n += 1
+    part = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        with open(part, "w", newline="", encoding="utf-8-sig") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(headers))
+            fh.write(",".join(headers.values()) + "\r\n")
+            for r in rows:
+                w.writerow(r.as_row())
+                n += 1
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
     return n
 
 

@@ -39,7 +39,11 @@ reading process derives the first share of the events, forked workers the rest
 (they inherit the parsed document and its prefixes, master data and containment),
 and their records are merged in event order, so the records, rejects and stubs
 are exactly those of one process. The store is only consulted by the reading
-process.
+process. The workers are forked when the document is read (:func:`read`), before a
+store's writer thread starts, and each dies with the reading process
+(:func:`ontology.processes.die_with_parent`): a killed load leaves none behind. On
+Python 3.12+ no worker is forked while other threads run (the service); the reading
+process then derives every event.
 
 Examples
 --------
@@ -67,6 +71,9 @@ import json
 import multiprocessing
 import os
 import re
+import sys
+import threading
+import weakref
 from datetime import datetime
 from functools import lru_cache
 from operator import attrgetter
@@ -78,7 +85,8 @@ import orjson
 from ontology.errors import InvalidIdentifier, UnreadableFile
 from ontology.identifiers import DL_BASE, Parsed, canonical, delivery_id, local_id, operator_key, percent_encode
 from ontology.records import (Alias, Certificate, Delivery, Event, Lot, Operator, Product, Record, Retraction,
-                              Ticket, Transformation, TransformationItem)
+                              Ticket, Transformation, TransformationItem, with_placeholders)
+from ontology.processes import die_with_parent
 from ontology.times import day_of
 
 from . import cbv
@@ -222,6 +230,7 @@ def read_document(doc: dict[str, Any] | bytes | str, source: str, rejects: list[
     """
     elements: list[Any] = []
     data: bytes | None = None
+    from_xml = False
     if isinstance(doc, str):
         doc = doc.encode("utf-8")
     if isinstance(doc, (bytes, bytearray)):
@@ -229,6 +238,7 @@ def read_document(doc: dict[str, Any] | bytes | str, source: str, rejects: list[
         head = data.lstrip()[:1]
         if head == b"<":
             doc, elements = parse_xml(data, source)
+            from_xml = True
         else:
             was_enabled = gc.isenabled()
             gc.disable()  # millions of containers, none garbage: the collector would only scan them
@@ -241,14 +251,20 @@ def read_document(doc: dict[str, Any] | bytes | str, source: str, rejects: list[
                     gc.enable()
     if not isinstance(doc, dict):
         raise UnreadableFile(source, "not an EPCIS document (a JSON object or an XML document is expected)")
-    return _Reader(doc, source, rejects, store, data, elements, options or ReadOptions()).run()
+    reader = _Reader(doc, source, rejects, store, data, elements, options or ReadOptions(), xml=from_xml)
+    reader.start()  # before the caller's store starts its writer thread: see _Reader.start
+    records = reader.run()
+    forked = getattr(reader, "_forked", None)
+    if forked is not None and forked[3] is not None:  # workers of records never read are not left waiting
+        weakref.finalize(records, _release, forked[3], forked[4])
+    return records
 
 
 class _Reader:
     """The state of reading one document."""
 
     def __init__(self, doc: dict[str, Any], source: str, rejects: list[Reject], store: Any,
-                 data: bytes | None, elements: list[Any], options: ReadOptions):
+                 data: bytes | None, elements: list[Any], options: ReadOptions, *, xml: bool = False):
         self.doc = doc
         self.options = options
         self.source = source
@@ -256,10 +272,10 @@ class _Reader:
         self.store = store
         self.data = data
         self.elements = elements
-        self.xml = "@xml" in doc
+        self.xml = xml  # read by parse_xml (a JSON document's own "@xml" key means nothing)
         self.prefixes: dict[str, str] = dict(cbv.STANDARD_PREFIXES)
-        if self.xml:
-            self.prefixes.update(doc["@xml"] or {})
+        if self.xml and isinstance(doc.get("@xml"), dict):
+            self.prefixes.update(doc["@xml"])
         self.seen: set[str] = set()
         self.stubs: dict[str, Record] = {}
         self.children: dict[str, list[str]] = {}
@@ -285,7 +301,14 @@ class _Reader:
             return (lst if isinstance(lst, list) else []), "queryResults.resultsBody.eventList"
         return None
 
-    def run(self) -> Iterator[Record]:
+    def start(self) -> None:
+        """Check the document, read its master data and containment, and start the workers of a large one.
+
+        Called when the document is read, before the caller iterates the records: a store's writer thread
+        (which :meth:`graph.store.Store.write` starts) is not running yet, so the workers are forked from a
+        process whose only thread is this one.
+        """
+        self._plan: tuple[list[Any], Any, Any, int] | None = None
         found = self._events()
         if found is None:
             self.rejects.append(Reject(self.source, "document", "type", str(self.doc.get("type")),
@@ -320,8 +343,18 @@ class _Reader:
         self._master_data()
         self._containment(events)
         procs = _processes(len(events), self.options.processes)
+        self._plan = (events, validator, xsd, procs)
         if procs > 1:
-            yield from self._parallel(events, validator, xsd, procs)
+            self._fork(events, validator, xsd, procs)
+
+    def run(self) -> Iterator[Record]:
+        if not hasattr(self, "_plan"):
+            self.start()
+        if self._plan is None:
+            return
+        events, validator, xsd, procs = self._plan
+        if procs > 1:
+            yield from self._parallel(events, validator, xsd)
         else:
             yield from self._span(events, 0, len(events), validator, xsd)
         yield from self._flush_stubs()
@@ -332,7 +365,11 @@ class _Reader:
         for i in range(lo, hi):
             ev = events[i]
             path = f"{base}[{i}]." if base else ""
-            problems = self._check(ev, path) if isinstance(ev, dict) else [(path.rstrip("."), "", "event is not an object")]
+            try:
+                problems = self._check(ev, path) if isinstance(ev, dict) else [
+                    (path.rstrip("."), "", "event is not an object")]
+            except (TypeError, ValueError, AttributeError, KeyError) as e:  # a value of a shape no rule foresaw
+                problems = [(path.rstrip("."), "", f"event cannot be read: {type(e).__name__}: {e}")]
             if not problems and validator is not None:
                 try:
                     validator(ev)
@@ -348,19 +385,25 @@ class _Reader:
                 for field, value, reason in problems:
                     self.rejects.append(Reject(self.source, f"event {i + 1}", field, value, reason))
                 continue
-            yield from self._derive(ev)
+            stubs = len(self.stubs)
+            try:  # an event gives all its records or none (a safety net: never a traceback)
+                records = list(self._derive(ev))
+            except (TypeError, ValueError, AttributeError, KeyError, InvalidIdentifier) as e:
+                for key in list(self.stubs)[stubs:]:  # the stubs this event made go with it
+                    del self.stubs[key]
+                    if key.startswith("alias:"):
+                        self.seen.discard(key[6:])
+                self.rejects.append(Reject(self.source, f"event {i + 1}", path.rstrip("."), "",
+                                           f"event cannot be read: {type(e).__name__}: {e}"))
+                continue
+            yield from records
 
-    def _parallel(self, events: list[Any], validator: Any, xsd: Any, procs: int) -> Iterator[Record]:
-        """The records of :meth:`_span` over all events, the later events derived in forked processes.
+    def _fork(self, events: list[Any], validator: Any, xsd: Any, procs: int) -> None:
+        """Start ``procs - 1`` forked workers on the later events, in contiguous pieces (see :meth:`_parallel`).
 
-        This process derives the first share of the events itself while ``procs - 1``
-        forked workers (which inherit the document, the prefixes, the master data and
-        the containment built so far, nothing pickled) derive the rest in contiguous
-        pieces. Workers send plain tuples back; pieces are merged in event order, the
-        first stub of an id kept, so the records, rejects and stubs are exactly those
-        of the sequential loop. The store is never used in a worker (stubs are
-        filtered against it here, in :meth:`_flush_stubs`). A piece whose worker
-        failed is derived here again, as the sequential loop would.
+        Each worker dies with this process (:func:`ontology.processes.die_with_parent`). No worker is forked
+        where forking is unsafe: on Python 3.12+ while other threads run (a fork copies their locks in
+        whatever state they are); this process then derives every event itself.
         """
         n = len(events)
         cut = int(n * PARENT_SHARE / procs * 2) if procs > 2 else int(n * PARENT_SHARE)
@@ -369,19 +412,36 @@ class _Reader:
         bounds = [cut + rest * k // count for k in range(count + 1)]
         pieces = list(zip(bounds, bounds[1:]))
         token = next(_TOKENS)
-        _FORKED[token] = (self, events, validator, xsd)
         pool: Any = None
         futures: list[Any] = []
-        done = False
-        try:
+        if sys.version_info < (3, 12) or threading.active_count() == 1:
+            _FORKED[token] = (self, events, validator, xsd)
             try:
                 from concurrent.futures import ProcessPoolExecutor
 
-                pool = ProcessPoolExecutor(max_workers=procs - 1, mp_context=multiprocessing.get_context("fork"))
+                pool = ProcessPoolExecutor(max_workers=procs - 1, mp_context=multiprocessing.get_context("fork"),
+                                           initializer=_worker_start, initargs=(os.getpid(),))
                 futures = [pool.submit(_work, token, lo, hi) for lo, hi in pieces]  # forks here, at the first
             except Exception:  # e.g. in a daemonic process, or out of processes: one process reads it all
                 futures = []
-                cut = n
+        if not futures:
+            cut = n
+        self._forked = (cut, pieces, futures, pool, token)
+
+    def _parallel(self, events: list[Any], validator: Any, xsd: Any) -> Iterator[Record]:
+        """The records of :meth:`_span` over all events, the later events derived in forked processes.
+
+        This process derives the first share of the events itself while the workers
+        :meth:`_fork` started (which inherit the document, the prefixes, the master data and
+        the containment built so far, nothing pickled) derive the rest in contiguous
+        pieces. Workers send plain tuples back; pieces are merged in event order, the
+        first stub of an id kept, so the records, rejects and stubs are exactly those
+        of the sequential loop. The store is never used in a worker. A piece whose
+        worker failed is derived here again, as the sequential loop would.
+        """
+        cut, pieces, futures, pool, token = self._forked
+        done = False
+        try:
             yield from self._span(events, 0, cut, validator, xsd)
             for (lo, hi), fut in zip(pieces, futures):
                 try:
@@ -471,7 +531,7 @@ class _Reader:
             prefixes = dict(prefixes)
             prefixes.update(_context_prefixes(ev["@context"]))
         etype = ev.get("type")
-        if etype not in _FIELDS:
+        if not isinstance(etype, str) or etype not in _FIELDS:
             return [(path + "type", _short(etype), f"unknown event type {etype!r}; expected one of "
                                                    + ", ".join(EVENT_TYPES))]
         allowed = _FIELDS[etype]
@@ -746,13 +806,17 @@ class _Reader:
                 self._alias(p.id, key, "operator", "digital_link")
         if "op:" + key not in self.stubs:
             info = self.master_ops.get(key, {})
-            name = info.get("name") or p.gln or _uscc_of(key) or key
+            kind = _op_kind(info)
+            region = _region(info.get("district") or info.get("region"))
             parent = f"{DL_BASE}/414/{p.gln}" if p.extension else None
-            self.stubs["op:" + key] = Operator(
-                id=key, kind=_op_kind(info), name=name, gln=p.gln if not p.extension else None,
+            # what the document does not say is a placeholder: the store never lets it replace a known value
+            unknown = [f for f, missing in (("kind", kind == "Operator"), ("name", not info.get("name")),
+                                            ("region_id", region is not None and not _is_region_id(region))) if missing]
+            self.stubs["op:" + key] = with_placeholders(Operator(
+                id=key, kind=kind, name=info.get("name") or p.gln or _uscc_of(key) or key,
+                gln=p.gln if not p.extension else None,
                 uscc=info.get("uscc") or info.get("unifiedSocialCreditCode") or _uscc_of(key),
-                address=_address(info), region_id=_region(info.get("district") or info.get("region")),
-                parent_id=parent)
+                address=_address(info), region_id=region, parent_id=parent), *unknown)
             if parent:
                 self._op(parent)
         self.op_keys[ident] = key
@@ -762,10 +826,14 @@ class _Reader:
         pid = f"{DL_BASE}/01/{gtin}"
         if "pr:" + pid not in self.stubs:
             info = self.master_products.get(gtin, {})
-            self.stubs["pr:" + pid] = Product(
-                id=pid, name=info.get("descriptionShort") or info.get("regulatedProductName") or info.get("name") or gtin,
-                gtin=gtin, category=info.get("category") or info.get("foodCategory"),
-                brand=info.get("brandName") or info.get("brand"))
+            name = info.get("descriptionShort") or info.get("regulatedProductName") or info.get("name")
+            given = info.get("category") or info.get("foodCategory")
+            category = _category(given)
+            unknown = [f for f, missing in (("name", not name), ("category", bool(given) and category == given))
+                       if missing]
+            self.stubs["pr:" + pid] = with_placeholders(Product(
+                id=pid, name=name or gtin, gtin=gtin, category=category,
+                brand=info.get("brandName") or info.get("brand")), *unknown)
         return pid
 
     def _lot_ref(self, ident: str) -> tuple[str, str] | None:
@@ -827,26 +895,9 @@ class _Reader:
         return out
 
     def _flush_stubs(self) -> Iterator[Record]:
-        recs = list(self.stubs.values())
-        if self.store is not None:
-            # entities already stored keep what they have: stubs would overwrite names and kinds
-            by_table: dict[str, list[str]] = {}
-            for r in recs:
-                if r.table in ("operator", "product", "lot"):
-                    by_table.setdefault(r.table, []).append(r.id)
-            known: set[tuple[str, str]] = set()
-            for table, ids in by_table.items():
-                try:
-                    known.update((table, i) for i in self.store.get_many(table, ids))
-                except Exception:
-                    pass
-            recs = [r for r in recs if (r.table, r.id) not in known or _is_master(r, self)]
-        yield from recs
-
-
-def _is_master(rec: Record, reader: _Reader) -> bool:
-    return (rec.table == "operator" and rec.id in reader.master_ops) or (
-        rec.table == "product" and rec.id.rsplit("/", 1)[-1] in reader.master_products)
+        """The operators, products, lots and aliases the events referred to (their placeholder values never
+        replace what the store knows: :func:`ontology.records.with_placeholders`)."""
+        yield from self.stubs.values()
 
 
 # -- parallel derivation ---------------------------------------------------------------------------
@@ -882,6 +933,17 @@ def _processes(events: int, most: int | None = None) -> int:
     if most:
         cpus = min(cpus, most)
     return max(1, min(cpus, events // max(PARALLEL_MIN_EVENTS // 2, 1)))
+
+
+def _worker_start(parent: int) -> None:
+    """In a forked worker, first: die with the loading process (a killed load leaves no worker behind)."""
+    die_with_parent(parent)
+
+
+def _release(pool: Any, token: int) -> None:
+    """Stop the workers of a reader that was dropped without being read to the end."""
+    _FORKED.pop(token, None)
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _pack(rec: Record) -> tuple[int, tuple[Any, ...]]:
@@ -1106,6 +1168,20 @@ def _region(value: str | None) -> str | None:
     from ontology.vocab import lookup
 
     return lookup("region", value) or value
+
+
+def _is_region_id(value: str) -> bool:
+    """Whether a region id names a district the vocabulary knows (else it is a name kept as written)."""
+    return value.startswith("urn:foodtrace:region:")
+
+
+def _category(value: str | None) -> str | None:
+    """A food category term for a master-data category (kept as written where the vocabulary has none)."""
+    if not value:
+        return None
+    from ontology.vocab import lookup
+
+    return lookup("category", value) or value
 
 
 def _address(info: dict[str, str]) -> str | None:

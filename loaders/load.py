@@ -17,19 +17,29 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import importlib
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from graph.store import Store, WriteStats
+from graph.store import Store, WriteContext, WriteStats
 from ontology.errors import FoodtraceError, UnreadableFile
 from ontology.records import Record, iter_missing_required
 
 from .base import LoadNote, LoadWarning, ReadOptions, Reject
 from .template_spec import LATE_TEMPLATES, LOAD_ORDER
 
-__all__ = ["KINDS", "FileOutcome", "load_files", "load_document", "plan_order", "reader_for", "sniff_kind"]
+#: the template applied as corrections rather than merged records (loaders.corrections)
+CORRECTIONS = "corrections"
+#: what a file that broke the reader itself is told (the fuzz tests make sure no input gets here)
+INTERNAL = "the file could not be read: an internal error, please report it with the file"
+
+log = logging.getLogger("foodtrace.load")
+
+__all__ = ["KINDS", "FileOutcome", "load_files", "load_document", "plan_order", "reader_for", "sniff_kind",
+           "file_digest"]
 
 KINDS = ("auto", "epcis", "template", "samr")
 _READERS = {"epcis": "loaders.epcis", "template": "loaders.templates", "samr": "loaders.samr"}
@@ -51,6 +61,13 @@ class FileOutcome:
     error: str | None = None
     #: the Event records read (set by :func:`load_document`)
     events: list[Record] = field(default_factory=list)
+
+    def failed(self, error: str) -> None:
+        """The file could not be loaded (``error`` says why): nothing of it was stored, so no row is listed."""
+        self.error = error
+        self.rejects.clear()
+        self.warnings.clear()
+        self.notes.clear()
 
     @property
     def exit_code(self) -> int:
@@ -166,12 +183,21 @@ def _complete(rec: Record, outcome: FileOutcome) -> bool:
     return not missing
 
 
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a file's content (hex): the same content loaded again is the same source."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def load_files(store: Store, paths: Iterable[Path], kind: str = "auto", *,
                on_file_start: Callable[[Path, str], None] | None = None,
                on_records: Callable[[int], None] | None = None,
                on_file_done: Callable[[FileOutcome], None] | None = None,
                options: ReadOptions | None = None, coverage: str | None = None,
-               source: str | None = None) -> list[FileOutcome]:
+               source: str | None = None, context: WriteContext | None = None) -> list[FileOutcome]:
     """Load ``paths`` into ``store``, one atomic batch per file.
 
     The callbacks let the caller show progress: ``on_records`` receives the number
@@ -179,10 +205,13 @@ def load_files(store: Store, paths: Iterable[Path], kind: str = "auto", *,
     ``coverage`` (``both`` or ``failures_only``) and ``source`` declare what the
     sampling announcements among the files cover and who published them
     (:func:`loaders.samr.read`); by default both are read from the files.
+    ``context`` says who loads and why (kind ``load`` by default); each file's batch
+    names the file and its SHA-256, so that ``foodtrace unload FILE`` finds what it loaded.
     """
     from ontology.vocab import region_records
 
-    store.write(region_records())
+    base = context or WriteContext(kind="load")
+    store.write(region_records(), context=WriteContext(kind="vocabulary", actor=base.actor))
     outcomes = []
     for path, k, template in plan_order(paths, kind):
         outcome = FileOutcome(path=path, kind=k, template=template)
@@ -192,32 +221,49 @@ def load_files(store: Store, paths: Iterable[Path], kind: str = "auto", *,
             outcome.error = f"{path}: no such file"
         else:
             try:
-                read = reader_for(k)
-                if k == "samr":
-                    read = functools.partial(read, warnings=outcome.warnings, coverage=coverage, source=source,
-                                             notes=outcome.notes)
-                elif k == "template":
-                    read = functools.partial(read, notes=outcome.notes)
-                records = read(path, outcome.rejects, store=store, options=options)
-                outcome.stats = store.write(_checked(records, outcome, store), progress=on_records)
+                ctx = dataclasses.replace(base, source=base.source or str(path.resolve()), digest=file_digest(path))
+                if template == CORRECTIONS:
+                    outcome.stats = _correct(store, path, outcome, ctx)
+                else:
+                    read = reader_for(k)
+                    if k == "samr":
+                        read = functools.partial(read, warnings=outcome.warnings, coverage=coverage, source=source,
+                                                 notes=outcome.notes)
+                    elif k == "template":
+                        read = functools.partial(read, notes=outcome.notes)
+                    records = read(path, outcome.rejects, store=store, options=options)
+                    outcome.stats = store.write(_checked(records, outcome, store), progress=on_records, context=ctx)
+            except OSError as e:
+                outcome.failed(f"{path}: {e.strerror or e}")
             except UnreadableFile as e:
-                outcome.error = str(e)
-                outcome.rejects.clear()
-                outcome.warnings.clear()
-                outcome.notes.clear()
+                outcome.failed(str(e))
             except FoodtraceError as e:
-                outcome.error = f"{path}: {e}"
-                outcome.rejects.clear()
-                outcome.warnings.clear()
-                outcome.notes.clear()
+                outcome.failed(f"{path}: {e}")
+            except Exception as e:  # a safety net: never a traceback; the file's batch was not written
+                log.exception("loading %s failed", path)
+                outcome.failed(f"{path}: {INTERNAL} ({type(e).__name__}: {e})")
         outcomes.append(outcome)
         if on_file_done:
             on_file_done(outcome)
     return outcomes
 
 
+def _correct(store: Store, path: Path, outcome: FileOutcome, context: WriteContext) -> WriteStats:
+    """Apply a corrections template (:mod:`loaders.corrections`): its good rows in one transaction."""
+    from .corrections import read as read_corrections
+
+    corrections = read_corrections(path, outcome.rejects, store=store, notes=outcome.notes)
+    stats = WriteStats(received={"correction": len(corrections)})
+    if corrections:
+        done = store.correct(corrections, dataclasses.replace(context, kind="correction"))
+        for c, _ in done:
+            stats.changed[c.table] = stats.changed.get(c.table, 0) + 1
+    return stats
+
+
 def load_document(store: Store, doc: dict | bytes | str, source: str, *, rollback: bool = True,
-                  dry_run: bool = False, options: ReadOptions | None = None) -> FileOutcome:
+                  dry_run: bool = False, options: ReadOptions | None = None,
+                  context: WriteContext | None = None) -> FileOutcome:
     """Load one EPCIS document received in memory (the HTTP capture interface).
 
     The whole document is read and checked first. With ``rollback`` (the EPCIS
@@ -227,6 +273,8 @@ def load_document(store: Store, doc: dict | bytes | str, source: str, *, rollbac
     re-sent document changes nothing. ``dry_run`` reads and checks only.
     ``source`` names the document in the records and rejects; keep it stable
     for the same content (e.g. a digest) so that re-sending changes nothing.
+    ``context`` says who sent it (kind ``capture`` by default); the batch's digest is
+    the document's, so that the same document sent again is the same source.
     """
     from .epcis import read_document
 
@@ -235,15 +283,25 @@ def load_document(store: Store, doc: dict | bytes | str, source: str, *, rollbac
         records = list(_checked(read_document(doc, source, outcome.rejects, store=store, options=options),
                                 outcome, store))
     except UnreadableFile as e:
-        outcome.error = str(e)
-        outcome.rejects.clear()
+        outcome.failed(str(e))
         return outcome
     except FoodtraceError as e:
-        outcome.error = f"{source}: {e}"
-        outcome.rejects.clear()
+        outcome.failed(f"{source}: {e}")
+        return outcome
+    except Exception as e:  # a safety net: never a traceback; nothing was written
+        log.exception("reading %s failed", source)
+        outcome.failed(f"{source}: {INTERNAL} ({type(e).__name__}: {e})")
         return outcome
     outcome.events = [r for r in records if r.table == "event"]
     if dry_run or (rollback and outcome.rejects) or not records:
         return outcome
-    outcome.stats = store.write(records)
+    if isinstance(doc, (bytes, str)):
+        digest = hashlib.sha256(doc.encode("utf-8") if isinstance(doc, str) else doc).hexdigest()
+    else:
+        import orjson
+
+        digest = hashlib.sha256(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    ctx = dataclasses.replace(context or WriteContext(kind="capture"), digest=digest)
+    ctx = dataclasses.replace(ctx, source=ctx.source or source)
+    outcome.stats = store.write(records, context=ctx)
     return outcome

@@ -67,7 +67,8 @@ from ontology import identifiers as ids
 from ontology import vocab
 from ontology.errors import FoodtraceError, InvalidIdentifier, InvalidRecord
 from ontology.names import business_of, name_key, normalise_name, operator_id_for, province_of
-from ontology.records import Alias, Operator, Product, Record, Sample, SamplingSource, TestResult
+from ontology.records import (Alias, Operator, Product, Record, Sample, SamplingSource, TestResult,
+                              with_placeholders)
 from ontology.times import parse_day
 from ontology.units import concentration_factor
 
@@ -761,8 +762,12 @@ class _Emitter:
                     parent_id, parent_records = self.operator(b.parent, "", parent_kind)
                     out.extend(parent_records)
                 kind = b.kind or _kind_of(name, default_kind)
-                out.append(Operator(id=key_id, kind=kind, name=name, address=address or None, parent_id=parent_id,
-                                    region_id=_district_in(address) or _district_in(name)))
+                # the kind and district are read from the name and address: placeholders, which never replace
+                # what an operators template or EPCIS master data says
+                out.append(with_placeholders(Operator(id=key_id, kind=kind, name=name, address=address or None,
+                                                      parent_id=parent_id,
+                                                      region_id=_district_in(address) or _district_in(name)),
+                                             "kind", "region_id"))
         # every written form is kept (scheme "name"; the operator's own key form too, as an alias to itself):
         # `foodtrace operators merges` lists the forms of each operator; an ambiguity mark is never overwritten
         if ("alias", written) not in self.seen and not (ambiguous and written == key_id):
@@ -1159,6 +1164,7 @@ class _Reader:
             category = samr.category if samr else (
                 (vocab.lookup("category", f["category"]) if f["category"] else None)
                 or vocab.lookup("category", f["product"]))
+        guessed = not f["category"]  # a category read from the food's name alone: a placeholder
         if samr is None:
             g.missing.add("category")
             self.warn(g.row, "category_unknown", "分类", f["category"], f["product"])
@@ -1168,8 +1174,9 @@ class _Reader:
         pid = _product_id(f, parties)
         if pid and ("product", pid) not in em.seen and pid not in self._products_stored:
             em.seen.add(("product", pid))
-            yield Product(id=pid, name=f["product"], brand=f["brand"] or None, spec=f["spec"] or None,
-                          category=category, producer_id=producer_id)
+            yield with_placeholders(Product(id=pid, name=f["product"], brand=f["brand"] or None,
+                                            spec=f["spec"] or None, category=category, producer_id=producer_id),
+                                    *(("category",) if guessed else ()))
         remark = "；".join(g.remarks) or None
         dispute = dispute_of(remark, f["producer"])
         if dispute is not None and dispute.field == "producer" and not remark:

@@ -261,11 +261,22 @@ TEMPLATES: dict[str, Template] = {t.kind: t for t in (
        ("authority", "决定机关", False, "authority", "南通市市场监督管理局"),
        ("reason", "事由", False, "reason", "经营兽药残留超标的食品"),
        ),
+    _t("corrections", "更正", "corrections of records already loaded, one field per row; each keeps the previous "
+       "value with who, when and why (`foodtrace history ID`); loaded by `foodtrace load` like any template",
+       ("id", "标识", True, "the record, in any identifier form the store knows (operator, lot, delivery, sample ...)",
+        "91320602MA1MXXXX00"),
+       ("table", "记录类型", False, "record type where the id names records of several types (经营主体/operator, "
+        "批次/lot ...)", ""),
+       ("field", "字段", True, "the field: its template header or English key (名称/name, 主体类型/kind, 数量/quantity ...)",
+        "主体类型"),
+       ("value", "新值", True, "the new value, written as in the templates; an empty cell clears the field", "摊位"),
+       ("reason", "原因", True, "why the value is corrected", "现场核查为农贸市场摊位"),
+       ),
 )}
 
 #: the order in which a batch of template files is loaded, so references resolve
 LOAD_ORDER: tuple[str, ...] = ("operators", "products", "lots", "certificates", "trace_codes", "lot_links",
                                "deliveries", "samples", "test_results", "inspections", "cases", "complaints",
-                               "credit_records", "disposal_cases", "handling_steps")
-#: templates that name announced samples or earlier rows: loaded after the sampling announcements
-LATE_TEMPLATES: tuple[str, ...] = ("disposal_cases", "handling_steps")
+                               "credit_records", "disposal_cases", "handling_steps", "corrections")
+#: templates that name announced samples or earlier rows: loaded after the sampling announcements (corrections last)
+LATE_TEMPLATES: tuple[str, ...] = ("disposal_cases", "handling_steps", "corrections")

@@ -82,7 +82,7 @@ from ontology import times, vocab
 from ontology.errors import FoodtraceError, InvalidIdentifier, InvalidRecord
 from ontology.records import (Alias, Case, Certificate, Complaint, CreditRecord, Delivery, DisposalCase,
                               HandlingStep, Inspection, Lot, Operator, Product, Record, Sample, TestResult, Ticket,
-                              TraceCode, Transformation, TransformationItem)
+                              TraceCode, Transformation, TransformationItem, with_placeholders)
 from ontology.times import BEIJING, day_of
 from ontology.units import concentration_factor, normalise_quantity, split_quantity
 
@@ -564,8 +564,8 @@ class _Row:
                 oid = ids.operator_id(local=s)
         if not ctx.known("operator", oid) and (resolved := ctx.resolve(oid)):
             return resolved
-        if not ctx.known("operator", oid):
-            self.emit_once(Operator(id=oid, kind="Operator", name=s))
+        if not ctx.known("operator", oid):  # a stub: its kind and name only stand in for unknown ones
+            self.emit_once(with_placeholders(Operator(id=oid, kind="Operator", name=s), "kind", "name"))
         return oid
 
     def product(self, key: str, *, required: bool = False) -> str | None:
@@ -595,7 +595,7 @@ class _Row:
         if not ctx.known("product", pid) and (resolved := ctx.resolve(pid)):
             return resolved
         if not ctx.known("product", pid):
-            self.emit_once(Product(id=pid, name=s))
+            self.emit_once(with_placeholders(Product(id=pid, name=s), "name"))
         return pid
 
     def lot(self, *, lot_key: str = "lot", product_key: str = "product", number_key: str = "lot_number",
@@ -1243,6 +1243,11 @@ def _read_table(table: Table, ctx: _Context, kind: str | None, notes: list[LoadN
     kind = kind or detect_kind(headers)
     if kind is None:
         ctx.rejects.append(Reject(ctx.path, "header", "", " | ".join(headers)[:500], _closest(headers)))
+        return
+    if kind == "corrections":  # not records: loaders.load applies it through loaders.corrections
+        ctx.rejects.append(Reject(ctx.path, "header", "", " | ".join(headers)[:500],
+                                  "a corrections template is applied by `foodtrace load` (as corrections), "
+                                  "not read as records"))
         return
     template = TEMPLATES[kind]
     cols = header_map(kind, headers)

@@ -68,6 +68,12 @@ __all__ = [
     "record_type",
     "to_dict",
     "iter_missing_required",
+    "PLACEHOLDERS",
+    "has_placeholders",
+    "placeholder_fields",
+    "with_placeholders",
+    "PERSONAL_FIELDS",
+    "ERASED_NAME",
     "is_food",
 ]
 
@@ -83,6 +89,11 @@ def col(zh: str, en: str, doc: str = "", *, required: bool = False, type: str = 
     return field(default=default, metadata={
         "zh": zh, "en": en, "doc": doc, "required": required, "type": type, "private": private,
     })
+
+
+PLACEHOLDERS_DOC = ("fields whose values only stand in for unknown ones (space separated), e.g. the kind Operator "
+                    "and a name equal to the GLN of a stub made from a reference: a known value replaces them, "
+                    "they never replace a known value")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +149,10 @@ class Operator(Record):
     phone: str | None = col("联系电话", "phone", "contact phone", private=True)
     lat: float | None = col("纬度", "lat", "latitude", type="float")
     lon: float | None = col("经度", "lon", "longitude", type="float")
+    placeholders: str | None = col("占位字段", "placeholders", PLACEHOLDERS_DOC)
+    erased: str | None = col("个人信息删除时间", "erased", "time this natural person's personal data was erased on "
+                             "request (个人信息保护法); name, phone, ID and address are gone", type="datetime")
+    erased_by: str | None = col("删除人", "erased_by", "who erased the personal data")
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +171,7 @@ class Product(Record):
     spec: str | None = col("规格型号", "spec", "specification / package size")
     unit: str | None = col("计量单位", "unit", "default unit (UN/CEFACT code, e.g. KGM)")
     producer_id: str | None = col("生产者", "producer", "brand owner or producer operator id")
+    placeholders: str | None = col("占位字段", "placeholders", PLACEHOLDERS_DOC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -697,6 +713,52 @@ def iter_missing_required(rec: Record) -> Iterator[str]:
     for f in dataclasses.fields(rec):
         if f.metadata.get("required") and getattr(rec, f.name) in (None, ""):
             yield f.name
+
+
+# -- placeholders and personal data ------------------------------------------------------------------
+
+#: the field of a record type listing which of its values are placeholders (see :data:`PLACEHOLDERS_DOC`)
+PLACEHOLDERS = "placeholders"
+
+
+def has_placeholders(rtype: type[Record]) -> bool:
+    """Whether records of this type may carry placeholder values (stubs made from a reference)."""
+    return any(f.name == PLACEHOLDERS for f in dataclasses.fields(rtype))
+
+
+def placeholder_fields(rec: Record) -> frozenset[str]:
+    """The fields of ``rec`` whose values are placeholders.
+
+    >>> sorted(placeholder_fields(with_placeholders(Operator(id="x", kind="Operator", name="x"), "name", "kind")))
+    ['kind', 'name']
+    """
+    text = getattr(rec, PLACEHOLDERS, None)
+    return frozenset(text.split()) if text else frozenset()
+
+
+def with_placeholders(rec: Record, *names: str) -> Record:
+    """``rec`` with the values of the fields ``names`` marked as placeholders (empty fields are not marked):
+    the one way a loader says "this value only stands in for an unknown one".
+
+    The store keeps the rule: a placeholder fills an empty field, never replaces a value, and is replaced by
+    any value that is not a placeholder (whatever the order the sources arrive in).
+
+    >>> with_placeholders(Operator(id="x", kind="Operator", name="x"), "kind", "address").placeholders
+    'kind'
+    """
+    order = [f.name for f in dataclasses.fields(rec)]
+    marked = (set(names) | placeholder_fields(rec)) & {n for n in order if getattr(rec, n) is not None}
+    text = " ".join(n for n in order if n in marked) or None
+    return dataclasses.replace(rec, **{PLACEHOLDERS: text})
+
+
+#: per record type, the fields holding a natural person's personal data: what an erasure removes
+PERSONAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "operator": ("name", "name_en", "uscc", "licence_no", "licence_date", "address", "contact", "phone", "lat",
+                 "lon"),
+}
+#: the name an erased operator keeps (a tombstone: the station stays on every trace)
+ERASED_NAME = "（个人信息已删除）"
 
 
 def is_food(sample: Any) -> bool:

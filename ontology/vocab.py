@@ -197,6 +197,8 @@ class FT(_rdflib_namespace.DefinedNamespace):
     divisionCode: URIRef
     dynamicPoints: URIRef
     endDate: URIRef
+    erased: URIRef
+    erasedBy: URIRef
     errorReason: URIRef
     eventBody: URIRef
     eventTime: URIRef
@@ -249,6 +251,7 @@ class FT(_rdflib_namespace.DefinedNamespace):
     parentRegion: URIRef
     penalty: URIRef
     phone: URIRef
+    placeholders: URIRef
     private: URIRef
     producer: URIRef
     product: URIRef

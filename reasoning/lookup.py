@@ -19,6 +19,11 @@ What is public
   sample of the lot or of one of its upstream lots, with its disposal status (核查处置). A disputed
   sample (the named producer denies it) is listed among the results with its dispute flag but gives
   no notice.
+* **Buyers**: who bought the lot is a business's customer list. Scanned through a trace code, the chain
+  shows the way to the shop whose delivery carried the code; looked up without one, the way up to the
+  retail level (shops, markets, stalls, restaurants, canteens: :func:`is_retail_level`). Every other
+  delivery of the lot is only counted, by the kind of its buyer (``sold_on``); a sample taken at a retail
+  business that the chain does not name shows its kind only.
 * **Parties**: registered businesses by name and kind. Individuals (``Operator.individual``; where it
   is not recorded, a stall, a vendor or a business whose USCC starts with ``92``, 个体工商户) are
   masked: surname + ``**`` (the surname of the contact person where one is recorded) and a kind
@@ -51,8 +56,8 @@ Example
 >>> out = public_lot(ReadView(s), "l")
 >>> out["product"]["name"], out["origin"]["producer"]["name"], out["origin"]["producer"]["kind_zh"]
 ('青菜', '张**', '个体种植户')
->>> [(c["label_zh"], c["from"]["name"], c["to"]["name"]) for c in out["chain"]]
-[('采收', '张**', '文峰超市')]
+>>> out["chain"], [(k["kind_zh"], k["count"]) for k in out["sold_on"]["by_kind"]]  # the shop: counted, not named
+([], [('超市', 1)])
 >>> "13700001111" in str(out) or "张三" in str(out)
 False
 >>> s.close()
@@ -82,6 +87,7 @@ __all__ = [
     "find_lot",
     "code_lot",
     "is_individual",
+    "is_retail_level",
     "masked_name",
     "is_public_sample",
 ]
@@ -101,7 +107,8 @@ MAX_CODE = 200
 
 _FARM_KINDS = frozenset({"Farm", "CropFarm", "AquaFarm"})
 _PLANT = frozenset({"vegetable", "leafy_vegetable", "fruit", "grain"})
-_RETAIL = frozenset({"Stall", "Supermarket", "FarmersMarket", "Vendor"})
+#: where food reaches consumers: shops and markets, and kitchens (restaurants, canteens)
+_RETAIL = frozenset({"Stall", "Supermarket", "FarmersMarket", "Vendor", "Restaurant"})
 _INDIVIDUAL_KINDS = frozenset({"Stall", "Vendor"})
 _CJK = re.compile(r"[\u4e00-\u9fff]{2,4}")
 _COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "夏侯", "司徒", "令狐",
@@ -312,6 +319,29 @@ def _path_to(deliveries: Iterable[Delivery], targets: dict[str, str | None]) -> 
     return kept
 
 
+def is_retail_level(kind: str | None) -> bool:
+    """Whether an operator kind sells to consumers (shops, markets, stalls, kitchens and canteens): a
+    delivery into one names a buyer, shown publicly only as the scanned shop.
+
+    >>> is_retail_level("SchoolCanteen"), is_retail_level("Stall"), is_retail_level("WholesaleMarket")
+    (True, True, False)
+    """
+    if not kind:
+        return False
+    try:
+        return any(k in _RETAIL for k in vocab.kind_ancestors(kind))
+    except KeyError:
+        return False
+
+
+def _point_of_sale(op: Operator | None) -> dict[str, Any]:
+    """A retail business that is not on the public chain: its kind only, no name."""
+    kind = op.kind if op is not None else None
+    zh, en = _label("operator_kind", kind or "Operator")
+    return {"name": None, "name_en": None, "kind": kind, "kind_zh": f"其他{zh}", "kind_en": f"another {en.lower()}",
+            "individual": None, "region": None, "within": None}
+
+
 def is_public_sample(s: Sample) -> bool:
     """Rapid tests, and supervisory samples once announced; never risk monitoring.
 
@@ -401,8 +431,18 @@ def public_lot(view: ReadView, lot_id: str, *, code: str | None = None, serial: 
         coded = [d for d in by_lot.get(main, ()) if d.trace_code == code]
         if coded:
             holder = max(coded, key=lambda d: _instant(d.time)).receiver_id
-    kept: list[Delivery] = (_path_to(by_lot.get(main, ()), {holder: None}) if holder
-                            else list(by_lot.get(main, ())))
+    # who the lot went to is a business's customer list: with the scanned shop known, only the way to it
+    # is shown; without, the way up to the retail level. Every other delivery of the lot is only counted.
+    own = list(by_lot.get(main, ()))
+    if holder:
+        kept: list[Delivery] = _path_to(own, {holder: None})
+    else:
+        kinds = {o.id: o.kind for o in view.get_many("operator", {x for d in own for x in (d.sender_id, d.receiver_id)
+                                                                   if x}).values()}  # type: ignore[attr-defined]
+        kept = [d for d in own if not is_retail_level(kinds.get(d.sender_id))
+                and not is_retail_level(kinds.get(d.receiver_id))]
+    shown_ids = {d.id for d in kept}
+    hidden = [d for d in own if d.id not in shown_ids]
     for lid in order[1:]:
         targets: dict[str, str | None] = {}
         for tid in consumed.get(lid, ()):
@@ -479,6 +519,21 @@ def public_lot(view: ReadView, lot_id: str, *, code: str | None = None, serial: 
         return p.category if p is not None else None
 
     names = {lid: (product_of(lid).name if product_of(lid) is not None else None) for lid in lot_recs}
+
+    # the buyers not shown, counted by kind (no name, no id)
+    hidden_ops = view.get_many("operator", {d.receiver_id for d in hidden if d.receiver_id} - ops.keys()) \
+        if hidden else {}
+    by_kind: dict[str, set[str]] = {}
+    for d in hidden:
+        o = ops.get(d.receiver_id) or hidden_ops.get(d.receiver_id)
+        by_kind.setdefault(getattr(o, "kind", None) or "Operator", set()).add(d.receiver_id)
+    sold_on = {"deliveries": len(hidden), "buyers": len({d.receiver_id for d in hidden}),
+               "by_kind": [{"kind": k, "kind_zh": _label("operator_kind", k)[0], "kind_en": _label("operator_kind", k)[1],
+                            "count": len(v)} for k, v in sorted(by_kind.items(), key=lambda kv: (-len(kv[1]), kv[0]))]}
+    named = {x for d in kept for x in (d.sender_id, d.receiver_id)} | {t.station_id for t in transformations.values()}
+    named |= {r.producer_id for r in lot_recs.values() if r.producer_id}
+    if holder:
+        named.add(holder)
 
     # product and lot
     prod = product_of(main)
@@ -575,7 +630,10 @@ def public_lot(view: ReadView, lot_id: str, *, code: str | None = None, serial: 
         lid = sample_lot[s.id]
         sample_out.append({
             "plan": s.plan, "plan_zh": pzh, "plan_en": pen, "product": s.product_name, "lot_id": lid,
-            "upstream": lid != main, "sampled_at": s.sampled_at, "sampled_from": parties(s.sampled_id, s.category),
+            "upstream": lid != main, "sampled_at": s.sampled_at,
+            "sampled_from": (parties(s.sampled_id, s.category) if s.sampled_id in named
+                             or not is_retail_level(getattr(ops.get(s.sampled_id or ""), "kind", None))
+                             else _point_of_sale(ops.get(s.sampled_id or ""))),
             "conclusion": s.conclusion, "conclusion_zh": kzh, "conclusion_en": ken,
             "announcement": s.announcement if s.plan == "supervisory" else None,
             "announced": s.announced if s.plan == "supervisory" else None, "lab": s.lab,
@@ -595,8 +653,8 @@ def public_lot(view: ReadView, lot_id: str, *, code: str | None = None, serial: 
             "announced": s.announced if s.plan == "supervisory" else None, "items": bad, "disposal": _disposal(s)})
 
     return {"id": main, "code": code, "serial": serial, "product": product, "lot": lot_out, "origin": origin,
-            "certificates": certificates, "chain": chain, "chain_omitted": omitted, "samples": sample_out,
-            "notices": notices}
+            "certificates": certificates, "chain": chain, "chain_omitted": omitted, "sold_on": sold_on,
+            "samples": sample_out, "notices": notices}
 
 
 def find_lot(view: ReadView, lot_id: str) -> Lot:

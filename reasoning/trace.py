@@ -1171,7 +1171,7 @@ class _Up(_Search):
         """A lot ``K`` first shipped by ``S`` at ``f`` without a record of how ``S`` got it reaches what
         ``S`` received that ``K`` may be made of; a station start reaches what the station received within
         each received lot's holding window before the start's time."""
-        net, o = self.net, self.o
+        net = self.net
         pending = [p for p in pending if not self.killed_station(p[1])]
         if not pending:
             return

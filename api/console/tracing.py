@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 from ontology.errors import CaseRowsError, InvalidRecord, NotFound
 
 from ..service.deps import ViewDep
+from ..service.hardening import inline_scripts_csp
 from ..service.investigate import Hazard, rank, recall_response, run_trace, trace_query
 from ..service.security import MAX_ID
 from .web import PREFIX, Staff, language, render, staff
@@ -101,7 +102,7 @@ def trace_graph_page(request: Request, view: ViewDep, params: dict[str, Any] = D
 
     trace, _q = _run(request, view, params)
     page = html_page(trace, trace_render.gather_context(view, trace), language(request))
-    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(page, headers={"Cache-Control": "no-store", "Content-Security-Policy": inline_scripts_csp(page)})
 
 
 @router.get("/trace/recall.xlsx")

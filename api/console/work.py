@@ -24,7 +24,7 @@ from ontology.errors import FoodtraceError
 
 from ..service.deps import StoreDep, ViewDep
 from ..service.investigate import content_disposition
-from ..service.security import audit_entities, district_scope
+from ..service.security import actor_of, audit_entities, district_scope
 from .web import PREFIX, Memo, Staff, render, staff
 
 __all__ = ["router"]
@@ -245,5 +245,5 @@ async def loads_upload(request: Request, files: list[UploadFile] = File(...), ki
             raise StarletteHTTPException(422, "no file: choose one or more files")
         audit_entities(request, *(f"upload:{name}" for _, name in saved))
         results = await anyio.to_thread.run_sync(load_uploads, request.app.state.store, saved, kind,
-                                                 settings.read_options())
+                                                 settings.read_options(), actor_of(who.key))
     return render(request, "loads.html", who, results=results)

@@ -14,16 +14,20 @@ under ``/console``) is added to the same application.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator
 
 from fastapi import FastAPI
 
 from graph.store import open_store
+from ontology.processes import die_with_parent
 
 from .. import console
+from ..grades import GradeTable
 from ..settings import Settings, get_settings
-from . import admin, capture, credit, disposal, investigate, problems, public
+from . import admin, capture, credit, disposal, investigate, problems, public, records
+from .hardening import RateLimitMiddleware, SecurityHeadersMiddleware
 from .projection import PublicViews
 from .tracing import TraceIndexHolder
 from .security import AuditMiddleware
@@ -49,6 +53,9 @@ Errors are RFC 9457 problem details (`application/problem+json`).
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The application over the store and service database named by ``settings``."""
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.pid:  # a worker of `foodtrace serve --workers N`: it dies with the supervisor
+        die_with_parent(parent.pid)
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -58,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.public_views = PublicViews(settings.service_db, app.state.store)
         app.state.accounts = console.open_accounts(settings)
         app.state.trace_index = TraceIndexHolder(app.state.store, settings.trace_index)
+        app.state.grade_table = GradeTable()
         try:
             yield
         finally:
@@ -73,18 +81,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                       {"name": "credit", "description": "风险分级与信用 / grades, explanations, overrides"},
                       {"name": "disposal", "description": "核查处置与投诉举报 / disposal cases, complaints, "
                                                           "indicators (district officers act on their own district)"},
+                      {"name": "records", "description": "记录更正与删除 / history, corrections, deletion, erasure"},
                       {"name": "capture", "description": "数据采集 / EPCIS capture and template uploads"},
                       {"name": "admin", "description": "管理 / audit log"},
                   ])
     app.state.settings = settings
     problems.install(app)
     app.add_middleware(AuditMiddleware)
+    app.add_middleware(RateLimitMiddleware, rate_per_minute=settings.public_rate, burst=settings.public_burst)
+    app.add_middleware(SecurityHeadersMiddleware)
 
     @app.get("/healthz", tags=["public"], summary="Liveness: the service answers and its store is open")
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "store": app.state.store.name, "version": API_VERSION}
 
-    for module in (public, investigate, credit, disposal, capture, admin):
+    for module in (public, investigate, credit, disposal, records, capture, admin):
         app.include_router(module.router)
     console.install(app)
     return app

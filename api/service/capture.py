@@ -61,13 +61,14 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
+from graph.store import WriteContext
 from loaders.base import REJECT_HEADERS, Reject
 from loaders.epcis_xml import EVENT_TYPES, parse_xml
 from ontology.errors import FoodtraceError, UnreadableFile
 from ontology.identifiers import local_id
 
 from .problems import PROBLEM_JSON, PROBLEM_SCHEMA, problem
-from .security import audit_entities, require
+from .security import actor_of, audit_entities, require
 from .servicedb import ApiKey, CaptureJob, ServiceDB
 
 __all__ = ["router", "EPCIS_VERSION", "CBV_VERSION", "load_uploads", "safe_name"]
@@ -374,7 +375,7 @@ def _executor(app: Any) -> ThreadPoolExecutor:
 
 
 def _run_job(app: Any, job_id: str, payload: dict[str, Any] | bytes, source: str, rollback: bool,
-             event_count: int) -> None:
+             event_count: int, actor: str | None = None) -> None:
     """Read, check and (all or nothing, or the good events with ``proceed``) write one captured document."""
     from loaders.load import load_document
 
@@ -382,7 +383,8 @@ def _run_job(app: Any, job_id: str, payload: dict[str, Any] | bytes, source: str
     try:
         db.update_job(job_id, status="running")
         outcome = load_document(app.state.store, payload, source, rollback=rollback,
-                                options=app.state.settings.read_options())
+                                options=app.state.settings.read_options(),
+                                context=WriteContext(kind="capture", actor=actor, source=f"POST /capture job {job_id}"))
         if outcome.error:
             errors = [{"type": _VALIDATION, "title": "文档无法读取 / unreadable document", "status": 400,
                        "detail": outcome.error, "event": "document"}]
@@ -460,7 +462,7 @@ async def capture(request: Request,
                                                             behaviour=behaviour))
     audit_entities(request, job.id)
     _executor(request.app).submit(_run_job, request.app, job.id, payload, source, behaviour == "rollback",
-                                  len(events))
+                                  len(events), actor_of(key))
     body = _job_model(job)
     body["eventCount"] = len(events)
     return JSONResponse(body, status_code=202,
@@ -600,7 +602,8 @@ async def capture_event(request: Request,
                                   "A resource with the provided identifier already exists.",
                                   f"the event is already stored as {stored.id}",
                                   headers={"Location": f"/events/{quote(stored.id, safe='')}"})
-        load_document(store, payload, source, options=options)
+        load_document(store, payload, source, options=options,
+                      context=WriteContext(kind="capture", actor=actor_of(_key), source=f"POST /events {event.id}"))
         body = orjson.loads(event.body) if event.body else {}
         if isinstance(body, dict):
             body.setdefault("eventID", event.id)
@@ -659,10 +662,10 @@ def _rejects_csv(rejects: list[dict[str, Any]]) -> bytes:
 
 
 def load_uploads(store: Any, saved: list[tuple[Path, str]], kind: str,
-                  options: Any = None) -> list[dict[str, Any]]:
+                 options: Any = None, actor: str | None = None) -> list[dict[str, Any]]:
     """Load the saved files as ``foodtrace load`` does (its order, one atomic batch per file): per file its outcome,
     every rejected row, every warning (rows stored with something missing) and every note (rows and sheets skipped as
-    no records), each naming the file as sent."""
+    no records), each naming the file as sent; ``actor`` is who loads them (written with each batch)."""
     from loaders.load import load_files, plan_order
 
     original = {p: name for p, name in saved}
@@ -670,7 +673,8 @@ def load_uploads(store: Any, saved: list[tuple[Path, str]], kind: str,
     for path, k, _t in plan_order([p for p, _ in saved], kind):
         name = original[path]
         try:
-            (o,) = load_files(store, [path], k, options=options)
+            (o,) = load_files(store, [path], k, options=options,
+                              context=WriteContext(kind="upload", actor=actor, source=f"POST /uploads {name}"))
         except (FoodtraceError, KeyError, ValueError) as e:  # a file the loader could not take at all
             log.warning("upload %s could not be loaded: %s", name, e)
             out.append({"file": name, "kind": k, "template": None, "status": "unreadable", "received": 0,
@@ -749,7 +753,7 @@ async def upload(request: Request,
                 saved.append((path, name))
             audit_entities(request, *(f"upload:{name}" for _, name in saved))
             results = await anyio.to_thread.run_sync(load_uploads, store, saved, kind,
-                                                     _settings(request).read_options())
+                                                     _settings(request).read_options(), actor_of(_key))
     finally:
         await form.close()
     if fmt == "csv":

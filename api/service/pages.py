@@ -115,6 +115,7 @@ TEXT: dict[str, dict[str, str]] = {
         "bad_request": "二维码内容有误", "bad_request_hint": "商品条码或批号格式不正确（例如校验位错误）。",
         "server_error": "服务暂时不可用", "server_error_hint": "请稍后再试。",
         "at": "于", "to": "至", "inputs": "原料", "outputs": "产品",
+        "sold_on": "此后售往 {what}（经营者名称不公开）", "sold_on_sep": "、", "sold_on_item": "{n} 家{kind}",
     },
     "en": {
         "title": "Food trace lookup", "site": "Nantong food safety traceability", "product": "Product",
@@ -135,6 +136,7 @@ TEXT: dict[str, dict[str, str]] = {
         "bad_request": "The code is malformed", "bad_request_hint": "The GTIN or lot number is invalid (e.g. a wrong check digit).",
         "server_error": "Service unavailable", "server_error_hint": "Please try again later.",
         "at": "at", "to": "to", "inputs": "from", "outputs": "made",
+        "sold_on": "Then sold to {what} (names not published)", "sold_on_sep": ", ", "sold_on_item": "{n} × {kind}",
     },
 }
 

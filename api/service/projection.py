@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import zlib
 from typing import Any, Callable, Iterable
 
@@ -55,12 +56,18 @@ from reasoning.lookup import dependent_lots
 
 from .servicedb import connect
 
-__all__ = ["PublicViews", "BULK"]
+__all__ = ["PublicViews", "BULK", "ANSWER_FORMAT", "CHANGE_KEEP", "PRUNE_EVERY"]
 
 log = logging.getLogger("foodtrace.service")
 
 #: more changed lots than this in one read of the change log marks everything changed
 BULK = 20_000
+#: change-log rows kept behind the point this read model has followed, and how often it prunes (seconds)
+CHANGE_KEEP = 100_000
+PRUNE_EVERY = 60.0
+#: the shape of the stored answers; stored answers of another shape are dropped when the service starts
+#: (2: a lot's buyers beyond the scanned shop or the retail level counted, not named; issue 18)
+ANSWER_FORMAT = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS public_answer (
@@ -87,7 +94,13 @@ class PublicViews:
         self._lock = threading.Lock()
         self._db = connect(path)
         self._db.executescript(_SCHEMA)
+        if self._meta("format") != ANSWER_FORMAT:  # answers of an earlier shape: made again on demand
+            with self._lock:
+                self._db.execute("DELETE FROM public_answer")
+                self._db.execute("INSERT INTO public_meta(key, value) VALUES ('format', ?) ON CONFLICT(key) "
+                                 "DO UPDATE SET value = excluded.value", (ANSWER_FORMAT,))
         self._seen = self._meta("processed")
+        self._pruned = time.monotonic()
         self.hits = self.misses = 0
 
     def close(self) -> None:
@@ -119,7 +132,9 @@ class PublicViews:
             changes = self.store.changes_since(start, limit=BULK + 1)
             top = changes[-1][0] if changes else now
             lots = {lot for _, lot in changes if lot is not None}
-            everything = len(changes) > BULK or any(lot is None for _, lot in changes)
+            # a gap: rows pruned before this reader followed them (or a restore): anything may have changed
+            gap = not changes or changes[0][0] != start + 1
+            everything = gap or len(changes) > BULK or any(lot is None for _, lot in changes)
             if not everything:
                 found = dependent_lots(ReadView(self.store), lots, limit=BULK)
                 everything = found is None
@@ -138,8 +153,21 @@ class PublicViews:
                 self._db.execute("ROLLBACK")
                 raise
             self._seen = top
+            self._prune(top)
         if top < now:  # more than one read's worth: the rest next time round (or now)
             self.poll()
+
+    def _prune(self, processed: int) -> None:
+        """Now and then, drop the change-log rows this read model has followed, keeping the latest
+        :data:`CHANGE_KEEP` (another reader that lags further sees a gap and starts afresh)."""
+        now = time.monotonic()
+        if now - self._pruned < PRUNE_EVERY:
+            return
+        self._pruned = now
+        try:
+            self.store.prune_changes(keep=CHANGE_KEEP, upto=processed)
+        except Exception:  # pruning is housekeeping: a busy store is pruned next time
+            log.warning("could not prune the change log", exc_info=True)
 
     # -- reading and storing answers --------------------------------------------------------------
 

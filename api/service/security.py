@@ -25,7 +25,7 @@ from ontology.errors import NotFound
 from .servicedb import ApiKey, ServiceDB
 
 __all__ = ["MAX_ID", "audited_require", "PERMISSIONS", "require", "audit_entities", "AuditMiddleware", "roles_with",
-           "district_scope", "audit_state", "authorize", "check_district"]
+           "district_scope", "audit_state", "authorize", "check_district", "actor_of"]
 
 log = logging.getLogger("foodtrace.service")
 
@@ -48,11 +48,21 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # the early warnings (a district officer: those of their district's businesses) and the consultation report
     "warnings": frozenset({"investigator", "analyst", "credit", "district"}),
     "report": frozenset({"analyst"}),
+    # a record's sources and changes (its history): staff who read records
+    "records.read": frozenset({"investigator", "analyst", "credit"}),
+    # corrections and deletions of records, erasure of a natural person's personal data: admin only
+    "records.write": frozenset(),
+    "records.erase": frozenset(),
     # data capture (EPCIS capture interface, template uploads): systems and staff with an admin key
     "capture": frozenset(),
     # the audit log and key administration
     "admin": frozenset(),
 }
+
+
+def actor_of(key: Any) -> str:
+    """Who a request acts for, as the store's batches and versions record it: the key's holder and id."""
+    return f"{key.name or key.role} (key {key.id})"
 
 
 def roles_with(permission: str) -> list[str]:

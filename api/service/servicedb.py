@@ -121,6 +121,13 @@ class CaptureJob:
         return self.status in ("accepted", "running")
 
 
+def _read_archive(path: Any) -> list[dict[str, Any]]:
+    import gzip
+
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
 class ServiceDB:
     """Keys, audit log and capture jobs in one SQLite file (safe across threads and processes)."""
 
@@ -211,6 +218,106 @@ class ServiceDB:
         for r in self._x(sql, params):
             out.append(AuditEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8],
                                   json.loads(r[9] or "[]"), r[10], r[11]))
+        return out
+
+    # -- backup and restore --------------------------------------------------------------------
+
+    #: tables derived from the store (the public read model): left out of a backup, rebuilt on demand
+    DERIVED_TABLES = ("public_answer", "public_changed", "public_meta")
+
+    def backup_to(self, path: str) -> dict[str, int]:
+        """A consistent copy of the keys, the audit log and the capture jobs at ``path`` (SQLite's online
+        backup API; the derived public read model left out); their counts."""
+        import os
+
+        if os.path.exists(path):
+            os.unlink(path)
+        dst = sqlite3.connect(path)
+        try:
+            with self._lock:
+                self._db.backup(dst, pages=-1)
+            dst.execute("PRAGMA journal_mode=DELETE")
+            for table in self.DERIVED_TABLES:
+                dst.execute(f"DROP TABLE IF EXISTS {table}")
+            dst.commit()
+            dst.execute("VACUUM")
+            return {t: dst.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                    for t in ("api_key", "audit", "capture_job")}
+        finally:
+            dst.close()
+
+    def restore_from(self, path: str) -> None:
+        """Replace the keys, audit log and capture jobs by the copy at ``path`` (the public read model is
+        emptied: it is rebuilt from the store on demand)."""
+        src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            with self._lock:
+                src.backup(self._db, pages=-1)
+        finally:
+            src.close()
+        self._db.executescript(_SCHEMA)
+
+    # -- audit retention ----------------------------------------------------------------------
+
+    def rotate_audit(self, archive: str, *, live_days: int, retention_days: int,
+                     now: str | None = None) -> dict[str, Any]:
+        """Move the audit entries older than ``live_days`` into monthly archive files in ``archive``
+        (``audit-YYYY-MM.jsonl.gz``, one JSON object per entry, rewritten whole under a temporary name and
+        renamed, then the entries leave the database), and delete archive files whose month ended more than
+        ``retention_days`` ago (entries are kept at least that long). Returns what it did.
+        """
+        import datetime as dt
+        import gzip
+        import os
+        from pathlib import Path
+
+        if live_days > retention_days:
+            raise FoodtraceError(f"audit entries cannot stay live ({live_days} days) longer than they are kept "
+                                 f"({retention_days} days)")
+        today = times.parse_instant(now) if now else times.now()
+        cutoff = (today - dt.timedelta(days=live_days)).isoformat(timespec="milliseconds")
+        folder = Path(archive)
+        folder.mkdir(parents=True, exist_ok=True)
+        rows = self._x("SELECT * FROM audit WHERE time < ? ORDER BY seq", (cutoff,))
+        by_month: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            e = AuditEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], json.loads(r[9] or "[]"), r[10])
+            by_month.setdefault(e.time[:7], []).append(e.as_dict())
+        for month, entries in by_month.items():
+            path = folder / f"audit-{month}.jsonl.gz"
+            old = _read_archive(path) if path.exists() else []
+            seen = {e["seq"] for e in old}
+            merged = old + [e for e in entries if e["seq"] not in seen]
+            part = path.with_name(path.name + ".part")
+            with gzip.open(part, "wt", encoding="utf-8") as fh:
+                for e in sorted(merged, key=lambda e: e["seq"]):
+                    fh.write(json.dumps(e, ensure_ascii=False) + "\n")
+            with open(part, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(part, path)
+        if rows:
+            self._x("DELETE FROM audit WHERE time < ? AND seq <= ?", (cutoff, rows[-1][0]))
+        expired = []
+        limit = (today - dt.timedelta(days=retention_days)).date()
+        for path in sorted(folder.glob("audit-*.jsonl.gz")):
+            year, month = (int(x) for x in path.name[len("audit-"):len("audit-") + 7].split("-"))
+            month_end = dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+            if month_end < limit:
+                path.unlink()
+                expired.append(path.name)
+        return {"archived": len(rows), "months": sorted(by_month), "expired": expired, "cutoff": cutoff}
+
+    def archived_entries(self, archive: str, *, since: str | None = None,
+                         key_id: str | None = None) -> list[AuditEntry]:
+        """The entries of the archive files in ``archive`` (oldest first), filtered like :meth:`audit_entries`."""
+        from pathlib import Path
+
+        out = []
+        for path in sorted(Path(archive).glob("audit-*.jsonl.gz")):
+            for e in _read_archive(path):
+                if (since and e["time"] < since) or (key_id and e["key_id"] != key_id):
+                    continue
+                out.append(AuditEntry(**e))
         return out
 
     # -- capture jobs -----------------------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 from graph.view import ReadView
 from ontology import identifiers as I
 from ontology.errors import LotNotFound, NotFound
-from ontology.records import Alias, Certificate, Delivery, Lot, Operator, Product, Sample, TestResult
+from ontology.records import Alias, Certificate, Delivery, Lot, Operator, Product, Sample, TestResult, TraceCode
 from reasoning import lookup
 from reasoning.lookup import code_lot, is_individual, masked_name, public_code, public_lot
 from tests.api.service import dataset as D
@@ -25,6 +25,10 @@ STALL = {"name": "李**", "name_en": "李**", "kind": "Stall", "kind_zh": "个�
          "individual": True, "region": None, "within": {"name": "城东农贸市场", "name_en": None}}
 GROWER = {"name": "张**", "name_en": "张**", "kind": "Farm", "kind_zh": "个体种植户", "kind_en": "Individual grower",
           "individual": True, "region": None, "within": None}
+
+
+ANOTHER_STALL = {"name": None, "name_en": None, "kind": "Stall", "kind_zh": "其他摊位", "kind_en": "another stall",
+                 "individual": None, "region": None, "within": None}
 
 
 def _delivery(step, zh, en, time, lot, product, sender, receiver, cert, ticket):
@@ -61,11 +65,15 @@ PORK = {
          "number": "3206001101", "issuer": "如东县动物卫生监督所", "issued": "2026-10-31", "valid_until": None,
          "lot_id": D.PIG_LOT, "product": "生猪", "upstream": True},
     ],
-    "chain": [FARM_OUT, SLAUGHTER_STEP, PLANT_OUT, WHOLESALE_OUT, STALL_OUT],
+    # looked up without a trace code: the way up to the retail level; the stall and its customer only counted
+    "chain": [FARM_OUT, SLAUGHTER_STEP, PLANT_OUT],
     "chain_omitted": 0,
+    "sold_on": {"deliveries": 2, "buyers": 2, "by_kind": [
+        {"kind": "Restaurant", "kind_zh": "餐饮", "kind_en": "Catering", "count": 1},
+        {"kind": "Stall", "kind_zh": "摊位", "kind_en": "Stall", "count": 1}]},
     "samples": [
         {"plan": "rapid", "plan_zh": "快检", "plan_en": "Rapid test", "product": "猪肉", "lot_id": D.PORK_LOT,
-         "upstream": False, "sampled_at": "2026-11-02", "sampled_from": STALL, "conclusion": "conforming",
+         "upstream": False, "sampled_at": "2026-11-02", "sampled_from": ANOTHER_STALL, "conclusion": "conforming",
          "conclusion_zh": "合格", "conclusion_en": "Conforming", "announcement": None, "announced": None, "lab": None,
          "disputed": False,
          "items": [{"item": "瘦肉精（克伦特罗）", "hazard_class": "illegal_additive", "hazard_zh": "非法添加",
@@ -98,7 +106,12 @@ def test_pork_lot_exact(view):
 
 def test_trace_code_shows_the_way_to_the_stall(view):
     out = public_code(view, D.PORK_TRACE_CODE)
-    assert out == {**PORK, "code": D.PORK_TRACE_CODE, "chain": [FARM_OUT, SLAUGHTER_STEP, PLANT_OUT, WHOLESALE_OUT]}
+    # scanned at the stall: the way to it, the stall named (masked: a person), its customer only counted
+    sample = {**PORK["samples"][0], "sampled_from": STALL}
+    assert out == {**PORK, "code": D.PORK_TRACE_CODE, "chain": [FARM_OUT, SLAUGHTER_STEP, PLANT_OUT, WHOLESALE_OUT],
+                   "sold_on": {"deliveries": 1, "buyers": 1, "by_kind": [PORK["sold_on"]["by_kind"][0]]},
+                   "samples": [sample]}
+    assert STALL_OUT not in out["chain"]
     assert code_lot(view, f"  {D.PORK_TRACE_CODE} ") == D.PORK_LOT
 
 
@@ -177,7 +190,7 @@ def test_upstream_notice(view, store):
 
 def test_long_chain_is_bounded(store):
     ops = [Operator(id="w", kind="WholesaleMarket", name="批发市场")] + [
-        Operator(id=f"s{i}", kind="Supermarket", name=f"超市{i}") for i in range(45)]
+        Operator(id=f"s{i}", kind="Distributor", name=f"超市{i}") for i in range(45)]
     recs = ops + [Product(id="p", name="大米", category="grain"), Lot(id="l", product_id="p", lot_number="R1")] + [
         Delivery(id=f"d{i:02d}", lot_id="l", sender_id="w", receiver_id=f"s{i}",
                  time=f"2026-03-01T{i // 4:02d}:{i % 4 * 10:02d}:00+08:00", quantity=1, unit="KGM") for i in range(45)]
@@ -206,3 +219,54 @@ def test_issuer_naming_an_individual_is_masked(store):
     out = public_lot(ReadView(store), "l")
     assert [c["issuer"] for c in out["certificates"]] == ["王**"]
     assert "王大伯" not in repr(out)
+
+
+def test_retail_buyers_are_counted_not_named(store):
+    """A wholesale market's 45 supermarket customers: none named, all counted; scanned at one, only that one."""
+    ops = [Operator(id="w", kind="WholesaleMarket", name="批发市场")] + [
+        Operator(id=f"s{i}", kind="Supermarket", name=f"超市{i}") for i in range(45)]
+    recs = ops + [Product(id="p", name="大米", category="grain"), Lot(id="l", product_id="p", lot_number="R1")] + [
+        Delivery(id=f"d{i:02d}", lot_id="l", sender_id="w", receiver_id=f"s{i}", trace_code=f"code-{i}",
+                 time=f"2026-03-01T{i // 4:02d}:{i % 4 * 10:02d}:00+08:00", quantity=1, unit="KGM") for i in range(45)]
+    store.write(recs)
+    out = public_lot(ReadView(store), "l")
+    assert out["chain"] == [] and not any(f"超市{i}" in repr(out) for i in range(45))
+    assert out["sold_on"] == {"deliveries": 45, "buyers": 45, "by_kind": [
+        {"kind": "Supermarket", "kind_zh": "超市", "kind_en": "Supermarket", "count": 45}]}
+    store.write([TraceCode(id="tc7", code="code-7", lot_id="l")])
+    out = public_code(ReadView(store), "code-7")
+    assert [c["to"]["name"] for c in out["chain"]] == ["超市7"] and out["sold_on"]["buyers"] == 44
+    assert "超市1" not in repr(out).replace("超市7", "")
+
+
+def _buyers_named(view, out: dict, lot_id: str, shop: str | None) -> list[str]:
+    """Names and ids of the lot's buyers at the retail level (and their buyers) that the answer shows, other
+    than the scanned shop."""
+    from reasoning.lookup import is_retail_level
+
+    deliveries = view.deliveries(lot_ids=[lot_id])
+    ops = view.get_many("operator", {x for d in deliveries for x in (d.sender_id, d.receiver_id)})
+    text = repr(out)
+    found = []
+    for d in deliveries:
+        r = d.receiver_id
+        if r == shop:
+            continue
+        retail = is_retail_level(getattr(ops.get(r), "kind", None)) or is_retail_level(
+            getattr(ops.get(d.sender_id), "kind", None))
+        if not retail:
+            continue
+        op = ops.get(r)
+        for form in (r, getattr(op, "name", None)):
+            if form and form in text:
+                found.append(form)
+    return found
+
+
+def test_no_public_answer_names_a_buyer_other_than_the_scanned_shop(view, store):
+    for lot_id in (D.PORK_LOT, D.PIG_LOT, D.GREENS_LOT):
+        assert _buyers_named(view, public_lot(view, lot_id), lot_id, None) == []
+    for code in (D.PORK_TRACE_CODE, D.GREENS_TRACE_CODE):
+        out = public_code(view, code)
+        shop = next(d.receiver_id for d in view.deliveries(lot_ids=[out["id"]]) if d.trace_code == code)
+        assert _buyers_named(view, out, out["id"], shop) == []

@@ -55,6 +55,11 @@ def _page(browser, server, user: str | None, phone: bool = False):
         dict(viewport=DESKTOP)
     ctx = browser.new_context(locale="zh-CN", accept_downloads=True, base_url=server.url, **kw)
     page = ctx.new_page()
+    # what the page's security policy refused (a script or request of our own refused is a broken page)
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on("pageerror", lambda e: refused.append(f"page error: {e}"))
+    REFUSED[id(page)] = refused
     if user:
         page.goto("/console/login")
         page.fill("#username", user)
@@ -62,6 +67,10 @@ def _page(browser, server, user: str | None, phone: bool = False):
         page.click("#signin")
         page.wait_for_url("**/console/")
     return page
+
+
+#: per page (by id): the messages of what its policy refused, and its script errors
+REFUSED: dict[int, list[str]] = {}
 
 
 def _axe(page) -> list[str]:
@@ -99,6 +108,21 @@ def test_investigator_journey(browser, console):
         page.wait_for_url("**/console/login")
         page.goto("/console/trace")
         assert "/console/login" in page.url
+    finally:
+        page.context.close()
+
+
+def test_trace_graph_page_draws_under_its_policy(browser, console):
+    """The trace graph is a self-contained page with its scripts inside it: its policy allows exactly those
+    (by their hashes), the network is drawn and nothing is refused."""
+    page = _page(browser, console, "inv")
+    try:
+        response = page.goto(f"/console/trace/graph?id={D.PORK_LOT}&direction=down")
+        assert response.status == 200
+        csp = response.headers["content-security-policy"]
+        assert "'sha256-" in csp and "unsafe-inline" not in csp.split("script-src", 1)[1].split(";", 1)[0]
+        page.wait_for_selector("canvas", timeout=15_000)
+        assert REFUSED[id(page)] == []
     finally:
         page.context.close()
 
@@ -191,6 +215,11 @@ def test_main_pages_screenshots_fit_and_accessibility(browser, console, phone):
         assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} overflows at {width}px"
         page.screenshot(path=str(_artifacts() / f"{name}-{'phone' if phone else 'desktop'}.png"), full_page=True)
         problems += [f"{name}: {v}" for v in _axe(page)]
+        # the console's own scripts ran under the pages' Content-Security-Policy
+        if user is not None:
+            assert page.evaluate("typeof window.htmx") == "object", f"{name}: htmx did not load"
+        problems += [f"{name}: {m}" for m in REFUSED.pop(id(page), [])]
+        REFUSED[id(page)] = []
     for page in pages.values():
         page.context.close()
     assert problems == []

@@ -51,15 +51,16 @@ def _font_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-#: what a shopper must see on the pork lot's page
-EXPECTED = ("冷鲜猪肉", "P20261101", "如东县", "南通肉联厂有限公司", "王**", "出栏", "屠宰", "出厂", "批发",
-            "肉品品质检验合格证", "动物检疫合格证明", "快检")
+#: what a shopper scanning the pork's trace code at the stall must see: the way from the farm to the stall,
+#: and the stall's own customer (a restaurant) only counted
+EXPECTED = ("冷鲜猪肉", "P20261101", "如东县", "南通肉联厂有限公司", "王**", "出栏", "屠宰", "出厂", "批发", "李**",
+            "肉品品质检验合格证", "动物检疫合格证明", "快检", "此后售往 1 家餐饮")
 
 
 def test_consumer_page_on_a_phone(server, tmp_path):
     chromium = _chromium()
     shot = _artifacts() / "consumer-page.png"
-    url = server.url + PORK_PATH
+    url = server.url + f"/t/{D.PORK_TRACE_CODE}"
     env = _font_env(tmp_path)
     try:
         from playwright.sync_api import sync_playwright
@@ -79,13 +80,13 @@ def test_consumer_page_on_a_phone(server, tmp_path):
             assert page.inner_text("#product-name") == "冷鲜猪肉"
             assert page.inner_text("#origin-region") == "如东县"
             steps = page.locator("li.chain-step .step").all_inner_texts()
-            assert steps == ["出栏", "屠宰", "出厂", "批发", "零售"]
+            assert steps == ["出栏", "屠宰", "出厂", "批发"]
             certs = page.locator("li.certificate").all_inner_texts()
             assert any("肉品品质检验合格证" in c and "MQ-20261101-01" in c for c in certs)
             text = page.inner_text("body")
             for shown in EXPECTED:
                 assert shown in text, shown
-            for private in D.PRIVATE_STRINGS + (D.FARMER_NAME, D.STALL_KEEPER):
+            for private in D.PRIVATE_STRINGS + (D.FARMER_NAME, D.STALL_KEEPER, "何记饭店"):
                 assert private not in text
             # fits the phone: no horizontal scrolling
             assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

@@ -85,3 +85,29 @@ def test_public_cache_cli_warm_and_stats(writable_server):
     assert stats["views"] == 5 and stats["pages"] == 5 and stats["bytes"] > 0
     assert run("warm").stdout.strip().startswith("0 ")  # all current: nothing computed again
     assert run("clear").returncode == 0 and json.loads(run("stats").stdout)["views"] == 0
+
+
+def test_a_pruned_change_log_never_leaves_an_answer_stale(tmp_path, monkeypatch):
+    """The read model prunes the change log it has followed; a reader that lagged past pruned rows sees the
+    gap and treats everything as changed, so its stored answer is recomputed."""
+    from api.service import projection
+    from ontology.records import Lot, Product
+
+    monkeypatch.setattr(projection, "PRUNE_EVERY", 0.0)
+    monkeypatch.setattr(projection, "CHANGE_KEEP", 1)
+    with open_store(str(tmp_path / "s.db")) as s:
+        s.write([Product(id="p", name="青菜"), Lot(id="l", product_id="p", lot_number="L1"),
+                 Lot(id="other", product_id="p")])
+        lagging = projection.PublicViews(str(tmp_path / "lagging.db"), s)
+        compute = lambda: {"id": "l", "n": s.get("lot", "l").lot_number}  # noqa: E731
+        assert lagging.get("l", None, compute)["n"] == "L1"
+        follower = projection.PublicViews(str(tmp_path / "follower.db"), s)
+        s.write([Lot(id="l", product_id="p", lot_number="L2")])  # the change the lagging reader must not miss
+        for i in range(5):
+            s.write([Lot(id="other", product_id="p", lot_number=str(i))])
+            follower.poll()  # follows and prunes what it followed
+        rows = s.changes_since(0)
+        assert len(rows) <= 2 and rows[-1][0] == s.change_seq()  # pruned; the numbers went on
+        assert lagging.get("l", None, compute)["n"] == "L2"  # the gap: recomputed, not the stale L1
+        lagging.close()
+        follower.close()

@@ -72,10 +72,14 @@ def test_lot_page_chinese(client):
     r = client.get(PORK_PATH, headers=HTML)
     assert r.status_code == 200 and r.headers["content-type"] == "text/html; charset=utf-8"
     page = r.text
-    for shown in ("冷鲜猪肉", "P20261101", "如东县", "南通肉联厂有限公司", "王**", "个体养殖户", "李**", "城东农贸市场",
-                  "出栏", "屠宰", "出厂", "批发", "零售", "2026-10-31 20:00", "肉品品质检验合格证", "MQ-20261101-01",
-                  "动物检疫合格证明", "快检", "瘦肉精（克伦特罗）", 'lang="zh-CN"'):
+    for shown in ("冷鲜猪肉", "P20261101", "如东县", "南通肉联厂有限公司", "王**", "个体养殖户",
+                  "出栏", "屠宰", "出厂", "2026-10-31 20:00", "肉品品质检验合格证", "MQ-20261101-01",
+                  "动物检疫合格证明", "快检", "瘦肉精（克伦特罗）", "此后售往 1 家餐饮、1 家摊位", 'lang="zh-CN"'):
         assert shown in page, shown
+    for buyer in ("李**", "何记饭店", "零售"):  # looked up without a trace code: the retail buyers are only counted
+        assert buyer not in page, buyer
+    scanned = client.get(f"/t/{D.PORK_TRACE_CODE}", headers=HTML).text  # scanned at the stall: the way to it
+    assert "李**" in scanned and "城东农贸市场" in scanned and "何记饭店" not in scanned
     assert "<link" not in page and "<script" not in page and "src=" not in page  # no external assets
     assert len(r.content) < 20_000
 
