@@ -859,11 +859,17 @@ class _Reader:
                 extra_cols["source"] = i
 
         spans, sheet = table.spans, table.sheet or ""
+        failure_cols = {cols[k] for k in ("item", "value", "limit") if k in cols} | (
+            {combined[0]} if combined else set())
+        previous: list[str] | None = None
         for row_no, cells in table.rows:
             why = skip_reason(cells, table.header, span=spans.get(row_no, 0), is_header=_is_header)
             if why is not None:
                 self.notes.append(LoadNote(self.path, sheet, row_no, why, row_text(cells)))
                 continue
+            if failing_table and previous is not None:
+                cells = _continued(cells, previous, cols, failure_cols)
+            previous = cells
 
             def cell(f: str) -> str:
                 i = cols.get(f) if f in cols else extra_cols.get(f)
@@ -1236,6 +1242,30 @@ class _Reader:
                              hazard_class=hazard, value=value.value if value else None,
                              value_text=value_text or None, unit=unit, limit=lim, limit_text=limit_text or None,
                              conclusion="nonconforming")
+
+
+def _continued(cells: list[str], previous: list[str], cols: dict[str, int], failure_cols: set[int]) -> list[str]:
+    """A row of a 不合格 table that holds only another failed item of the sample above (no 序号, no producer, no
+    sampled unit, no food: the other cells were merged in the published sheet and lost on export to CSV, or the
+    sheet left them blank) takes the sample's cells from the row above; any other row is returned as it is.
+
+    >>> cols = {"seq": 0, "producer": 1, "sampled": 2, "product": 3, "item": 4, "value": 5}
+    >>> _continued(["", "", "", "", "噻虫胺", "0.09mg/kg"], ["1", "甲厂", "乙店", "豇豆", "灭蝇胺", "1.8mg/kg"], cols,
+    ...            {4, 5})
+    ['1', '甲厂', '乙店', '豇豆', '噻虫胺', '0.09mg/kg']
+    """
+    def blank(field: str) -> bool:
+        i = cols.get(field)
+        return i is None or i >= len(cells) or not _v(cells[i])
+
+    if not all(blank(f) for f in ("seq", "producer", "sampled", "product")):
+        return cells
+    if not any(i < len(cells) and _v(cells[i]) for i in failure_cols):
+        return cells
+    width = max(len(cells), len(previous))
+    own = cells + [""] * (width - len(cells))
+    above = previous + [""] * (width - len(previous))
+    return [own[i] if i in failure_cols or own[i] else above[i] for i in range(width)]
 
 
 def _product_id(f: dict[str, str], parties: dict[str, str]) -> str | None:

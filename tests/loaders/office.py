@@ -15,7 +15,8 @@ from ontology import identifiers as ids
 
 __all__ = ["USCC_MARKET", "USCC_STALL", "OPERATORS_TITLE", "OPERATORS_HEADER", "LEDGER_TITLE", "LEDGER_HEADER",
            "LEDGER_ROWS", "LEDGER_TAIL", "INSTRUCTIONS", "write_operators_xlsx", "write_ledger_xlsx",
-           "write_ledger_gbk_csv", "write_announcement_xlsx", "ANNOUNCEMENT_PRODUCER", "EXPECTED_DELIVERIES"]
+           "write_ledger_gbk_csv", "write_announcement_xlsx", "write_announcement_gbk_csv", "ANNOUNCEMENT_PRODUCER",
+           "ANNOUNCEMENT_TITLE", "ANNOUNCEMENT_HEADER", "ANNOUNCEMENT_ROWS", "EXPECTED_DELIVERIES"]
 
 
 def _uscc(body: str) -> str:
@@ -136,6 +137,19 @@ def write_ledger_gbk_csv(path: Path) -> Path:
 
 
 ANNOUNCEMENT_PRODUCER = "南通某某食品有限公司"
+ANNOUNCEMENT_TITLE = ["食品安全监督抽检不合格产品信息", "（2026年第5期）"]
+ANNOUNCEMENT_HEADER = ["序号", "标称生产企业名称", "标称生产企业地址", "被抽样单位名称", "被抽样单位所在省份", "食品名称",
+                       "规格型号", "生产日期/批号", "不合格项目", "检验结果", "标准值", "备注"]
+#: sample 1 failed two items (rows 4 and 5: the second holds only its item, result and limit); sample 2 carries a
+#: remark that its named producer did not make it; then a 注 row
+ANNOUNCEMENT_ROWS: list[list[object]] = [
+    [1, "如皋市某某蔬菜合作社", "江苏省如皋市", "城东农贸市场", "江苏", "豇豆", "散装", "2026-02-20",
+     "灭蝇胺", "1.8mg/kg", "≤0.5mg/kg", "/"],
+    [None, None, None, None, None, None, None, None, "噻虫胺", "0.09mg/kg", "≤0.01mg/kg", None],
+    [2, ANNOUNCEMENT_PRODUCER, "江苏省南通市", "王五猪肉摊", "江苏", "香肠", "500克/袋", "2026-01-10",
+     "亚硝酸盐(以亚硝酸钠计)", "52mg/kg", "≤30mg/kg", f"经核实，该产品非{ANNOUNCEMENT_PRODUCER}生产"],
+    ["注：以上不合格产品信息由检验机构提供。"],
+]
 
 
 def write_announcement_xlsx(path: Path) -> Path:
@@ -147,24 +161,25 @@ def write_announcement_xlsx(path: Path) -> Path:
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "不合格产品信息"
-    ws.append(["食品安全监督抽检不合格产品信息"])
-    ws.merge_cells("A1:L1")
-    ws.append(["（2026年第5期）"])
-    ws.merge_cells("A2:L2")
-    ws.append(["序号", "标称生产企业名称", "标称生产企业地址", "被抽样单位名称", "被抽样单位所在省份", "食品名称",
-               "规格型号", "生产日期/批号", "不合格项目", "检验结果", "标准值", "备注"])
-    ws.append([1, "如皋市某某蔬菜合作社", "江苏省如皋市", "城东农贸市场", "江苏", "豇豆", "散装", "2026-02-20",
-               "灭蝇胺", "1.8mg/kg", "≤0.5mg/kg", "/"])
-    ws.append([None, None, None, None, None, None, None, None, "噻虫胺", "0.09mg/kg", "≤0.01mg/kg", None])
+    for n, line in enumerate(ANNOUNCEMENT_TITLE, start=1):
+        ws.append([line])
+        ws.merge_cells(f"A{n}:L{n}")
+    ws.append(ANNOUNCEMENT_HEADER)
+    for row in ANNOUNCEMENT_ROWS:
+        ws.append(row)
     for col in "ABCDEFGHL":
         ws.merge_cells(f"{col}4:{col}5")
-    ws.append([2, ANNOUNCEMENT_PRODUCER, "江苏省南通市", "王五猪肉摊", "江苏", "香肠", "500克/袋", "2026-01-10",
-               "亚硝酸盐(以亚硝酸钠计)", "52mg/kg", "≤30mg/kg",
-               f"经核实，该产品非{ANNOUNCEMENT_PRODUCER}生产"])
-    ws.append(["注：以上不合格产品信息由检验机构提供。"])
     ws.merge_cells("A7:L7")
     notes = wb.create_sheet("说明")
     for line in ("说明", "本表公布监督抽检不合格产品信息。"):
         notes.append([line])
     wb.save(path)
+    return path
+
+
+def write_announcement_gbk_csv(path: Path) -> Path:
+    """The same announcement saved as a GBK CSV: the merges are lost, row 5 holds only the second failed item."""
+    lines = [[t] for t in ANNOUNCEMENT_TITLE] + [ANNOUNCEMENT_HEADER] + ANNOUNCEMENT_ROWS
+    text = "\r\n".join(",".join("" if c is None else str(c) for c in row) for row in lines) + "\r\n"
+    path.write_bytes(text.encode("gbk"))
     return path

@@ -85,11 +85,20 @@ def test_the_same_ledger_in_three_forms(sqlite_store: Store, tmp_path: Path, for
         office.EXPECTED_DELIVERIES)
 
 
-def test_announcement_with_merged_rows_title_note_and_a_disputing_remark(store: Store, tmp_path: Path) -> None:
-    path = office.write_announcement_xlsx(tmp_path / "不合格产品信息.xlsx")
+@pytest.mark.parametrize("form", ["xlsx", "gbk_csv"])
+def test_announcement_with_merged_rows_title_note_and_a_disputing_remark(store: Store, tmp_path: Path,
+                                                                         form: str) -> None:
+    """As published (.xlsx, the second failed item's row merged with the first's) and saved as a GBK CSV (the
+    merges lost: that row holds only its item, result and limit): the same two samples, three results."""
+    if form == "xlsx":
+        path = office.write_announcement_xlsx(tmp_path / "不合格产品信息.xlsx")
+        notes = [("说明", "sheet", "instructions"), ("不合格产品信息", 7, "note")]
+    else:
+        path = office.write_announcement_gbk_csv(tmp_path / "不合格产品信息.csv")
+        notes = [("", 7, "note")]
     (o,) = load_files(store, [path])
     assert (o.kind, o.exit_code, o.rejects, o.warnings) == ("samr", 0, [], [])
-    assert notes_of(o.notes) == [("说明", "sheet", "instructions"), ("不合格产品信息", 7, "note")]
+    assert notes_of(o.notes) == notes
     samples = {s.product_name: s for s in store.scan("sample")}
     assert sorted(samples) == ["豇豆", "香肠"]
     beans, sausage = samples["豇豆"], samples["香肠"]
