@@ -26,7 +26,8 @@ from ontology import vocab
 from ontology.errors import FoodtraceError, InvalidRecord
 from ontology.records import PLACEHOLDERS, RECORD_TYPES, record_fields, record_type
 
-from .base import Reject
+from .base import LoadNote, Reject
+from .rows import row_text, sheets_to_read, skip_reason
 from .tables import read_tables
 from .templates import _clean, detect_kind, header_map, parse_bool, parse_date, parse_datetime, parse_number
 
@@ -176,13 +177,24 @@ def correction_of(store: "Store", cells: dict[str, str]) -> Correction:
     return c
 
 
-def read(path: str | Path, rejects: list[Reject], *, store: "Store") -> list[Correction]:
-    """The corrections of a template file's good rows; one :class:`Reject` per bad row."""
+def read(path: str | Path, rejects: list[Reject], *, store: "Store",
+         notes: list[LoadNote] | None = None) -> list[Correction]:
+    """The corrections of a template file's good rows; one :class:`Reject` per bad row, one :class:`LoadNote` per
+    row or sheet that is no record (a 合计 or 注 row, a 说明 sheet: :mod:`loaders.rows`)."""
     path = Path(path)
+    notes = notes if notes is not None else []
     out: list[Correction] = []
-    for table in read_tables(path, is_header=lambda cells: detect_kind(cells) == KIND):
+    def is_header(cells: list[str]) -> bool:
+        return detect_kind(cells) == KIND
+
+    for table in sheets_to_read(str(path), read_tables(path, is_header=is_header),
+                                lambda t: is_header(t.header), (), notes, rejects, "corrections"):
         cols = header_map(KIND, table.header)
         for row_no, cells in table.rows:
+            why = skip_reason(cells, table.header, span=table.spans.get(row_no, 0), is_header=is_header)
+            if why is not None:
+                notes.append(LoadNote(str(path), table.sheet or "", row_no, why, row_text(cells)))
+                continue
             named = {k: (cells[i] if i < len(cells) else "") for k, i in cols.items()}
             try:
                 out.append(correction_of(store, named))

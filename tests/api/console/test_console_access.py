@@ -169,3 +169,19 @@ def test_an_operator_whose_id_is_percent_encoded_opens_from_its_link(writable_co
         assert link in found.text or found.headers.get("location") == link
         page = c.get(link)
         assert page.status_code == 200 and "海门区顾亮副食品摊" in page.text
+
+
+def test_the_load_page_lists_the_rows_skipped_as_no_records(writable_console, tmp_path):
+    """A 台账 as clerks make it, uploaded on the load page: loaded without rejects, its 合计 / 注 / footer rows and
+    its 说明 sheet listed as skipped."""
+    from tests.loaders import office
+
+    ledger = office.write_ledger_xlsx(tmp_path / "进货台账.xlsx").read_bytes()
+    with sign_in(writable_console, "adm") as c:
+        r = c.post("/console/loads", data={"csrf": csrf_of(c), "kind": "auto"},
+                   files={"files": ("进货台账.xlsx", ledger, "application/vnd.ms-excel")})
+        assert r.status_code == 200, r.text
+        page = r.text
+    assert "拒收 0" in page and "跳过（非记录） 5" in page
+    for shown in ("合计 | 286.2", "注：数量以千克计，生猪以头计。", "填表说明", "分组标题行/a group heading spanning the table"):
+        assert shown in page, shown
