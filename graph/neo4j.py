@@ -107,6 +107,7 @@ _READ_INDEXES = {
     "test_result": ("sample_id",),  # the public lookup's results of a sample
     "handling_step": ("subject_id",),  # the history of a disposal case or complaint
     "disposal_case": ("sample_id", "district_id"),  # a sample's case; a district's cases
+    "school_alert": ("school_id", "sample_id", "district_id"),  # a school's, a sample's, a district's alerts
 }
 #: rows per UNWIND query
 _CHUNK = 10000
@@ -121,7 +122,7 @@ _COLUMN_PAGE = 50_000
 #: tables whose ids are entities a user may look up (same order as the embedded store)
 _ENTITY_TABLES = ("lot", "operator", "product", "delivery", "sample", "trace_code", "certificate", "ticket",
                   "transformation", "event", "region", "case", "inspection", "complaint", "credit_record",
-                  "disposal_case", "handling_step", "evidence_file")
+                  "disposal_case", "handling_step", "evidence_file", "school_alert")
 
 
 def _q(name: str) -> str:

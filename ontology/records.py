@@ -59,6 +59,7 @@ __all__ = [
     "DisposalCase",
     "HandlingStep",
     "EvidenceFile",
+    "SchoolAlert",
     "Alias",
     "Event",
     "Retraction",
@@ -594,6 +595,38 @@ class EvidenceFile(Record):
 
 
 @dataclass(frozen=True, slots=True)
+class SchoolAlert(Record):
+    """校园食品安全预警: a school canteen's real-time alert, raised once per school and cause.
+
+    ``kind`` is ``failed_sample`` (a nonconforming sample of a lot that reached the school, of a lot it was
+    made from or of one made from it: ``relation`` same_lot, upstream or downstream), ``supplier_grade`` (a
+    supplier of the school graded C or D) or ``supplier_listed`` (a supplier on the 严重违法失信名单). The id
+    is derived from the school and the cause, so raising it again changes nothing.
+    """
+
+    table: ClassVar[str] = "school_alert"
+    cls: ClassVar[str] = "SchoolAlert"
+    zh: ClassVar[str] = "校园食品安全预警"
+
+    kind: str | None = col("预警类型", "kind", "failed_sample, supplier_grade or supplier_listed (school_alert_kind "
+                           "scheme)", required=True)
+    school_id: str | None = col("学校食堂", "school", "the school canteen", required=True)
+    district_id: str | None = col("所属区县", "district", "the school's district")
+    raised: str | None = col("预警时间", "raised", "time the alert was raised", required=True, type="datetime")
+    sample_id: str | None = col("不合格样品", "sample", "the nonconforming sample (failed_sample)")
+    lot_id: str | None = col("到校批次", "lot", "the lot the school received (failed_sample)")
+    sample_lot_id: str | None = col("样品批次", "sample_lot", "the failing sample's lot")
+    delivery_id: str | None = col("到校交付", "delivery", "the delivery that brought the lot into the school")
+    relation: str | None = col("批次关系", "relation", "same_lot, upstream or downstream: where the failing lot lies "
+                               "from the school's lot")
+    tier: str | None = col("可信度", "tier", "certain or possible")
+    supplier_id: str | None = col("供应商", "supplier", "the school's supplier concerned")
+    grade: str | None = col("供应商风险等级", "grade", "the supplier's risk grade in effect")
+    credit_record_id: str | None = col("失信记录", "credit_record", "the serious-dishonesty list entry")
+    message: str | None = col("预警内容", "message", "the alert in one Chinese sentence", required=True)
+
+
+@dataclass(frozen=True, slots=True)
 class Alias(Record):
     """Another form of an entity's identifier (EPC URN, bare code, local trace code ...).
 
@@ -653,7 +686,7 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     Region, Operator, Product, Lot, Delivery, Transformation, TransformationItem, Certificate,
     Ticket, TraceCode, Sample, TestResult, Inspection, Case, Complaint, CreditRecord,
     Alias, Event, Retraction, RiskAssessment, GradeOverride, SamplingSource, DisposalCase, HandlingStep,
-    EvidenceFile,
+    EvidenceFile, SchoolAlert,
 )
 _BY_TABLE = {t.table: t for t in RECORD_TYPES}
 

@@ -352,6 +352,23 @@ class FT(_rdflib_namespace.DefinedNamespace):
     uploadedAt: URIRef
     uploadedBy: URIRef
 
+    # 校园食品安全 (school alerts): classes and properties
+    SchoolAlert: URIRef
+    alertCreditRecord: URIRef
+    alertDelivery: URIRef
+    alertDistrict: URIRef
+    alertGrade: URIRef
+    alertKind: URIRef
+    alertLot: URIRef
+    alertMessage: URIRef
+    alertRaised: URIRef
+    alertRelation: URIRef
+    alertSample: URIRef
+    alertSampleLot: URIRef
+    alertSchool: URIRef
+    alertSupplier: URIRef
+    alertTier: URIRef
+
 
 class FieldProperty(NamedTuple):
     """The ontology property that carries one record field.
