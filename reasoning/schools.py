@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     from .trace import Tracer
 
-__all__ = ["SCHOOL_KIND", "RELATIONS", "alert_id", "is_school", "schools", "failed_sample_alerts",
+__all__ = ["SCHOOL_KIND", "RELATIONS", "alert_id", "alerts_of", "is_school", "schools", "failed_sample_alerts",
            "supplier_alerts", "school_supply", "SupplyRow", "GAPS"]
 
 SCHOOL_KIND = "SchoolCanteen"
@@ -306,3 +306,13 @@ def school_supply(view: "ReadView", *, school_ids: Iterable[str] | None = None, 
             open_alerts=tuple(alerts.get(d.receiver_id, ())), gaps=tuple(gaps)))
     return rows
 
+
+
+def alerts_of(view: "ReadView", *, district: str | None = None, school: str | None = None,
+              kind: str | None = None, since: str | None = None) -> list[SchoolAlert]:
+    """The school alerts (the in-app list), newest first: of one district, school or kind, raised since a time."""
+    where = {"school_id": school} if school else {"district_id": district} if district else None
+    out = [a for a in view.scan("school_alert", where)
+           if (district is None or a.district_id == district) and (kind is None or a.kind == kind)
+           and (since is None or (a.raised or "") >= since)]
+    return sorted(out, key=lambda a: (a.raised or "", a.id), reverse=True)
