@@ -23,7 +23,9 @@ from graph.store import open_store
 
 from .. import console
 from ..settings import Settings, get_settings
-from . import admin, capture, credit, disposal, investigate, problems, public
+from . import admin, capture, credit, disposal, investigate, problems, public, schools
+from ..school_alerts import AlertChecker, AlertWorker
+from ..webhooks import Webhooks
 from .projection import PublicViews
 from .tracing import TraceIndexHolder
 from .security import AuditMiddleware
@@ -58,9 +60,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.public_views = PublicViews(settings.service_db, app.state.store)
         app.state.accounts = console.open_accounts(settings)
         app.state.trace_index = TraceIndexHolder(app.state.store, settings.trace_index)
+        app.state.webhooks = Webhooks(settings.service_db)
+        worker = None
+        if settings.school_alerts:
+            worker = AlertWorker(AlertChecker(app.state.store, app.state.webhooks, index=app.state.trace_index.current),
+                                 poll=settings.school_alert_poll, deliver=settings.webhook_options())
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()
+            app.state.webhooks.close()
             app.state.accounts.close()
             app.state.public_views.close()
             app.state.store.close()
@@ -73,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                       {"name": "credit", "description": "风险分级与信用 / grades, explanations, overrides"},
                       {"name": "disposal", "description": "核查处置与投诉举报 / disposal cases, complaints, "
                                                           "indicators (district officers act on their own district)"},
+                      {"name": "schools", "description": "校园食品安全 / school alerts, supply lists, webhook "
+                                                         "subscriptions"},
                       {"name": "capture", "description": "数据采集 / EPCIS capture and template uploads"},
                       {"name": "admin", "description": "管理 / audit log"},
                   ])
@@ -84,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "store": app.state.store.name, "version": API_VERSION}
 
-    for module in (public, investigate, credit, disposal, capture, admin):
+    for module in (public, investigate, credit, disposal, schools, capture, admin):
         app.include_router(module.router)
     console.install(app)
     return app
