@@ -760,6 +760,7 @@ def _write_truth(out: Path, net: Network, flow: Flow, ev: Events, start: date, r
     ship = _times(start, flow.d_ship)
     ann_of = {a["sample"]: a for a in ann}
     planted = []
+    school_ids = {net.canon[i] for i in range(net.n) if KINDS[int(net.kind[i])] == "SchoolCanteen"}
     for pl in ev.planted:
         lot = pl["lot"]
         samples = []
@@ -783,6 +784,8 @@ def _write_truth(out: Path, net: Network, flow: Flow, ev: Events, start: date, r
             "spread": {"lots": sorted(ev.canon_lot(net, flow, int(x)) for x in pl["lots"].tolist()),
                        "deliveries": dels,
                        "operators": sorted(net.canon[int(x)] for x in pl["stations"].tolist())},
+            # the school canteens its true spread delivered to: each must get a school alert once a sample fails
+            "schools": sorted({d["receiver"] for d in dels} & school_ids),
             "samples": samples})
     (d / "planted.json").write_bytes(orjson.dumps({"planted": planted}, option=orjson.OPT_INDENT_2))
 
