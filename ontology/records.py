@@ -599,7 +599,8 @@ class SchoolAlert(Record):
     """校园食品安全预警: a school canteen's real-time alert, raised once per school and cause.
 
     ``kind`` is ``failed_sample`` (a nonconforming sample of a lot that reached the school, of a lot it was
-    made from or of one made from it: ``relation`` same_lot, upstream or downstream), ``supplier_grade`` (a
+    made from, of one made from it or of another made from the same lot: ``relation`` same_lot, upstream,
+    downstream or common_origin), ``supplier_grade`` (a
     supplier of the school graded C or D) or ``supplier_listed`` (a supplier on the 严重违法失信名单). The id
     is derived from the school and the cause, so raising it again changes nothing.
     """
@@ -617,8 +618,8 @@ class SchoolAlert(Record):
     lot_id: str | None = col("到校批次", "lot", "the lot the school received (failed_sample)")
     sample_lot_id: str | None = col("样品批次", "sample_lot", "the failing sample's lot")
     delivery_id: str | None = col("到校交付", "delivery", "the delivery that brought the lot into the school")
-    relation: str | None = col("批次关系", "relation", "same_lot, upstream or downstream: where the failing lot lies "
-                               "from the school's lot")
+    relation: str | None = col("批次关系", "relation", "same_lot, upstream, downstream or common_origin: where the failing "
+                               "lot lies from the school's lot")
     tier: str | None = col("可信度", "tier", "certain or possible")
     supplier_id: str | None = col("供应商", "supplier", "the school's supplier concerned")
     grade: str | None = col("供应商风险等级", "grade", "the supplier's risk grade in effect")

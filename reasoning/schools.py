@@ -4,10 +4,12 @@ Pure functions over a read-only view (and a :class:`reasoning.trace.Tracer`, ove
 :class:`reasoning.trace_index.TraceIndex` where the caller has one); nothing here writes or sends.
 
 * :func:`failed_sample_alerts`: a nonconforming sample raises an alert for every school canteen that received
-  the same lot (``same_lot``), a lot made from it or that it passed into (``upstream``: the failing lot lies
-  upstream of the school's; found by a downstream trace from the failing lot), or a lot it was made from
-  (``downstream``: the failing lot was made from the school's; found by an upstream trace from the sample,
-  explicit links only). The tier of the delivery into the school is kept (``certain`` / ``possible``).
+  the same lot (``same_lot``; also the school where it was taken), a lot made from it or that it passed into
+  (``upstream``: the failing lot lies upstream of the school's; found by a downstream trace from the failing
+  lot), a lot it was made from (``downstream``: the failing lot was made from the school's) or another lot made
+  from the same lot (``common_origin``: a pig lot's other cuts); the last two by an upstream trace from the
+  failing lot and downstream traces from what it was made from, explicit links only, and only for a sample
+  whose lot is known. The tier of the delivery into the school is kept (``certain`` / ``possible``).
 * :func:`supplier_alerts`: a supplier that delivered to a school in the look-back period is graded C or D (the
   grade in effect) or is on the 严重违法失信名单 (a serious-dishonesty credit record in force).
 * :func:`school_supply`: every lot a school (or a district's schools, or the schools a central distributor
@@ -30,7 +32,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ontology.records import SchoolAlert
-from ontology.times import day_of, parse_day
+from ontology.times import day_of, epoch, parse_day
 from ontology.vocab import kind_ancestors
 
 from .assessments import effective_grades
@@ -47,7 +49,8 @@ __all__ = ["SCHOOL_KIND", "RELATIONS", "alert_id", "alerts_of", "is_school", "sc
 
 SCHOOL_KIND = "SchoolCanteen"
 #: how the failing lot relates to the lot the school received, with its Chinese wording
-RELATIONS = {"same_lot": "同一批次", "upstream": "其原料或上游批次", "downstream": "以其为原料的下游批次"}
+RELATIONS = {"same_lot": "同一批次", "upstream": "上游批次", "downstream": "以其为原料的批次",
+             "common_origin": "同一原料批次所制的批次"}
 #: grades that raise a supplier alert
 ALERT_GRADES = ("C", "D")
 #: the gaps a supply row can have: (key, Chinese, English)
@@ -88,7 +91,8 @@ def _items(view: "ReadView", sample_id: str) -> list[str]:
 @dataclass
 class _Hit:
     school: str
-    lot: str
+    lot: str | None
+    sample_lot: str | None
     delivery: str | None
     supplier: str | None
     relation: str
@@ -99,27 +103,40 @@ class _Hit:
         return (self.tier != CERTAIN, list(RELATIONS).index(self.relation), self.time or "")
 
 
+def _school_deliveries(view: "ReadView", dels: Iterable[Any]) -> list[Any]:
+    """The deliveries (traced or stored) whose receiver is a school canteen."""
+    dels = list(dels)
+    ops = _kinds(view, {d.receiver_id for d in dels})
+    return [d for d in dels if d.receiver_id in ops and is_school(ops[d.receiver_id].kind)]
+
+
 def _hits(view: "ReadView", tracer: "Tracer", sample: Any, options: TraceOptions | None) -> list[_Hit]:
     st = tracer.resolve(sample.id)
+    own = st.lot_id
     hits: list[_Hit] = []
-    # the failing lot's whole spread (from its start, not only after the sample was taken), else the sample's
-    down = tracer.trace(st.lot_id if st.lot_id else st, "down", options)
-    ops = _kinds(view, {d.receiver_id for d in down.deliveries})
-    for d in down.deliveries:
-        op = ops.get(d.receiver_id)
-        if op is not None and is_school(op.kind):
-            rel = "same_lot" if d.lot_id == st.lot_id else "upstream"
-            hits.append(_Hit(d.receiver_id, d.lot_id, d.id, d.sender_id, rel, d.tier, d.ship_time))
-    # lots the failing lot was made from (explicit links only), where a school received them
-    up = tracer.trace(st, "up", TraceOptions(infer=False))
-    made_from = [lot.id for lot in up.lots if lot.id != st.lot_id]
-    if made_from:
-        dels = [d for d in view.deliveries(lot_ids=made_from)]
-        ops = _kinds(view, {d.receiver_id for d in dels})
-        for d in dels:
-            op = ops.get(d.receiver_id)
-            if op is not None and is_school(op.kind):
-                hits.append(_Hit(d.receiver_id, d.lot_id, d.id, d.sender_id, "downstream", CERTAIN, d.time))
+    # the failing lot's whole spread (from its start, not only after the sample was taken); a sample naming no
+    # lot: what the sampled station shipped of what it held (possible links)
+    for d in _school_deliveries(view, tracer.trace(own if own else st, "down", options).deliveries):
+        hits.append(_Hit(d.receiver_id, d.lot_id, own, d.id, d.sender_id, "same_lot" if d.lot_id == own
+                         else "upstream", d.tier, d.ship_time))
+    # a sample taken at a school: that school
+    station = view.get_many("operator", [st.station_id]).get(st.station_id) if st.station_id else None
+    if station is not None and is_school(station.kind):
+        got = [d for d in view.deliveries(lot_ids=[own], receiver_ids=[station.id])] if own else []
+        got = [d for d in got if st.time is None or (epoch(d.time) or 0) <= st.time]
+        last = max(got, key=lambda d: d.time or "") if got else None
+        hits.append(_Hit(station.id, own, own, last.id if last else None, last.sender_id if last else None,
+                         "same_lot", CERTAIN if own else POSSIBLE, last.time if last else None))
+    if not own:
+        return hits   # without a lot, what it was made from is unknown
+    # the lots it was made from (explicit links), where a school received them, and the other lots made from them
+    explicit = TraceOptions(infer=False)
+    origins = [lot.id for lot in tracer.trace(own, "up", explicit).lots if lot.id != own]
+    for origin in origins:
+        for d in _school_deliveries(view, tracer.trace(origin, "down", explicit).deliveries):
+            if d.lot_id != own:
+                hits.append(_Hit(d.receiver_id, d.lot_id, own, d.id, d.sender_id,
+                                 "downstream" if d.lot_id in origins else "common_origin", CERTAIN, d.ship_time))
     return hits
 
 
@@ -143,21 +160,28 @@ def failed_sample_alerts(view: "ReadView", tracer: "Tracer", sample_ids: Iterabl
         return []
     names = _kinds(view, {h.school for _, h in best.values()} | {s.sampled_id for s, _ in best.values()
                                                                  if s.sampled_id})
-    lots = view.get_many("lot", {h.lot for _, h in best.values()})
+    lots = view.get_many("lot", {x for _, h in best.values() for x in (h.lot, h.sample_lot) if x})
     dist = operator_districts(view, {h.school for _, h in best.values()})
+
+    def number(lot: str | None) -> str:
+        return (lots[lot].lot_number or lot) if lot in lots else (lot or "（批次未注明）")
+
     out = []
     for (school, sid), (s, h) in sorted(best.items()):
         items = "、".join(_items(view, sid)) or "检验项目"
-        lot = lots.get(h.lot)
         where = names[s.sampled_id].name if s.sampled_id in names else "未注明抽样单位"
         school_name = names[school].name if school in names else school
-        msg = (f"{school_name}收到的批次{(lot.lot_number if lot and lot.lot_number else h.lot)}"
-               f"（{s.product_name}）{'' if h.relation == 'same_lot' else '的' + RELATIONS[h.relation]}"
-               f"抽检不合格：{items}不合格，抽样单位{where}，抽样日期{s.sampled_at or '未注明'}"
+        received = f"{school_name}收到的批次{number(h.lot)}"
+        lead = {"same_lot": f"{received}（{s.product_name}）抽检不合格",
+                "upstream": f"{received}的上游批次{number(h.sample_lot)}（{s.product_name}）抽检不合格",
+                "downstream": f"以{received}为原料的批次{number(h.sample_lot)}（{s.product_name}）抽检不合格",
+                "common_origin": f"与{received}出自同一原料批次的批次{number(h.sample_lot)}（{s.product_name}）抽检不合格",
+                }[h.relation]
+        msg = (f"{lead}：{items}不合格，抽样单位{where}，抽样日期{s.sampled_at or '未注明'}"
                f"{'（推断链路，可能到校）' if h.tier == POSSIBLE else ''}。")
         out.append(SchoolAlert(id=alert_id("failed_sample", school, sid), kind="failed_sample", school_id=school,
                                district_id=dist.get(school), raised=raised, sample_id=sid, lot_id=h.lot,
-                               sample_lot_id=s.lot_id, delivery_id=h.delivery, relation=h.relation, tier=h.tier,
+                               sample_lot_id=h.sample_lot, delivery_id=h.delivery, relation=h.relation, tier=h.tier,
                                supplier_id=h.supplier, message=msg))
     return out
 

@@ -1,7 +1,8 @@
 """A hand-made school supply network shared by the school tests.
 
-    farm --d1 PIG--> slaughterhouse (PIG -> PORK) --d2 PORK--> distributor --d3 PORK--> school 1
-                                                                          --d4 PORK--> restaurant
+    farm --d1 PIG--> slaughterhouse (PIG -> PORK, PORK2) --d2 PORK--> distributor --d3 PORK--> school 1
+                                                                                 --d4 PORK--> restaurant
+                                                         --d7 PORK2--> restaurant
     veg farm --d5 VEG--> school 2 (no ticket, no certificate)
              --d6 VEG--> distributor 2 (VEG -> MIX)
 """
@@ -14,7 +15,7 @@ from ontology.records import (CreditRecord, Delivery, Lot, Operator, Product, Ri
 D = "urn:foodtrace:region:320602"
 FARM, SLAUGHTER, DIST, SCHOOL1, REST = (f"urn:foodtrace:operator:{x}" for x in ("farm", "sh", "dist", "school1", "rest"))
 VFARM, SCHOOL2, DIST2 = (f"urn:foodtrace:operator:{x}" for x in ("vfarm", "school2", "dist2"))
-PIG, PORK, VEG, MIX = (f"urn:foodtrace:lot:{x}" for x in ("pig", "pork", "veg", "mix"))
+PIG, PORK, VEG, MIX, PORK2 = (f"urn:foodtrace:lot:{x}" for x in ("pig", "pork", "veg", "mix", "pork2"))
 
 
 def network() -> list:
@@ -41,6 +42,10 @@ def network() -> list:
         Transformation(id="x1", station_id=SLAUGHTER, time=t(1, 10), kind="slaughter"),
         TransformationItem(id="x1/i", transformation_id="x1", lot_id=PIG, role="input"),
         TransformationItem(id="x1/o", transformation_id="x1", lot_id=PORK, role="output"),
+        TransformationItem(id="x1/o2", transformation_id="x1", lot_id=PORK2, role="output"),
+        Lot(id=PORK2, product_id="urn:foodtrace:product:pork", lot_number="PORK-2", producer_id=SLAUGHTER),
+        Delivery(id="d7", lot_id=PORK2, sender_id=SLAUGHTER, receiver_id=REST, time=t(2, 7), quantity=30, unit="KGM",
+                 ticket_id="t7", certificate_id="c3"),
         Delivery(id="d2", lot_id=PORK, sender_id=SLAUGHTER, receiver_id=DIST, time=t(2, 6), quantity=80, unit="KGM",
                  ticket_id="t2", certificate_id="c2"),
         Delivery(id="d3", lot_id=PORK, sender_id=DIST, receiver_id=SCHOOL1, time=t(2, 9), quantity=20, unit="KGM",

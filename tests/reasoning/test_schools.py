@@ -8,8 +8,10 @@ from graph.view import ReadView
 from reasoning.schools import alert_id, failed_sample_alerts, school_supply, supplier_alerts
 from reasoning.trace import Tracer
 
-from .schools_net import (DIST, FARM, MIX, PIG, PORK, REST, SCHOOL1, SCHOOL2, VEG, VFARM, DIST2, failing, network,
-                          standing)
+from ontology.records import Sample
+
+from .schools_net import (DIST, FARM, MIX, PIG, PORK, PORK2, REST, SCHOOL1, SCHOOL2, VEG, VFARM, DIST2,
+                          failing, network, standing)
 
 RAISED = "2026-03-05T10:00:00+08:00"
 
@@ -39,6 +41,25 @@ def test_a_failing_product_made_from_the_schools_lot_alerts_it(store):
     [a] = _alerts(store, "s-mix")
     assert (a.school_id, a.relation, a.lot_id, a.sample_lot_id, a.delivery_id, a.supplier_id) == (
         SCHOOL2, "downstream", VEG, MIX, "d5", VFARM)
+
+
+def test_another_cut_of_the_same_pig_failing_alerts_the_school(store):
+    store.write(network() + failing("s-cut", PORK2, REST, "2026-03-03", plan="rapid"))
+    [a] = _alerts(store, "s-cut")
+    assert (a.school_id, a.relation, a.lot_id, a.sample_lot_id, a.delivery_id, a.supplier_id) == (
+        SCHOOL1, "common_origin", PORK, PORK2, "d3", DIST)
+    assert "与南通市第一小学食堂收到的批次PORK-1出自同一原料批次的批次PORK-2" in a.message
+
+
+def test_a_sample_failing_at_a_school_alerts_that_school(store):
+    store.write(network() + failing("s-at-school", VEG, SCHOOL2, "2026-03-03", plan="rapid")
+                + [Sample(id="s-lotless", plan="supervisory", sampled_id=SCHOOL2, product_name="青菜",
+                          sampled_at="2026-03-04", conclusion="nonconforming")])
+    [a] = _alerts(store, "s-at-school")
+    assert (a.school_id, a.relation, a.tier, a.delivery_id, a.supplier_id) == (SCHOOL2, "same_lot", "certain", "d5",
+                                                                               VFARM)
+    [b] = _alerts(store, "s-lotless")
+    assert (b.school_id, b.relation, b.tier, b.lot_id, b.delivery_id) == (SCHOOL2, "same_lot", "possible", None, None)
 
 
 def test_conforming_samples_and_lots_that_reached_no_school_raise_nothing(store):
