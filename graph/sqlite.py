@@ -548,4 +548,5 @@ class SQLiteStore(Store):
 #: tables whose ids are entities a user may look up
 _ENTITY_TABLES = ("lot", "operator", "product", "delivery", "sample", "trace_code", "certificate", "ticket",
                   "transformation", "event", "region", "case", "inspection", "complaint", "credit_record",
-                  "disposal_case", "handling_step", "evidence_file", "school_alert")
+                  "disposal_case", "handling_step", "evidence_file", "school_alert", "chef", "banquet",
+                  "banquet_guidance")

@@ -60,6 +60,10 @@ __all__ = [
     "HandlingStep",
     "EvidenceFile",
     "SchoolAlert",
+    "Chef",
+    "Banquet",
+    "BanquetGuidance",
+    "BanquetCensus",
     "Alias",
     "Event",
     "Retraction",
@@ -628,6 +632,88 @@ class SchoolAlert(Record):
 
 
 @dataclass(frozen=True, slots=True)
+class Chef(Record):
+    """乡村厨师: a chef of rural banquets in the district's register (health certificate, training)."""
+
+    table: ClassVar[str] = "chef"
+    cls: ClassVar[str] = "Chef"
+    zh: ClassVar[str] = "乡村厨师"
+
+    name: str | None = col("姓名", "name", "the chef's name", required=True, private=True)
+    district_id: str | None = col("所属区县", "district", "district of the register", required=True)
+    township: str | None = col("乡镇", "township", "township")
+    phone: str | None = col("联系电话", "phone", "phone", private=True)
+    health_cert_no: str | None = col("健康证编号", "health_cert_no", "health certificate number", private=True)
+    health_cert_expiry: str | None = col("健康证有效期至", "health_cert_expiry", "last day the health certificate is "
+                                         "valid", required=True, type="date")
+    trained: str | None = col("最近培训日期", "trained", "day of the latest food-safety training", type="date")
+    training: str | None = col("培训内容", "training", "what the latest training covered")
+    registered: str | None = col("登记日期", "registered", "day entered in the register", type="date")
+
+
+@dataclass(frozen=True, slots=True)
+class Banquet(Record):
+    """农村集体聚餐: the registration (报备) of a rural collective banquet.
+
+    ``station_id`` is the banquet's station in the trace graph (an Operator of kind ``RuralBanquet``, written
+    with it): the ingredients are deliveries to it, so traces reach it and an outbreak can start from its guests.
+    """
+
+    table: ClassVar[str] = "banquet"
+    cls: ClassVar[str] = "Banquet"
+    zh: ClassVar[str] = "农村集体聚餐"
+
+    number: str | None = col("报备编号", "number", "registration number", required=True)
+    station_id: str | None = col("聚餐站点", "station", "the banquet's station (Operator of kind RuralBanquet)",
+                                 required=True)
+    host: str | None = col("举办者", "host", "the household holding it", required=True, private=True)
+    host_phone: str | None = col("举办者电话", "host_phone", "the host's phone", private=True)
+    kind: str | None = col("聚餐类型", "kind", "occasion: 婚宴 寿宴 丧宴 满月宴 升学宴 其他")
+    date: str | None = col("聚餐日期", "date", "day of the banquet", required=True, type="date")
+    place: str | None = col("聚餐地点", "place", "where it is held", required=True)
+    district_id: str | None = col("所属区县", "district", "district", required=True)
+    township: str | None = col("乡镇", "township", "township")
+    guests: int | None = col("就餐人数", "guests", "number of guests", required=True, type="int")
+    tables: int | None = col("桌数", "tables", "number of tables", type="int")
+    chef_id: str | None = col("厨师", "chef", "the rural chef cooking (Chef id)")
+    menu: str | None = col("菜单", "menu", "menu as registered")
+    sources: str | None = col("食材来源", "sources", "where the ingredients come from, as declared")
+    registered: str | None = col("报备时间", "registered", "time registered", required=True, type="datetime")
+    registered_by: str | None = col("报备受理人", "registered_by", "who took the registration")
+
+
+@dataclass(frozen=True, slots=True)
+class BanquetGuidance(Record):
+    """现场指导: an on-site guidance visit at a rural banquet."""
+
+    table: ClassVar[str] = "banquet_guidance"
+    cls: ClassVar[str] = "BanquetGuidance"
+    zh: ClassVar[str] = "聚餐现场指导"
+
+    banquet_id: str | None = col("聚餐", "banquet", "the banquet (Banquet id)", required=True)
+    date: str | None = col("指导日期", "date", "day of the visit", required=True, type="date")
+    by: str | None = col("指导人员", "by", "who gave the guidance", required=True)
+    checked: str | None = col("检查内容", "checked", "what was checked")
+    problems: str | None = col("发现问题", "problems", "problems found")
+    rectified: bool | None = col("当场整改", "rectified", "the problems were put right on the spot", type="bool")
+    note: str | None = col("备注", "note", "note")
+
+
+@dataclass(frozen=True, slots=True)
+class BanquetCensus(Record):
+    """农村集体聚餐摸底: how many banquets the census expects in a district and month."""
+
+    table: ClassVar[str] = "banquet_census"
+    cls: ClassVar[str] = "BanquetCensus"
+    zh: ClassVar[str] = "农村集体聚餐摸底"
+
+    district_id: str | None = col("所属区县", "district", "district", required=True)
+    month: str | None = col("月份", "month", "month, YYYY-MM", required=True)
+    expected: int | None = col("摸底数", "expected", "banquets the census expects", required=True, type="int")
+    source: str | None = col("摸底来源", "source", "where the count comes from")
+
+
+@dataclass(frozen=True, slots=True)
 class Alias(Record):
     """Another form of an entity's identifier (EPC URN, bare code, local trace code ...).
 
@@ -687,7 +773,7 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     Region, Operator, Product, Lot, Delivery, Transformation, TransformationItem, Certificate,
     Ticket, TraceCode, Sample, TestResult, Inspection, Case, Complaint, CreditRecord,
     Alias, Event, Retraction, RiskAssessment, GradeOverride, SamplingSource, DisposalCase, HandlingStep,
-    EvidenceFile, SchoolAlert,
+    EvidenceFile, SchoolAlert, Chef, Banquet, BanquetGuidance, BanquetCensus,
 )
 _BY_TABLE = {t.table: t for t in RECORD_TYPES}
 

@@ -369,6 +369,49 @@ class FT(_rdflib_namespace.DefinedNamespace):
     alertSupplier: URIRef
     alertTier: URIRef
 
+    # 农村集体聚餐 (rural banquets): classes and properties
+    Chef: URIRef
+    Banquet: URIRef
+    BanquetGuidance: URIRef
+    BanquetCensus: URIRef
+    RuralBanquet: URIRef
+    chefName: URIRef
+    chefDistrict: URIRef
+    chefTownship: URIRef
+    chefPhone: URIRef
+    healthCertNumber: URIRef
+    healthCertExpiry: URIRef
+    chefTrained: URIRef
+    chefTraining: URIRef
+    chefRegistered: URIRef
+    banquetNumber: URIRef
+    banquetStation: URIRef
+    banquetHost: URIRef
+    banquetHostPhone: URIRef
+    banquetKind: URIRef
+    banquetDate: URIRef
+    banquetPlace: URIRef
+    banquetDistrict: URIRef
+    banquetTownship: URIRef
+    banquetGuests: URIRef
+    banquetTables: URIRef
+    banquetChef: URIRef
+    banquetMenu: URIRef
+    banquetSources: URIRef
+    banquetRegistered: URIRef
+    banquetRegisteredBy: URIRef
+    guidanceOf: URIRef
+    guidanceDate: URIRef
+    guidanceBy: URIRef
+    guidanceChecked: URIRef
+    guidanceProblems: URIRef
+    guidanceRectified: URIRef
+    guidanceNote: URIRef
+    censusDistrict: URIRef
+    censusMonth: URIRef
+    censusExpected: URIRef
+    censusSource: URIRef
+
 
 class FieldProperty(NamedTuple):
     """The ontology property that carries one record field.
