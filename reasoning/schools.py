@@ -8,8 +8,10 @@ Pure functions over a read-only view (and a :class:`reasoning.trace.Tracer`, ove
   (``upstream``: the failing lot lies upstream of the school's; found by a downstream trace from the failing
   lot), a lot it was made from (``downstream``: the failing lot was made from the school's) or another lot made
   from the same lot (``common_origin``: a pig lot's other cuts); the last two by an upstream trace from the
-  failing lot and downstream traces from what it was made from, explicit links only, and only for a sample
-  whose lot is known. The tier of the delivery into the school is kept (``certain`` / ``possible``).
+  failing lot and downstream traces from what it was made from, only for a sample whose lot is known. A sample
+  naming no lot (an announcement whose batch names none) stands for each lot of its product (else category) its
+  station received within the holding window before it was taken: their whole spread, ``possible``. The tier
+  of the link into the school is kept (``certain`` / ``possible``: an inferred link or a guessed lot on the way).
 * :func:`supplier_alerts`: a supplier that delivered to a school in the look-back period is graded C or D (the
   grade in effect) or is on the 严重违法失信名单 (a serious-dishonesty credit record in force).
 * :func:`school_supply`: every lot a school (or a district's schools, or the schools a central distributor
@@ -32,7 +34,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ontology.records import SchoolAlert
-from ontology.times import day_of, epoch, parse_day
+from ontology.times import day_of, epoch, format_instant, parse_day
 from ontology.vocab import kind_ancestors
 
 from .assessments import effective_grades
@@ -110,15 +112,38 @@ def _school_deliveries(view: "ReadView", dels: Iterable[Any]) -> list[Any]:
     return [d for d in dels if d.receiver_id in ops and is_school(ops[d.receiver_id].kind)]
 
 
+def _held_lots(view: "ReadView", st: Any, sample: Any, options: TraceOptions | None) -> list[str]:
+    """The lots a sample naming none may have been of: received by the sampled station within the holding window
+    before it was taken, of the sample's product (else its category)."""
+    if not st.station_id or st.time is None:
+        return []
+    station = view.get_many("operator", [st.station_id]).get(st.station_id)
+    window = (options or TraceOptions()).window(sample.category, station.kind if station else None)
+    lo, hi = st.time - window - 86400.0, st.time
+    got = [d for d in view.deliveries(receiver_ids=[st.station_id], time_range=(
+        format_instant(lo - 86400.0) or "", format_instant(hi + 86400.0) or "")) if lo <= (epoch(d.time) or 0) <= hi]
+    lots = view.get_many("lot", {d.lot_id for d in got})
+    if st.product_id:
+        return sorted(k for k, v in lots.items() if v.product_id == st.product_id)
+    products = view.get_many("product", {v.product_id for v in lots.values() if v.product_id})
+    return sorted(k for k, v in lots.items() if v.product_id in products
+                  and products[v.product_id].category == sample.category)
+
+
 def _hits(view: "ReadView", tracer: "Tracer", sample: Any, options: TraceOptions | None) -> list[_Hit]:
     st = tracer.resolve(sample.id)
     own = st.lot_id
     hits: list[_Hit] = []
     # the failing lot's whole spread (from its start, not only after the sample was taken); a sample naming no
-    # lot: what the sampled station shipped of what it held (possible links)
-    for d in _school_deliveries(view, tracer.trace(own if own else st, "down", options).deliveries):
-        hits.append(_Hit(d.receiver_id, d.lot_id, own, d.id, d.sender_id, "same_lot" if d.lot_id == own
-                         else "upstream", d.tier, d.ship_time))
+    # lot: the whole spread of each lot of its product the station held (possible), else what the station
+    # shipped of what it held
+    known = own or st.product_id or sample.category
+    starts: list[Any] = [own] if own else _held_lots(view, st, sample, options) if known else [st]
+    for start in starts:
+        for d in _school_deliveries(view, tracer.trace(start, "down", options).deliveries):
+            same = d.lot_id == start or start is st
+            hits.append(_Hit(d.receiver_id, d.lot_id, own, d.id, d.sender_id, "same_lot" if same else "upstream",
+                             d.tier if own else POSSIBLE, d.ship_time))
     # a sample taken at a school: that school
     station = view.get_many("operator", [st.station_id]).get(st.station_id) if st.station_id else None
     if station is not None and is_school(station.kind):
@@ -129,14 +154,15 @@ def _hits(view: "ReadView", tracer: "Tracer", sample: Any, options: TraceOptions
                          "same_lot", CERTAIN if own else POSSIBLE, last.time if last else None))
     if not own:
         return hits   # without a lot, what it was made from is unknown
-    # the lots it was made from (explicit links), where a school received them, and the other lots made from them
-    explicit = TraceOptions(infer=False)
-    origins = [lot.id for lot in tracer.trace(own, "up", explicit).lots if lot.id != own]
-    for origin in origins:
-        for d in _school_deliveries(view, tracer.trace(origin, "down", explicit).deliveries):
+    # the lots it was made from, where a school received them, and the other lots made from them
+    up = tracer.trace(own, "up", options).lots
+    origins = {lot.id: lot.tier for lot in up if lot.id != own}
+    for origin, origin_tier in origins.items():
+        for d in _school_deliveries(view, tracer.trace(origin, "down", options).deliveries):
             if d.lot_id != own:
                 hits.append(_Hit(d.receiver_id, d.lot_id, own, d.id, d.sender_id,
-                                 "downstream" if d.lot_id in origins else "common_origin", CERTAIN, d.ship_time))
+                                 "downstream" if d.lot_id in origins else "common_origin",
+                                 CERTAIN if origin_tier == CERTAIN and d.tier == CERTAIN else POSSIBLE, d.ship_time))
     return hits
 
 

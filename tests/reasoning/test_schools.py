@@ -62,6 +62,21 @@ def test_a_sample_failing_at_a_school_alerts_that_school(store):
     assert (b.school_id, b.relation, b.tier, b.lot_id, b.delivery_id) == (SCHOOL2, "same_lot", "possible", None, None)
 
 
+def test_an_announced_sample_naming_no_lot_stands_for_the_lots_its_station_held(store):
+    store.write(network() + [Sample(id="s-ann", plan="supervisory", sampled_id=DIST, product_name="猪肉", category="pork",
+                                    sampled_at="2026-03-02", conclusion="nonconforming", announcement="2026年第1期")])
+    [a] = _alerts(store, "s-ann")
+    assert (a.school_id, a.relation, a.tier, a.lot_id, a.sample_lot_id, a.delivery_id) == (
+        SCHOOL1, "same_lot", "possible", PORK, None, "d3")
+    assert "（推断链路，可能到校）" in a.message
+    # of another category, or before the pork arrived: nothing
+    store.write([Sample(id="s-ann2", plan="supervisory", sampled_id=DIST, product_name="青菜", category="leafy_vegetable",
+                        sampled_at="2026-03-02", conclusion="nonconforming"),
+                 Sample(id="s-ann3", plan="supervisory", sampled_id=DIST, product_name="猪肉", category="pork",
+                        sampled_at="2026-02-20", conclusion="nonconforming")])
+    assert _alerts(store, "s-ann2", "s-ann3") == []
+
+
 def test_conforming_samples_and_lots_that_reached_no_school_raise_nothing(store):
     store.write(network() + failing("s-ok", PIG, FARM, "2026-03-01", conclusion="conforming")
                 + failing("s-veg-d2", MIX, DIST2, "2026-03-04", conclusion="conforming"))
