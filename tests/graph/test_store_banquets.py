@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ontology.records import Banquet, BanquetCensus, BanquetGuidance, Chef, Operator
 
-D = "urn:foodtrace:region:320684"
+D = "urn:foodtrace:region:320614"
 
 
 def records():
@@ -21,7 +21,7 @@ def records():
         BanquetGuidance(id="urn:foodtrace:banquet_guidance:JC-1/1", banquet_id="urn:foodtrace:banquet:JC-1",
                         date="2026-10-01", by="李四", checked="健康证、食材票据、留样", problems="无留样柜",
                         rectified=True, note=""),
-        BanquetCensus(id="urn:foodtrace:banquet_census:320684:2026-10", district_id=D, month="2026-10", expected=35,
+        BanquetCensus(id="urn:foodtrace:banquet_census:320614:2026-10", district_id=D, month="2026-10", expected=35,
                       source="村级摸底"),
     ]
 
