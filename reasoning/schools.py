@@ -33,6 +33,7 @@ import hashlib
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
+from ontology.errors import InvalidRecord
 from ontology.records import SchoolAlert
 from ontology.times import day_of, epoch, format_instant, parse_day
 from ontology.vocab import kind_ancestors
@@ -112,20 +113,45 @@ def _school_deliveries(view: "ReadView", dels: Iterable[Any]) -> list[Any]:
     return [d for d in dels if d.receiver_id in ops and is_school(ops[d.receiver_id].kind)]
 
 
+def _span(st: Any, sample: Any, options: TraceOptions | None, kind: str | None) -> tuple[float, float] | None:
+    """When the sampled goods may have arrived at the station: the holding window before the sampling day; a
+    sample without one (an announcement that leaves it out), between its batch's day (else 90 days) and the
+    day it was announced."""
+    if st.time is not None:
+        return st.time - (options or TraceOptions()).window(sample.category, kind) - 86400.0, st.time
+    hi = epoch(sample.announced, end_of_day=True) if sample.announced else None
+    if hi is None:
+        return None
+    try:
+        lo = epoch(str(parse_day(sample.batch, "batch")))
+    except InvalidRecord:
+        lo = None
+    return (lo if lo is not None and lo <= hi else hi - 90 * 86400.0), hi
+
+
 def _held_lots(view: "ReadView", st: Any, sample: Any, options: TraceOptions | None) -> list[str]:
     """The lots a sample naming none may have been of: received by the sampled station within the holding window
-    before it was taken, of the sample's product (else its category)."""
-    if not st.station_id or st.time is None:
+    before it was taken (:func:`_span`), of the sample's product (the same product, or one of the same name: an
+    announcement names a product by name), else of its category."""
+    if not st.station_id:
         return []
     station = view.get_many("operator", [st.station_id]).get(st.station_id)
-    window = (options or TraceOptions()).window(sample.category, station.kind if station else None)
-    lo, hi = st.time - window - 86400.0, st.time
+    span = _span(st, sample, options, station.kind if station else None)
+    if span is None:
+        return []
+    lo, hi = span
     got = [d for d in view.deliveries(receiver_ids=[st.station_id], time_range=(
         format_instant(lo - 86400.0) or "", format_instant(hi + 86400.0) or "")) if lo <= (epoch(d.time) or 0) <= hi]
     lots = view.get_many("lot", {d.lot_id for d in got})
-    if st.product_id:
-        return sorted(k for k, v in lots.items() if v.product_id == st.product_id)
     products = view.get_many("product", {v.product_id for v in lots.values() if v.product_id})
+
+    def named(lot: Any) -> bool:
+        prod = products.get(lot.product_id)
+        return lot.product_id == st.product_id or (prod is not None and prod.name == sample.product_name)
+
+    same = sorted(k for k, v in lots.items() if named(v))
+    if same or sample.category in (None, "", "other"):
+        return same
     return sorted(k for k, v in lots.items() if v.product_id in products
                   and products[v.product_id].category == sample.category)
 
@@ -144,14 +170,15 @@ def _hits(view: "ReadView", tracer: "Tracer", sample: Any, options: TraceOptions
             same = d.lot_id == start or start is st
             hits.append(_Hit(d.receiver_id, d.lot_id, own, d.id, d.sender_id, "same_lot" if same else "upstream",
                              d.tier if own else POSSIBLE, d.ship_time))
-    # a sample taken at a school: that school
+    # a sample taken at a school: that school, with the delivery that brought the lot (else each lot it may be)
     station = view.get_many("operator", [st.station_id]).get(st.station_id) if st.station_id else None
     if station is not None and is_school(station.kind):
-        got = [d for d in view.deliveries(lot_ids=[own], receiver_ids=[station.id])] if own else []
+        here = [own] if own else [x for x in starts if isinstance(x, str)]
+        got = [d for d in view.deliveries(lot_ids=here, receiver_ids=[station.id])] if here else []
         got = [d for d in got if st.time is None or (epoch(d.time) or 0) <= st.time]
-        last = max(got, key=lambda d: d.time or "") if got else None
-        hits.append(_Hit(station.id, own, own, last.id if last else None, last.sender_id if last else None,
-                         "same_lot", CERTAIN if own else POSSIBLE, last.time if last else None))
+        for d in got or [None]:
+            hits.append(_Hit(station.id, d.lot_id if d else own, own, d.id if d else None, d.sender_id if d else None,
+                             "same_lot", CERTAIN if own else POSSIBLE, d.time if d else None))
     if not own:
         return hits   # without a lot, what it was made from is unknown
     # the lots it was made from, where a school received them, and the other lots made from them

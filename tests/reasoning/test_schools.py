@@ -77,6 +77,14 @@ def test_an_announced_sample_naming_no_lot_stands_for_the_lots_its_station_held(
     assert _alerts(store, "s-ann2", "s-ann3") == []
 
 
+def test_an_announced_sample_without_its_sampling_day_at_a_school_names_the_lot_it_may_be(store):
+    store.write(network() + [Sample(id="s-noday", plan="supervisory", sampled_id=SCHOOL2, product_name="青菜",
+                                    batch="2026-03-03", announced="2026-03-20", conclusion="nonconforming",
+                                    product_id="urn:foodtrace:product:%E9%9D%92%E8%8F%9C")])
+    [a] = _alerts(store, "s-noday")
+    assert (a.school_id, a.lot_id, a.delivery_id, a.tier, a.relation) == (SCHOOL2, VEG, "d5", "possible", "same_lot")
+
+
 def test_conforming_samples_and_lots_that_reached_no_school_raise_nothing(store):
     store.write(network() + failing("s-ok", PIG, FARM, "2026-03-01", conclusion="conforming")
                 + failing("s-veg-d2", MIX, DIST2, "2026-03-04", conclusion="conforming"))
