@@ -19,7 +19,7 @@ import click
 
 from ontology.errors import FoodtraceError
 
-from . import (banquets_cli, data_cli, disposal_cli, grading_cli, operators_cli, plan_cli, report_consult,
+from . import (banquets_cli, data_cli, disposal_cli, events_cli, grading_cli, operators_cli, plan_cli, report_consult,
                risk_model_cli, schools_cli, service_cli, trace_cli, users_cli, workflow_cli)
 from .risk_cli import report, risk
 
@@ -47,7 +47,8 @@ def cli() -> None:
 
 for _command in (*data_cli.COMMANDS, *trace_cli.COMMANDS, *operators_cli.COMMANDS, risk, report,
                  *service_cli.COMMANDS, *disposal_cli.COMMANDS, *users_cli.COMMANDS,
-                 *schools_cli.COMMANDS, *banquets_cli.COMMANDS):
+                 *schools_cli.COMMANDS, *banquets_cli.COMMANDS,
+                 *events_cli.COMMANDS):
     cli.add_command(_command)
 
 

@@ -125,7 +125,7 @@ _COLUMN_PAGE = 50_000
 _ENTITY_TABLES = ("lot", "operator", "product", "delivery", "sample", "trace_code", "certificate", "ticket",
                   "transformation", "event", "region", "case", "inspection", "complaint", "credit_record",
                   "disposal_case", "handling_step", "evidence_file", "school_alert", "chef", "banquet",
-                  "banquet_guidance")
+                  "banquet_guidance", "major_event")
 
 
 def _q(name: str) -> str:

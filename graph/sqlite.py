@@ -549,4 +549,4 @@ class SQLiteStore(Store):
 _ENTITY_TABLES = ("lot", "operator", "product", "delivery", "sample", "trace_code", "certificate", "ticket",
                   "transformation", "event", "region", "case", "inspection", "complaint", "credit_record",
                   "disposal_case", "handling_step", "evidence_file", "school_alert", "chef", "banquet",
-                  "banquet_guidance")
+                  "banquet_guidance", "major_event")

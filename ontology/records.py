@@ -64,6 +64,7 @@ __all__ = [
     "Banquet",
     "BanquetGuidance",
     "BanquetCensus",
+    "MajorEvent",
     "Alias",
     "Event",
     "Retraction",
@@ -714,6 +715,26 @@ class BanquetCensus(Record):
 
 
 @dataclass(frozen=True, slots=True)
+class MajorEvent(Record):
+    """重大活动: a major event under food-safety assurance, its kitchens and designated suppliers."""
+
+    table: ClassVar[str] = "major_event"
+    cls: ClassVar[str] = "MajorEvent"
+    zh: ClassVar[str] = "重大活动"
+
+    name: str | None = col("活动名称", "name", "name of the event", required=True)
+    level: str | None = col("保障级别", "level", "national, provincial, municipal or district", required=True)
+    start: str | None = col("开始日期", "start", "first day", required=True, type="date")
+    end: str | None = col("结束日期", "end", "last day (not before the first)", required=True, type="date")
+    venues: str | None = col("活动场馆", "venues", "venues as named, separated by ；")
+    kitchen_ids: str | None = col("保障厨房", "kitchens", "the kitchens serving it (operator ids), space separated")
+    supplier_ids: str | None = col("定点供应商", "suppliers", "designated suppliers (operator ids), space separated")
+    district_id: str | None = col("所属区县", "district", "district")
+    organiser: str | None = col("主办单位", "organiser", "who organises it")
+    created: str | None = col("登记时间", "created", "time it was entered", type="datetime")
+
+
+@dataclass(frozen=True, slots=True)
 class Alias(Record):
     """Another form of an entity's identifier (EPC URN, bare code, local trace code ...).
 
@@ -774,6 +795,7 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     Ticket, TraceCode, Sample, TestResult, Inspection, Case, Complaint, CreditRecord,
     Alias, Event, Retraction, RiskAssessment, GradeOverride, SamplingSource, DisposalCase, HandlingStep,
     EvidenceFile, SchoolAlert, Chef, Banquet, BanquetGuidance, BanquetCensus,
+    MajorEvent,
 )
 _BY_TABLE = {t.table: t for t in RECORD_TYPES}
 

@@ -412,6 +412,19 @@ class FT(_rdflib_namespace.DefinedNamespace):
     censusExpected: URIRef
     censusSource: URIRef
 
+    # 重大活动 (major events): class and properties
+    MajorEvent: URIRef
+    eventName: URIRef
+    eventLevel: URIRef
+    eventStart: URIRef
+    eventEnd: URIRef
+    eventVenues: URIRef
+    eventKitchen: URIRef
+    designatedSupplier: URIRef
+    eventDistrict: URIRef
+    eventOrganiser: URIRef
+    eventCreated: URIRef
+
 
 class FieldProperty(NamedTuple):
     """The ontology property that carries one record field.

@@ -23,7 +23,7 @@ from graph.store import open_store
 
 from .. import console
 from ..settings import Settings, get_settings
-from . import admin, banquets, capture, credit, disposal, investigate, problems, public, schools
+from . import admin, banquets, capture, credit, disposal, events, investigate, problems, public, schools
 from ..school_alerts import AlertChecker, AlertWorker
 from ..webhooks import Webhooks
 from .projection import PublicViews
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                                          "subscriptions"},
                       {"name": "banquets", "description": "农村集体聚餐 / banquet registrations, chefs, guidance, "
                                                           "reminders, statistics (district officers: own district)"},
+                      {"name": "events", "description": "重大活动食品安全保障 / major events, supplier vetting report"},
                       {"name": "capture", "description": "数据采集 / EPCIS capture and template uploads"},
                       {"name": "admin", "description": "管理 / audit log"},
                   ])
@@ -99,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "store": app.state.store.name, "version": API_VERSION}
 
-    for module in (public, investigate, credit, disposal, schools, banquets, capture, admin):
+    for module in (public, investigate, credit, disposal, schools, banquets, events, capture, admin):
         app.include_router(module.router)
     console.install(app)
     return app
