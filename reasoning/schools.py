@@ -8,9 +8,9 @@ Pure functions over a read-only view (and a :class:`reasoning.trace.Tracer`, ove
   (``upstream``: the failing lot lies upstream of the school's; found by a downstream trace from the failing
   lot), a lot it was made from (``downstream``: the failing lot was made from the school's) or another lot made
   from the same lot (``common_origin``: a pig lot's other cuts); the last two by an upstream trace from the
-  failing lot and downstream traces from what it was made from, only for a sample whose lot is known. A sample
-  naming no lot (an announcement whose batch names none) stands for each lot of its product (else category) its
-  station received within the holding window before it was taken: their whole spread, ``possible``. The tier
+  failing lot and downstream traces from what it was made from. A sample naming no lot (an announcement whose
+  batch names none) stands for each lot of its product (else category) its station received within the holding
+  window before it was taken: the same, from each, ``possible``. The tier
   of the link into the school is kept (``certain`` / ``possible``: an inferred link or a guessed lot on the way).
 * :func:`supplier_alerts`: a supplier that delivered to a school in the look-back period is graded C or D (the
   grade in effect) or is on the 严重违法失信名单 (a serious-dishonesty credit record in force).
@@ -179,17 +179,18 @@ def _hits(view: "ReadView", tracer: "Tracer", sample: Any, options: TraceOptions
         for d in got or [None]:
             hits.append(_Hit(station.id, d.lot_id if d else own, own, d.id if d else None, d.sender_id if d else None,
                              "same_lot", CERTAIN if own else POSSIBLE, d.time if d else None))
-    if not own:
-        return hits   # without a lot, what it was made from is unknown
-    # the lots it was made from, where a school received them, and the other lots made from them
-    up = tracer.trace(own, "up", options).lots
-    origins = {lot.id: lot.tier for lot in up if lot.id != own}
-    for origin, origin_tier in origins.items():
-        for d in _school_deliveries(view, tracer.trace(origin, "down", options).deliveries):
-            if d.lot_id != own:
-                hits.append(_Hit(d.receiver_id, d.lot_id, own, d.id, d.sender_id,
-                                 "downstream" if d.lot_id in origins else "common_origin",
-                                 CERTAIN if origin_tier == CERTAIN and d.tier == CERTAIN else POSSIBLE, d.ship_time))
+    # the lots it was made from, where a school received them, and the other lots made from them (for a sample
+    # naming no lot: from each lot it may be, possible)
+    for lot in [own] if own else [x for x in starts if isinstance(x, str)]:
+        up = tracer.trace(lot, "up", options).lots
+        origins = {x.id: x.tier for x in up if x.id != lot}
+        for origin, origin_tier in origins.items():
+            for d in _school_deliveries(view, tracer.trace(origin, "down", options).deliveries):
+                if d.lot_id != lot:
+                    sure = own and origin_tier == CERTAIN and d.tier == CERTAIN
+                    hits.append(_Hit(d.receiver_id, d.lot_id, own, d.id, d.sender_id,
+                                     "downstream" if d.lot_id in origins else "common_origin",
+                                     CERTAIN if sure else POSSIBLE, d.ship_time))
     return hits
 
 
