@@ -109,7 +109,10 @@ _READ_INDEXES = {
     "disposal_case": ("sample_id", "district_id"),  # a sample's case; a district's cases
     "school_alert": ("school_id", "sample_id", "district_id"),
     "banquet": ("district_id", "date", "chef_id"),  # a district's banquets; a chef's
-    "banquet_guidance": ("banquet_id",),  # a school's, a sample's, a district's alerts
+    "banquet_guidance": ("banquet_id",),
+    "kitchen_day": ("canteen_id", "date"),  # a canteen's days
+    "kitchen_problem": ("canteen_id",),
+    "kitchen_camera": ("canteen_id",),  # a school's, a sample's, a district's alerts
 }
 #: rows per UNWIND query
 _CHUNK = 10000
@@ -125,7 +128,8 @@ _COLUMN_PAGE = 50_000
 _ENTITY_TABLES = ("lot", "operator", "product", "delivery", "sample", "trace_code", "certificate", "ticket",
                   "transformation", "event", "region", "case", "inspection", "complaint", "credit_record",
                   "disposal_case", "handling_step", "evidence_file", "school_alert", "chef", "banquet",
-                  "banquet_guidance", "major_event")
+                  "banquet_guidance", "major_event", "kitchen_camera",
+                  "kitchen_day", "kitchen_problem")
 
 
 def _q(name: str) -> str:

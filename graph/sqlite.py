@@ -549,4 +549,5 @@ class SQLiteStore(Store):
 _ENTITY_TABLES = ("lot", "operator", "product", "delivery", "sample", "trace_code", "certificate", "ticket",
                   "transformation", "event", "region", "case", "inspection", "complaint", "credit_record",
                   "disposal_case", "handling_step", "evidence_file", "school_alert", "chef", "banquet",
-                  "banquet_guidance", "major_event")
+                  "banquet_guidance", "major_event", "kitchen_camera",
+                  "kitchen_day", "kitchen_problem")

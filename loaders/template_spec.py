@@ -306,12 +306,34 @@ TEMPLATES: dict[str, Template] = {t.kind: t for t in (
        ("expected", "摸底数", True, "banquets expected (0 or more)", "35"),
        ("source", "摸底来源", False, "where the count comes from", "村级网格员摸底"),
        ),
+    _t("kitchen_cameras", "明厨亮灶接入", "canteens connected to the 互联网+明厨亮灶 platform",
+       ("canteen", "食堂", True, "the canteen (any identifier form)", "91320602MA1MXXXX00"),
+       ("connected", "接入日期", True, "day connected", "2026-02-20"),
+       ("cameras", "摄像头数", False, "cameras connected", "4"),
+       ("platform", "接入平台", False, "platform", "南通市阳光食安平台"),
+       ("disconnected", "断开日期", False, "day the connection ended", ""),
+       ),
+    _t("kitchen_days", "明厨亮灶日志", "one school day of a canteen on the platform: hours online, uploads",
+       ("canteen", "食堂", True, "the canteen (any identifier form)", "91320602MA1MXXXX00"),
+       ("date", "日期", True, "the school day", "2026-03-02"),
+       ("online_hours", "在线时长", False, "hours online in working hours", "7.5"),
+       ("expected_hours", "应在线时长", False, "working hours of the day", "8"),
+       ("tickets_uploaded", "票据已上传", False, "是/否", "是"),
+       ("menu_uploaded", "菜谱已上传", False, "是/否", "是"),
+       ),
+    _t("kitchen_problems", "明厨亮灶发现问题", "problems found at canteens (on camera or on site) and when they were put right",
+       ("canteen", "食堂", True, "the canteen (any identifier form)", "91320602MA1MXXXX00"),
+       ("found", "发现日期", True, "day found", "2026-03-03"),
+       ("description", "问题描述", True, "what was found", "操作人员未戴口罩"),
+       ("rectified", "整改完成日期", False, "day put right", "2026-03-04"),
+       ("by", "发现人", False, "who found it", "平台巡查员"),
+       ),
 )}
 
 #: the order in which a batch of template files is loaded, so references resolve
 LOAD_ORDER: tuple[str, ...] = ("operators", "products", "lots", "certificates", "trace_codes", "lot_links",
                                "deliveries", "samples", "test_results", "inspections", "cases", "complaints",
                                "credit_records", "chefs", "banquets", "banquet_guidance", "banquet_census",
-                               "disposal_cases", "handling_steps")
+                               "kitchen_cameras", "kitchen_days", "kitchen_problems", "disposal_cases", "handling_steps")
 #: templates that name announced samples or earlier rows: loaded after the sampling announcements
 LATE_TEMPLATES: tuple[str, ...] = ("disposal_cases", "handling_steps")

@@ -82,8 +82,9 @@ from ontology import identifiers as ids
 from ontology import vocab
 from ontology.errors import FoodtraceError, InvalidIdentifier, InvalidRecord
 from ontology.records import (Alias, Banquet, BanquetCensus, BanquetGuidance, Case, Certificate, Chef, Complaint,
-                              CreditRecord, Delivery, DisposalCase, HandlingStep, Inspection, Lot, Operator, Product,
-                              Record, Sample, TestResult, Ticket, TraceCode, Transformation, TransformationItem)
+                              CreditRecord, Delivery, DisposalCase, HandlingStep, Inspection, KitchenCamera, KitchenDay,
+                              KitchenProblem, Lot, Operator, Product, Record, Sample, TestResult, Ticket, TraceCode,
+                              Transformation, TransformationItem)
 from ontology.times import BEIJING
 from ontology.units import concentration_factor, normalise_quantity
 
@@ -1254,12 +1255,54 @@ def _banquet_census(r: _Row) -> None:
                          source=r.get("source") or None))
 
 
+# -- 互联网+明厨亮灶: camera connections, monitoring days, problems found ---------------------------------------------
+
+
+def _hours(s: str) -> float:
+    h = parse_number(s)
+    if not 0 <= h <= 24:
+        raise InvalidRecord(f"hours of a day are between 0 and 24, not {s!r}")
+    return h
+
+
+def _kitchen_cameras(r: _Row) -> None:
+    canteen = _known_operator(r, "canteen", required=True)
+    connected = r.conv("connected", parse_date, required=True)
+    r.emit(KitchenCamera(id=ids.local_id("kitchen_camera", canteen, connected), canteen_id=canteen,
+                         connected=connected, cameras=r.conv("cameras", _int_at_least(0)),
+                         platform=r.get("platform") or None, disconnected=r.conv("disconnected", parse_date)))
+
+
+def _kitchen_days(r: _Row) -> None:
+    canteen = _known_operator(r, "canteen", required=True)
+    day = r.conv("date", parse_date, required=True)
+    online, expected = r.conv("online_hours", _hours), r.conv("expected_hours", _hours)
+    if online is not None and expected is not None and online > expected:
+        raise _Bad("online_hours", r.get("online_hours"), f"online {online} h is more than the {expected} working hours")
+    r.emit(KitchenDay(id=ids.local_id("kitchen_day", canteen, day), canteen_id=canteen, date=day,
+                      online_hours=online, expected_hours=expected,
+                      tickets_uploaded=r.conv("tickets_uploaded", parse_bool),
+                      menu_uploaded=r.conv("menu_uploaded", parse_bool)))
+
+
+def _kitchen_problems(r: _Row) -> None:
+    canteen = _known_operator(r, "canteen", required=True)
+    found, text = r.conv("found", parse_date, required=True), r.req("description")
+    rectified = r.conv("rectified", parse_date)
+    if rectified and rectified < found:
+        raise _Bad("rectified", rectified, f"put right ({rectified}) before it was found ({found})")
+    key = hashlib.sha256(f"{canteen}\x1f{found}\x1f{text}".encode()).hexdigest()[:16]
+    r.emit(KitchenProblem(id=ids.local_id("kitchen_problem", key), canteen_id=canteen, found=found, description=text,
+                          rectified=rectified, by=r.get("by") or None))
+
+
 _HANDLERS: dict[str, Callable[[_Row], None]] = {
     "operators": _operators, "products": _products, "lots": _lots, "deliveries": _deliveries,
     "certificates": _certificates, "trace_codes": _trace_codes, "samples": _samples,
     "test_results": _test_results, "inspections": _inspections, "cases": _cases, "complaints": _complaints,
     "credit_records": _credit_records, "disposal_cases": _disposal_cases, "handling_steps": _handling_steps,
     "chefs": _chefs, "banquets": _banquets, "banquet_guidance": _banquet_guidance, "banquet_census": _banquet_census,
+    "kitchen_cameras": _kitchen_cameras, "kitchen_days": _kitchen_days, "kitchen_problems": _kitchen_problems,
 }
 
 

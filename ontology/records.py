@@ -65,6 +65,9 @@ __all__ = [
     "BanquetGuidance",
     "BanquetCensus",
     "MajorEvent",
+    "KitchenCamera",
+    "KitchenDay",
+    "KitchenProblem",
     "Alias",
     "Event",
     "Retraction",
@@ -735,6 +738,52 @@ class MajorEvent(Record):
 
 
 @dataclass(frozen=True, slots=True)
+class KitchenCamera(Record):
+    """明厨亮灶接入: a canteen's cameras connected to the 互联网+明厨亮灶 platform."""
+
+    table: ClassVar[str] = "kitchen_camera"
+    cls: ClassVar[str] = "KitchenCamera"
+    zh: ClassVar[str] = "明厨亮灶接入"
+
+    canteen_id: str | None = col("食堂", "canteen", "the canteen (operator id)", required=True)
+    connected: str | None = col("接入日期", "connected", "day connected", required=True, type="date")
+    cameras: int | None = col("摄像头数", "cameras", "cameras connected", type="int")
+    platform: str | None = col("接入平台", "platform", "platform")
+    disconnected: str | None = col("断开日期", "disconnected", "day the connection ended", type="date")
+
+
+@dataclass(frozen=True, slots=True)
+class KitchenDay(Record):
+    """明厨亮灶日志: one school day of a canteen: hours online against working hours, tickets and menu uploaded."""
+
+    table: ClassVar[str] = "kitchen_day"
+    cls: ClassVar[str] = "KitchenDay"
+    zh: ClassVar[str] = "明厨亮灶日志"
+
+    canteen_id: str | None = col("食堂", "canteen", "the canteen (operator id)", required=True)
+    date: str | None = col("日期", "date", "the school day", required=True, type="date")
+    online_hours: float | None = col("在线时长", "online_hours", "hours online in working hours", type="float")
+    expected_hours: float | None = col("应在线时长", "expected_hours", "working hours of the day", type="float")
+    tickets_uploaded: bool | None = col("票据已上传", "tickets_uploaded", "the day's tickets were uploaded", type="bool")
+    menu_uploaded: bool | None = col("菜谱已上传", "menu_uploaded", "the day's menu was uploaded", type="bool")
+
+
+@dataclass(frozen=True, slots=True)
+class KitchenProblem(Record):
+    """明厨亮灶发现问题: a problem found at a canteen and the day it was put right."""
+
+    table: ClassVar[str] = "kitchen_problem"
+    cls: ClassVar[str] = "KitchenProblem"
+    zh: ClassVar[str] = "明厨亮灶发现问题"
+
+    canteen_id: str | None = col("食堂", "canteen", "the canteen (operator id)", required=True)
+    found: str | None = col("发现日期", "found", "day found", required=True, type="date")
+    description: str | None = col("问题描述", "description", "what was found", required=True)
+    rectified: str | None = col("整改完成日期", "rectified", "day put right", type="date")
+    by: str | None = col("发现人", "by", "who found it")
+
+
+@dataclass(frozen=True, slots=True)
 class Alias(Record):
     """Another form of an entity's identifier (EPC URN, bare code, local trace code ...).
 
@@ -795,7 +844,7 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     Ticket, TraceCode, Sample, TestResult, Inspection, Case, Complaint, CreditRecord,
     Alias, Event, Retraction, RiskAssessment, GradeOverride, SamplingSource, DisposalCase, HandlingStep,
     EvidenceFile, SchoolAlert, Chef, Banquet, BanquetGuidance, BanquetCensus,
-    MajorEvent,
+    MajorEvent, KitchenCamera, KitchenDay, KitchenProblem,
 )
 _BY_TABLE = {t.table: t for t in RECORD_TYPES}
 

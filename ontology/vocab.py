@@ -425,6 +425,27 @@ class FT(_rdflib_namespace.DefinedNamespace):
     eventOrganiser: URIRef
     eventCreated: URIRef
 
+    # 互联网+明厨亮灶 (canteen monitoring): classes and properties
+    KitchenCamera: URIRef
+    KitchenDay: URIRef
+    KitchenProblem: URIRef
+    cameraCanteen: URIRef
+    cameraConnected: URIRef
+    cameraCount: URIRef
+    cameraPlatform: URIRef
+    cameraDisconnected: URIRef
+    dayCanteen: URIRef
+    dayDate: URIRef
+    onlineHours: URIRef
+    expectedHours: URIRef
+    ticketsUploaded: URIRef
+    menuUploaded: URIRef
+    problemCanteen: URIRef
+    problemFound: URIRef
+    problemDescription: URIRef
+    problemRectified: URIRef
+    problemBy: URIRef
+
 
 class FieldProperty(NamedTuple):
     """The ontology property that carries one record field.
