@@ -119,6 +119,35 @@ def alerts_cmd(district: str | None, school: str | None, kind: str | None, fmt: 
     emit((render.csv_text if fmt == "csv" else render.text_table)(table, _ALERT_HEADERS[lang]), out, fmt)
 
 
+@schools.command("kitchens")
+@click.option("--from", "since", required=True, callback=date_option, metavar="DATE", help="First day")
+@click.option("--to", "until", required=True, callback=date_option, metavar="DATE", help="Last day")
+@click.option("--district", default=None, help="Only this district's school canteens")
+@click.option("--scope", type=click.Choice(["all", "school", "district", "city"]), default="all", show_default=True)
+@format_option("table", "json", "csv")
+@out_option()
+@store_option
+def kitchens_cmd(since: dt.date, until: dt.date, district: str | None, scope: str, fmt: str, out: Any,
+                 store_url: str | None) -> None:
+    """互联网+明厨亮灶: 接入率, 在线率, 上传率 and 整改闭环率 per school canteen, district and the city, against targets."""
+    from reasoning.kitchens import TARGETS, kitchen_rates
+
+    if until < since:
+        raise click.BadParameter("--to is before --from", param_hint="--to")
+    with open_cli_store(store_url) as store:
+        rows = [r for r in kitchen_rates(ReadView(store), since=since, until=until, district=_district(district))
+                if scope == "all" or r.scope == scope]
+    if fmt == "json":
+        emit(render.json_text([r.to_dict() for r in rows]), out, fmt)
+        return
+    headers = ["范围", "标识", "名称", "学校数"] + [f"{TARGETS[k][0]}（目标{render.fmt_share(TARGETS[k][1])}）"
+                                                for k in TARGETS] + ["未达标"]
+    table = [[{"school": "学校", "district": "区县", "city": "全市"}[r.scope], r.id, r.name, r.schools]
+             + [render.fmt_share(r.rates[k]) for k in TARGETS] + ["、".join(TARGETS[k][0] for k in r.missed)]
+             for r in rows]
+    emit((render.csv_text if fmt == "csv" else render.text_table)(table, headers), out, fmt)
+
+
 @schools.command("check")
 @_SERVICE_DB
 @store_option

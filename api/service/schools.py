@@ -2,7 +2,8 @@
 
 * ``GET /schools/alerts`` (warnings): ``foodtrace schools alerts`` (a district officer: their district's);
 * ``GET /schools/supply`` (profile): ``foodtrace schools supply --format json`` (a district officer: their
-  district's schools);
+  district's schools); ``GET /schools/kitchens`` (indicators): ``foodtrace schools kitchens --format json``, the
+  four 明厨亮灶 rates (records loaded by the kitchen templates, through ``foodtrace load`` or ``POST /uploads``);
 * ``GET/POST /schools/subscriptions``, ``DELETE /schools/subscriptions/{id}``,
   ``GET /schools/subscriptions/{id}/deliveries`` (admin): webhook subscriptions (the secret is in the answer of
   the POST only) and their delivery log. A URL that is not http(s) is 422 and nothing is stored.
@@ -67,6 +68,16 @@ def supply(view: ViewDep, from_: str = Query(..., alias="from"), to: str = Query
     if key.role == "district":
         rows = [r for r in rows if r.district_id == key.district]
     return [r.to_dict() for r in rows]
+
+
+@router.get("/schools/kitchens", summary="明厨亮灶四率 / the four canteen-monitoring rates")
+def kitchens(view: ViewDep, from_: str = Query(..., alias="from"), to: str = Query(...), district: str | None = None,
+             key: ApiKey = Depends(require("indicators"))) -> list[dict[str, Any]]:
+    from reasoning.kitchens import kitchen_rates
+
+    d = _district(key, district)
+    return [r.to_dict() for r in kitchen_rates(view, since=parse_day(from_, "from"), until=parse_day(to, "to"),
+                                               district=d)]
 
 
 class SubscriptionIn(BaseModel):

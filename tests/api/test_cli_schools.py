@@ -47,3 +47,20 @@ def test_bad_input_is_one_line_and_changes_nothing(tmp_path):
     assert "wh_" not in _run("schools", "subscriptions", "--service-db", service).output
     res = _run("schools", "supply", "--store", tmp_path / "s.db", "--from", "2026-03-31", "--to", "2026-03-01")
     assert res.exit_code == 2 and "--to is before --from" in res.output
+
+
+def test_kitchen_rates_from_the_command_line(tmp_path):
+    from ontology.records import KitchenCamera, KitchenDay
+
+    db = tmp_path / "s.db"
+    with open_store(str(db)) as s:
+        s.write(network() + [KitchenCamera(id="kc1", canteen_id=SCHOOL1, connected="2026-02-01"),
+                             KitchenDay(id="kd1", canteen_id=SCHOOL1, date="2026-03-02", online_hours=8,
+                                        expected_hours=8, tickets_uploaded=True, menu_uploaded=False)])
+    res = _run("schools", "kitchens", "--store", db, "--from", "2026-03-01", "--to", "2026-03-31", "--scope", "city")
+    assert res.exit_code == 0, res.output
+    assert "接入率（目标100.0%）" in res.output and "上传率（目标95.0%）" in res.output
+    assert "50.0%" in res.output and "接入率、上传率" in res.output    # 1 of 2 schools connected; no upload complete
+    [city] = json.loads(_run("schools", "kitchens", "--store", db, "--from", "2026-03-01", "--to", "2026-03-31",
+                             "--scope", "city", "--format", "json").output)
+    assert city["rates"] == {"connection": 0.5, "online": 1.0, "upload": 0.0, "rectification": None}

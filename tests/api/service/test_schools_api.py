@@ -59,5 +59,8 @@ def test_a_failing_result_loaded_elsewhere_raises_the_alert_and_calls_the_webhoo
         assert district.get("/schools/alerts", params={"district": "通州区"}).status_code == 403
         rows = district.get("/schools/supply", params={"from": "2026-03-01", "to": "2026-03-31"}).json()
         assert [r["delivery_id"] for r in rows] == ["d3"] and rows[0]["gaps"] == ["supplier_grade"]
+        rates = district.get("/schools/kitchens", params={"from": "2026-03-01", "to": "2026-03-31"}).json()
+        assert [(r["scope"], r["id"]) for r in rates][0] == ("school", SCHOOL1)
+        assert {r["scope"] for r in rates} == {"school", "district", "city"} and len(rates) == 3
     with srv.client() as anonymous:
         assert anonymous.get("/schools/alerts").status_code == 401
