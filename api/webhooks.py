@@ -36,8 +36,9 @@ import secrets
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 from urllib.parse import urlsplit
 
 import httpx
@@ -157,6 +158,18 @@ class Webhooks:
         with self._lock:
             self._db.close()
 
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction (taken at once: two workers never claim the same row), under the lock."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
     def _x(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._db.execute(sql, tuple(params)).fetchall()
@@ -218,16 +231,10 @@ class Webhooks:
                  created, t) for a in alerts for s in subs if s.wants(a)]
         if not rows:
             return 0
-        with self._lock:
+        with self._transaction():
             before = self._db.total_changes
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany("INSERT OR IGNORE INTO webhook_outbox(subscription_id, alert_id, payload, "
-                                     "created, status, next_attempt) VALUES (?,?,?,?,'pending',?)", rows)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+            self._db.executemany("INSERT OR IGNORE INTO webhook_outbox(subscription_id, alert_id, payload, created, "
+                                 "status, next_attempt) VALUES (?,?,?,?,'pending',?)", rows)
             return self._db.total_changes - before
 
     def outbox(self, *, status: str | None = None) -> list[dict[str, Any]]:
@@ -251,19 +258,13 @@ class Webhooks:
         return [Delivery(*r) for r in self._x(sql + " ORDER BY seq LIMIT ?", params)]
 
     def _claim(self, now: float, limit: int) -> list[tuple[Any, ...]]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                rows = self._db.execute(
-                    "SELECT o.id, o.subscription_id, o.alert_id, o.payload, o.attempts, s.url, s.secret "
-                    "FROM webhook_outbox o JOIN webhook_subscription s ON s.id = o.subscription_id "
-                    "WHERE o.status = 'pending' AND o.next_attempt <= ? AND (o.claimed IS NULL OR o.claimed < ?) "
-                    "ORDER BY o.next_attempt, o.id LIMIT ?", (now, now - _LEASE, limit)).fetchall()
-                self._db.executemany("UPDATE webhook_outbox SET claimed = ? WHERE id = ?", [(now, r[0]) for r in rows])
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._transaction():
+            rows = self._db.execute(
+                "SELECT o.id, o.subscription_id, o.alert_id, o.payload, o.attempts, s.url, s.secret "
+                "FROM webhook_outbox o JOIN webhook_subscription s ON s.id = o.subscription_id "
+                "WHERE o.status = 'pending' AND o.next_attempt <= ? AND (o.claimed IS NULL OR o.claimed < ?) "
+                "ORDER BY o.next_attempt, o.id LIMIT ?", (now, now - _LEASE, limit)).fetchall()
+            self._db.executemany("UPDATE webhook_outbox SET claimed = ? WHERE id = ?", [(now, r[0]) for r in rows])
         return rows
 
     def deliver_due(self, *, timeout: float = 5.0, max_attempts: int = 8, backoff: float = 10.0,
@@ -316,7 +317,7 @@ class Webhooks:
 
     def mark_checked(self, sample_ids: Iterable[str]) -> None:
         now = times.now_iso("milliseconds")
-        with self._lock:
+        with self._transaction():
             self._db.executemany("INSERT OR IGNORE INTO school_alert_checked(sample_id, checked) VALUES (?,?)",
                                  [(s, now) for s in sample_ids])
 
