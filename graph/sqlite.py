@@ -915,4 +915,6 @@ class _Editor:
 #: tables whose ids are entities a user may look up
 _ENTITY_TABLES = ("lot", "operator", "product", "delivery", "sample", "trace_code", "certificate", "ticket",
                   "transformation", "event", "region", "case", "inspection", "complaint", "credit_record",
-                  "disposal_case", "handling_step", "evidence_file")
+                  "disposal_case", "handling_step", "evidence_file", "school_alert", "chef", "banquet",
+                  "banquet_guidance", "major_event", "kitchen_camera",
+                  "kitchen_day", "kitchen_problem")

@@ -74,15 +74,17 @@ import hashlib
 import math
 import re
 import unicodedata
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from ontology import identifiers as ids
 from ontology import times, vocab
 from ontology.errors import FoodtraceError, InvalidIdentifier, InvalidRecord
-from ontology.records import (Alias, Case, Certificate, Complaint, CreditRecord, Delivery, DisposalCase,
-                              HandlingStep, Inspection, Lot, Operator, Product, Record, Sample, TestResult, Ticket,
-                              TraceCode, Transformation, TransformationItem, with_placeholders)
+from ontology.records import (Alias, Banquet, BanquetCensus, BanquetGuidance, Case, Certificate, Chef, Complaint,
+                              CreditRecord, Delivery, DisposalCase, HandlingStep, Inspection, KitchenCamera, KitchenDay,
+                              KitchenProblem, Lot, Operator, Product, Record, Sample, TestResult, Ticket, TraceCode,
+                              Transformation, TransformationItem, with_placeholders)
 from ontology.times import BEIJING, day_of
 from ontology.units import concentration_factor, normalise_quantity, split_quantity
 
@@ -114,7 +116,9 @@ EMPTY = frozenset({"", "/", "-", "—", "--", "－", "／"})
 EARLIEST_DAY = "1990-01-01"
 #: date columns that may lie ahead (expiries, validity, deadlines, the end of a publication period); the others
 #: record what happened and may be at most a day in the future
-FUTURE_COLUMNS = frozenset({"expiry_date", "valid_until", "disposal_due", "due", "end"})
+FUTURE_COLUMNS = frozenset({"expiry_date", "valid_until", "disposal_due", "due", "end", "health_cert_expiry"})
+#: columns of one template that may name a day to come: a banquet is registered before it is held
+FUTURE_COLUMNS_OF: dict[str, frozenset[str]] = {"banquets": frozenset({"date"})}
 
 
 class _Bad(Exception):
@@ -508,7 +512,7 @@ class _Row:
         if day < EARLIEST_DAY:
             raise _Bad(key, written, f"{day} is before {EARLIEST_DAY}: not a plausible date for "
                                      f"{self.t.column(key).zh}/{key}")
-        if day > self.ctx.latest_day and key not in FUTURE_COLUMNS:
+        if day > self.ctx.latest_day and key not in FUTURE_COLUMNS and key not in FUTURE_COLUMNS_OF.get(self.t.kind, ()):
             raise _Bad(key, written, f"{day} is in the future (today is {self.ctx.today} in Beijing): "
                                      f"{self.t.column(key).zh}/{key} records what happened")
 
@@ -1199,11 +1203,153 @@ def _credit_records(r: _Row) -> None:
                         authority=r.get("authority") or None, reason=r.get("reason") or None))
 
 
+# -- 农村集体聚餐: chefs, registrations, guidance visits, census counts -------------------------------------------
+
+
+def _chef_key(r: _Row, key: str, district: str) -> str:
+    from ontology.banquets import chef_id
+
+    return chef_id(r.get(key), district)
+
+
+def _chefs(r: _Row) -> None:
+    from ontology.banquets import check_chef, chef_id
+
+    district = r.term("district", "region", required=True)
+    name = r.req("name")
+    chef = Chef(id=chef_id(r.get("health_cert_no") or name, district), name=name, district_id=district,
+                township=r.get("township") or None, phone=r.get("phone") or None,
+                health_cert_no=r.get("health_cert_no") or None,
+                health_cert_expiry=r.conv("health_cert_expiry", parse_date, required=True),
+                trained=r.conv("trained", parse_date), training=r.get("training") or None,
+                registered=r.conv("registered", parse_date))
+    try:
+        check_chef(chef)
+    except InvalidRecord as e:
+        raise _Bad("health_cert_expiry", r.get("health_cert_expiry"), str(e)) from None
+    r.emit(chef)
+
+
+def _int_at_least(low: int) -> Callable[[str], int]:
+    def conv(s: str) -> int:
+        n = parse_number(s)
+        if n != int(n) or n < low:
+            raise InvalidRecord(f"a whole number of at least {low}, not {s!r}")
+        return int(n)
+    return conv
+
+
+def _banquets(r: _Row) -> None:
+    from ontology.banquets import banquet_id, check_banquet, station_id
+
+    number = r.req("number")
+    district = r.term("district", "region", required=True)
+    chef_id_ = _chef_key(r, "chef", district) if r.get("chef") else None
+    chef = r.ctx.store.get("chef", chef_id_) if chef_id_ and r.ctx.store is not None else None
+    registered = r.conv("registered", parse_datetime, required=True)
+    b = Banquet(id=banquet_id(number), number=number, station_id=station_id(number), host=r.req("host"),
+                host_phone=r.get("host_phone") or None, kind=r.get("kind") or None,
+                date=r.conv("date", parse_date, required=True), place=r.req("place"), district_id=district,
+                township=r.get("township") or None, guests=r.conv("guests", _int_at_least(1), required=True),
+                tables=r.conv("tables", _int_at_least(0)), chef_id=chef_id_, menu=r.get("menu") or None,
+                sources=r.get("sources") or None, registered=registered, registered_by=r.get("registered_by") or None)
+    try:   # without a store the register is unknown: the chef is checked when the file is loaded into one
+        check_banquet(b if r.ctx.store is not None else replace(b, chef_id=None),
+                      registered_day=_dt.date.fromisoformat(registered[:10]), chef=chef)
+    except InvalidRecord as e:
+        key = "chef" if "chef" in str(e) else "date"
+        raise _Bad(key, r.get(key), str(e)) from None
+    r.emit(Operator(id=b.station_id, kind="RuralBanquet", name=f"{b.place}{b.kind or '集体聚餐'}（{number}）",
+                    region_id=district, address=b.place))
+    r.emit(b)
+
+
+def _banquet_guidance(r: _Row) -> None:
+    from ontology.banquets import banquet_id, guidance_id
+
+    number = r.req("banquet")
+    bid = banquet_id(number)
+    banquet = r.ctx.store.get("banquet", bid) if r.ctx.store is not None else None
+    if banquet is None and r.ctx.store is not None and not r.ctx.known("banquet", bid):
+        raise _Bad("banquet", number, f"no banquet is registered under {number!r}")
+    day = r.conv("date", parse_date, required=True)
+    if banquet is not None and _dt.date.fromisoformat(day) > _dt.date.fromisoformat(banquet.date) + _dt.timedelta(days=1):
+        raise _Bad("date", day, f"guidance dated {day} comes after banquet {number} ({banquet.date})")
+    by = r.req("by")
+    r.emit(BanquetGuidance(id=guidance_id(bid, day, by), banquet_id=bid, date=day, by=by,
+                           checked=r.get("checked") or None, problems=r.get("problems") or None,
+                           rectified=r.conv("rectified", parse_bool), note=r.get("note") or None))
+
+
+def _month(s: str) -> str:
+    s = s.strip().replace("/", "-").replace("年", "-").rstrip("月")
+    try:
+        y, m = (int(x) for x in s.split("-")[:2])
+        return f"{y:04d}-{m:02d}" if 1 <= m <= 12 and 1900 < y < 2200 else ""
+    except ValueError:
+        return ""
+
+
+def _banquet_census(r: _Row) -> None:
+    from ontology.banquets import census_id
+
+    district = r.term("district", "region", required=True)
+    month = _month(r.req("month"))
+    if not month:
+        raise _Bad("month", r.get("month"), "a month is written YYYY-MM (2026-10)")
+    r.emit(BanquetCensus(id=census_id(district, month), district_id=district, month=month,
+                         expected=r.conv("expected", _int_at_least(0), required=True),
+                         source=r.get("source") or None))
+
+
+# -- 互联网+明厨亮灶: camera connections, monitoring days, problems found ---------------------------------------------
+
+
+def _hours(s: str) -> float:
+    h = parse_number(s)
+    if not 0 <= h <= 24:
+        raise InvalidRecord(f"hours of a day are between 0 and 24, not {s!r}")
+    return h
+
+
+def _kitchen_cameras(r: _Row) -> None:
+    canteen = _known_operator(r, "canteen", required=True)
+    connected = r.conv("connected", parse_date, required=True)
+    r.emit(KitchenCamera(id=ids.local_id("kitchen_camera", canteen, connected), canteen_id=canteen,
+                         connected=connected, cameras=r.conv("cameras", _int_at_least(0)),
+                         platform=r.get("platform") or None, disconnected=r.conv("disconnected", parse_date)))
+
+
+def _kitchen_days(r: _Row) -> None:
+    canteen = _known_operator(r, "canteen", required=True)
+    day = r.conv("date", parse_date, required=True)
+    online, expected = r.conv("online_hours", _hours), r.conv("expected_hours", _hours)
+    if online is not None and expected is not None and online > expected:
+        raise _Bad("online_hours", r.get("online_hours"), f"online {online} h is more than the {expected} working hours")
+    r.emit(KitchenDay(id=ids.local_id("kitchen_day", canteen, day), canteen_id=canteen, date=day,
+                      online_hours=online, expected_hours=expected,
+                      tickets_uploaded=r.conv("tickets_uploaded", parse_bool),
+                      menu_uploaded=r.conv("menu_uploaded", parse_bool)))
+
+
+def _kitchen_problems(r: _Row) -> None:
+    canteen = _known_operator(r, "canteen", required=True)
+    found, text = r.conv("found", parse_date, required=True), r.req("description")
+    rectified = r.conv("rectified", parse_date)
+    if rectified and rectified < found:
+        raise _Bad("rectified", rectified, f"put right ({rectified}) before it was found ({found})")
+    key = hashlib.sha256(f"{canteen}\x1f{found}\x1f{text}".encode()).hexdigest()[:16]
+    r.emit(KitchenProblem(id=ids.local_id("kitchen_problem", key), canteen_id=canteen, found=found, description=text,
+                          rectified=rectified, by=r.get("by") or None))
+
+
 _HANDLERS: dict[str, Callable[[_Row], None]] = {
     "operators": _operators, "products": _products, "lots": _lots, "deliveries": _deliveries,
     "certificates": _certificates, "trace_codes": _trace_codes, "samples": _samples,
     "test_results": _test_results, "inspections": _inspections, "cases": _cases, "complaints": _complaints,
     "credit_records": _credit_records, "disposal_cases": _disposal_cases, "handling_steps": _handling_steps,
+    "chefs": _chefs, "banquets": _banquets, "banquet_guidance": _banquet_guidance, "banquet_census": _banquet_census,
+    "kitchen_cameras": _kitchen_cameras, "kitchen_days": _kitchen_days, "kitchen_problems": _kitchen_problems,
 }
 
 
