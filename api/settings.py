@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `foodtrace serve` listens on")
     port: int = Field(8000, description="Port `foodtrace serve` listens on")
     workers: int = Field(1, description="Worker processes of `foodtrace serve`")
+    worker_healthcheck: float = Field(60.0, gt=0, description=(
+        "Seconds a worker of `foodtrace serve --workers N` may take to answer the supervisor's health check before "
+        "it is killed and restarted (uvicorn's default, 5 s, killed workers busy building a trace index on a "
+        "loaded machine, with the requests they held)"))
     capture_limit: int = Field(5000, ge=1, description=(
         "Most EPCIS events one capture request may hold (GS1-EPCIS-Capture-Limit); more is 413"))
     capture_file_size_limit: int = Field(50_000_000, ge=1, description=(
