@@ -118,7 +118,8 @@ def main() -> int:
         watcher.terminate()
         watcher.wait(30)
     if latencies:
-        print(f"latency from the failing result loaded to its alert raised: median {statistics.median(latencies) * 1000:.0f} ms, "
+        print("latency from the failing result loaded to its alert raised: "
+              f"median {statistics.median(latencies) * 1000:.0f} ms, "
               f"max {max(latencies) * 1000:.0f} ms over {len(latencies)} (target <= 1 s: "
               f"{'met' if max(latencies) <= 1 else 'NOT MET'})")
     return 0

@@ -68,7 +68,8 @@ def list_events(view: ViewDep, key: ApiKey = Depends(require("profile"))) -> lis
 
 @router.get("/major-events/{event_id:path}/report", summary="保障报告 / vetting and deliveries report",
             response_model=None)
-def report(request: Request, view: ViewDep, event_id: str, as_of: str | None = None, format: Literal["json", "html", "xlsx"] = "json",
+def report(request: Request, view: ViewDep, event_id: str, as_of: str | None = None,
+           format: Literal["json", "html", "xlsx"] = "json",
            key: ApiKey = Depends(require("profile"))) -> Any:
     from ..report_event import event_report, render_html, write_workbook
 

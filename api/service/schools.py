@@ -24,7 +24,7 @@ from ontology.records import to_dict
 from ontology.times import parse_day
 
 from ..webhooks import Webhooks
-from .deps import StoreDep, ViewDep
+from .deps import ViewDep
 from .security import district_scope, require
 from .servicedb import ApiKey
 
