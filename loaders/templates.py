@@ -1186,8 +1186,8 @@ def _chefs(r: _Row) -> None:
 def _int_at_least(low: int) -> Callable[[str], int]:
     def conv(s: str) -> int:
         n = parse_number(s)
-        if n != int(n) or n < low:
-            raise InvalidRecord(f"a whole number of at least {low}, not {s!r}")
+        if n != int(n) or not low <= n <= 10**9:
+            raise InvalidRecord(f"a whole number of at least {low} (and at most 10⁹), not {s!r}")
         return int(n)
     return conv
 

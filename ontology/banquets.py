@@ -69,6 +69,8 @@ def check_banquet(b: Banquet, *, registered_day: dt.date, chef: Chef | None) -> 
     """Refuse a registration dated before the day it is made, without guests, or naming a chef who is not in the
     register or whose health certificate has expired by the banquet's day."""
     day = parse_day(b.date, "date")
+    if day.year >= 2200:
+        raise InvalidRecord(f"banquet {b.number} is dated {day}: not a day a banquet is registered for")
     if day < registered_day:
         raise InvalidRecord(f"banquet {b.number} is dated {day}, before it is registered ({registered_day}): a "
                             "banquet is registered (报备) before it is held")

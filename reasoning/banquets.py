@@ -113,6 +113,8 @@ class Reminder:
 def reminders(view: "ReadView", *, as_of: dt.date, days: int = 30, district: str | None = None) -> list[Reminder]:
     """Expired and expiring health certificates, and large banquets without guidance (coming within ``days`` of
     ``as_of``, or held already), soonest first."""
+    if not 0 <= days <= 3660:
+        raise InvalidRecord(f"days ahead must be between 0 and 3660, not {days}")
     horizon = as_of + dt.timedelta(days=days)
     out = []
     for c in view.scan("chef", {"district_id": district} if district else None):
