@@ -1193,7 +1193,7 @@ def _int_at_least(low: int) -> Callable[[str], int]:
 
 
 def _banquets(r: _Row) -> None:
-    from ontology.banquets import banquet_id, check_banquet, station_id
+    from ontology.banquets import STATION_KIND, banquet_id, check_banquet, station_id
 
     number = r.req("number")
     district = r.term("district", "region", required=True)
@@ -1212,7 +1212,7 @@ def _banquets(r: _Row) -> None:
     except InvalidRecord as e:
         key = "chef" if "chef" in str(e) else "date"
         raise _Bad(key, r.get(key), str(e)) from None
-    r.emit(Operator(id=b.station_id, kind="RuralBanquet", name=f"{b.place}{b.kind or '集体聚餐'}（{number}）",
+    r.emit(Operator(id=b.station_id, kind=STATION_KIND, name=f"{b.place}{b.kind or '集体聚餐'}（{number}）",
                     region_id=district, address=b.place))
     r.emit(b)
 

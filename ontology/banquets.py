@@ -23,11 +23,13 @@ from .errors import InvalidRecord
 from .records import Banquet, Chef
 from .times import parse_day
 
-__all__ = ["LARGE_GUESTS", "check_banquet", "check_chef", "banquet_id", "station_id", "chef_id", "guidance_id",
+__all__ = ["LARGE_GUESTS", "STATION_KIND", "check_banquet", "check_chef", "banquet_id", "station_id", "chef_id", "guidance_id",
            "census_id", "is_large"]
 
 #: guests from which a rural banquet is a large one, to be guided on site (现场指导)
 LARGE_GUESTS = 200
+#: the operator kind of a banquet's station: a place of the trace graph, not a business (not counted as one)
+STATION_KIND = "RuralBanquet"
 
 
 def banquet_id(number: str) -> str:
