@@ -38,7 +38,6 @@ from typing import Any, Callable, TextIO
 from ontology.records import RECORD_TYPES
 
 from .neo4j import _BATCH_FIELDS, _LABELS, _Label
-from .sqlite import SQLiteStore
 from .store import Store
 
 __all__ = ["ImportSummary", "write_import", "import_arguments", "ARGS_FILE"]
@@ -131,13 +130,6 @@ class _Writer:
                                       f"{self.folder / f'{stem}.csv'}")
         return fh
 
-    def lines(self, lines: list[str]) -> None:
-        """Lines already formatted (the embedded store's, built in SQL), all of the label's field types."""
-        if not self.summary.multiline and any("\n" in line or "\r" in line for line in lines):
-            self.summary.multiline = True
-        self._file(self.types).write("\n".join(lines) + "\n")
-        self.count += len(lines)
-
     def row(self, values: list[Any]) -> None:
         types = self.types
         for v, t in zip(values, types):
@@ -176,12 +168,9 @@ def write_import(store: Store, folder: str | os.PathLike[str], *,
         lab: _Label = _LABELS[rtype.table]
         columns = [(c, _TYPES[lab.kinds[c]]) for c in lab.columns] + [("_seq", "long"), ("_src", "long[]")]
         w = _Writer(out, lab.label, columns, summary)
-        if isinstance(store, SQLiteStore):
-            seq = _sqlite_nodes(store, lab, w, seq)
-        else:
-            for rec, tags in store.dump(rtype.table):
-                seq += 1
-                w.row(lab.values(rec) + [seq, tags or None])
+        for rec, tags in store.dump(rtype.table):
+            seq += 1
+            w.row(lab.values(rec) + [seq, tags or None])
         w.close()
         if progress is not None:
             progress(lab.label, w.count)
@@ -191,49 +180,6 @@ def write_import(store: Store, folder: str | os.PathLike[str], *,
                                    f"--multiline-fields={'true' if summary.multiline else 'false'}"]) + "\n",
         encoding="utf-8")
     return summary
-
-
-def _sqlite_nodes(store: SQLiteStore, lab: _Label, w: _Writer, base: int) -> int:
-    """The embedded store's records of one label, their lines built by SQLite (a third of the time of
-    formatting them in Python); ``_seq`` is ``base`` plus the rowid (insertion order, gaps where records were
-    deleted); returns the largest ``_seq`` written (the next label's base). Values of another type than their field's, and floats SQLite's
-    printf might not give back exactly, go through :meth:`_Writer.row` as records of the store read them.
-    """
-    exprs, regular = [], []
-    for c in lab.columns:
-        q, t = f'"{c}"', _TYPES[lab.kinds[c]]
-        if t == "string":
-            exprs.append(f"""CASE WHEN {q} IS NULL THEN '' ELSE '"' || replace({q}, '"', '""') || '"' END""")
-            regular.append(f"typeof({q}) IN ('null', 'text')")
-        elif t == "long":
-            exprs.append(f"coalesce({q}, '')")
-            regular.append(f"typeof({q}) IN ('null', 'integer')")
-        elif t == "boolean":
-            exprs.append(f"CASE WHEN {q} IS NULL THEN '' WHEN {q} THEN 'true' ELSE 'false' END")
-            regular.append(f"typeof({q}) IN ('null', 'integer')")
-        else:  # double: 17 digits give the same double back (checked for magnitudes 1e-30 to 1e15)
-            exprs.append(f"CASE WHEN {q} IS NULL THEN '' ELSE printf('%!.17g', {q}) END")
-            regular.append(f"(typeof({q}) = 'null' OR (typeof({q}) = 'real' AND abs({q}) < 1e15 "
-                           f"AND ({q} = 0 OR abs({q}) >= 1e-30)))")
-    exprs.append(f"({int(base)} + rowid)")
-    exprs.append("""coalesce(replace(trim("_src", ','), ',', ';'), '')""")
-    table, ok = f'"{lab.table}"', " AND ".join(regular)
-    part: list[str] = []
-    sep = " || ',' || "
-    for (line,) in store.stream(f"SELECT {sep.join(exprs)} FROM {table} WHERE {ok}"):
-        part.append(line)
-        if len(part) >= 10000:
-            w.lines(part)
-            part = []
-    if part:
-        w.lines(part)
-    odd = dict(store.stream(f"SELECT id, rowid FROM {table} WHERE NOT ({ok})"))
-    if odd:
-        records, tags = store.get_many(lab.table, odd), store.sources(lab.table, odd)
-        for rid, rowid in odd.items():
-            w.row(lab.values(records[rid]) + [base + rowid, tags.get(rid) or None])
-    top = next(iter(store.stream(f"SELECT max(rowid) FROM {table}")))[0]
-    return base + (top or 0)
 
 
 def _write_history(store: Store, out: Path, summary: ImportSummary, last_seq: int) -> None:

@@ -748,22 +748,6 @@ class SQLiteStore(Store):
         finally:
             cur.close()
 
-    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
-        """The rows of a read-only query over this store's tables, streamed (an export of the whole store
-        builds its lines in SQL: :mod:`graph.neo4j_import`)."""
-        with self._db_lock:
-            cur = self._db.cursor()
-            cur.execute(sql, tuple(params))
-        try:
-            while True:
-                with self._db_lock:
-                    rows = cur.fetchmany(10000)
-                if not rows:
-                    return
-                yield from rows
-        finally:
-            cur.close()
-
     def dump_versions(self) -> Iterator[Version]:
         with self._db_lock:
             cur = self._db.cursor()
