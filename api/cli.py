@@ -19,8 +19,9 @@ import click
 
 from ontology.errors import FoodtraceError
 
-from . import (backup_cli, data_cli, disposal_cli, grading_cli, operators_cli, plan_cli, records_cli, report_consult,
-               risk_model_cli, service_cli, trace_cli, users_cli, workflow_cli)
+from . import (backup_cli, banquets_cli, data_cli, disposal_cli, events_cli, grading_cli, operators_cli, plan_cli,
+               records_cli, report_consult, risk_model_cli, schools_cli, service_cli, trace_cli, users_cli,
+               workflow_cli)
 from .risk_cli import report, risk
 
 __all__ = ["main", "cli"]
@@ -47,7 +48,7 @@ def cli() -> None:
 
 for _command in (*data_cli.COMMANDS, *trace_cli.COMMANDS, *operators_cli.COMMANDS, risk, report,
                  *service_cli.COMMANDS, *disposal_cli.COMMANDS, *users_cli.COMMANDS, *records_cli.COMMANDS,
-                 *backup_cli.COMMANDS):
+                 *backup_cli.COMMANDS, *schools_cli.COMMANDS, *banquets_cli.COMMANDS, *events_cli.COMMANDS):
     cli.add_command(_command)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -62,10 +63,10 @@ class _Progress:
 def run_load(store: Store, files: list[Path], kind: str, rejects_path: Path, *, echo: Callable[[str], None],
              progress: bool = True, options: ReadOptions | None = None, coverage: str | None = None,
              source: str | None = None, context: WriteContext | None = None) -> int:
-    """Load files, print a summary, write the rejects CSV (and the warnings CSV beside it); return the exit code."""
-    from collections import Counter
-
-    from loaders.base import WARNING_KINDS, warnings_path, write_rejects, write_warnings
+    """Load files, print a summary, write the rejects CSV (and the warnings and notes CSVs beside it); return the
+    exit code."""
+    from loaders.base import (NOTE_KINDS, WARNING_KINDS, notes_path, warnings_path, write_notes, write_rejects,
+                              write_warnings)
     from loaders.load import load_files
 
     sizes = {p: (p.stat().st_size if p.is_file() else 0) for p in files}
@@ -95,15 +96,25 @@ def run_load(store: Store, files: list[Path], kind: str, rejects_path: Path, *, 
     if all_rejects:
         n = write_rejects(all_rejects, rejects_path)
         echo(f"{n} rejected record(s) written to {rejects_path.resolve()}")
-    all_warnings = [w for o in outcomes for w in o.warnings]
-    if all_warnings:
-        by_kind = Counter(w.kind for w in all_warnings)
-        echo(render.text_table([["/".join(WARNING_KINDS.get(k, (k, k))), n] for k, n in by_kind.most_common()],
-                               ["警告（已入库）/warning (stored)", "行/rows"]))
-        path = warnings_path(rejects_path)
-        n = write_warnings(all_warnings, path)
-        echo(f"{n} warning(s) written to {path.resolve()}")
+    _by_kind([w for o in outcomes for w in o.warnings], WARNING_KINDS, ["警告（已入库）/warning (stored)", "行/rows"],
+             warnings_path(rejects_path), write_warnings, "warning(s) written to", echo)
+    _by_kind([n for o in outcomes for n in o.notes], NOTE_KINDS,
+             ["跳过（非记录）/skipped (no record)", "行或表/rows or sheets"], notes_path(rejects_path), write_notes,
+             "skipped row(s) or sheet(s) listed in", echo)
     return max((o.exit_code for o in outcomes), default=0)
+
+
+def _by_kind(items: list[Any], kinds: dict[str, tuple[str, str]], headers: list[str], path: Path,
+             write: Callable[[list[Any], Path], int], said: str, echo: Callable[[str], None]) -> None:
+    """Count warnings or notes by kind in the summary and write them beside the rejects CSV (nothing if none)."""
+    if not items:
+        return
+    from collections import Counter
+
+    by_kind = Counter(i.kind for i in items)
+    echo(render.text_table([["/".join(kinds.get(k, (k, k))), n] for k, n in by_kind.most_common()], headers))
+    n = write(items, path)
+    echo(f"{n} {said} {path.resolve()}")
 
 
 @click.command()
@@ -111,23 +122,27 @@ def run_load(store: Store, files: list[Path], kind: str, rejects_path: Path, *, 
 @click.option("--kind", type=click.Choice(["auto", "epcis", "template", "samr"]), default="auto", show_default=True,
               help="Loader to use; auto picks by file type and headers")
 @click.option("--rejects", "rejects_path", type=click.Path(path_type=Path), default=None,
-              help="Rejects CSV (default: rejects.csv in the working directory); warnings go beside it "
-                   "(rejects-warnings.csv)")
+              help="Rejects CSV (default: rejects.csv in the working directory); warnings and the rows skipped as "
+                   "no records go beside it (rejects-warnings.csv, rejects-notes.csv)")
+@click.option("--sheet", "sheets", multiple=True, metavar="NAME",
+              help="Read this sheet of a workbook as data even if its name says 说明 (instructions); repeatable")
 @click.option("--coverage", type=click.Choice(["auto", "both", "failures-only"]), default="auto", show_default=True,
               help="What the sampling announcements' sources publish: both tables (合格 and 不合格) or failures only; "
                    "auto detects it (a source with no 合格 row loaded is failures-only)")
 @click.option("--source", "source", default=None, metavar="NAME",
               help="The publisher of the sampling announcements (default: read from 任务来源/项目名称)")
 @store_option
-def load(files: tuple[Path, ...], kind: str, rejects_path: Path | None, coverage: str, source: str | None,
-         store_url: str | None) -> None:
+def load(files: tuple[Path, ...], kind: str, rejects_path: Path | None, sheets: tuple[str, ...], coverage: str,
+         source: str | None, store_url: str | None) -> None:
     """Load EPCIS documents, CSV/Excel templates and sampling announcements.
 
     Exit code 0 when everything loaded, 1 when records were rejected (see the
     rejects CSV), 2 when a file could not be read at all. Rows stored with
     something missing (an announcement naming no sampled unit ...) are warnings:
     counted by kind and listed beside the rejects CSV; they do not change the exit
-    code. A folder loads every data file in it (CSV, Excel, JSON, XML).
+    code. Rows and sheets that are no records (合计 and 注 rows, footers, 说明
+    sheets) are skipped and listed beside it too (notes); nor do they. A folder
+    loads every data file in it (CSV, Excel, JSON, XML).
     """
     from loaders.base import DATA_SUFFIXES
 
@@ -141,7 +156,8 @@ def load(files: tuple[Path, ...], kind: str, rejects_path: Path | None, coverage
             expanded.append(f)
     with open_cli_store(store_url) as store:
         code = run_load(store, expanded, kind, rejects_path or Path(settings.rejects), echo=click.echo,
-                        progress=settings.progress, options=settings.read_options(),
+                        progress=settings.progress,
+                        options=dataclasses.replace(settings.read_options(), sheets=sheets),
                         coverage=None if coverage == "auto" else coverage.replace("-", "_"), source=source,
                         context=cli_context("load"))
     sys.exit(code)

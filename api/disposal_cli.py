@@ -29,7 +29,8 @@ from ontology.errors import InvalidRecord
 from ontology.handling import district_id
 
 from . import render
-from .cli_common import as_of_option, date_option, emit, format_option, open_cli_store, out_option, store_option
+from .cli_common import (as_of_option, cli_context, date_option, emit, format_option, open_cli_store, out_option,
+                         store_option)
 
 __all__ = ["COMMANDS", "disposal", "complaints", "indicators_cmd"]
 
@@ -97,7 +98,7 @@ def _add_step(store_url: str | None, ident: str, kind: str, day: dt.date, by: st
         local = vocab.lookup("handling_step", kind) or kind
         recs = new_step(view, subject, kind=local, date=day, by=by, today=_today(), party=party, outcome=outcome,
                         reason=reason, note=note, case=case_ref, due_day=due_day, corrects=corrects, evidence=files)
-        store.write(recs)
+        store.write(recs, context=cli_context("write", by=by, source="foodtrace step"))
     step = recs[-1]
     click.echo(f"{getattr(subject, 'number', None) or ident}: step {step.seq} {vocab.labels('handling_step')[step.kind][0]} "
                f"({step.kind}) on {step.date} recorded" + (f" with {len(files)} evidence file(s)" if files else ""))
@@ -126,7 +127,7 @@ def open_cmd(as_of: dt.date | None, dry_run: bool, store_url: str | None) -> Non
         view = ReadView(store)
         found = cases_to_open(view, as_of=as_of or default_as_of(view))
         if not dry_run and found:
-            store.write(found)
+            store.write(found, context=cli_context("write", source="foodtrace disposal open"))
     for c in found:
         click.echo(f"{c.number}\t{c.opened}\t{c.due}\t{c.sample_id}")
     click.echo(f"{len(found)} case(s) {'to open' if dry_run else 'opened'}", err=True)
@@ -151,7 +152,7 @@ def new_cmd(ref: str, trigger: str, opened: dt.date, by: str, operator: str | No
     with open_cli_store(store_url) as store:
         case = open_case(ReadView(store), trigger=trigger, ref=ref, opened=opened, by=by, today=_today(),
                          number=number, operator=operator, note=note)
-        store.write([case])
+        store.write([case], context=cli_context("write", by=by, source="foodtrace disposal new"))
     click.echo(f"{case.number} opened on {case.opened}, due {case.due} ({case.district_id})")
 
 
@@ -320,7 +321,8 @@ def letters_cmd(as_of: dt.date | None, district: str | None, out_dir: Path, reco
                     except InvalidRecord as e:
                         click.echo(f"not recorded on {r.number}: {e}", err=True)
                 if recs:
-                    store.write(recs)
+                    store.write(recs, context=cli_context("write", by=by or None,
+                                                          source="foodtrace disposal escalate"))
     for p in written:
         click.echo(str(p))
     click.echo(f"{len(written)} letter(s) as of {day.isoformat()}", err=True)
@@ -359,7 +361,7 @@ def complaint_new_cmd(number: str, operator: str, received: dt.date, kind: str, 
         c = new_complaint(ReadView(store), number=number, operator=operator, received=received, today=_today(),
                           kind=kind, channel=channel, topic=topic, description=description, rural=rural,
                           real_name=real_name, lot=lot, sample=sample)
-        store.write([c])
+        store.write([c], context=cli_context("write", source="foodtrace complaints new"))
     click.echo(f"{number} registered ({kind}), received {c.date}")
 
 

@@ -14,7 +14,6 @@ from typing import Any
 
 import click
 
-from graph.store import Store
 from ontology.errors import InvalidRecord, NotFound
 from ontology.records import PLACEHOLDERS, record_type
 
@@ -125,26 +124,13 @@ def correct(identifier: str, field: str, value: str, reason: str, table: str | N
 def delete(identifier: str, reason: str, table: str | None, by: str | None, store_url: str | None) -> None:
     """Delete one record and its aliases (its last values are kept in its history); refused while other
     records refer to it."""
+    from loaders.corrections import record_of
+
     with open_cli_store(store_url) as store:
-        rid, t = _record(store, identifier, table)
+        rid, t = record_of(store, identifier, table, option="--table")
         store.delete(t, [rid], cli_context("delete", by=by, reason=reason, source="foodtrace delete"))
     click.echo(f"已删除/deleted {t} {rid}")
 
-
-def _record(store: Store, identifier: str, table: str | None) -> tuple[str, str]:
-    from loaders.corrections import table_of
-    from ontology.records import RECORD_TYPES
-
-    rid = store.require(identifier)
-    tables = [r.table for r in RECORD_TYPES if store.get(r.table, rid) is not None]
-    if table:
-        t = table_of(table)
-        if t not in tables:
-            raise NotFound(f"{identifier!r} names no {table} record")
-        return rid, t
-    if len(tables) != 1:
-        raise InvalidRecord(f"{identifier!r} names records of several types ({', '.join(tables)}): give --table")
-    return rid, tables[0]
 
 
 @click.command("unload")

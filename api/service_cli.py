@@ -51,7 +51,7 @@ def serve(store_url: str | None, service_db: str | None, host: str | None, port:
                err=True)
     uvicorn.run("api.service.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
                 workers=workers or settings.workers, log_level=log_level, access_log=False,
-                proxy_headers=True, server_header=False)
+                proxy_headers=True, server_header=False, timeout_worker_healthcheck=settings.worker_healthcheck)
 
 
 @click.group("keys")

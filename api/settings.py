@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `foodtrace serve` listens on")
     port: int = Field(8000, description="Port `foodtrace serve` listens on")
     workers: int = Field(1, description="Worker processes of `foodtrace serve`")
+    worker_healthcheck: float = Field(60.0, gt=0, description=(
+        "Seconds a worker of `foodtrace serve --workers N` may take to answer the supervisor's health check before "
+        "it is killed and restarted (uvicorn's default, 5 s, killed workers busy building a trace index on a "
+        "loaded machine, with the requests they held)"))
     capture_limit: int = Field(5000, ge=1, description=(
         "Most EPCIS events one capture request may hold (GS1-EPCIS-Capture-Limit); more is 413"))
     capture_file_size_limit: int = Field(50_000_000, ge=1, description=(
@@ -56,6 +60,16 @@ class Settings(BaseSettings):
     audit_archive: str = Field("", description=(
         "Folder of the audit archive files (audit-YYYY-MM.jsonl.gz); empty = audit-archive beside the service "
         "database"))
+    school_alerts: bool = Field(True, description=(
+        "Each service worker raises school alerts as the store changes and sends the webhook deliveries due "
+        "(`foodtrace schools watch` does the same without the service)"))
+    school_alert_poll: float = Field(0.25, gt=0, description=(
+        "Seconds between two looks at the store's change sequence for new failing samples and due webhook deliveries"))
+    webhook_timeout: float = Field(5.0, gt=0, description="Seconds a webhook receiver has to answer one POST")
+    webhook_max_attempts: int = Field(8, ge=1, description=(
+        "Attempts to deliver one alert to one webhook subscription before it is marked failed"))
+    webhook_backoff: float = Field(10.0, ge=0, description=(
+        "Seconds before the first retry of a failed webhook delivery; doubled at each further attempt (at most an hour)"))
     public_base_url: str = Field("", description=(
         "Base URL printed in QR codes and Digital Links (e.g. https://trace.nantong.gov.cn); "
         "empty = the URL the request came in on"))
@@ -98,6 +112,11 @@ class Settings(BaseSettings):
         """The backend options of :func:`graph.store.open_store` (Neo4j credentials and database)."""
         return {k: v for k, v in (("user", self.neo4j_user), ("password", self.neo4j_password),
                                   ("database", self.neo4j_database)) if v}
+
+    def webhook_options(self) -> dict[str, Any]:
+        """How :meth:`api.webhooks.Webhooks.deliver_due` sends (time-out, attempts, back-off)."""
+        return {"timeout": self.webhook_timeout, "max_attempts": self.webhook_max_attempts,
+                "backoff": self.webhook_backoff}
 
     def read_options(self) -> ReadOptions:
         """How :mod:`loaders` read files (validation material, parallelism)."""

@@ -60,7 +60,9 @@ def main() -> int:
     rng = random.Random(args.seed)
     db = sqlite3.connect(f"file:{args.store}?mode=ro", uri=True)
     big = [r[0] for r in db.execute("SELECT sender_id FROM delivery GROUP BY sender_id ORDER BY COUNT(*) DESC LIMIT 3")]
-    ops = [r[0] for r in db.execute("SELECT id FROM operator ORDER BY id")]
+    # ids spelt from names are percent-encoded; Starlette's in-process client decodes a path twice, so such
+    # pages would 404 here only (over HTTP they open: tests/api/console/test_console_access.py)
+    ops = [r[0] for r in db.execute("SELECT id FROM operator WHERE instr(id, '%') = 0 ORDER BY id")]
     lots = [r[0] for r in db.execute("SELECT DISTINCT lot_id FROM delivery WHERE rowid % 997 = 0 LIMIT 400")]
     samples = [r[0] for r in db.execute("SELECT id FROM sample WHERE rowid % 53 = 0 LIMIT 200")]
     cases = [tuple(r) for r in db.execute("SELECT number, district_id FROM disposal_case ORDER BY number")]

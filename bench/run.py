@@ -22,6 +22,7 @@ BENCHMARKS = {
     "outbreak": "outbreak.py",  # outbreak source ranking on the 1M network's planted lots (one upstream trace per case)
     "risk": "risk.py",  # features, grades and failure-risk scores for every operator of the 1,000,000-delivery network
     "risk-real": "risk_real.py",  # the planned-sample model on ../shared/realdata, scored as issue 17 is judged
+    "schools": "schools.py",  # school alerts of the 1M city against the planted truth; load-to-alert latency
     "indicators": "indicators.py",  # demonstration-city indicators of the loaded 1M city against the generator's truth
     "console": "console.py",  # server time of each console page on the 1M store (cold, median, p90; target 200 ms)
     "api": "api.py",  # QR lookups of random lots through `foodtrace serve` under wrk (needs the 1M store)

@@ -15,7 +15,8 @@ Files, all deterministic for a seed:
   forms, 有限责任公司); and a provincial re-publisher's failures-only table a year
   (``{year}_republished_nonconforming.csv``): producers elsewhere with sparse
   histories, no sampled unit, loose produce, results as text, food-related products.
-* ``truth/``: ``planted.json``, ``latent_risk.csv``, ``imperfections.json``.
+* ``truth/``: ``planted.json``, ``latent_risk.csv``, ``imperfections.json``, ``banquets.json`` (rural banquets:
+  held, registered, large, guided per district and month; chefs' certificate expiries).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import orjson
 from ontology import vocab
 from ontology.identifiers import delivery_id
 
-from . import handling, indicators
+from . import banquets, handling, indicators
 from .events import Events
 from .flow import LOT_ORIGINS, TRANSFORM_KINDS, Flow
 from .network import KINDS, Network
@@ -760,6 +761,7 @@ def _write_truth(out: Path, net: Network, flow: Flow, ev: Events, start: date, r
     ship = _times(start, flow.d_ship)
     ann_of = {a["sample"]: a for a in ann}
     planted = []
+    school_ids = {net.canon[i] for i in range(net.n) if KINDS[int(net.kind[i])] == "SchoolCanteen"}
     for pl in ev.planted:
         lot = pl["lot"]
         samples = []
@@ -783,6 +785,8 @@ def _write_truth(out: Path, net: Network, flow: Flow, ev: Events, start: date, r
             "spread": {"lots": sorted(ev.canon_lot(net, flow, int(x)) for x in pl["lots"].tolist()),
                        "deliveries": dels,
                        "operators": sorted(net.canon[int(x)] for x in pl["stations"].tolist())},
+            # the school canteens its true spread delivered to: each must get a school alert once a sample fails
+            "schools": sorted({d["receiver"] for d in dels} & school_ids),
             "samples": samples})
     (d / "planted.json").write_bytes(orjson.dumps({"planted": planted}, option=orjson.OPT_INDENT_2))
 
@@ -872,6 +876,15 @@ def write_all(out: Path, net: Network, flow: Flow, ev: Events, rng: np.random.Ge
     (out / "truth" / "handling.json").write_bytes(handling.truth(plan))
     (out / "truth" / "indicators.json").write_bytes(indicators.truth(net, flow, ev, ann, plan, start, end))
     tr_files += ["truth/handling.json", "truth/indicators.json"]
+    # rural banquets from a stream of their own: every file above stays as it was
+    b_rows, b_truth = banquets.plan(net, np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0]), start, end,
+                                    scale)
+    for kind in ("chefs", "banquets", "banquet_guidance", "banquet_census"):
+        t_files.append(_table(out, kind, b_rows[kind]))
+    counts["banquet"] = len(b_rows["banquets"])
+    counts["chef"] = len(b_rows["chefs"])
+    (out / "truth" / "banquets.json").write_bytes(b_truth)
+    tr_files.append("truth/banquets.json")
     counts["epcis_event"] = n_events
     counts["delivery_epcis"] = int(ev.d_epcis.sum())
     counts["sample_announced"] = len(ann)

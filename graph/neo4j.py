@@ -113,6 +113,12 @@ _READ_INDEXES = {
     "test_result": ("sample_id",),  # the public lookup's results of a sample
     "handling_step": ("subject_id",),  # the history of a disposal case or complaint
     "disposal_case": ("sample_id", "district_id"),  # a sample's case; a district's cases
+    "school_alert": ("school_id", "sample_id", "district_id"),
+    "banquet": ("district_id", "date", "chef_id"),  # a district's banquets; a chef's
+    "banquet_guidance": ("banquet_id",),
+    "kitchen_day": ("canteen_id", "date"),  # a canteen's days
+    "kitchen_problem": ("canteen_id",),
+    "kitchen_camera": ("canteen_id",),  # a school's, a sample's, a district's alerts
 }
 #: rows per UNWIND query
 _CHUNK = 10000
@@ -127,7 +133,9 @@ _COLUMN_PAGE = 50_000
 #: tables whose ids are entities a user may look up (same order as the embedded store)
 _ENTITY_TABLES = ("lot", "operator", "product", "delivery", "sample", "trace_code", "certificate", "ticket",
                   "transformation", "event", "region", "case", "inspection", "complaint", "credit_record",
-                  "disposal_case", "handling_step", "evidence_file")
+                  "disposal_case", "handling_step", "evidence_file", "school_alert", "chef", "banquet",
+                  "banquet_guidance", "major_event", "kitchen_camera",
+                  "kitchen_day", "kitchen_problem")
 
 
 def _q(name: str) -> str:
@@ -845,6 +853,10 @@ class Neo4jStore(Store):
     def change_seq(self) -> int | None:
         rows = self._rows("MATCH (m:FtMeta {id: 'changes'}) RETURN m.next AS n")
         return int(rows[0]["n"]) if rows else 0
+
+    def last_batch(self) -> int | None:
+        rows = self._rows("MATCH (m:FtMeta {id: 'batches'}) RETURN m.next AS n")
+        return int(rows[0]["n"] or 0) if rows else 0
 
     def changes_since(self, seq: int, limit: int = 100_000) -> list[tuple[int, str | None]]:
         return [(int(r["s"]), r["l"]) for r in self._rows(

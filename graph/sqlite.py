@@ -667,6 +667,9 @@ class SQLiteStore(Store):
         rows = self._query(f"SELECT max(seq) FROM {_CHANGE_LOG}")
         return rows[0][0] or 0
 
+    def last_batch(self) -> int | None:
+        return self._query(f"SELECT max(id) FROM {_BATCH_TABLE}")[0][0] or 0
+
     def changes_since(self, seq: int, limit: int = 100_000) -> list[tuple[int, str | None]]:
         return [(r[0], r[1]) for r in self._query(
             f"SELECT seq, lot_id FROM {_CHANGE_LOG} WHERE seq > ? ORDER BY seq LIMIT ?", [seq, limit])]
@@ -961,4 +964,6 @@ class _Editor:
 #: tables whose ids are entities a user may look up
 _ENTITY_TABLES = ("lot", "operator", "product", "delivery", "sample", "trace_code", "certificate", "ticket",
                   "transformation", "event", "region", "case", "inspection", "complaint", "credit_record",
-                  "disposal_case", "handling_step", "evidence_file")
+                  "disposal_case", "handling_step", "evidence_file", "school_alert", "chef", "banquet",
+                  "banquet_guidance", "major_event", "kitchen_camera",
+                  "kitchen_day", "kitchen_problem")

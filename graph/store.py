@@ -53,6 +53,7 @@ __all__ = [
     "known_schemes",
     "open_store",
     "first_known",
+    "write_mark",
     "require_fields",
     "plan_filters",
     "chunks",
@@ -179,6 +180,12 @@ class Store(ABC):
         The change log lets a reader that keeps views derived from the records (the service's public
         lookups) learn which lots the writes since it last looked concern.
         """
+        return None
+
+    def last_batch(self) -> int | None:
+        """The number of the latest write (batch), or None when this backend does not number its writes: a
+        process keeping anything derived from the records compares it (with :meth:`change_seq`) to learn that
+        something, anything, was written since."""
         return None
 
     def changes_since(self, seq: int, limit: int = 100_000) -> list[tuple[int, str | None]]:
@@ -428,6 +435,14 @@ def open_store(url: str | os.PathLike[str], options: Mapping[str, Any] | None = 
 register("sqlite", "graph.sqlite", "SQLiteStore")
 for _scheme in ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"):
     register(_scheme, "graph.neo4j", "Neo4jStore")
+
+
+def write_mark(store: Any) -> tuple[int, int] | None:
+    """What a process keeping answers derived from the records compares to learn that anything was written
+    since (by any process): the change sequence and the latest batch. None where the backend keeps neither
+    (then nothing may be kept)."""
+    seq, batch = store.change_seq(), store.last_batch()
+    return None if seq is None or batch is None else (seq, batch)
 
 
 def first_known(forms: Mapping[str, list[str]], known: Mapping[str, str]) -> dict[str, str]:

@@ -80,6 +80,15 @@ class ReadView:
     def counts(self) -> dict[str, int]:
         """Number of records per table."""
         return self._store.counts()
+
+    def change_seq(self) -> int | None:
+        """The store's change sequence (see :meth:`graph.store.Store.change_seq`)."""
+        return self._store.change_seq()
+
+    def last_batch(self) -> int | None:
+        """The number of the store's latest write (see :meth:`graph.store.Store.last_batch`)."""
+        return self._store.last_batch()
+
     def columns(self, table: str, fields: Sequence[str]) -> list[tuple[Any, ...]]:
         """The named fields of every record of ``table`` as tuples (see :meth:`graph.store.Store.columns`)."""
         return self._store.columns(table, fields)

@@ -29,8 +29,9 @@ from ontology.records import Record
 if TYPE_CHECKING:
     from graph.store import Store
 
-__all__ = ["Reject", "LoadWarning", "WARNING_KINDS", "ReadOptions", "Reader", "REJECT_HEADERS", "WARNING_HEADERS",
-           "write_rejects", "write_warnings", "warnings_path", "read_data_table", "DATA_SUFFIXES"]
+__all__ = ["Reject", "LoadWarning", "WARNING_KINDS", "LoadNote", "NOTE_KINDS", "ReadOptions", "Reader",
+           "REJECT_HEADERS", "WARNING_HEADERS", "NOTE_HEADERS", "write_rejects", "write_warnings", "write_notes",
+           "warnings_path", "notes_path", "read_data_table", "DATA_SUFFIXES"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,44 @@ class LoadWarning:
         return d
 
 
+#: kinds of row or sheet that is no record and was skipped, with a note (Chinese, English)
+NOTE_KINDS: dict[str, tuple[str, str]] = {
+    "total": ("合计行", "a total row (合计, 小计, 总计)"),
+    "note": ("注释行", "a note row (注, 说明, 备注)"),
+    "footer": ("落款行", "a footer (填表人, 审核人, 日期)"),
+    "repeated_header": ("重复表头", "the header row repeated"),
+    "blank": ("空行", "only blanks, dashes or a row number"),
+    "group": ("分组标题行", "a group heading spanning the table"),
+    "instructions": ("说明工作表", "an instructions sheet (说明, 填表说明)"),
+    "no_header": ("无表头工作表", "a sheet whose headers match no table the loader reads"),
+}
+
+
+@dataclass(frozen=True)
+class LoadNote:
+    """A row or a sheet that is no record and was skipped: neither stored nor rejected, listed for the user.
+
+    ``kind`` is a key of :data:`NOTE_KINDS`; ``row`` is the spreadsheet row, or ``sheet`` for a whole sheet;
+    ``value`` what the row holds (its filled cells joined by `` | ``).
+
+    >>> LoadNote("a.xlsx", "台账", 30, "total", "合计 | 112").as_row()["label"]
+    '合计行/a total row (合计, 小计, 总计)'
+    """
+
+    file: str
+    sheet: str
+    row: int | str
+    kind: str
+    value: str
+
+    def as_row(self) -> dict[str, str]:
+        d = asdict(self)
+        d["row"] = str(d["row"])
+        d["value"] = "" if d["value"] is None else str(d["value"])[:500]
+        d["label"] = "/".join(NOTE_KINDS.get(self.kind, (self.kind, self.kind)))
+        return d
+
+
 @dataclass(frozen=True)
 class ReadOptions:
     """How files are read, as the settings say (``api.settings.Settings.read_options``).
@@ -107,6 +146,9 @@ class ReadOptions:
     epcis_schema: str | None = None
     epcis_xsd: str | None = None
     processes: int | None = None
+    #: sheets the user named (``foodtrace load --sheet``): read as data even where their name says they hold
+    #: instructions (说明), and a named sheet whose headers match nothing is a reject, not a note
+    sheets: tuple[str, ...] = ()
 
 
 class Reader(Protocol):
@@ -119,7 +161,8 @@ REJECT_HEADERS = {"file": "文件/file", "row": "行/row", "field": "字段/fiel
                   "reason": "原因/reason"}
 
 
-def _write_csv(rows: Iterable[Reject] | Iterable["LoadWarning"], headers: dict[str, str], path: Path) -> int:
+def _write_csv(rows: Iterable[Reject] | Iterable["LoadWarning"] | Iterable["LoadNote"], headers: dict[str, str],
+               path: Path) -> int:
     """Write rows (their ``as_row()``) as a UTF-8 CSV with a BOM (so that Excel opens it) under Chinese/English
     headers; return how many.
 
@@ -165,6 +208,25 @@ def warnings_path(rejects_path: Path) -> Path:
 def write_warnings(warnings: Iterable[LoadWarning], path: Path) -> int:
     """Write load warnings as a UTF-8 (with BOM) CSV; return how many."""
     return _write_csv(warnings, WARNING_HEADERS, path)
+
+
+#: notes CSV headers (rows and sheets skipped as no record): Chinese first, English after the slash
+NOTE_HEADERS = {"file": "文件/file", "sheet": "工作表/sheet", "row": "行/row", "kind": "类别/kind",
+                "label": "说明/label", "value": "内容/value"}
+
+
+def notes_path(rejects_path: Path) -> Path:
+    """The notes CSV beside a rejects CSV: ``rejects.csv`` -> ``rejects-notes.csv``.
+
+    >>> notes_path(Path("out/rejects.csv")).as_posix()
+    'out/rejects-notes.csv'
+    """
+    return rejects_path.with_name(f"{rejects_path.stem}-notes{rejects_path.suffix or '.csv'}")
+
+
+def write_notes(notes: Iterable[LoadNote], path: Path) -> int:
+    """Write the notes of skipped rows and sheets as a UTF-8 (with BOM) CSV; return how many."""
+    return _write_csv(notes, NOTE_HEADERS, path)
 
 
 def read_data_table(path: Path) -> tuple[str, list[dict[str, str]]]:

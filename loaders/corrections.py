@@ -26,14 +26,15 @@ from ontology import vocab
 from ontology.errors import FoodtraceError, InvalidRecord
 from ontology.records import PLACEHOLDERS, RECORD_TYPES, record_fields, record_type
 
-from .base import Reject
+from .base import LoadNote, Reject
+from .rows import row_text, sheets_to_read, skip_reason
 from .tables import read_tables
 from .templates import _clean, detect_kind, header_map, parse_bool, parse_date, parse_datetime, parse_number
 
 if TYPE_CHECKING:
     from graph.store import Store
 
-__all__ = ["KIND", "read", "parse_value", "field_name", "table_of", "correction_of", "BadCorrection"]
+__all__ = ["KIND", "read", "parse_value", "field_name", "table_of", "record_of", "correction_of", "BadCorrection"]
 
 #: the template kind (loaders.template_spec.TEMPLATES)
 KIND = "corrections"
@@ -56,6 +57,25 @@ def table_of(text: str) -> str | None:
         if t in (rtype.table, rtype.cls, rtype.zh) or t.lower() in (rtype.table, rtype.cls.lower()):
             return rtype.table
     return None
+
+
+def record_of(store: "Store", identifier: str, table: str | None, *, option: str = "table") -> tuple[str, str]:
+    """The canonical id and table of the one record ``identifier`` names (any identifier form), for a correction,
+    a deletion or a history: ``table`` (a name :func:`table_of` reads) picks one where the id names records of
+    several types (``option`` is how the caller spells that choice in its message). NotFound for an unknown
+    identifier or a table it names no record of; InvalidRecord where several types fit and none is given."""
+    from ontology.errors import NotFound
+
+    rid = store.require(identifier)
+    tables = [t.table for t in RECORD_TYPES if store.get(t.table, rid) is not None]
+    if table:
+        named = table_of(table)
+        if named not in tables:
+            raise NotFound(f"{identifier!r} names no {table} record")
+        return rid, named  # type: ignore[return-value]
+    if len(tables) != 1:
+        raise InvalidRecord(f"{identifier!r} names records of several types ({', '.join(tables)}): give {option}")
+    return rid, tables[0]
 
 
 def field_name(table: str, text: str) -> str | None:
@@ -157,13 +177,24 @@ def correction_of(store: "Store", cells: dict[str, str]) -> Correction:
     return c
 
 
-def read(path: str | Path, rejects: list[Reject], *, store: "Store") -> list[Correction]:
-    """The corrections of a template file's good rows; one :class:`Reject` per bad row."""
+def read(path: str | Path, rejects: list[Reject], *, store: "Store",
+         notes: list[LoadNote] | None = None) -> list[Correction]:
+    """The corrections of a template file's good rows; one :class:`Reject` per bad row, one :class:`LoadNote` per
+    row or sheet that is no record (a 合计 or 注 row, a 说明 sheet: :mod:`loaders.rows`)."""
     path = Path(path)
+    notes = notes if notes is not None else []
     out: list[Correction] = []
-    for table in read_tables(path, is_header=lambda cells: detect_kind(cells) == KIND):
+    def is_header(cells: list[str]) -> bool:
+        return detect_kind(cells) == KIND
+
+    for table in sheets_to_read(str(path), read_tables(path, is_header=is_header),
+                                lambda t: is_header(t.header), (), notes, rejects, "corrections"):
         cols = header_map(KIND, table.header)
         for row_no, cells in table.rows:
+            why = skip_reason(cells, table.header, span=table.spans.get(row_no, 0), is_header=is_header)
+            if why is not None:
+                notes.append(LoadNote(str(path), table.sheet or "", row_no, why, row_text(cells)))
+                continue
             named = {k: (cells[i] if i < len(cells) else "") for k, i in cols.items()}
             try:
                 out.append(correction_of(store, named))

@@ -8,7 +8,9 @@ announcements, then the templates that name announced samples (disposal cases an
 file that cannot be parsed, or a crash, leaves the store as it was.
 
 Exit codes: 0 when everything loaded; 1 when some records were rejected; 2 when
-a file could not be read or parsed at all. With several files, the highest.
+a file could not be read or parsed at all. With several files, the highest. Warnings (rows stored with
+something missing) and notes (rows and sheets that are no records, skipped: totals, 注 rows, 说明 sheets,
+:mod:`loaders.rows`) do not change it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from graph.store import Store, WriteContext, WriteStats
 from ontology.errors import FoodtraceError, UnreadableFile
 from ontology.records import Record, iter_missing_required
 
-from .base import LoadWarning, ReadOptions, Reject
+from .base import LoadNote, LoadWarning, ReadOptions, Reject
 from .template_spec import LATE_TEMPLATES, LOAD_ORDER
 
 #: the template applied as corrections rather than merged records (loaders.corrections)
@@ -54,9 +56,18 @@ class FileOutcome:
     rejects: list[Reject] = field(default_factory=list)
     #: rows stored with something missing or unusual (announcements: no sampled unit, text results ...)
     warnings: list[LoadWarning] = field(default_factory=list)
+    #: rows and sheets skipped as no records (totals, notes, instructions sheets ...): neither stored nor rejected
+    notes: list[LoadNote] = field(default_factory=list)
     error: str | None = None
     #: the Event records read (set by :func:`load_document`)
     events: list[Record] = field(default_factory=list)
+
+    def failed(self, error: str) -> None:
+        """The file could not be loaded (``error`` says why): nothing of it was stored, so no row is listed."""
+        self.error = error
+        self.rejects.clear()
+        self.warnings.clear()
+        self.notes.clear()
 
     @property
     def exit_code(self) -> int:
@@ -216,26 +227,21 @@ def load_files(store: Store, paths: Iterable[Path], kind: str = "auto", *,
                 else:
                     read = reader_for(k)
                     if k == "samr":
-                        read = functools.partial(read, warnings=outcome.warnings, coverage=coverage, source=source)
+                        read = functools.partial(read, warnings=outcome.warnings, coverage=coverage, source=source,
+                                                 notes=outcome.notes)
+                    elif k == "template":
+                        read = functools.partial(read, notes=outcome.notes)
                     records = read(path, outcome.rejects, store=store, options=options)
                     outcome.stats = store.write(_checked(records, outcome, store), progress=on_records, context=ctx)
             except OSError as e:
-                outcome.error = f"{path}: {e.strerror or e}"
-                outcome.rejects.clear()
-                outcome.warnings.clear()
+                outcome.failed(f"{path}: {e.strerror or e}")
             except UnreadableFile as e:
-                outcome.error = str(e)
-                outcome.rejects.clear()
-                outcome.warnings.clear()
+                outcome.failed(str(e))
             except FoodtraceError as e:
-                outcome.error = f"{path}: {e}"
-                outcome.rejects.clear()
-                outcome.warnings.clear()
+                outcome.failed(f"{path}: {e}")
             except Exception as e:  # a safety net: never a traceback; the file's batch was not written
                 log.exception("loading %s failed", path)
-                outcome.error = f"{path}: {INTERNAL} ({type(e).__name__}: {e})"
-                outcome.rejects.clear()
-                outcome.warnings.clear()
+                outcome.failed(f"{path}: {INTERNAL} ({type(e).__name__}: {e})")
         outcomes.append(outcome)
         if on_file_done:
             on_file_done(outcome)
@@ -246,7 +252,7 @@ def _correct(store: Store, path: Path, outcome: FileOutcome, context: WriteConte
     """Apply a corrections template (:mod:`loaders.corrections`): its good rows in one transaction."""
     from .corrections import read as read_corrections
 
-    corrections = read_corrections(path, outcome.rejects, store=store)
+    corrections = read_corrections(path, outcome.rejects, store=store, notes=outcome.notes)
     stats = WriteStats(received={"correction": len(corrections)})
     if corrections:
         done = store.correct(corrections, dataclasses.replace(context, kind="correction"))
@@ -277,17 +283,14 @@ def load_document(store: Store, doc: dict | bytes | str, source: str, *, rollbac
         records = list(_checked(read_document(doc, source, outcome.rejects, store=store, options=options),
                                 outcome, store))
     except UnreadableFile as e:
-        outcome.error = str(e)
-        outcome.rejects.clear()
+        outcome.failed(str(e))
         return outcome
     except FoodtraceError as e:
-        outcome.error = f"{source}: {e}"
-        outcome.rejects.clear()
+        outcome.failed(f"{source}: {e}")
         return outcome
     except Exception as e:  # a safety net: never a traceback; nothing was written
         log.exception("reading %s failed", source)
-        outcome.error = f"{source}: {INTERNAL} ({type(e).__name__}: {e})"
-        outcome.rejects.clear()
+        outcome.failed(f"{source}: {INTERNAL} ({type(e).__name__}: {e})")
         return outcome
     outcome.events = [r for r in records if r.table == "event"]
     if dry_run or (rollback and outcome.rejects) or not records:

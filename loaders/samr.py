@@ -32,8 +32,11 @@ What becomes what
   with the same result (:func:`_same_result`). The row naming where it was taken is kept; the other
   source goes to ``Sample.also_sources``, its extra failed items to the sample; in any file order.
 * ``disputed=True`` when 备注 says the named producer denies making it
-  (否认, 并非, 非其生产, 无任何关系, 假冒 ...) or the cause lay elsewhere
-  (储存不当, 经营者原因, 冷柜/冰柜 故障 ...); the remark is kept.
+  (否认, 并非由…生产, 非该公司生产, 与标称…无任何关系, 未生产过 ...), that it is
+  counterfeit (假冒, 冒用; also a producer cell noting （假冒厂名）), or that the
+  cause lay elsewhere (储存不当, 经营者原因, 冷柜/冰柜 故障 ...): the patterns
+  of ``loaders/data/disputed_remarks.csv`` (:func:`dispute_of`), each with an
+  example and a near miss; the remark is kept.
 * The plan is ``monitoring`` when the title, 公告 or 任务来源 says 风险监测, else
   ``supervisory``. The hazard class of an item comes from :data:`HAZARD_ITEMS`.
 
@@ -69,16 +72,18 @@ from ontology.records import (Alias, Operator, Product, Record, Sample, Sampling
 from ontology.times import parse_day
 from ontology.units import concentration_factor
 
-from .base import LoadWarning, ReadOptions, Reject
+from .base import LoadNote, LoadWarning, ReadOptions, Reject, read_data_table
 from .categories import samr_category
 from .measures import FORBIDDEN, NONE_DETECTED, hazard_class_of, norm_text, parse_measure
+from .rows import row_text, sheets_to_read, skip_reason
 from .tables import Table, read_tables
 from .templates import parse_date
 
 if TYPE_CHECKING:
     from graph.store import Store
 
-__all__ = ["read", "HEADERS", "parse_parties", "is_disputed", "map_headers", "publisher_of", "source_name",
+__all__ = ["read", "HEADERS", "parse_parties", "is_disputed", "dispute_of", "DisputePattern", "DISPUTE_PATTERNS",
+           "DISPUTE_TABLE_VERSION", "map_headers", "publisher_of", "source_name",
            "source_id", "task_kind_of"]
 
 def _districts() -> dict[str, tuple[str, str]]:
@@ -115,7 +120,8 @@ def _role(label: str) -> str | None:
 
 
 def _strip_name(name: str) -> str:
-    name = re.sub(r"[(（][^()（）]*(经销商|供货商|进口商|代理商|原产国|原产地|生产商|委托)[^()（）]*[)）]", "", name)
+    name = re.sub(r"[(（][^()（）]*(经销商|供货商|进口商|代理商|原产国|原产地|生产商|委托|假冒|冒用|仿冒|冒名)[^()（）]*[)）]", "",
+                  name)
     name = re.split(r"原产国|原产地", name)[0]
     return name.strip(" ：:;；,，")
 
@@ -153,26 +159,58 @@ def parse_parties(text: str) -> dict[str, str]:
     return out
 
 
-_DENIAL = re.compile(r"否认|并非|非其生产|不是其生产|非该企业生产|非该公司生产|无任何关系|无关|假冒|冒用|仿冒|伪造|"
-                     r"不是该(企业|公司)|未生产|没有生产|从未生产")
-_ELSEWHERE = re.compile(r"储存不当|贮存不当|存储不当|储藏不当|保存不当|运输不当|经营者原因|经营环节|销售环节|"
-                        r"(冷柜|冰柜|冷藏柜|冷冻柜|制冷).{0,12}(故障|异常|损坏)|故障导致")
+@dataclass(frozen=True)
+class DisputePattern:
+    """One row of ``loaders/data/disputed_remarks.csv``: a wording that takes a failure off its named producer."""
+
+    id: str
+    field: str  # remark (备注) or producer (the 标称生产企业名称 cell)
+    kind: str  # denial, counterfeit or elsewhere
+    pattern: re.Pattern[str]
+    example: str
+    near_miss: str
 
 
-def is_disputed(remark: str | None) -> bool:
-    """Whether a remark says the named producer denies it or the cause lay elsewhere.
+def _dispute_table() -> tuple[str, tuple[DisputePattern, ...]]:
+    version, rows = read_data_table(Path(__file__).with_name("data") / "disputed_remarks.csv")
+    return version, tuple(DisputePattern(r["id"], r["field"], r["kind"], re.compile(r["pattern"]), r["example"],
+                                         r["near_miss"]) for r in rows)
+
+
+#: version of loaders/data/disputed_remarks.csv, and its patterns
+DISPUTE_TABLE_VERSION, DISPUTE_PATTERNS = _dispute_table()
+
+
+def dispute_of(remark: str | None, producer: str | None = None) -> DisputePattern | None:
+    """The first pattern of :data:`DISPUTE_PATTERNS` the remark (or the producer cell) matches, else None.
+
+    The text is read after NFKC (full-width forms folded) and with its blanks removed.
+
+    >>> dispute_of("经核实，该产品非南通某某食品有限公司生产").id
+    'not_made_by'
+    >>> dispute_of("/", producer="广州奥桑味精食品有限公司（假冒厂名）").kind
+    'counterfeit'
+    """
+    texts = {"remark": remark, "producer": producer}
+    for p in DISPUTE_PATTERNS:
+        text = texts.get(p.field)
+        if text and p.pattern.search("".join(norm_text(text).split())):
+            return p
+    return None
+
+
+def is_disputed(remark: str | None, producer: str | None = None) -> bool:
+    """Whether a remark (or the producer cell's bracketed note) says the named producer denies the product, it
+    is counterfeit, or the cause lay elsewhere: :func:`dispute_of`.
 
     >>> is_disputed("经核查，标称生产企业否认生产该批次产品")
     True
     >>> is_disputed("该批次产品不合格是冷饮站存储该产品的冰柜制冷系统发生故障导致。")
     True
-    >>> is_disputed("执行标准：GB1534"), is_disputed(None)
-    (False, False)
+    >>> is_disputed("执行标准：GB1534"), is_disputed(None), is_disputed("企业对检验结果有异议，已申请复检")
+    (False, False, False)
     """
-    if not remark:
-        return False
-    s = norm_text(remark)
-    return bool(_DENIAL.search(s) or _ELSEWHERE.search(s))
+    return dispute_of(remark, producer) is not None
 
 
 # -- headers --------------------------------------------------------------------------------------
@@ -781,8 +819,8 @@ class _Reader:
     """One file's tables -> records, rejects and warnings."""
 
     def __init__(self, path: str, rejects: list[Reject], warnings: list[LoadWarning], store: "Store | None",
-                 sources: _Sources, source: str | None):
-        self.path, self.rejects, self.warnings = path, rejects, warnings
+                 sources: _Sources, source: str | None, notes: list[LoadNote]):
+        self.path, self.rejects, self.warnings, self.notes = path, rejects, warnings, notes
         self.store, self.sources, self.source = store, sources, source
         self.em = _Emitter(store)
         self._warned: set[tuple[int, str]] = set()
@@ -820,7 +858,19 @@ class _Reader:
             elif n in ("来源", "链接", "网址", "url"):
                 extra_cols["source"] = i
 
+        spans, sheet = table.spans, table.sheet or ""
+        failure_cols = {cols[k] for k in ("item", "value", "limit") if k in cols} | (
+            {combined[0]} if combined else set())
+        previous: list[str] | None = None
         for row_no, cells in table.rows:
+            why = skip_reason(cells, table.header, span=spans.get(row_no, 0), is_header=_is_header)
+            if why is not None:
+                self.notes.append(LoadNote(self.path, sheet, row_no, why, row_text(cells)))
+                continue
+            if failing_table and previous is not None:
+                cells = _continued(cells, previous, cols, failure_cols)
+            previous = cells
+
             def cell(f: str) -> str:
                 i = cols.get(f) if f in cols else extra_cols.get(f)
                 return _v(cells[i]) if i is not None and i < len(cells) else ""
@@ -1134,6 +1184,9 @@ class _Reader:
                                             spec=f["spec"] or None, category=category, producer_id=producer_id),
                                     *(("category",) if guessed else ()))
         remark = "；".join(g.remarks) or None
+        dispute = dispute_of(remark, f["producer"])
+        if dispute is not None and dispute.field == "producer" and not remark:
+            remark = f"标称生产企业名称：{f['producer']}"  # why it is disputed stays visible
         sid = ids.local_id("sample", "samr", key)
         announced = _day(f["announced"])
         if f["announced"] and announced is None:
@@ -1153,7 +1206,7 @@ class _Reader:
         g.emitted = Sample(id=sid, plan=plan, sampled_id=sampled_id, producer_id=producer_id, brand_owner_id=owner_id,
                            product_id=pid, product_name=f["product"], category=category, batch=f["batch"] or None,
                            sampled_at=_day(f["sampled_at"]), conclusion=g.conclusion, announcement=announcement,
-                           announced=announced, lab="；".join(g.labs) or None, disputed=is_disputed(remark),
+                           announced=announced, lab="；".join(g.labs) or None, disputed=dispute is not None,
                            remark=remark,
                            task=f["task"] or None, task_kind=task_kind_of(f["task"] or title), source_id=g.source,
                            province=province, samr_category=samr.code if samr else None,
@@ -1191,6 +1244,30 @@ class _Reader:
                              conclusion="nonconforming")
 
 
+def _continued(cells: list[str], previous: list[str], cols: dict[str, int], failure_cols: set[int]) -> list[str]:
+    """A row of a 不合格 table that holds only another failed item of the sample above (no 序号, no producer, no
+    sampled unit, no food: the other cells were merged in the published sheet and lost on export to CSV, or the
+    sheet left them blank) takes the sample's cells from the row above; any other row is returned as it is.
+
+    >>> cols = {"seq": 0, "producer": 1, "sampled": 2, "product": 3, "item": 4, "value": 5}
+    >>> _continued(["", "", "", "", "噻虫胺", "0.09mg/kg"], ["1", "甲厂", "乙店", "豇豆", "灭蝇胺", "1.8mg/kg"], cols,
+    ...            {4, 5})
+    ['1', '甲厂', '乙店', '豇豆', '噻虫胺', '0.09mg/kg']
+    """
+    def blank(field: str) -> bool:
+        i = cols.get(field)
+        return i is None or i >= len(cells) or not _v(cells[i])
+
+    if not all(blank(f) for f in ("seq", "producer", "sampled", "product")):
+        return cells
+    if not any(i < len(cells) and _v(cells[i]) for i in failure_cols):
+        return cells
+    width = max(len(cells), len(previous))
+    own = cells + [""] * (width - len(cells))
+    above = previous + [""] * (width - len(previous))
+    return [own[i] if i in failure_cols or own[i] else above[i] for i in range(width)]
+
+
 def _product_id(f: dict[str, str], parties: dict[str, str]) -> str | None:
     """A product per producer (its name key) and food name; a food without a producer by its name alone."""
     try:
@@ -1219,7 +1296,8 @@ def _day(text: str) -> str | None:
 
 def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = None,
          options: ReadOptions | None = None, warnings: list[LoadWarning] | None = None,
-         coverage: str | None = None, source: str | None = None) -> Iterator[Record]:
+         coverage: str | None = None, source: str | None = None,
+         notes: list[LoadNote] | None = None) -> Iterator[Record]:
     """Read an announcement table (CSV/TSV, .xlsx, .xls; every sheet), yielding its records.
 
     Parameters
@@ -1234,6 +1312,9 @@ def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = Non
         a source's stored coverage is kept where this file cannot tell.
     warnings : list, optional
         Receives one :class:`LoadWarning` per row and kind of thing missing (the row is stored).
+    notes : list, optional
+        Receives one :class:`LoadNote` per row or sheet skipped as no record (合计 and 注 rows, footers,
+        the header repeated, 说明 sheets: :mod:`loaders.rows`).
     coverage : {"both", "failures_only"}, optional
         Declared coverage of the file's sources; detected when not given.
     source : str, optional
@@ -1248,7 +1329,10 @@ def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = Non
     if coverage is not None and coverage not in ("both", "failures_only"):
         raise InvalidRecord(f"coverage must be both or failures_only, not {coverage!r}")
     sources = _Sources(store, coverage)
-    reader = _Reader(str(path), rejects, warnings if warnings is not None else [], store, sources, source)
-    for table in read_tables(path, is_header=_is_header):
+    notes = notes if notes is not None else []
+    reader = _Reader(str(path), rejects, warnings if warnings is not None else [], store, sources, source, notes)
+    for table in sheets_to_read(str(path), read_tables(path, is_header=_is_header), lambda t: _is_header(t.header),
+                                options.sheets if options is not None else (), notes, rejects,
+                                "an announcement table"):
         yield from reader.table(table)
     yield from sources.records()

@@ -12,6 +12,14 @@ is read as what it is.
   (``2026-03-01`` at midnight, else ``2026-03-01T08:30:00``); whole numbers lose
   their ``.0``.
 * .xls: xlrd >= 2; dates converted the same way.
+* Merged cells (.xlsx, .xls, HTML ``rowspan``/``colspan``): a cell merged *down*
+  over several rows of one column gives its value to each of those rows (a
+  sample whose producer, unit and food cells span its two failed items is two
+  rows of one sample); a cell merged *across* columns is one value, read at its
+  first column, and the row remembers how wide it was (:attr:`Table.spans`: a
+  note or a group heading merged across the table is told from a record by it);
+  a block merged both ways (a title or a note two rows high) is read once, at
+  its top-left. Hidden rows and columns are read like the others.
 * The header row is found even below a title row ("食品安全监督抽检不合格产品信息")
   or a blank line: it is the first row with at least half as many filled
   cells as the fullest row near the top (and at least two), unless a
@@ -42,6 +50,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 from ontology.errors import UnreadableFile
 
+from .rows import instructions_sheet
+
 __all__ = ["Table", "read_header", "read_table", "read_tables", "write_table", "detect_format"]
 
 #: how many rows at the top of a sheet are searched for the header
@@ -64,6 +74,9 @@ class Table:
     sheet: str | None = None
     #: rows above the header (title lines), as ``(row_number, cells)``
     preamble: list[tuple[int, list[str]]] = field(default_factory=list)
+    #: row number -> how many columns the merged cell holding the row's first value spans (2 or more; rows
+    #: whose first value is no merged cell are absent)
+    spans: dict[int, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -143,10 +156,12 @@ def _find_header(rows: Sequence[tuple[int, list[str]]],
 
 
 def _make_table(path: Path, raw: Iterable[tuple[int, list[str]]], sheet: str | None,
-                is_header: Callable[[list[str]], bool] | None, *, lazy: bool = False) -> Table | None:
+                is_header: Callable[[list[str]], bool] | None, *, lazy: bool = False,
+                spans: dict[int, int] | None = None) -> Table | None:
     """Split raw rows into preamble, header and data; None for an empty sheet.
 
-    With ``lazy`` the data rows are a one-pass iterator (memory stays flat for big CSVs).
+    With ``lazy`` the data rows are a one-pass iterator (memory stays flat for big CSVs). ``spans`` (filled
+    while ``raw`` is read) become :attr:`Table.spans`.
     """
     it = iter(raw)
     top: list[tuple[int, list[str]]] = []
@@ -161,7 +176,8 @@ def _make_table(path: Path, raw: Iterable[tuple[int, list[str]]], sheet: str | N
     header_row, header = top[h]
     header = [c.replace("\r", "").strip() for c in header]
     if lazy:
-        return Table(str(path), header, header_row, _lazy_rows(path, top[h + 1:], it), sheet, top[:h])  # type: ignore[arg-type]
+        return Table(str(path), header, header_row, _lazy_rows(path, top[h + 1:], it), sheet, top[:h],  # type: ignore[arg-type]
+                     spans if spans is not None else {})
     rows = top[h + 1:]
     append = rows.append
     for row in it:
@@ -170,7 +186,7 @@ def _make_table(path: Path, raw: Iterable[tuple[int, list[str]]], sheet: str | N
             append(row)
         elif any(cells):
             append((row[0], _trim(cells)))
-    return Table(str(path), header, header_row, rows, sheet, top[:h])
+    return Table(str(path), header, header_row, rows, sheet, top[:h], spans if spans is not None else {})
 
 
 def _lazy_rows(path: Path, first: list[tuple[int, list[str]]],
@@ -185,6 +201,91 @@ def _lazy_rows(path: Path, first: list[tuple[int, list[str]]],
                 yield row[0], _trim(cells)
     except UnreadableFile as e:
         raise UnreadableFile(str(path), e.reason) from None
+
+
+# -- merged cells ------------------------------------------------------------------------------
+
+#: a merged range: first row, first column, last row, last column (1-based, inclusive)
+_Range = tuple[int, int, int, int]
+
+
+def _merged(raw: Iterable[tuple[int, list[str]]], ranges: Sequence[_Range],
+            spans: dict[int, int]) -> Iterator[tuple[int, list[str]]]:
+    """Rows with the values of merged ranges spread as the module says; ``spans`` receives the row widths."""
+    down: dict[int, list[_Range]] = {}
+    across: dict[int, dict[int, int]] = {}  # row -> first column -> width
+    for rng in ranges:
+        top, left, bottom, right = rng
+        if right > left:
+            across.setdefault(top, {})[left] = right - left + 1
+        elif bottom > top:
+            down.setdefault(top, []).append(rng)
+    if not down and not across:
+        yield from raw
+        return
+    active: list[tuple[int, int, str]] = []  # (last row, column, value)
+    for n, cells in raw:
+        if active:
+            active = [a for a in active if a[0] >= n]
+            for _, col, value in active:
+                if col > len(cells):
+                    cells = cells + [""] * (col - len(cells))
+                if not cells[col - 1]:
+                    cells[col - 1] = value
+        for top, left, bottom, _ in down.get(n, ()):
+            value = cells[left - 1] if left <= len(cells) else ""
+            if value:
+                active.append((bottom, left, value))
+        if n in across:
+            first = next((i for i, c in enumerate(cells) if c), None)
+            if first is not None and first + 1 in across[n]:
+                spans[n] = across[n][first + 1]
+        yield n, cells
+
+
+def _xlsx_merged_ranges(path: Path) -> dict[str, list[_Range]]:
+    """Sheet name -> its merged ranges, read from the workbook's XML (openpyxl's read-only sheets do not say).
+
+    The ``<mergeCell ref="A1:H1"/>`` elements follow the sheet's data; the sheets' parts are found through
+    the workbook's relationships, as every spreadsheet program writes them.
+    """
+    import posixpath
+    import re
+    import zipfile
+
+    from lxml import etree
+    from openpyxl.utils.cell import range_boundaries
+
+    rel_ns = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    out: dict[str, list[_Range]] = {}
+    with zipfile.ZipFile(path) as z:
+        names = set(z.namelist())
+        root_rels = etree.fromstring(z.read("_rels/.rels"))
+        book = next((r.get("Target") for r in root_rels if r.get("Type", "").endswith("/officeDocument")),
+                    "xl/workbook.xml").lstrip("/")
+        base = posixpath.dirname(book)
+        rels_part = posixpath.join(base, "_rels", posixpath.basename(book) + ".rels")
+        targets = {}
+        if rels_part in names:
+            for r in etree.fromstring(z.read(rels_part)):
+                t = r.get("Target", "")
+                targets[r.get("Id")] = t.lstrip("/") if t.startswith("/") else posixpath.normpath(
+                    posixpath.join(base, t))
+        for sheet in etree.fromstring(z.read(book)).iter("{*}sheet"):
+            part = targets.get(sheet.get(f"{{{rel_ns}}}id"))
+            if part is None or part not in names:
+                continue
+            data = z.read(part)
+            end = data.rfind(b"sheetData>")
+            found = re.findall(rb'<(?:\w+:)?mergeCell\s[^>]*?ref="([A-Za-z]+[0-9]+:[A-Za-z]+[0-9]+)"',
+                               data[end if end > 0 else 0:])
+            if found:
+                ranges = []
+                for ref in found:
+                    left, top, right, bottom = range_boundaries(ref.decode("ascii"))
+                    ranges.append((top, left, bottom, right))
+                out[sheet.get("name")] = ranges
+    return out
 
 
 # -- CSV -------------------------------------------------------------------------------------
@@ -270,16 +371,19 @@ def _read_xlsx(path: Path, is_header, *, header_only: bool = False) -> list[Tabl
         raise UnreadableFile(str(path), f"not a readable .xlsx workbook ({type(e).__name__}: {e})") from None
     tables = []
     try:
+        merges = {} if header_only else _xlsx_merged_ranges(path)
         for ws in wb.worksheets:
             def raw(ws=ws):
                 for n, values in enumerate(ws.iter_rows(values_only=True), start=1):
                     yield n, [_cell(v) for v in values]
                     if header_only and n > _HEADER_SCAN:
                         return
-            t = _make_table(path, raw(), ws.title, is_header)
+            spans: dict[int, int] = {}
+            rows = _merged(raw(), merges.get(ws.title, ()), spans)
+            t = _make_table(path, rows, ws.title, is_header, spans=spans)
             if t is not None:
                 tables.append(t)
-                if header_only:
+                if header_only and not instructions_sheet(t.sheet):
                     break
     except UnreadableFile:
         raise
@@ -293,10 +397,13 @@ def _read_xlsx(path: Path, is_header, *, header_only: bool = False) -> list[Tabl
 def _read_xls(path: Path, data: bytes, is_header) -> list[Table]:
     import xlrd
 
-    try:
-        book = xlrd.open_workbook(file_contents=data, on_demand=True)
-    except Exception as e:
-        raise UnreadableFile(str(path), f"not a readable .xls workbook ({type(e).__name__}: {e})") from None
+    try:  # formatting_info: the merged ranges; a workbook whose formatting xlrd cannot parse is read without
+        book = xlrd.open_workbook(file_contents=data, on_demand=True, formatting_info=True)
+    except Exception:
+        try:
+            book = xlrd.open_workbook(file_contents=data, on_demand=True)
+        except Exception as e:
+            raise UnreadableFile(str(path), f"not a readable .xls workbook ({type(e).__name__}: {e})") from None
     tables = []
     try:
         for i in range(book.nsheets):
@@ -318,7 +425,9 @@ def _read_xls(path: Path, data: bytes, is_header) -> list[Table]:
                         else:
                             cells.append(_cell(c.value))
                     yield r + 1, cells
-            t = _make_table(path, raw(), sh.name, is_header)
+            spans: dict[int, int] = {}
+            ranges = [(rlo + 1, clo + 1, rhi, chi) for rlo, rhi, clo, chi in getattr(sh, "merged_cells", ())]
+            t = _make_table(path, _merged(raw(), ranges, spans), sh.name, is_header, spans=spans)
             if t is not None:
                 tables.append(t)
     except Exception as e:
@@ -337,13 +446,48 @@ def _read_html(path: Path, data: bytes, is_header) -> list[Table]:
         raise UnreadableFile(str(path), f"not a readable HTML table ({type(e).__name__})") from None
     tables = []
     for k, tab in enumerate(doc.iter("table")):
-        def raw(tab=tab):
+        spans: dict[int, int] = {}
+
+        def raw(tab=tab, spans=spans):
+            below: dict[int, tuple[int, str]] = {}  # column -> (rows still covered, value) of a rowspan
             for n, tr in enumerate(tab.iter("tr"), start=1):
-                yield n, [" ".join(td.text_content().split()) for td in tr if td.tag in ("td", "th")]
-        t = _make_table(path, raw(), f"table{k + 1}", is_header)
+                cells: list[str] = []
+                for td in (td for td in tr if td.tag in ("td", "th")):
+                    while len(cells) in below:
+                        cells.append(_html_below(below, len(cells)))
+                    text = " ".join(td.text_content().split())
+                    across, down = _span(td.get("colspan")), _span(td.get("rowspan"))
+                    if across > 1 and not any(cells):
+                        spans[n] = across
+                    if down > 1:  # the rows below: the value where one column wide, else placeholders
+                        for j in range(across):
+                            below[len(cells) + j] = (down - 1, text if across == 1 else "")
+                    cells.append(text)
+                    cells.extend([""] * (across - 1))
+                while below and len(cells) <= max(below):
+                    cells.append(_html_below(below, len(cells)) if len(cells) in below else "")
+                yield n, cells
+        t = _make_table(path, raw(), f"table{k + 1}", is_header, spans=spans)
         if t is not None:
             tables.append(t)
     return tables
+
+
+def _span(value: str | None) -> int:
+    try:
+        return max(1, min(int(value or 1), 1000))
+    except ValueError:
+        return 1
+
+
+def _html_below(below: dict[int, tuple[int, str]], col: int) -> str:
+    """The value a rowspan above gives to this row at ``col`` (and one row less of it)."""
+    left, value = below[col]
+    if left <= 1:
+        del below[col]
+    else:
+        below[col] = (left - 1, value)
+    return value
 
 
 # -- public ----------------------------------------------------------------------------------
@@ -409,9 +553,14 @@ def read_table(path: str | os.PathLike[str], *,
     return read_tables(path, is_header=is_header)[0]
 
 
+def _first_data(tables: list[Table]) -> Table:
+    return next((t for t in tables if not instructions_sheet(t.sheet)), tables[0])
+
+
 def read_header(path: str | os.PathLike[str], *,
                 is_header: Callable[[list[str]], bool] | None = None) -> list[str]:
-    """The header of the first table, reading only the top of a large CSV.
+    """The header of the first table that is not a sheet of instructions (说明, 填表说明 ...: else the first),
+    reading only the top of a large CSV.
 
     Raises
     ------
@@ -432,9 +581,9 @@ def read_header(path: str | os.PathLike[str], *,
         tables = _read_xlsx(path, is_header, header_only=True)
         if not tables:
             raise UnreadableFile(str(path), "no table: every sheet is empty")
-        return tables[0].header
+        return _first_data(tables).header
     if fmt != "csv" or not more:
-        return read_table(path, is_header=is_header).header
+        return _first_data(read_tables(path, is_header=is_header)).header
     cut = data.rfind(b"\n")
     data = data[:cut + 1] if cut > 0 else data
     text = _decode(data, path, partial=True)

@@ -74,21 +74,24 @@ import hashlib
 import math
 import re
 import unicodedata
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from ontology import identifiers as ids
-from ontology import vocab
+from ontology import times, vocab
 from ontology.errors import FoodtraceError, InvalidIdentifier, InvalidRecord
-from ontology.records import (Alias, Case, Certificate, Complaint, CreditRecord, Delivery, DisposalCase,
-                              HandlingStep, Inspection, Lot, Operator, Product, Record, Sample, TestResult, Ticket,
-                              TraceCode, Transformation, TransformationItem, with_placeholders)
-from ontology.times import BEIJING
-from ontology.units import concentration_factor, normalise_quantity
+from ontology.records import (Alias, Banquet, BanquetCensus, BanquetGuidance, Case, Certificate, Chef, Complaint,
+                              CreditRecord, Delivery, DisposalCase, HandlingStep, Inspection, KitchenCamera, KitchenDay,
+                              KitchenProblem, Lot, Operator, Product, Record, Sample, TestResult, Ticket, TraceCode,
+                              Transformation, TransformationItem, with_placeholders)
+from ontology.times import BEIJING, day_of
+from ontology.units import concentration_factor, normalise_quantity, split_quantity
 
-from .base import ReadOptions, Reject
+from .base import LoadNote, ReadOptions, Reject
 from .measures import hazard_class_of, parse_measure
 from ontology.names import operator_id_for
+from .rows import row_text, sheets_to_read, skip_reason
 from .tables import Table, read_tables, write_table
 from .template_spec import LOAD_ORDER, TEMPLATES, Template
 
@@ -109,6 +112,13 @@ __all__ = [
 ]
 
 EMPTY = frozenset({"", "/", "-", "—", "--", "－", "／"})
+#: no date in a template is earlier (the templates record trade, samples and cases of the present system)
+EARLIEST_DAY = "1990-01-01"
+#: date columns that may lie ahead (expiries, validity, deadlines, the end of a publication period); the others
+#: record what happened and may be at most a day in the future
+FUTURE_COLUMNS = frozenset({"expiry_date", "valid_until", "disposal_due", "due", "end", "health_cert_expiry"})
+#: columns of one template that may name a day to come: a banquet is registered before it is held
+FUTURE_COLUMNS_OF: dict[str, frozenset[str]] = {"banquets": frozenset({"date"})}
 
 
 class _Bad(Exception):
@@ -412,6 +422,9 @@ class _Context:
         self.exact_keys: set[str] = set()  # key forms some operator is registered under exactly
         self.histories: dict[str, list[Record]] = {}  # handling steps of a case or complaint: stored and read so far
         self.case_samples: set[str] = set()  # announced samples a disposal case of this file has taken
+        today = times.today()
+        self.today = today.isoformat()
+        self.latest_day = (today + _dt.timedelta(days=1)).isoformat()  # a day's tolerance: clocks, time zones
 
     def resolve(self, identifier: str) -> str | None:
         if self.store is None:
@@ -483,9 +496,25 @@ class _Row:
         if not s:
             return None
         try:
-            return fn(s)
+            v = fn(s)
         except InvalidRecord as e:
             raise _Bad(key, s, str(e)) from None
+        if fn is parse_date or fn is parse_datetime:
+            self._plausible(key, s, v)  # type: ignore[arg-type]
+        return v
+
+    def _plausible(self, key: str, written: str, value: str) -> None:
+        """A date before :data:`EARLIEST_DAY`, or in the future beyond a day (when the column records what
+        happened, not a deadline or an expiry: :data:`FUTURE_COLUMNS`), rejects the row naming the column."""
+        day = value[:10] if len(value) == 10 or value.endswith("+08:00") else day_of(value)
+        if day is None:
+            return
+        if day < EARLIEST_DAY:
+            raise _Bad(key, written, f"{day} is before {EARLIEST_DAY}: not a plausible date for "
+                                     f"{self.t.column(key).zh}/{key}")
+        if day > self.ctx.latest_day and key not in FUTURE_COLUMNS and key not in FUTURE_COLUMNS_OF.get(self.t.kind, ()):
+            raise _Bad(key, written, f"{day} is in the future (today is {self.ctx.today} in Beijing): "
+                                     f"{self.t.column(key).zh}/{key} records what happened")
 
     def term(self, key: str, scheme: str, *, required: bool = False) -> str | None:
         return self.conv(key, lambda s: _term(scheme, s), required=required)
@@ -515,10 +544,11 @@ class _Row:
 
     def _operator(self, key: str, s: str) -> str:
         ctx = self.ctx
-        if s.isdigit() and len(s) == 13:
-            oid = ids.operator_id(gln=_check_id(key, s, ids.valid_gln))
-        elif len(s) == 18 and _USCC_SHAPE.match(s) and not s.isdigit():
-            oid = ids.operator_id(uscc=_check_id(key, s, ids.valid_uscc))
+        code = ids.compact(s)  # a code with blanks inside is the code
+        if code.isdigit() and len(code) == 13:
+            oid = ids.operator_id(gln=_check_id(key, code, ids.valid_gln))
+        elif len(code) == 18 and _USCC_SHAPE.match(code) and not code.isdigit():
+            oid = ids.operator_id(uscc=_check_id(key, code, ids.valid_uscc))
         elif s.lower().startswith(("urn:epc:", "http://", "https://")):
             try:
                 p = ids.canonical(s)
@@ -748,6 +778,22 @@ def _normalised(q: float, unit: str) -> tuple[float, str]:
 
 
 def _qty(r: _Row, qkey: str, ukey: str, *, required: bool) -> tuple[float | None, str | None]:
+    """A quantity and its unit code. The quantity cell may carry its unit ("25.5kg", "86.5 公斤", "3头"): it
+    stands in for an empty unit column, and must mean the same as a filled one (a conflict rejects the row
+    naming both)."""
+    written = r.req(qkey) if required else r.get(qkey)
+    number, in_cell = split_quantity(written) if written and not written[-1].isdigit() else (written, "")
+    if in_cell:
+        q = r.conv(qkey, lambda _: parse_quantity(number))
+        here = r.conv(qkey, lambda _: _normalised(q, in_cell))
+        u = r.get(ukey)
+        if not u:
+            return here
+        there = r.conv(ukey, lambda s: _normalised(q, s))
+        if (here[1], round(here[0], 9)) != (there[1], round(there[0], 9)):
+            raise _Bad(qkey, written, f"the quantity {written!r} is in {in_cell} but the unit column "
+                                      f"{r.t.column(ukey).zh}/{ukey} says {u!r}")
+        return there
     q = r.conv(qkey, parse_quantity, required=required)
     u = r.req(ukey) if required else r.get(ukey)
     if q is None:
@@ -789,6 +835,9 @@ def _deliveries(r: _Row) -> None:
     producer = r.operator("producer")
     time = r.conv("ship_time", parse_datetime, required=True)
     received = r.conv("receive_time", parse_datetime)
+    if received is not None and times.epoch(received) < times.epoch(time):  # type: ignore[operator]
+        raise _Bad("receive_time", r.get("receive_time"),
+                   f"received {received} before it was shipped ({r.t.column('ship_time').zh}/ship_time {time})")
     q, u = _qty(r, "quantity", "unit", required=True)
     lid, _ = r.lot(producer=producer)
     ticket_no = r.get("ticket_number")
@@ -1154,11 +1203,153 @@ def _credit_records(r: _Row) -> None:
                         authority=r.get("authority") or None, reason=r.get("reason") or None))
 
 
+# -- 农村集体聚餐: chefs, registrations, guidance visits, census counts -------------------------------------------
+
+
+def _chef_key(r: _Row, key: str, district: str) -> str:
+    from ontology.banquets import chef_id
+
+    return chef_id(r.get(key), district)
+
+
+def _chefs(r: _Row) -> None:
+    from ontology.banquets import check_chef, chef_id
+
+    district = r.term("district", "region", required=True)
+    name = r.req("name")
+    chef = Chef(id=chef_id(r.get("health_cert_no") or name, district), name=name, district_id=district,
+                township=r.get("township") or None, phone=r.get("phone") or None,
+                health_cert_no=r.get("health_cert_no") or None,
+                health_cert_expiry=r.conv("health_cert_expiry", parse_date, required=True),
+                trained=r.conv("trained", parse_date), training=r.get("training") or None,
+                registered=r.conv("registered", parse_date))
+    try:
+        check_chef(chef)
+    except InvalidRecord as e:
+        raise _Bad("health_cert_expiry", r.get("health_cert_expiry"), str(e)) from None
+    r.emit(chef)
+
+
+def _int_at_least(low: int) -> Callable[[str], int]:
+    def conv(s: str) -> int:
+        n = parse_number(s)
+        if n != int(n) or n < low:
+            raise InvalidRecord(f"a whole number of at least {low}, not {s!r}")
+        return int(n)
+    return conv
+
+
+def _banquets(r: _Row) -> None:
+    from ontology.banquets import banquet_id, check_banquet, station_id
+
+    number = r.req("number")
+    district = r.term("district", "region", required=True)
+    chef_id_ = _chef_key(r, "chef", district) if r.get("chef") else None
+    chef = r.ctx.store.get("chef", chef_id_) if chef_id_ and r.ctx.store is not None else None
+    registered = r.conv("registered", parse_datetime, required=True)
+    b = Banquet(id=banquet_id(number), number=number, station_id=station_id(number), host=r.req("host"),
+                host_phone=r.get("host_phone") or None, kind=r.get("kind") or None,
+                date=r.conv("date", parse_date, required=True), place=r.req("place"), district_id=district,
+                township=r.get("township") or None, guests=r.conv("guests", _int_at_least(1), required=True),
+                tables=r.conv("tables", _int_at_least(0)), chef_id=chef_id_, menu=r.get("menu") or None,
+                sources=r.get("sources") or None, registered=registered, registered_by=r.get("registered_by") or None)
+    try:   # without a store the register is unknown: the chef is checked when the file is loaded into one
+        check_banquet(b if r.ctx.store is not None else replace(b, chef_id=None),
+                      registered_day=_dt.date.fromisoformat(registered[:10]), chef=chef)
+    except InvalidRecord as e:
+        key = "chef" if "chef" in str(e) else "date"
+        raise _Bad(key, r.get(key), str(e)) from None
+    r.emit(Operator(id=b.station_id, kind="RuralBanquet", name=f"{b.place}{b.kind or '集体聚餐'}（{number}）",
+                    region_id=district, address=b.place))
+    r.emit(b)
+
+
+def _banquet_guidance(r: _Row) -> None:
+    from ontology.banquets import banquet_id, guidance_id
+
+    number = r.req("banquet")
+    bid = banquet_id(number)
+    banquet = r.ctx.store.get("banquet", bid) if r.ctx.store is not None else None
+    if banquet is None and r.ctx.store is not None and not r.ctx.known("banquet", bid):
+        raise _Bad("banquet", number, f"no banquet is registered under {number!r}")
+    day = r.conv("date", parse_date, required=True)
+    if banquet is not None and _dt.date.fromisoformat(day) > _dt.date.fromisoformat(banquet.date) + _dt.timedelta(days=1):
+        raise _Bad("date", day, f"guidance dated {day} comes after banquet {number} ({banquet.date})")
+    by = r.req("by")
+    r.emit(BanquetGuidance(id=guidance_id(bid, day, by), banquet_id=bid, date=day, by=by,
+                           checked=r.get("checked") or None, problems=r.get("problems") or None,
+                           rectified=r.conv("rectified", parse_bool), note=r.get("note") or None))
+
+
+def _month(s: str) -> str:
+    s = s.strip().replace("/", "-").replace("年", "-").rstrip("月")
+    try:
+        y, m = (int(x) for x in s.split("-")[:2])
+        return f"{y:04d}-{m:02d}" if 1 <= m <= 12 and 1900 < y < 2200 else ""
+    except ValueError:
+        return ""
+
+
+def _banquet_census(r: _Row) -> None:
+    from ontology.banquets import census_id
+
+    district = r.term("district", "region", required=True)
+    month = _month(r.req("month"))
+    if not month:
+        raise _Bad("month", r.get("month"), "a month is written YYYY-MM (2026-10)")
+    r.emit(BanquetCensus(id=census_id(district, month), district_id=district, month=month,
+                         expected=r.conv("expected", _int_at_least(0), required=True),
+                         source=r.get("source") or None))
+
+
+# -- 互联网+明厨亮灶: camera connections, monitoring days, problems found ---------------------------------------------
+
+
+def _hours(s: str) -> float:
+    h = parse_number(s)
+    if not 0 <= h <= 24:
+        raise InvalidRecord(f"hours of a day are between 0 and 24, not {s!r}")
+    return h
+
+
+def _kitchen_cameras(r: _Row) -> None:
+    canteen = _known_operator(r, "canteen", required=True)
+    connected = r.conv("connected", parse_date, required=True)
+    r.emit(KitchenCamera(id=ids.local_id("kitchen_camera", canteen, connected), canteen_id=canteen,
+                         connected=connected, cameras=r.conv("cameras", _int_at_least(0)),
+                         platform=r.get("platform") or None, disconnected=r.conv("disconnected", parse_date)))
+
+
+def _kitchen_days(r: _Row) -> None:
+    canteen = _known_operator(r, "canteen", required=True)
+    day = r.conv("date", parse_date, required=True)
+    online, expected = r.conv("online_hours", _hours), r.conv("expected_hours", _hours)
+    if online is not None and expected is not None and online > expected:
+        raise _Bad("online_hours", r.get("online_hours"), f"online {online} h is more than the {expected} working hours")
+    r.emit(KitchenDay(id=ids.local_id("kitchen_day", canteen, day), canteen_id=canteen, date=day,
+                      online_hours=online, expected_hours=expected,
+                      tickets_uploaded=r.conv("tickets_uploaded", parse_bool),
+                      menu_uploaded=r.conv("menu_uploaded", parse_bool)))
+
+
+def _kitchen_problems(r: _Row) -> None:
+    canteen = _known_operator(r, "canteen", required=True)
+    found, text = r.conv("found", parse_date, required=True), r.req("description")
+    rectified = r.conv("rectified", parse_date)
+    if rectified and rectified < found:
+        raise _Bad("rectified", rectified, f"put right ({rectified}) before it was found ({found})")
+    key = hashlib.sha256(f"{canteen}\x1f{found}\x1f{text}".encode()).hexdigest()[:16]
+    r.emit(KitchenProblem(id=ids.local_id("kitchen_problem", key), canteen_id=canteen, found=found, description=text,
+                          rectified=rectified, by=r.get("by") or None))
+
+
 _HANDLERS: dict[str, Callable[[_Row], None]] = {
     "operators": _operators, "products": _products, "lots": _lots, "deliveries": _deliveries,
     "certificates": _certificates, "trace_codes": _trace_codes, "samples": _samples,
     "test_results": _test_results, "inspections": _inspections, "cases": _cases, "complaints": _complaints,
     "credit_records": _credit_records, "disposal_cases": _disposal_cases, "handling_steps": _handling_steps,
+    "chefs": _chefs, "banquets": _banquets, "banquet_guidance": _banquet_guidance, "banquet_census": _banquet_census,
+    "kitchen_cameras": _kitchen_cameras, "kitchen_days": _kitchen_days, "kitchen_problems": _kitchen_problems,
 }
 
 
@@ -1174,7 +1365,7 @@ def _prescan_operators(rows: list[tuple[int, list[str]]], cols: dict[str, int], 
         return cells[i].strip() if i is not None and i < len(cells) and cells[i] else ""
 
     for _, cells in rows:
-        gln, uscc, local = cell(cells, "gln"), cell(cells, "uscc").upper(), cell(cells, "id")
+        gln, uscc, local = ids.compact(cell(cells, "gln")), ids.compact(cell(cells, "uscc")).upper(), cell(cells, "id")
         try:
             oid = (ids.operator_id(gln=ids.valid_gln(gln)) if gln else
                    ids.operator_id(uscc=ids.valid_uscc(uscc)) if uscc else None)
@@ -1189,7 +1380,11 @@ def _prescan_operators(rows: list[tuple[int, list[str]]], cols: dict[str, int], 
             ctx.local[("operator", local)] = oid
 
 
-def _read_table(table: Table, ctx: _Context, kind: str | None) -> Iterator[Record]:
+def _is_template_header(cells: list[str]) -> bool:
+    return detect_kind(cells) is not None
+
+
+def _read_table(table: Table, ctx: _Context, kind: str | None, notes: list[LoadNote]) -> Iterator[Record]:
     headers = table.header
     kind = kind or detect_kind(headers)
     if kind is None:
@@ -1214,7 +1409,12 @@ def _read_table(table: Table, ctx: _Context, kind: str | None) -> Iterator[Recor
     if kind == "operators":
         rows = list(rows)  # operator files are small: a first pass lets a stall name a market on a later row
         _prescan_operators(rows, cols, ctx)
+    spans, sheet = table.spans, table.sheet or ""
     for row_no, cells in rows:
+        why = skip_reason(cells, headers, span=spans.get(row_no, 0), is_header=_is_template_header)
+        if why is not None:
+            notes.append(LoadNote(ctx.path, sheet, row_no, why, row_text(cells)))
+            continue
         row = _Row(ctx, template, cols, headers, cells)
         try:
             if handler is None:
@@ -1235,8 +1435,13 @@ def _read_table(table: Table, ctx: _Context, kind: str | None) -> Iterator[Recor
 
 
 def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = None,
-         options: ReadOptions | None = None, kind: str | None = None) -> Iterator[Record]:
+         options: ReadOptions | None = None, kind: str | None = None,
+         notes: list[LoadNote] | None = None) -> Iterator[Record]:
     """Read a template file (every sheet of a workbook), yielding the records of its good rows.
+
+    Rows that are no records (totals, 注 rows, footers, the header repeated, rows of dashes, group
+    headings: :func:`loaders.rows.skip_reason`) and sheets of instructions (说明, or a sheet matching no
+    template beside one that does: :func:`loaders.rows.plan_sheets`) are skipped, each with a note.
 
     Parameters
     ----------
@@ -1248,6 +1453,8 @@ def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = Non
         Read only, to resolve local numbers and identifiers loaded before.
     kind : str, optional
         A template kind; detected from each sheet's headers if None.
+    notes : list, optional
+        Receives one :class:`LoadNote` per row or sheet skipped as no record.
 
     Raises
     ------
@@ -1259,10 +1466,12 @@ def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = Non
     if kind is not None and kind not in TEMPLATES:
         raise KeyError(f"unknown template {kind!r}; known: {', '.join(TEMPLATES)}")
     path = Path(path)
-    tables = read_tables(path, is_header=lambda cells: detect_kind(cells) is not None, lazy=True)
+    tables = read_tables(path, is_header=_is_template_header, lazy=True)
     ctx = _Context(path, rejects, store)
-    for table in tables:
-        yield from _read_table(table, ctx, kind)
+    notes = notes if notes is not None else []
+    for table in sheets_to_read(ctx.path, tables, lambda t: kind is not None or detect_kind(t.header) is not None,
+                                options.sheets if options is not None else (), notes, rejects, "a template"):
+        yield from _read_table(table, ctx, kind, notes)
 
 
 # -- blank templates and documentation ---------------------------------------------------------

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import unquote
@@ -46,6 +47,7 @@ __all__ = [
     "valid_gln",
     "valid_sscc",
     "valid_uscc",
+    "compact",
     "uscc_check_char",
     "org_code_check_char",
     "USCC_ALPHABET",
@@ -133,10 +135,27 @@ def gs1_check_digit(body: str) -> int:
     return (10 - total % 10) % 10
 
 
+_BLANK = re.compile(r"\s")
+
+
+def compact(s: object) -> str:
+    """A code as written, without blanks anywhere (a clerk's ``9132 0602 ...``, a non-breaking or
+    ideographic space, a zero-width one) and in half-width forms (NFKC: ``９１３２`` is ``9132``).
+    Codes are compared, validated and keyed in this form.
+
+    >>> compact(" 9135 0100M000100Y43 "), compact("９１３５\u3000０１００"), compact("0614141\u200b008889")
+    ('91350100M000100Y43', '91350100', '0614141008889')
+    """
+    t = str(s).strip()
+    if t.isascii() and not _BLANK.search(t):
+        return t
+    return "".join(unicodedata.normalize("NFKC", t).replace("\u200b", "").replace("\ufeff", "").split())
+
+
 def _check(kind: str, s: str, lengths: tuple[int, ...]) -> str:
     if s is None:
         raise InvalidIdentifier(f"{kind} is empty")
-    code = str(s).strip()
+    code = compact(s)
     if not code:
         raise InvalidIdentifier(f"{kind} is empty")
     if not _DIGITS.fullmatch(code):
@@ -219,10 +238,11 @@ def org_code_check_char(body: str) -> str:
 
 
 def valid_uscc(s: str) -> str:
-    """Validate an 18-character unified social credit code and return it upper-cased.
+    """Validate an 18-character unified social credit code and return it upper-cased, without blanks
+    (:func:`compact`).
 
-    >>> valid_uscc("91350100m000100y43")
-    '91350100M000100Y43'
+    >>> valid_uscc("91350100m000100y43"), valid_uscc("9135 0100 M000 100Y43")
+    ('91350100M000100Y43', '91350100M000100Y43')
     >>> valid_uscc("91350100M000100Y44")
     Traceback (most recent call last):
     ...
@@ -230,7 +250,7 @@ def valid_uscc(s: str) -> str:
     """
     if s is None or not str(s).strip():
         raise InvalidIdentifier("USCC is empty")
-    code = str(s).strip().upper()
+    code = compact(s).upper()
     if len(code) != 18:
         raise InvalidIdentifier(f"USCC {code!r} has {len(code)} characters, expected 18")
     bad = [c for c in code if c not in _USCC_VALUE]

@@ -111,7 +111,8 @@ _CBV = {
     ("event", "disposition"): ("Disp-", "urn:epcglobal:cbv:disp:"),
     ("retraction", "reason"): ("ER-", "urn:epcglobal:cbv:er:"),
 }
-_SPLIT = {("retraction", "corrective_ids"), ("handling_step", "evidence_ids")}
+_SPLIT = {("retraction", "corrective_ids"), ("handling_step", "evidence_ids"), ("major_event", "kitchen_ids"),
+          ("major_event", "supplier_ids")}
 _SKIP = {("event", "body")}
 _TYPE = RDF.type
 _XSD_DECIMAL, _XSD_INTEGER, _XSD_BOOLEAN = (str(XSD[t]) for t in ("decimal", "integer", "boolean"))

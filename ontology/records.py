@@ -60,6 +60,15 @@ __all__ = [
     "DisposalCase",
     "HandlingStep",
     "EvidenceFile",
+    "SchoolAlert",
+    "Chef",
+    "Banquet",
+    "BanquetGuidance",
+    "BanquetCensus",
+    "MajorEvent",
+    "KitchenCamera",
+    "KitchenDay",
+    "KitchenProblem",
     "Alias",
     "Event",
     "Retraction",
@@ -611,6 +620,187 @@ class EvidenceFile(Record):
 
 
 @dataclass(frozen=True, slots=True)
+class SchoolAlert(Record):
+    """校园食品安全预警: a school canteen's real-time alert, raised once per school and cause.
+
+    ``kind`` is ``failed_sample`` (a nonconforming sample of a lot that reached the school, of a lot it was
+    made from, of one made from it or of another made from the same lot: ``relation`` same_lot, upstream,
+    downstream or common_origin), ``supplier_grade`` (a
+    supplier of the school graded C or D) or ``supplier_listed`` (a supplier on the 严重违法失信名单). The id
+    is derived from the school and the cause, so raising it again changes nothing.
+    """
+
+    table: ClassVar[str] = "school_alert"
+    cls: ClassVar[str] = "SchoolAlert"
+    zh: ClassVar[str] = "校园食品安全预警"
+
+    kind: str | None = col("预警类型", "kind", "failed_sample, supplier_grade or supplier_listed (school_alert_kind "
+                           "scheme)", required=True)
+    school_id: str | None = col("学校食堂", "school", "the school canteen", required=True)
+    district_id: str | None = col("所属区县", "district", "the school's district")
+    raised: str | None = col("预警时间", "raised", "time the alert was raised", required=True, type="datetime")
+    sample_id: str | None = col("不合格样品", "sample", "the nonconforming sample (failed_sample)")
+    lot_id: str | None = col("到校批次", "lot", "the lot the school received (failed_sample)")
+    sample_lot_id: str | None = col("样品批次", "sample_lot", "the failing sample's lot")
+    delivery_id: str | None = col("到校交付", "delivery", "the delivery that brought the lot into the school")
+    relation: str | None = col("批次关系", "relation", "same_lot, upstream, downstream or common_origin: where the failing "
+                               "lot lies from the school's lot")
+    tier: str | None = col("可信度", "tier", "certain or possible")
+    supplier_id: str | None = col("供应商", "supplier", "the school's supplier concerned")
+    grade: str | None = col("供应商风险等级", "grade", "the supplier's risk grade in effect")
+    credit_record_id: str | None = col("失信记录", "credit_record", "the serious-dishonesty list entry")
+    message: str | None = col("预警内容", "message", "the alert in one Chinese sentence", required=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Chef(Record):
+    """乡村厨师: a chef of rural banquets in the district's register (health certificate, training)."""
+
+    table: ClassVar[str] = "chef"
+    cls: ClassVar[str] = "Chef"
+    zh: ClassVar[str] = "乡村厨师"
+
+    name: str | None = col("姓名", "name", "the chef's name", required=True, private=True)
+    district_id: str | None = col("所属区县", "district", "district of the register", required=True)
+    township: str | None = col("乡镇", "township", "township")
+    phone: str | None = col("联系电话", "phone", "phone", private=True)
+    health_cert_no: str | None = col("健康证编号", "health_cert_no", "health certificate number", private=True)
+    health_cert_expiry: str | None = col("健康证有效期至", "health_cert_expiry", "last day the health certificate is "
+                                         "valid", required=True, type="date")
+    trained: str | None = col("最近培训日期", "trained", "day of the latest food-safety training", type="date")
+    training: str | None = col("培训内容", "training", "what the latest training covered")
+    registered: str | None = col("登记日期", "registered", "day entered in the register", type="date")
+
+
+@dataclass(frozen=True, slots=True)
+class Banquet(Record):
+    """农村集体聚餐: the registration (报备) of a rural collective banquet.
+
+    ``station_id`` is the banquet's station in the trace graph (an Operator of kind ``RuralBanquet``, written
+    with it): the ingredients are deliveries to it, so traces reach it and an outbreak can start from its guests.
+    """
+
+    table: ClassVar[str] = "banquet"
+    cls: ClassVar[str] = "Banquet"
+    zh: ClassVar[str] = "农村集体聚餐"
+
+    number: str | None = col("报备编号", "number", "registration number", required=True)
+    station_id: str | None = col("聚餐站点", "station", "the banquet's station (Operator of kind RuralBanquet)",
+                                 required=True)
+    host: str | None = col("举办者", "host", "the household holding it", required=True, private=True)
+    host_phone: str | None = col("举办者电话", "host_phone", "the host's phone", private=True)
+    kind: str | None = col("聚餐类型", "kind", "occasion: 婚宴 寿宴 丧宴 满月宴 升学宴 其他")
+    date: str | None = col("聚餐日期", "date", "day of the banquet", required=True, type="date")
+    place: str | None = col("聚餐地点", "place", "where it is held", required=True)
+    district_id: str | None = col("所属区县", "district", "district", required=True)
+    township: str | None = col("乡镇", "township", "township")
+    guests: int | None = col("就餐人数", "guests", "number of guests", required=True, type="int")
+    tables: int | None = col("桌数", "tables", "number of tables", type="int")
+    chef_id: str | None = col("厨师", "chef", "the rural chef cooking (Chef id)")
+    menu: str | None = col("菜单", "menu", "menu as registered")
+    sources: str | None = col("食材来源", "sources", "where the ingredients come from, as declared")
+    registered: str | None = col("报备时间", "registered", "time registered", required=True, type="datetime")
+    registered_by: str | None = col("报备受理人", "registered_by", "who took the registration")
+
+
+@dataclass(frozen=True, slots=True)
+class BanquetGuidance(Record):
+    """现场指导: an on-site guidance visit at a rural banquet."""
+
+    table: ClassVar[str] = "banquet_guidance"
+    cls: ClassVar[str] = "BanquetGuidance"
+    zh: ClassVar[str] = "聚餐现场指导"
+
+    banquet_id: str | None = col("聚餐", "banquet", "the banquet (Banquet id)", required=True)
+    date: str | None = col("指导日期", "date", "day of the visit", required=True, type="date")
+    by: str | None = col("指导人员", "by", "who gave the guidance", required=True)
+    checked: str | None = col("检查内容", "checked", "what was checked")
+    problems: str | None = col("发现问题", "problems", "problems found")
+    rectified: bool | None = col("当场整改", "rectified", "the problems were put right on the spot", type="bool")
+    note: str | None = col("备注", "note", "note")
+
+
+@dataclass(frozen=True, slots=True)
+class BanquetCensus(Record):
+    """农村集体聚餐摸底: how many banquets the census expects in a district and month."""
+
+    table: ClassVar[str] = "banquet_census"
+    cls: ClassVar[str] = "BanquetCensus"
+    zh: ClassVar[str] = "农村集体聚餐摸底"
+
+    district_id: str | None = col("所属区县", "district", "district", required=True)
+    month: str | None = col("月份", "month", "month, YYYY-MM", required=True)
+    expected: int | None = col("摸底数", "expected", "banquets the census expects", required=True, type="int")
+    source: str | None = col("摸底来源", "source", "where the count comes from")
+
+
+@dataclass(frozen=True, slots=True)
+class MajorEvent(Record):
+    """重大活动: a major event under food-safety assurance, its kitchens and designated suppliers."""
+
+    table: ClassVar[str] = "major_event"
+    cls: ClassVar[str] = "MajorEvent"
+    zh: ClassVar[str] = "重大活动"
+
+    name: str | None = col("活动名称", "name", "name of the event", required=True)
+    level: str | None = col("保障级别", "level", "national, provincial, municipal or district", required=True)
+    start: str | None = col("开始日期", "start", "first day", required=True, type="date")
+    end: str | None = col("结束日期", "end", "last day (not before the first)", required=True, type="date")
+    venues: str | None = col("活动场馆", "venues", "venues as named, separated by ；")
+    kitchen_ids: str | None = col("保障厨房", "kitchens", "the kitchens serving it (operator ids), space separated")
+    supplier_ids: str | None = col("定点供应商", "suppliers", "designated suppliers (operator ids), space separated")
+    district_id: str | None = col("所属区县", "district", "district")
+    organiser: str | None = col("主办单位", "organiser", "who organises it")
+    created: str | None = col("登记时间", "created", "time it was entered", type="datetime")
+
+
+@dataclass(frozen=True, slots=True)
+class KitchenCamera(Record):
+    """明厨亮灶接入: a canteen's cameras connected to the 互联网+明厨亮灶 platform."""
+
+    table: ClassVar[str] = "kitchen_camera"
+    cls: ClassVar[str] = "KitchenCamera"
+    zh: ClassVar[str] = "明厨亮灶接入"
+
+    canteen_id: str | None = col("食堂", "canteen", "the canteen (operator id)", required=True)
+    connected: str | None = col("接入日期", "connected", "day connected", required=True, type="date")
+    cameras: int | None = col("摄像头数", "cameras", "cameras connected", type="int")
+    platform: str | None = col("接入平台", "platform", "platform")
+    disconnected: str | None = col("断开日期", "disconnected", "day the connection ended", type="date")
+
+
+@dataclass(frozen=True, slots=True)
+class KitchenDay(Record):
+    """明厨亮灶日志: one school day of a canteen: hours online against working hours, tickets and menu uploaded."""
+
+    table: ClassVar[str] = "kitchen_day"
+    cls: ClassVar[str] = "KitchenDay"
+    zh: ClassVar[str] = "明厨亮灶日志"
+
+    canteen_id: str | None = col("食堂", "canteen", "the canteen (operator id)", required=True)
+    date: str | None = col("日期", "date", "the school day", required=True, type="date")
+    online_hours: float | None = col("在线时长", "online_hours", "hours online in working hours", type="float")
+    expected_hours: float | None = col("应在线时长", "expected_hours", "working hours of the day", type="float")
+    tickets_uploaded: bool | None = col("票据已上传", "tickets_uploaded", "the day's tickets were uploaded", type="bool")
+    menu_uploaded: bool | None = col("菜谱已上传", "menu_uploaded", "the day's menu was uploaded", type="bool")
+
+
+@dataclass(frozen=True, slots=True)
+class KitchenProblem(Record):
+    """明厨亮灶发现问题: a problem found at a canteen and the day it was put right."""
+
+    table: ClassVar[str] = "kitchen_problem"
+    cls: ClassVar[str] = "KitchenProblem"
+    zh: ClassVar[str] = "明厨亮灶发现问题"
+
+    canteen_id: str | None = col("食堂", "canteen", "the canteen (operator id)", required=True)
+    found: str | None = col("发现日期", "found", "day found", required=True, type="date")
+    description: str | None = col("问题描述", "description", "what was found", required=True)
+    rectified: str | None = col("整改完成日期", "rectified", "day put right", type="date")
+    by: str | None = col("发现人", "by", "who found it")
+
+
+@dataclass(frozen=True, slots=True)
 class Alias(Record):
     """Another form of an entity's identifier (EPC URN, bare code, local trace code ...).
 
@@ -670,7 +860,8 @@ RECORD_TYPES: tuple[type[Record], ...] = (
     Region, Operator, Product, Lot, Delivery, Transformation, TransformationItem, Certificate,
     Ticket, TraceCode, Sample, TestResult, Inspection, Case, Complaint, CreditRecord,
     Alias, Event, Retraction, RiskAssessment, GradeOverride, SamplingSource, DisposalCase, HandlingStep,
-    EvidenceFile,
+    EvidenceFile, SchoolAlert, Chef, Banquet, BanquetGuidance, BanquetCensus,
+    MajorEvent, KitchenCamera, KitchenDay, KitchenProblem,
 )
 _BY_TABLE = {t.table: t for t in RECORD_TYPES}
 

@@ -58,6 +58,7 @@ __all__ = [
     "UNIT_CODES",
     "normalise_unit",
     "normalise_quantity",
+    "split_quantity",
     "to_kg",
     "unit_label",
     "normalise_concentration_unit",
@@ -141,6 +142,28 @@ def normalise_unit(text: object) -> str:
         return t
     raise InvalidRecord(f"unknown unit {t!r}; use 千克/kg/KGM, 克/g, 吨/t, 升/L, 毫升/mL, 头/只/个/件 (H87), "
                         "箱, 袋, 盒, 瓶, 桶 or a UN/CEFACT code")
+
+
+#: a number, then a unit word (no digits) after optional blanks: "25.5kg", "86.5 公斤", "1,200 斤", "3头"
+_WITH_UNIT = re.compile(r"^([+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|[+-]?\.\d+)\s*([^\d\s.,+-][^\d]*?)$")
+
+
+def split_quantity(text: object) -> tuple[str, str]:
+    """A quantity cell written with its unit, split: ``(number as written, unit as written)``.
+
+    The unit part is what follows the number (it is not checked here: :func:`normalise_quantity` does);
+    a cell without one gives ``(cell, "")``.
+
+    >>> split_quantity("25.5kg"), split_quantity("86.5 公斤"), split_quantity("3头")
+    (('25.5', 'kg'), ('86.5', '公斤'), ('3', '头'))
+    >>> split_quantity("1,200斤"), split_quantity("120")
+    (('1,200', '斤'), ('120', ''))
+    """
+    t = _clean(text)
+    m = _WITH_UNIT.match(t)
+    if m is None:
+        return t, ""
+    return m.group(1), m.group(2).strip()
 
 
 def normalise_quantity(quantity: float, unit: object) -> tuple[float, str]:

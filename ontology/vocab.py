@@ -355,6 +355,100 @@ class FT(_rdflib_namespace.DefinedNamespace):
     uploadedAt: URIRef
     uploadedBy: URIRef
 
+    # 校园食品安全 (school alerts): classes and properties
+    SchoolAlert: URIRef
+    alertCreditRecord: URIRef
+    alertDelivery: URIRef
+    alertDistrict: URIRef
+    alertGrade: URIRef
+    alertKind: URIRef
+    alertLot: URIRef
+    alertMessage: URIRef
+    alertRaised: URIRef
+    alertRelation: URIRef
+    alertSample: URIRef
+    alertSampleLot: URIRef
+    alertSchool: URIRef
+    alertSupplier: URIRef
+    alertTier: URIRef
+
+    # 农村集体聚餐 (rural banquets): classes and properties
+    Chef: URIRef
+    Banquet: URIRef
+    BanquetGuidance: URIRef
+    BanquetCensus: URIRef
+    RuralBanquet: URIRef
+    chefName: URIRef
+    chefDistrict: URIRef
+    chefTownship: URIRef
+    chefPhone: URIRef
+    healthCertNumber: URIRef
+    healthCertExpiry: URIRef
+    chefTrained: URIRef
+    chefTraining: URIRef
+    chefRegistered: URIRef
+    banquetNumber: URIRef
+    banquetStation: URIRef
+    banquetHost: URIRef
+    banquetHostPhone: URIRef
+    banquetKind: URIRef
+    banquetDate: URIRef
+    banquetPlace: URIRef
+    banquetDistrict: URIRef
+    banquetTownship: URIRef
+    banquetGuests: URIRef
+    banquetTables: URIRef
+    banquetChef: URIRef
+    banquetMenu: URIRef
+    banquetSources: URIRef
+    banquetRegistered: URIRef
+    banquetRegisteredBy: URIRef
+    guidanceOf: URIRef
+    guidanceDate: URIRef
+    guidanceBy: URIRef
+    guidanceChecked: URIRef
+    guidanceProblems: URIRef
+    guidanceRectified: URIRef
+    guidanceNote: URIRef
+    censusDistrict: URIRef
+    censusMonth: URIRef
+    censusExpected: URIRef
+    censusSource: URIRef
+
+    # 重大活动 (major events): class and properties
+    MajorEvent: URIRef
+    eventName: URIRef
+    eventLevel: URIRef
+    eventStart: URIRef
+    eventEnd: URIRef
+    eventVenues: URIRef
+    eventKitchen: URIRef
+    designatedSupplier: URIRef
+    eventDistrict: URIRef
+    eventOrganiser: URIRef
+    eventCreated: URIRef
+
+    # 互联网+明厨亮灶 (canteen monitoring): classes and properties
+    KitchenCamera: URIRef
+    KitchenDay: URIRef
+    KitchenProblem: URIRef
+    cameraCanteen: URIRef
+    cameraConnected: URIRef
+    cameraCount: URIRef
+    cameraPlatform: URIRef
+    cameraDisconnected: URIRef
+    dayCanteen: URIRef
+    dayDate: URIRef
+    onlineHours: URIRef
+    expectedHours: URIRef
+    ticketsUploaded: URIRef
+    menuUploaded: URIRef
+    problemCanteen: URIRef
+    problemFound: URIRef
+    problemDescription: URIRef
+    problemRectified: URIRef
+    problemBy: URIRef
+
 
 class FieldProperty(NamedTuple):
     """The ontology property that carries one record field.

@@ -50,7 +50,8 @@ def grades_page(request: Request, view: ViewDep, district: str = Query("", max_l
     from ..grades import graded_operators
 
     chosen, ops = graded_operators(view, district=district or None, kind=kind or None, grade=grade or None,
-                                   source=source or None, published=None if not published else published == "yes")
+                                   source=source or None, published=None if not published else published == "yes",
+                                   table=request.app.state.grade_table)
     page = chosen[offset:offset + _PAGE]
     audit_entities(request, *(e.operator_id for e in page))
     rows = [{"e": e, "op": ops.get(e.operator_id)} for e in page]

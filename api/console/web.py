@@ -29,6 +29,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from graph.store import write_mark
 from ontology.errors import FoodtraceError
 
 from ..service.security import audit_state, authorize
@@ -263,7 +264,8 @@ def install_errors(app: FastAPI) -> None:
 
 
 class Memo:
-    """Answers of heavy reads kept per process until the store changes (at most ``size``, least recent dropped)."""
+    """Answers of heavy reads kept per process until anything is written to the store (:func:`graph.store.write_mark`:
+    a disposal step or a complaint moves it too), at most ``size``, the least recent dropped."""
 
     def __init__(self, size: int = 64):
         self.size = size
@@ -271,7 +273,7 @@ class Memo:
         self._lock = threading.Lock()
 
     def get(self, store: Any, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-        seq = store.change_seq()
+        seq = write_mark(store)
         with self._lock:
             hit = self._items.get(key)
             if hit is not None and hit[0] == seq and seq is not None:

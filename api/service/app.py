@@ -24,8 +24,12 @@ from graph.store import open_store
 from ontology.processes import die_with_parent
 
 from .. import console
+from ..grades import GradeTable
 from ..settings import Settings, get_settings
-from . import admin, capture, credit, disposal, investigate, problems, public, records
+from . import (admin, banquets, capture, credit, disposal, events, investigate, problems, public, records,
+               schools)
+from ..school_alerts import AlertChecker, AlertWorker
+from ..webhooks import Webhooks
 from .hardening import RateLimitMiddleware, SecurityHeadersMiddleware
 from .projection import PublicViews
 from .tracing import TraceIndexHolder
@@ -64,9 +68,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.public_views = PublicViews(settings.service_db, app.state.store)
         app.state.accounts = console.open_accounts(settings)
         app.state.trace_index = TraceIndexHolder(app.state.store, settings.trace_index)
+        app.state.trace_index.current()  # start building now: an investigator's first trace should not wait
+        app.state.grade_table = GradeTable()
+        app.state.webhooks = Webhooks(settings.service_db)
+        worker = None
+        if settings.school_alerts:
+            worker = AlertWorker(AlertChecker(app.state.store, app.state.webhooks, index=app.state.trace_index.current),
+                                 poll=settings.school_alert_poll, deliver=settings.webhook_options())
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()
+            app.state.webhooks.close()
             app.state.accounts.close()
             app.state.public_views.close()
             app.state.store.close()
@@ -80,6 +95,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                       {"name": "disposal", "description": "核查处置与投诉举报 / disposal cases, complaints, "
                                                           "indicators (district officers act on their own district)"},
                       {"name": "records", "description": "记录更正与删除 / history, corrections, deletion, erasure"},
+                      {"name": "schools", "description": "校园食品安全 / school alerts, supply lists, webhook "
+                                                         "subscriptions"},
+                      {"name": "banquets", "description": "农村集体聚餐 / banquet registrations, chefs, guidance, "
+                                                          "reminders, statistics (district officers: own district)"},
+                      {"name": "events", "description": "重大活动食品安全保障 / major events, supplier vetting report"},
                       {"name": "capture", "description": "数据采集 / EPCIS capture and template uploads"},
                       {"name": "admin", "description": "管理 / audit log"},
                   ])
@@ -93,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "store": app.state.store.name, "version": API_VERSION}
 
-    for module in (public, investigate, credit, disposal, records, capture, admin):
+    for module in (public, investigate, credit, disposal, records, schools, banquets, events, capture, admin):
         app.include_router(module.router)
     console.install(app)
     return app

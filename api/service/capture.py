@@ -193,6 +193,14 @@ class UploadReject(BaseModel):
     reason: str
 
 
+class UploadNote(BaseModel):
+    sheet: str = Field(description="the sheet of a workbook (empty for a CSV)")
+    row: str = Field(description="the spreadsheet row skipped, or `sheet` for a whole sheet")
+    kind: str = Field(description="total, note, footer, repeated_header, blank, group, instructions or no_header")
+    label: str = Field(description="what kind of row it is, Chinese/English")
+    value: str = Field(description="what the row holds (its filled cells joined by ` | `)")
+
+
 class UploadFileResult(BaseModel):
     file: str = Field(description="the file name as uploaded")
     kind: str = Field(description="loader: epcis, template or samr")
@@ -204,6 +212,8 @@ class UploadFileResult(BaseModel):
     rejected: int = Field(description="rows / records refused")
     error: str | None = Field(None, description="why the file could not be read at all")
     rejects: list[UploadReject]
+    notes: list[UploadNote] = Field(default_factory=list, description=(
+        "rows and sheets skipped as no records (合计 and 注 rows, footers, 说明 sheets): neither stored nor rejected"))
 
 
 class UploadResult(BaseModel):
@@ -654,8 +664,8 @@ def _rejects_csv(rejects: list[dict[str, Any]]) -> bytes:
 def load_uploads(store: Any, saved: list[tuple[Path, str]], kind: str,
                  options: Any = None, actor: str | None = None) -> list[dict[str, Any]]:
     """Load the saved files as ``foodtrace load`` does (its order, one atomic batch per file): per file its outcome,
-    every rejected row and every warning (rows stored with something missing), each naming the file as sent;
-    ``actor`` is who loads them (written with each batch)."""
+    every rejected row, every warning (rows stored with something missing) and every note (rows and sheets skipped as
+    no records), each naming the file as sent; ``actor`` is who loads them (written with each batch)."""
     from loaders.load import load_files, plan_order
 
     original = {p: name for p, name in saved}
@@ -668,7 +678,8 @@ def load_uploads(store: Any, saved: list[tuple[Path, str]], kind: str,
         except (FoodtraceError, KeyError, ValueError) as e:  # a file the loader could not take at all
             log.warning("upload %s could not be loaded: %s", name, e)
             out.append({"file": name, "kind": k, "template": None, "status": "unreadable", "received": 0,
-                        "changed": 0, "rejected": 0, "error": f"{name}: {e}", "rejects": [], "warnings": []})
+                        "changed": 0, "rejected": 0, "error": f"{name}: {e}", "rejects": [], "warnings": [],
+                        "notes": []})
             continue
         rejects = []
         for r in o.rejects:
@@ -680,11 +691,13 @@ def load_uploads(store: Any, saved: list[tuple[Path, str]], kind: str,
             row = w.as_row()
             row["file"] = name
             warnings.append(row)
+        notes = [{**n.as_row(), "file": name} for n in o.notes]
         error = o.error.replace(str(path), name) if o.error else None
         out.append({"file": name, "kind": o.kind, "template": o.template,
                     "status": "unreadable" if o.error else ("rejects" if o.rejects else "ok"),
                     "received": o.stats.total_received, "changed": o.stats.total_changed,
-                    "rejected": len(o.rejects), "error": error, "rejects": rejects, "warnings": warnings})
+                    "rejected": len(o.rejects), "error": error, "rejects": rejects, "warnings": warnings,
+                    "notes": notes})
     return out
 
 

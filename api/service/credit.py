@@ -110,7 +110,7 @@ def grades(*, request: Request,
     from ..grades import graded_operators
 
     chosen, ops = graded_operators(view, district=district, kind=kind, grade=grade, source=source,
-                                   published=published)
+                                   published=published, table=request.app.state.grade_table)
     page = chosen[offset:offset + limit]
     ras = view.get_many("risk_assessment", [e.assessment_id for e in page if e.assessment_id])
     gos = view.get_many("grade_override", [e.override_id for e in page if e.override_id])

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from graph.store import WriteContext
 from graph.view import ReadView
 from ontology.errors import InvalidRecord
 from ontology.handling import district_id
@@ -31,7 +32,7 @@ from ontology.times import today
 
 from .deps import StoreDep
 from .problems import PROBLEM_JSON, PROBLEM_SCHEMA
-from .security import audit_entities, district_scope, require
+from .security import actor_of, audit_entities, district_scope, require
 from .servicedb import ApiKey
 
 __all__ = ["router", "StepIn", "scoped_subject", "add_step"]
@@ -136,7 +137,7 @@ def add_step(request: Request, store: Any, key: ApiKey, ident: str, body: StepIn
     recs = new_step(ReadView(store), subject, kind=kind, date=body.date, by=by, today=today(), party=body.party,
                     outcome=body.outcome, reason=body.reason, note=body.note, case=body.case, due_day=body.due,
                     corrects=body.corrects, evidence=files)
-    store.write(recs)
+    store.write(recs, context=WriteContext(kind="write", actor=actor_of(key), source=f"POST {request.url.path}"))
     step = recs[-1]
     audit_entities(request, step.id)
     return {"subject": subject.id, "step": to_dict(step), "evidence": [e.id for e in files]}
@@ -205,7 +206,7 @@ def new_complaint(request: Request, body: ComplaintIn, store: StoreDep,
                kind=body.kind, channel=body.channel, topic=body.topic, description=body.description,
                rural=body.rural, real_name=body.real_name, lot=body.lot, sample=body.sample)
     district_scope(key, _subject_district(view, c))
-    store.write([c])
+    store.write([c], context=WriteContext(kind="write", actor=actor_of(key), source=f"POST {request.url.path}"))
     audit_entities(request, c.id, c.operator_id)
     return {"complaint": to_dict(c)}
 

@@ -23,8 +23,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from graph.store import WriteContext
-from ontology.errors import InvalidRecord, NotFound
-from ontology.records import RECORD_TYPES
+from ontology.errors import InvalidRecord
 
 from .deps import StoreDep
 from .problems import PROBLEM_JSON, PROBLEM_SCHEMA
@@ -41,20 +40,6 @@ def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
             409: "Other records refer to it", 422: "Invalid field, value or reason"}
     return {c: {"description": text[c], "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}} for c in codes}
 
-
-def _record(store: Any, identifier: str, table: str | None) -> tuple[str, str]:
-    from loaders.corrections import table_of
-
-    rid = store.require(identifier)
-    tables = [t.table for t in RECORD_TYPES if store.get(t.table, rid) is not None]
-    if table:
-        named = table_of(table)
-        if named not in tables:
-            raise NotFound(f"{identifier!r} names no {table} record")
-        return rid, named  # type: ignore[return-value]
-    if len(tables) != 1:
-        raise InvalidRecord(f"{identifier!r} names records of several types ({', '.join(tables)}): give table")
-    return rid, tables[0]
 
 
 def _context(request: Request, key: ApiKey, kind: str, reason: str | None) -> WriteContext:
@@ -127,7 +112,9 @@ def delete(request: Request, *, record_id: str, store: StoreDep,
            reason: str = Query(..., max_length=2000, description="why (required)"),
            table: str | None = Query(None, max_length=40, description="record type where the id names several"),
            key: ApiKey = Depends(require("records.write"))) -> dict[str, Any]:
-    rid, t = _record(store, record_id, table)
+    from loaders.corrections import record_of
+
+    rid, t = record_of(store, record_id, table)
     audit_entities(request, rid)
     try:
         store.delete(t, [rid], _context(request, key, "delete", _reason(reason)))

@@ -160,3 +160,25 @@ def test_load_killed_mid_file_leaves_store_unchanged(tmp_path):
     assert stats(tmp_path) == before
     with SQLiteStore(tmp_path / "store.db") as s:
         assert s.counts()["delivery"] == 3
+
+
+def test_clean_office_files_exit_0_with_the_skipped_rows_listed(tmp_path):
+    """A clean operators list and 台账 as clerks make them (title, 合计, 注 and footer rows, a 说明 sheet): exit 0,
+    the skipped rows counted in the summary and listed in rejects-notes.csv, no rejects file."""
+    from tests.loaders import office
+
+    office.write_operators_xlsx(tmp_path / "经营户名录.xlsx")
+    office.write_ledger_xlsx(tmp_path / "进货台账.xlsx")
+    out = run("load", "经营户名录.xlsx", "进货台账.xlsx", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "合计行/a total row (合计, 小计, 总计)" in out.stdout and "rejects-notes.csv" in out.stdout
+    assert not (tmp_path / "rejects.csv").exists()
+    with (tmp_path / "rejects-notes.csv").open(encoding="utf-8-sig", newline="") as f:
+        rows = [(r["文件/file"].rsplit("/", 1)[-1], r["工作表/sheet"], r["行/row"], r["类别/kind"])
+                for r in csv.DictReader(f)]
+    assert rows == [("经营户名录.xlsx", "说明", "sheet", "instructions"), ("经营户名录.xlsx", "经营户名录", "7", "total"),
+                    ("经营户名录.xlsx", "经营户名录", "8", "note"), ("经营户名录.xlsx", "经营户名录", "9", "footer"),
+                    ("进货台账.xlsx", "填表说明", "sheet", "instructions"), ("进货台账.xlsx", "进货台账", "3", "group"),
+                    ("进货台账.xlsx", "进货台账", "11", "total"), ("进货台账.xlsx", "进货台账", "12", "note"),
+                    ("进货台账.xlsx", "进货台账", "13", "footer")]
+    assert stats(tmp_path)["counts"]["delivery"] == 6

@@ -98,6 +98,29 @@ def test_batch_is_all_or_nothing(store):
     assert sum(store.counts().values()) == 0
 
 
+def test_last_batch_moves_with_every_write_of_any_table(store):
+    """What a process caching derived answers compares: every write (a grade override too, which the change log
+    of lots does not see) moves it; a failed write leaves it."""
+    from ontology.records import GradeOverride
+
+    start = store.last_batch()
+    store.write([Operator(id="op", kind="Supermarket", name="某某超市")])
+    first = store.last_batch()
+    assert first > start
+    store.write([GradeOverride(id="ov", operator_id="op", grade="D", reason="测试", by="测试",
+                               created="2026-03-01T08:00:00+08:00")])
+    second = store.last_batch()
+    assert second > first
+
+    def broken():
+        yield Operator(id="op2", kind="Supermarket", name="乙")
+        raise RuntimeError("crash mid-batch")
+
+    with pytest.raises(RuntimeError):
+        store.write(broken())
+    assert store.last_batch() >= second and store.get("operator", "op2") is None
+
+
 def test_event_with_known_hash_is_not_stored_twice(store):
     e = Event(id="urn:uuid:1", type="ObjectEvent", time="2026-03-01T08:00:00+08:00", hash="ni:///sha-256;ab")
     store.write([e])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from loaders import categories, measures
+from loaders import categories, measures, samr
 from loaders.categories import samr_category, samr_table
 from ontology import vocab
 
@@ -21,11 +21,11 @@ def _rows(name: str) -> list[dict[str, str]]:
 
 
 def test_tables_are_versioned_and_cite_sources():
-    for name in ("samr_categories.csv", "hazard_items.csv"):
+    for name in ("samr_categories.csv", "hazard_items.csv", "disputed_remarks.csv"):
         text = (DATA / name).read_text(encoding="utf-8")
         assert re.search(r"^# version: \d{4}\.\d+$", text, re.M), name
         assert "# Sources:" in text and re.search(r"^# \[[A-Z]\d\] ", text, re.M), name
-    assert categories.TABLE_VERSION and measures.HAZARD_TABLE_VERSION
+    assert categories.TABLE_VERSION and measures.HAZARD_TABLE_VERSION and samr.DISPUTE_TABLE_VERSION
 
 
 def test_category_table_is_a_tree_with_known_terms():

@@ -12,7 +12,7 @@ from ontology.vocab import FT, lookup
 CONTRACT = {
     "operator_kind": {"Farm", "CropFarm", "AquaFarm", "Slaughterhouse", "Producer", "Workshop", "WholesaleMarket",
                       "FarmersMarket", "Stall", "Supermarket", "Restaurant", "SchoolCanteen", "Distributor",
-                      "ColdStore", "Vendor",
+                      "ColdStore", "Vendor", "RuralBanquet",
                       "Operator"},  # the root class doubles as the kind of an operator known only by a reference
     "category": {"pork", "poultry", "beef_mutton", "live_pig", "live_poultry", "aquatic", "leafy_vegetable",
                  "vegetable", "fruit", "egg", "dairy", "grain", "edible_oil", "condiment", "processed_meat",
@@ -158,7 +158,7 @@ def test_operator_kind_hierarchy():
     kinds = vocab.operator_kinds()
     assert set(kinds) == CONTRACT["operator_kind"] - {"Operator"}
     assert vocab.kind_ancestors("Operator") == ("Operator",)
-    assert kinds["Workshop"] == "Producer" and kinds["SchoolCanteen"] == "Restaurant"
+    assert kinds["Workshop"] == "Producer" and kinds["SchoolCanteen"] == "Restaurant" == kinds["RuralBanquet"]
     assert vocab.kind_ancestors("Stall") == ("Stall", "Operator")
     with pytest.raises(KeyError):
         vocab.kind_ancestors("Spaceport")

@@ -147,3 +147,41 @@ def test_every_form_needs_the_csrf_token(console):
     finally:
         db.close()
     assert events.count("csrf.refused") >= len(posts) * 2 + 1
+
+
+def test_an_operator_whose_id_is_percent_encoded_opens_from_its_link(writable_console):
+    """Operators first named in an announcement have ids spelt from their names, percent-encoded
+    (``urn:foodtrace:operator:%E6%B5%B7...``): the search result's link to them, which encodes the id once more,
+    opens their page over real HTTP (Starlette's in-process test client decodes such a path twice and cannot
+    show this)."""
+    from urllib.parse import quote
+
+    from graph.store import open_store
+    from ontology.records import Operator
+
+    oid = "urn:foodtrace:operator:" + quote("海门区顾亮副食品摊", safe="")
+    with open_store(writable_console.store) as s:
+        s.write([Operator(id=oid, kind="Stall", name="海门区顾亮副食品摊", region_id=DISTRICT)])
+    with sign_in(writable_console, "adm") as c:
+        found = c.get("/console/search", params={"q": "顾亮副食品摊"})
+        link = f"/console/operators/{quote(oid, safe='')}"
+        assert found.status_code in (200, 303)
+        assert link in found.text or found.headers.get("location") == link
+        page = c.get(link)
+        assert page.status_code == 200 and "海门区顾亮副食品摊" in page.text
+
+
+def test_the_load_page_lists_the_rows_skipped_as_no_records(writable_console, tmp_path):
+    """A 台账 as clerks make it, uploaded on the load page: loaded without rejects, its 合计 / 注 / footer rows and
+    its 说明 sheet listed as skipped."""
+    from tests.loaders import office
+
+    ledger = office.write_ledger_xlsx(tmp_path / "进货台账.xlsx").read_bytes()
+    with sign_in(writable_console, "adm") as c:
+        r = c.post("/console/loads", data={"csrf": csrf_of(c), "kind": "auto"},
+                   files={"files": ("进货台账.xlsx", ledger, "application/vnd.ms-excel")})
+        assert r.status_code == 200, r.text
+        page = r.text
+    assert "拒收 0" in page and "跳过（非记录） 5" in page
+    for shown in ("合计 | 286.2", "注：数量以千克计，生猪以头计。", "填表说明", "分组标题行/a group heading spanning the table"):
+        assert shown in page, shown

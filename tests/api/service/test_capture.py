@@ -313,6 +313,18 @@ def test_upload_template_good_rows_load_bad_row_listed(writable_server):
         assert '经营主体.csv,3,统一社会信用代码,91320602MA1MXXXX01,"USCC check character is 1, expected 0' in text
 
 
+def test_upload_lists_the_rows_skipped_as_no_records(writable_server):
+    body = OPERATORS.decode("utf-8").replace("UP-2,坏码超市,超市,91320602MA1MXXXX01,\n", "") + "合计,2户,,,\n注：本表每月更新。\n"
+    with writable_server.client("admin") as c:
+        r = c.post("/uploads", files={"files": ("经营主体.csv", body.encode("gbk"), "text/csv")})
+        assert r.status_code == 200, r.text
+        (f,) = r.json()["files"]
+        assert (f["status"], f["rejected"]) == ("ok", 0)
+        assert [(n["sheet"], n["row"], n["kind"], n["value"]) for n in f["notes"]] == [
+            ("", "4", "total", "合计 | 2户"), ("", "5", "note", "注：本表每月更新。")]
+        assert f["notes"][0]["label"] == "合计行/a total row (合计, 小计, 总计)"
+
+
 def test_upload_several_files_and_refusals(writable_server):
     epcis = conformance(*EPCIS, "Example_9.6.2-ObjectEvent.jsonld")
     with writable_server.client("admin") as c:

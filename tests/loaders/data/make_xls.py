@@ -1,9 +1,15 @@
-"""Writes ``samr_unqualified.xls`` (legacy BIFF8) once, with xlwt (``pip install xlwt``; not a test dependency).
+"""Writes ``samr_unqualified.xls`` and ``ledger_office.xls`` (legacy BIFF8) once, with xlwt (``pip install xlwt``;
+not a test dependency).
 
-Run from this folder: ``python make_xls.py``. The committed file is the fixture; this script documents it.
+Run from the repository root: ``python -m tests.loaders.data.make_xls``. The committed files are the fixtures;
+this script documents them.
 """
 
+from pathlib import Path
+
 __all__: list[str] = []
+
+HERE = Path(__file__).parent
 
 
 def main() -> None:
@@ -31,7 +37,49 @@ def main() -> None:
                 ws.write(r, c, v, date)
             else:
                 ws.write(r, c, v)
-    wb.save("samr_unqualified.xls")
+    wb.save(str(HERE / "samr_unqualified.xls"))
+    ledger()
+
+
+def ledger() -> None:
+    """The 进货台账 of :mod:`tests.loaders.office` as an .xls: the title and a group heading merged across, a
+    blank row, 合计 / 注 (merged) / footer rows, the 批号 column hidden, a 填表说明 sheet."""
+    import datetime
+
+    import xlwt
+
+    from tests.loaders import office
+
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet("进货台账")
+    stamp = xlwt.easyxf(num_format_str="YYYY-MM-DD HH:MM")
+    width = len(office.LEDGER_HEADER) - 1
+    ws.write_merge(0, 0, 0, width, office.LEDGER_TITLE)
+    for c, h in enumerate(office.LEDGER_HEADER):
+        ws.write(1, c, h)
+    ws.write_merge(2, 2, 0, width, "一、肉类及蔬菜")
+    rows = [*office.LEDGER_ROWS[:3], [], *office.LEDGER_ROWS[3:]]
+    r = 3
+    for row in rows:
+        for c, v in enumerate(row):
+            if isinstance(v, datetime.datetime):
+                ws.write(r, c, v, stamp)
+            elif v != "":
+                ws.write(r, c, v)
+        r += 1
+    total, note, footer = office.LEDGER_TAIL
+    for c, v in enumerate(total):
+        if v:
+            ws.write(r, c, v)
+    ws.write_merge(r + 1, r + 1, 0, width, note[0])
+    for c, v in enumerate(footer):
+        if v:
+            ws.write(r + 2, c, v)
+    ws.col(6).hidden = True
+    notes = wb.add_sheet("填表说明")
+    for i, line in enumerate(office.INSTRUCTIONS):
+        notes.write(i, 0, line)
+    wb.save(str(HERE / "ledger_office.xls"))
 
 
 if __name__ == "__main__":

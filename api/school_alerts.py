@@ -1,0 +1,157 @@
+"""Raising school alerts as the store changes, and the background worker that raises and delivers them.
+
+:class:`AlertChecker` looks at the store each time its change sequence moves (a write from any process:
+``foodtrace load``, a capture, an upload): every nonconforming sample not yet checked (and every failing
+sample of a lot the new changes name: a delivery loaded after its sample) goes through
+:func:`reasoning.schools.failed_sample_alerts`; when grades, overrides or credit records changed, the
+suppliers of schools go through :func:`reasoning.schools.supplier_alerts` (as of the store's default as-of day,
+:func:`ontology.times.default_as_of`). New alerts are written to the store
+(one batch; ids derived from school and cause, so nothing is raised twice) and enqueued for the webhook
+subscriptions that want them (:class:`api.webhooks.Webhooks`). Traces run on the trace index where one is
+current (the service's), else on the store's reads with holding windows learned once; a backlog of more than
+:data:`INDEX_BACKLOG` samples (a first check after a bulk load) builds an index first.
+
+:class:`AlertWorker` is the thread that does this every ``poll`` seconds and sends the deliveries that are due;
+``foodtrace serve`` runs one per worker process (the writes and the outbox are idempotent), ``foodtrace schools
+watch`` runs one on its own. Loads never wait for either.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from graph.view import ReadView
+from ontology import times
+from reasoning.holding import learn_windows, pass_throughs
+from reasoning.schools import failed_sample_alerts, supplier_alerts
+from reasoning.trace import TraceOptions, Tracer
+from reasoning.trace_index import TraceIndex
+
+from .webhooks import Webhooks
+
+__all__ = ["AlertChecker", "AlertWorker", "CheckResult", "INDEX_BACKLOG"]
+
+log = logging.getLogger("foodtrace.schools")
+
+#: more unchecked failing samples than this: build a trace index before tracing them
+INDEX_BACKLOG = 200
+#: the fields whose latest values say that grades, overrides or credit records changed
+_STANDING = {"risk_assessment": ("created",), "grade_override": ("created", "lifted"), "credit_record": ("start",)}
+
+
+@dataclass
+class CheckResult:
+    """What one check did."""
+
+    samples: int = 0
+    raised: list[Any] = field(default_factory=list)
+    enqueued: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"samples": self.samples, "raised": len(self.raised), "enqueued": self.enqueued,
+                "seconds": round(self.seconds, 3), "alerts": [a.id for a in self.raised]}
+
+
+class AlertChecker:
+    """Raises the school alerts of what changed in ``store`` since the last check (see the module docstring).
+
+    ``index`` returns the current trace index or None (the service's :class:`api.service.tracing.TraceIndexHolder`
+    ``.current``); ``lookback_days``: a supplier counts for the schools it delivered to in these days.
+    """
+
+    def __init__(self, store: Any, hooks: Webhooks, *, index: Callable[[], TraceIndex | None] | None = None,
+                 lookback_days: int = 90) -> None:
+        self.store, self.hooks, self.lookback_days = store, hooks, lookback_days
+        self._index = index or (lambda: None)
+        self._holding: Any = None
+        self._seq: int | None = None
+        self._standing: Any = None
+
+    def _tracer(self, view: ReadView, backlog: int) -> tuple[Tracer, TraceOptions | None]:
+        index = self._index()
+        if index is None and backlog > INDEX_BACKLOG:
+            index = TraceIndex.build(view, change_seq=self.store.change_seq())
+        if index is not None:
+            return Tracer(view, index), None
+        if self._holding is None:
+            self._holding = learn_windows(pass_throughs(view))
+        return Tracer(view), TraceOptions(holding=self._holding)
+
+    def warm(self) -> None:
+        """Learn the holding windows now (where no index is current), so that the first failing sample after a
+        start does not wait for them (about 7 s on the 1,000,000-delivery store)."""
+        if self._index() is None and self._holding is None:
+            self._holding = learn_windows(pass_throughs(ReadView(self.store)))
+
+    def check(self, *, force: bool = False) -> CheckResult:
+        """One pass; does nothing (cheaply) when the store has not changed since the last, unless ``force``."""
+        t0 = time.perf_counter()
+        result = CheckResult()
+        seq = self.store.change_seq()
+        if not force and seq is not None and seq == self._seq:
+            return result
+        view = ReadView(self.store)
+        checked = self.hooks.checked_samples()
+        failing = {s.id: s for s in view.scan_live("sample", {"conclusion": "nonconforming"})}
+        todo = [sid for sid in failing if sid not in checked]
+        last = self.hooks.state("change_seq")
+        if last is not None and seq is not None and int(last) < seq:
+            changed = {lot for _, lot in self.store.changes_since(int(last)) if lot}
+            todo += [sid for sid, s in failing.items() if sid in checked and s.lot_id in changed]
+        raised = times.now_iso("milliseconds")
+        alerts = []
+        if todo:
+            tracer, options = self._tracer(view, len(todo))
+            alerts += failed_sample_alerts(view, tracer, todo, raised=raised, options=options)
+        standing = self.store.latest_values({k: v for k, v in _STANDING.items()})
+        if force or standing != self._standing:
+            alerts += supplier_alerts(view, as_of=times.default_as_of(view), raised=raised,
+                                      lookback_days=self.lookback_days)
+            self._standing = standing
+        known = self.store.get_many("school_alert", [a.id for a in alerts]) if alerts else {}
+        new = [a for a in alerts if a.id not in known]
+        if new:
+            self.store.write(new)
+        result.enqueued = self.hooks.enqueue(new)
+        self.hooks.mark_checked(todo)
+        if seq is not None:
+            self.hooks.set_state("change_seq", str(seq))
+        self._seq = seq
+        result.samples, result.raised, result.seconds = len(todo), new, time.perf_counter() - t0
+        if new:
+            log.info("raised %d school alert(s) from %d sample(s) in %.3f s", len(new), len(todo), result.seconds)
+        return result
+
+
+class AlertWorker(threading.Thread):
+    """Checks every ``poll`` seconds and sends the due webhook deliveries, until :meth:`stop`."""
+
+    def __init__(self, checker: AlertChecker, *, poll: float = 0.25, deliver: dict[str, Any] | None = None) -> None:
+        super().__init__(name="school-alerts", daemon=True)
+        self.checker, self.poll, self.deliver = checker, poll, deliver or {}
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        try:
+            self.checker.warm()
+        except Exception:   # traces learn the windows at the first check instead
+            log.exception("learning the holding windows failed")
+        while not self._stop_event.is_set():
+            try:
+                self.checker.check()
+            except Exception:   # a failed check is tried again at the next poll; the service keeps running
+                log.exception("checking school alerts failed")
+            try:
+                self.checker.hooks.deliver_due(**self.deliver)
+            except Exception:
+                log.exception("delivering school alerts failed")
+            self._stop_event.wait(self.poll)
+
+    def stop(self, timeout: float | None = 10) -> None:
+        self._stop_event.set()
+        self.join(timeout)

@@ -1,0 +1,156 @@
+"""School alerts raised as the store changes and delivered to webhooks: signed, retried with back-off, logged;
+a receiver that is down never blocks a load."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from click.testing import CliRunner
+
+from api.cli import cli
+from api.school_alerts import AlertChecker, AlertWorker
+from api.webhooks import Webhooks, verify
+from graph.store import open_store
+from ontology.errors import InvalidRecord
+from tests.reasoning.schools_net import DIST, FARM, PIG, SCHOOL1, failing, network, standing
+
+
+class Receiver:
+    """A local webhook receiver answering the given statuses in turn (then 200)."""
+
+    def __init__(self, statuses=()):
+        self.calls: list[tuple[dict, bytes]] = []
+        self.statuses = list(statuses)
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.calls.append((dict(self.headers), body))
+                self.send_response(outer.statuses.pop(0) if outer.statuses else 200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_a_failing_upstream_sample_raises_a_signed_webhook_call_retried_after_one_failure(store, tmp_path):
+    hooks = Webhooks(str(tmp_path / "service.db"))
+    store.write(network())
+    with Receiver(statuses=[500]) as rx:
+        sub, secret = hooks.subscribe(rx.url, name="市教育局")
+        checker = AlertChecker(store, hooks)
+        assert checker.check().raised == []
+        store.write(failing("s-farm", PIG, FARM, "2026-03-01"))          # the failing result is loaded
+        result = checker.check()
+        [alert] = result.raised
+        assert (alert.school_id, alert.relation, alert.sample_id) == (SCHOOL1, "upstream", "s-farm")
+        assert store.get("school_alert", alert.id) == alert and result.enqueued == 1
+        assert hooks.deliver_due(backoff=0) == 1                         # the receiver fails once
+        assert [o["status"] for o in hooks.outbox()] == ["pending"]
+        assert hooks.deliver_due(backoff=0) == 1                         # retried: delivered
+        assert [(o["status"], o["attempts"]) for o in hooks.outbox()] == [("delivered", 2)]
+        assert hooks.deliver_due(backoff=0) == 0
+    assert len(rx.calls) == 2
+    for headers, body in rx.calls:
+        assert verify(secret, headers["X-Foodtrace-Signature"], body)
+        assert not verify("whsec_wrong", headers["X-Foodtrace-Signature"], body)
+        assert json.loads(body)["alert"]["id"] == alert.id and headers["X-Foodtrace-Event"] == "school_alert"
+    assert rx.calls[0][0]["X-Foodtrace-Delivery"] == rx.calls[1][0]["X-Foodtrace-Delivery"]
+    log = hooks.deliveries(subscription_id=sub.id)
+    assert [(d.attempt, d.status, d.error) for d in log] == [(1, 500, "HTTP 500"), (2, 200, None)]
+    # checking again raises and sends nothing more
+    assert checker.check(force=True).raised == [] and hooks.enqueue([alert]) == 0
+
+
+def test_supplier_grade_and_listing_alerts_follow_the_subscription_filters(store, tmp_path):
+    hooks = Webhooks(str(tmp_path / "service.db"))
+    grade_only, _ = hooks.subscribe("https://example.org/a", kinds=["supplier_grade"])
+    chongchuan, _ = hooks.subscribe("https://example.org/b", district="urn:foodtrace:region:320602")
+    store.write(network() + standing())
+    raised = AlertChecker(store, hooks).check(force=True).raised
+    assert sorted(a.kind for a in raised) == ["supplier_grade", "supplier_listed"]
+    queued = sorted((o["subscription"], next(a.kind for a in raised if a.id == o["alert"])) for o in hooks.outbox())
+    assert queued == sorted([(grade_only.id, "supplier_grade"), (chongchuan.id, "supplier_grade")])
+    assert {a.supplier_id for a in raised if a.kind == "supplier_grade"} == {DIST}
+
+
+def test_a_receiver_that_is_down_never_blocks_a_load(tmp_path, monkeypatch):
+    db, service = tmp_path / "store.db", tmp_path / "service.db"
+    with open_store(str(db)) as s:
+        s.write(network())
+    hooks = Webhooks(str(service))
+    hooks.subscribe(f"http://127.0.0.1:{_closed_port()}/hook")
+    (tmp_path / "samples.csv").write_text(
+        "样品编号,抽检类型,被抽样单位,食品名称,批次标识,抽样日期,结论\n"
+        f"KJ-1,快检,{FARM},生猪,{PIG},2026-03-01,不合格\n", encoding="utf-8")
+    (tmp_path / "test_results.csv").write_text("样品编号,检验项目,结论\nKJ-1,克伦特罗,不合格\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with open_store(str(db)) as s:
+        worker = AlertWorker(AlertChecker(s, hooks), poll=0.05, deliver={"backoff": 60, "timeout": 1})
+        worker.start()
+        try:
+            t0 = time.perf_counter()
+            res = CliRunner().invoke(cli, ["load", str(tmp_path / "samples.csv"), str(tmp_path / "test_results.csv"),
+                                           "--store", str(db)])
+            assert res.exit_code == 0, res.output
+            assert time.perf_counter() - t0 < 30   # a generous bound: the load does not wait for any receiver
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not hooks.deliveries():
+                time.sleep(0.05)
+        finally:
+            worker.stop()
+        [alert] = list(s.scan("school_alert"))
+    assert alert.school_id == SCHOOL1 and alert.sample_id.endswith("KJ-1")
+    [attempt] = hooks.deliveries()
+    assert attempt.status is None and "ConnectError" in attempt.error
+    [row] = hooks.outbox()
+    assert row["status"] == "pending" and row["next_attempt"] > time.time() + 30   # backed off, not retried at once
+
+
+def test_after_the_last_attempt_a_delivery_is_marked_failed(tmp_path):
+    hooks = Webhooks(str(tmp_path / "service.db"))
+    hooks.subscribe(f"http://127.0.0.1:{_closed_port()}/hook")
+    from ontology.records import SchoolAlert
+
+    hooks.enqueue([SchoolAlert(id="a1", kind="supplier_grade", school_id=SCHOOL1, raised="2026-03-01T00:00:00+08:00",
+                               message="x")])
+    for _ in range(3):
+        hooks.deliver_due(backoff=0, max_attempts=3, timeout=1)
+    assert [(o["status"], o["attempts"]) for o in hooks.outbox()] == [("failed", 3)]
+    assert len(hooks.deliveries()) == 3
+
+
+@pytest.mark.parametrize("url", ["ftp://example.org/hook", "example.org/hook", "javascript:alert(1)", "http://", ""])
+def test_a_webhook_url_that_is_not_http_is_refused_and_nothing_is_stored(tmp_path, url):
+    hooks = Webhooks(str(tmp_path / "service.db"))
+    with pytest.raises(InvalidRecord, match="http:// or https://"):
+        hooks.subscribe(url)
+    with pytest.raises(InvalidRecord, match="unknown alert kind"):
+        hooks.subscribe("https://example.org/x", kinds=["everything"])
+    assert hooks.subscriptions() == []
