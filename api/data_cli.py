@@ -336,6 +336,23 @@ def export_rdf(fmt: str, out: Path | None, validate: bool, store_url: str | None
             sys.exit(1)
 
 
+@export.command("neo4j-import")
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@store_option
+def export_neo4j_import(folder: Path, store_url: str | None) -> None:
+    """Write the store as the CSV and header files of `neo4j-admin database import full` (a first load or a
+    rebuild of a Neo4j store); `bash scripts/neo4j/import.sh FOLDER` imports them into the local server."""
+    from graph.neo4j_import import write_import
+
+    def shown(label: str, n: int) -> None:
+        click.echo(f"{label}: {n:,}", err=True)
+
+    with open_cli_store(store_url) as store:
+        summary = write_import(store, folder, progress=shown)
+    click.echo(f"{summary.total:,} nodes in {len(summary.files)} files written to {folder} "
+               f"(arguments of neo4j-admin in {folder / 'import.args'})", err=True)
+
+
 def run_export(store: Store, fmt: str, out: Path | None, validate: bool) -> tuple[bool, str, int]:
     """Export every record of ``store``; returns (conforms, SHACL report, triples)."""
     from ontology.rdf import serialise, to_graph, validate as shacl_validate

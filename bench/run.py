@@ -15,7 +15,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = {
     "load": "load.py",  # generate + load the 1,000,000-delivery network into the embedded store
-    "neo4j-load": "neo4j_load.py",  # write N synthetic deliveries into Neo4j (needs `make neo4j-start`)
+    "neo4j-load": "neo4j_load.py",
+    "neo4j-import": "neo4j_import.py",  # export the 1M embedded store and bulk-import it into the local Neo4j server  # write N synthetic deliveries into Neo4j (needs `make neo4j-start`)
     "trace": "trace.py",  # 1,000 lot traces down and up vs station-level BFS (and naive Cypher with a bolt:// store)
     "trace_truth": "trace_truth.py",  # downstream traces vs the planted truth: recall / precision per lot, 5 networks
     "outbreak": "outbreak.py",  # outbreak source ranking on the 1M network's planted lots (one upstream trace per case)

@@ -1071,6 +1071,17 @@ class Neo4jStore(Store):
             out += self._rows("MATCH (v:FtVersion) WHERE v.rid IN $ids RETURN properties(v) AS v", ids=part)
         return sorted((_version(r["v"]) for r in out), key=lambda v: v.seq)
 
+    def dump_versions(self) -> Iterator[Version]:
+        after = 0
+        while True:
+            rows = self._rows("MATCH (v:FtVersion) WHERE v.seq > $after RETURN properties(v) AS v ORDER BY v.seq "
+                              "LIMIT $page", after=after, page=_PAGE)
+            for r in rows:
+                yield _version(r["v"])
+            if len(rows) < _PAGE:
+                return
+            after = int(rows[-1]["v"]["seq"])
+
     def sources(self, table: str, ids: Iterable[str]) -> dict[str, list[int]]:
         lab = _LABELS[record_type(table).table]
         out: dict[str, list[int]] = {}

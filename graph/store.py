@@ -211,6 +211,26 @@ class Store(ABC):
     def sources(self, table: str, ids: Iterable[str]) -> dict[str, list[int]]:
         """The source tags (see :class:`graph.versions.Batch`) each record carries, where it carries any."""
 
+    def dump(self, table: str) -> Iterator[tuple[Record, list[int]]]:
+        """Every record of ``table`` in insertion order with its source tags (empty where it has none): what
+        an export of the whole store (:mod:`graph.neo4j_import`) reads. Streams: memory stays flat."""
+        part: list[Record] = []
+        for rec in self.scan(table):
+            part.append(rec)
+            if len(part) >= 5000:
+                yield from self._with_sources(table, part)
+                part = []
+        yield from self._with_sources(table, part)
+
+    def _with_sources(self, table: str, records: list[Record]) -> Iterator[tuple[Record, list[int]]]:
+        tags = self.sources(table, [r.id for r in records]) if records else {}
+        for rec in records:
+            yield rec, tags.get(rec.id, [])
+
+    def dump_versions(self) -> Iterator[Version]:
+        """Every previous version kept, in the order they were kept (an export's read)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot list its versions")
+
     @abstractmethod
     def edit(self, context: WriteContext, *, bulk: bool = False) -> AbstractContextManager[Editor]:
         """One write transaction, recorded as a batch, offering the :class:`graph.versions.Editor` primitives;

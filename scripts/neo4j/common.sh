@@ -6,8 +6,9 @@ CACHE="${NEO4J_CACHE:-$ROOT/.cache/neo4j}"          # git-ignored (/.cache/)
 LIB="$CACHE/lib"                                    # jars from Maven Central
 CLASSES="$CACHE/classes"                            # the compiled launcher
 HOME_DIR="${NEO4J_HOME_DIR:-$CACHE/home}"           # databases, transaction logs, debug.log
-PID_FILE="$CACHE/neo4j.pid"
-LOG_FILE="$CACHE/neo4j.log"
+RUN_DIR="${NEO4J_RUN_DIR:-$CACHE}"                 # the pid and log files (a second server: its own)
+PID_FILE="$RUN_DIR/neo4j.pid"
+LOG_FILE="$RUN_DIR/neo4j.log"
 URI="${NEO4J_URI:-bolt://127.0.0.1:7687}"
 # host and port from the URI: scheme://[user[:pass]@]host[:port][/...][?...]
 _hp="${URI#*://}"; _hp="${_hp##*@}"; _hp="${_hp%%/*}"; _hp="${_hp%%\?*}"

@@ -8,7 +8,8 @@
 # Environment: NEO4J_URI (default bolt://127.0.0.1:7687; its port is used, the server always binds
 # 127.0.0.1), NEO4J_PAGECACHE (default 512m; 4g for the 1M-delivery benchmark), NEO4J_HEAP (JVM -Xms and -Xmx,
 # default 4g), NEO4J_JAVA_OPTS (JVM options, default -XX:+UseG1GC), NEO4J_CONF (optional
-# neo4j.conf with further settings), NEO4J_START_TIMEOUT (seconds, default 120), JAVA_HOME.
+# neo4j.conf with further settings), NEO4J_START_TIMEOUT (seconds, default 120), JAVA_HOME; NEO4J_HOME_DIR (data,
+# default .cache/neo4j/home) and NEO4J_RUN_DIR (pid and log files, default .cache/neo4j) run a second server.
 # The server runs with authentication OFF and without TLS, on the loopback address only.
 set -euo pipefail
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/common.sh"
@@ -60,7 +61,7 @@ OPENS=(--add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/sun.nio.
 ver="$("$JAVA" -version 2>&1 | head -1)"
 [[ "$ver" =~ \"(1[0-9]|[2-9][0-9]) && ! "$ver" =~ \"17 ]] && OPENS+=(--enable-native-access=ALL-UNNAMED)
 
-mkdir -p "$HOME_DIR"
+mkdir -p "$HOME_DIR" "$RUN_DIR"
 echo "starting neo4j on bolt://$HOST:$PORT (data in $HOME_DIR, log $LOG_FILE) ..."
 t0=$(date +%s%N)
 # setsid: the server outlives the shell that started it; the launcher is the pid recorded
