@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 from graph.view import ReadView
 from ontology import times
+from ontology.errors import StoreError
 from reasoning.holding import learn_windows, pass_throughs
 from reasoning.schools import failed_sample_alerts, supplier_alerts
 from reasoning.trace import TraceOptions, Tracer
@@ -75,7 +76,10 @@ class AlertChecker:
     def _tracer(self, view: ReadView, backlog: int) -> tuple[Tracer, TraceOptions | None]:
         index = self._index()
         if index is None and backlog > INDEX_BACKLOG:
-            index = TraceIndex.build(view, change_seq=self.store.change_seq())
+            try:
+                index = TraceIndex.build(view, change_seq=self.store.change_seq())
+            except StoreError as e:  # deliveries written meanwhile (captures): trace from the store's reads
+                log.warning("school alerts: no trace index for the backlog (%s); tracing from the store", e)
         if index is not None:
             return Tracer(view, index), None
         if self._holding is None:

@@ -154,3 +154,23 @@ def test_a_webhook_url_that_is_not_http_is_refused_and_nothing_is_stored(tmp_pat
     with pytest.raises(InvalidRecord, match="unknown alert kind"):
         hooks.subscribe("https://example.org/x", kinds=["everything"])
     assert hooks.subscriptions() == []
+
+
+def test_a_backlog_is_still_checked_when_its_trace_index_cannot_be_built(store, tmp_path, monkeypatch):
+    """A first check with a backlog builds a trace index; when the deliveries change while it is read (EPCIS
+    captures every few seconds on a service) the build fails: the check traces from the store's reads instead
+    and raises the same alerts. The race is forced here by making the build fail (it cannot be timed reliably)."""
+    import api.school_alerts as sa
+    from ontology.errors import StoreError
+
+    hooks = Webhooks(str(tmp_path / "service.db"))
+    store.write(network())
+    store.write(failing("s-farm", PIG, FARM, "2026-03-01"))
+
+    def changed(*args, **kwargs):
+        raise StoreError("the deliveries changed while the trace index was read; build it again")
+
+    monkeypatch.setattr(sa, "INDEX_BACKLOG", 0)
+    monkeypatch.setattr(sa.TraceIndex, "build", classmethod(lambda cls, *a, **k: changed()))
+    [alert] = AlertChecker(store, hooks).check().raised
+    assert (alert.school_id, alert.relation, alert.sample_id) == (SCHOOL1, "upstream", "s-farm")
