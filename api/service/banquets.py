@@ -131,7 +131,8 @@ def guidance(store: StoreDep, view: ViewDep, number: str, body: GuidanceIn,
 
 
 @router.get("/banquets/reminders", summary="提醒 / expiring certificates, unguided large banquets")
-def reminders(view: ViewDep, as_of: str | None = None, days: int = Query(30, ge=0, le=3660), district: str | None = None,
+def reminders(view: ViewDep, as_of: str | None = None, days: int = Query(30, ge=0, le=3660),
+              district: str | None = None,
               key: ApiKey = Depends(require("disposal.read"))) -> list[dict[str, Any]]:
     from reasoning.banquets import reminders as compute
 
