@@ -66,11 +66,11 @@ def chef_cmd(name: str, district: str, health_cert_expiry: str | None, health_ce
 @click.option("--date", "day", required=True, metavar="DATE", help="Day of the banquet (today or later)")
 @click.option("--place", required=True)
 @click.option("--district", required=True, help="District (name or code)")
-@click.option("--guests", type=int, required=True)
+@click.option("--guests", type=click.IntRange(1, 100_000), required=True)
 @click.option("--chef", default=None, help="The chef's id in the register")
 @click.option("--kind", default=None, help="婚宴 寿宴 丧宴 满月宴 升学宴 其他")
 @click.option("--township", default=None)
-@click.option("--tables", type=int, default=None)
+@click.option("--tables", type=click.IntRange(0, 10_000), default=None)
 @click.option("--menu", default=None)
 @click.option("--sources", default=None, help="Where the ingredients come from")
 @click.option("--host-phone", default=None)
@@ -138,7 +138,7 @@ def list_cmd(district: str | None, since: dt.date | None, until: dt.date | None,
 
 @banquets.command("reminders")
 @as_of_option("As of this day (default: today)")
-@click.option("--days", type=int, default=30, show_default=True, help="Look this many days ahead")
+@click.option("--days", type=click.IntRange(0, 3660), default=30, show_default=True, help="Look this many days ahead")
 @click.option("--district", default=None)
 @format_option("table", "json")
 @store_option

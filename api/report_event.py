@@ -21,7 +21,8 @@ from reasoning.events import LEVELS, VERDICTS, event_deliveries, vet_suppliers
 __all__ = ["event_report", "render_html", "write_workbook"]
 
 _CSS = """body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;margin:1em 0;font-size:14px}td,th{border:1px solid #bbb;padding:4px 8px;vertical-align:top}
+table{border-collapse:collapse;margin:1em 0;font-size:14px}
+td,th{border:1px solid #bbb;padding:4px 8px;vertical-align:top}
 th{background:#eef}.reject{color:#b00;font-weight:bold}.watch{color:#b60}.pass{color:#070}h1{font-size:22px}"""
 
 
@@ -53,8 +54,10 @@ def render_html(report: dict[str, Any]) -> str:
                     f"（共{v['deliveries']}次）</td><td class=\"{v['verdict']}\">{VERDICTS[v['verdict']]}</td>"
                     f"<td>{_e('；'.join(v['reasons']))}</td></tr>")
     dels = [f"<tr><td>{_e(d['time'])}</td><td>{_e(ev['kitchens'].get(d['kitchen_id'], d['kitchen_id']))}</td>"
-            f"<td>{_e(d['supplier_id'])}</td><td>{'是' if d['designated'] else '<b>否</b>'}</td><td>{_e(d['product'])}</td>"
-            f"<td>{_e(d['lot_id'])}</td><td>{_e(d['ticket_id'] or '缺')}</td><td>{_e(d['certificate_id'] or '缺')}</td></tr>"
+            f"<td>{_e(d['supplier_id'])}</td><td>{'是' if d['designated'] else '<b>否</b>'}</td>"
+            f"<td>{_e(d['product'])}</td>"
+            f"<td>{_e(d['lot_id'])}</td><td>{_e(d['ticket_id'] or '缺')}</td>"
+            f"<td>{_e(d['certificate_id'] or '缺')}</td></tr>"
             for d in report["deliveries"]]
     return f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{_e(ev['name'])} 食品安全保障报告</title><style>{_CSS}</style></head>

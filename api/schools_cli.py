@@ -165,7 +165,8 @@ def check_cmd(service_db: str | None, store_url: str | None) -> None:
 
 @schools.command("watch")
 @_SERVICE_DB
-@click.option("--poll", type=float, default=None, help="Seconds between two looks (default: $FOODTRACE_SCHOOL_ALERT_POLL)")
+@click.option("--poll", type=float, default=None,
+              help="Seconds between two looks (default: $FOODTRACE_SCHOOL_ALERT_POLL)")
 @store_option
 def watch_cmd(service_db: str | None, poll: float | None, store_url: str | None) -> None:
     """Raise school alerts as the store changes and send the webhook deliveries, until interrupted."""
@@ -196,7 +197,8 @@ def watch_cmd(service_db: str | None, poll: float | None, store_url: str | None)
 
 @schools.command("subscribe")
 @click.argument("url")
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(["failed_sample", "supplier_grade", "supplier_listed"]),
+@click.option("--kind", "kinds", multiple=True,
+              type=click.Choice(["failed_sample", "supplier_grade", "supplier_listed"]),
               help="Only alerts of this kind; repeatable (default: every kind)")
 @click.option("--district", default=None, help="Only alerts of this district's schools")
 @click.option("--name", default=None, help="Who receives it (e.g. 市教育局)")

@@ -25,7 +25,7 @@ Examples
 >>> m.counts["delivery"]
 1000
 >>> sorted(m.counts)[:3]
-['case', 'certificate', 'complaint']
+['banquet', 'case', 'certificate']
 """
 
 from __future__ import annotations

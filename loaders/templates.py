@@ -1233,14 +1233,14 @@ def _chefs(r: _Row) -> None:
 def _int_at_least(low: int) -> Callable[[str], int]:
     def conv(s: str) -> int:
         n = parse_number(s)
-        if n != int(n) or n < low:
-            raise InvalidRecord(f"a whole number of at least {low}, not {s!r}")
+        if n != int(n) or not low <= n <= 10**9:
+            raise InvalidRecord(f"a whole number of at least {low} (and at most 10⁹), not {s!r}")
         return int(n)
     return conv
 
 
 def _banquets(r: _Row) -> None:
-    from ontology.banquets import banquet_id, check_banquet, station_id
+    from ontology.banquets import STATION_KIND, banquet_id, check_banquet, station_id
 
     number = r.req("number")
     district = r.term("district", "region", required=True)
@@ -1259,7 +1259,7 @@ def _banquets(r: _Row) -> None:
     except InvalidRecord as e:
         key = "chef" if "chef" in str(e) else "date"
         raise _Bad(key, r.get(key), str(e)) from None
-    r.emit(Operator(id=b.station_id, kind="RuralBanquet", name=f"{b.place}{b.kind or '集体聚餐'}（{number}）",
+    r.emit(Operator(id=b.station_id, kind=STATION_KIND, name=f"{b.place}{b.kind or '集体聚餐'}（{number}）",
                     region_id=district, address=b.place))
     r.emit(b)
 

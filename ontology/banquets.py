@@ -23,11 +23,13 @@ from .errors import InvalidRecord
 from .records import Banquet, Chef
 from .times import parse_day
 
-__all__ = ["LARGE_GUESTS", "check_banquet", "check_chef", "banquet_id", "station_id", "chef_id", "guidance_id",
+__all__ = ["LARGE_GUESTS", "STATION_KIND", "check_banquet", "check_chef", "banquet_id", "station_id", "chef_id", "guidance_id",
            "census_id", "is_large"]
 
 #: guests from which a rural banquet is a large one, to be guided on site (现场指导)
 LARGE_GUESTS = 200
+#: the operator kind of a banquet's station: a place of the trace graph, not a business (not counted as one)
+STATION_KIND = "RuralBanquet"
 
 
 def banquet_id(number: str) -> str:
@@ -69,6 +71,8 @@ def check_banquet(b: Banquet, *, registered_day: dt.date, chef: Chef | None) -> 
     """Refuse a registration dated before the day it is made, without guests, or naming a chef who is not in the
     register or whose health certificate has expired by the banquet's day."""
     day = parse_day(b.date, "date")
+    if day.year >= 2200:
+        raise InvalidRecord(f"banquet {b.number} is dated {day}: not a day a banquet is registered for")
     if day < registered_day:
         raise InvalidRecord(f"banquet {b.number} is dated {day}, before it is registered ({registered_day}): a "
                             "banquet is registered (报备) before it is held")

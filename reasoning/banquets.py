@@ -19,7 +19,8 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from ontology.banquets import banquet_id, check_banquet, check_chef, chef_id, guidance_id, is_large, station_id
+from ontology.banquets import (STATION_KIND, banquet_id, check_banquet, check_chef, chef_id, guidance_id, is_large,
+                               station_id)
 from ontology.errors import InvalidRecord, NotFound
 from ontology.records import Banquet, BanquetGuidance, Chef, Operator
 from ontology.times import day_of, parse_day
@@ -65,7 +66,7 @@ def new_banquet(view: "ReadView", *, number: str, host: str, date: str, place: s
                 tables=tables, chef_id=chef, menu=menu, sources=sources, registered=registered,
                 registered_by=registered_by)
     check_banquet(b, registered_day=parse_day(day_of(registered), "registered"), chef=chef_rec)
-    station = Operator(id=b.station_id, kind="RuralBanquet", name=f"{place}{kind or '集体聚餐'}（{number.strip()}）",
+    station = Operator(id=b.station_id, kind=STATION_KIND, name=f"{place}{kind or '集体聚餐'}（{number.strip()}）",
                        region_id=district, address=place)
     return [station, b]
 
@@ -113,6 +114,8 @@ class Reminder:
 def reminders(view: "ReadView", *, as_of: dt.date, days: int = 30, district: str | None = None) -> list[Reminder]:
     """Expired and expiring health certificates, and large banquets without guidance (coming within ``days`` of
     ``as_of``, or held already), soonest first."""
+    if not 0 <= days <= 3660:
+        raise InvalidRecord(f"days ahead must be between 0 and 3660, not {days}")
     horizon = as_of + dt.timedelta(days=days)
     out = []
     for c in view.scan("chef", {"district_id": district} if district else None):

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Iterable
 
+from ontology.banquets import STATION_KIND
 from ontology.errors import InvalidPeriod
 from ontology.handling import CITY, district_of, districts
 from ontology.indicators import ORDER, IndicatorTable, table as indicator_table
@@ -273,8 +274,8 @@ def indicators(view: "ReadView", start: Any, end: Any, *, district: str | None =
         if day and (c.operator_id not in first_credit or day < first_credit[c.operator_id]):
             first_credit[c.operator_id] = day
     per_district: dict[str, list[str]] = defaultdict(list)  # the city's businesses: those of its districts
-    for oid, d in where.items():
-        if d != CITY:
+    for oid, d in where.items():   # a banquet's station is no business
+        if d != CITY and ops[oid].kind != STATION_KIND:
             per_district[d].append(oid)
             per_district[CITY].append(oid)
     for m in months:

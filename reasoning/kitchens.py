@@ -51,7 +51,8 @@ class RateRow:
     def rates(self) -> dict[str, float | None]:
         def share(a: float, b: float) -> float | None:
             return round(a / b, 4) if b else None
-        return {"connection": share(self.connected, self.schools), "online": share(self.online_hours, self.expected_hours),
+        return {"connection": share(self.connected, self.schools),
+                "online": share(self.online_hours, self.expected_hours),
                 "upload": share(self.days_uploaded, self.days), "rectification": share(self.rectified, self.problems)}
 
     @property

@@ -20,9 +20,10 @@ from pydantic import BaseModel, Field
 from ontology.banquets import banquet_id, is_large
 from ontology.errors import NotFound
 from ontology.handling import district_id
-from ontology.times import now_iso, parse_day, today
+from ontology.times import now_iso, today
 
 from .deps import StoreDep, ViewDep
+from .schools import day_param
 from .security import district_scope, require
 from .servicedb import ApiKey
 
@@ -47,8 +48,8 @@ def list_banquets(view: ViewDep, district: str | None = None, from_: str | None 
                   to: str | None = None, key: ApiKey = Depends(require("disposal.read"))) -> list[dict[str, Any]]:
     from reasoning.banquets import banquets_of
 
-    rows = banquets_of(view, district=_district(key, district), since=parse_day(from_, "from") if from_ else None,
-                       until=parse_day(to, "to") if to else None)
+    rows = banquets_of(view, district=_district(key, district), since=day_param(from_, "from") if from_ else None,
+                       until=day_param(to, "to") if to else None)
     return [_public(b) for b in rows]
 
 
@@ -58,12 +59,12 @@ class BanquetIn(BaseModel):
     date: str = Field(..., description="YYYY-MM-DD, today or later")
     place: str
     district: str
-    guests: int
+    guests: int = Field(..., ge=1, le=100_000)
     chef: str | None = None
     host_phone: str | None = None
     kind: str | None = None
     township: str | None = None
-    tables: int | None = None
+    tables: int | None = Field(None, ge=0, le=10_000)
     menu: str | None = None
     sources: str | None = None
 
@@ -136,7 +137,7 @@ def reminders(view: ViewDep, as_of: str | None = None, days: int = Query(30, ge=
               key: ApiKey = Depends(require("disposal.read"))) -> list[dict[str, Any]]:
     from reasoning.banquets import reminders as compute
 
-    return [r.to_dict() for r in compute(view, as_of=parse_day(as_of, "as_of") if as_of else today(), days=days,
+    return [r.to_dict() for r in compute(view, as_of=day_param(as_of, "as_of") if as_of else today(), days=days,
                                          district=_district(key, district))]
 
 
@@ -145,7 +146,7 @@ def stats(view: ViewDep, from_: str = Query(..., alias="from"), to: str = Query(
           key: ApiKey = Depends(require("indicators"))) -> list[dict[str, Any]]:
     from reasoning.banquets import district_stats
 
-    rows = district_stats(view, since=parse_day(from_, "from"), until=parse_day(to, "to"))
+    rows = district_stats(view, since=day_param(from_, "from"), until=day_param(to, "to"))
     if key.role == "district":
         rows = [r for r in rows if r.district_id == key.district]
     return [r.to_dict() for r in rows]

@@ -21,9 +21,10 @@ from pydantic import BaseModel, Field
 
 from ontology.errors import NotFound
 from ontology.handling import district_id
-from ontology.times import now_iso, parse_day, today
+from ontology.times import now_iso, today
 
 from .deps import StoreDep, ViewDep
+from .schools import day_param
 from .security import audit_entities, require
 from .servicedb import ApiKey
 
@@ -68,7 +69,8 @@ def list_events(view: ViewDep, key: ApiKey = Depends(require("profile"))) -> lis
 
 @router.get("/major-events/{event_id:path}/report", summary="保障报告 / vetting and deliveries report",
             response_model=None)
-def report(request: Request, view: ViewDep, event_id: str, as_of: str | None = None, format: Literal["json", "html", "xlsx"] = "json",
+def report(request: Request, view: ViewDep, event_id: str, as_of: str | None = None,
+           format: Literal["json", "html", "xlsx"] = "json",
            key: ApiKey = Depends(require("profile"))) -> Any:
     from ..report_event import event_report, render_html, write_workbook
 
@@ -76,7 +78,7 @@ def report(request: Request, view: ViewDep, event_id: str, as_of: str | None = N
     if ev is None:
         raise NotFound(f"no major event has the identifier {event_id!r}")
     audit_entities(request, ev.id)
-    data = event_report(view, ev, as_of=parse_day(as_of, "as_of") if as_of else today())
+    data = event_report(view, ev, as_of=day_param(as_of, "as_of") if as_of else today())
     if format == "html":
         return HTMLResponse(render_html(data))
     if format == "xlsx":

@@ -19,18 +19,28 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from ontology.errors import InvalidRecord
 from ontology.handling import district_id
 from ontology.records import to_dict
 from ontology.times import parse_day
 
 from ..webhooks import Webhooks
-from .deps import StoreDep, ViewDep
+from .deps import ViewDep
 from .security import district_scope, require
 from .servicedb import ApiKey
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["schools"])
+
+
+def day_param(text: str, name: str) -> dt.date:
+    """A day given as a query parameter of the school, banquet and event routes: a date of the years 1900-2199
+    (a period around year 1 or 9999 would overflow the date arithmetic), else 422."""
+    day = parse_day(text, name)
+    if not 1900 <= day.year < 2200:
+        raise InvalidRecord(f"{name} {day} is outside the years 1900-2199")
+    return day
 
 
 def _hooks(request: Request) -> Webhooks:
@@ -60,7 +70,7 @@ def supply(view: ViewDep, from_: str = Query(..., alias="from"), to: str = Query
            key: ApiKey = Depends(require("profile"))) -> list[dict[str, Any]]:
     from reasoning.schools import school_supply
 
-    since, until = parse_day(from_, "from"), parse_day(to, "to")
+    since, until = day_param(from_, "from"), day_param(to, "to")
     d = _district(key, district)
     rows = school_supply(view, school_ids=view.require_many(school, "operator") if school else None, district=d,
                          distributor=view.require(distributor, "operator") if distributor else None,
@@ -76,7 +86,7 @@ def kitchens(view: ViewDep, from_: str = Query(..., alias="from"), to: str = Que
     from reasoning.kitchens import kitchen_rates
 
     d = _district(key, district)
-    return [r.to_dict() for r in kitchen_rates(view, since=parse_day(from_, "from"), until=parse_day(to, "to"),
+    return [r.to_dict() for r in kitchen_rates(view, since=day_param(from_, "from"), until=day_param(to, "to"),
                                                district=d)]
 
 

@@ -33,7 +33,8 @@ def test_register_guide_remind_and_count_from_the_command_line(tmp_path):
     assert res.exit_code == 0, res.output
     rem = json.loads(_run("banquets", "reminders", "--store", db, "--format", "json").output)
     assert [r["kind"] for r in rem] == ["large_banquet_unguided", "chef_certificate_expiring"]
-    assert _run("banquets", "guide", "JC-1", "--date", _day(5), "--by", "李四", "--rectified", "--store", db).exit_code == 0
+    res = _run("banquets", "guide", "JC-1", "--date", _day(5), "--by", "李四", "--rectified", "--store", db)
+    assert res.exit_code == 0, res.output
     rem = json.loads(_run("banquets", "reminders", "--store", db, "--format", "json").output)
     assert [r["kind"] for r in rem] == ["chef_certificate_expiring"]
     stats = json.loads(_run("banquets", "stats", "--from", _day(0), "--to", _day(30), "--format", "json",

@@ -11,7 +11,7 @@ import pytest
 from graph.view import ReadView
 from ontology import rdf
 from ontology.errors import InvalidRecord
-from ontology.records import Case, Certificate, Operator
+from ontology.records import Case, Certificate
 from reasoning.events import event_deliveries, new_event, vet_suppliers
 
 from .schools_net import DIST, FARM, PIG, SCHOOL1, SLAUGHTER, VFARM, failing, network, standing

@@ -16,9 +16,12 @@ from .schools_net import SCHOOL1, SCHOOL2, network
 SCHOOL3 = "urn:foodtrace:operator:school3"
 
 
+def day(c, d, on, up):
+    return KitchenDay(id=f"kd:{c[-7:]}:{d}", canteen_id=c, date=f"2026-03-0{d}", online_hours=on, expected_hours=8.0,
+                      tickets_uploaded=up, menu_uploaded=True)
+
+
 def records():
-    day = lambda c, d, on, up: KitchenDay(id=f"kd:{c[-7:]}:{d}", canteen_id=c, date=f"2026-03-0{d}", online_hours=on,  # noqa: E731
-                                          expected_hours=8.0, tickets_uploaded=up, menu_uploaded=True)
     return network() + [
         Operator(id=SCHOOL3, kind="SchoolCanteen", name="崇川区某幼儿园食堂", region_id="urn:foodtrace:region:320602"),
         KitchenCamera(id="kc1", canteen_id=SCHOOL1, connected="2026-02-01", cameras=4, platform="阳光食安"),
