@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
+from ontology.errors import StoreError
 from ontology.records import RECORD_TYPES
 
 from .neo4j import _BATCH_FIELDS, _LABELS, _Label
@@ -155,10 +156,12 @@ def write_import(store: Store, folder: str | os.PathLike[str], *,
                  progress: Callable[[str, int], None] | None = None) -> ImportSummary:
     """Write the whole of ``store`` into ``folder`` as ``neo4j-admin database import full`` input.
 
-    ``progress(label, nodes)`` is called after each label. The folder is created; files of an earlier
-    export in it are replaced.
+    ``progress(label, nodes)`` is called after each label. The folder is created; the files of an earlier
+    export in it are replaced; a folder holding anything else is refused (its CSV files are not ours to delete).
     """
     out = Path(folder)
+    if out.exists() and any(out.iterdir()) and not (out / ARGS_FILE).exists():
+        raise StoreError(f"{out} is not empty and holds no earlier export ({ARGS_FILE}): name a new or empty folder")
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.csv"):
         old.unlink()

@@ -60,11 +60,6 @@ _INDEXED = {"time", "date", "code", "number", "gtin", "gln", "uscc", "lot_number
 #: reference columns never looked up by: not indexed, each index costs every insert of a bulk load
 _UNINDEXED = {("delivery", "ticket_id"), ("delivery", "certificate_id")}
 _BATCH = 5000
-#: page cache of a connection (KiB), and of a write while it runs: a load inserts into a dozen indexes of
-#: random keys, and with the smaller cache SQLite spills dirty pages to the write-ahead log again and again
-#: (the 1M-delivery benchmark wrote 13 GB for a 2.6 GB store); the cache is shrunk back after the write
-_READ_CACHE_KIB = 256 * 1024
-_WRITE_CACHE_KIB = 1024 * 1024
 #: SQLite's limit on host parameters is 32766; stay well below
 _IN_CHUNK = 900
 
@@ -299,7 +294,7 @@ class SQLiteStore(Store):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=60000")
-            self._db.execute(f"PRAGMA cache_size=-{_READ_CACHE_KIB}")
+            self._db.execute("PRAGMA cache_size=-262144")
             # reads map the file instead of copying pages (a large store served to many readers)
             self._db.execute("PRAGMA mmap_size=4294967296")
             self._db.execute("PRAGMA temp_store=MEMORY")
@@ -368,18 +363,6 @@ class SQLiteStore(Store):
             if was_enabled:
                 gc.enable()
 
-    @contextmanager
-    def _write_cache(self) -> Iterator[None]:
-        """The larger page cache while a write runs (see _WRITE_CACHE_KIB), its memory given back after."""
-        with self._db_lock:
-            self._db.execute(f"PRAGMA cache_size=-{_WRITE_CACHE_KIB}")
-        try:
-            yield
-        finally:
-            with self._db_lock:
-                self._db.execute(f"PRAGMA cache_size=-{_READ_CACHE_KIB}")
-                self._db.execute("PRAGMA shrink_memory")
-
     def _begin_batch(self, context: WriteContext, reason: str | None = None,
                      at_least: int = 0) -> tuple[int, int | None]:
         """Inside a write transaction: record its batch (numbered above ``at_least``), point the version
@@ -416,7 +399,7 @@ class SQLiteStore(Store):
         batches: queue.Queue = queue.Queue(maxsize=4)
         failure: list[BaseException] = []
 
-        with self._write_lock, self._write_cache():
+        with self._write_lock:
             with self._db_lock:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:

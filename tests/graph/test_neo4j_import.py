@@ -173,3 +173,12 @@ def test_incremental_loads_go_on_through_the_driver(built):
     assert list(imported.scan("lot"))[-1] == new
     assert imported.batches()[max(imported.batches())].changed == 1
 
+
+
+def test_a_folder_of_other_files_is_refused(tmp_path):
+    from ontology.errors import StoreError
+
+    (tmp_path / "deliveries.csv").write_text("mine\n", encoding="utf-8")
+    with open_store(str(tmp_path / "s.db")) as s, pytest.raises(StoreError, match="not empty"):
+        write_import(s, tmp_path)
+    assert (tmp_path / "deliveries.csv").read_text(encoding="utf-8") == "mine\n"
