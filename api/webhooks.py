@@ -33,7 +33,6 @@ import hashlib
 import hmac
 import json
 import secrets
-import sqlite3
 import threading
 import time
 from contextlib import contextmanager
@@ -44,10 +43,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from ontology import times
-from ontology.errors import FoodtraceError, InvalidRecord, NotFound
+from ontology.errors import InvalidRecord, NotFound
 from ontology.records import SchoolAlert, to_dict
 
-from .service.servicedb import connect
+from .service.servicedb import open_tables
 
 __all__ = ["Webhooks", "Subscription", "Delivery", "sign", "verify", "KINDS"]
 
@@ -148,11 +147,7 @@ class Webhooks:
     def __init__(self, path: str):
         self.path = str(path)
         self._lock = threading.Lock()
-        try:
-            self._db = connect(self.path)
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as e:
-            raise FoodtraceError(f"cannot open the service database {self.path}: {e}") from e
+        self._db = open_tables(self.path, _SCHEMA)
 
     def close(self) -> None:
         with self._lock:

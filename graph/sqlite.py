@@ -717,37 +717,31 @@ class SQLiteStore(Store):
                     out[rid] = tags
         return out
 
-    def dump(self, table: str) -> Iterator[tuple[Record, list[int]]]:
-        t = _TABLES[record_type(table).table]
+    def _stream(self, sql: str) -> Iterator[tuple[Any, ...]]:
+        """The rows of ``sql`` read 10,000 at a time (the lock held per page, not for the whole read)."""
         with self._db_lock:
             cur = self._db.cursor()
-            cur.execute(f"SELECT {', '.join(_quote(c) for c in t.columns)}, {_SRC} FROM {_quote(t.name)} ORDER BY rowid")
+            cur.execute(sql)
         try:
             while True:
                 with self._db_lock:
                     rows = cur.fetchmany(10000)
                 if not rows:
                     return
-                for row in rows:
-                    src = row[-1]
-                    yield t.record(row[:-1]), ([int(x) for x in src.split(",") if x] if src else [])
+                yield from rows
         finally:
             cur.close()
 
+    def dump(self, table: str) -> Iterator[tuple[Record, list[int]]]:
+        t = _TABLES[record_type(table).table]
+        for row in self._stream(f"SELECT {', '.join(_quote(c) for c in t.columns)}, {_SRC} FROM {_quote(t.name)} "
+                                "ORDER BY rowid"):
+            src = row[-1]
+            yield t.record(row[:-1]), ([int(x) for x in src.split(",") if x] if src else [])
+
     def dump_versions(self) -> Iterator[Version]:
-        with self._db_lock:
-            cur = self._db.cursor()
-            cur.execute(f"SELECT seq, tbl, rid, op, batch, reason, body FROM {_VERSION} ORDER BY seq")
-        try:
-            while True:
-                with self._db_lock:
-                    rows = cur.fetchmany(10000)
-                if not rows:
-                    return
-                for r in rows:
-                    yield Version(r[0], r[1], r[2], r[3], r[4], r[5], _values(r[1], r[6]))
-        finally:
-            cur.close()
+        for r in self._stream(f"SELECT seq, tbl, rid, op, batch, reason, body FROM {_VERSION} ORDER BY seq"):
+            yield Version(r[0], r[1], r[2], r[3], r[4], r[5], _values(r[1], r[6]))
 
     @contextmanager
     def edit(self, context: WriteContext, *, bulk: bool = False) -> Iterator["_Editor"]:

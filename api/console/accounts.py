@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -43,7 +42,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from ontology import times
 from ontology.errors import FoodtraceError, NotFound
 
-from ..service.servicedb import ApiKey, connect
+from ..service.servicedb import ApiKey, open_tables
 
 __all__ = ["STAFF_ROLES", "PASSWORD_MAX_AGE_DAYS", "StaffUser", "Session", "SignIn", "Accounts", "password_problems",
            "principal"]
@@ -172,11 +171,7 @@ class Accounts:
         self.idle, self.absolute = idle, absolute
         self.max_failures, self.lock_seconds, self.client_failures = max_failures, lock_seconds, client_failures
         self._lock = threading.Lock()
-        try:
-            self._db = connect(self.path)
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as e:
-            raise FoodtraceError(f"cannot open the service database {self.path}: {e}") from e
+        self._db = open_tables(self.path, _SCHEMA)
 
     def close(self) -> None:
         with self._lock:

@@ -31,7 +31,7 @@ from typing import Any, Iterable
 from ontology.errors import FoodtraceError, NotFound
 from ontology import times
 
-__all__ = ["ROLES", "ApiKey", "AuditEntry", "CaptureJob", "ServiceDB", "connect", "hash_token", "now_iso"]
+__all__ = ["ROLES", "ApiKey", "AuditEntry", "CaptureJob", "ServiceDB", "connect", "open_tables", "hash_token", "now_iso"]
 
 #: the roles a key can have, in the order shown to users
 ROLES: tuple[str, ...] = ("public", "investigator", "analyst", "credit", "district", "admin")
@@ -59,6 +59,17 @@ def connect(path: str) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     return db
+
+
+def open_tables(path: str, schema: str) -> sqlite3.Connection:
+    """A connection to the service database file at ``path`` with the tables of ``schema`` created where missing
+    (each part of the service keeps its own tables there); :class:`FoodtraceError` naming the file if it cannot."""
+    try:
+        db = connect(path)
+        db.executescript(schema)
+        return db
+    except sqlite3.Error as e:
+        raise FoodtraceError(f"cannot open the service database {path}: {e}") from e
 
 
 def now_iso() -> str:
@@ -134,9 +145,8 @@ class ServiceDB:
     def __init__(self, path: str):
         self.path = str(path)
         self._lock = threading.Lock()
+        self._db = open_tables(self.path, _SCHEMA)
         try:
-            self._db = connect(self.path)
-            self._db.executescript(_SCHEMA)
             cols = {r[1] for r in self._db.execute("PRAGMA table_info(capture_job)")}
             if "behaviour" not in cols:  # a file made before the column existed
                 self._db.execute("ALTER TABLE capture_job ADD COLUMN behaviour TEXT")
