@@ -540,7 +540,7 @@ def main() -> int:
         # store reads per trace
         prof_lots = lots[:args.profile_lots]
         result["reads"] = {}
-        for direction in ("down", "up"):
+        for direction in ("down", "up") if prof_lots else ():  # --profile-lots 0: no read counts
             cv = CountingView(view)
             t0 = time.perf_counter()
             for lot in prof_lots:
