@@ -15,10 +15,19 @@ from generator import DEFAULT_RATES, generate
 from generator.network import KINDS
 from generator.write import CONTEXT, EVENTS_PER_DOCUMENT
 from ontology import vocab
-from ontology.identifiers import (canonical, delivery_id, gtin14, lot_id, operator_id, operator_key, product_id,
-                                  valid_gln, valid_uscc)
+from ontology.identifiers import (
+    canonical,
+    delivery_id,
+    gtin14,
+    lot_id,
+    operator_id,
+    operator_key,
+    product_id,
+    valid_gln,
+    valid_uscc,
+)
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+from ..conftest import shared_path
 
 
 @pytest.fixture(scope="module")
@@ -272,9 +281,7 @@ def test_epcis_documents_are_json_ld_with_context(files5000):
 
 def test_epcis_documents_validate_against_the_gs1_schema(files5000):
     import fastjsonschema
-    schema_path = SHARED / "conformance" / "epcis" / "gs1" / "EPCIS-JSON-Schema.json"
-    if not schema_path.exists():
-        pytest.skip(f"../shared not present: {schema_path}")
+    schema_path = shared_path("conformance", "epcis", "gs1", "EPCIS-JSON-Schema.json")
     validate = fastjsonschema.compile(orjson.loads(schema_path.read_bytes()))
     for doc in files5000.docs:
         validate(doc)

@@ -23,7 +23,7 @@ from loaders.load import load_files
 from ontology.records import RECORD_TYPES, Delivery, Lot, Operator
 from reasoning.stats import store_stats
 from reasoning.trace import TraceOptions
-from tests.conftest import REPO, _neo4j_uri_or_skip
+from tests.conftest import REPO, _neo4j_uri_or_skip, missing_tool
 from tests.reasoning.test_trace_backends import _assert_same
 
 SCRIPTS = REPO / "scripts" / "neo4j"
@@ -61,7 +61,7 @@ def built(tmp_path_factory):
     """(the embedded source store, the imported Neo4j store, the generated files)."""
     lib = REPO / ".cache" / "neo4j" / "lib"
     if shutil.which("java") is None or not (lib / ".complete").exists():
-        pytest.skip("no Java or no Neo4j jars in .cache/neo4j/lib (scripts/neo4j/start.sh fetches them)")
+        missing_tool("no Java or no Neo4j jars in .cache/neo4j/lib (scripts/neo4j/start.sh fetches them)")
     from generator import generate
 
     tmp = tmp_path_factory.mktemp("neo4j-import")

@@ -15,7 +15,10 @@ from ontology.errors import UnreadableFile
 from ontology.identifiers import delivery_id, local_id
 from ontology.records import Certificate, Delivery, Ticket
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "conformance" / "epcis"
+from ..conftest import SHARED as _SHARED_ROOT
+from ..conftest import shared_params
+
+SHARED = _SHARED_ROOT / "conformance" / "epcis"
 GS1 = SHARED / "gs1" / "examples"
 OPEN = SHARED / "openepcis"
 
@@ -42,7 +45,8 @@ VALID = _files("gs1/examples/**/*.jsonld", "openepcis/json/Capture/Documents/*",
 XSD_ORDER_CONFLICT = {"JumbledFieldsOrder.xml"}
 
 
-@pytest.mark.parametrize("path", VALID, ids=lambda p: str(p.relative_to(SHARED)))
+@pytest.mark.parametrize("path", shared_params(VALID, "valid EPCIS conformance documents"),
+                         ids=lambda p: str(p.relative_to(SHARED)))
 def test_conformance_documents_load(path):
     rejects = []
     records = list(read(path, rejects))
@@ -82,7 +86,8 @@ INVALID_REASONS = {
 INVALID = _files("openepcis/json/Capture/Invalid/*", "openepcis/xml/Capture/Invalid/*")
 
 
-@pytest.mark.parametrize("path", INVALID, ids=lambda p: str(p.relative_to(SHARED)))
+@pytest.mark.parametrize("path", shared_params(INVALID, "invalid EPCIS conformance documents"),
+                         ids=lambda p: str(p.relative_to(SHARED)))
 def test_invalid_documents_rejected(path):
     rejects = []
     records = list(read(path, rejects))

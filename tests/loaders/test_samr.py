@@ -13,8 +13,10 @@ from loaders.base import Reject
 from loaders.tables import write_table
 from ontology import identifiers as ids
 
+from ..conftest import SHARED, shared_path
+
 DATA = Path(__file__).parent / "data"
-REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "samples" / "samr_unqualified_2019_sample.csv"
+REAL = SHARED / "samples" / "samr_unqualified_2019_sample.csv"
 
 
 def load(path: Path, store=None):
@@ -33,7 +35,7 @@ def op(name: str) -> str:
 @pytest.fixture(scope="module")
 def real():
     if not REAL.exists():
-        pytest.skip(f"../shared not present: {REAL}")
+        shared_path("samples", REAL.name)
     return load(REAL)
 
 
@@ -55,7 +57,7 @@ def test_real_file_ambiguous_rows_kept_as_written() -> None:
     """A shifted row whose results cannot be paired with its items is stored failed, its cells as written, with
     a warning; no result is given to an item it may not belong to."""
     if not REAL.exists():
-        pytest.skip(f"../shared not present: {REAL}")
+        shared_path("samples", REAL.name)
     rejects: list[Reject] = []
     warnings: list = []
     records = list(samr.read(REAL, rejects, warnings=warnings))

@@ -1,9 +1,7 @@
 """The Turtle ontology covers the data model, is labelled in Chinese and English, and hangs together."""
 
 from functools import lru_cache
-from pathlib import Path
 
-import pytest
 from rdflib import OWL, RDF, RDFS, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import SKOS
 
@@ -15,7 +13,7 @@ PROV = Namespace("http://www.w3.org/ns/prov#")
 EPCIS = Namespace("https://ref.gs1.org/epcis/")
 CBV = Namespace("https://ref.gs1.org/cbv/")
 GS1 = Namespace("https://gs1.org/voc/")
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+from ..conftest import shared_path
 
 
 @lru_cache(maxsize=1)
@@ -129,9 +127,7 @@ def test_gs1_epcis_alignment():
 
 def test_reused_epcis_terms_exist_in_the_standard():
     """Every epcis:/cbv: IRI the ontology names is defined by GS1's own Turtle files."""
-    epcis_ttl = SHARED / "conformance" / "epcis" / "gs1" / "EPCIS.ttl"
-    if not epcis_ttl.exists():
-        pytest.skip(f"../shared not present: {epcis_ttl}")
+    epcis_ttl = shared_path("conformance", "epcis", "gs1", "EPCIS.ttl")
     std = Graph().parse(epcis_ttl).parse(epcis_ttl.with_name("CBV.ttl"))
     defined = set(std.subjects())
     g = ontology()

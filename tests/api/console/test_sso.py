@@ -26,6 +26,7 @@ import pytest
 from api.console.accounts import Accounts
 from api.service.servicedb import ServiceDB
 
+from ...conftest import missing_tool
 from ..service.conftest import LiveServer
 from .conftest import build
 
@@ -125,7 +126,10 @@ class Provider:
 
 @pytest.fixture(scope="module")
 def sso(tmp_path_factory):
-    pytest.importorskip("authlib")
+    try:
+        import authlib  # noqa: F401 - a dependency of the console (pyproject)
+    except ImportError:
+        missing_tool("authlib is not installed (a dependency of the console)")
     tmp = tmp_path_factory.mktemp("sso")
     provider = Provider()
     build(str(tmp / "store.db"))
