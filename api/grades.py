@@ -12,12 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
-from graph.store import WriteContext, write_mark
+from graph.store import Memo, WriteContext
 from ontology.records import GradeOverride
 from ontology.times import now_iso
 
@@ -26,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["explanation", "records_of", "operator_name", "OverrideOutcome", "set_override",
            "lift_override", "stored_explanation", "grade_history", "publish", "graded_operators",
-           "GradeTable"]
+           "grade_table"]
 
 def records_of(store: Any, oid: str) -> tuple[list[Any], list[Any]]:
     """An operator's stored assessments and overrides."""
@@ -212,30 +210,10 @@ def _matches(value: str | None, wanted: str, labels: dict[str, tuple[str, str]])
     return w in (str(zh).lower(), str(en).lower())
 
 
-class GradeTable:
-    """The grades in effect of every graded operator and those operators' records, kept by a long-running process
-    (each service worker) while no write reaches the store (:func:`graph.store.write_mark`) and for at most
-    ``ttl`` seconds (an
-    override's period may end meanwhile): the grade list and ``GET /grades`` then filter it instead of reading
-    every assessment, override and operator per request. Thread-safe; a table computed while the store changed
-    is used for that request only."""
-
-    def __init__(self, ttl: float = 60.0) -> None:
-        self.ttl = ttl
-        self._lock = threading.Lock()
-        self._key: tuple[tuple[int, int], float] | None = None
-        self._value: tuple[dict[str, Any], dict[str, Any]] | None = None
-
-    def get(self, view: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        seq, now = write_mark(view), time.monotonic()
-        with self._lock:
-            if seq is not None and self._key is not None and self._key[0] == seq and now - self._key[1] < self.ttl:
-                return self._value  # type: ignore[return-value]
-        value = _grade_table(view)
-        if seq is not None and write_mark(view) == seq:
-            with self._lock:
-                self._key, self._value = (seq, now), value
-        return value
+def grade_table() -> Memo:
+    """What a service worker keeps for the grade lists: the grades in effect and their operators, until any write
+    reaches the store and for at most a minute (an override's period may end meanwhile)."""
+    return Memo(size=1, ttl=60.0)
 
 
 def _grade_table(view: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -247,14 +225,15 @@ def _grade_table(view: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def graded_operators(view: Any, *, district: str | None = None, kind: str | None = None, grade: str | None = None,
                      source: str | None = None, published: bool | None = None,
-                     table: GradeTable | None = None) -> tuple[list[Any], dict[str, Any]]:
+                     table: Memo | None = None) -> tuple[list[Any], dict[str, Any]]:
     """The grades in effect (:class:`reasoning.assessments.EffectiveGrade`) of every graded operator matching the
     filters, sorted by operator id, and those operators' records: what ``GET /grades`` pages and the console's grade
     list shows. ``district`` and ``kind`` match a code or its Chinese or English label. ``table``: a process's
-    :class:`GradeTable` (else everything is read now)."""
+    :class:`graph.store.Memo` keeping the grades in effect and their operators until a write (see
+    :func:`grade_table`; else everything is read now)."""
     from ontology.vocab import labels
 
-    eff, ops = table.get(view) if table is not None else _grade_table(view)
+    eff, ops = table.get(view, ("grades",), lambda: _grade_table(view)) if table is not None else _grade_table(view)
     regions, kinds = labels("region"), labels("operator_kind")
     chosen = []
     for oid in sorted(eff):

@@ -25,10 +25,13 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
+import time
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 from ontology.errors import NotFound, StoreError, UnknownStoreScheme
 from ontology.records import Delivery, Record, TransformationItem, record_fields, record_type
@@ -36,6 +39,8 @@ from ontology.times import day_of, parse_day
 
 from . import versions as _versions
 from .versions import Batch, Correction, Editor, UnloadStats, Version, WriteContext
+
+T = TypeVar("T")
 
 __all__ = [
     "CHANGE_LOT_FIELD",
@@ -54,6 +59,7 @@ __all__ = [
     "open_store",
     "first_known",
     "write_mark",
+    "Memo",
     "require_fields",
     "plan_filters",
     "chunks",
@@ -443,6 +449,34 @@ def write_mark(store: Any) -> tuple[int, int] | None:
     (then nothing may be kept)."""
     seq, batch = store.change_seq(), store.last_batch()
     return None if seq is None or batch is None else (seq, batch)
+
+
+class Memo:
+    """Answers derived from the records, kept by a long-running process (a service worker) until anything is
+    written to the store (:func:`write_mark`, from any process) and for at most ``ttl`` seconds when given (an
+    answer that also depends on the clock, such as a grade override's period); at most ``size`` answers, the
+    least recently used dropped. Thread-safe."""
+
+    def __init__(self, size: int = 64, ttl: float | None = None):
+        self.size, self.ttl = size, ttl
+        self._items: OrderedDict[tuple[Any, ...], tuple[Any, float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, store: Any, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        mark, now = write_mark(store), time.monotonic()
+        with self._lock:
+            hit = self._items.get(key)
+            if (hit is not None and mark is not None and hit[0] == mark
+                    and (self.ttl is None or now - hit[1] < self.ttl)):
+                self._items.move_to_end(key)
+                return hit[2]
+        value = compute()
+        with self._lock:
+            self._items[key] = (mark, now, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
 
 
 def first_known(forms: Mapping[str, list[str]], known: Mapping[str, str]) -> dict[str, str]:

@@ -9,18 +9,16 @@
 * Pages are Chinese first; ``?lang=en`` switches to English (remembered in a cookie), ``?lang=zh`` back.
   Templates pick a text with ``tr("中文", "English")``.
 * An error on a console path is an HTML page (status and reason), not problem+json.
-* :class:`Memo` keeps the answers of heavy read-only computations (the early warnings, case lists) per worker
-  process until the store changes (its change sequence number moves).
+* :class:`graph.store.Memo` (re-exported here) keeps the answers of heavy read-only computations (the early
+  warnings, case lists) per worker process until anything is written to the store.
 """
 
 from __future__ import annotations
 
 import hmac
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -29,7 +27,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from graph.store import write_mark
+from graph.store import Memo
 from ontology.errors import FoodtraceError
 
 from ..service.security import audit_state, authorize
@@ -39,7 +37,6 @@ from .accounts import Accounts, Session, StaffUser, principal
 __all__ = ["PREFIX", "COOKIE", "Staff", "SignInRequired", "staff", "language", "render", "install_errors", "Memo",
            "NAV", "safe_next", "client_of", "set_session_cookie"]
 
-T = TypeVar("T")
 
 #: where the console lives
 PREFIX = "/console"
@@ -261,28 +258,3 @@ def install_errors(app: FastAPI) -> None:
 
     app.add_exception_handler(SignInRequired, sign_in_required)
     app.add_exception_handler(_Redirect, redirect)
-
-
-class Memo:
-    """Answers of heavy reads kept per process until anything is written to the store (:func:`graph.store.write_mark`:
-    a disposal step or a complaint moves it too), at most ``size``, the least recent dropped."""
-
-    def __init__(self, size: int = 64):
-        self.size = size
-        self._items: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, store: Any, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-        seq = write_mark(store)
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None and hit[0] == seq and seq is not None:
-                self._items.move_to_end(key)
-                return hit[1]
-        value = compute()
-        with self._lock:
-            self._items[key] = (seq, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return value

@@ -24,7 +24,7 @@ from graph.store import open_store
 from ontology.processes import die_with_parent
 
 from .. import console
-from ..grades import GradeTable
+from ..grades import grade_table
 from ..settings import Settings, get_settings
 from . import (admin, banquets, capture, credit, disposal, events, investigate, problems, public, records,
                schools)
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.accounts = console.open_accounts(settings)
         app.state.trace_index = TraceIndexHolder(app.state.store, settings.trace_index)
         app.state.trace_index.current()  # start building now: an investigator's first trace should not wait
-        app.state.grade_table = GradeTable()
+        app.state.grade_table = grade_table()
         app.state.webhooks = Webhooks(settings.service_db)
         worker = None
         if settings.school_alerts:

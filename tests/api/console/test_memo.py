@@ -4,7 +4,7 @@ also by writes that concern no lot (a disposal case, a grade override: the chang
 from __future__ import annotations
 
 from api.console.web import Memo
-from api.grades import GradeTable
+from api.grades import grade_table, graded_operators
 from graph.store import open_store
 from graph.view import ReadView
 from ontology.records import DisposalCase, GradeOverride, Operator, RiskAssessment
@@ -26,10 +26,10 @@ def test_memo_and_grade_table_see_a_write_that_concerns_no_lot(tmp_path):
         view = ReadView(s)
         s.write([RiskAssessment(id="ra1", operator_id="op", grade="B", computed_grade="B", as_of="2026-10-01",
                                 created="2026-10-01T08:00:00+08:00", config_version="test")])
-        table = GradeTable()
-        eff, _ = table.get(view)
+        table = grade_table()
+        eff = {e.operator_id: e for e in graded_operators(view, table=table)[0]}
         assert eff["op"].grade == "B"
         s.write([GradeOverride(id="ov", operator_id="op", grade="D", reason="约谈", by="测试",
                                created="2026-10-02T08:00:00+08:00")])
-        eff, _ = table.get(view)
+        eff = {e.operator_id: e for e in graded_operators(view, table=table)[0]}
         assert (eff["op"].grade, eff["op"].source) == ("D", "override")
