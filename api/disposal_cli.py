@@ -92,13 +92,13 @@ def _add_step(store_url: str | None, ident: str, kind: str, day: dt.date, by: st
     with open_cli_store(store_url) as store:
         view = ReadView(store)
         subject = subject_of(view, ident)
+        command = f"foodtrace {'disposal' if subject.table == 'disposal_case' else 'complaints'} step"
         if subject.table != table:
-            raise InvalidRecord(f"{ident} is a {subject.table.replace('_', ' ')}: use foodtrace "
-                                f"{'disposal' if subject.table == 'disposal_case' else 'complaints'} step")
+            raise InvalidRecord(f"{ident} is a {subject.table.replace('_', ' ')}: use {command}")
         local = vocab.lookup("handling_step", kind) or kind
         recs = new_step(view, subject, kind=local, date=day, by=by, today=_today(), party=party, outcome=outcome,
                         reason=reason, note=note, case=case_ref, due_day=due_day, corrects=corrects, evidence=files)
-        store.write(recs, context=cli_context("write", by=by, source="foodtrace step"))
+        store.write(recs, context=cli_context("write", by=by, source=command))
     step = recs[-1]
     click.echo(f"{getattr(subject, 'number', None) or ident}: step {step.seq} {vocab.labels('handling_step')[step.kind][0]} "
                f"({step.kind}) on {step.date} recorded" + (f" with {len(files)} evidence file(s)" if files else ""))
