@@ -246,6 +246,12 @@ _PAGE = """<!DOCTYPE html>
   #details {{ width: 300px; border-left: 1px solid #ddd; padding: 10px; font-size: 13px; white-space: pre-line;
              overflow: auto; }}
   div.vis-tooltip {{ white-space: pre-line; font-family: inherit; }}
+  @media (max-width: 700px) {{
+    /* a phone: the chain above, the details below it, each the full width */
+    #wrap {{ flex-direction: column; height: auto; }}
+    #net {{ flex: none; height: 70vh; }}
+    #details {{ width: auto; border-left: none; border-top: 1px solid #ddd; }}
+  }}
 </style>
 </head>
 <body>
