@@ -12,8 +12,10 @@ current (the service's), else on the store's reads with holding windows learned 
 :data:`INDEX_BACKLOG` samples (a first check after a bulk load) builds an index first.
 
 :class:`AlertWorker` is the thread that does this every ``poll`` seconds and sends the deliveries that are due;
-``foodtrace serve`` runs one per worker process (the writes and the outbox are idempotent), ``foodtrace schools
-watch`` runs one on its own. Loads never wait for either.
+``foodtrace serve`` starts one per worker process, but only the one holding the service database's alert lock
+(an advisory file lock beside it, released when its process ends, taken over by another worker then) checks and
+delivers: the others wait for the lock, so a backlog is not traced once per worker. ``foodtrace schools watch``
+runs one on its own (and takes the same lock). Loads never wait for either.
 """
 
 from __future__ import annotations
@@ -140,7 +142,31 @@ class AlertWorker(threading.Thread):
         self.checker, self.poll, self.deliver = checker, poll, deliver or {}
         self._stop_event = threading.Event()
 
+    def _take_lock(self) -> Any:
+        """The alert lock of the service database (an open file holding an exclusive ``flock``), or None while
+        another process holds it."""
+        import fcntl
+
+        fh = open(self.checker.hooks.path + ".alerts.lock", "a")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            return None
+        return fh
+
     def run(self) -> None:
+        lock = self._take_lock()
+        while lock is None and not self._stop_event.wait(max(self.poll, 1.0)):
+            lock = self._take_lock()
+        if lock is None:
+            return
+        try:
+            self._run()
+        finally:
+            lock.close()
+
+    def _run(self) -> None:
         try:
             self.checker.warm()
         except Exception:   # traces learn the windows at the first check instead

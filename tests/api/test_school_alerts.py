@@ -174,3 +174,39 @@ def test_a_backlog_is_still_checked_when_its_trace_index_cannot_be_built(store, 
     monkeypatch.setattr(sa.TraceIndex, "build", classmethod(lambda cls, *a, **k: changed()))
     [alert] = AlertChecker(store, hooks).check().raised
     assert (alert.school_id, alert.relation, alert.sample_id) == (SCHOOL1, "upstream", "s-farm")
+
+
+def test_one_worker_checks_at_a_time_and_another_takes_over(tmp_path):
+    """Every `foodtrace serve` worker starts an alert worker; only the holder of the service database's alert lock
+    checks (a backlog is traced once, not once per worker); when it stops, a waiting one takes over."""
+    db = tmp_path / "store.db"
+    with open_store(str(db)) as s:
+        s.write(network())
+        hooks = Webhooks(str(tmp_path / "service.db"))
+        checks = {"a": 0, "b": 0}
+
+        def counting(name):
+            checker = AlertChecker(s, hooks)
+            real = checker.check
+
+            def check(**kw):
+                checks[name] += 1
+                return real(**kw)
+
+            checker.check = check
+            return AlertWorker(checker, poll=0.02)
+
+        first, second = counting("a"), counting("b")
+        first.start()
+        deadline = time.monotonic() + 10
+        while checks["a"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        second.start()
+        time.sleep(0.5)
+        assert checks["a"] > 0 and checks["b"] == 0
+        first.stop()
+        deadline = time.monotonic() + 10
+        while checks["b"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second.stop()
+    assert checks["b"] > 0
