@@ -61,8 +61,9 @@ class Settings(BaseSettings):
         "Folder of the audit archive files (audit-YYYY-MM.jsonl.gz); empty = audit-archive beside the service "
         "database"))
     school_alerts: bool = Field(True, description=(
-        "Each service worker raises school alerts as the store changes and sends the webhook deliveries due "
-        "(`foodtrace schools watch` does the same without the service)"))
+        "The service raises school alerts as the store changes and sends the webhook deliveries due (one worker at "
+        "a time: the holder of the service database's alert lock; `foodtrace schools watch` does the same without "
+        "the service)"))
     school_alert_poll: float = Field(0.25, gt=0, description=(
         "Seconds between two looks at the store's change sequence for new failing samples and due webhook deliveries"))
     webhook_timeout: float = Field(5.0, gt=0, description="Seconds a webhook receiver has to answer one POST")
