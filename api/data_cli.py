@@ -322,7 +322,9 @@ def export() -> None:
 @export.command("rdf")
 @format_option("turtle", "json-ld")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="File to write (default: stdout)")
-@click.option("--validate/--no-validate", default=False, help="Check the export against the SHACL shapes")
+@click.option("--validate/--no-validate", default=False,
+              help="Check the export against the SHACL shapes (builds the whole graph in memory: for stores of "
+                   "up to about a million records; without it the export is streamed)")
 @store_option
 def export_rdf(fmt: str, out: Path | None, validate: bool, store_url: str | None) -> None:
     """Write the store as RDF (Turtle or JSON-LD) following the foodtrace ontology."""
@@ -354,14 +356,24 @@ def export_neo4j_import(folder: Path, store_url: str | None) -> None:
 
 
 def run_export(store: Store, fmt: str, out: Path | None, validate: bool) -> tuple[bool, str, int]:
-    """Export every record of ``store``; returns (conforms, SHACL report, triples)."""
-    from ontology.rdf import serialise, to_graph, validate as shacl_validate
+    """Export every record of ``store``; returns (conforms, SHACL report, triples).
+
+    Without ``validate`` the records are written while they are read (:func:`ontology.rdf.write_rdf`), so
+    memory does not grow with the store; SHACL needs the whole graph, so ``validate`` builds it.
+    """
+    from ontology.rdf import serialise, to_graph, validate as shacl_validate, write_rdf
     from ontology.records import RECORD_TYPES
 
     def everything():
         for rtype in RECORD_TYPES:
             yield from store.scan(rtype.table)
 
+    if not validate:
+        if out is None:
+            return True, "", write_rdf(everything(), click.get_text_stream("stdout"), fmt)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "w", encoding="utf-8", newline="\n") as fh:
+            return True, "", write_rdf(everything(), fh, fmt)
     graph = to_graph(everything())
     data = serialise(graph, fmt)
     if out:
@@ -369,9 +381,7 @@ def run_export(store: Store, fmt: str, out: Path | None, validate: bool) -> tupl
         (out.write_bytes if isinstance(data, bytes) else lambda t: out.write_text(t, encoding="utf-8"))(data)
     else:
         click.echo(data.decode("utf-8") if isinstance(data, bytes) else data)
-    conforms, report = (True, "")
-    if validate:
-        conforms, report = shacl_validate(graph)
+    conforms, report = shacl_validate(graph)
     return conforms, report, len(graph)
 
 

@@ -45,12 +45,13 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Iterable, Iterator, NamedTuple, TextIO
 from urllib.parse import quote
 
 from rdflib import Graph, Literal, Namespace, URIRef
@@ -67,6 +68,7 @@ __all__ = [
     "Violation",
     "iri",
     "to_graph",
+    "write_rdf",
     "serialise",
     "validate",
     "violations",
@@ -231,62 +233,143 @@ def to_graph(records: Iterable[Record], *, private: bool = False) -> Graph:
     g = Graph(store=_STORE)
     for prefix, ns in CONTEXT.items():
         g.bind(prefix, ns)
-    private_fields = _private_fields()
-    triples: list[tuple] = []
-    add = triples.append
-    inputs: dict[URIRef, list[URIRef]] = defaultdict(list)
-    outputs: dict[URIRef, list[URIRef]] = defaultdict(list)
-    for rec in records:
-        table = rec.table
-        if table == "alias":
-            canonical = iri(rec.canonical_id, rec.entity or "entity")
-            add((canonical, FT.alias, Literal(rec.id)))
-            if _ABSOLUTE.match(rec.id.strip()):
-                alias_iri = iri(rec.id)
-                if alias_iri != canonical:
-                    add((canonical, OWL.sameAs, alias_iri))
-            continue
-        node = iri(rec.id, table)
-        add((node, _TYPE, _class(table)))
-        for plan in _plans(table):
-            value = getattr(rec, plan.name)
-            if value is None or value == "":
-                continue
-            if not private and (table, plan.name) in private_fields:
-                continue
-            if plan.kind == "object":
-                values = str(value).split() if plan.split else [value]
-                for v in values:
-                    add((node, plan.prop, iri(v, plan.target_table)))
-            elif plan.kind == "concept":
-                add((node, plan.prop, _concept(plan.scheme, str(value))))
-            elif plan.kind == "cbv":
-                add((node, plan.prop, _cbv(table, plan.name, str(value))))
-            else:
-                add((node, plan.prop, _literal(value, plan.datatype)))
-        if table == "operator" and rec.kind:
-            kind = vocab.lookup("operator_kind", rec.kind)
-            if kind:
-                add((node, _TYPE, FT[kind]))
-        elif table == "event" and rec.type in _EPCIS_EVENTS:
-            add((node, _TYPE, EPCIS[rec.type]))
-        elif table == "transformation_item" and rec.transformation_id and rec.lot_id:
-            t, lot = iri(rec.transformation_id, "transformation"), iri(rec.lot_id, "lot")
-            role = (rec.role or "").strip().lower()
-            if role == "input":
-                inputs[t].append(lot)
-                add((t, PROV.used, lot))
-            elif role == "output":
-                outputs[t].append(lot)
-                add((lot, PROV.wasGeneratedBy, t))
-    for t, outs in outputs.items():
-        for out in outs:
-            for inp in inputs.get(t, ()):
-                add((out, PROV.wasDerivedFrom, inp))
+    links = _LotLinks()
     put = g.add
-    for t in triples:
+    for rec in records:
+        for t in _record_triples(rec, private, links):
+            put(t)
+    for t in links.derived():
         put(t)
     return g
+
+
+class _LotLinks:
+    """Inputs and outputs of each transformation, for ``prov:wasDerivedFrom`` once every item has been seen
+    (items of one transformation may be anywhere in a stream of records)."""
+
+    def __init__(self) -> None:
+        self.inputs: dict[URIRef, list[URIRef]] = defaultdict(list)
+        self.outputs: dict[URIRef, list[URIRef]] = defaultdict(list)
+
+    def derived(self) -> Iterator[tuple]:
+        for t, outs in self.outputs.items():
+            for out in outs:
+                for inp in self.inputs.get(t, ()):
+                    yield (out, PROV.wasDerivedFrom, inp)
+
+
+def _record_triples(rec: Record, private: bool, links: _LotLinks) -> list[tuple]:
+    """The triples of one record (the derived lot links are left to ``links``)."""
+    triples: list[tuple] = []
+    add = triples.append
+    table = rec.table
+    if table == "alias":
+        canonical = iri(rec.canonical_id, rec.entity or "entity")
+        add((canonical, FT.alias, Literal(rec.id)))
+        if _ABSOLUTE.match(rec.id.strip()):
+            alias_iri = iri(rec.id)
+            if alias_iri != canonical:
+                add((canonical, OWL.sameAs, alias_iri))
+        return triples
+    private_fields = _private_fields()
+    node = iri(rec.id, table)
+    add((node, _TYPE, _class(table)))
+    for plan in _plans(table):
+        value = getattr(rec, plan.name)
+        if value is None or value == "":
+            continue
+        if not private and (table, plan.name) in private_fields:
+            continue
+        if plan.kind == "object":
+            values = str(value).split() if plan.split else [value]
+            for v in values:
+                add((node, plan.prop, iri(v, plan.target_table)))
+        elif plan.kind == "concept":
+            add((node, plan.prop, _concept(plan.scheme, str(value))))
+        elif plan.kind == "cbv":
+            add((node, plan.prop, _cbv(table, plan.name, str(value))))
+        else:
+            add((node, plan.prop, _literal(value, plan.datatype)))
+    if table == "operator" and rec.kind:
+        kind = vocab.lookup("operator_kind", rec.kind)
+        if kind:
+            add((node, _TYPE, FT[kind]))
+    elif table == "event" and rec.type in _EPCIS_EVENTS:
+        add((node, _TYPE, EPCIS[rec.type]))
+    elif table == "transformation_item" and rec.transformation_id and rec.lot_id:
+        t, lot = iri(rec.transformation_id, "transformation"), iri(rec.lot_id, "lot")
+        role = (rec.role or "").strip().lower()
+        if role == "input":
+            links.inputs[t].append(lot)
+            add((t, PROV.used, lot))
+        elif role == "output":
+            links.outputs[t].append(lot)
+            add((lot, PROV.wasGeneratedBy, t))
+    return triples
+
+
+def write_rdf(records: Iterable[Record], out: TextIO, format: str = "turtle", *, private: bool = False,
+              chunk: int = 20_000) -> int:
+    """Write records as RDF to ``out`` while reading them, ``chunk`` records at a time: memory stays that of
+    one chunk (and the transformations' lot lists) whatever the size of the store. Returns the triples written.
+
+    The same triples as :func:`serialise` of :func:`to_graph` (tested); a subject whose triples come from
+    several records (an alias, a transformation's items) may be written in more than one statement, and
+    JSON-LD writes one ``@graph`` array of the chunks' node objects.
+
+    Examples
+    --------
+    >>> import io
+    >>> from ontology.records import Operator
+    >>> buf = io.StringIO()
+    >>> write_rdf([Operator(id="urn:foodtrace:operator:x", kind="Stall", name="摊位")], buf)
+    4
+    >>> len(to_graph([]).parse(data=buf.getvalue(), format="turtle"))
+    4
+    """
+    plugin = FORMATS.get(str(format).lower())
+    if plugin is None:
+        raise FoodtraceError(f"unknown RDF format {format!r}; known: turtle, json-ld")
+    links = _LotLinks()
+    written = 0
+    first = True
+    if plugin == "turtle":
+        out.write("\n".join(f"@prefix {prefix}: <{ns}> ." for prefix, ns in CONTEXT.items()) + "\n\n")
+    else:
+        out.write('{"@context": ' + json.dumps(CONTEXT, ensure_ascii=False) + ', "@graph": [')
+
+    def flush(triples: list[tuple]) -> None:
+        nonlocal written, first
+        if not triples:
+            return
+        written += len(triples)
+        if plugin == "turtle":
+            out.write(_turtle_statements(triples))
+            return
+        g = Graph(store=_STORE)
+        for t in triples:
+            g.add(t)
+        doc = json.loads(g.serialize(format="json-ld", context=CONTEXT, auto_compact=True))
+        nodes = doc.get("@graph", [doc]) if isinstance(doc, dict) else doc
+        for node in nodes:
+            if isinstance(node, dict):
+                node.pop("@context", None)
+            out.write(("" if first else ",\n") + json.dumps(node, ensure_ascii=False))
+            first = False
+
+    batch: list[tuple] = []
+    n = 0
+    for rec in records:
+        batch.extend(_record_triples(rec, private, links))
+        n += 1
+        if n >= chunk:
+            flush(batch)
+            batch, n = [], 0
+    flush(batch)
+    flush(list(links.derived()))
+    if plugin != "turtle":
+        out.write("]}\n")
+    return written
 
 
 @lru_cache(maxsize=None)
@@ -350,6 +433,14 @@ def _turtle(graph: Graph) -> str:
     names again for every occurrence of a term (about 10 s for the triples of
     10,000 deliveries); this writer caches them and is an order of magnitude faster.
     """
+    out = [f"@prefix {prefix}: <{ns}> ." for prefix, ns in CONTEXT.items()]
+    out.append("")
+    out.append(_turtle_statements(graph))
+    return "\n".join(out)
+
+
+def _turtle_statements(triples: Iterable[tuple]) -> str:
+    """One Turtle statement per subject of ``triples`` (sorted), using the :data:`CONTEXT` prefixes."""
     prefixes = sorted(CONTEXT.items(), key=lambda kv: -len(kv[1]))
     names: dict[Any, str] = {}
 
@@ -374,16 +465,15 @@ def _turtle(graph: Graph) -> str:
         return text
 
     by_subject: dict[Any, dict[Any, list]] = defaultdict(lambda: defaultdict(list))
-    for s, p, o in graph:
+    for s, p, o in triples:
         by_subject[s][p].append(o)
-    out = [f"@prefix {prefix}: <{ns}> ." for prefix, ns in CONTEXT.items()]
-    out.append("")
+    out = []
     type_ = URIRef(str(_TYPE))
     for s in sorted(by_subject, key=str):
         preds = by_subject[s]
         lines = []
         for p in sorted(preds, key=lambda p: (p != type_, str(p))):
-            objs = " , ".join(sorted(name(o) for o in preds[p]))
+            objs = " , ".join(sorted({name(o) for o in preds[p]}))
             lines.append(("a" if p == type_ else name(p)) + " " + objs)
         out.append(name(s) + " " + " ;\n    ".join(lines) + " .\n")
     return "\n".join(out)

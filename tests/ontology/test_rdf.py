@@ -157,6 +157,33 @@ def test_serialisations_round_trip(fmt):
         assert doc["@context"]["ft"] == vocab.FT_NS and "@graph" in doc
 
 
+@pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("fmt", ["turtle", "json-ld"])
+@pytest.mark.parametrize("chunk", [1, 3, 1000])
+def test_streamed_export_writes_the_graphs_triples(fmt, chunk):
+    """write_rdf, chunk by chunk (a transformation's items and a lot's aliases in different chunks), writes
+    exactly the triples of to_graph, as one document that parses."""
+    import io
+
+    records = chain()
+    buf = io.StringIO()
+    n = rdf.write_rdf(iter(records), buf, fmt, chunk=chunk)
+    back = Graph().parse(data=buf.getvalue(), format=fmt)
+    graph = rdf.to_graph(records)
+    assert set(back) == set(graph)
+    assert (URIRef(PORK), PROV.wasDerivedFrom, URIRef(PIGS)) in back
+    assert n >= len(graph)
+    if fmt == "json-ld":
+        assert json.loads(buf.getvalue())["@context"]["ft"] == vocab.FT_NS
+
+
+def test_streamed_export_refuses_an_unknown_format():
+    import io
+
+    with pytest.raises(FoodtraceError, match="known: turtle, json-ld"):
+        rdf.write_rdf([], io.StringIO(), "n3")
+
+
 def test_unknown_format():
     with pytest.raises(FoodtraceError, match="known: turtle, json-ld"):
         rdf.serialise(Graph(), "n3")
