@@ -26,6 +26,7 @@ BENCHMARKS = {
     "indicators": "indicators.py",  # demonstration-city indicators of the loaded 1M city against the generator's truth
     "console": "console.py",  # server time of each console page on the 1M store (cold, median, p90; target 200 ms)
     "api": "api.py",  # QR lookups of random lots through `foodtrace serve` under wrk (needs the 1M store)
+    "scale": "scale.py",  # every user step at 10,000,000 deliveries (generate, load, stats, ... export rdf): wall, CPU, peak memory
     "soak": "soak.py",  # 30 min of lookups, traces and captures at once on a copy of the 1M store: errors, RSS, p99
 }
 

@@ -16,9 +16,11 @@ from __future__ import annotations
 import logging
 import multiprocessing
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.responses import Response
 
 from graph.store import open_store
 from ontology.processes import die_with_parent
@@ -112,6 +114,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/healthz", tags=["public"], summary="Liveness: the service answers and its store is open")
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "store": app.state.store.name, "version": API_VERSION}
+
+    favicon = (Path(__file__).parents[1] / "console" / "static" / "favicon.svg").read_bytes()
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon_ico() -> Response:
+        """The site icon browsers ask for on every page (an SVG; served from here, no CDN)."""
+        return Response(favicon, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
     for module in (public, investigate, credit, disposal, records, schools, banquets, events, capture, admin):
         app.include_router(module.router)

@@ -47,6 +47,9 @@ def test_security_headers_on_pages_answers_errors_and_docs(serve):
             csp = r.headers["content-security-policy"]
             assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp and "script-src" not in csp
             assert "strict-transport-security" not in r.headers  # plain HTTP: no HSTS
+        icon = c.get("/favicon.ico")  # asked for by every browser page: ours, not a 404
+        assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
+        assert icon.content.startswith(b"<svg") and icon.headers["x-content-type-options"] == "nosniff"
         docs = c.get("/docs")
         assert docs.status_code == 200 and "cdn.jsdelivr.net" in docs.headers["content-security-policy"]
         # behind a TLS-terminating proxy on this host (trusted by uvicorn's forwarded-allow-ips): HSTS
