@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from fastapi.responses import Response
 
 from graph.store import open_store
@@ -89,22 +90,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.store.close()
             app.state.service_db.close()
 
-    app = FastAPI(title="foodtrace", version=API_VERSION, description=_DESCRIPTION, lifespan=lifespan,
-                  openapi_tags=[
-                      {"name": "public", "description": "公众查询 / public lookups (no key)"},
-                      {"name": "investigation", "description": "稽查溯源 / traces, outbreaks, recalls, profiles"},
-                      {"name": "credit", "description": "风险分级与信用 / grades, explanations, overrides"},
-                      {"name": "disposal", "description": "核查处置与投诉举报 / disposal cases, complaints, "
-                                                          "indicators (district officers act on their own district)"},
-                      {"name": "records", "description": "记录更正与删除 / history, corrections, deletion, erasure"},
-                      {"name": "schools", "description": "校园食品安全 / school alerts, supply lists, webhook "
-                                                         "subscriptions"},
-                      {"name": "banquets", "description": "农村集体聚餐 / banquet registrations, chefs, guidance, "
-                                                          "reminders, statistics (district officers: own district)"},
-                      {"name": "events", "description": "重大活动食品安全保障 / major events, supplier vetting report"},
-                      {"name": "capture", "description": "数据采集 / EPCIS capture and template uploads"},
-                      {"name": "admin", "description": "管理 / audit log"},
-                  ])
+    # the interactive docs (/docs Swagger UI, /redoc ReDoc) with their bundles served by this service
+    # (fastapi-offline), so they work offline like every other page: no CDN
+    app = FastAPIOffline(title="foodtrace", version=API_VERSION, description=_DESCRIPTION, lifespan=lifespan,
+                         static_url="/docs/static", favicon_url="/favicon.ico",
+                         openapi_tags=[
+                             {"name": "public", "description": "公众查询 / public lookups (no key)"},
+                             {"name": "investigation", "description": "稽查溯源 / traces, outbreaks, recalls, profiles"},
+                             {"name": "credit", "description": "风险分级与信用 / grades, explanations, overrides"},
+                             {"name": "disposal", "description": "核查处置与投诉举报 / disposal cases, complaints, "
+                                                                 "indicators (district officers act on their own district)"},
+                             {"name": "records", "description": "记录更正与删除 / history, corrections, deletion, erasure"},
+                             {"name": "schools", "description": "校园食品安全 / school alerts, supply lists, webhook "
+                                                                "subscriptions"},
+                             {"name": "banquets", "description": "农村集体聚餐 / banquet registrations, chefs, guidance, "
+                                                                 "reminders, statistics (district officers: own district)"},
+                             {"name": "events", "description": "重大活动食品安全保障 / major events, supplier vetting report"},
+                             {"name": "capture", "description": "数据采集 / EPCIS capture and template uploads"},
+                             {"name": "admin", "description": "管理 / audit log"},
+                         ])
     app.state.settings = settings
     problems.install(app)
     app.add_middleware(AuditMiddleware)

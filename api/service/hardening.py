@@ -2,7 +2,7 @@
 
 :class:`SecurityHeadersMiddleware` adds, to every response: a Content-Security-Policy (the pages load
 nothing from elsewhere: no script, styles only inline, images only from the service itself; the
-interactive API docs at ``/docs`` and ``/redoc`` get the sources their bundle needs), ``X-Frame-Options:
+interactive API docs at ``/docs`` and ``/redoc`` run the bundles this service serves), ``X-Frame-Options:
 DENY`` and ``frame-ancestors 'none'`` (no page of the service inside another site's frame),
 ``Referrer-Policy: no-referrer`` (a lookup URL holding a trace code is not sent on), ``X-Content-Type-Options:
 nosniff`` and a ``Permissions-Policy`` that switches off camera, microphone and location; and
@@ -49,12 +49,9 @@ CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' dat
 CONSOLE_CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline'; "
                "img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 _CONSOLE = "/console"
-#: the interactive docs (Swagger UI and ReDoc load their bundle from a CDN)
-_DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-             "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-             "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-             "font-src https://fonts.gstatic.com; connect-src 'self'; worker-src blob:; base-uri 'none'; "
-             "frame-ancestors 'none'")
+#: the interactive docs (Swagger UI and ReDoc, their bundles served by us; their pages start them inline)
+_DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+             "img-src 'self' data:; connect-src 'self'; worker-src blob:; base-uri 'none'; frame-ancestors 'none'")
 _DOCS = ("/docs", "/redoc")
 _COMMON = [(b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"),
            (b"referrer-policy", b"no-referrer"),

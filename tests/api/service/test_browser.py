@@ -105,3 +105,38 @@ def _with_cli(chromium: str, url: str, shot: Path, env: dict[str, str], tmp_path
     subprocess.run([*base, f"--screenshot={shot}", f"--window-size={PHONE['width']},{PHONE['height'] * 2}", url],
                    capture_output=True, timeout=120, env=env, check=True)
     assert shot.stat().st_size > 10_000
+
+
+def test_api_docs_run_offline_under_their_policy(server, tmp_path):
+    """The interactive API docs (Swagger UI, ReDoc) render from the bundle this service serves: no request leaves for
+    another host (the browser is cut off from everything but the service), nothing refused by the page's
+    security policy, the operations listed."""
+    chromium = _chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed (the CLI fallback cannot run the docs' scripts)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS, env=_font_env(tmp_path))
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            elsewhere, refused = [], []
+            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(server.url)
+                       else (elsewhere.append(route.request.url), route.abort()))
+            page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+            page.on("pageerror", lambda e: refused.append(str(e)))
+            assert page.goto(server.url + "/docs").status == 200
+            page.wait_for_selector(".opblock-summary-path", timeout=30_000)
+            assert "foodtrace" in page.inner_text(".info .title")
+            paths = page.locator(".opblock-summary-path").all_inner_texts()
+            assert "/healthz" in paths and "/grades" in paths
+            page.screenshot(path=str(_artifacts() / "api-docs.png"))
+            assert refused == []
+            assert page.goto(server.url + "/redoc").status == 200
+            page.wait_for_selector("h1", timeout=30_000)
+            assert "foodtrace" in page.inner_text("h1") and "/healthz" in page.inner_text("body")
+        finally:
+            browser.close()
+    assert elsewhere == []
+    # ReDoc's bundle asks for its maker's logo from its CDN: the policy refuses it (as it should), nothing else
+    assert all(m.startswith("Loading the image 'https://cdn.redoc.ly/") for m in refused), refused

@@ -51,7 +51,13 @@ def test_security_headers_on_pages_answers_errors_and_docs(serve):
         assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
         assert icon.content.startswith(b"<svg") and icon.headers["x-content-type-options"] == "nosniff"
         docs = c.get("/docs")
-        assert docs.status_code == 200 and "cdn.jsdelivr.net" in docs.headers["content-security-policy"]
+        assert docs.status_code == 200 and "script-src 'self' 'unsafe-inline'" in docs.headers["content-security-policy"]
+        assert "http" not in docs.headers["content-security-policy"]  # nothing from elsewhere: no CDN
+        assert "/docs/static/swagger-ui-bundle.js" in docs.text and "cdn" not in docs.text
+        bundle = c.get("/docs/static/swagger-ui-bundle.js")
+        assert bundle.status_code == 200 and len(bundle.content) > 100_000
+        redoc = c.get("/redoc")
+        assert "/docs/static/redoc.standalone.js" in redoc.text and "http" not in redoc.headers["content-security-policy"]
         # behind a TLS-terminating proxy on this host (trusted by uvicorn's forwarded-allow-ips): HSTS
         tls = c.get(PORK, headers={"Accept": "application/json", "X-Forwarded-Proto": "https"})
         assert tls.headers["strict-transport-security"].startswith("max-age=")
