@@ -127,6 +127,7 @@ class AlertChecker:
         self.hooks.mark_checked(todo)
         if seq is not None:
             self.hooks.set_state("change_seq", str(seq))
+            self.hooks.note_position(seq)
         self._seq = seq
         result.samples, result.raised, result.seconds = len(todo), new, time.perf_counter() - t0
         if new:

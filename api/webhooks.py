@@ -46,7 +46,7 @@ from ontology import times
 from ontology.errors import InvalidRecord, NotFound
 from ontology.records import SchoolAlert, to_dict
 
-from .service.servicedb import open_tables
+from .service.servicedb import READERS_SCHEMA, note_reader, open_tables
 
 __all__ = ["Webhooks", "Subscription", "Delivery", "sign", "verify", "KINDS"]
 
@@ -147,7 +147,7 @@ class Webhooks:
     def __init__(self, path: str):
         self.path = str(path)
         self._lock = threading.Lock()
-        self._db = open_tables(self.path, _SCHEMA)
+        self._db = open_tables(self.path, _SCHEMA + READERS_SCHEMA)
 
     def close(self) -> None:
         with self._lock:
@@ -320,6 +320,12 @@ class Webhooks:
     def state(self, key: str) -> str | None:
         rows = self._x("SELECT value FROM school_alert_state WHERE key = ?", (key,))
         return rows[0][0] if rows else None
+
+    def note_position(self, seq: int) -> None:
+        """The alert checker has followed the store's change log up to ``seq`` (the change log is not pruned
+        beyond the oldest such position of the service database's readers)."""
+        with self._transaction():
+            note_reader(self._db, "school_alerts", seq)
 
     def set_state(self, key: str, value: str | None) -> None:
         self._x("INSERT INTO school_alert_state(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "

@@ -54,7 +54,7 @@ from graph.store import Store
 from graph.view import ReadView
 from reasoning.lookup import dependent_lots
 
-from .servicedb import connect
+from .servicedb import READERS_SCHEMA, connect, note_reader, oldest_reader
 
 __all__ = ["PublicViews", "BULK", "ANSWER_FORMAT", "CHANGE_KEEP", "PRUNE_EVERY"]
 
@@ -64,6 +64,8 @@ log = logging.getLogger("foodtrace.service")
 BULK = 20_000
 #: change-log rows kept behind the point this read model has followed, and how often it prunes (seconds)
 CHANGE_KEEP = 100_000
+#: this read model's name among the change-log readers of the service database
+READER = "public_lookups"
 PRUNE_EVERY = 60.0
 #: the shape of the stored answers; stored answers of another shape are dropped when the service starts
 #: (2: a lot's buyers beyond the scanned shop or the retail level counted, not named; issue 18)
@@ -93,7 +95,7 @@ class PublicViews:
         self.enabled = store.change_seq() is not None
         self._lock = threading.Lock()
         self._db = connect(path)
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(_SCHEMA + READERS_SCHEMA)
         if self._meta("format") != ANSWER_FORMAT:  # answers of an earlier shape: made again on demand
             with self._lock:
                 self._db.execute("DELETE FROM public_answer")
@@ -148,6 +150,7 @@ class PublicViews:
                         "INSERT INTO public_changed(lot_id, seq) VALUES (?, ?) ON CONFLICT(lot_id) DO UPDATE "
                         "SET seq = max(seq, excluded.seq)", [(lot, top) for lot in lots])
                 self._set_meta_max("processed", top)
+                note_reader(self._db, READER, top)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -158,14 +161,17 @@ class PublicViews:
             self.poll()
 
     def _prune(self, processed: int) -> None:
-        """Now and then, drop the change-log rows this read model has followed, keeping the latest
-        :data:`CHANGE_KEEP` (another reader that lags further sees a gap and starts afresh)."""
+        """Now and then, drop the change-log rows every reader of the service database has followed (this read
+        model and the school-alert checker: :func:`servicedb.oldest_reader`), keeping the latest
+        :data:`CHANGE_KEEP` (a reader silent for a week, or of another service database, sees a gap and
+        starts afresh)."""
         now = time.monotonic()
         if now - self._pruned < PRUNE_EVERY:
             return
         self._pruned = now
         try:
-            self.store.prune_changes(keep=CHANGE_KEEP, upto=processed)
+            oldest = oldest_reader(self._db)  # another reader (the school alerts) may lag behind this one
+            self.store.prune_changes(keep=CHANGE_KEEP, upto=processed if oldest is None else min(processed, oldest))
         except Exception:  # pruning is housekeeping: a busy store is pruned next time
             log.warning("could not prune the change log", exc_info=True)
 

@@ -25,6 +25,7 @@ import json
 import secrets
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -70,6 +71,37 @@ def open_tables(path: str, schema: str) -> sqlite3.Connection:
         return db
     except sqlite3.Error as e:
         raise FoodtraceError(f"cannot open the service database {path}: {e}") from e
+
+
+#: the change-log readers' positions (each part of the service that follows the store's change log)
+READERS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS change_reader (name TEXT PRIMARY KEY, seq INTEGER NOT NULL, updated REAL NOT NULL)
+WITHOUT ROWID;
+"""
+#: a reader not heard of for this long no longer holds the change log back (it sees a gap when it comes back,
+#: and treats everything as changed, as after a restore)
+READER_STALE_AFTER = 7 * 24 * 3600.0
+
+
+def note_reader(db: sqlite3.Connection, name: str, seq: int) -> None:
+    """Record that the change-log reader ``name`` has followed the log up to ``seq`` (never backwards); ``db``
+    holds the tables of :data:`READERS_SCHEMA` (part of the schema of each reader's tables)."""
+    db.execute("INSERT INTO change_reader(name, seq, updated) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET "
+               "seq = max(seq, excluded.seq), updated = excluded.updated", (name, int(seq), time.time()))
+
+
+def oldest_reader(db: sqlite3.Connection, stale_after: float = READER_STALE_AFTER) -> int | None:
+    """The lowest position any change-log reader heard of within ``stale_after`` seconds still needs: the
+    change log may be pruned up to it, not beyond (None: no reader known).
+
+    >>> db = sqlite3.connect(":memory:")
+    >>> db.executescript(READERS_SCHEMA) and None
+    >>> note_reader(db, "public", 120); note_reader(db, "school_alerts", 80); note_reader(db, "public", 90)
+    >>> oldest_reader(db)
+    80
+    """
+    (low,) = db.execute("SELECT min(seq) FROM change_reader WHERE updated >= ?", (time.time() - stale_after,)).fetchone()
+    return None if low is None else int(low)
 
 
 def now_iso() -> str:

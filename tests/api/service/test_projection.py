@@ -111,3 +111,32 @@ def test_a_pruned_change_log_never_leaves_an_answer_stale(tmp_path, monkeypatch)
         assert lagging.get("l", None, compute)["n"] == "L2"  # the gap: recomputed, not the stale L1
         lagging.close()
         follower.close()
+
+
+def test_the_change_log_is_kept_for_the_slowest_reader_of_the_service_database(tmp_path, monkeypatch):
+    """The read model prunes only below the oldest position a reader of its service database still needs: the
+    school-alert checker lagging behind keeps the rows it has not followed (exactly those); once it has
+    followed them, they go."""
+    from api.service import projection
+    from api.webhooks import Webhooks
+    from ontology.records import Lot, Product
+
+    monkeypatch.setattr(projection, "PRUNE_EVERY", 0.0)
+    monkeypatch.setattr(projection, "CHANGE_KEEP", 1)
+    service = str(tmp_path / "service.db")
+    with open_store(str(tmp_path / "s.db")) as s:
+        s.write([Product(id="p", name="青菜"), Lot(id="l", product_id="p", lot_number="L1")])
+        hooks = Webhooks(service)
+        behind = s.change_seq()
+        hooks.note_position(behind)  # the alert checker has followed the log up to here
+        views = projection.PublicViews(service, s)
+        for i in range(5):
+            s.write([Lot(id="l", product_id="p", lot_number=str(i))])
+            views.poll()
+        assert [seq for seq, _ in s.changes_since(behind)] == list(range(behind + 1, s.change_seq() + 1))
+        hooks.note_position(s.change_seq())  # it caught up
+        s.write([Lot(id="l", product_id="p", lot_number="last")])
+        views.poll()
+        assert len(s.changes_since(0)) <= 2
+        views.close()
+        hooks.close()
