@@ -51,7 +51,7 @@ from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Iterator, NamedTuple, TextIO
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, TextIO
 from urllib.parse import quote
 
 from rdflib import Graph, Literal, Namespace, URIRef
@@ -117,7 +117,8 @@ _SPLIT = {("retraction", "corrective_ids"), ("handling_step", "evidence_ids"), (
           ("major_event", "supplier_ids")}
 _SKIP = {("event", "body")}
 _TYPE = RDF.type
-_XSD_DECIMAL, _XSD_INTEGER, _XSD_BOOLEAN = (str(XSD[t]) for t in ("decimal", "integer", "boolean"))
+_XSD_DECIMAL, _XSD_INTEGER, _XSD_BOOLEAN, _XSD_STRING = (str(XSD[t]) for t in ("decimal", "integer", "boolean",
+                                                                                "string"))
 _STORE = "SimpleMemory"  # rdflib's context-free in-memory store: about twice as fast to fill as "Memory"
 
 
@@ -136,10 +137,14 @@ def iri(identifier: str, table: str = "entity") -> URIRef:
     >>> iri("L 7", "lot")
     rdflib.term.URIRef('urn:foodtrace:lot:L%207')
     """
+    return URIRef(_iri_str(identifier, table))
+
+
+def _iri_str(identifier: str, table: str) -> str:
     s = str(identifier).strip()
     if _ABSOLUTE.match(s):
-        return URIRef(_NOT_IRI.sub(_pct, s))
-    return URIRef(f"urn:foodtrace:{table}:{quote(s, safe='')}")
+        return _NOT_IRI.sub(_pct, s)
+    return f"urn:foodtrace:{table}:{quote(s, safe='')}"
 
 
 class _Plan(NamedTuple):
@@ -308,6 +313,81 @@ def _record_triples(rec: Record, private: bool, links: _LotLinks) -> list[tuple]
     return triples
 
 
+def _iri_text(u: str) -> str:
+    """An IRI as Turtle: a prefixed name where a :data:`CONTEXT` namespace allows one, else ``<...>``."""
+    if u.startswith("http"):  # every namespace of CONTEXT is http(s)
+        for prefix, ns in _PREFIXES:
+            if u.startswith(ns) and _PN_LOCAL.match(u[len(ns):]):
+                return f"{prefix}:{u[len(ns):]}"
+    return "<" + _NOT_IRI.sub(_pct, u) + ">"
+
+
+_iri_text_cached = lru_cache(maxsize=65536)(_iri_text)
+#: datatypes whose literals are written directly as '"lexical"^^type'
+_TEXT_TYPES = {str(XSD.date), str(XSD.dateTime), str(XSD.anyURI)}
+
+
+def _text_writer(table: str, plan: "_Plan") -> Callable[[Any], list[str]]:
+    """A function from one field's value to its Turtle objects (the terms :func:`_record_triples` makes)."""
+    if plan.kind == "object":
+        target = plan.target_table
+        if plan.split:
+            return lambda value: ["<" + _iri_str(v, target) + ">" if not v.startswith("http")
+                                  else _iri_text(_iri_str(v, target)) for v in str(value).split()]
+
+        def obj(value: Any) -> list[str]:
+            u = _iri_str(value, target)
+            return ["<" + u + ">" if not u.startswith("http") else _iri_text(u)]
+        return obj
+    if plan.kind == "concept":
+        return lambda value: [_iri_text_cached(str(_concept(plan.scheme, str(value))))]
+    if plan.kind == "cbv":
+        return lambda value: [_iri_text_cached(str(_cbv(table, plan.name, str(value))))]
+    dt = plan.datatype
+    if dt is None or dt == _XSD_STRING:
+        return lambda value: ['"' + str(value).translate(_ESCAPES) + '"']
+    if dt in _TEXT_TYPES:
+        suffix = '"^^' + _iri_text(dt)
+        return lambda value: ['"' + str(value).strip().translate(_ESCAPES) + suffix]
+    return lambda value: [_literal_n3(_literal(value, dt), lambda node: _iri_text_cached(str(node)))]
+
+
+@lru_cache(maxsize=None)
+def _text_plans(table: str, private: bool) -> tuple[tuple[str, str, Callable[[Any], list[str]]], ...]:
+    """Per field of ``table`` written: (field, predicate as Turtle, value -> objects)."""
+    hidden = set() if private else _private_fields()
+    return tuple((plan.name, _iri_text(str(plan.prop)), _text_writer(table, plan)) for plan in _plans(table)
+                 if (table, plan.name) not in hidden)
+
+
+def _turtle_record(rec: Record, private: bool, links: _LotLinks) -> tuple[str, int]:
+    """The Turtle statement(s) of one record, written as text, and the number of triples (the same triples
+    as :func:`_record_triples`: tested against it)."""
+    table = rec.table
+    if table == "alias" or table == "transformation_item":
+        triples = _record_triples(rec, private, links)
+        return (_turtle_statements(triples) + "\n" if triples else ""), len(triples)
+    u = _iri_str(rec.id, table)
+    node = "<" + u + ">" if not u.startswith("http") else _iri_text(u)
+    types = [_iri_text_cached(str(_class(table)))]
+    if table == "operator" and rec.kind:
+        kind = vocab.lookup("operator_kind", rec.kind)
+        if kind:
+            types.append(_iri_text_cached(str(FT[kind])))
+    elif table == "event" and rec.type in _EPCIS_EVENTS:
+        types.append(_iri_text_cached(str(EPCIS[rec.type])))
+    parts = ["a " + " , ".join(types)]
+    n = len(types)
+    for name, pred, write in _text_plans(table, private):
+        value = getattr(rec, name)
+        if value is None or value == "":
+            continue
+        objects = write(value)
+        parts.append(pred + " " + " , ".join(objects))
+        n += len(objects)
+    return node + " " + " ;\n    ".join(parts) + " .\n\n", n
+
+
 def write_rdf(records: Iterable[Record], out: TextIO, format: str = "turtle", *, private: bool = False,
               chunk: int = 20_000) -> int:
     """Write records as RDF to ``out`` while reading them, ``chunk`` records at a time: memory stays that of
@@ -357,6 +437,18 @@ def write_rdf(records: Iterable[Record], out: TextIO, format: str = "turtle", *,
             out.write(("" if first else ",\n") + json.dumps(node, ensure_ascii=False))
             first = False
 
+    if plugin == "turtle":  # statements written as text, record by record (no rdflib terms: 4x faster)
+        texts: list[str] = []
+        for rec in records:
+            text, n = _turtle_record(rec, private, links)
+            texts.append(text)
+            written += n
+            if len(texts) >= chunk:
+                out.write("".join(texts))
+                texts = []
+        out.write("".join(texts))
+        flush(list(links.derived()))
+        return written
     batch: list[tuple] = []
     n = 0
     for rec in records:
@@ -421,6 +513,8 @@ def serialise(graph: Graph, format: str = "turtle") -> str:
 
 
 _PN_LOCAL = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+#: the prefixes, longest namespace first (a name uses the most specific one)
+_PREFIXES = sorted(CONTEXT.items(), key=lambda kv: -len(kv[1]))
 _DECIMAL = re.compile(r"^[+-]?[0-9]*\.[0-9]+$")
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
@@ -441,7 +535,7 @@ def _turtle(graph: Graph) -> str:
 
 def _turtle_statements(triples: Iterable[tuple]) -> str:
     """One Turtle statement per subject of ``triples`` (sorted), using the :data:`CONTEXT` prefixes."""
-    prefixes = sorted(CONTEXT.items(), key=lambda kv: -len(kv[1]))
+    prefixes = _PREFIXES
     names: dict[Any, str] = {}
 
     def name(node: Any) -> str:
