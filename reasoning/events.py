@@ -25,11 +25,11 @@ Pure functions over a read-only view.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable
 
 from ontology.errors import InvalidRecord
+from ontology.events import LEVELS, check_event, event_id
 from ontology.records import MajorEvent
 from ontology.times import day_of, parse_day, parse_instant
 
@@ -42,33 +42,22 @@ __all__ = ["LEVELS", "new_event", "event_id", "vet_suppliers", "SupplierVetting"
            "EventDelivery", "VERDICTS", "SamplingRow", "sampling_list", "sampling_plan", "after_report",
            "ILLNESS_WORDS", "AFTER_DAYS"]
 
-#: assurance levels with their Chinese names
-LEVELS = {"national": "国家级", "provincial": "省级", "municipal": "市级", "district": "区级"}
 #: verdicts of the vetting with their Chinese wording
 VERDICTS = {"reject": "不建议入选", "watch": "需重点关注", "pass": "通过"}
-
-
-def event_id(name: str, start: str) -> str:
-    return "urn:foodtrace:major_event:" + hashlib.sha256(f"{name.strip()}\x1f{start}".encode()).hexdigest()[:16]
 
 
 def new_event(view: "ReadView", *, name: str, level: str, start: str, end: str, kitchens: Iterable[str] = (),
               suppliers: Iterable[str] = (), venues: Iterable[str] = (), district: str | None = None,
               organiser: str | None = None, created: str | None = None) -> MajorEvent:
-    """A major event, checked (see the module docstring); kitchens and suppliers are canonical operator ids."""
-    if not name or not name.strip():
-        raise InvalidRecord("a major event needs a name (活动名称)")
-    if level not in LEVELS:
-        raise InvalidRecord(f"level {level!r} is not one of {', '.join(LEVELS)}")
-    first, last = parse_day(start, "start"), parse_day(end, "end")
-    if last < first:
-        raise InvalidRecord(f"the event ends ({last}) before it starts ({first})")
+    """A major event, checked (see the module docstring and :func:`ontology.events.check_event`); kitchens and
+    suppliers are canonical operator ids."""
+    name, level, first, last = check_event(name, level, start, end)
     kitchens, suppliers = list(dict.fromkeys(kitchens)), list(dict.fromkeys(suppliers))
     known = view.get_many("operator", kitchens + suppliers)
     missing = [x for x in kitchens + suppliers if x not in known]
     if missing:
         raise InvalidRecord(f"no operator has the identifier {missing[0]!r}")
-    return MajorEvent(id=event_id(name, str(first)), name=name.strip(), level=level, start=str(first), end=str(last),
+    return MajorEvent(id=event_id(name, str(first)), name=name, level=level, start=str(first), end=str(last),
                       venues="；".join(v.strip() for v in venues if v.strip()) or None,
                       kitchen_ids=" ".join(kitchens) or None, supplier_ids=" ".join(suppliers) or None,
                       district_id=district, organiser=organiser, created=created)

@@ -168,3 +168,25 @@ def test_the_after_report_names_the_failure_its_case_the_illness_and_the_alert(s
     assert [(s["id"], s["failed_items"], s["cases"]) for s in failed] == [("s-during", ["克伦特罗"], ["HC-1"])]
     assert [(c["id"], c["illness"]) for c in rep["complaints"]] == [("q-weight", False), ("q-ill", True)]
     assert [a["id"] for a in rep["alerts"]] == ["a1"] and rep["until"] == "2026-03-07"
+
+
+def test_the_template_loads_events_and_rejects_bad_rows(store, tmp_path):
+    from loaders.load import load_files
+
+    store.write(network())
+    (tmp_path / "major_events.csv").write_text(
+        "活动名称,保障级别,开始日期,结束日期,活动场馆,保障厨房,定点供应商,所属区县\n"
+        f"2026南通运动会,市级,2026-03-02,2026-03-04,南通体育会展中心,{SCHOOL1}；{SCHOOL2},{DIST}、{VFARM},崇川区\n"
+        f"倒序活动,市级,2026-03-04,2026-03-02,,{SCHOOL1},,\n"
+        f"未知厨房,市级,2026-03-02,2026-03-04,,urn:foodtrace:operator:nobody,,\n"
+        f"级别不明,宇宙级,2026-03-02,2026-03-04,,,,\n", encoding="utf-8")
+    for _ in range(2):      # loading twice changes nothing
+        [outcome] = load_files(store, [tmp_path / "major_events.csv"])
+        reasons = {r.field: r.reason for r in outcome.rejects}
+        assert set(reasons) == {"结束日期", "保障厨房", "保障级别"}     # the column as its header names it
+        assert "before it starts" in reasons["结束日期"] and "no operator" in reasons["保障厨房"]
+        [ev] = store.scan("major_event")
+        assert ev.id == _games(ReadView(store)).id == new_event(
+            ReadView(store), name="2026南通运动会", level="municipal", start="2026-03-02", end="2026-03-04").id
+        assert (ev.kitchen_ids, ev.supplier_ids, ev.venues, ev.district_id) == (
+            f"{SCHOOL1} {SCHOOL2}", f"{DIST} {VFARM}", "南通体育会展中心", "urn:foodtrace:region:320602")
