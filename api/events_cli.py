@@ -82,12 +82,17 @@ def vet_cmd(event: str, as_of: dt.date | None, out: Path | None, xlsx: Path | No
     with open_cli_store(store_url) as store:
         view = ReadView(store)
         report: Any = event_report(view, _event(store, view, event), as_of=as_of or today())
+    _write(report, out, xlsx, render_html, write_workbook)
+
+
+def _write(report: Any, out: Path | None, xlsx: Path | None, page: Any, workbook: Any) -> None:
+    """The report as its page (``out``) and/or workbook (``xlsx``), else JSON on standard output."""
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render_html(report), encoding="utf-8")
+        out.write_text(page(report), encoding="utf-8")
         click.echo(f"written to {out}", err=True)
     if xlsx:
-        write_workbook(report, xlsx)
+        workbook(report, xlsx)
         click.echo(f"written to {xlsx}", err=True)
     if not out and not xlsx:
         click.echo(render.json_text(report))
@@ -157,15 +162,7 @@ def after_cmd(event: str, as_of: dt.date | None, out: Path | None, xlsx: Path | 
     with open_cli_store(store_url) as store:
         view = ReadView(store)
         report = after_report(view, _event(store, view, event), as_of=as_of or today())
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render_after_html(report), encoding="utf-8")
-        click.echo(f"written to {out}", err=True)
-    if xlsx:
-        write_after_workbook(report, xlsx)
-        click.echo(f"written to {xlsx}", err=True)
-    if not out and not xlsx:
-        click.echo(render.json_text(report))
+    _write(report, out, xlsx, render_after_html, write_after_workbook)
 
 
 COMMANDS = (events,)

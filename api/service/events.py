@@ -93,6 +93,15 @@ def _xlsx(write: Any, name: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+def _answer(data: Any, format: str, page: Any, workbook: Any, name: str) -> Any:
+    """A report as JSON, its Chinese page or its workbook."""
+    if format == "html":
+        return HTMLResponse(page(data))
+    if format == "xlsx":
+        return _xlsx(lambda p: workbook(data, p), name)
+    return data
+
+
 @router.get("/major-events/{event_id:path}/sampling-list", summary="风险抽检清单 / lots ranked by the risk model",
             response_model=None)
 def sampling(request: Request, view: ViewDep, event_id: str, as_of: str | None = None,
@@ -125,11 +134,7 @@ def after(request: Request, view: ViewDep, event_id: str, as_of: str | None = No
     from ..report_event import render_after_html, write_after_workbook
 
     data = after_report(view, _event(request, view, event_id), as_of=_as_of(as_of))
-    if format == "html":
-        return HTMLResponse(render_after_html(data))
-    if format == "xlsx":
-        return _xlsx(lambda p: write_after_workbook(data, p), "major-event-after-report.xlsx")
-    return data
+    return _answer(data, format, render_after_html, write_after_workbook, "major-event-after-report.xlsx")
 
 
 @router.get("/major-events/{event_id:path}/report", summary="保障报告 / vetting and deliveries report",
@@ -140,8 +145,4 @@ def report(request: Request, view: ViewDep, event_id: str, as_of: str | None = N
     from ..report_event import event_report, render_html, write_workbook
 
     data = event_report(view, _event(request, view, event_id), as_of=_as_of(as_of))
-    if format == "html":
-        return HTMLResponse(render_html(data))
-    if format == "xlsx":
-        return _xlsx(lambda p: write_workbook(data, p), "major-event-report.xlsx")
-    return data
+    return _answer(data, format, render_html, write_workbook, "major-event-report.xlsx")

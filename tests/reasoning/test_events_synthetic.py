@@ -9,23 +9,16 @@ import json
 
 import pytest
 
-from generator import generate
 from graph.store import open_store
 from graph.view import ReadView
-from loaders.load import load_files
 from reasoning.events import after_report, event_deliveries, sampling_list
+from tests.utils.city import load_city
 
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
     out = tmp_path_factory.mktemp("events-city")
-    generate(out / "data", scale=6000, seed=5)
-    path = str(out / "store.db")
-    files = [p for p in sorted((out / "data").rglob("*")) if p.is_file() and p.parent.name != "truth"
-             and p.name != "manifest.json"]
-    with open_store(path) as s:
-        outcomes = load_files(s, files)
-    assert [(o.path.name, o.rejects[:2]) for o in outcomes if o.error or o.rejects] == []
+    path = load_city(out, scale=6000, seed=5)
     return path, json.loads((out / "data" / "truth" / "events.json").read_text(encoding="utf-8"))["events"]
 
 

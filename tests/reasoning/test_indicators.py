@@ -7,24 +7,17 @@ import json
 
 import pytest
 
-from generator import generate
 from graph.store import open_store
 from graph.view import ReadView
-from loaders.load import load_files
 from ontology.indicators import table
 from reasoning.indicators import indicators
+from tests.utils.city import load_city
 
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
     out = tmp_path_factory.mktemp("city")
-    generate(out / "data", scale=8000, seed=11)
-    path = str(out / "store.db")
-    files = [p for p in sorted((out / "data").rglob("*")) if p.is_file() and p.parent.name != "truth"
-             and p.name != "manifest.json"]
-    with open_store(path) as s:
-        outcomes = load_files(s, files)
-    assert [(o.path.name, o.rejects[:2]) for o in outcomes if o.error or o.rejects] == []
+    path = load_city(out, scale=8000, seed=11)
     return path, json.loads((out / "data" / "truth" / "indicators.json").read_text(encoding="utf-8"))
 
 
