@@ -336,7 +336,7 @@ TEMPLATES: dict[str, Template] = {t.kind: t for t in (
        ("end", "结束日期", True, "last day (not before the first)", "2026-10-20"),
        ("venues", "活动场馆", False, "venues, separated by ；", "南通体育会展中心"),
        ("kitchens", "保障厨房", False, "the kitchens serving it (any identifier form), separated by ；", "91320602MA1MXXXX00"),
-       ("suppliers", "定点供应商", False, "designated suppliers (any identifier form), separated by ；", "91320612MA1NYYYY0P"),
+       ("suppliers", "定点供应商", False, "designated suppliers (any identifier form), separated by ；", "6901234000016"),
        ("district", "所属区县", False, "district", "崇川区"),
        ("organiser", "主办单位", False, "who organises it", "南通市人民政府"),
        ),
