@@ -1,7 +1,10 @@
-"""Major-event commands (重大活动食品安全保障): ``foodtrace events create|list|vet``.
+"""Major-event commands (重大活动食品安全保障): ``foodtrace events create|list|vet|sampling-list|after``.
 
 ``events vet`` writes the report of :mod:`api.report_event` (the vetting of the designated suppliers before, the
-deliveries into the kitchens during): one self-contained Chinese page and/or a workbook, or JSON.
+deliveries into the kitchens and the sampling list during): one self-contained Chinese page and/or a workbook, or
+JSON. ``events sampling-list`` gives the sampling list alone (:func:`reasoning.events.sampling_list`: the lots
+ranked by the planned-sample risk model of ``risk rank-plan``); ``events after`` the after report
+(:func:`reasoning.events.after_report`). A meal lot is traced to its origins with ``foodtrace trace up LOT``.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from ontology.handling import district_id
 from ontology.times import now_iso, today
 
 from . import render
-from .cli_common import as_of_option, open_cli_store, store_option
+from .cli_common import as_of_option, emit, open_cli_store, store_option
 
 __all__ = ["COMMANDS", "events"]
 
@@ -78,19 +81,88 @@ def vet_cmd(event: str, as_of: dt.date | None, out: Path | None, xlsx: Path | No
 
     with open_cli_store(store_url) as store:
         view = ReadView(store)
-        ev = store.get("major_event", view.require(event, "major_event", what="major event"))
-        if ev is None:
-            raise NotFound(f"no major event has the identifier {event!r}")
-        report: Any = event_report(view, ev, as_of=as_of or today())
+        report: Any = event_report(view, _event(store, view, event), as_of=as_of or today())
+    _write(report, out, xlsx, render_html, write_workbook)
+
+
+def _write(report: Any, out: Path | None, xlsx: Path | None, page: Any, workbook: Any) -> None:
+    """The report as its page (``out``) and/or workbook (``xlsx``), else JSON on standard output."""
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render_html(report), encoding="utf-8")
+        out.write_text(page(report), encoding="utf-8")
         click.echo(f"written to {out}", err=True)
     if xlsx:
-        write_workbook(report, xlsx)
+        workbook(report, xlsx)
         click.echo(f"written to {xlsx}", err=True)
     if not out and not xlsx:
         click.echo(render.json_text(report))
+
+
+def _event(store: Any, view: ReadView, event: str) -> Any:
+    ev = store.get("major_event", view.require(event, "major_event", what="major event"))
+    if ev is None:
+        raise NotFound(f"no major event has the identifier {event!r}")
+    return ev
+
+
+@events.command("sampling-list")
+@click.argument("event")
+@as_of_option("Rank as of this day: the lots delivered up to it, the model trained on what was known before it "
+              "(default: today)")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "xlsx", "json"]), default="table",
+              show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Write to this file instead of standard output (required for xlsx)")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--top-reasons", "top", type=click.IntRange(min=1, max=10), default=3, show_default=True)
+@store_option
+def sampling_list_cmd(event: str, as_of: dt.date | None, fmt: str, out: Path | None, lang: str, top: int,
+                      store_url: str | None) -> None:
+    """The event's sampling list (风险抽检清单): the lots delivered to its kitchens and the lots its designated
+    suppliers shipped in its period, riskiest first, by the planned-sample risk model (the model of ``risk
+    rank-plan``), each with its supplier, the supplier's grade, the probability of failing and the main
+    reasons. Internal to the regulator: never publish these probabilities."""
+    from reasoning.events import sampling_list
+
+    from .report_event import sampling_table, write_sampling_workbook
+
+    if fmt == "xlsx" and out is None:
+        raise click.UsageError("--format xlsx needs --out FILE")
+    day = as_of or today()
+    with open_cli_store(store_url) as store:
+        view = ReadView(store)
+        rows = [r.to_dict() for r in sampling_list(view, _event(store, view, event), as_of=day, top=top)]
+    headers, table = sampling_table(rows, lang)
+    if fmt == "json":
+        emit(render.json_text({"event": event, "as_of": str(day), "rows": rows}), out, fmt)
+    elif fmt == "xlsx":
+        assert out is not None
+        write_sampling_workbook(rows, out, lang)
+        click.echo(f"written to {out}", err=True)
+    elif fmt == "csv":
+        emit(render.csv_text(table, headers), out, fmt)
+    else:
+        emit(render.text_table(table, headers), out, fmt)
+
+
+@events.command("after")
+@click.argument("event")
+@as_of_option("Report as known at the start of this day (default: today)")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None, help="The report page (.html)")
+@click.option("--xlsx", type=click.Path(path_type=Path, dir_okay=False), default=None, help="The workbook (.xlsx)")
+@store_option
+def after_cmd(event: str, as_of: dt.date | None, out: Path | None, xlsx: Path | None, store_url: str | None) -> None:
+    """The after report (保障总结报告): deliveries to its kitchens, samples at its kitchens and designated suppliers
+    with their results and disposal cases, complaints and school alerts, and the verdict (零事故 when no sample
+    failed, no case was opened and no complaint of illness came in); JSON on stdout unless --out/--xlsx."""
+    from reasoning.events import after_report
+
+    from .report_event import render_after_html, write_after_workbook
+
+    with open_cli_store(store_url) as store:
+        view = ReadView(store)
+        report = after_report(view, _event(store, view, event), as_of=as_of or today())
+    _write(report, out, xlsx, render_after_html, write_after_workbook)
 
 
 COMMANDS = (events,)

@@ -1,9 +1,12 @@
 """Raising school alerts as the store changes, and the background worker that raises and delivers them.
 
-:class:`AlertChecker` looks at the store each time its change sequence moves (a write from any process:
-``foodtrace load``, a capture, an upload): every nonconforming sample not yet checked (and every failing
-sample of a lot the new changes name: a delivery loaded after its sample) goes through
-:func:`reasoning.schools.failed_sample_alerts`; when grades, overrides or credit records changed, the
+:class:`AlertChecker` looks at the store each time anything is written (its write mark moves,
+:func:`graph.store.write_mark`: a write from any process: ``foodtrace load``, a capture, an upload): every
+nonconforming sample not yet checked (and every failing sample of a lot the new changes name, or of a lot a
+named lot was made from through recorded transformations and lot links, :func:`reasoning.schools.made_from`: a
+delivery loaded after its sample, of the lot or of a lot made from it) goes through
+:func:`reasoning.schools.failed_sample_alerts`; when any grade, override or credit record was written or changed
+(all of them as written, whatever their dates: a record starting before the latest one seen counts), the
 suppliers of schools go through :func:`reasoning.schools.supplier_alerts` (as of the store's default as-of day,
 :func:`ontology.times.default_as_of`). New alerts are written to the store
 (one batch; ids derived from school and cause, so nothing is raised twice) and enqueued for the webhook
@@ -20,17 +23,19 @@ runs one on its own (and takes the same lock). Loads never wait for either.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from graph.store import write_mark
 from graph.view import ReadView
 from ontology import times
 from ontology.errors import StoreError
 from reasoning.holding import learn_windows, pass_throughs
-from reasoning.schools import failed_sample_alerts, supplier_alerts
+from reasoning.schools import failed_sample_alerts, made_from, supplier_alerts
 from reasoning.trace import TraceOptions, Tracer
 from reasoning.trace_index import TraceIndex
 
@@ -42,8 +47,20 @@ log = logging.getLogger("foodtrace.schools")
 
 #: more unchecked failing samples than this: build a trace index before tracing them
 INDEX_BACKLOG = 200
-#: the fields whose latest values say that grades, overrides or credit records changed
-_STANDING = {"risk_assessment": ("created",), "grade_override": ("created", "lifted"), "credit_record": ("start",)}
+#: the fields of grades, overrides and credit records that supplier alerts read: any change in them (a new record,
+#: whatever its dates, or a correction) makes the suppliers of schools checked again
+_STANDING = {"risk_assessment": ("id", "operator_id", "grade", "created"),
+             "grade_override": ("id", "operator_id", "grade", "created", "lifted"),
+             "credit_record": ("id", "operator_id", "kind", "start", "end", "repaired")}
+
+
+def _standing(view: ReadView) -> str:
+    """A digest of every grade, override and credit record as the supplier alerts read them."""
+    h = hashlib.sha256()
+    for table, fields in _STANDING.items():
+        for row in sorted(view.columns(table, list(fields)), key=lambda r: str(r[0])):
+            h.update(repr((table, row)).encode())
+    return h.hexdigest()
 
 
 @dataclass
@@ -72,7 +89,7 @@ class AlertChecker:
         self.store, self.hooks, self.lookback_days = store, hooks, lookback_days
         self._index = index or (lambda: None)
         self._holding: Any = None
-        self._seq: int | None = None
+        self._mark: Any = None
         self._standing: Any = None
 
     def _tracer(self, view: ReadView, backlog: int) -> tuple[Tracer, TraceOptions | None]:
@@ -98,9 +115,10 @@ class AlertChecker:
         """One pass; does nothing (cheaply) when the store has not changed since the last, unless ``force``."""
         t0 = time.perf_counter()
         result = CheckResult()
-        seq = self.store.change_seq()
-        if not force and seq is not None and seq == self._seq:
+        mark = write_mark(self.store)
+        if not force and mark is not None and mark == self._mark:
             return result
+        seq = self.store.change_seq()
         view = ReadView(self.store)
         checked = self.hooks.checked_samples()
         failing = {s.id: s for s in view.scan_live("sample", {"conclusion": "nonconforming"})}
@@ -108,13 +126,19 @@ class AlertChecker:
         last = self.hooks.state("change_seq")
         if last is not None and seq is not None and int(last) < seq:
             changed = {lot for _, lot in self.store.changes_since(int(last)) if lot}
-            todo += [sid for sid, s in failing.items() if sid in checked and s.lot_id in changed]
+            again = {sid: s for sid, s in failing.items() if sid in checked and s.lot_id}
+            hit = {s.lot_id for s in again.values() if s.lot_id in changed}
+            rest = {s.lot_id for s in again.values()} - hit
+            if changed and rest:   # lots made from a failing lot, delivered now
+                derived = made_from(view, rest)
+                hit.update(x for lot in changed for x in derived.get(lot, ()))
+            todo += [sid for sid, s in again.items() if s.lot_id in hit]
         raised = times.now_iso("milliseconds")
         alerts = []
         if todo:
             tracer, options = self._tracer(view, len(todo))
             alerts += failed_sample_alerts(view, tracer, todo, raised=raised, options=options)
-        standing = self.store.latest_values({k: v for k, v in _STANDING.items()})
+        standing = _standing(view)
         if force or standing != self._standing:
             alerts += supplier_alerts(view, as_of=times.default_as_of(view), raised=raised,
                                       lookback_days=self.lookback_days)
@@ -128,7 +152,7 @@ class AlertChecker:
         if seq is not None:
             self.hooks.set_state("change_seq", str(seq))
             self.hooks.note_position(seq)
-        self._seq = seq
+        self._mark = mark
         result.samples, result.raised, result.seconds = len(todo), new, time.perf_counter() - t0
         if new:
             log.info("raised %d school alert(s) from %d sample(s) in %.3f s", len(new), len(todo), result.seconds)

@@ -23,9 +23,11 @@ from loaders.categories import samr_category
 from ontology import vocab
 from ontology.indicators import ORDER, table
 
+from . import kitchens
 from .events import Events
 from .flow import Flow
 from .handling import Plan
+from .kitchens import Canteen
 from .network import KINDS, Network
 
 __all__ = ["truth", "counts"]
@@ -62,7 +64,7 @@ def _months_before(d: date, months: int) -> date:
 
 
 def counts(net: Network, flow: Flow, ev: Events, ann: list[dict], plan: Plan, start: date,
-           end: date) -> dict[str, dict[str, dict[str, list[int]]]]:
+           end: date, canteens: "list[Canteen] | None" = None) -> dict[str, dict[str, dict[str, list[int]]]]:
     """``{district: {month: {indicator: [numerator, denominator]}}}`` (denominator None for counts)."""
     cut = end + timedelta(days=1)
     cut_s = cut.isoformat()
@@ -210,6 +212,16 @@ def counts(net: Network, flow: Flow, ev: Events, ann: list[dict], plan: Plan, st
             bump(d, m, "graded_share", 0, k)
             bump(d, m, "credit_archive_share", 0, k)
 
+    # 互联网+明厨亮灶: each month's figures (connections at its last day, logged days and problems found in it)
+    for m in months:
+        first = date.fromisoformat(f"{m}-01")
+        last = min(end, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1))
+        for d, x in kitchens.counts(canteens or [], max(start, first), last).items():
+            bump(d, m, "kitchen_connection", x[1], x[0])
+            bump(d, m, "kitchen_online", x[2], x[3])
+            bump(d, m, "kitchen_upload", x[5], x[4])
+            bump(d, m, "kitchen_rectification", x[7], x[6])
+
     # every indicator present in every month and district (zeros where nothing happened)
     for d in (*region, CITY):
         for m in months:
@@ -218,8 +230,9 @@ def counts(net: Network, flow: Flow, ev: Events, ann: list[dict], plan: Plan, st
     return {d: {m: dict(sorted(v.items())) for m, v in sorted(ms.items())} for d, ms in sorted(out.items())}
 
 
-def truth(net: Network, flow: Flow, ev: Events, ann: list[dict], plan: Plan, start: date, end: date) -> bytes:
+def truth(net: Network, flow: Flow, ev: Events, ann: list[dict], plan: Plan, start: date, end: date,
+          canteens: "list[Canteen] | None" = None) -> bytes:
     """``truth/indicators.json``: as of the day after ``end``, for the months from ``start`` to ``end``."""
     body = {"start": start.isoformat(), "end": end.isoformat(), "as_of": (end + timedelta(days=1)).isoformat(),
-            "version": table().version, "values": counts(net, flow, ev, ann, plan, start, end)}
+            "version": table().version, "values": counts(net, flow, ev, ann, plan, start, end, canteens)}
     return json.dumps(body, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")

@@ -16,7 +16,9 @@ Files, all deterministic for a seed:
   (``{year}_republished_nonconforming.csv``): producers elsewhere with sparse
   histories, no sampled unit, loose produce, results as text, food-related products.
 * ``truth/``: ``planted.json``, ``latent_risk.csv``, ``imperfections.json``, ``banquets.json`` (rural banquets:
-  held, registered, large, guided per district and month; chefs' certificate expiries).
+  held, registered, large, guided per district and month; chefs' certificate expiries), ``kitchens.json``
+  (互联网+明厨亮灶: the figures and four rates per district over the logged months), ``events.json`` (major
+  events: their kitchens, designated suppliers and period, and the deliveries into their kitchens).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import orjson
 from ontology import vocab
 from ontology.identifiers import delivery_id
 
-from . import banquets, handling, indicators
+from . import banquets, handling, indicators, kitchens, major_events
 from .events import Events
 from .flow import LOT_ORIGINS, TRANSFORM_KINDS, Flow
 from .network import KINDS, Network
@@ -754,6 +756,21 @@ def _delivery_canon(net: Network, flow: Flow, ev: Events, i: int, ship: np.ndarr
             "channel": "epcis" if ev.d_epcis[i] else "template", "index": i}
 
 
+def _events_truth(net: Network, flow: Flow, ev: Events, start: date, majors: list[major_events.MajorEvent]) -> bytes:
+    """``truth/events.json``: each major event with its kitchens, suppliers, period and the deliveries into its
+    kitchens in its days (canonical ids, as the loaders compute them)."""
+    body = []
+    for m in majors:
+        idx = np.asarray(m.deliveries, dtype=np.int64)
+        ship = dict(zip(m.deliveries, _times(start, flow.d_ship[idx]).tolist()))
+        dels = [_delivery_canon(net, flow, ev, i, ship) for i in m.deliveries]  # type: ignore[arg-type]
+        body.append({"id": m.id, "name": m.name, "level": m.level, "start": m.start.isoformat(),
+                     "end": m.end.isoformat(), "kitchens": [net.canon[x] for x in m.kitchens],
+                     "suppliers": [net.canon[x] for x in m.suppliers],
+                     "deliveries": sorted(d["id"] for d in dels), "lots": sorted({d["lot"] for d in dels})})
+    return orjson.dumps({"events": body}, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+
+
 def _write_truth(out: Path, net: Network, flow: Flow, ev: Events, start: date, rates: dict[str, float],
                  ann: list[dict]) -> tuple[list[str], dict[str, Any]]:
     d = out / "truth"
@@ -874,8 +891,7 @@ def write_all(out: Path, net: Network, flow: Flow, ev: Events, rng: np.random.Ge
     progress(0.9)
     tr_files, realised = _write_truth(out, net, flow, ev, start, rates, ann)
     (out / "truth" / "handling.json").write_bytes(handling.truth(plan))
-    (out / "truth" / "indicators.json").write_bytes(indicators.truth(net, flow, ev, ann, plan, start, end))
-    tr_files += ["truth/handling.json", "truth/indicators.json"]
+    tr_files += ["truth/handling.json"]
     # rural banquets from a stream of their own: every file above stays as it was
     b_rows, b_truth = banquets.plan(net, np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0]), start, end,
                                     scale)
@@ -885,6 +901,23 @@ def write_all(out: Path, net: Network, flow: Flow, ev: Events, rng: np.random.Ge
     counts["chef"] = len(b_rows["chefs"])
     (out / "truth" / "banquets.json").write_bytes(b_truth)
     tr_files.append("truth/banquets.json")
+    # 互联网+明厨亮灶 from a stream of its own, after the banquets' (every file above stays as it was)
+    k_rows, canteens = kitchens.plan(net, np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0]), start, end)
+    for kind in ("kitchen_cameras", "kitchen_days", "kitchen_problems"):
+        t_files.append(_table(out, kind, k_rows[kind]))
+    counts["kitchen_camera"] = len(k_rows["kitchen_cameras"])
+    counts["kitchen_day"] = len(k_rows["kitchen_days"])
+    counts["kitchen_problem"] = len(k_rows["kitchen_problems"])
+    (out / "truth" / "kitchens.json").write_bytes(kitchens.truth(canteens, end))
+    (out / "truth" / "indicators.json").write_bytes(indicators.truth(net, flow, ev, ann, plan, start, end, canteens))
+    tr_files += ["truth/kitchens.json", "truth/indicators.json"]
+    # major events from a stream of their own, after the kitchens'
+    e_rows, majors = major_events.plan(net, flow, np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0]),
+                                       start, end)
+    t_files.append(_table(out, "major_events", e_rows))
+    counts["major_event"] = len(e_rows)
+    (out / "truth" / "events.json").write_bytes(_events_truth(net, flow, ev, start, majors))
+    tr_files.append("truth/events.json")
     counts["epcis_event"] = n_events
     counts["delivery_epcis"] = int(ev.d_epcis.sum())
     counts["sample_announced"] = len(ann)

@@ -328,6 +328,18 @@ TEMPLATES: dict[str, Template] = {t.kind: t for t in (
        ("rectified", "整改完成日期", False, "day put right", "2026-03-04"),
        ("by", "发现人", False, "who found it", "平台巡查员"),
        ),
+    _t("major_events", "重大活动", "major events under food-safety assurance (重大活动食品安全保障), their kitchens and "
+       "designated suppliers; entering one twice (same name and first day) changes nothing",
+       ("name", "活动名称", True, "name of the event", "2026南通国际马拉松"),
+       ("level", "保障级别", True, "国家级 省级 市级 区级 (or national, provincial, municipal, district)", "市级"),
+       ("start", "开始日期", True, "first day", "2026-10-18"),
+       ("end", "结束日期", True, "last day (not before the first)", "2026-10-20"),
+       ("venues", "活动场馆", False, "venues, separated by ；", "南通体育会展中心"),
+       ("kitchens", "保障厨房", False, "the kitchens serving it (any identifier form), separated by ；", "91320602MA1MXXXX00"),
+       ("suppliers", "定点供应商", False, "designated suppliers (any identifier form), separated by ；", "6901234000016"),
+       ("district", "所属区县", False, "district", "崇川区"),
+       ("organiser", "主办单位", False, "who organises it", "南通市人民政府"),
+       ),
     _t("corrections", "更正", "corrections of records already loaded, one field per row; each keeps the previous "
        "value with who, when and why (`foodtrace history ID`); loaded by `foodtrace load` like any template",
        ("id", "标识", True, "the record, in any identifier form the store knows (operator, lot, delivery, sample ...)",
@@ -345,7 +357,7 @@ TEMPLATES: dict[str, Template] = {t.kind: t for t in (
 LOAD_ORDER: tuple[str, ...] = ("operators", "products", "lots", "certificates", "trace_codes", "lot_links",
                                "deliveries", "samples", "test_results", "inspections", "cases", "complaints",
                                "credit_records", "chefs", "banquets", "banquet_guidance", "banquet_census",
-                               "kitchen_cameras", "kitchen_days", "kitchen_problems", "disposal_cases", "handling_steps",
-                               "corrections")
+                               "kitchen_cameras", "kitchen_days", "kitchen_problems", "major_events", "disposal_cases",
+                               "handling_steps", "corrections")
 #: templates that name announced samples or earlier rows: loaded after the sampling announcements (corrections last)
 LATE_TEMPLATES: tuple[str, ...] = ("disposal_cases", "handling_steps", "corrections")

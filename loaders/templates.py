@@ -83,8 +83,8 @@ from ontology import times, vocab
 from ontology.errors import FoodtraceError, InvalidIdentifier, InvalidRecord
 from ontology.records import (Alias, Banquet, BanquetCensus, BanquetGuidance, Case, Certificate, Chef, Complaint,
                               CreditRecord, Delivery, DisposalCase, HandlingStep, Inspection, KitchenCamera, KitchenDay,
-                              KitchenProblem, Lot, Operator, Product, Record, Sample, TestResult, Ticket, TraceCode,
-                              Transformation, TransformationItem, with_placeholders)
+                              KitchenProblem, Lot, MajorEvent, Operator, Product, Record, Sample, TestResult, Ticket,
+                              TraceCode, Transformation, TransformationItem, with_placeholders)
 from ontology.times import BEIJING, day_of
 from ontology.units import concentration_factor, normalise_quantity, split_quantity
 
@@ -117,8 +117,10 @@ EARLIEST_DAY = "1990-01-01"
 #: date columns that may lie ahead (expiries, validity, deadlines, the end of a publication period); the others
 #: record what happened and may be at most a day in the future
 FUTURE_COLUMNS = frozenset({"expiry_date", "valid_until", "disposal_due", "due", "end", "health_cert_expiry"})
-#: columns of one template that may name a day to come: a banquet is registered before it is held
-FUTURE_COLUMNS_OF: dict[str, frozenset[str]] = {"banquets": frozenset({"date"})}
+#: columns of one template that may name a day to come: a banquet is registered before it is held, an event is
+#: entered before it starts
+FUTURE_COLUMNS_OF: dict[str, frozenset[str]] = {"banquets": frozenset({"date"}),
+                                                 "major_events": frozenset({"start"})}
 
 
 class _Bad(Exception):
@@ -1343,6 +1345,40 @@ def _kitchen_problems(r: _Row) -> None:
                           rectified=rectified, by=r.get("by") or None))
 
 
+# -- 重大活动: major events ---------------------------------------------------------------------------------------
+
+
+def _known_operators(r: _Row, key: str) -> list[str]:
+    """The operators a cell names, separated by ；/;/、/,/blanks: each must be one the store holds."""
+    out = []
+    for part in re.split(r"[；;、,，\s]+", r.get(key) or ""):
+        if not part:
+            continue
+        oid = r.ctx.refs.get(("operator", part)) or r._operator(key, part)
+        r.ctx.refs[("operator", part)] = oid
+        if r.ctx.store is not None and r.ctx.store.get("operator", oid) is None:
+            raise _Bad(key, part, f"no operator has the identifier {part!r}")
+        out.append(oid)
+    return list(dict.fromkeys(out))
+
+
+def _major_events(r: _Row) -> None:
+    from ontology.events import check_event, event_id
+
+    start, end = r.conv("start", parse_date, required=True), r.conv("end", parse_date, required=True)
+    try:
+        name, level, first, last = check_event(r.req("name"), r.req("level"), start, end)
+    except InvalidRecord as e:
+        key = "level" if "level" in str(e) else "end"
+        raise _Bad(key, r.get(key), str(e)) from None
+    kitchens, suppliers = _known_operators(r, "kitchens"), _known_operators(r, "suppliers")
+    venues = [v.strip() for v in re.split(r"[；;]", r.get("venues") or "") if v.strip()]
+    r.emit(MajorEvent(id=event_id(name, str(first)), name=name, level=level, start=str(first), end=str(last),
+                      venues="；".join(venues) or None, kitchen_ids=" ".join(kitchens) or None,
+                      supplier_ids=" ".join(suppliers) or None, district_id=r.term("district", "region"),
+                      organiser=r.get("organiser") or None))
+
+
 _HANDLERS: dict[str, Callable[[_Row], None]] = {
     "operators": _operators, "products": _products, "lots": _lots, "deliveries": _deliveries,
     "certificates": _certificates, "trace_codes": _trace_codes, "samples": _samples,
@@ -1350,6 +1386,7 @@ _HANDLERS: dict[str, Callable[[_Row], None]] = {
     "credit_records": _credit_records, "disposal_cases": _disposal_cases, "handling_steps": _handling_steps,
     "chefs": _chefs, "banquets": _banquets, "banquet_guidance": _banquet_guidance, "banquet_census": _banquet_census,
     "kitchen_cameras": _kitchen_cameras, "kitchen_days": _kitchen_days, "kitchen_problems": _kitchen_problems,
+    "major_events": _major_events,
 }
 
 

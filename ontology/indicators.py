@@ -26,7 +26,8 @@ TABLE_PATH = Path(__file__).with_name("indicators.toml")
 #: the indicators in the order reports show them
 ORDER = ("chain_certificate", "chain_ticket", "chain_trace_code", "disposal_completion", "disposal_on_time",
          "red_lines", "complaints_on_time", "complaints_on_time_rural", "sampling_per_1000", "problem_rate",
-         "agricultural_share", "graded_share", "credit_archive_share")
+         "agricultural_share", "graded_share", "credit_archive_share", "kitchen_connection", "kitchen_online",
+         "kitchen_upload", "kitchen_rectification")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ where they are food, from a source that publishes both tables (:class:`ontology.
 the day taken and once known (:func:`ontology.times.sample_day`, :func:`ontology.times.known_day`). A figure
 "as of" a day uses the records dated before it:
 the rates of a month count what was done before the report's as-of day (default: the day after the period);
-the red lines, grades and credit archives of a month are those in force at its end.
+the red lines, grades and credit archives of a month are those in force at its end. The four 互联网+明厨亮灶 rates
+(:mod:`reasoning.kitchens`) count the school canteens of the districts: connections at the month's end, the logged
+school days and the problems found in the month.
 
 >>> from ontology.indicators import table
 >>> v = IndicatorValue("disposal_completion", "urn:foodtrace:region:320602", "2026-03", 19, 20, ())
@@ -38,6 +40,8 @@ from .alerts import repeat_failures
 from .chain import chain_completeness
 from .complaints import complaint_rows
 from .disposal import case_rows, cleared_on, completion
+from .kitchens import canteen_rows, sum_rows
+from .schools import schools
 
 if TYPE_CHECKING:
     from graph.view import ReadView
@@ -53,8 +57,8 @@ class IndicatorValue:
     indicator: str
     district: str
     month: str
-    numerator: int
-    denominator: int | None
+    numerator: float
+    denominator: float | None
     evidence: tuple[str, ...] = ()
     population: int | None = None
 
@@ -287,9 +291,28 @@ def indicators(view: "ReadView", start: Any, end: Any, *, district: str | None =
             add("graded_share", d, m, len(graded), len(members))
             add("credit_archive_share", d, m, len(archived), len(members))
 
+    # -- 互联网+明厨亮灶 (reasoning.kitchens): a month's logged days and problems found, connections at its end;
+    # the city's row: the canteens of its districts --------------------------------------------------------------
+    canteens = {k: o for k, o in schools(view).items() if where.get(k, CITY) != CITY}
+    periods = [(date.fromisoformat(bounds[m][0]),
+                min(date.fromisoformat(bounds[m][1]), date.fromisoformat(month_cut[m]) - timedelta(days=1)))
+               for m in months]
+    for m, rows in zip(months, canteen_rows(view, canteens, periods)):
+        by_d: dict[str, list[Any]] = defaultdict(list)
+        for r in rows.values():
+            by_d[where[r.id]].append(r)
+            by_d[CITY].append(r)
+        for d in scope:
+            mine = by_d.get(d, [])
+            tot = sum_rows(mine, "district", d, None)
+            add("kitchen_connection", d, m, tot.connected, tot.schools, [r.id for r in mine if not r.connected])
+            add("kitchen_online", d, m, tot.online_hours, tot.expected_hours,
+                [r.id for r in mine if r.online_hours < r.expected_hours])
+            add("kitchen_upload", d, m, tot.days_uploaded, tot.days, [r.id for r in mine if r.days_uploaded < r.days])
+            add("kitchen_rectification", d, m, tot.rectified, tot.problems,
+                [r.id for r in mine if r.rectified < r.problems])
+
     order = {k: i for i, k in enumerate(ORDER)}
     dorder = {d: i for i, d in enumerate(scope)}
     values.sort(key=lambda v: (dorder[v.district], v.month, order[v.indicator]))
-    notes = ("学校食堂相关指标：学校议题的记录尚未接入本系统，暂不计算 / school rates: the school issue's records are not "
-             "in this store yet",)
-    return IndicatorReport(lo_s, hi_s, cut_s, tuple(months), scope, tuple(values), t, notes)
+    return IndicatorReport(lo_s, hi_s, cut_s, tuple(months), scope, tuple(values), t)

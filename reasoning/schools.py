@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from .trace import Tracer
 
 __all__ = ["SCHOOL_KIND", "RELATIONS", "alert_id", "alerts_of", "is_school", "schools", "failed_sample_alerts",
-           "supplier_alerts", "school_supply", "SupplyRow", "GAPS"]
+           "supplier_alerts", "school_supply", "SupplyRow", "GAPS", "made_from"]
 
 SCHOOL_KIND = "SchoolCanteen"
 #: how the failing lot relates to the lot the school received, with its Chinese wording
@@ -192,6 +192,37 @@ def _hits(view: "ReadView", tracer: "Tracer", sample: Any, options: TraceOptions
                                      "downstream" if d.lot_id in origins else "common_origin",
                                      CERTAIN if sure else POSSIBLE, d.ship_time))
     return hits
+
+
+def made_from(view: "ReadView", lot_ids: Iterable[str], *, max_steps: int = 20) -> dict[str, frozenset[str]]:
+    """Every lot made from ``lot_ids`` through recorded transformations and lot links (explicit links only, step
+    by step, at most ``max_steps`` deep), with the lots of ``lot_ids`` it was made from.
+
+    A delivery of such a lot reaching a school after the failing lot's sample was checked is what the school
+    alerts must look at again (the change log names the derived lot, not the failing one).
+    """
+    origins: dict[str, set[str]] = {x: {x} for x in lot_ids}
+    start = set(origins)
+    frontier = set(origins)
+    for _ in range(max_steps):
+        if not frontier:
+            break
+        src: dict[str, set[str]] = {}
+        for i in view.transformation_items(lot_ids=frontier):
+            if i.role == "input" and i.lot_id in frontier:
+                src.setdefault(i.transformation_id, set()).update(origins[i.lot_id])
+        if not src:
+            break
+        grown = set()
+        for i in view.transformation_items(transformation_ids=src):
+            if i.role != "output" or i.lot_id in start:
+                continue
+            have = origins.setdefault(i.lot_id, set())
+            if not src[i.transformation_id] <= have:
+                have.update(src[i.transformation_id])
+                grown.add(i.lot_id)
+        frontier = grown
+    return {k: frozenset(v) for k, v in origins.items() if k not in start}
 
 
 def failed_sample_alerts(view: "ReadView", tracer: "Tracer", sample_ids: Iterable[str], *,

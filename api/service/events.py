@@ -4,7 +4,12 @@
 * ``POST /major-events`` (disposal.write): enter an event (a period ending before it starts is 422, nothing
   written); ``GET /major-events`` (profile): the events;
 * ``GET /major-events/{id}/report`` (profile): the report as JSON, ``?format=html`` the Chinese page,
-  ``?format=xlsx`` the workbook.
+  ``?format=xlsx`` the workbook;
+* ``GET /major-events/{id}/sampling-list`` (profile): the lots ranked by the planned-sample risk model (JSON,
+  ``?format=csv`` or ``xlsx``; ``?lang=en`` for English headers);
+* ``GET /major-events/{id}/after-report`` (profile): the after report (JSON, ``?format=html`` or ``xlsx``).
+
+A meal lot is traced to its origins by ``GET /trace/up?id=LOT`` (the trace permission).
 
 (``/events`` is the EPCIS capture interface's.)
 """
@@ -67,6 +72,71 @@ def list_events(view: ViewDep, key: ApiKey = Depends(require("profile"))) -> lis
     return [to_dict(e) for e in sorted(view.scan("major_event"), key=lambda e: (e.start or "", e.id))]
 
 
+def _event(request: Request, view: Any, event_id: str) -> Any:
+    ev = view.get_many("major_event", [event_id]).get(event_id)
+    if ev is None:
+        raise NotFound(f"no major event has the identifier {event_id!r}")
+    audit_entities(request, ev.id)
+    return ev
+
+
+def _as_of(as_of: str | None) -> Any:
+    return day_param(as_of, "as_of") if as_of else today()
+
+
+def _xlsx(write: Any, name: str) -> Response:
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "report.xlsx"
+        write(path)
+        content = path.read_bytes()
+    return Response(content, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+def _answer(data: Any, format: str, page: Any, workbook: Any, name: str) -> Any:
+    """A report as JSON, its Chinese page or its workbook."""
+    if format == "html":
+        return HTMLResponse(page(data))
+    if format == "xlsx":
+        return _xlsx(lambda p: workbook(data, p), name)
+    return data
+
+
+@router.get("/major-events/{event_id:path}/sampling-list", summary="风险抽检清单 / lots ranked by the risk model",
+            response_model=None)
+def sampling(request: Request, view: ViewDep, event_id: str, as_of: str | None = None,
+             format: Literal["json", "csv", "xlsx"] = "json", lang: Literal["zh", "en"] = "zh", top: int = 3,
+             key: ApiKey = Depends(require("profile"))) -> Any:
+    from reasoning.events import sampling_list
+
+    from .. import render
+    from ..report_event import sampling_table, write_sampling_workbook
+
+    ev = _event(request, view, event_id)
+    day = _as_of(as_of)
+    rows = [r.to_dict() for r in sampling_list(view, ev, as_of=day, top=max(1, min(top, 10)))]
+    if format == "xlsx":
+        return _xlsx(lambda p: write_sampling_workbook(rows, p, lang), "sampling-list.xlsx")
+    if format == "csv":
+        headers, table = sampling_table(rows, lang)
+        return Response(("\ufeff" + render.csv_text(table, headers)).encode("utf-8"),
+                        media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="sampling-list.csv"'})
+    return {"event": ev.id, "as_of": str(day), "rows": rows}
+
+
+@router.get("/major-events/{event_id:path}/after-report", summary="保障总结报告 / the after report",
+            response_model=None)
+def after(request: Request, view: ViewDep, event_id: str, as_of: str | None = None,
+          format: Literal["json", "html", "xlsx"] = "json", key: ApiKey = Depends(require("profile"))) -> Any:
+    from reasoning.events import after_report
+
+    from ..report_event import render_after_html, write_after_workbook
+
+    data = after_report(view, _event(request, view, event_id), as_of=_as_of(as_of))
+    return _answer(data, format, render_after_html, write_after_workbook, "major-event-after-report.xlsx")
+
+
 @router.get("/major-events/{event_id:path}/report", summary="保障报告 / vetting and deliveries report",
             response_model=None)
 def report(request: Request, view: ViewDep, event_id: str, as_of: str | None = None,
@@ -74,18 +144,5 @@ def report(request: Request, view: ViewDep, event_id: str, as_of: str | None = N
            key: ApiKey = Depends(require("profile"))) -> Any:
     from ..report_event import event_report, render_html, write_workbook
 
-    ev = view.get_many("major_event", [event_id]).get(event_id)
-    if ev is None:
-        raise NotFound(f"no major event has the identifier {event_id!r}")
-    audit_entities(request, ev.id)
-    data = event_report(view, ev, as_of=day_param(as_of, "as_of") if as_of else today())
-    if format == "html":
-        return HTMLResponse(render_html(data))
-    if format == "xlsx":
-        with tempfile.TemporaryDirectory() as d:
-            path = Path(d) / "report.xlsx"
-            write_workbook(data, path)
-            content = path.read_bytes()
-        return Response(content, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        headers={"Content-Disposition": 'attachment; filename="major-event-report.xlsx"'})
-    return data
+    data = event_report(view, _event(request, view, event_id), as_of=_as_of(as_of))
+    return _answer(data, format, render_html, write_workbook, "major-event-report.xlsx")

@@ -1,5 +1,6 @@
 """School alerts raised as the store changes and delivered to webhooks: signed, retried with back-off, logged;
-a receiver that is down never blocks a load."""
+a receiver that is down never blocks a load; a lot made from a failing lot reaching a school later, and a listing
+dated before the latest one seen, raise their alerts."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from api.school_alerts import AlertChecker, AlertWorker
 from api.webhooks import Webhooks, verify
 from graph.store import open_store
 from ontology.errors import InvalidRecord
-from tests.reasoning.schools_net import DIST, FARM, PIG, SCHOOL1, failing, network, standing
+from tests.reasoning.schools_net import (DIST, FARM, PIG, PORK, SCHOOL1, SCHOOL2, VFARM, failing, network,
+                                        standing)
 
 
 class Receiver:
@@ -210,3 +212,28 @@ def test_one_worker_checks_at_a_time_and_another_takes_over(tmp_path):
             time.sleep(0.05)
         second.stop()
     assert checks["b"] > 0
+
+
+def test_a_lot_made_from_a_failing_lot_reaching_a_school_later_raises_the_alert(store, tmp_path):
+    """The pig fails; the pork cut from it reaches school 1 in a later load: the change log names the pork only."""
+    from ontology.records import CreditRecord
+
+    hooks = Webhooks(str(tmp_path / "service.db"))
+    net = network()
+    [d3] = [r for r in net if getattr(r, "id", None) == "d3"]
+    store.write([r for r in net if r is not d3] + failing("s-pig", PIG, FARM, "2026-03-01"))
+    checker = AlertChecker(store, hooks)
+    first = checker.check()
+    assert first.samples == 1 and [a for a in first.raised if a.kind == "failed_sample"] == []
+    assert checker.check().samples == 0          # nothing written since: nothing done
+    store.write([d3])
+    later = checker.check()
+    [alert] = later.raised
+    assert (alert.school_id, alert.sample_id, alert.lot_id, alert.relation, alert.delivery_id) == (
+        SCHOOL1, "s-pig", PORK, "upstream", "d3")
+    # a listing dated before the latest one seen, written alone (no lot changes), is seen too
+    store.write([CreditRecord(id="cr-late", operator_id=VFARM, kind="serious_dishonest", start="2026-02-20")])
+    assert [(a.kind, a.school_id) for a in checker.check().raised] == [("supplier_listed", SCHOOL2)]
+    store.write([CreditRecord(id="cr-old", operator_id=DIST, kind="serious_dishonest", start="2025-06-01")])
+    assert [(a.kind, a.school_id, a.supplier_id) for a in checker.check().raised] == [
+        ("supplier_listed", SCHOOL1, DIST)]

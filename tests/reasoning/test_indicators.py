@@ -7,24 +7,17 @@ import json
 
 import pytest
 
-from generator import generate
 from graph.store import open_store
 from graph.view import ReadView
-from loaders.load import load_files
 from ontology.indicators import table
 from reasoning.indicators import indicators
+from tests.utils.city import load_city
 
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory):
     out = tmp_path_factory.mktemp("city")
-    generate(out / "data", scale=8000, seed=11)
-    path = str(out / "store.db")
-    files = [p for p in sorted((out / "data").rglob("*")) if p.is_file() and p.parent.name != "truth"
-             and p.name != "manifest.json"]
-    with open_store(path) as s:
-        outcomes = load_files(s, files)
-    assert [(o.path.name, o.rejects[:2]) for o in outcomes if o.error or o.rejects] == []
+    path = load_city(out, scale=8000, seed=11)
     return path, json.loads((out / "data" / "truth" / "indicators.json").read_text(encoding="utf-8"))
 
 
@@ -35,7 +28,7 @@ def test_every_figure_matches_the_generators_truth(city):
     got = {(v.district, v.month, v.indicator): [v.numerator, v.denominator] for v in rep.values}
     want = {(d, m, ind): nd for d, months in truth["values"].items() for m, inds in months.items()
             for ind, nd in inds.items()}
-    assert len(want) == 8 * 25 * 13 and set(got) == set(want)
+    assert len(want) == 8 * 25 * 17 and set(got) == set(want)
     assert {k: (got[k], want[k]) for k in want if got[k] != want[k]} == {}
     # the synthetic city has late and never-closed cases and complaints: the rates are not all 100 %
     city = [v for v in rep.values if v.district == "urn:foodtrace:region:320600"]
@@ -62,3 +55,26 @@ def test_statuses_follow_the_table():
     assert t.indicators["sampling_per_1000"].status(None) is None
     assert sum(t.population[d] for d in t.population if not d.endswith("320600")) == t.population[
         "urn:foodtrace:region:320600"]
+
+
+def test_kitchen_rates_match_the_generators_truth(city):
+    """互联网+明厨亮灶: the four rates per district over the logged months, against truth/kitchens.json; and the
+    indicator pack's kitchen rows are not empty (the city has unconnected canteens and short days)."""
+    import datetime as dt
+    from pathlib import Path
+
+    from reasoning.kitchens import kitchen_rates
+
+    path, truth = city
+    kt = json.loads((Path(path).parent / "data" / "truth" / "kitchens.json").read_text(encoding="utf-8"))
+    with open_store(path) as s:
+        rows = kitchen_rates(ReadView(s), since=dt.date.fromisoformat(kt["since"]),
+                             until=dt.date.fromisoformat(kt["until"]))
+    got = {r.id: [getattr(r, f) for f in kt["fields"]] for r in rows if r.scope == "district"}
+    assert got == {d: x["figures"] for d, x in kt["districts"].items()}
+    assert {r.id: r.rates for r in rows if r.scope == "district"} == {d: x["rates"] for d, x in kt["districts"].items()}
+    city = [r for r in rows if r.scope == "city"][0]
+    assert city.schools > city.connected > 0 and city.online_hours < city.expected_hours and city.days > 0
+    values = truth["values"]["urn:foodtrace:region:320600"]
+    assert sum(m["kitchen_connection"][1] for m in values.values()) > 0
+    assert sum(m["kitchen_upload"][1] for m in values.values()) > 0

@@ -78,3 +78,26 @@ def test_templates_load_and_reject_bad_rows(store, tmp_path):
     assert any("no operator" in x for x in reasons) and any("more than the 8.0 working hours" in x for x in reasons)
     assert any("before it was found" in x for x in reasons)
     assert [len(list(store.scan(t))) for t in ("kitchen_camera", "kitchen_day", "kitchen_problem")] == [1, 1, 1]
+
+
+def test_the_indicator_pack_carries_the_four_rates_per_district_and_month(store):
+    from reasoning.indicators import indicators
+
+    store.write(records())
+    rep = indicators(ReadView(store), "2026-02-01", "2026-03-31")
+    got = {(v.district[-6:], v.month, v.indicator): (v.numerator, v.denominator, v.status(rep.table))
+           for v in rep.values if v.indicator.startswith("kitchen_")}
+    # March: school 1 connected (school 2 disconnected on 03-03, the kindergarten not yet): 崇川 1/2, 通州 0/1
+    assert got[("320602", "2026-03", "kitchen_connection")] == (1, 2, "red")
+    assert got[("320612", "2026-03", "kitchen_connection")] == (0, 1, "red")
+    assert got[("320600", "2026-03", "kitchen_connection")] == (1, 3, "red")
+    assert got[("320600", "2026-03", "kitchen_online")] == (22.0, 24.0, "red")
+    assert got[("320600", "2026-03", "kitchen_upload")] == (3, 4, "red")
+    assert got[("320600", "2026-03", "kitchen_rectification")] == (1, 2, "red")
+    # February: school 1 and school 2 connected, one problem found and not put right, nothing logged
+    assert got[("320600", "2026-02", "kitchen_connection")] == (2, 3, "red")
+    assert got[("320600", "2026-02", "kitchen_online")][:2] == (0, 0)
+    assert got[("320600", "2026-02", "kitchen_rectification")] == (0, 1, "red")
+    short = {v.indicator: v.evidence for v in rep.values if v.district.endswith("320600") and v.month == "2026-03"}
+    assert short["kitchen_connection"] == tuple(sorted([SCHOOL2, SCHOOL3]))
+    assert short["kitchen_upload"] == (SCHOOL1,)

@@ -113,3 +113,13 @@ def test_school_supply_names_the_gaps(store):
     assert [r.delivery_id for r in district] == ["d5"]
     served = school_supply(ReadView(store), distributor=DIST, since=dt.date(2026, 3, 1), until=dt.date(2026, 3, 31))
     assert [r.school_id for r in served] == [SCHOOL1]
+
+
+def test_made_from_follows_recorded_transformations(store):
+    from reasoning.schools import made_from
+
+    store.write(network())
+    view = ReadView(store)
+    assert made_from(view, [PIG]) == {PORK: frozenset({PIG}), PORK2: frozenset({PIG})}
+    assert made_from(view, [PIG, VEG]) == {PORK: frozenset({PIG}), PORK2: frozenset({PIG}), MIX: frozenset({VEG})}
+    assert made_from(view, [PORK]) == {}

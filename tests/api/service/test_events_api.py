@@ -1,5 +1,6 @@
 """The major-event endpoints on a real server: a period ending before it starts is 422 and writes nothing; the
-report (JSON, page, workbook) lists a designated supplier's failed sample."""
+report (JSON, page, workbook) lists a designated supplier's failed sample; the sampling list and the after report
+are those of the CLI's functions; a meal lot traces up to its origins in one call."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import openpyxl
 import pytest
 
 from graph.store import open_store
-from tests.reasoning.schools_net import DIST, FARM, PIG, SCHOOL1, failing, network, standing
+from tests.reasoning.schools_net import (DIST, FARM, PIG, PORK, PORK2, SCHOOL1, SCHOOL2, SLAUGHTER, VEG, VFARM,
+                                        failing, network, standing)
+from tests.reasoning.test_events import history
 
 from .conftest import LiveServer
 
@@ -18,7 +21,8 @@ from .conftest import LiveServer
 def event_server(tmp_path):
     path = str(tmp_path / "store.db")
     with open_store(path) as s:
-        s.write(network() + standing() + failing("s-farm", PIG, FARM, "2026-01-10", item="克伦特罗"))
+        s.write(network() + standing() + failing("s-farm", PIG, FARM, "2026-01-10", item="克伦特罗") + history()
+                + failing("s-games", PORK, SCHOOL1, "2026-03-03", plan="supervisory", item="克伦特罗"))
     srv = LiveServer(path, str(tmp_path / "service.db"), env={"FOODTRACE_SCHOOL_ALERTS": "false"})
     try:
         yield srv
@@ -46,3 +50,28 @@ def test_create_and_report(event_server):
         assert openpyxl.load_workbook(io.BytesIO(xlsx.content)).sheetnames[0] == "供应商审查"
     with srv.client("public") as public:
         assert public.get("/major-events").status_code == 403
+
+
+def test_sampling_list_after_report_and_the_trace_of_a_meal_lot(event_server):
+    srv = event_server
+    body = {"name": "2026南通运动会", "level": "municipal", "start": "2026-03-02", "end": "2026-03-04",
+            "kitchens": [SCHOOL1, SCHOOL2], "suppliers": [DIST, VFARM, SLAUGHTER]}
+    with srv.client("investigator") as inv:
+        eid = inv.post("/major-events", json=body).json()["id"]
+        data = inv.get(f"/major-events/{eid}/sampling-list", params={"as_of": "2026-03-05"}).json()
+        assert {r["lot_id"] for r in data["rows"]} == {PORK, VEG, PORK2} and data["rows"][-1]["lot_id"] == VEG
+        assert [r["rank"] for r in data["rows"]] == sorted(r["rank"] for r in data["rows"])
+        csv = inv.get(f"/major-events/{eid}/sampling-list", params={"as_of": "2026-03-05", "format": "csv"})
+        assert csv.text.lstrip("\ufeff").startswith("风险排名,批次,批号,产品,供应商")
+        en = inv.get(f"/major-events/{eid}/sampling-list", params={"as_of": "2026-03-05", "format": "xlsx",
+                                                                   "lang": "en"})
+        assert [c.value for c in openpyxl.load_workbook(io.BytesIO(en.content)).active[1]][:2] == ["rank", "lot"]
+        report = inv.get(f"/major-events/{eid}/report", params={"as_of": "2026-03-05", "format": "xlsx"})
+        assert openpyxl.load_workbook(io.BytesIO(report.content)).sheetnames[-1] == "风险抽检清单"
+        after = inv.get(f"/major-events/{eid}/after-report", params={"as_of": "2026-03-20"}).json()
+        assert after["verdict"] == "incidents" and after["findings"] == ["抽检不合格1批次：猪肉（克伦特罗）"]
+        page = inv.get(f"/major-events/{eid}/after-report", params={"as_of": "2026-03-20", "format": "html"})
+        assert "食品安全保障总结报告" in page.text and "发生食品安全问题" in page.text and "<script" not in page.text
+        assert inv.get("/major-events/nope/after-report").status_code == 404
+        up = inv.get("/trace/up", params={"id": PORK}).json()
+        assert {FARM, SLAUGHTER} <= {s["id"] for s in up["stations"]}
