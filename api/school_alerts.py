@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -47,6 +48,10 @@ log = logging.getLogger("foodtrace.schools")
 
 #: more unchecked failing samples than this: build a trace index before tracing them
 INDEX_BACKLOG = 200
+#: seconds between two reads of every grade, override and credit record (:func:`_standing`) while writes go on:
+#: the read grows with every grading run, and a supplier's grade or listing is not a one-second matter as a
+#: failing result is (a failing result is still checked at the next write)
+STANDING_EVERY = 30.0
 #: the fields of grades, overrides and credit records that supplier alerts read: any change in them (a new record,
 #: whatever its dates, or a correction) makes the suppliers of schools checked again
 _STANDING = {"risk_assessment": ("id", "operator_id", "grade", "created"),
@@ -85,12 +90,15 @@ class AlertChecker:
     """
 
     def __init__(self, store: Any, hooks: Webhooks, *, index: Callable[[], TraceIndex | None] | None = None,
-                 lookback_days: int = 90) -> None:
+                 lookback_days: int = 90, standing_every: float = STANDING_EVERY) -> None:
         self.store, self.hooks, self.lookback_days = store, hooks, lookback_days
+        self.standing_every = standing_every
         self._index = index or (lambda: None)
         self._holding: Any = None
         self._mark: Any = None
         self._standing: Any = None
+        self._standing_at = -math.inf
+        self._standing_due = True
 
     def _tracer(self, view: ReadView, backlog: int) -> tuple[Tracer, TraceOptions | None]:
         index = self._index()
@@ -116,7 +124,11 @@ class AlertChecker:
         t0 = time.perf_counter()
         result = CheckResult()
         mark = write_mark(self.store)
-        if not force and mark is not None and mark == self._mark:
+        now = time.monotonic()
+        if mark is None or mark != self._mark:
+            self._standing_due = True
+        standing_due = force or (self._standing_due and now - self._standing_at >= self.standing_every)
+        if not force and mark is not None and mark == self._mark and not standing_due:
             return result
         seq = self.store.change_seq()
         view = ReadView(self.store)
@@ -138,11 +150,13 @@ class AlertChecker:
         if todo:
             tracer, options = self._tracer(view, len(todo))
             alerts += failed_sample_alerts(view, tracer, todo, raised=raised, options=options)
-        standing = _standing(view)
-        if force or standing != self._standing:
-            alerts += supplier_alerts(view, as_of=times.default_as_of(view), raised=raised,
-                                      lookback_days=self.lookback_days)
-            self._standing = standing
+        if standing_due:
+            standing = _standing(view)
+            self._standing_at, self._standing_due = now, False
+            if force or standing != self._standing:
+                alerts += supplier_alerts(view, as_of=times.default_as_of(view), raised=raised,
+                                          lookback_days=self.lookback_days)
+                self._standing = standing
         known = self.store.get_many("school_alert", [a.id for a in alerts]) if alerts else {}
         new = [a for a in alerts if a.id not in known]
         if new:

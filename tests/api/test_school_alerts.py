@@ -222,7 +222,7 @@ def test_a_lot_made_from_a_failing_lot_reaching_a_school_later_raises_the_alert(
     net = network()
     [d3] = [r for r in net if getattr(r, "id", None) == "d3"]
     store.write([r for r in net if r is not d3] + failing("s-pig", PIG, FARM, "2026-03-01"))
-    checker = AlertChecker(store, hooks)
+    checker = AlertChecker(store, hooks, standing_every=0)  # grades and listings read at every write
     first = checker.check()
     assert first.samples == 1 and [a for a in first.raised if a.kind == "failed_sample"] == []
     assert checker.check().samples == 0          # nothing written since: nothing done
@@ -237,3 +237,30 @@ def test_a_lot_made_from_a_failing_lot_reaching_a_school_later_raises_the_alert(
     store.write([CreditRecord(id="cr-old", operator_id=DIST, kind="serious_dishonest", start="2025-06-01")])
     assert [(a.kind, a.school_id, a.supplier_id) for a in checker.check().raised] == [
         ("supplier_listed", SCHOOL1, DIST)]
+
+
+def test_grades_and_listings_are_read_at_most_every_so_often_while_failing_results_are_checked_at_once(
+        store, tmp_path, monkeypatch):
+    """Reading every grade and credit record grows with each grading run: while writes go on, the checker reads
+    them at most every ``standing_every`` seconds (a listing written meanwhile is seen when that time is up,
+    even without a further write); a failing result is still checked at the next write."""
+    from api import school_alerts
+    from ontology.records import CreditRecord
+
+    clock = [1000.0]
+    monkeypatch.setattr(school_alerts.time, "monotonic", lambda: clock[0])
+    hooks = Webhooks(str(tmp_path / "service.db"))
+    net = network()
+    [d3] = [r for r in net if getattr(r, "id", None) == "d3"]
+    store.write([r for r in net if r is not d3])
+    checker = AlertChecker(store, hooks, standing_every=30)
+    assert checker.check().raised == []
+    store.write([CreditRecord(id="cr-late", operator_id=VFARM, kind="serious_dishonest", start="2026-02-20")])
+    clock[0] += 5
+    assert checker.check().raised == []  # not yet: read 5 s ago
+    store.write([d3] + failing("s-pig", PIG, FARM, "2026-03-01"))
+    clock[0] += 5
+    assert [(a.kind, a.sample_id) for a in checker.check().raised] == [("failed_sample", "s-pig")]  # at once
+    clock[0] += 25
+    assert [(a.kind, a.school_id) for a in checker.check().raised] == [("supplier_listed", SCHOOL2)]  # time up
+    assert checker.check().raised == []
