@@ -50,8 +50,18 @@ RELATIONS_EN = {"same_lot": "same lot", "upstream": "upstream lot", "downstream"
                 "common_origin": "made from the same lot"}
 
 
-def _period_days(view: Any, start: str, end: str) -> tuple[dt.date, dt.date]:
-    """The period asked for (else the month of the last day known) as days; one ending before it starts is 422."""
+def _period_days(view: Any, start: str, end: str, *,
+                 default: Literal["known", "month_to_today", "whole_month"] = "known") -> tuple[dt.date, dt.date]:
+    """The period asked for as days (one ending before it starts is 422). Where none is given: the month of the
+    last day the store knows (``known``), or the current month (Beijing) up to today (``month_to_today``: the
+    明厨亮灶 logs arrive daily) or whole (``whole_month``: banquets are registered ahead and counted against the
+    census of whole months); neither of the last two moves the store's last known day."""
+    if not (start and end) and default != "known":
+        from ontology.times import today
+
+        day = today()
+        last = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+        start, end = day.replace(day=1).isoformat(), (day if default == "month_to_today" else last).isoformat()
     a, b = _period(view, start, end)
     since, until = day_param(a, "from"), day_param(b, "to")
     if until < since:
@@ -147,7 +157,7 @@ def kitchens_page(request: Request, store: StoreDep, view: ViewDep,
     from reasoning.kitchens import TARGETS, kitchen_rates
     from reasoning.scope import operator_districts
 
-    since, until = _period_days(view, start, end)
+    since, until = _period_days(view, start, end, default="month_to_today")
     scope = _district(who, district)
     rows = _lists.get(store, ("kitchens", since.isoformat(), until.isoformat(), scope),
                       lambda: kitchen_rates(view, since=since, until=until, district=scope))
@@ -179,7 +189,9 @@ def banquets_page(request: Request, view: ViewDep, district: str = Query("", max
     shown = found[:_SHOWN]
     guided = {g.banquet_id for b in shown for g in view.scan("banquet_guidance", {"banquet_id": b.id})}
     audit_entities(request, *(b.id for b in shown))
-    rows = [{"b": b, "large": is_large(b), "guided": b.id in guided} for b in shown]
+    chefs = view.get_many("chef", {b.chef_id for b in shown if b.chef_id})
+    rows = [{"b": b, "large": is_large(b), "guided": b.id in guided,
+             "chef_expiry": chefs[b.chef_id].health_cert_expiry if b.chef_id in chefs else None} for b in shown]
     day = today()
     due = reminders(view, as_of=day, days=days, district=scope)
     return render(request, "banquets.html", who, rows=rows, total=len(found), reminders=due, as_of=day.isoformat(),
@@ -194,7 +206,7 @@ def banquet_stats_page(request: Request, view: ViewDep, start: str = Query("", a
     """Per district: registrations against the 摸底 census (``GET /banquets/stats``)."""
     from reasoning.banquets import district_stats
 
-    since, until = _period_days(view, start, end)
+    since, until = _period_days(view, start, end, default="whole_month")
     rows = district_stats(view, since=since, until=until)
     if who.district:
         rows = [r for r in rows if r.district_id == who.district]
@@ -254,7 +266,10 @@ def event_page(request: Request, event_id: str, view: ViewDep, as_of: str = Quer
     suppliers = (ev.supplier_ids or "").split()
     names = _names(view, [*(ev.kitchen_ids or "").split(), *suppliers,
                           *(d["supplier_id"] for d in data["deliveries"])])
-    return render(request, "event.html", who, ev=ev, data=data, names=names, levels=LEVELS, verdicts=VERDICTS,
+    lots = {k: v.lot_number for k, v in view.get_many(
+        "lot", {d["lot_id"] for d in data["deliveries"][:_SHOWN]}).items()}
+    return render(request, "event.html", who, ev=ev, data=data, names=names, lots=lots, levels=LEVELS,
+                  verdicts=VERDICTS,
                   venues=[v for v in (ev.venues or "").split("；") if v], kitchens=(ev.kitchen_ids or "").split(),
                   as_of=as_of, title=ev.name, shown=_SHOWN)
 

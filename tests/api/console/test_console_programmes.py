@@ -128,12 +128,19 @@ def test_banquets_list_reminders_and_statistics(programmes_console):
         for private in ("张某某", "陈某某", "13900000001"):     # hosts' names and phones are never shown
             assert private not in page
         assert 'href="/console/operators/urn%3Afoodtrace%3Aoperator%3Abanquet%3ACC-1"' in page
+        rows = page[page.index('id="banquet-table"'):].split("</tr>")[1:4]
+        assert [re.search(r"(CC|TZ)-\d", r).group(0) for r in rows] == ["CC-1", "TZ-1", "CC-2"]
+        assert f"{day - dt.timedelta(days=5)} 聚餐日已过期" in rows[0] and "未指导" in rows[0] and "大型" in rows[0]
+        assert "已指导" in rows[2] and "已过期" not in rows[1]
         reminders = _text(page[page.index('id="reminders"'):page.index("</ul>")])
         assert "健康证已过期" in reminders and "王师傅" in reminders and "李师傅" in reminders
         assert reminders.count("大型聚餐未指导") == 2
         later = _text(c.get("/console/banquets", params={"from": str(day + dt.timedelta(days=4))}).text)
         assert "共 2 场" in later and "CC-1" not in later.split("报备登记")[1]
-        assert c.get("/console/banquets/stats").status_code == 200
+        this_month = _text(c.get("/console/banquets/stats").text)       # the whole current month by default
+        first = day.replace(day=1)
+        last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+        assert f"{first} – {last}" in this_month
         stats = _text(c.get("/console/banquets/stats", params={"from": str(day), "to": str(day)}).text)
         assert "崇川区 0 4 0.0%" in stats
         month = _text(c.get("/console/banquets/stats", params={
@@ -152,7 +159,8 @@ def test_event_pages_show_period_kitchens_vetting_and_deliveries(programmes_cons
         assert "某某养殖场" in vetting and "恩诺沙星" in vetting and vetting.count("不建议入选") == 2
         assert "风险等级D级" in vetting and "近12个月抽检不合格1批次" in vetting
         deliveries = _text(page[page.index('id="event-deliveries"'):])
-        assert "2026-03-02 09:00 南通市第一小学食堂 某某配送中心" in deliveries and "非定点" not in deliveries
+        assert "2026-03-02 09:00 南通市第一小学食堂 某某配送中心 猪肉 PORK-1 t3 / c2" in deliveries
+        assert "非定点" not in deliveries
         assert f'/console/events/{quote(EVENT_CC, safe="")}/report?as_of=2026-03-02' in page
         report = c.get(f"/console/events/{quote(EVENT_CC, safe='')}/report", params={"as_of": "2026-03-02"})
         assert report.status_code == 200 and "2026南通国际会议 食品安全保障报告" in report.text
