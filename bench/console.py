@@ -103,12 +103,13 @@ def main() -> int:
         "loads (form)": ["/console/loads"] * (n + 1),
         "school alerts": ["/console/schools"] * (n + 1),
         "school supply (all, month)": ["/console/schools/supply"] * (n + 1),
-        "school supply (one school)": [f"/console/schools/supply?school={enc(x)}" for x in pick(schools)],
         "kitchens (this month)": ["/console/kitchens"] * (n + 1),
         "banquets": ["/console/banquets"] * (n + 1),
         "banquet statistics": ["/console/banquets/stats"] * (n + 1),
         "major events": ["/console/events"] * (n + 1),
     }
+    if schools:
+        pages["school supply (one school)"] = [f"/console/schools/supply?school={enc(x)}" for x in pick(schools)]
     if events:
         pages["major event"] = [f"/console/events/{enc(x)}" for x in pick(events)]
     with tempfile.TemporaryDirectory(prefix="bench-console-") as tmp:
