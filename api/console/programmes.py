@@ -42,8 +42,9 @@ __all__ = ["router", "event_districts"]
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 _lists = Memo(size=32)
-#: rows shown on a page (downloads have them all)
+#: rows shown on a page (downloads have them all); the alert list shows the newest 100 (filters narrow it)
 _SHOWN = 300
+_ALERTS_SHOWN = 100
 ALERT_KINDS = ("failed_sample", "supplier_grade", "supplier_listed")
 TIERS = {"certain": ("确定", "certain"), "possible": ("可能", "possible")}
 RELATIONS_EN = {"same_lot": "same lot", "upstream": "upstream lot", "downstream": "lot made from it",
@@ -84,7 +85,7 @@ def school_alerts(request: Request, view: ViewDep, district: str = Query("", max
     found = alerts_of(view, district=scope, school=school_id, kind=kind or None)
     if who.district:
         found = [a for a in found if a.district_id == who.district]
-    shown = found[:_SHOWN]
+    shown = found[:_ALERTS_SHOWN]
     audit_entities(request, *(a.id for a in shown))
     names = _names(view, [x for a in shown for x in (a.school_id, a.supplier_id)])
     return render(request, "schools.html", who, alerts=shown, total=len(found), names=names, scope=scope,
