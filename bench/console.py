@@ -111,7 +111,7 @@ def main() -> int:
     if schools:
         pages["school supply (one school)"] = [f"/console/schools/supply?school={enc(x)}" for x in pick(schools)]
     if events:
-        pages["major event"] = [f"/console/events/{enc(x)}" for x in pick(events)]
+        pages["major event"] = [f"/console/events/{enc(x)}" for x in (pick(events) * (n + 1))[: n + 1]]
     with tempfile.TemporaryDirectory(prefix="bench-console-") as tmp:
         acc = Accounts(f"{tmp}/service.db")
         acc.create_user("bench", role="admin", password="Nantong-Pass-2026")
