@@ -41,7 +41,8 @@ SAMPLING_COLUMNS: dict[str, tuple[str, str]] = {
 _CSS = """body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:14px}
 td,th{border:1px solid #bbb;padding:4px 8px;vertical-align:top}
-th{background:#eef}.reject{color:#b00;font-weight:bold}.watch{color:#b60}.pass{color:#070}h1{font-size:22px}"""
+th{background:#eef}.reject{color:#b00;font-weight:bold}.watch{color:#b60}.pass{color:#070}h1{font-size:22px}
+@media (max-width:640px){body{margin:1em}table{display:block;overflow-x:auto;max-width:100%}td,th{min-width:5em}}"""
 
 
 def sampling_data(view: ReadView, event: Any, *, as_of: dt.date, top: int = 3) -> dict[str, Any]:
@@ -106,8 +107,9 @@ def render_html(report: dict[str, Any]) -> str:
                     f"<td>{len(v['certificates'])}</td><td>{v['without_ticket']} / {v['without_certificate']}"
                     f"（共{v['deliveries']}次）</td><td class=\"{v['verdict']}\">{VERDICTS[v['verdict']]}</td>"
                     f"<td>{_e('；'.join(v['reasons']))}</td></tr>")
+    suppliers = {v["supplier_id"]: v["name"] or v["supplier_id"] for v in report["vetting"]}
     dels = [f"<tr><td>{_e(d['time'])}</td><td>{_e(ev['kitchens'].get(d['kitchen_id'], d['kitchen_id']))}</td>"
-            f"<td>{_e(d['supplier_id'])}</td><td>{'是' if d['designated'] else '<b>否</b>'}</td>"
+            f"<td>{_e(suppliers.get(d['supplier_id'], d['supplier_id']))}</td><td>{'是' if d['designated'] else '<b>否</b>'}</td>"
             f"<td>{_e(d['product'])}</td>"
             f"<td>{_e(d['lot_id'])}</td><td>{_e(d['ticket_id'] or '缺')}</td>"
             f"<td>{_e(d['certificate_id'] or '缺')}</td></tr>"
@@ -116,17 +118,17 @@ def render_html(report: dict[str, Any]) -> str:
     sampling = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in body)
     note = report["sampling"]["note"] or "活动期间无进货批次"
     return f"""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>{_e(ev['name'])} 食品安全保障报告</title><style>{_CSS}</style></head>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{_e(ev['name'])} 食品安全保障报告</title><style>{_CSS}</style></head>
 <body><h1>{_e(ev['name'])} 食品安全保障报告</h1>
 <p>保障级别：{_e(LEVELS.get(ev['level'], ev['level']))}；活动日期：{_e(ev['start'])} 至 {_e(ev['end'])}；
 场馆：{_e(ev['venues'] or '—')}；主办单位：{_e(ev['organiser'] or '—')}；审查基准日：{_e(report['as_of'])}</p>
 <p>保障厨房：{_e('、'.join(ev['kitchens'].values()) or '—')}</p>
 <h2>一、定点供应商审查（近12个月）</h2>
-<table><tr><th>供应商</th><th>风险等级</th><th>抽检批次</th><th>不合格样品</th><th>稽查案件</th><th>检查不符合</th>
+<table tabindex="0"><tr><th>供应商</th><th>风险等级</th><th>抽检批次</th><th>不合格样品</th><th>稽查案件</th><th>检查不符合</th>
 <th>失信名单</th><th>有效合格证明</th><th>近90天无票/无证</th><th>结论</th><th>理由</th></tr>
 {''.join(rows) or '<tr><td colspan="11">无定点供应商</td></tr>'}</table>
 <h2>二、活动期间保障厨房进货</h2>
-<table><tr><th>时间</th><th>厨房</th><th>供应商</th><th>定点</th><th>产品</th><th>批次</th><th>票据</th><th>合格证明</th></tr>
+<table tabindex="0"><tr><th>时间</th><th>厨房</th><th>供应商</th><th>定点</th><th>产品</th><th>批次</th><th>票据</th><th>合格证明</th></tr>
 {''.join(dels) or '<tr><td colspan="8">活动期间无进货记录</td></tr>'}</table>
 <h2>三、风险抽检清单（按不合格概率排序，截至{_e(report['sampling']['as_of'])}）</h2>
 <p>活动期间进入保障厨房的批次（在厨房抽样）及定点供应商发出的其他批次（在供应商处抽样），按抽检计划风险模型

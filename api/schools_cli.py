@@ -26,7 +26,7 @@ from . import render
 from .cli_common import date_option, emit, format_option, open_cli_store, out_option, store_option
 from .settings import get_settings
 
-__all__ = ["COMMANDS", "schools"]
+__all__ = ["COMMANDS", "schools", "supply_table", "supply_csv"]
 
 _SUPPLY_HEADERS = {
     "zh": ["学校食堂", "所属区县", "交付", "发货时间", "批次", "批号", "产品", "供应商", "生产者", "产地", "合格证明", "票据",
@@ -69,7 +69,7 @@ def schools() -> None:
 def supply_cmd(school_ids: tuple[str, ...], district: str | None, distributor: str | None, since: dt.date,
                until: dt.date, fmt: str, lang: str, out: Any, store_url: str | None) -> None:
     """Every lot the schools received in the period, with its chain, the supplier's standing and the gaps."""
-    from reasoning.schools import GAPS, school_supply
+    from reasoning.schools import school_supply
 
     if until < since:
         raise click.BadParameter("--to is before --from", param_hint="--to")
@@ -83,14 +83,25 @@ def supply_cmd(school_ids: tuple[str, ...], district: str | None, distributor: s
     if fmt == "json":
         emit(render.json_text([r.to_dict() for r in rows]), out, fmt)
         return
-    gap = 0 if lang == "zh" else 1
-    table = [[r.school or r.school_id, r.district_id, r.delivery_id, r.time, r.lot_id, r.lot_number, r.product,
-              r.supplier or r.supplier_id, r.producer_id, r.origin_id, r.certificate_id, r.ticket_id, r.supplier_grade,
-              "是" if r.supplier_listed and lang == "zh" else r.supplier_listed if lang == "en" else "",
-              " ".join(r.supplier_failed_samples), len(r.open_alerts), "、".join(GAPS[g][gap] for g in r.gaps)]
-             for r in rows]
-    text = (render.csv_text if fmt == "csv" else render.text_table)(table, _SUPPLY_HEADERS[lang])
+    text = (render.csv_text if fmt == "csv" else render.text_table)(supply_table(rows, lang), _SUPPLY_HEADERS[lang])
     emit(text, out, fmt)
+
+
+def supply_table(rows: Any, lang: str) -> list[list[Any]]:
+    """The rows of ``schools supply``'s table and CSV (headers: :func:`supply_csv`), in ``lang``."""
+    from reasoning.schools import GAPS
+
+    gap = 0 if lang == "zh" else 1
+    return [[r.school or r.school_id, r.district_id, r.delivery_id, r.time, r.lot_id, r.lot_number, r.product,
+             r.supplier or r.supplier_id, r.producer_id, r.origin_id, r.certificate_id, r.ticket_id, r.supplier_grade,
+             "是" if r.supplier_listed and lang == "zh" else r.supplier_listed if lang == "en" else "",
+             " ".join(r.supplier_failed_samples), len(r.open_alerts), "、".join(GAPS[g][gap] for g in r.gaps)]
+            for r in rows]
+
+
+def supply_csv(rows: Any, lang: str = "zh") -> str:
+    """``foodtrace schools supply --format csv``: the supply rows as CSV text (the console's download)."""
+    return render.csv_text(supply_table(rows, lang), _SUPPLY_HEADERS[lang])
 
 
 @schools.command("alerts")

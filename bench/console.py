@@ -70,6 +70,10 @@ def main() -> int:
                                             "LIMIT 100")]
     districts = [r[0] for r in db.execute("SELECT district_id, COUNT(*) n FROM disposal_case GROUP BY district_id "
                                           "ORDER BY n DESC LIMIT 1")]
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    schools = [r[0] for r in db.execute("SELECT id FROM operator WHERE kind = 'SchoolCanteen' AND instr(id, '%') = 0 "
+                                        "ORDER BY id")]
+    events = [r[0] for r in db.execute("SELECT id FROM major_event ORDER BY id")] if "major_event" in tables else []
     db.close()
 
     n = args.repeat
@@ -97,7 +101,17 @@ def main() -> int:
         "report (list)": ["/console/report"] * (n + 1),
         "outbreak (form)": ["/console/outbreak"] * (n + 1),
         "loads (form)": ["/console/loads"] * (n + 1),
+        "school alerts": ["/console/schools"] * (n + 1),
+        "school supply (all, month)": ["/console/schools/supply"] * (n + 1),
+        "kitchens (this month)": ["/console/kitchens"] * (n + 1),
+        "banquets": ["/console/banquets"] * (n + 1),
+        "banquet statistics": ["/console/banquets/stats"] * (n + 1),
+        "major events": ["/console/events"] * (n + 1),
     }
+    if schools:
+        pages["school supply (one school)"] = [f"/console/schools/supply?school={enc(x)}" for x in pick(schools)]
+    if events:
+        pages["major event"] = [f"/console/events/{enc(x)}" for x in (pick(events) * (n + 1))[: n + 1]]
     with tempfile.TemporaryDirectory(prefix="bench-console-") as tmp:
         acc = Accounts(f"{tmp}/service.db")
         acc.create_user("bench", role="admin", password="Nantong-Pass-2026")
@@ -116,6 +130,8 @@ def main() -> int:
                 _sign_in(district, "benchd", "Nantong-Pass-2027")
                 pages["disposal cases (district officer)"] = ["/console/disposal"] * (n + 1)
                 pages["indicators (district officer)"] = ["/console/indicators"] * (n + 1)
+                pages["school alerts (district officer)"] = ["/console/schools"] * (n + 1)
+                pages["school supply (district officer)"] = ["/console/schools/supply"] * (n + 1)
             for name, urls in pages.items():
                 c = district if "district officer" in name else client
                 cold, status = _timed(c, urls[0])

@@ -366,15 +366,17 @@ def school_supply(view: "ReadView", *, school_ids: Iterable[str] | None = None, 
     samples (taken there or naming it as producer) of the 12 months before ``until``.
     """
     lo, hi = since.isoformat(), until.isoformat()
+    # ship times as written sort within these bounds whatever their UTC offset (the day check below is exact)
+    coarse = ((since - dt.timedelta(days=2)).isoformat(), (until + dt.timedelta(days=2)).isoformat())
     if school_ids is not None:
         chosen = view.get_many("operator", list(school_ids))
     elif distributor is not None:
-        served = {d.receiver_id for d in view.deliveries(sender_ids=[distributor])
+        served = {d.receiver_id for d in view.deliveries(sender_ids=[distributor], time_range=coarse)
                   if (day := day_of(d.time)) is not None and lo <= day <= hi}
         chosen = {k: v for k, v in view.get_many("operator", served).items() if is_school(v.kind)}
     else:
         chosen = schools(view, district=district)
-    dels = [d for d in view.deliveries(receiver_ids=list(chosen))
+    dels = [d for d in view.deliveries(receiver_ids=list(chosen), time_range=coarse)
             if (day := day_of(d.time)) is not None and lo <= day <= hi]
     dels.sort(key=lambda d: (d.time or "", d.id))
     suppliers = {d.sender_id for d in dels}

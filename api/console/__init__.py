@@ -1,9 +1,9 @@
 """The staff console: signed-in pages for investigators, analysts, the credit team and district officers.
 
 A room of its own inside the service (``/console``): routes (:mod:`.signin`, :mod:`.entities`, :mod:`.tracing`,
-:mod:`.credit`, :mod:`.work`), Jinja2 templates (``templates/``) and static assets served locally (``static/``:
-htmx 2, vendored from npm with its licence, one stylesheet, one script; nothing from a CDN). Pages call
-``reasoning`` and ``graph`` exactly as the service's routers do, with the same dependencies
+:mod:`.credit`, :mod:`.work`, :mod:`.programmes`), Jinja2 templates (``templates/``) and static assets served
+locally (``static/``: htmx 2, vendored from npm with its licence, one stylesheet, one script; nothing from a CDN).
+Pages call ``reasoning`` and ``graph`` exactly as the service's routers do, with the same dependencies
 (:mod:`api.service.deps`), permission table, district rule and audit log (:mod:`api.service.security`);
 accounts and sessions live in the service database (:mod:`.accounts`).
 """
@@ -30,9 +30,9 @@ def open_accounts(settings: Any) -> Any:
 
 def routers() -> tuple[Any, ...]:
     """Every router of the console (what :func:`install` adds; the access tests enumerate their routes)."""
-    from . import credit, entities, signin, tracing, work
+    from . import credit, entities, programmes, signin, tracing, work
 
-    return tuple(m.router for m in (signin, entities, tracing, credit, work))
+    return tuple(m.router for m in (signin, entities, tracing, credit, work, programmes))
 
 
 def install(app: FastAPI) -> None:

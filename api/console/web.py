@@ -54,6 +54,10 @@ NAV: tuple[tuple[str, str, str, str | None], ...] = (
     ("/console/disposal", "核查处置", "Disposal", "disposal.read"),
     ("/console/complaints", "投诉举报", "Complaints", "disposal.read"),
     ("/console/indicators", "示范城市指标", "Indicators", "indicators"),
+    ("/console/schools", "学校食品安全", "Schools", "warnings"),
+    ("/console/kitchens", "明厨亮灶", "Kitchens", "indicators"),
+    ("/console/events", "重大活动", "Major events", "profile"),
+    ("/console/banquets", "农村集体聚餐", "Banquets", "disposal.read"),
     ("/console/report", "风险会商", "Consultation", "report"),
     ("/console/loads", "数据导入", "Loads", "capture"),
 )

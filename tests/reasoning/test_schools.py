@@ -123,3 +123,20 @@ def test_made_from_follows_recorded_transformations(store):
     assert made_from(view, [PIG]) == {PORK: frozenset({PIG}), PORK2: frozenset({PIG})}
     assert made_from(view, [PIG, VEG]) == {PORK: frozenset({PIG}), PORK2: frozenset({PIG}), MIX: frozenset({VEG})}
     assert made_from(view, [PORK]) == {}
+
+
+def test_school_supply_keeps_the_beijing_days_of_times_written_in_any_offset(store):
+    """The store reads a coarse range of ship times as written; the period is still exact in Beijing days: a time
+    written in UTC the evening before the first day is in it, one written in UTC on the evening of the last day is
+    not (the next Beijing day), and so for a central distributor's schools."""
+    from ontology.records import Delivery
+
+    store.write(network() + [
+        Delivery(id="d-early", lot_id=PORK, sender_id=DIST, receiver_id=SCHOOL1, time="2026-02-28T17:00:00Z"),
+        Delivery(id="d-late", lot_id=PORK, sender_id=DIST, receiver_id=SCHOOL1, time="2026-03-31T16:30:00Z"),
+        Delivery(id="d-before", lot_id=PORK, sender_id=DIST, receiver_id=SCHOOL1, time="2026-02-28T15:59:00Z")])
+    rows = school_supply(ReadView(store), school_ids=[SCHOOL1], since=dt.date(2026, 3, 1),
+                         until=dt.date(2026, 3, 31))
+    assert [r.delivery_id for r in rows] == ["d-early", "d3"]
+    served = school_supply(ReadView(store), distributor=DIST, since=dt.date(2026, 3, 31), until=dt.date(2026, 4, 1))
+    assert [r.delivery_id for r in served] == ["d-late"]

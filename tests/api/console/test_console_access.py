@@ -69,7 +69,10 @@ PAGES = {"/console/": None, "/console/trace": "trace", "/console/outbreak": "out
          "/console/warnings": "warnings", "/console/disposal": "disposal.read", "/console/complaints": "disposal.read",
          "/console/indicators": "indicators", "/console/report": "report", "/console/loads": "capture",
          f"/console/operators/{SHOP}": "profile", f"/console/samples/urn:foodtrace:sample:cc-1": "profile",
-         f"/console/grades/{SHOP}": "grades.read", "/console/disposal/HC-CC": "disposal.read"}
+         f"/console/grades/{SHOP}": "grades.read", "/console/disposal/HC-CC": "disposal.read",
+         # the special programmes' pages (their contents, event pages and downloads: test_console_programmes.py)
+         "/console/schools": "warnings", "/console/schools/supply": "profile", "/console/kitchens": "indicators",
+         "/console/banquets": "disposal.read", "/console/banquets/stats": "indicators", "/console/events": "profile"}
 
 
 @pytest.mark.parametrize("user", sorted(USERS))
