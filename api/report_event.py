@@ -133,7 +133,7 @@ def render_html(report: dict[str, Any]) -> str:
 <h2>三、风险抽检清单（按不合格概率排序，截至{_e(report['sampling']['as_of'])}）</h2>
 <p>活动期间进入保障厨房的批次（在厨房抽样）及定点供应商发出的其他批次（在供应商处抽样），按抽检计划风险模型
 （与 risk rank-plan 相同）排序；不合格概率为内部研判用，不得公开。</p>
-<table><tr>{''.join(f"<th>{_e(h)}</th>" for h in head)}</tr>
+<table tabindex="0"><tr>{''.join(f"<th>{_e(h)}</th>" for h in head)}</tr>
 {sampling or f'<tr><td colspan="{len(head)}">{_e(note)}</td></tr>'}</table>
 </body></html>
 """
@@ -218,7 +218,7 @@ def render_after_html(report: dict[str, Any]) -> str:
     sections = []
     for i, (title, (head, rows)) in enumerate(_after_rows(report).items()):
         body = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in rows)
-        sections.append(f"<h2>{'二三四五六'[i]}、{_e(title)}（{len(rows)}）</h2><table><tr>"
+        sections.append(f"<h2>{'二三四五六'[i]}、{_e(title)}（{len(rows)}）</h2><table tabindex=\"0\"><tr>"
                         + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>"
                         + (body or f'<tr><td colspan="{len(head)}">无</td></tr>') + "</table>")
     return f"""<!doctype html>

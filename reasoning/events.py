@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LEVELS", "new_event", "event_id", "vet_suppliers", "SupplierVetting", "event_deliveries",
            "EventDelivery", "VERDICTS", "SamplingRow", "sampling_list", "sampling_plan", "after_report",
-           "ILLNESS_WORDS", "AFTER_DAYS"]
+           "ILLNESS_WORDS", "AFTER_DAYS", "event_districts"]
 
 #: verdicts of the vetting with their Chinese wording
 VERDICTS = {"reject": "不建议入选", "watch": "需重点关注", "pass": "通过"}
@@ -372,3 +372,13 @@ def after_report(view: "ReadView", event: MajorEvent, *, as_of: dt.date) -> dict
                       for c in sorted(cases.values(), key=lambda c: (c.opened, c.number))],
             "complaints": complaints, "alerts": alerts,
             "verdict": "incidents" if findings else "zero", "findings": findings}
+
+
+def event_districts(view: "ReadView", event: MajorEvent) -> frozenset[str]:
+    """The districts an event falls under: its own and those of its kitchens (a district officer sees the events
+    of their district, in the API and the console alike, since an event's pages show its kitchens' deliveries and
+    its suppliers' records)."""
+    from .scope import operator_districts
+
+    out = {event.district_id} if event.district_id else set()
+    return frozenset(out | set(operator_districts(view, (event.kitchen_ids or "").split()).values()))

@@ -8,10 +8,8 @@ They call what the service's routers of these programmes call (:mod:`api.service
 * school alerts ``warnings``, supply lists ``profile`` (a district officer: their district's schools and alerts);
 * 明厨亮灶 rates and banquet statistics ``indicators`` (a district officer: their district);
 * banquets and reminders ``disposal.read`` (a district officer: their district; no host names or phones);
-* events ``profile``. The API lists every event to any ``profile`` key; the console shows a district officer only
-  the events of their district (the event's district or one of its kitchens in it), since the event page shows
-  its kitchens' deliveries and its suppliers' records (:func:`event_districts`, written here: no such rule
-  existed).
+* events ``profile`` (a district officer: the events of their district, the event's own or one of its kitchens',
+  :func:`reasoning.events.event_districts`, as in the API).
 
 The school alerts carry no acknowledged state (the record has none and no endpoint sets one), so the list shows
 every alert, newest first.
@@ -29,6 +27,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ontology.errors import NotFound
+from reasoning.events import event_districts
 
 from ..service.deps import StoreDep, ViewDep
 from ..service.investigate import content_disposition
@@ -37,7 +36,7 @@ from ..service.security import MAX_ID, audit_entities
 from .web import PREFIX, Memo, Staff, render, staff
 from .work import _district, _names, _period
 
-__all__ = ["router", "event_districts"]
+__all__ = ["router"]
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -215,14 +214,6 @@ def banquet_stats_page(request: Request, view: ViewDep, start: str = Query("", a
 
 
 # -- 重大活动 ----------------------------------------------------------------------------------------------
-
-
-def event_districts(view: Any, event: Any) -> frozenset[str]:
-    """The districts an event falls under: its own and those of its kitchens."""
-    from reasoning.scope import operator_districts
-
-    out = {event.district_id} if event.district_id else set()
-    return frozenset(out | set(operator_districts(view, (event.kitchen_ids or "").split()).values()))
 
 
 def _event(request: Request, view: Any, who: Staff, event_id: str) -> Any:

@@ -20,13 +20,14 @@ import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from ontology.errors import NotFound
 from ontology.handling import district_id
 from ontology.times import now_iso, today
+from reasoning.events import event_districts
 
 from .deps import StoreDep, ViewDep
 from .schools import day_param
@@ -67,16 +68,23 @@ def create(store: StoreDep, view: ViewDep, body: EventIn, key: ApiKey = Depends(
 
 @router.get("/major-events", summary="重大活动 / major events")
 def list_events(view: ViewDep, key: ApiKey = Depends(require("profile"))) -> list[dict[str, Any]]:
+    """Every event; a district officer's key: the events of their district (the event's or one of its kitchens')."""
     from ontology.records import to_dict
 
-    return [to_dict(e) for e in sorted(view.scan("major_event"), key=lambda e: (e.start or "", e.id))]
+    events = sorted(view.scan("major_event"), key=lambda e: (e.start or "", e.id))
+    if key.role == "district":
+        events = [e for e in events if key.district in event_districts(view, e)]
+    return [to_dict(e) for e in events]
 
 
-def _event(request: Request, view: Any, event_id: str) -> Any:
+def _event(request: Request, view: Any, event_id: str, key: ApiKey) -> Any:
     ev = view.get_many("major_event", [event_id]).get(event_id)
     if ev is None:
         raise NotFound(f"no major event has the identifier {event_id!r}")
     audit_entities(request, ev.id)
+    if key.role == "district" and key.district not in event_districts(view, ev):
+        raise HTTPException(403, f"a district officer's key sees their own district's events only ({key.district}); "
+                        f"event {ev.id} is not in it")
     return ev
 
 
@@ -112,7 +120,7 @@ def sampling(request: Request, view: ViewDep, event_id: str, as_of: str | None =
     from .. import render
     from ..report_event import sampling_table, write_sampling_workbook
 
-    ev = _event(request, view, event_id)
+    ev = _event(request, view, event_id, key)
     day = _as_of(as_of)
     rows = [r.to_dict() for r in sampling_list(view, ev, as_of=day, top=max(1, min(top, 10)))]
     if format == "xlsx":
@@ -133,7 +141,7 @@ def after(request: Request, view: ViewDep, event_id: str, as_of: str | None = No
 
     from ..report_event import render_after_html, write_after_workbook
 
-    data = after_report(view, _event(request, view, event_id), as_of=_as_of(as_of))
+    data = after_report(view, _event(request, view, event_id, key), as_of=_as_of(as_of))
     return _answer(data, format, render_after_html, write_after_workbook, "major-event-after-report.xlsx")
 
 
@@ -144,5 +152,5 @@ def report(request: Request, view: ViewDep, event_id: str, as_of: str | None = N
            key: ApiKey = Depends(require("profile"))) -> Any:
     from ..report_event import event_report, render_html, write_workbook
 
-    data = event_report(view, _event(request, view, event_id), as_of=_as_of(as_of))
+    data = event_report(view, _event(request, view, event_id, key), as_of=_as_of(as_of))
     return _answer(data, format, render_html, write_workbook, "major-event-report.xlsx")

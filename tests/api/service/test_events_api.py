@@ -75,3 +75,20 @@ def test_sampling_list_after_report_and_the_trace_of_a_meal_lot(event_server):
         assert inv.get("/major-events/nope/after-report").status_code == 404
         up = inv.get("/trace/up", params={"id": PORK}).json()
         assert {FARM, SLAUGHTER} <= {s["id"] for s in up["stations"]}
+
+
+def test_a_district_officer_sees_the_events_of_their_district_only(event_server):
+    """As in the console: the event's own district or one of its kitchens' decides; another district's event is
+    neither listed nor readable (403), its report included."""
+    srv = event_server
+    base = {"level": "district", "start": "2026-03-02", "end": "2026-03-04", "suppliers": [DIST]}
+    with srv.client("investigator") as inv:
+        ours = inv.post("/major-events", json={**base, "name": "崇川区运动会", "kitchens": [SCHOOL1]}).json()["id"]
+        theirs = inv.post("/major-events", json={**base, "name": "通州区运动会", "kitchens": [SCHOOL2]}).json()["id"]
+        assert {e["id"] for e in inv.get("/major-events").json()} == {ours, theirs}
+    with srv.client("district") as officer:
+        assert [e["id"] for e in officer.get("/major-events").json()] == [ours]
+        assert officer.get(f"/major-events/{ours}/report").status_code == 200
+        for path in ("report", "after-report", "sampling-list"):
+            r = officer.get(f"/major-events/{theirs}/{path}")
+            assert r.status_code == 403 and "own district" in r.text, path
