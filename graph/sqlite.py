@@ -35,6 +35,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
+import orjson
+
 from ontology.errors import StoreError, StoreUnavailable
 from ontology.identifiers import lookup_forms
 from ontology.records import (PLACEHOLDERS, RECORD_TYPES, Delivery, Record, TransformationItem, record_fields,
@@ -60,6 +62,7 @@ _INDEXED = {"time", "date", "code", "number", "gtin", "gln", "uscc", "lot_number
 #: reference columns never looked up by: not indexed, each index costs every insert of a bulk load
 _UNINDEXED = {("delivery", "ticket_id"), ("delivery", "certificate_id")}
 _BATCH = 5000
+_INF = float("inf")
 #: SQLite's limit on host parameters is 32766; stay well below
 _IN_CHUNK = 900
 
@@ -108,6 +111,15 @@ class _Table:
         self.upsert = f"INSERT INTO {q} ({cols}) VALUES ({marks}){conflict}"
         # the same, for a write whose records remember their source (the hidden column _src, ",3,17,")
         self.upsert_src = f"INSERT INTO {q} ({cols}, {_SRC}) VALUES ({marks}, ?){conflict}"
+        # the same two for a whole batch in one statement, its rows as one JSON array of arrays
+        # (_json_rows): SQLite runs the batch in one step without the GIL, where executemany takes it
+        # back for every row and so waits on the thread building the next batch (WHERE 1: an INSERT ...
+        # SELECT needs a WHERE before its ON CONFLICT)
+        picks = [f"json_extract(value, '$[{i}]')" for i in range(len(self.columns) + 1)]
+        self.upsert_json = f"INSERT INTO {q} ({cols}) SELECT {', '.join(picks[:-1])} FROM json_each(?) WHERE 1{conflict}"
+        self.upsert_src_json = (f"INSERT INTO {q} ({cols}, {_SRC}) SELECT {', '.join(picks)} FROM json_each(?) "
+                                f"WHERE 1{conflict}")
+        self.float_idx = [i for i, t in enumerate(self.types) if t == "float"]
         # one statement per batch (the ids as a JSON array): a third of what a statement per record costs
         self.tag = (f"UPDATE {q} SET {_SRC} = coalesce({_SRC}, ',') || ? WHERE id IN (SELECT value FROM json_each(?)) "
                     f"AND ({_SRC} IS NULL OR instr({_SRC}, ?) = 0)")
@@ -131,6 +143,19 @@ class _Table:
     def row(self, rec: Record) -> tuple[Any, ...]:
         values = self.getter(rec)
         return values if isinstance(values, tuple) else (values,)
+
+    def json_rows(self, rows: list[tuple[Any, ...]]) -> str | None:
+        """``rows`` as one JSON array for :attr:`upsert_json`, or None where JSON would not carry them exactly
+        (an infinite float, which JSON writes as null; a value JSON has no type for): executemany writes those."""
+        for i in self.float_idx:
+            for r in rows:
+                v = r[i]
+                if v is not None and (v == _INF or v == -_INF):
+                    return None
+        try:
+            return orjson.dumps(rows).decode()  # text: SQLite 3.45 and later read a BLOB argument as JSONB
+        except orjson.JSONEncodeError:
+            return None
 
     def record(self, row: tuple[Any, ...]) -> Record:
         if self.bool_idx:
@@ -417,7 +442,7 @@ class SQLiteStore(Store):
                     if failure:
                         continue  # drain: the transaction will be rolled back
                     try:
-                        self._flush(item[0], item[1], stats, tag)
+                        self._flush(*item, stats=stats, tag=tag)
                     except BaseException as e:  # handed to the building thread, which raises it
                         failure.append(e)
 
@@ -436,14 +461,14 @@ class SQLiteStore(Store):
                         if not bulk and done + len(buf) > _BULK_RECORDS:
                             bulk = True
                             batches.put((None, f"UPDATE {_CHANGE_CONTROL} SET bulk = 1 WHERE id = 1"))
-                        batches.put((table, buf))
+                        batches.put((table, buf, table.json_rows(buf)))
                         buffers[rec.table] = []
                         done += len(buf)
                         if progress is not None:
                             progress(done)
                 for name, buf in buffers.items():
                     if buf:
-                        batches.put((_TABLES[name], buf))
+                        batches.put((_TABLES[name], buf, _TABLES[name].json_rows(buf)))
                         done += len(buf)
                 if bulk:  # one row for the whole write, and logging back on before the commit
                     batches.put((None, f"INSERT INTO {_CHANGE_LOG}(lot_id) VALUES (NULL)"))
@@ -468,7 +493,10 @@ class SQLiteStore(Store):
                 raise
         return stats
 
-    def _flush(self, table: _Table | None, rows: Any, stats: WriteStats, tag: int | None = None) -> None:
+    def _flush(self, table: _Table | None, rows: Any, body: str | None = None, *, stats: WriteStats,
+               tag: int | None = None) -> None:
+        """Write one batch: ``rows``, and ``body``, the same rows as JSON (:meth:`_Table.json_rows`) where it
+        carries them exactly."""
         if table is None:  # a change-log control statement, in the write's transaction
             with self._db_lock:
                 self._db.execute(rows)
@@ -476,11 +504,13 @@ class SQLiteStore(Store):
         with self._db_lock:
             try:
                 if tag is None:
-                    changed = self._db.executemany(table.upsert, rows).rowcount
+                    changed = (self._db.execute(table.upsert_json, (body,)) if body is not None
+                               else self._db.executemany(table.upsert, rows)).rowcount
                 else:
                     # records already stored remember this source too (only the hidden column changes)
-                    self._db.execute(table.tag, (f"{tag},", json.dumps([r[0] for r in rows]), f",{tag},"))
-                    changed = self._db.executemany(table.upsert_src, rows).rowcount
+                    self._db.execute(table.tag, (f"{tag},", orjson.dumps([r[0] for r in rows]).decode(), f",{tag},"))
+                    changed = (self._db.execute(table.upsert_src_json, (body,)) if body is not None
+                               else self._db.executemany(table.upsert_src, rows)).rowcount
                 # rowcount counts the rows the statement itself changed (total_changes would add the
                 # change-log and version rows the triggers write)
             except sqlite3.Error as e:
