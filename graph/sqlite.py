@@ -312,6 +312,13 @@ class SQLiteStore(Store):
         # writer thread and the thread iterating the records, which may read the store, share it)
         self._write_lock = threading.Lock()
         self._db_lock = threading.Lock()
+        # the thread iterating the records of a write in progress reads through a second connection
+        # (_reads): it sees the store as committed before the write, and never waits for the writer
+        # thread's batch to finish (which held the connection for ~0.1 s per batch, so parsing stopped
+        # at the first look-up while a batch was written)
+        self._writing: int | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._reader_lock = threading.Lock()
         try:
             if self.path.parent and not self.path.parent.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -449,6 +456,7 @@ class SQLiteStore(Store):
             thread = threading.Thread(target=writer, name="foodtrace-sqlite-writer", daemon=True)
             thread.start()
             stopped = False
+            self._writing = threading.get_ident()
             try:
                 bulk = False
                 for rec in records:
@@ -491,6 +499,8 @@ class SQLiteStore(Store):
                 with self._db_lock:
                     self._db.execute("ROLLBACK")
                 raise
+            finally:
+                self._writing = None
         return stats
 
     def _flush(self, table: _Table | None, rows: Any, body: str | None = None, *, stats: WriteStats,
@@ -521,8 +531,21 @@ class SQLiteStore(Store):
     # -- reading ---------------------------------------------------------------------------
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        if self._writing is not None and self._writing == threading.get_ident():
+            with self._reader_lock:
+                return self._reads().execute(sql, tuple(params)).fetchall()
         with self._db_lock:
             return self._db.execute(sql, tuple(params)).fetchall()
+
+    def _reads(self) -> sqlite3.Connection:
+        """The read-only connection of the thread iterating a write's records (opened on first use)."""
+        if self._reader is None:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60)
+            db.execute("PRAGMA query_only=1")
+            db.execute("PRAGMA busy_timeout=60000")
+            db.execute("PRAGMA cache_size=-65536")
+            self._reader = db
+        return self._reader
 
     def get_many(self, table: str, ids: Iterable[str]) -> dict[str, Record]:
         t = _TABLES[record_type(table).table]
@@ -866,6 +889,8 @@ class SQLiteStore(Store):
         with self._write_lock, self._db_lock:
             try:
                 self._db.close()
+                if self._reader is not None:
+                    self._reader.close()
             except sqlite3.Error:
                 pass
 
