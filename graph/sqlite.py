@@ -317,6 +317,7 @@ class SQLiteStore(Store):
         # thread's batch to finish (which held the connection for ~0.1 s per batch, so parsing stopped
         # at the first look-up while a batch was written)
         self._writing: int | None = None
+        self._in_memory = str(self.path) == ":memory:"  # a second connection would open another, empty database
         self._reader: sqlite3.Connection | None = None
         self._reader_lock = threading.Lock()
         try:
@@ -531,7 +532,7 @@ class SQLiteStore(Store):
     # -- reading ---------------------------------------------------------------------------
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        if self._writing is not None and self._writing == threading.get_ident():
+        if self._writing is not None and self._writing == threading.get_ident() and not self._in_memory:
             with self._reader_lock:
                 return self._reads().execute(sql, tuple(params)).fetchall()
         with self._db_lock:

@@ -166,3 +166,19 @@ def test_the_records_being_written_read_the_store_as_committed_without_waiting(t
         assert s.get("lot", "urn:foodtrace:lot:a:29999") is not None and s.counts()["lot"] == 30_000
     finally:
         s.close()
+
+
+def test_an_in_memory_store_reads_its_own_connection_during_a_write():
+    s = SQLiteStore(":memory:")
+    try:
+        s.write([Lot(id="urn:foodtrace:lot:a:0", product_id="p")])
+        seen = []
+
+        def records():
+            seen.append(s.get("lot", "urn:foodtrace:lot:a:0") is not None)
+            yield Lot(id="urn:foodtrace:lot:a:1", product_id="p")
+
+        s.write(records())
+        assert seen == [True] and s.counts()["lot"] == 2
+    finally:
+        s.close()
