@@ -27,8 +27,15 @@ REPO = Path(__file__).resolve().parents[1]
 FOODTRACE = [sys.executable, "-c", "from api.cli import main; main()"]
 
 
+#: CPU seconds (user + system, its worker processes included) of the last command run by :func:`run`
+LAST_CPU = [0.0]
+
+
 def run(cmd: list[str], log: Path) -> tuple[float, float, int]:
-    """Run a command with its output in ``log``; return (wall seconds, peak RSS in MiB, exit code)."""
+    """Run a command with its output in ``log``; return (wall seconds, peak RSS in MiB, exit code).
+
+    Its CPU time (user + system, with the worker processes it waited for) is left in ``LAST_CPU``: on a shared
+    machine the wall time depends on the others' load, the CPU time much less."""
     log.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     with open(log, "w", encoding="utf-8") as fh:
@@ -36,6 +43,7 @@ def run(cmd: list[str], log: Path) -> tuple[float, float, int]:
                                 env={**os.environ, "FOODTRACE_PROGRESS": "false"})
         _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
+    LAST_CPU[0] = usage.ru_utime + usage.ru_stime
     code = os.waitstatus_to_exitcode(status)
     proc.returncode = code
     if code not in (0, 1):
@@ -84,7 +92,7 @@ def main() -> int:
     print(f"generate: {args.scale:,} deliveries in {wall:.1f} s, peak RSS {peak:,.0f} MiB, "
           f"{len(files)} files, {in_bytes / 2**20:,.0f} MiB")
 
-    walls, peaks = [], []
+    walls, peaks, cpus = [], [], []
     counts: dict[str, int] = {}
     size = 0
     for i in range(args.repeat):
@@ -105,13 +113,15 @@ def main() -> int:
             return 1
         walls.append(wall)
         peaks.append(peak)
+        cpus.append(LAST_CPU[0])
         t_open = time.perf_counter()
         with open_store(db) as s:
             opened = time.perf_counter() - t_open
             counts = s.counts()
             size = s.size_bytes() if hasattr(s, "size_bytes") else 0
         server = _server_rss() if args.store else None
-        print(f"load run {i + 1}: {wall:.1f} s, peak RSS {peak:,.0f} MiB (client), exit code {code}; "
+        print(f"load run {i + 1}: {wall:.1f} s wall, {LAST_CPU[0]:.1f} s CPU (user + system), peak RSS {peak:,.0f} MiB "
+              f"(client), exit code {code}; "
               f"store opens in {opened * 1000:.0f} ms"
               + (f"; Neo4j server RSS {server:,.0f} MiB" if server else ""))
     wall = statistics.median(walls)
@@ -119,8 +129,12 @@ def main() -> int:
     manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
     rows = sum(v for k, v in manifest.get("template_rows", {}).items()) if isinstance(manifest.get("template_rows"), dict) else 0
     records = sum(counts.values())
-    print(f"load (median of {len(walls)}): {wall:.1f} s wall, peak RSS {max(peaks):,.0f} MiB"
+    load_avg = os.getloadavg()[0]
+    print(f"load (median of {len(walls)}): {wall:.1f} s wall, {statistics.median(cpus):.1f} s CPU, "
+          f"peak RSS {max(peaks):,.0f} MiB"
           + (f", store {size / 2**20:,.0f} MiB" if size else ""))
+    print(f"  machine: 1-minute load average {load_avg:.1f} on {os.cpu_count()} cores at the end (wall times of a "
+          f"shared machine are noisy; the CPU time much less)")
     print(f"  EPCIS events {events:,} -> {events / wall:,.0f} events/s over the whole load")
     if rows:
         print(f"  template and announcement rows {rows:,}; input units {(events + rows) / wall:,.0f}/s")

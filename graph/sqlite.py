@@ -35,6 +35,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
+import orjson
+
 from ontology.errors import StoreError, StoreUnavailable
 from ontology.identifiers import lookup_forms
 from ontology.records import (PLACEHOLDERS, RECORD_TYPES, Delivery, Record, TransformationItem, record_fields,
@@ -60,6 +62,7 @@ _INDEXED = {"time", "date", "code", "number", "gtin", "gln", "uscc", "lot_number
 #: reference columns never looked up by: not indexed, each index costs every insert of a bulk load
 _UNINDEXED = {("delivery", "ticket_id"), ("delivery", "certificate_id")}
 _BATCH = 5000
+_INF = float("inf")
 #: SQLite's limit on host parameters is 32766; stay well below
 _IN_CHUNK = 900
 
@@ -108,6 +111,15 @@ class _Table:
         self.upsert = f"INSERT INTO {q} ({cols}) VALUES ({marks}){conflict}"
         # the same, for a write whose records remember their source (the hidden column _src, ",3,17,")
         self.upsert_src = f"INSERT INTO {q} ({cols}, {_SRC}) VALUES ({marks}, ?){conflict}"
+        # the same two for a whole batch in one statement, its rows as one JSON array of arrays
+        # (_json_rows): SQLite runs the batch in one step without the GIL, where executemany takes it
+        # back for every row and so waits on the thread building the next batch (WHERE 1: an INSERT ...
+        # SELECT needs a WHERE before its ON CONFLICT)
+        picks = [f"json_extract(value, '$[{i}]')" for i in range(len(self.columns) + 1)]
+        self.upsert_json = f"INSERT INTO {q} ({cols}) SELECT {', '.join(picks[:-1])} FROM json_each(?) WHERE 1{conflict}"
+        self.upsert_src_json = (f"INSERT INTO {q} ({cols}, {_SRC}) SELECT {', '.join(picks)} FROM json_each(?) "
+                                f"WHERE 1{conflict}")
+        self.float_idx = [i for i, t in enumerate(self.types) if t == "float"]
         # one statement per batch (the ids as a JSON array): a third of what a statement per record costs
         self.tag = (f"UPDATE {q} SET {_SRC} = coalesce({_SRC}, ',') || ? WHERE id IN (SELECT value FROM json_each(?)) "
                     f"AND ({_SRC} IS NULL OR instr({_SRC}, ?) = 0)")
@@ -131,6 +143,19 @@ class _Table:
     def row(self, rec: Record) -> tuple[Any, ...]:
         values = self.getter(rec)
         return values if isinstance(values, tuple) else (values,)
+
+    def json_rows(self, rows: list[tuple[Any, ...]]) -> str | None:
+        """``rows`` as one JSON array for :attr:`upsert_json`, or None where JSON would not carry them exactly
+        (an infinite float, which JSON writes as null; a value JSON has no type for): executemany writes those."""
+        for i in self.float_idx:
+            for r in rows:
+                v = r[i]
+                if v is not None and (v == _INF or v == -_INF):
+                    return None
+        try:
+            return orjson.dumps(rows).decode()  # text: SQLite 3.45 and later read a BLOB argument as JSONB
+        except orjson.JSONEncodeError:
+            return None
 
     def record(self, row: tuple[Any, ...]) -> Record:
         if self.bool_idx:
@@ -287,6 +312,14 @@ class SQLiteStore(Store):
         # writer thread and the thread iterating the records, which may read the store, share it)
         self._write_lock = threading.Lock()
         self._db_lock = threading.Lock()
+        # the thread iterating the records of a write in progress reads through a second connection
+        # (_reads): it sees the store as committed before the write, and never waits for the writer
+        # thread's batch to finish (which held the connection for ~0.1 s per batch, so parsing stopped
+        # at the first look-up while a batch was written)
+        self._writing: int | None = None
+        self._in_memory = str(self.path) == ":memory:"  # a second connection would open another, empty database
+        self._reader: sqlite3.Connection | None = None
+        self._reader_lock = threading.Lock()
         try:
             if self.path.parent and not self.path.parent.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -417,13 +450,14 @@ class SQLiteStore(Store):
                     if failure:
                         continue  # drain: the transaction will be rolled back
                     try:
-                        self._flush(item[0], item[1], stats, tag)
+                        self._flush(*item, stats=stats, tag=tag)
                     except BaseException as e:  # handed to the building thread, which raises it
                         failure.append(e)
 
             thread = threading.Thread(target=writer, name="foodtrace-sqlite-writer", daemon=True)
             thread.start()
             stopped = False
+            self._writing = threading.get_ident()
             try:
                 bulk = False
                 for rec in records:
@@ -436,14 +470,14 @@ class SQLiteStore(Store):
                         if not bulk and done + len(buf) > _BULK_RECORDS:
                             bulk = True
                             batches.put((None, f"UPDATE {_CHANGE_CONTROL} SET bulk = 1 WHERE id = 1"))
-                        batches.put((table, buf))
+                        batches.put((table, buf, table.json_rows(buf)))
                         buffers[rec.table] = []
                         done += len(buf)
                         if progress is not None:
                             progress(done)
                 for name, buf in buffers.items():
                     if buf:
-                        batches.put((_TABLES[name], buf))
+                        batches.put((_TABLES[name], buf, _TABLES[name].json_rows(buf)))
                         done += len(buf)
                 if bulk:  # one row for the whole write, and logging back on before the commit
                     batches.put((None, f"INSERT INTO {_CHANGE_LOG}(lot_id) VALUES (NULL)"))
@@ -466,9 +500,14 @@ class SQLiteStore(Store):
                 with self._db_lock:
                     self._db.execute("ROLLBACK")
                 raise
+            finally:
+                self._writing = None
         return stats
 
-    def _flush(self, table: _Table | None, rows: Any, stats: WriteStats, tag: int | None = None) -> None:
+    def _flush(self, table: _Table | None, rows: Any, body: str | None = None, *, stats: WriteStats,
+               tag: int | None = None) -> None:
+        """Write one batch: ``rows``, and ``body``, the same rows as JSON (:meth:`_Table.json_rows`) where it
+        carries them exactly."""
         if table is None:  # a change-log control statement, in the write's transaction
             with self._db_lock:
                 self._db.execute(rows)
@@ -476,11 +515,13 @@ class SQLiteStore(Store):
         with self._db_lock:
             try:
                 if tag is None:
-                    changed = self._db.executemany(table.upsert, rows).rowcount
+                    changed = (self._db.execute(table.upsert_json, (body,)) if body is not None
+                               else self._db.executemany(table.upsert, rows)).rowcount
                 else:
                     # records already stored remember this source too (only the hidden column changes)
-                    self._db.execute(table.tag, (f"{tag},", json.dumps([r[0] for r in rows]), f",{tag},"))
-                    changed = self._db.executemany(table.upsert_src, rows).rowcount
+                    self._db.execute(table.tag, (f"{tag},", orjson.dumps([r[0] for r in rows]).decode(), f",{tag},"))
+                    changed = (self._db.execute(table.upsert_src_json, (body,)) if body is not None
+                               else self._db.executemany(table.upsert_src, rows)).rowcount
                 # rowcount counts the rows the statement itself changed (total_changes would add the
                 # change-log and version rows the triggers write)
             except sqlite3.Error as e:
@@ -491,8 +532,21 @@ class SQLiteStore(Store):
     # -- reading ---------------------------------------------------------------------------
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        if self._writing is not None and self._writing == threading.get_ident() and not self._in_memory:
+            with self._reader_lock:
+                return self._reads().execute(sql, tuple(params)).fetchall()
         with self._db_lock:
             return self._db.execute(sql, tuple(params)).fetchall()
+
+    def _reads(self) -> sqlite3.Connection:
+        """The read-only connection of the thread iterating a write's records (opened on first use)."""
+        if self._reader is None:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60)
+            db.execute("PRAGMA query_only=1")
+            db.execute("PRAGMA busy_timeout=60000")
+            db.execute("PRAGMA cache_size=-65536")
+            self._reader = db
+        return self._reader
 
     def get_many(self, table: str, ids: Iterable[str]) -> dict[str, Record]:
         t = _TABLES[record_type(table).table]
@@ -836,6 +890,8 @@ class SQLiteStore(Store):
         with self._write_lock, self._db_lock:
             try:
                 self._db.close()
+                if self._reader is not None:
+                    self._reader.close()
             except sqlite3.Error:
                 pass
 

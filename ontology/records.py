@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator
 
 __all__ = [
     "Record",
@@ -902,15 +903,23 @@ def iter_missing_required(rec: Record) -> Iterator[str]:
     >>> list(iter_missing_required(Ticket(id="t1")))
     ['number']
     """
-    for name in _required(type(rec)):
-        if getattr(rec, name) in (None, ""):
+    names, values = _required(type(rec))
+    if not names:
+        return
+    got = values(rec) if len(names) > 1 else (values(rec),)
+    if None not in got and "" not in got:  # the usual case, without a step per field
+        return
+    for name, value in zip(names, got):
+        if value in (None, ""):
             yield name
 
 
 @functools.lru_cache(maxsize=None)
-def _required(rtype: type) -> tuple[str, ...]:
-    """The required fields of a record type (looked up once: a load checks millions of records)."""
-    return tuple(f.name for f in dataclasses.fields(rtype) if f.metadata.get("required"))
+def _required(rtype: type) -> tuple[tuple[str, ...], Callable[[Any], Any] | None]:
+    """The required fields of a record type and a getter of their values (built once: a load checks millions
+    of records)."""
+    names = tuple(f.name for f in dataclasses.fields(rtype) if f.metadata.get("required"))
+    return names, (operator.attrgetter(*names) if names else None)
 
 
 # -- placeholders and personal data ------------------------------------------------------------------

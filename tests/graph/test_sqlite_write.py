@@ -74,3 +74,111 @@ def test_an_older_file_gains_the_new_columns(tmp_path):
         assert v.values["task"] == "市抽" and v.values["missing"] == "producer"
     finally:
         store.close()
+
+
+def _raw(path) -> dict[str, list[tuple]]:
+    """Every row of every table of a store file, with their types (the batch times left out)."""
+    db = sqlite3.connect(path)
+    out = {}
+    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").fetchall():
+        cols = [r[1] for r in db.execute(f'PRAGMA table_info("{name}")') if not (name == "_batch" and r[1] == "time")]
+        sel = ", ".join(f'"{c}", typeof("{c}")' for c in cols)
+        out[name] = db.execute(f'SELECT {sel} FROM "{name}" ORDER BY rowid').fetchall()
+    db.close()
+    return out
+
+
+def _batches_of_writes(s: SQLiteStore) -> None:
+    """Writes that insert, merge (placeholders), change (versions), tag sources and log changes, in small and
+    bulk batches, with values JSON must carry exactly (floats, booleans, text with quotes and newlines)."""
+    from graph.versions import WriteContext
+    from ontology.records import Delivery, Operator, with_placeholders
+
+    ops = [Operator(id=f"urn:foodtrace:operator:o{i}", kind="Retailer", name=f'店"{i}"\n\\南通', lat=0.1 + 0.2 * i,
+                    lon=1 / (i + 3), haccp=i % 2 == 0, individual=None) for i in range(30)]
+    stubs = [with_placeholders(Operator(id=f"urn:foodtrace:operator:o{i}", kind="Operator", name=f"o{i}"),
+                               "kind", "name") for i in range(20, 40)]
+    lots = [Lot(id=f"urn:foodtrace:lot:a:{i}", product_id="p", quantity=i / 7 if i % 3 else None, unit="KGM")
+            for i in range(12_000)]
+    moved = [Lot(id=f"urn:foodtrace:lot:a:{i}", product_id="p2", quantity=1e-300 * i) for i in range(0, 12_000, 5)]
+    dels = [Delivery(id=f"urn:foodtrace:delivery:{i}", lot_id=f"urn:foodtrace:lot:a:{i}", sender_id="urn:foodtrace:operator:o1",
+                     receiver_id="urn:foodtrace:operator:o2", time="2026-03-01T08:00:00+08:00", quantity=2.5,
+                     unit="KGM") for i in range(9_000)]
+    s.write(ops, context=WriteContext(kind="load", source="ops.csv", digest="d1"))
+    s.write(stubs + lots, context=WriteContext(kind="load", source="lots.csv", digest="d2"))
+    s.write(moved + dels + [Lot(id="urn:foodtrace:lot:a:1", product_id="p", quantity=float("inf"))],
+            context=WriteContext(kind="load", source="more.csv", digest="d3"))
+    s.write(stubs + lots, context=WriteContext(kind="load", source="lots.csv", digest="d2"))  # again: nothing changes
+    s.write(ops[:3], context=WriteContext(kind="load", source="ops-again.csv", digest="d4"))  # a second source
+
+
+def test_batches_written_as_json_store_what_executemany_stores(tmp_path, monkeypatch):
+    """The JSON batch path (one INSERT ... SELECT FROM json_each per batch) leaves the same rows, types, versions,
+    source tags and change log as writing every row with executemany."""
+    from graph import sqlite as backend
+
+    a = SQLiteStore(tmp_path / "json.db")
+    _batches_of_writes(a)
+    a.close()
+    with monkeypatch.context() as m:
+        m.setattr(backend._Table, "json_rows", lambda self, rows: None)
+        b = SQLiteStore(tmp_path / "rows.db")
+        _batches_of_writes(b)
+        b.close()
+    got, want = _raw(tmp_path / "json.db"), _raw(tmp_path / "rows.db")
+    assert got.keys() == want.keys()
+    for name in want:
+        assert got[name] == want[name], name
+    assert len(want["lot"]) == 12_000 and len(want["_version"]) > 2_000 and want["_change_log"]
+
+
+def test_an_infinite_value_goes_through_executemany(tmp_path):
+    s = SQLiteStore(tmp_path / "s.db")
+    try:
+        from graph.sqlite import _TABLES
+
+        t = _TABLES["lot"]
+        assert t.json_rows([t.row(Lot(id="x", product_id="p", quantity=2.5))]) is not None
+        assert t.json_rows([t.row(Lot(id="x", product_id="p", quantity=float("inf")))]) is None
+        s.write([Lot(id="urn:foodtrace:lot:a:inf", product_id="p", quantity=float("-inf"))])
+        assert s.get("lot", "urn:foodtrace:lot:a:inf").quantity == float("-inf")
+    finally:
+        s.close()
+
+
+def test_the_records_being_written_read_the_store_as_committed_without_waiting(tmp_path):
+    """The thread iterating a write's records reads through its own connection: it sees the store as it was
+    committed before the write (never half a write), while other readers are unchanged."""
+    s = SQLiteStore(tmp_path / "s.db")
+    try:
+        s.write([Lot(id="urn:foodtrace:lot:a:0", product_id="p")])
+        seen = []
+
+        def records():
+            for i in range(1, 30_000):
+                yield Lot(id=f"urn:foodtrace:lot:a:{i}", product_id="p")
+                if i % 6_000 == 0:  # batches of this write have gone to the writer thread by now
+                    seen.append((s.get("lot", "urn:foodtrace:lot:a:0") is not None,
+                                 s.get("lot", f"urn:foodtrace:lot:a:{i - 5_500}")))
+
+        s.write(records())
+        assert seen == [(True, None)] * 4
+        assert s.get("lot", "urn:foodtrace:lot:a:29999") is not None and s.counts()["lot"] == 30_000
+    finally:
+        s.close()
+
+
+def test_an_in_memory_store_reads_its_own_connection_during_a_write():
+    s = SQLiteStore(":memory:")
+    try:
+        s.write([Lot(id="urn:foodtrace:lot:a:0", product_id="p")])
+        seen = []
+
+        def records():
+            seen.append(s.get("lot", "urn:foodtrace:lot:a:0") is not None)
+            yield Lot(id="urn:foodtrace:lot:a:1", product_id="p")
+
+        s.write(records())
+        assert seen == [True] and s.counts()["lot"] == 2
+    finally:
+        s.close()
