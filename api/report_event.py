@@ -21,6 +21,7 @@ from openpyxl.styles import Font
 
 from graph.view import ReadView
 from ontology.errors import InsufficientData
+from ontology.times import display
 from reasoning.events import LEVELS, VERDICTS, event_deliveries, sampling_list, vet_suppliers
 
 from .plan_cli import reason_text
@@ -108,7 +109,7 @@ def render_html(report: dict[str, Any]) -> str:
                     f"（共{v['deliveries']}次）</td><td class=\"{v['verdict']}\">{VERDICTS[v['verdict']]}</td>"
                     f"<td>{_e('；'.join(v['reasons']))}</td></tr>")
     suppliers = {v["supplier_id"]: v["name"] or v["supplier_id"] for v in report["vetting"]}
-    dels = [f"<tr><td>{_e(d['time'])}</td><td>{_e(ev['kitchens'].get(d['kitchen_id'], d['kitchen_id']))}</td>"
+    dels = [f"<tr><td>{_e(display(d['time']))}</td><td>{_e(ev['kitchens'].get(d['kitchen_id'], d['kitchen_id']))}</td>"
             f"<td>{_e(suppliers.get(d['supplier_id'], d['supplier_id']))}</td><td>{'是' if d['designated'] else '<b>否</b>'}</td>"
             f"<td>{_e(d['product'])}</td>"
             f"<td>{_e(d['lot_id'])}</td><td>{_e(d['ticket_id'] or '缺')}</td>"
@@ -159,7 +160,7 @@ def write_workbook(report: dict[str, Any], path: Path) -> None:
     ws3 = wb.create_sheet("进货明细")
     ws3.append(["时间", "厨房", "供应商", "定点供应商", "产品", "批次", "票据", "合格证明"])
     for d in report["deliveries"]:
-        ws3.append([d["time"], d["kitchen_id"], d["supplier_id"], "是" if d["designated"] else "否", d["product"],
+        ws3.append([display(d["time"]), d["kitchen_id"], d["supplier_id"], "是" if d["designated"] else "否", d["product"],
                     d["lot_id"], d["ticket_id"], d["certificate_id"]])
     ws4 = wb.create_sheet("风险抽检清单")
     head, body = sampling_table(report["sampling"]["rows"])
@@ -189,7 +190,7 @@ def _after_rows(report: dict[str, Any]) -> dict[str, tuple[list[str], list[list[
     names = {**ev["suppliers"], **ev["kitchens"]}
     return {
         "进货明细": (["时间", "厨房", "供应商", "定点供应商", "产品", "批次", "票据", "合格证明"],
-                 [[d["time"], names.get(d["kitchen_id"]) or d["kitchen_id"], d["supplier_id"],
+                 [[display(d["time"]), names.get(d["kitchen_id"]) or d["kitchen_id"], d["supplier_id"],
                    "是" if d["designated"] else "否", d["product"], d["lot_id"], d["ticket_id"] or "缺",
                    d["certificate_id"] or "缺"] for d in report["deliveries"]]),
         "抽检结果": (["抽样日期", "样品", "抽样地点", "产品", "批次", "结论", "不合格项目", "核查处置"],

@@ -34,6 +34,7 @@ True
 from __future__ import annotations
 
 import math
+import re
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
@@ -51,6 +52,7 @@ __all__ = [
     "format_instant",
     "utc_key",
     "local_naive",
+    "display",
     "day_of",
     "days_of",
     "epochs",
@@ -164,6 +166,32 @@ def local_naive(value: str | datetime | None) -> datetime | None:
     """
     d = parse_instant(value)
     return None if d is None else d.astimezone(BEIJING).replace(tzinfo=None)
+
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def display(value: Any, *, seconds: bool = False) -> str:
+    """A time as people read it on a page or a sheet: the Beijing clock, ``YYYY-MM-DD HH:MM`` (with seconds
+    if asked); a date stays a date; '' for nothing; text that is no time, as written.
+
+    >>> display("2026-02-28T17:00:00Z"), display("2026-03-01T09:30:15+08:00", seconds=True)
+    ('2026-03-01 01:00', '2026-03-01 09:30:15')
+    >>> display("2026-03-01"), display(None), display("不详")
+    ('2026-03-01', '', '不详')
+    """
+    if value is None or value == "":
+        return ""
+    text = str(value).strip()
+    if _DATE_ONLY.match(text):
+        return text
+    try:
+        d = parse_instant(text)
+    except InvalidRecord:
+        return text
+    if d is None:
+        return ""
+    return d.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 @lru_cache(maxsize=1 << 16)

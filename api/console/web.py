@@ -28,6 +28,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from graph.store import Memo
+from ontology import times
 from ontology.errors import FoodtraceError
 
 from ..service.security import audit_state, authorize
@@ -167,6 +168,8 @@ def _env() -> Environment:
     env = Environment(loader=PackageLoader("api.console", "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["q"] = lambda v: quote(str(v or ""), safe="")
+    env.filters["minute"] = times.display  # a time on the Beijing clock, whatever offset it was written with
+    env.filters["second"] = lambda v: times.display(v, seconds=True)
     return env
 
 

@@ -16,6 +16,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from ontology import times
+
 __all__ = ["wants_page", "error_page", "negotiate", "language", "render", "PAGE_PREFIXES", "TEXT"]
 
 #: path prefixes of the public pages (the Digital Link resolver, trace codes, QR images)
@@ -93,6 +95,7 @@ def wants_page(request: Request) -> bool:
 def _env() -> Environment:
     env = Environment(loader=PackageLoader("api.service", "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
+    env.filters["minute"] = times.display  # a time on the Beijing clock, whatever offset it was written with
     return env
 
 

@@ -206,3 +206,18 @@ def test_pages_switch_to_english(programmes_console):
         assert "Rural banquets" in c.get("/console/banquets").text
         assert "Major events" in c.get("/console/events").text
         assert "学校食品安全预警" in c.get("/console/schools", params={"lang": "zh"}).text
+
+
+def test_times_show_on_the_beijing_clock_whatever_offset_they_were_written_with(writable_console):
+    """A delivery captured in UTC (as EPCIS documents often are) shows on the lot page at its Beijing time (the
+    next day here), not as the text it was written with."""
+    from graph.store import open_store
+    from ontology.records import Delivery
+    from tests.api.service import dataset as D
+
+    with open_store(writable_console.store) as s:
+        s.write([Delivery(id="d-utc", lot_id=D.PORK_LOT, sender_id=D.WHOLESALE, receiver_id=D.RESTAURANT,
+                          time="2026-11-02T20:30:00Z", quantity=5.0, unit="KGM")])
+    with sign_in(writable_console, "adm") as c:
+        text = _text(c.get(f"/console/lots/{quote(D.PORK_LOT, safe='')}").text)
+    assert "2026-11-03 04:30" in text and "2026-11-02 20:30" not in text
