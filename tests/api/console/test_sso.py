@@ -38,10 +38,10 @@ class Provider:
     """A minimal OpenID Connect provider: what the next token says is set by the test (``claims``, ``sign_with``)."""
 
     def __init__(self) -> None:
-        from authlib.jose import JsonWebKey
+        from joserfc.jwk import RSAKey
 
-        self.key = JsonWebKey.generate_key("RSA", 2048, is_private=True, options={"kid": "k1"})
-        self.other_key = JsonWebKey.generate_key("RSA", 2048, is_private=True, options={"kid": "k1"})
+        self.key = RSAKey.generate_key(2048, parameters={"kid": "k1"}, private=True)
+        self.other_key = RSAKey.generate_key(2048, parameters={"kid": "k1"}, private=True)
         self.codes: dict[str, dict[str, Any]] = {}
         self.overrides: dict[str, Any] = {}
         self.sign_with = self.key
@@ -64,7 +64,7 @@ class Provider:
                 if self.path == "/.well-known/openid-configuration":
                     self._json(200, provider.metadata())
                 elif self.path == "/jwks":
-                    self._json(200, {"keys": [provider.key.as_dict(is_private=False)]})
+                    self._json(200, {"keys": [provider.key.as_dict(private=False)]})
                 else:
                     self._json(404, {"error": "not_found"})
 
@@ -111,13 +111,13 @@ class Provider:
         return code
 
     def id_token(self, grant: dict[str, Any]) -> str:
-        from authlib.jose import jwt
+        from joserfc import jwt
 
         now = int(time.time())
         claims = {"iss": self.url, "sub": "sub-" + grant["username"], "aud": CLIENT_ID, "iat": now,
                   "exp": now + 300, "nonce": grant["nonce"], "preferred_username": grant["username"]}
         claims.update(self.overrides)
-        return jwt.encode({"alg": "RS256", "kid": "k1"}, claims, self.sign_with).decode()
+        return jwt.encode({"alg": "RS256", "kid": "k1"}, claims, self.sign_with)
 
     def stop(self) -> None:
         self.server.shutdown()
