@@ -45,6 +45,11 @@ def main() -> int:
         for v in d["vulns"]:
             fixes = ", ".join(v.get("fix_versions") or []) or "none yet"
             print(f"VULNERABLE {d['name']} {d['version']}: {v['id']} (fixed in {fixes})")
+    if deps and len(skipped) == len(deps):
+        print(f"pip-audit: the vulnerability service knew none of the {len(deps)} dependencies' versions (a package "
+              f"mirror without vulnerability data?): the dependencies were NOT audited; run `make audit` where PyPI "
+              f"is reachable", file=sys.stderr)
+        return 0
     print(f"pip-audit: {len(deps)} dependencies, {len(vulnerable)} with known vulnerabilities, "
           f"{len(skipped)} not auditable (the registry does not know their version)")
     return 1 if vulnerable else 0
