@@ -17,7 +17,7 @@ import pytest
 
 from api.fonts import cjk_font_path
 
-from ...conftest import chromium_or_skip
+from ...conftest import chromium_or_skip, missing_tool
 from . import dataset as D
 
 REPO = Path(__file__).resolve().parents[3]
@@ -115,7 +115,7 @@ def test_api_docs_run_offline_under_their_policy(server, tmp_path):
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        pytest.skip("playwright is not installed (the CLI fallback cannot run the docs' scripts)")
+        missing_tool("playwright is not installed (test extra; the CLI fallback cannot run the docs' scripts)")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=ARGS, env=_font_env(tmp_path))
         try:
