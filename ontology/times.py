@@ -186,12 +186,10 @@ def display(value: Any, *, seconds: bool = False) -> str:
     if _DATE_ONLY.match(text):
         return text
     try:
-        d = parse_instant(text)
+        local = local_naive(text)
     except InvalidRecord:
         return text
-    if d is None:
-        return ""
-    return d.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return "" if local is None else local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
 @lru_cache(maxsize=1 << 16)
