@@ -173,6 +173,26 @@ def _public_views(store_url: str | None, service_db: str | None) -> Iterator[Any
             pv.close()
 
 
+def _warm_keys(store: Any, day: str | None) -> list[tuple[str, str | None]]:
+    """(lot, None) of every lot and (lot, code) of every trace code, or only of the lots delivered on or after
+    ``day`` (a Beijing calendar day)."""
+    recent: set[str] | None = None
+    if day is not None:
+        import numpy as np
+
+        from ontology.times import days_of
+
+        rows = store.columns("delivery", ["lot_id", "time"])
+        late = np.flatnonzero(days_of([t for _, t in rows]) >= np.datetime64(day))
+        recent = {rows[i][0] for i in late.tolist()}
+        del rows
+    keys: list[tuple[str, str | None]] = [(lot, None) for lot in sorted(recent)] if recent is not None \
+        else [(r.id, None) for r in store.scan("lot")]
+    keys += [(r.lot_id, r.code) for r in store.scan("trace_code")
+             if r.lot_id and r.code and (recent is None or r.lot_id in recent)]
+    return keys
+
+
 def _warm_part(store_url: str, service_db: str, keys: list[tuple[str, str | None]], lang: str | None = None) -> int:
     from graph.view import ReadView
     from reasoning.lookup import public_code, public_lot
@@ -194,18 +214,28 @@ def _warm_part(store_url: str, service_db: str, keys: list[tuple[str, str | None
 @click.option("--processes", type=int, default=1, show_default=True, help="Worker processes")
 @click.option("--pages", "lang", type=click.Choice(["zh", "en"]), default=None,
               help="Also render and store the consumer pages in this language")
-def public_cache_warm(store_url: str | None, service_db: str | None, processes: int, lang: str | None) -> None:
+@click.option("--since", default=None, metavar="DATE",
+              help="Only the lots delivered on or after this day (Beijing time) and their trace codes: the lots "
+                   "shoppers still scan; the others are computed at their first lookup")
+def public_cache_warm(store_url: str | None, service_db: str | None, processes: int, lang: str | None,
+                      since: str | None) -> None:
     """Compute the public answer of every lot and every trace code that has none current (after a bulk load)."""
     import time
     from concurrent.futures import ProcessPoolExecutor
 
     settings = get_settings()
     store_url, service_db = store_url or settings.store, service_db or settings.service_db
+    day = None
+    if since:
+        from ontology.times import day_of
+
+        day = day_of(since)
+        if day is None:
+            raise click.BadParameter(f"{since!r} is not a date (e.g. 2026-11-01)", param_hint="--since")
     with _public_views(store_url, service_db) as pv:
         if not pv.enabled:
             raise click.UsageError(f"the {pv.store.name} store keeps no change log: its lookups are always computed live")
-        keys: list[tuple[str, str | None]] = [(r.id, None) for r in pv.store.scan("lot")]
-        keys += [(r.lot_id, r.code) for r in pv.store.scan("trace_code") if r.lot_id and r.code]  # type: ignore[attr-defined]
+        keys = _warm_keys(pv.store, day)
     t0 = time.perf_counter()
     if processes <= 1:
         n = _warm_part(store_url, service_db, keys, lang)

@@ -140,3 +140,25 @@ def test_the_change_log_is_kept_for_the_slowest_reader_of_the_service_database(t
         assert len(s.changes_since(0)) <= 2
         views.close()
         hooks.close()
+
+
+def test_public_cache_warm_since_a_day_warms_only_the_lots_delivered_from_it(writable_server):
+    """`--since`: the lots with a delivery on or after the day (Beijing time) and their trace codes; the pig lot,
+    delivered on 31 October at 20:00 Beijing time only, is left to its first lookup."""
+    import json
+    import subprocess
+    import sys
+
+    run = lambda *a: subprocess.run([sys.executable, "-m", "api.cli", "public-cache", *a, "--store",  # noqa: E731
+                                     writable_server.store, "--service-db", writable_server.service_db],
+                                    capture_output=True, text=True)
+    with open_store(writable_server.store) as s:
+        codes = [c.lot_id for c in s.scan("trace_code")]  # the lot of each trace code
+    r = run("warm", "--since", "2026-11-03")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(run("stats").stdout)["views"] == 1 + codes.count(D.GREENS_LOT)
+    r = run("warm", "--since", "2026-11-01")  # pork (delivered 1 and 2 November) too; not the pig lot
+    expected = 2 + sum(c in (D.PORK_LOT, D.GREENS_LOT) for c in codes)
+    assert json.loads(run("stats").stdout)["views"] == expected
+    assert run("warm", "--since", "1 November").returncode == 2  # not a date
+    assert "--since" in run("warm", "--since", "1 November").stderr
