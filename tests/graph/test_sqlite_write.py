@@ -182,3 +182,85 @@ def test_an_in_memory_store_reads_its_own_connection_during_a_write():
         assert seen == [True] and s.counts()["lot"] == 2
     finally:
         s.close()
+
+
+def _backfilled(path) -> tuple[int, int]:
+    """(frames in the write-ahead log, frames of it copied into the database), asked of a fresh connection."""
+    db = sqlite3.connect(path)
+    try:
+        _, frames, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return frames, copied
+    finally:
+        db.close()
+
+
+def test_a_write_leaves_its_checkpoint_to_the_background(tmp_path, monkeypatch):
+    """The commit of a write does not copy the log into the database (SQLite's automatic checkpoint is off
+    for it); the background connection does, after it, and readers see the same records throughout."""
+    import graph.sqlite as sq
+
+    path = tmp_path / "s.db"
+    s = SQLiteStore(path)
+    try:
+        started = []
+        monkeypatch.setattr(sq._Checkpointer, "request", lambda self: started.append(self))  # asked, not run
+        # more than SQLite's automatic checkpoint threshold (1,000 pages of the log)
+        s.write([Lot(id=f"urn:foodtrace:lot:a:{i}", product_id="p" * 300) for i in range(20_000)])
+        assert len(started) == 1
+        (autocheckpoint,) = s._db.execute("PRAGMA wal_autocheckpoint").fetchone()
+        assert autocheckpoint == 1000  # back on for the other writes
+        # the log holds the write, not yet copied into the database file: the commit did not checkpoint
+        assert (tmp_path / "s.db-wal").stat().st_size > 1000 * 4096
+        assert path.stat().st_size < 1 << 20
+        db = sqlite3.connect(path)
+        assert db.execute("SELECT count(*) FROM lot").fetchone()[0] == 20_000  # readers see it all the same
+        db.close()
+        monkeypatch.undo()
+        s._checkpointer.request()
+        assert s._checkpointer.wait(30)
+        frames, copied = _backfilled(path)
+        assert frames > 1000 and copied == frames
+        assert path.stat().st_size > 5 << 20  # copied by the background connection
+        assert s.get("lot", "urn:foodtrace:lot:a:19999") is not None
+    finally:
+        s.close()
+    assert not (tmp_path / "s.db-wal").exists()  # the last connection closed copies and removes the log
+
+
+def test_the_log_starts_again_instead_of_growing_through_a_bulk_load(tmp_path, monkeypatch):
+    """Write after write, the log is copied in the background and, once larger than the limit, the next write
+    waits for that copy so the log starts again from its beginning: it stays bounded by the limit plus one write."""
+    import graph.sqlite as sq
+
+    monkeypatch.setattr(sq, "_WAL_WAIT_BYTES", 256 << 10)
+    path = tmp_path / "s.db"
+    s = SQLiteStore(path)
+    sizes = []
+    try:
+        for k in range(40):
+            s.write([Lot(id=f"urn:foodtrace:lot:b{k}:{i}", product_id="p" * 50) for i in range(1000)])
+            sizes.append((tmp_path / "s.db-wal").stat().st_size)
+        one_write = sizes[0]
+        assert max(sizes) <= (256 << 10) + 3 * one_write, sizes
+        assert s.counts()["lot"] == 40_000
+    finally:
+        s.close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT count(*) FROM lot").fetchone()[0] == 40_000
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
+
+
+def test_a_failed_write_turns_the_automatic_checkpoint_back_on(tmp_path):
+    s = SQLiteStore(tmp_path / "s.db")
+    try:
+        def failing():
+            yield Lot(id="urn:foodtrace:lot:c:1", product_id="p")
+            raise StoreError("boom")
+
+        with pytest.raises(StoreError):
+            s.write(failing())
+        assert s._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+        assert s.get("lot", "urn:foodtrace:lot:c:1") is None
+    finally:
+        s.close()
