@@ -4,11 +4,13 @@ Each step runs in its own process (its peak memory is its own: the maximum resid
 and its worker processes) and prints its wall time, CPU time and peak memory:
 
 1. ``generate --scale N`` (skipped when ``--data`` already holds a generated network of that size);
-2. ``load`` of every generated file into a fresh embedded store (or ``--store``, kept when it exists
-   and ``--keep-store`` is given);
+2. ``load`` of every generated file into a fresh embedded store (``--store``, replaced when it exists;
+   leave ``load`` out of ``--steps`` to run the other steps on a store loaded before);
 3. ``stats``; 4. ``chain-check`` (JSON); 5. ``trace down`` and ``trace up`` of a planted lot
    (the first of the truth) and of a random lot; 6. ``public-cache warm`` (the public lookup's read
-   model); 7. ``risk grade``; 8. ``report consult`` over the last quarter of the data;
+   model) of the lots delivered in the last 30 days (``--lookup-days``: what shoppers still scan; the
+   others are computed at their first lookup) on 2 processes; 7. ``risk grade``; 8. ``report consult``
+   over the last quarter of the data;
 9. ``export rdf`` (streamed Turtle); 10. with ``--neo4j``, ``export neo4j-import`` and
    ``scripts/neo4j/import.sh`` into the local server (which REPLACES its database), then ``stats`` on it.
 
@@ -76,6 +78,22 @@ def _lots(store: str, data: Path, seed: int) -> list[str]:
     return lots
 
 
+def _recent(store: str, days: int) -> str | None:
+    """The first day of the last ``days`` days of deliveries the store holds (None: every lot)."""
+    if days <= 0 or not store.endswith(".db"):
+        return None
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+        (last,) = db.execute("SELECT max(time) FROM delivery").fetchone()
+    if not last:
+        return None
+    return (dt.date.fromisoformat(str(last)[:10]) - dt.timedelta(days=days - 1)).isoformat()
+
+
+def _last_line(log: Path) -> str:
+    lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines() if log.exists() else []
+    return lines[-1][:300] if lines else ""
+
+
 def _period(store: str) -> tuple[str, str]:
     """The last quarter (91 days) of samples the store holds."""
     last = None
@@ -96,6 +114,9 @@ def main() -> int:
     ap.add_argument("--steps", default=",".join(s for s in STEPS if s != "neo4j-import"),
                     help=f"comma-separated steps among {', '.join(STEPS)}")
     ap.add_argument("--neo4j", action="store_true", help="also export and bulk-import into the local Neo4j")
+    ap.add_argument("--lookup-days", type=int, default=30,
+                    help="lookup-fill: the lots delivered in the last N days (`public-cache warm --since`; 0: all)")
+    ap.add_argument("--lookup-processes", type=int, default=2, help="lookup-fill: `public-cache warm --processes`")
     args = ap.parse_args()
     steps = [s.strip() for s in args.steps.split(",") if s.strip()] + (["neo4j-import"] if args.neo4j else [])
     unknown = [s for s in steps if s not in STEPS]
@@ -152,9 +173,15 @@ def main() -> int:
                 record(f"trace-{direction}-{'planted' if i == 0 else 'random'}", r)
     if "lookup-fill" in steps:
         service = out / f"scale-{args.scale}-service.db"
-        service.unlink(missing_ok=True)
-        record("lookup-fill", run(FOODTRACE + ["public-cache", "warm", "--store", store, "--service-db", str(service)],
-                                  logs / "lookup-fill.log"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(service) + suffix).unlink(missing_ok=True)
+        since = _recent(store, args.lookup_days)
+        r = run(FOODTRACE + ["public-cache", "warm", "--store", store, "--service-db", str(service),
+                             "--processes", str(args.lookup_processes)] + (["--since", since] if since else []),
+                logs / "lookup-fill.log")
+        r["since"] = since or "all"
+        r["summary"] = _last_line(Path(r["log"]))
+        record("lookup-fill", r)
     if "risk-grade" in steps:
         record("risk-grade", run(FOODTRACE + ["risk", "grade", "--store", store], logs / "risk-grade.log"))
     if "report-consult" in steps:
