@@ -200,7 +200,7 @@ def main() -> int:
         folder = out / f"scale-{args.scale}-neo4j-import"
         if folder.exists():
             shutil.rmtree(folder)
-        record("neo4j-export", run(FOODTRACE + ["export", "neo4j-import", str(folder), "--store", store],
+        record("neo4j-export", run(FOODTRACE + ["export", "neo4j-import", str(folder), "--store", store, "--gzip"],
                                    logs / "neo4j-export.log"))
         record("neo4j-import", run(["bash", str(REPO / "scripts" / "neo4j" / "import.sh"), str(folder)],
                                    logs / "neo4j-import.log"))

@@ -69,7 +69,7 @@ def built(tmp_path_factory):
     files = _files(tmp / "data")
     source = open_store(str(tmp / "source.db"))
     _load(source, files)
-    summary = write_import(source, tmp / "export")
+    summary = write_import(source, tmp / "export", compress=True)  # the importer reads the gzipped files
     assert summary.multiline and summary.total >= sum(source.counts().values())
     port = _free_port()
     env = {**os.environ, "NEO4J_URI": f"bolt://127.0.0.1:{port}", "NEO4J_HOME_DIR": str(tmp / "home"),
@@ -173,6 +173,27 @@ def test_incremental_loads_go_on_through_the_driver(built):
     assert list(imported.scan("lot"))[-1] == new
     assert imported.batches()[max(imported.batches())].changed == 1
 
+
+
+def test_gzipped_files_hold_what_the_plain_ones_do(tmp_path):
+    import gzip
+
+    from generator import generate
+
+    generate(tmp_path / "data", scale=200, seed=5)
+    with open_store(str(tmp_path / "s.db")) as s:
+        _load(s, _files(tmp_path / "data"))
+        plain = write_import(s, tmp_path / "plain")
+        packed = write_import(s, tmp_path / "packed", compress=True)
+    assert plain.nodes == packed.nodes and plain.multiline == packed.multiline
+    names = sorted(p.name for p in (tmp_path / "plain").glob("*.csv") if not p.name.endswith(".header.csv"))
+    assert sorted(p.name[:-3] for p in (tmp_path / "packed").glob("*.csv.gz")) == names
+    for name in names:
+        assert gzip.decompress((tmp_path / "packed" / f"{name}.gz").read_bytes()) == \
+            (tmp_path / "plain" / name).read_bytes(), name
+    args = (tmp_path / "packed" / "import.args").read_text(encoding="utf-8")
+    assert ".csv.gz" in args and args.replace(".csv.gz", ".csv").replace("packed", "plain") == \
+        (tmp_path / "plain" / "import.args").read_text(encoding="utf-8")
 
 
 def test_a_folder_of_other_files_is_refused(tmp_path):
