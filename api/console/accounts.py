@@ -29,6 +29,7 @@ Kept in the service database (:mod:`api.service.servicedb`'s SQLite file, tables
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 import threading
@@ -69,8 +70,13 @@ CREATE TABLE IF NOT EXISTS oidc_state (
 """
 
 _hasher = PasswordHasher()  # Argon2id, RFC 9106's second recommended profile (t=3, m=64 MiB, p=4)
-#: verified when the user name is unknown, so that a miss takes as long as a wrong password
-_DUMMY = _hasher.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy() -> str:
+    """A hash verified when the user name is unknown, so that a miss takes as long as a wrong password (made at
+    the first sign-in, not at import: hashing costs 0.35 s and 64 MiB, which every `foodtrace` command paid)."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 def _digest(token: str) -> str:
@@ -275,7 +281,7 @@ class Accounts:
         r = self._row(username)
         if r is not None and r[7] and r[7] > now:
             return SignIn("locked", user=self._user(r), retry_after=int(r[7] - now) + 1)
-        ok = _verify(r[10] if r is not None and r[10] else _DUMMY, password) and r is not None and bool(r[10])
+        ok = _verify(r[10] if r is not None and r[10] else _dummy(), password) and r is not None and bool(r[10])
         if not ok or r is None or r[5]:
             self._fail(username, client, r, now)
             again = self._row(username)
