@@ -7,7 +7,8 @@ and its worker processes) and prints its wall time, CPU time and peak memory:
 2. ``load`` of every generated file into a fresh embedded store (``--store``, replaced when it exists;
    leave ``load`` out of ``--steps`` to run the other steps on a store loaded before);
 3. ``stats``; 4. ``chain-check`` (JSON); 5. ``trace down`` and ``trace up`` of a planted lot
-   (the first of the truth) and of a random lot; 6. ``public-cache warm`` (the public lookup's read
+   (the first of the truth) and of a random lot, and ``trace down --fixed-windows`` of each (the difference is
+   what learning the holding windows from every delivery costs); 6. ``public-cache warm`` (the public lookup's read
    model) of the lots delivered in the last 30 days (``--lookup-days``: what shoppers still scan; the
    others are computed at their first lookup) on 2 processes; 7. ``risk grade``; 8. ``report consult``
    over the last quarter of the data;
@@ -136,7 +137,7 @@ def main() -> int:
 
     def record(name: str, result: dict) -> None:
         results[name] = result
-        line = (f"{name:<22} {result['wall_s']:>8.1f} s wall {result['cpu_s']:>8.1f} s CPU "
+        line = (f"{name:<34} {result['wall_s']:>8.1f} s wall {result['cpu_s']:>8.1f} s CPU "
                 f"{result['peak_mib']:>7,} MiB peak  exit {result['exit']}")
         print(line + "".join(f"  {k}={v}" for k, v in result.items()
                              if k not in ("wall_s", "cpu_s", "peak_mib", "exit", "log")), flush=True)
@@ -172,6 +173,11 @@ def main() -> int:
                         logs / f"trace-{direction}-{i}.log")
                 r["lot"] = lot
                 record(f"trace-{direction}-{'planted' if i == 0 else 'random'}", r)
+            # the same trace with the hand-set windows: what learning the windows from every delivery costs
+            r = run(FOODTRACE + ["trace", "down", lot, "--store", store, "--format", "json", "--fixed-windows"],
+                    logs / f"trace-down-fixed-{i}.log")
+            r["lot"] = lot
+            record(f"trace-down-{'planted' if i == 0 else 'random'}-fixed-windows", r)
     if "lookup-fill" in steps:
         service = out / f"scale-{args.scale}-service.db"
         for suffix in ("", "-wal", "-shm"):
