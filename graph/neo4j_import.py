@@ -57,13 +57,15 @@ _PY = {"string": str, "long": int, "boolean": bool, "double": float, "long[]": l
 
 @dataclass
 class ImportSummary:
-    """What :func:`write_import` wrote: nodes per label, the files, whether strings span lines."""
+    """What :func:`write_import` wrote: nodes per label, the files, whether strings span lines, whether the data
+    files are gzipped."""
 
     folder: Path
     nodes: dict[str, int] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     multiline: bool = False
     change_seq: int = 0
+    compressed: bool = False
 
     @property
     def total(self) -> int:
@@ -105,9 +107,9 @@ class _Writer:
     """The data files of one label: the regular one, and one per header of values of other types."""
 
     def __init__(self, folder: Path, label: str, columns: list[tuple[str, str]], summary: ImportSummary,
-                 id_column: bool = True, compress: bool = False):
+                 id_column: bool = True):
         self.folder, self.label, self.columns, self.summary = folder, label, columns, summary
-        self.id_column, self.compress = id_column, compress
+        self.id_column = id_column
         self.types = tuple(t for _, t in columns)
         self.files: dict[tuple[str, ...], TextIO] = {}
         self.count = 0
@@ -127,10 +129,11 @@ class _Writer:
             n = len(self.files)
             stem = self.label if n == 0 else f"{self.label}.{n}"
             (self.folder / f"{stem}.header.csv").write_text(self._header(types) + "\n", encoding="utf-8")
-            data = self.folder / (f"{stem}.csv.gz" if self.compress else f"{stem}.csv")
+            gz = self.summary.compressed
+            data = self.folder / (f"{stem}.csv.gz" if gz else f"{stem}.csv")
             # gzip level 1: a tenth of the disk for little CPU (the importer reads .gz itself)
             fh = self.files[types] = (gzip.open(data, "wt", compresslevel=1, encoding="utf-8", newline="")
-                                      if self.compress else open(data, "w", encoding="utf-8", newline=""))
+                                      if gz else open(data, "w", encoding="utf-8", newline=""))
             self.summary.files.append(f"--nodes={self.label}={self.folder / f'{stem}.header.csv'},{data}")
         return fh
 
@@ -170,19 +173,19 @@ def write_import(store: Store, folder: str | os.PathLike[str], *,
     out.mkdir(parents=True, exist_ok=True)
     for old in [*out.glob("*.csv"), *out.glob("*.csv.gz")]:
         old.unlink()
-    summary = ImportSummary(folder=out)
+    summary = ImportSummary(folder=out, compressed=compress)
     seq = 0
     for rtype in RECORD_TYPES:
         lab: _Label = _LABELS[rtype.table]
         columns = [(c, _TYPES[lab.kinds[c]]) for c in lab.columns] + [("_seq", "long"), ("_src", "long[]")]
-        w = _Writer(out, lab.label, columns, summary, compress=compress)
+        w = _Writer(out, lab.label, columns, summary)
         for rec, tags in store.dump(rtype.table):
             seq += 1
             w.row(lab.values(rec) + [seq, tags or None])
         w.close()
         if progress is not None:
             progress(lab.label, w.count)
-    _write_history(store, out, summary, seq, compress)
+    _write_history(store, out, summary, seq)
     (out / ARGS_FILE).write_text(
         "\n".join(summary.files + ["--id-type=string", f"--array-delimiter={_ARRAY}",
                                    f"--multiline-fields={'true' if summary.multiline else 'false'}"]) + "\n",
@@ -190,10 +193,10 @@ def write_import(store: Store, folder: str | os.PathLike[str], *,
     return summary
 
 
-def _write_history(store: Store, out: Path, summary: ImportSummary, last_seq: int, compress: bool = False) -> None:
+def _write_history(store: Store, out: Path, summary: ImportSummary, last_seq: int) -> None:
     """The batches, versions, counters and change log (the nodes graph.neo4j keeps beside the records)."""
     batch_types = {"id": "long", "tag": "long", "received": "long", "changed": "long"}
-    w = _Writer(out, "FtBatch", [(f, batch_types.get(f, "string")) for f in _BATCH_FIELDS], summary, id_column=False, compress=compress)
+    w = _Writer(out, "FtBatch", [(f, batch_types.get(f, "string")) for f in _BATCH_FIELDS], summary, id_column=False)
     last_batch = 0
     for b in store.batches().values():
         w.row([getattr(b, f) for f in _BATCH_FIELDS])
@@ -201,7 +204,7 @@ def _write_history(store: Store, out: Path, summary: ImportSummary, last_seq: in
     w.close()
     w = _Writer(out, "FtVersion", [("seq", "long"), ("table", "string"), ("rid", "string"), ("op", "string"),
                                    ("batch", "long"), ("reason", "string"), ("body", "string")], summary,
-                id_column=False, compress=compress)
+                id_column=False)
     last_version = 0
     for v in store.dump_versions():
         lab = _LABELS[v.table]
@@ -212,10 +215,10 @@ def _write_history(store: Store, out: Path, summary: ImportSummary, last_seq: in
     w.close()
     # the change log goes on after the source's latest number with "anything may have changed"
     summary.change_seq = (store.change_seq() or 0) + 1
-    w = _Writer(out, "FtChange", [("seq", "long"), ("lot_id", "string")], summary, id_column=False, compress=compress)
+    w = _Writer(out, "FtChange", [("seq", "long"), ("lot_id", "string")], summary, id_column=False)
     w.row([summary.change_seq, None])
     w.close()
-    w = _Writer(out, "FtMeta", [("id", "string"), ("next", "long")], summary, id_column=False, compress=compress)
+    w = _Writer(out, "FtMeta", [("id", "string"), ("next", "long")], summary, id_column=False)
     for name, value in (("seq", last_seq + 1), ("batches", last_batch), ("versions", last_version),
                         ("changes", summary.change_seq)):
         w.row([name, value])
