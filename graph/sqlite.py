@@ -308,12 +308,12 @@ _META_TABLES = {_CHANGE_LOG, _CHANGE_CONTROL, _BATCH_TABLE, _VERSION, _HISTORY_C
 class _Checkpointer:
     """Copies the write-ahead log into the database file (a passive checkpoint) on its own connection and thread.
 
-    SQLite's automatic checkpoint runs inside the COMMIT of the write that fills the log, on the writer's
-    critical path: in a bulk load, parsing of the next file waited for it (61 s of a 1M-delivery load of
-    203 s). A :meth:`SQLiteStore.write` switches it off for its transaction and asks this thread instead,
+    SQLite's automatic checkpoint runs inside the COMMIT of the write that fills the log, in the writer's
+    connection. A :meth:`SQLiteStore.write` switches it off for its transaction and asks this thread instead,
     which copies while the next file is parsed; the copy runs in SQLite without Python's GIL. A passive
     checkpoint never blocks a writer or a reader and copies only committed pages, so what readers see does
-    not change. Other writes (corrections, deletions ...) keep SQLite's automatic checkpoint.
+    not change. Measured on a 1M-delivery load (idle machine): the same 160 s, but 1.1 GiB at peak instead of
+    2.7 GiB. Other writes (corrections, deletions ...) keep SQLite's automatic checkpoint.
     """
 
     def __init__(self, path: Path):
