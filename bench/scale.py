@@ -37,6 +37,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from ontology.times import day_of  # noqa: E402  (the repository's own time rules)
+
 FOODTRACE = [sys.executable, "-c", "from api.cli import main; main()"]
 STEPS = ("generate", "load", "stats", "chain-check", "trace", "lookup-fill", "risk-grade", "report-consult",
          "export-rdf", "neo4j-import")
@@ -80,15 +84,19 @@ def _lots(store: str, data: Path, seed: int) -> list[str]:
     return lots
 
 
-def _recent(store: str, days: int) -> str | None:
-    """The first day of the last ``days`` days of deliveries the store holds (None: every lot)."""
-    if days <= 0 or not store.endswith(".db"):
+def _last_day(store: str, table: str, column: str) -> str | None:
+    """The Beijing day of the latest ``column`` of ``table`` in an embedded store (None: none, or no file)."""
+    if not store.endswith(".db"):
         return None
     with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
-        (last,) = db.execute("SELECT max(time) FROM delivery").fetchone()
-    if not last:
-        return None
-    return (dt.date.fromisoformat(str(last)[:10]) - dt.timedelta(days=days - 1)).isoformat()
+        (last,) = db.execute(f"SELECT max({column}) FROM {table}").fetchone()  # names of this script, not input
+    return day_of(last) if last else None
+
+
+def _recent(store: str, days: int) -> str | None:
+    """The first day of the last ``days`` days of deliveries the store holds (None: every lot)."""
+    last = _last_day(store, "delivery", "time") if days > 0 else None
+    return (dt.date.fromisoformat(last) - dt.timedelta(days=days - 1)).isoformat() if last else None
 
 
 def _last_line(log: Path) -> str:
@@ -98,11 +106,8 @@ def _last_line(log: Path) -> str:
 
 def _period(store: str) -> tuple[str, str]:
     """The last quarter (91 days) of samples the store holds."""
-    last = None
-    if store.endswith(".db"):
-        with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
-            (last,) = db.execute("SELECT max(sampled_at) FROM sample").fetchone()
-    end = dt.date.fromisoformat(str(last)[:10]) if last else dt.date.today()
+    last = _last_day(store, "sample", "sampled_at")
+    end = dt.date.fromisoformat(last) if last else dt.date.today()
     return (end - dt.timedelta(days=90)).isoformat(), end.isoformat()
 
 
@@ -167,17 +172,14 @@ def main() -> int:
         record("chain-check", run(FOODTRACE + ["chain-check", "--store", store, "--format", "json", "--out",
                                                str(logs / "chain.json")], logs / "chain-check.log"))
     if "trace" in steps:
+        # down with the hand-set windows too: the difference is what learning them from every delivery costs
         for i, lot in enumerate(_lots(store, data, args.seed)):
-            for direction in ("down", "up"):
-                r = run(FOODTRACE + ["trace", direction, lot, "--store", store, "--format", "json"],
-                        logs / f"trace-{direction}-{i}.log")
+            for direction, fixed in (("down", False), ("up", False), ("down", True)):
+                name = f"trace-{direction}-{'planted' if i == 0 else 'random'}" + ("-fixed-windows" if fixed else "")
+                r = run(FOODTRACE + ["trace", direction, lot, "--store", store, "--format", "json"]
+                        + (["--fixed-windows"] if fixed else []), logs / f"{name}.log")
                 r["lot"] = lot
-                record(f"trace-{direction}-{'planted' if i == 0 else 'random'}", r)
-            # the same trace with the hand-set windows: what learning the windows from every delivery costs
-            r = run(FOODTRACE + ["trace", "down", lot, "--store", store, "--format", "json", "--fixed-windows"],
-                    logs / f"trace-down-fixed-{i}.log")
-            r["lot"] = lot
-            record(f"trace-down-{'planted' if i == 0 else 'random'}-fixed-windows", r)
+                record(name, r)
     if "lookup-fill" in steps:
         service = out / f"scale-{args.scale}-service.db"
         for suffix in ("", "-wal", "-shm"):
