@@ -28,8 +28,7 @@ from typing import Any, Iterable
 import click
 
 from ontology.errors import FoodtraceError
-from ontology import times
-from ontology.times import now_iso
+from ontology.times import display, now_iso
 
 from . import render
 from .cli_common import (as_of_option, cli_context, emit, format_option, lang_option, open_cli_store, out_option,
@@ -298,7 +297,7 @@ def history_cmd(entity: str, fmt: str, store_url: str | None) -> None:
     click.echo(f"现行等级/grade in effect: {eff.grade or '-'} ({src})"
                + (f"; 计算等级/computed {eff.computed_grade}" if eff.source == "override" else ""))
     click.echo(render.text_table(
-        [[times.display(e.time, seconds=True), _both(_EVENT[e.event]), e.grade, e.computed_grade,
+        [[display(e.time, seconds=True), _both(_EVENT[e.event]), e.grade, e.computed_grade,
           ("!" if e.differs else ""), e.by, e.reason, e.note, e.record_id] for e in entries],
         ["时间/time", "事件/event", "等级/grade", "计算/computed", "不一致/differs", "人/by", "理由/reason",
          "说明/note", "记录/record"]))

@@ -28,9 +28,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from graph.store import Memo
-from ontology import times
 from ontology.errors import FoodtraceError
 
+from ..service.pages import TIME_FILTERS
 from ..service.security import audit_state, authorize
 from ..service.servicedb import ApiKey
 from .accounts import Accounts, Session, StaffUser, principal
@@ -168,8 +168,7 @@ def _env() -> Environment:
     env = Environment(loader=PackageLoader("api.console", "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["q"] = lambda v: quote(str(v or ""), safe="")
-    env.filters["minute"] = times.display  # a time on the Beijing clock, whatever offset it was written with
-    env.filters["second"] = lambda v: times.display(v, seconds=True)
+    env.filters.update(TIME_FILTERS)
     return env
 
 

@@ -18,7 +18,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ontology import times
 
-__all__ = ["wants_page", "error_page", "negotiate", "language", "render", "PAGE_PREFIXES", "TEXT"]
+__all__ = ["wants_page", "error_page", "negotiate", "language", "render", "PAGE_PREFIXES", "TEXT", "TIME_FILTERS"]
+
+#: the template filters of every page that shows a time: on the Beijing clock, whatever offset it was written with
+TIME_FILTERS = {"minute": times.display, "second": lambda v: times.display(v, seconds=True)}
 
 #: path prefixes of the public pages (the Digital Link resolver, trace codes, QR images)
 PAGE_PREFIXES = ("/01/", "/t/", "/qr/")
@@ -95,7 +98,7 @@ def wants_page(request: Request) -> bool:
 def _env() -> Environment:
     env = Environment(loader=PackageLoader("api.service", "templates"), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters["minute"] = times.display  # a time on the Beijing clock, whatever offset it was written with
+    env.filters.update(TIME_FILTERS)
     return env
 
 
