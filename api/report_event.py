@@ -191,8 +191,8 @@ def _after_rows(report: dict[str, Any]) -> dict[str, tuple[list[str], list[list[
     return {
         "进货明细": (["时间", "厨房", "供应商", "定点供应商", "产品", "批次", "票据", "合格证明"],
                  [[display(d["time"]), names.get(d["kitchen_id"]) or d["kitchen_id"],
-                   names.get(d["supplier_id"]) or d["supplier_id"], "是" if d["designated"] else "否", d["product"], d["lot_id"], d["ticket_id"] or "缺",
-                   d["certificate_id"] or "缺"] for d in report["deliveries"]]),
+                   names.get(d["supplier_id"]) or d["supplier_id"], "是" if d["designated"] else "否", d["product"],
+                   d["lot_id"], d["ticket_id"] or "缺", d["certificate_id"] or "缺"] for d in report["deliveries"]]),
         "抽检结果": (["抽样日期", "样品", "抽样地点", "产品", "批次", "结论", "不合格项目", "核查处置"],
                  [[s["date"], s["id"], s["sampled_name"] or s["sampled_id"], s["product"], s["lot_id"],
                    _CONCLUSION_ZH.get(s["conclusion"], s["conclusion"]), "、".join(s["failed_items"]),
