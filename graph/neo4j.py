@@ -1159,18 +1159,21 @@ class Neo4jStore(Store):
             after = rows[-1]["p"]["_seq"]
 
     def columns(self, table: str, fields: Sequence[str]) -> list[tuple[Any, ...]]:
+        return [r for part in self.column_pages(table, fields, page=_COLUMN_PAGE) for r in part]
+
+    def column_pages(self, table: str, fields: Sequence[str], page: int = 100_000) -> Iterator[list[tuple[Any, ...]]]:
         lab = _LABELS[record_type(table).table]
         require_fields(table, lab.columns, fields)
         values = ", ".join(f"n.{_q(f)}" for f in fields)
         query = (f"MATCH (n:{_q(lab.label)}) WHERE n._seq > $after RETURN n._seq AS s, [{values}] AS v "
                  f"ORDER BY n._seq LIMIT $page")
-        out: list[tuple[Any, ...]] = []
         after = -1
         while True:
-            rows = self._rows(query, after=after, page=_COLUMN_PAGE)
-            out.extend(tuple(r["v"]) for r in rows)
-            if len(rows) < _COLUMN_PAGE:
-                return out
+            rows = self._rows(query, after=after, page=page)
+            if rows:
+                yield [tuple(r["v"]) for r in rows]
+            if len(rows) < page:
+                return
             after = rows[-1]["s"]
 
     def counts(self) -> dict[str, int]:

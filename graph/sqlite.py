@@ -706,11 +706,27 @@ class SQLiteStore(Store):
     def columns(self, table: str, fields: Sequence[str]) -> list[tuple[Any, ...]]:
         t = _TABLES[record_type(table).table]
         require_fields(table, t.columns, fields)
-        bools = [i for i, f in enumerate(fields) if t.types[t.columns.index(f)] == "bool"]
-        rows = self._query(f"SELECT {', '.join(_quote(f) for f in fields)} FROM {_quote(t.name)} ORDER BY rowid")
-        if bools:
-            rows = [tuple(bool(v) if i in bools and v is not None else v for i, v in enumerate(r)) for r in rows]
-        return rows
+        return [r for part in self.column_pages(table, fields, page=1 << 62) for r in part]
+
+    def column_pages(self, table: str, fields: Sequence[str], page: int = 100_000) -> Iterator[list[tuple[Any, ...]]]:
+        t = _TABLES[record_type(table).table]
+        require_fields(table, t.columns, fields)
+        bools = [i + 1 for i, f in enumerate(fields) if t.types[t.columns.index(f)] == "bool"]
+        sql = (f"SELECT rowid, {', '.join(_quote(f) for f in fields)} FROM {_quote(t.name)} WHERE rowid > ? "
+               f"ORDER BY rowid LIMIT ?")
+        after = -(1 << 62)
+        while True:
+            rows = self._query(sql, (after, page))
+            if not rows:
+                return
+            after = rows[-1][0]
+            if bools:
+                yield [tuple(bool(v) if i in bools and v is not None else v for i, v in enumerate(r) if i)
+                       for r in rows]
+            else:
+                yield [r[1:] for r in rows]
+            if len(rows) < page:
+                return
 
     def counts(self) -> dict[str, int]:
         return {name: self._query(f"SELECT count(*) FROM {_quote(name)}")[0][0] for name in _TABLES}

@@ -141,6 +141,15 @@ class Store(ABC):
         require_fields(table, [f.name for f in record_fields(record_type(table))], fields)
         return [tuple(getattr(r, f) for f in fields) for r in self.scan(table)]
 
+    def column_pages(self, table: str, fields: Sequence[str], page: int = 100_000) -> Iterator[list[tuple[Any, ...]]]:
+        """:meth:`columns` in pages of at most ``page`` tuples, in insertion order, so a reader of a whole
+        large table (ten million deliveries) can reduce each page before it reads the next. Each page is its
+        own read: a write between two pages may or may not be seen by the later ones (read
+        :func:`write_mark` before and after where that matters). This default slices :meth:`columns`."""
+        rows = self.columns(table, fields)
+        for i in range(0, len(rows), page):
+            yield rows[i:i + page]
+
     @abstractmethod
     def counts(self) -> dict[str, int]:
         """Number of records per table (every table, zero included)."""

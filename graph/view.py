@@ -93,6 +93,10 @@ class ReadView:
         """The named fields of every record of ``table`` as tuples (see :meth:`graph.store.Store.columns`)."""
         return self._store.columns(table, fields)
 
+    def column_pages(self, table: str, fields: Sequence[str], page: int = 100_000) -> Iterator[list[tuple[Any, ...]]]:
+        """:meth:`columns` page by page (see :meth:`graph.store.Store.column_pages`)."""
+        return self._store.column_pages(table, fields, page)
+
     def resolve_many(self, identifiers: Iterable[str]) -> dict[str, str]:
         return self._store.resolve_many(identifiers)
 

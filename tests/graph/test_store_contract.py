@@ -199,6 +199,21 @@ def test_columns_of_a_whole_table(store):
         store.columns("delivery", ["id", "nope"])
 
 
+def test_column_pages_of_a_whole_table(store):
+    """Page by page, the same tuples in the same order as in one read; no page larger than asked, none empty."""
+    store.write(chain())
+    store.write([Lot(id=f"urn:foodtrace:lot:p:{i}", product_id="p", lot_number=str(i)) for i in range(7)])
+    whole = store.columns("lot", ["id", "lot_number"])
+    pages = list(store.column_pages("lot", ["id", "lot_number"], page=3))
+    assert [r for p in pages for r in p] == whole and len(whole) > 7
+    assert [len(p) for p in pages] == [3] * (len(whole) // 3) + ([len(whole) % 3] if len(whole) % 3 else [])
+    assert [r for p in store.column_pages("operator", ["id", "haccp"], page=2) for r in p] == store.columns(
+        "operator", ["id", "haccp"])
+    assert list(store.column_pages("retraction", ["id"], page=5)) == []
+    with pytest.raises(StoreError, match="no field 'nope'"):
+        list(store.column_pages("delivery", ["id", "nope"]))
+
+
 def test_scan_with_one_of_many_values(store):
     """A list, tuple or set value matches any of its members; many values are read in chunks."""
     store.write(chain())
