@@ -96,33 +96,63 @@ class PassThroughs:
         return len(self.seconds)
 
 
-def pass_throughs(view: "ReadView") -> PassThroughs:
-    """Every pass-through the store records (retracted deliveries left out), in a few whole-table reads."""
+#: deliveries read per page by :func:`pass_throughs` (each page is reduced to numbers before the next is read)
+PAGE = 200_000
+
+
+def pass_throughs(view: "ReadView", page: int = PAGE) -> PassThroughs:
+    """Every pass-through the store records (retracted deliveries left out), in a few whole-table reads.
+
+    The deliveries are read page by page and each page is turned into numbers at once (lots and stations
+    as integer codes, times as epoch seconds), so the memory it takes grows with the number of lots and
+    stations, not with the deliveries' strings (ten million deliveries: about 0.3 GB of arrays)."""
     import pandas as pd
 
     from ontology.times import epochs
 
-    cols = ["lot_id", "sender_id", "receiver_id", "time", "received_time", "event_id"]
-    df = pd.DataFrame(view.columns("delivery", cols), columns=cols)
     retracted = view.retracted_events()
-    if retracted and len(df):
-        df = df[~df["event_id"].isin(retracted)]
-    ship = epochs(df["time"])
-    arr = epochs(df["received_time"].where(df["received_time"].notna(), df["time"]))
-    product = dict(view.columns("lot", ["id", "product_id"]))
+    lot_code: dict[Any, int] = {}
+    station_code: dict[Any, int] = {}
+    parts: list[tuple[np.ndarray, ...]] = []
+    cols = ["lot_id", "sender_id", "receiver_id", "time", "received_time", "event_id"]
+    for rows in view.column_pages("delivery", cols, page):
+        df = pd.DataFrame(rows, columns=cols)
+        del rows
+        if retracted:
+            df = df[~df["event_id"].isin(retracted)]
+        if not len(df):
+            continue
+        ship = epochs(df["time"])
+        arr = epochs(df["received_time"].where(df["received_time"].notna(), df["time"]))
+        parts.append((_codes(df["lot_id"], lot_code), _codes(df["sender_id"], station_code),
+                      _codes(df["receiver_id"], station_code), ship, arr))
+    lot, sender, receiver, ship, arr = (np.concatenate([p[i] for p in parts]) if parts else np.array([])
+                                        for i in range(5))
     category = dict(view.columns("product", ["id", "category"]))
-    lot_category = {lot: category.get(p) for lot, p in product.items()}
+    product = dict(view.columns("lot", ["id", "product_id"]))
+    lot_category = {c: category.get(product.get(x)) for x, c in lot_code.items()}
     when = {tid: t for tid, t, ev in view.columns("transformation", ["id", "time", "event_id"])
             if ev is None or ev not in retracted}
     io: dict[str, tuple[set, set]] = {}
-    for tid, lot, role in view.columns("transformation_item", ["transformation_id", "lot_id", "role"]):
+    for tid, x, role in view.columns("transformation_item", ["transformation_id", "lot_id", "role"]):
         if tid in when and role in ("input", "output"):
-            io.setdefault(tid, (set(), set()))[role == "output"].add(lot_category.get(lot))
+            io.setdefault(tid, (set(), set()))[role == "output"].add(category.get(product.get(x)))
     tids = list(io)
     made = [(*io[tid], t) for tid, t in zip(tids, epochs([when[tid] for tid in tids]).tolist())]
-    return pass_throughs_of(df["lot_id"].to_numpy(), df["sender_id"].to_numpy(), df["receiver_id"].to_numpy(),
-                            ship, arr, lot_category, dict(view.columns("operator", ["id", "kind"])), made,
+    kind = dict(view.columns("operator", ["id", "kind"]))
+    station_kind = {c: kind.get(x) for x, c in station_code.items()}
+    return pass_throughs_of(lot, sender, receiver, ship, arr, lot_category, station_kind, made,
                             frozenset(category.values()) | {None})
+
+
+def _codes(values: Any, known: dict[Any, int]) -> np.ndarray:
+    """Integer codes of ``values`` (a pandas Series), new values numbered on from ``known`` (which grows)."""
+    import pandas as pd
+
+    local, uniques = pd.factorize(values, use_na_sentinel=False)
+    glob = np.fromiter((known.setdefault(u, len(known)) for u in uniques.tolist()), dtype=np.int64,
+                       count=len(uniques))
+    return glob[local].astype(np.int32) if len(glob) else np.zeros(len(local), dtype=np.int32)
 
 
 def pass_throughs_of(lot: np.ndarray, sender: np.ndarray, receiver: np.ndarray, ship: np.ndarray, arr: np.ndarray,
