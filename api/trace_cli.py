@@ -88,7 +88,7 @@ def trace_cmd(direction: str, identifier: str, since: float | None, until: float
     from reasoning.trace import trace
 
     from . import trace_render
-    from .trace_params import trace_options
+    from .trace_params import kept_passes, trace_options
 
     if fmt == "xlsx" and out is None:
         raise click.UsageError("--format xlsx needs --out FILE.xlsx")
@@ -102,7 +102,7 @@ def trace_cmd(direction: str, identifier: str, since: float | None, until: float
                                  max_inferred=max_inferred, fixed_windows=fixed_windows)
         except InvalidRecord as e:
             raise click.BadParameter(str(e), param_hint="--max-inferred") from None
-        result = trace(view, identifier, direction, opts)
+        result = trace(view, identifier, direction, opts, passes=kept_passes(store, view, opts))
         context = trace_render.gather_context(view, result)
     if graph is not None:
         from .trace_graph import write_graph
@@ -259,15 +259,17 @@ def outbreak_cmd(cases_file: Path, kills: tuple[str, ...], hazard: str, priors: 
     """
     from graph.view import ReadView
     from reasoning.outbreak import rank_sources
-    from reasoning.trace import TraceOptions
+    from reasoning.trace import TraceOptions, Tracer
 
     from .outbreak import load_cases, ranking_table
+    from .trace_params import kept_passes
 
     with open_cli_store(store_url) as store:
         view = ReadView(store)
         cases = load_cases(cases_file, view)
-        result = rank_sources(view, cases, kill=kills, hazard=hazard, priors=priors,
-                              options=TraceOptions(windows=windows, infer=not explicit_only))
+        opts = TraceOptions(windows=windows, infer=not explicit_only)
+        result = rank_sources(view, cases, kill=kills, hazard=hazard, priors=priors, options=opts,
+                              tracer=Tracer(view, passes=kept_passes(store, view, opts)))
     if fmt == "json":
         data = result.to_dict()
         if top:

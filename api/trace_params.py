@@ -23,7 +23,9 @@ from ontology.errors import InvalidRecord, NotFound
 from reasoning.trace import HAZARDS
 
 if TYPE_CHECKING:
+    from graph.store import Store
     from graph.view import ReadView
+    from reasoning.holding import PassThroughs
     from reasoning.trace import TraceOptions
 
 __all__ = ["parse_windows", "parse_bound", "parse_cuts", "kill_ids", "trace_options", "HAZARD_CHOICES"]
@@ -153,3 +155,14 @@ def trace_options(view: "ReadView", *, since: float | None = None, until: float 
     return TraceOptions(since=since, until=until, windows=windows or {}, hazard=hazard or "unknown",
                         kill=kill_ids(view, kills) if kills else frozenset(), infer=not explicit_only,
                         min_likelihood=m, max_inferred=n, learn_windows=not fixed_windows)
+
+
+def kept_passes(store: "Store", view: "ReadView", options: "TraceOptions") -> "PassThroughs | None":
+    """The store's pass-throughs as kept in the service database (:mod:`api.service.holding`: read from the
+    store once per write), where a trace with ``options`` learns holding windows from them; else None."""
+    if options.holding is not None or not options.learn_windows or not options.infer:
+        return None
+    from .service.holding import KeptPassThroughs
+    from .settings import get_settings
+
+    return KeptPassThroughs(get_settings().service_db).get(store, view)

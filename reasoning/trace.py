@@ -155,7 +155,7 @@ from ontology.errors import InvalidRecord, NotFound
 from ontology.records import Delivery, Lot, Transformation, TransformationItem
 from ontology.times import epoch, format_instant
 
-from .holding import HoldingWindows, WindowUsed, learn_windows, pass_throughs
+from .holding import HoldingWindows, PassThroughs, WindowUsed, learn_windows, pass_throughs
 from .trace_index import TraceIndex, balance
 
 if TYPE_CHECKING:
@@ -415,7 +415,7 @@ class _Net:
         self.arr: dict[str, float] = {}
         self.exist: dict[str, float] = {}
         self.left_part: dict[tuple[str, str], float] = {}               # (station, lot) -> part not shipped on
-        self.passes = None                                               # recorded pass-throughs, read once
+        self.passes: PassThroughs | None = None                          # recorded pass-throughs, read once
         self.learned: dict[float | None, HoldingWindows] = {}            # as-of time -> learned windows
         self.ranges: dict[tuple[str, str], tuple[float, float]] = {}   # (out|in, station) -> window read
         self.first_arrival: dict[tuple[str, str], float] = {}          # (station, lot) -> earliest arrival
@@ -1291,9 +1291,10 @@ class Tracer:
     The cache assumes the store does not change while the tracer is in use.
     """
 
-    def __init__(self, view: "ReadView", index: TraceIndex | None = None) -> None:
+    def __init__(self, view: "ReadView", index: TraceIndex | None = None,
+                 passes: PassThroughs | None = None) -> None:
         self.view = view
-        self._net = _Net(view) if index is None else _IndexNet(view, index)
+        self._net = _net(view, index, passes)
 
     def resolve(self, identifier: str) -> Start:
         return resolve_start(self.view, identifier)
@@ -1303,10 +1304,21 @@ class Tracer:
 
 
 def trace(view: "ReadView", start: str | Start, direction: str = "down",
-          options: TraceOptions | None = None, index: TraceIndex | None = None) -> Trace:
+          options: TraceOptions | None = None, index: TraceIndex | None = None,
+          passes: PassThroughs | None = None) -> Trace:
     """Trace downstream (``"down"``) or upstream (``"up"``) from an identifier or a resolved start (through
-    ``index`` where one is given: see :mod:`reasoning.trace_index`)."""
-    return _trace(view, _Net(view) if index is None else _IndexNet(view, index), start, direction, options)
+    ``index`` where one is given: see :mod:`reasoning.trace_index`). ``passes``: the store's pass-throughs
+    where the caller has them (:func:`reasoning.holding.pass_throughs`, e.g. kept between commands), so the
+    holding windows are learned without reading every delivery."""
+    return _trace(view, _net(view, index, passes), start, direction, options)
+
+
+def _net(view: "ReadView", index: TraceIndex | None, passes: PassThroughs | None) -> _Net:
+    if index is not None:
+        return _IndexNet(view, index)
+    net = _Net(view)
+    net.passes = passes
+    return net
 
 
 def _trace(view: "ReadView", net: _Net, start: str | Start, direction: str,

@@ -92,6 +92,15 @@ def _neo4j_uri_or_skip() -> str:
 BACKENDS = ["sqlite", "neo4j"]
 
 
+@pytest.fixture(autouse=True)
+def _service_db_of_the_session(monkeypatch, tmp_path_factory):
+    """Commands that keep derived data in the service database (``foodtrace trace`` keeps the store's
+    pass-throughs there) write it under the session's temporary folder, not into the working directory; a
+    test that names its own (``--service-db``, ``FOODTRACE_SERVICE_DB``) still does."""
+    if "FOODTRACE_SERVICE_DB" not in os.environ:
+        monkeypatch.setenv("FOODTRACE_SERVICE_DB", str(tmp_path_factory.getbasetemp() / "service.db"))
+
+
 @pytest.fixture(params=BACKENDS)
 def store(request, tmp_path):
     """An empty store of each backend."""

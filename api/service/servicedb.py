@@ -265,7 +265,7 @@ class ServiceDB:
     # -- backup and restore --------------------------------------------------------------------
 
     #: tables derived from the store (the public read model): left out of a backup, rebuilt on demand
-    DERIVED_TABLES = ("public_answer", "public_changed", "public_meta")
+    DERIVED_TABLES = ("public_answer", "public_changed", "public_meta", "holding_kept")
 
     def backup_to(self, path: str) -> dict[str, int]:
         """A consistent copy of the keys, the audit log and the capture jobs at ``path`` (SQLite's online
