@@ -363,6 +363,23 @@ class Store(ABC):
             if event is None or event not in retracted:
                 yield r
 
+    def live_column_pages(self, table: str, fields: Sequence[str],
+                          page: int = 100_000) -> Iterator[list[tuple[Any, ...]]]:
+        """:meth:`column_pages` without the records read from a retracted EPCIS event (the rule of
+        :meth:`live`); pages may be shorter than ``page``, none is empty."""
+        has_event = "event_id" in {f.name for f in record_fields(record_type(table))}
+        retracted = self.retracted_events() if has_event else set()
+        if not retracted:
+            yield from self.column_pages(table, fields, page)
+            return
+        extra = "event_id" not in fields
+        cols = [*fields, "event_id"] if extra else list(fields)
+        i = cols.index("event_id")
+        for rows in self.column_pages(table, cols, page):
+            kept = [(r[:-1] if extra else r) for r in rows if r[i] is None or r[i] not in retracted]
+            if kept:
+                yield kept
+
     def retraction_days(self) -> dict[str, str]:
         """Retracted event id -> the Beijing day (ISO) its earliest errorDeclaration was declared, ``""``
         where no declaration time is stored. The rule of :meth:`live`: the retraction counts as of a day

@@ -97,6 +97,11 @@ class ReadView:
         """:meth:`columns` page by page (see :meth:`graph.store.Store.column_pages`)."""
         return self._store.column_pages(table, fields, page)
 
+    def live_column_pages(self, table: str, fields: Sequence[str],
+                          page: int = 100_000) -> Iterator[list[tuple[Any, ...]]]:
+        """:meth:`column_pages` without records read from retracted events (:meth:`graph.store.Store.live_column_pages`)."""
+        return self._store.live_column_pages(table, fields, page)
+
     def resolve_many(self, identifiers: Iterable[str]) -> dict[str, str]:
         return self._store.resolve_many(identifiers)
 

@@ -114,14 +114,10 @@ def pass_throughs(view: "ReadView", page: int = PAGE) -> PassThroughs:
     lot_code: dict[Any, int] = {}
     station_code: dict[Any, int] = {}
     parts: list[tuple[np.ndarray, ...]] = []
-    cols = ["lot_id", "sender_id", "receiver_id", "time", "received_time", "event_id"]
-    for rows in view.column_pages("delivery", cols, page):
+    cols = ["lot_id", "sender_id", "receiver_id", "time", "received_time"]
+    for rows in view.live_column_pages("delivery", cols, page):
         df = pd.DataFrame(rows, columns=cols)
         del rows
-        if retracted:
-            df = df[~df["event_id"].isin(retracted)]
-        if not len(df):
-            continue
         ship = epochs(df["time"])
         arr = epochs(df["received_time"].where(df["received_time"].notna(), df["time"]))
         parts.append((_codes(df["lot_id"], lot_code), _codes(df["sender_id"], station_code),
