@@ -128,93 +128,160 @@ def chain_completeness(*, operators: Iterable[Mapping[str, Any]], lots: Iterable
         rows per market, district and category (sorted by dimension then key), the
         city-wide totals, and every gap.
     """
-    ops = _frame(operators, ["id", "kind", "name", "region_id", "parent_id"]).set_index("id")
-    lot_df = _frame(lots, ["id", "product_id"]).set_index("id")
-    prod = _frame(products, ["id", "category"]).set_index("id")
-    d = _frame(deliveries, ["id", "lot_id", "sender_id", "receiver_id", "ticket_id", "certificate_id"])
-    certified = set(certified_lots)
-    coded = set(coded_lots)
-
-    kind = ops["kind"].to_dict()
-    parent = ops["parent_id"].to_dict()
-    region = ops["region_id"].to_dict()
-
-    def market_of(op: str) -> str | None:
-        if kind.get(op) in MARKET_KINDS:
-            return op
-        p = parent.get(op)
-        if p is not None and kind.get(p) in MARKET_KINDS:
-            return p
-        return None
-
-    def district_of(op: str) -> str | None:
-        r = region.get(op)
-        if r is None and parent.get(op) is not None:
-            r = region.get(parent[op])
-        return r
-
-    lot_product = lot_df["product_id"].to_dict()
-    category = prod["category"].to_dict()
-    recv = d["receiver_id"]
-    d["market"] = recv.map(market_of)
-    d["district"] = recv.map(district_of)
-    d["category"] = d["lot_id"].map(lambda lot: category.get(lot_product.get(lot)))
-    d["has_ticket"] = d["ticket_id"].notna()
-    d["has_cert"] = d["certificate_id"].notna() | d["lot_id"].isin(certified)
-    d["entry"] = d["market"].notna()
-    d["retail"] = recv.map(lambda op: kind.get(op) in RETAIL_KINDS).astype(bool)
-    d["entry"] = d["entry"].astype(bool)
-
-    # retail lots: one per (lot, receiving retail station's market/district/category)
-    retail = d[d["retail"]].drop_duplicates(subset=["lot_id", "receiver_id"]).copy()
-    retail["has_code"] = retail["lot_id"].isin(coded).astype(bool)
-
-    rows: list[ChainRow] = []
-    names = ops["name"].to_dict()
-    for dim in DIMENSIONS:
-        keys = sorted(set(d[dim].dropna()) | set(retail[dim].dropna()))
-        g_all = d.groupby(dim)
-        g_entry = d[d["entry"]].groupby(dim)
-        g_retail = retail.groupby(dim)
-        n_all, n_ticket = g_all.size(), g_all["has_ticket"].sum()
-        n_entry, n_cert = g_entry.size(), g_entry["has_cert"].sum()
-        n_retail, n_code = g_retail.size(), g_retail["has_code"].sum()
-        for k in keys:
-            rows.append(ChainRow(
-                dimension=dim, key=k, name=names.get(k, k) if dim == "market" else k,
-                market_entries=int(n_entry.get(k, 0)), with_certificate=int(n_cert.get(k, 0)),
-                deliveries=int(n_all.get(k, 0)), with_ticket=int(n_ticket.get(k, 0)),
-                retail_lots=int(n_retail.get(k, 0)), with_trace_code=int(n_code.get(k, 0))))
-
-    totals = ChainRow(dimension="city", key="all", name="全市",
-                      market_entries=int(d["entry"].sum()), with_certificate=int((d["entry"] & d["has_cert"]).sum()),
-                      deliveries=len(d), with_ticket=int(d["has_ticket"].sum()),
-                      retail_lots=len(retail), with_trace_code=int(retail["has_code"].sum()))
-
-    gaps: list[ChainGap] = []
-    for r in d[d["entry"] & ~d["has_cert"]].itertuples(index=False):
-        gaps.append(ChainGap("certificate", r.id, r.lot_id, r.market, r.district, r.category))
-    for r in d[~d["has_ticket"]].itertuples(index=False):
-        gaps.append(ChainGap("ticket", r.id, r.lot_id, r.market, r.district, r.category))
-    for r in retail[~retail["has_code"]].drop_duplicates(subset=["lot_id"]).itertuples(index=False):
-        gaps.append(ChainGap("trace_code", r.lot_id, r.lot_id, r.market, r.district, r.category))
-    return ChainReport(rows=rows, gaps=gaps, totals=totals)
+    tally = ChainTally(operators=operators, lots=((x["id"], x["product_id"]) for x in lots),
+                       products=((p["id"], p["category"]) for p in products), certified_lots=certified_lots)
+    tally.add(_frame(deliveries, list(DELIVERY_FIELDS)))
+    return tally.report(coded_lots)
 
 
-def chain_report(view: Any) -> ChainReport:
+#: the delivery fields chain completeness reads, in the order :meth:`ChainTally.add` takes them
+DELIVERY_FIELDS = ("id", "lot_id", "sender_id", "receiver_id", "ticket_id", "certificate_id")
+
+
+class ChainTally:
+    """Chain completeness counted part by part: deliveries are added in pages (a frame with the columns of
+    :data:`DELIVERY_FIELDS`, in the store's order), each reduced to counts, gaps and the retail lots before
+    the next, so ten million deliveries need not be held at once; :meth:`report` gives what
+    :func:`chain_completeness` gives for all of them together."""
+
+    def __init__(self, *, operators: Iterable[Mapping[str, Any]], lots: Iterable[tuple[str, str | None]],
+                 products: Iterable[tuple[str, str | None]], certified_lots: Iterable[str]) -> None:
+        ops = {o["id"]: o for o in operators}
+        kind = {k: o.get("kind") for k, o in ops.items()}
+        parent = {k: o.get("parent_id") for k, o in ops.items()}
+        region = {k: o.get("region_id") for k, o in ops.items()}
+
+        def market_of(op: str) -> str | None:
+            if kind.get(op) in MARKET_KINDS:
+                return op
+            p = parent.get(op)
+            if p is not None and kind.get(p) in MARKET_KINDS:
+                return p
+            return None
+
+        def district_of(op: str) -> str | None:
+            r = region.get(op)
+            if r is None and parent.get(op) is not None:
+                r = region.get(parent[op])
+            return r
+
+        self._market = {op: market_of(op) for op in ops}
+        self._district = {op: district_of(op) for op in ops}
+        self._retail = {op for op in ops if kind.get(op) in RETAIL_KINDS}
+        self._names = {k: o.get("name") for k, o in ops.items()}
+        category = dict(products)
+        self._lot_category = {x: category.get(p) for x, p in lots}
+        self._certified = set(certified_lots)
+        self._counts: dict[tuple[str, Any], list[int]] = {}   # (dim, key) -> [entries, cert, deliveries, ticket]
+        self._totals = [0, 0, 0, 0]
+        self._cert_gaps: list[ChainGap] = []
+        self._ticket_gaps: list[ChainGap] = []
+        self._seen_retail: set[tuple[str, str]] = set()
+        self._retail_rows: list[tuple[str, Any, Any, Any]] = []       # (lot, market, district, category)
+
+    def add(self, d: pd.DataFrame) -> None:
+        """Count one page of deliveries (columns :data:`DELIVERY_FIELDS`, missing values None)."""
+        if not len(d):
+            return
+        d = d.copy()
+        recv = d["receiver_id"]
+        d["market"] = recv.map(self._market)
+        d["district"] = recv.map(self._district)
+        d["category"] = d["lot_id"].map(self._lot_category)
+        d["has_ticket"] = d["ticket_id"].notna()
+        d["has_cert"] = d["certificate_id"].notna() | d["lot_id"].isin(self._certified)
+        d["entry"] = d["market"].notna()
+        for dim in DIMENSIONS:
+            g_all = d.groupby(dim)
+            g_entry = d[d["entry"]].groupby(dim)
+            for k, n in g_all.size().items():
+                self._count(dim, k)[2] += int(n)
+            for k, n in g_all["has_ticket"].sum().items():
+                self._count(dim, k)[3] += int(n)
+            for k, n in g_entry.size().items():
+                self._count(dim, k)[0] += int(n)
+            for k, n in g_entry["has_cert"].sum().items():
+                self._count(dim, k)[1] += int(n)
+        t = self._totals
+        t[0] += int(d["entry"].sum())
+        t[1] += int((d["entry"] & d["has_cert"]).sum())
+        t[2] += len(d)
+        t[3] += int(d["has_ticket"].sum())
+        cols = ["id", "lot_id", "market", "district", "category"]
+        for r in d.loc[d["entry"] & ~d["has_cert"], cols].itertuples(index=False):
+            self._cert_gaps.append(ChainGap("certificate", r.id, r.lot_id, *_none(r.market, r.district, r.category)))
+        for r in d.loc[~d["has_ticket"], cols].itertuples(index=False):
+            self._ticket_gaps.append(ChainGap("ticket", r.id, r.lot_id, *_none(r.market, r.district, r.category)))
+        retail = d[recv.isin(self._retail)]
+        seen = self._seen_retail
+        for lot, rcv, m, dist, cat in zip(retail["lot_id"].tolist(), retail["receiver_id"].tolist(),
+                                          retail["market"].tolist(), retail["district"].tolist(),
+                                          retail["category"].tolist()):
+            if (lot, rcv) not in seen:
+                seen.add((lot, rcv))
+                self._retail_rows.append((lot, *_none(m, dist, cat)))
+
+    def _count(self, dim: str, key: Any) -> list[int]:
+        c = self._counts.get((dim, key))
+        if c is None:
+            c = self._counts[(dim, key)] = [0, 0, 0, 0]
+        return c
+
+    def report(self, coded_lots: Iterable[str]) -> ChainReport:
+        """The report of every delivery added, given the lots that have a trace code."""
+        coded = set(coded_lots)
+        retail_counts: dict[tuple[str, Any], list[int]] = {}
+        gaps_code: list[ChainGap] = []
+        gapped: set[str] = set()
+        with_code = 0
+        for lot, m, dist, cat in self._retail_rows:
+            has = lot in coded
+            with_code += has
+            for dim, k in zip(DIMENSIONS, (m, dist, cat)):
+                if k is not None:
+                    c = retail_counts.setdefault((dim, k), [0, 0])
+                    c[0] += 1
+                    c[1] += has
+            if not has and lot not in gapped:
+                gapped.add(lot)
+                gaps_code.append(ChainGap("trace_code", lot, lot, m, dist, cat))
+        rows: list[ChainRow] = []
+        for dim in DIMENSIONS:
+            keys = sorted({k for (dm, k) in self._counts if dm == dim and k is not None}
+                          | {k for (dm, k) in retail_counts if dm == dim})
+            for k in keys:
+                e, c, n, t = self._counts.get((dim, k), (0, 0, 0, 0))
+                rn, rc = retail_counts.get((dim, k), (0, 0))
+                rows.append(ChainRow(dimension=dim, key=k, name=self._names.get(k, k) if dim == "market" else k,
+                                     market_entries=e, with_certificate=c, deliveries=n, with_ticket=t,
+                                     retail_lots=rn, with_trace_code=rc))
+        e, c, n, t = self._totals
+        totals = ChainRow(dimension="city", key="all", name="全市", market_entries=e, with_certificate=c,
+                          deliveries=n, with_ticket=t, retail_lots=len(self._retail_rows), with_trace_code=with_code)
+        return ChainReport(rows=rows, gaps=[*self._cert_gaps, *self._ticket_gaps, *gaps_code], totals=totals)
+
+
+def _none(*values: Any) -> tuple[Any, ...]:
+    """pandas' missing values (NaN) as None."""
+    return tuple(None if v is None or (isinstance(v, float) and v != v) else v for v in values)
+
+
+#: deliveries read per page by :func:`chain_report`
+PAGE = 200_000
+
+
+def chain_report(view: Any, page: int = PAGE) -> ChainReport:
     """:func:`chain_completeness` over everything a store holds (``view``: a :class:`graph.view.ReadView`;
-    deliveries read from retracted events left out)."""
-    deliveries, coded = [], set()
-    for d in view.scan_live("delivery"):
-        deliveries.append({"id": d.id, "lot_id": d.lot_id, "sender_id": d.sender_id, "receiver_id": d.receiver_id,
-                           "ticket_id": d.ticket_id, "certificate_id": d.certificate_id})
-        if d.trace_code:
-            coded.add(d.lot_id)
-    coded.update(tc.lot_id for tc in view.scan("trace_code"))
-    certified = {c.lot_id for c in view.scan("certificate") if c.lot_id}
-    return chain_completeness(
+    deliveries read from retracted events left out), reading the deliveries page by page."""
+    tally = ChainTally(
         operators=({"id": o.id, "kind": o.kind, "name": o.name, "region_id": o.region_id, "parent_id": o.parent_id}
                    for o in view.scan("operator")),
-        lots=({"id": lot.id, "product_id": lot.product_id} for lot in view.scan("lot")),
-        products=({"id": p.id, "category": p.category} for p in view.scan("product")),
-        deliveries=deliveries, certified_lots=certified, coded_lots=coded)
+        lots=view.columns("lot", ["id", "product_id"]), products=view.columns("product", ["id", "category"]),
+        certified_lots={x for (x,) in view.columns("certificate", ["lot_id"]) if x})
+    coded = {x for (x,) in view.columns("trace_code", ["lot_id"])}
+    for rows in view.live_column_pages("delivery", [*DELIVERY_FIELDS, "trace_code"], page):
+        df = pd.DataFrame(rows, columns=[*DELIVERY_FIELDS, "trace_code"])
+        del rows
+        coded.update(df.loc[df["trace_code"].notna() & (df["trace_code"] != ""), "lot_id"].tolist())
+        tally.add(df.drop(columns="trace_code"))
+    return tally.report(coded)
