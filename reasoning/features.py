@@ -180,14 +180,16 @@ class Frames:
     ids: pd.Index
     operators: pd.DataFrame      # index: operator id; kind, category, scale, district, licence_date, haccp, individual, name
     samples: pd.DataFrame        # id, sampled, producer (codes, -1), disputed, fail, date (sampled, else announced),
-    #                              known (announced, else sampled), category_key, lot_id, hazard_<c>
+    #                              known (announced, else sampled), category_key, lot_id, lot (code, -1 if
+    #                              none), hazard_<c>
     incidence: pd.DataFrame      # sample (row of samples), op (code): who each sample counts for
     inspections: pd.DataFrame    # op, date, result
     cases: pd.DataFrame          # op, date, fine, police
     complaints: pd.DataFrame     # op, date, substantiated
     credit: pd.DataFrame         # op, kind, start, end, repaired, credit_class
-    deliveries: pd.DataFrame     # sender, receiver (codes), lot_id, date, no_cert, no_ticket, retracted (day the
-    #                              retraction was declared, NaT if none); sorted by date
+    deliveries: pd.DataFrame     # sender, receiver (codes), lot (the sampled lot it is: samples' "lot" code, else -1),
+    #                              date, no_cert, no_ticket, retracted (day the retraction was declared, NaT if
+    #                              none); sorted by date
     as_of_default: np.datetime64  # ontology.times.default_as_of of the store read
 
     def default_as_of(self) -> np.datetime64:
@@ -195,8 +197,13 @@ class Frames:
         return self.as_of_default
 
 
-def read_frames(view: Any) -> Frames:
-    """Read operators, samples, results, enforcement, credit records and deliveries once (one scan per table)."""
+#: the delivery fields the features read
+DELIVERY_FIELDS = ("sender_id", "receiver_id", "lot_id", "time", "certificate_id", "ticket_id", "event_id")
+
+
+def read_frames(view: Any, page: int = 200_000) -> Frames:
+    """Read operators, samples, results, enforcement, credit records and deliveries once (one scan per table;
+    the deliveries in pages of ``page``, each reduced to codes, days and flags before the next is read)."""
     op_cols = ("id", "kind", "category", "scale", "region_id", "licence_date", "haccp", "individual", "name")
     o = _columns(view.scan("operator"), op_cols)
     ops = pd.DataFrame({"kind": o["kind"], "category": o["category"], "scale": o["scale"],
@@ -210,12 +217,29 @@ def read_frames(view: Any) -> Frames:
                    "product_id", "product_name", "lot_id"))
     tr = _columns(view.scan("test_result"), ("sample_id", "hazard_class", "conclusion"))
 
-    dv = _columns(view.scan("delivery"), ("sender_id", "receiver_id", "lot_id", "time", "certificate_id",
-                                          "ticket_id", "event_id"))
     declared = {e: np.datetime64(d or "1970-01-01", "D") for e, d in view.retraction_days().items()}
+    # the deliveries page by page, each reduced to numbers at once: senders and receivers coded in the order
+    # they first appear (recoded against ``ids`` below), lots only as the sampled lot they are (else -1)
+    sample_lots = {x: i for i, x in enumerate(dict.fromkeys(x for x in sm["lot_id"] if x is not None))}
+    station: dict[Any, int] = {}
+    senders: dict[Any, None] = {}
+    receivers: dict[Any, None] = {}
+    parts: list[tuple[np.ndarray, ...]] = []
+    nat = np.datetime64("NaT")
+    for rows in view.column_pages("delivery", DELIVERY_FIELDS, page):
+        snd, rcv, lot, when, cert, ticket, event = (list(c) for c in zip(*rows))
+        del rows
+        senders.update(dict.fromkeys(snd))
+        receivers.update(dict.fromkeys(rcv))
+        parts.append((np.fromiter((station.setdefault(x, len(station)) for x in snd), dtype=np.int64, count=len(snd)),
+                      np.fromiter((station.setdefault(x, len(station)) for x in rcv), dtype=np.int64, count=len(rcv)),
+                      np.fromiter((sample_lots.get(x, -1) for x in lot), dtype=np.int64, count=len(lot)),
+                      days_of(when), np.array([x is None for x in cert], dtype=bool),
+                      np.array([x is None for x in ticket], dtype=bool),
+                      np.array([declared.get(e, nat) if e is not None else nat for e in event], dtype="datetime64[D]")))
 
     ids = pd.Index(pd.unique(pd.Series(
-        list(o["id"]) + sm["sampled_id"] + sm["producer_id"] + dv["sender_id"] + dv["receiver_id"], dtype=object
+        list(o["id"]) + sm["sampled_id"] + sm["producer_id"] + list(senders) + list(receivers), dtype=object
     ).dropna()), name="operator_id")
 
     def code(values: Iterable[Any]) -> np.ndarray:
@@ -236,7 +260,8 @@ def read_frames(view: Any) -> Frames:
         "id": sm["id"], "sampled": code(sm["sampled_id"]), "producer": code(sm["producer_id"]),
         "disputed": np.array([bool(d) for d in sm["disputed"]], dtype=bool),
         "fail": np.array([c == "nonconforming" for c in sm["conclusion"]], dtype=bool),
-        "date": sdate, "known": known, "category_key": pd.Series(cat_key, dtype=object), "lot_id": sm["lot_id"]})
+        "date": sdate, "known": known, "category_key": pd.Series(cat_key, dtype=object), "lot_id": sm["lot_id"],
+        "lot": np.array([sample_lots.get(x, -1) for x in sm["lot_id"]], dtype=np.int64)})
     hz = pd.DataFrame({"sample_id": tr["sample_id"], "h": tr["hazard_class"],
                        "bad": np.array([c == "nonconforming" for c in tr["conclusion"]], dtype=bool)})
     hz = hz[hz["bad"].to_numpy(dtype=bool)]
@@ -272,13 +297,11 @@ def read_frames(view: Any) -> Frames:
                            "end": days_of(cr["end"]), "repaired": days_of(cr["repaired"]),
                            "credit_class": cr["credit_class"]})
 
-    deliveries = pd.DataFrame({"sender": code(dv["sender_id"]), "receiver": code(dv["receiver_id"]),
-                               "lot_id": pd.Series(dv["lot_id"], dtype=object), "date": days_of(dv["time"]),
-                               "no_cert": np.array([x is None for x in dv["certificate_id"]], dtype=bool),
-                               "no_ticket": np.array([x is None for x in dv["ticket_id"]], dtype=bool),
-                               "retracted": np.array([declared.get(e, np.datetime64("NaT")) if e is not None
-                                                      else np.datetime64("NaT") for e in dv["event_id"]],
-                                                     dtype="datetime64[D]")})
+    recode = code(station) if station else np.zeros(0, dtype=np.int64)   # provisional station code -> ids
+    cat = (lambda i: np.concatenate([p[i] for p in parts])) if parts else (lambda i: np.zeros(0, dtype=np.int64))
+    deliveries = pd.DataFrame({"sender": recode[cat(0)], "receiver": recode[cat(1)], "lot": cat(2),
+                               "date": cat(3).astype("datetime64[D]"), "no_cert": cat(4).astype(bool),
+                               "no_ticket": cat(5).astype(bool), "retracted": cat(6).astype("datetime64[D]")})
     deliveries = deliveries[~np.isnat(deliveries["date"].to_numpy())]
     deliveries = deliveries.sort_values("date", kind="stable").reset_index(drop=True)
 
@@ -521,12 +544,13 @@ def _seeds(fr: Frames, day: np.datetime64, k: int, recent_days: int, s_known: np
     prod = S["producer"].to_numpy()[rows]
     pok = ~S["disputed"].to_numpy()[rows]
     parts.append(pd.DataFrame({"sample": rows[pok], "op": prod[pok]}))
-    lots = pd.DataFrame({"sample": rows, "lot_id": S["lot_id"].to_numpy(dtype=object)[rows]}).dropna()
+    lots = pd.DataFrame({"sample": rows, "lot": S["lot"].to_numpy()[rows]})
+    lots = lots[lots["lot"] >= 0]
     if len(lots) and k:
         D, _ = live_deliveries(fr, day)
-        D = D[D["lot_id"].isin(set(lots["lot_id"]))]
+        D = D[np.isin(D["lot"].to_numpy(), lots["lot"].to_numpy())]
         if len(D):
-            m = lots.merge(D[["lot_id", "sender", "receiver"]], on="lot_id")
+            m = lots.merge(D[["lot", "sender", "receiver"]], on="lot")
             parts.append(pd.DataFrame({"sample": m["sample"].to_numpy(), "op": m["sender"].to_numpy()}))
             parts.append(pd.DataFrame({"sample": m["sample"].to_numpy(), "op": m["receiver"].to_numpy()}))
     h = pd.concat(parts, ignore_index=True)

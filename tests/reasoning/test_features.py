@@ -6,6 +6,7 @@ import datetime as dt
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from graph.view import ReadView
@@ -218,3 +219,18 @@ def test_a_retraction_counts_from_the_day_it_was_declared(view):
     fr = read_frames(view)
     assert operator_features(fr, as_of="2026-01-21").loc["M", "inbound_deliveries"] == 1
     assert operator_features(fr, as_of="2026-01-22").loc["M", "inbound_deliveries"] == 0
+
+
+def test_deliveries_read_page_by_page_give_the_same_frames_and_features(view):
+    """Senders and receivers coded across pages, sampled lots coded, retractions dated: pages of one or two
+    deliveries give the frames and features of one read."""
+    whole = read_frames(view)
+    for page in (1, 2):
+        fr = read_frames(view, page=page)
+        assert list(fr.ids) == list(whole.ids)
+        pd.testing.assert_frame_equal(fr.deliveries, whole.deliveries)
+        pd.testing.assert_frame_equal(fr.samples, whole.samples)
+        for day in ("2026-01-21", "2026-03-06", None):
+            pd.testing.assert_frame_equal(operator_features(fr, as_of=day), operator_features(whole, as_of=day))
+    d = whole.deliveries
+    assert (d["lot"] >= 0).any() and (d["lot"] < 0).any()   # some deliveries are of a sampled lot, others not
