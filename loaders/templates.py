@@ -76,7 +76,7 @@ import re
 import unicodedata
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from ontology import identifiers as ids
 from ontology import times, vocab
@@ -1029,9 +1029,15 @@ def _known_operator(r: _Row, key: str, *, required: bool = False) -> str | None:
 
 
 def _announced_sample(r: _Row, case: str) -> str:
-    """The sample an announcement row names: by announcement, sampled unit, product name and batch."""
+    """The sample an announcement row names: by announcement, sampled unit, product name and batch.
+
+    One announcement may hold several samples of that description (a wholesale market's two lots of celery
+    of one day, one naming its producer, one not); then a nonconforming sample comes first (a case follows a
+    failed result), then one whose nominal producer is the one the row names (none where it names none),
+    then the first by id; a sample another case already has is not taken again."""
     announcement, name, batch = r.req("announcement"), r.req("product_name"), r.get("batch")
     sampled = _known_operator(r, "sampled", required=True)
+    producer = _known_operator(r, "producer")
     store = r.ctx.store
     if store is None:
         raise _Bad("announcement", announcement, "an announced sample is found in the store: load the "
@@ -1043,7 +1049,13 @@ def _announced_sample(r: _Row, case: str) -> str:
     if registered is not None and registered.name:
         units.add(ids.operator_id(local=registered.name))
     where = {"announcement": announcement, "batch": batch} if batch else {"announcement": announcement}
-    found = sorted(s.id for s in store.scan("sample", where) if s.sampled_id in units and s.product_name == name)
+
+    def rank(s: Any) -> tuple:
+        named = s.producer_id if s.producer_id != s.sampled_id else None
+        return s.conclusion != "nonconforming", named != producer, s.id
+
+    found = [s.id for s in sorted((s for s in store.scan("sample", where)
+                                   if s.sampled_id in units and s.product_name == name), key=rank)]
     if not found:
         raise _Bad("announcement", announcement, f"no sample of announcement {announcement} matches sampled unit "
                    f"{r.get('sampled')}, product {name} and batch {batch or '(none)'}")

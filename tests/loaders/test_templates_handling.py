@@ -76,3 +76,39 @@ def test_samples_of_one_description_go_to_one_case_each(store, tmp_path):
     (again,) = load_files(store, [table(tmp_path / "again.csv", "disposal_cases",
                                         [{**row, "number": "HC-1"}, {**row, "number": "HC-2"}])])
     assert again.rejects == [] and again.stats.total_changed == 0
+
+
+def test_a_case_takes_the_failed_sample_and_the_one_naming_its_producer(store, tmp_path):
+    """One announcement, one wholesale market, three samples of celery of one batch: conforming and naming
+    farm F, nonconforming naming F, nonconforming naming no producer. A case row naming no producer takes
+    the failed one naming none (its producer is then none, so closing needs no serving of F); a row naming F
+    takes the failed one naming F; a third row the one left (the conforming sample is never preferred to a failed one)."""
+    farm = "urn:foodtrace:operator:uscc:91320681MA1FARM00J"
+    store.write([Operator(id=SHOP, kind="WholesaleMarket", name="南通某某批发市场", uscc="91320602MA1MXXXX00",
+                          region_id="urn:foodtrace:region:320602"),
+                 Operator(id=farm, kind="CropFarm", name="启东某某蔬菜基地", uscc="91320681MA1FARM00J",
+                          region_id="urn:foodtrace:region:320681")]
+                + [Sample(id=f"urn:foodtrace:sample:samr:{x}", plan="supervisory", sampled_id=SHOP, producer_id=p,
+                          product_name="芹菜", batch="2025-05-01", announcement="2025年第2期", announced="2025-06-01",
+                          conclusion=c)
+                   for x, p, c in (("a", farm, "conforming"), ("b", farm, "nonconforming"), ("c", None, "nonconforming"))])
+    row = {"announcement": "2025年第2期", "sampled": "91320602MA1MXXXX00", "product_name": "芹菜",
+           "batch": "2025-05-01", "opened": "2025-06-03"}
+    cases = table(tmp_path / "disposal_cases.csv", "disposal_cases",
+                  [{**row, "number": "HC-1"}, {**row, "number": "HC-2", "producer": "91320681MA1FARM00J"},
+                   {**row, "number": "HC-3"}])
+    (out,) = load_files(store, [cases])
+    assert out.rejects == []
+    got = {c.number: (c.sample_id.rsplit(":", 1)[1], c.producer_id) for c in store.scan("disposal_case")}
+    assert got == {"HC-1": ("c", None), "HC-2": ("b", farm), "HC-3": ("a", farm)}
+    steps = table(tmp_path / "handling_steps.csv", "handling_steps", [
+        {"subject": "HC-1", "subject_kind": "核查处置", "seq": str(i + 1), "kind": k, "date": d, "by": "张三",
+         "party": "91320602MA1MXXXX00" if k == "送达" else "", "outcome": o,
+         "reason": "违法情节轻微并及时改正" if k == "不予立案" else ""}
+        for i, (k, d, o) in enumerate((("送达", "2025-06-04", ""), ("原因排查", "2025-06-10", ""),
+                                       ("整改", "2025-06-20", ""), ("不予立案", "2025-06-21", ""),
+                                       ("结案", "2025-06-30", "")))])
+    (done,) = load_files(store, [steps])
+    assert done.rejects == [], [r.reason for r in done.rejects]
+    (again,) = load_files(store, [cases])
+    assert again.rejects == [] and again.stats.total_changed == 0
