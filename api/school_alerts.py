@@ -35,11 +35,12 @@ from graph.store import write_mark
 from graph.view import ReadView
 from ontology import times
 from ontology.errors import StoreError
-from reasoning.holding import learn_windows, pass_throughs
+from reasoning.holding import learn_windows
 from reasoning.schools import failed_sample_alerts, made_from, supplier_alerts
 from reasoning.trace import TraceOptions, Tracer
 from reasoning.trace_index import TraceIndex
 
+from .service.holding import KeptPassThroughs
 from .webhooks import Webhooks
 
 __all__ = ["AlertChecker", "AlertWorker", "CheckResult", "INDEX_BACKLOG"]
@@ -110,14 +111,19 @@ class AlertChecker:
         if index is not None:
             return Tracer(view, index), None
         if self._holding is None:
-            self._holding = learn_windows(pass_throughs(view))
+            self._holding = self._learn(view)
         return Tracer(view), TraceOptions(holding=self._holding)
+
+    def _learn(self, view: ReadView) -> Any:
+        """Holding windows from the pass-throughs kept in the service database (read from the store once per
+        write: :mod:`api.service.holding`)."""
+        return learn_windows(KeptPassThroughs(self.hooks.path).get(self.store, view))
 
     def warm(self) -> None:
         """Learn the holding windows now (where no index is current), so that the first failing sample after a
         start does not wait for them (about 7 s on the 1,000,000-delivery store)."""
         if self._index() is None and self._holding is None:
-            self._holding = learn_windows(pass_throughs(ReadView(self.store)))
+            self._holding = self._learn(ReadView(self.store))
 
     def check(self, *, force: bool = False) -> CheckResult:
         """One pass; does nothing (cheaply) when the store has not changed since the last, unless ``force``."""
