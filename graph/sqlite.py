@@ -64,6 +64,11 @@ _INDEXED = {"time", "date", "code", "number", "gtin", "gln", "uscc", "lot_number
             "sampled_at", "announced", "opened", "start", "kind", "batch"}
 #: reference columns never looked up by: not indexed, each index costs every insert of a bulk load
 _UNINDEXED = {("delivery", "ticket_id"), ("delivery", "certificate_id")}
+#: indexes of earlier versions, dropped when a store is opened: a delivery's sender and receiver have no index of
+#: their own, the (column, time) index of _BY_TIME serves a look-up by the column alone (its first column). Each
+#: index is one more B-tree every insert of a bulk load rewrites a leaf page of (keys at random: a load of 100,000
+#: deliveries into a 1M store touches almost every leaf page of each, and the write-ahead log then copies them)
+_RETIRED_INDEXES = ("ix_delivery_sender_id", "ix_delivery_receiver_id")
 _BATCH = 5000
 _INF = float("inf")
 #: SQLite's limit on host parameters is 32766; stay well below
@@ -140,7 +145,8 @@ class _Table:
                 continue
             if c in rtype.unique:
                 self.ddl.append(f"CREATE UNIQUE INDEX IF NOT EXISTS {_quote(f'ux_{self.name}_{c}')} ON {q} ({_quote(c)})")
-            elif (c.endswith("_id") or c in _INDEXED) and (self.name, c) not in _UNINDEXED:
+            elif (c.endswith("_id") or c in _INDEXED) and (self.name, c) not in _UNINDEXED \
+                    and c not in _BY_TIME.get(self.name, ()):
                 self.ddl.append(f"CREATE INDEX IF NOT EXISTS {_quote(f'ix_{self.name}_{c}')} ON {q} ({_quote(c)})")
         for c in _BY_TIME.get(self.name, ()):  # a station's deliveries within a time window (trace inference)
             self.ddl.append(f"CREATE INDEX IF NOT EXISTS {_quote(f'ix_{self.name}_{c}_time')} ON {q} "
@@ -413,7 +419,7 @@ class SQLiteStore(Store):
             have = {r[0] for r in self._db.execute(
                 "SELECT name FROM sqlite_master WHERE type IN ('table', 'index', 'trigger')")}
             if have >= _TABLES.keys() and have >= _INDEX_NAMES and have >= _TRIGGER_NAMES \
-                    and have >= _META_TABLES and not self._missing_columns():
+                    and have >= _META_TABLES and not have & set(_RETIRED_INDEXES) and not self._missing_columns():
                 return  # an index added since the file was made is created below (CREATE ... IF NOT EXISTS)
         if version not in (0, SCHEMA_VERSION):
             raise StoreUnavailable(f"{self.path} has schema version {version}; this foodtrace reads {SCHEMA_VERSION}")
@@ -427,6 +433,8 @@ class SQLiteStore(Store):
             for t in _TABLES.values():
                 for stmt in t.ddl[1:]:
                     self._db.execute(stmt)
+            for name in _RETIRED_INDEXES:
+                self._db.execute(f"DROP INDEX IF EXISTS {_quote(name)}")
             # triggers of an earlier column set (their names carry it) give way to the current ones
             for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
                 if name.startswith(("tv_", "tcl_")) and name not in _TRIGGER_NAMES:

@@ -9,7 +9,7 @@ import pytest
 
 from graph.sqlite import SQLiteStore
 from ontology.errors import StoreError
-from ontology.records import Lot
+from ontology.records import Delivery, Lot
 
 
 def test_write_restores_the_garbage_collector(tmp_path):
@@ -42,9 +42,36 @@ def test_delivery_indexes(tmp_path):
     db = sqlite3.connect(tmp_path / "s.db")
     names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='delivery'")}
     db.close()
-    assert {"ix_delivery_lot_id", "ix_delivery_sender_id", "ix_delivery_receiver_id", "ix_delivery_event_id",
+    assert {"ix_delivery_lot_id", "ix_delivery_sender_id_time", "ix_delivery_receiver_id_time", "ix_delivery_event_id",
             "ix_delivery_time"} <= names
-    assert not names & {"ix_delivery_ticket_id", "ix_delivery_certificate_id"}
+    # a sender's or receiver's deliveries are found through the (column, time) index: no index of their own
+    assert not names & {"ix_delivery_ticket_id", "ix_delivery_certificate_id", "ix_delivery_sender_id",
+                        "ix_delivery_receiver_id"}
+
+
+def test_retired_indexes_are_dropped_on_open(tmp_path):
+    """A store made when a delivery's sender had an index of its own loses it when opened, keeps its data, and a
+    sender's deliveries are still read through an index."""
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    store.write([Delivery(id="d1", lot_id="l1", sender_id="a", receiver_id="b", time="2026-03-01T08:00:00+08:00")])
+    store.close()
+    db = sqlite3.connect(path)
+    db.execute("CREATE INDEX ix_delivery_sender_id ON delivery (sender_id)")
+    db.execute("CREATE INDEX ix_delivery_receiver_id ON delivery (receiver_id)")
+    db.commit()
+    db.close()
+    store = SQLiteStore(path)
+    try:
+        names = {r[0] for r in store._db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        assert not names & {"ix_delivery_sender_id", "ix_delivery_receiver_id"}
+        assert [d.id for d in store.deliveries(sender_ids=["a"])] == ["d1"]
+        assert [d.id for d in store.deliveries(receiver_ids=["b"])] == ["d1"]
+        plan = " ".join(r[3] for r in store._db.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM delivery WHERE sender_id IN (?)", ("a",)))
+        assert "ix_delivery_sender_id_time" in plan
+    finally:
+        store.close()
 
 
 def test_an_older_file_gains_the_new_columns(tmp_path):
