@@ -76,7 +76,7 @@ import re
 import unicodedata
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Sequence
 
 from ontology import identifiers as ids
 from ontology import times, vocab
@@ -437,6 +437,31 @@ class _Context:
             except FoodtraceError:
                 self._resolved[identifier] = None
         return self._resolved[identifier]
+
+    def prefetch(self, identifiers: Iterable[str], keys: Iterable[tuple[str, str]]) -> None:
+        """Fill the look-up caches of :meth:`resolve` and :meth:`known` with a few batched reads (the answers
+        per-call look-ups would give): a file naming thousands of operators and products then costs a few
+        round trips to a server instead of one per name. What is not prefetched is still looked up."""
+        if self.store is None:
+            return
+        todo = [i for i in dict.fromkeys(identifiers) if i not in self._resolved]
+        try:
+            found = self.store.resolve_many(todo) if todo else {}
+        except FoodtraceError:
+            return
+        for i in todo:
+            self._resolved[i] = found.get(i)
+        by_table: dict[str, list[str]] = {}
+        for table, id_ in dict.fromkeys(keys):
+            if (table, id_) not in self._known:
+                by_table.setdefault(table, []).append(id_)
+        for table, wanted in by_table.items():
+            try:
+                stored = self.store.get_many(table, wanted)
+            except FoodtraceError:
+                continue
+            for id_ in wanted:
+                self._known[(table, id_)] = id_ in stored
 
     def known(self, table: str, id_: str) -> bool:
         if (table, id_) in self.emitted:
@@ -1421,6 +1446,59 @@ def _is_template_header(cells: list[str]) -> bool:
     return detect_kind(cells) is not None
 
 
+#: the columns rows resolve as operator and as product references (:meth:`_Row.operator`, :meth:`_Row.product`)
+_OPERATOR_COLUMNS = ("from", "to", "producer", "operator", "parent", "holder", "brand_owner", "sampled", "station")
+_PRODUCT_COLUMNS = ("product",)
+
+
+def _prefetch_references(rows: Sequence[tuple[int, list[str]]], cols: dict[str, int], ctx: _Context) -> None:
+    """Look up, in a few batched reads, what :meth:`_Row._operator` and :meth:`_Row._product` will ask the store
+    about the operator and product references of a table's rows (each distinct value once); a value of another
+    shape (an EPC URN, a Digital Link) is left to the row."""
+    if ctx.store is None or not isinstance(rows, list):
+        return
+    identifiers: list[str] = []
+    keys: list[tuple[str, str]] = []
+    local: list[tuple[str, str, str]] = []  # (entity, value, its local id): a name may resolve to another id
+    for entity, columns in (("operator", _OPERATOR_COLUMNS), ("product", _PRODUCT_COLUMNS)):
+        at = [cols[c] for c in columns if c in cols]
+        values = {_clean(cells[i]) for _, cells in rows for i in at if i < len(cells)}
+        for v in values:
+            if not v or v.lower().startswith(("urn:epc:", "http://", "https://")):
+                continue
+            try:
+                if entity == "operator":
+                    code = ids.compact(v)
+                    if code.isdigit() and len(code) == 13:
+                        found = ids.operator_id(gln=ids.valid_gln(code))
+                    elif len(code) == 18 and _USCC_SHAPE.match(code) and not code.isdigit():
+                        found = ids.operator_id(uscc=ids.valid_uscc(code))
+                    elif v.startswith("urn:foodtrace:operator:"):
+                        found = v
+                    else:
+                        found = ids.operator_id(local=v)
+                        identifiers += [found, v]
+                        local.append((entity, v, found))
+                elif v.isdigit() and len(v) in (8, 12, 13, 14):
+                    found = ids.product_id(gtin=ids.gtin14(v))
+                elif v.startswith("urn:foodtrace:product:"):
+                    found = v
+                else:
+                    found = ids.product_id(local=v)
+                    identifiers += [found, v]
+                    local.append((entity, v, found))
+            except InvalidIdentifier:
+                continue  # the row rejects it
+            identifiers.append(found)
+            keys.append((entity, found))
+    if not keys:
+        return
+    ctx.prefetch(identifiers, keys)
+    resolved = [r for _, v, found in local if (r := ctx.resolve(found) or ctx.resolve(v))]
+    ctx.prefetch(resolved, [(entity, r) for (entity, v, found) in local
+                            if (r := ctx.resolve(found) or ctx.resolve(v))])
+
+
 def _read_table(table: Table, ctx: _Context, kind: str | None, notes: list[LoadNote]) -> Iterator[Record]:
     headers = table.header
     kind = kind or detect_kind(headers)
@@ -1446,6 +1524,7 @@ def _read_table(table: Table, ctx: _Context, kind: str | None, notes: list[LoadN
     if kind == "operators":
         rows = list(rows)  # operator files are small: a first pass lets a stall name a market on a later row
         _prescan_operators(rows, cols, ctx)
+    _prefetch_references(rows, cols, ctx)
     spans, sheet = table.spans, table.sheet or ""
     for row_no, cells in rows:
         why = skip_reason(cells, headers, span=spans.get(row_no, 0), is_header=_is_template_header)
