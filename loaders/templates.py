@@ -418,6 +418,7 @@ class _Context:
         self._resolved: dict[str, str | None] = {}
         self.refs: dict[tuple[str, str], str] = {}      # (entity, value as written) -> canonical id
         self._known: dict[tuple[str, str], bool] = {}
+        self._records: dict[tuple[str, str], Record | None] = {}  # (table, id) -> stored record: record()
         self.item_qty: dict[str, tuple[int, float, str | None]] = {}  # transformation item -> (row, quantity, unit)
         self.pending_items: dict[str, Record] = {}  # lot links, written after the last row
         self.name_keys: dict[str, str] = {}  # operator name-key form -> the registered operator it names
@@ -462,6 +463,24 @@ class _Context:
                 continue
             for id_ in wanted:
                 self._known[(table, id_)] = id_ in stored
+                self._records.setdefault((table, id_), stored.get(id_))
+
+    def record(self, table: str, id_: str) -> "Record | None":
+        """The stored record (None: not stored), read once per file (the file's own records are not stored yet)."""
+        k = (table, id_)
+        if k not in self._records:
+            self._records[k] = self.store.get(table, id_) if self.store is not None else None
+        return self._records[k]
+
+    def prefetch_records(self, table: str, ids_: Iterable[str]) -> dict[str, "Record"]:
+        """:meth:`record` for many ids in one batched read; the records found."""
+        wanted = [i for i in dict.fromkeys(ids_) if (table, i) not in self._records]
+        if self.store is None or not wanted:
+            return {}
+        found = self.store.get_many(table, wanted)
+        for i in wanted:
+            self._records[(table, i)] = found.get(i)
+        return found
 
     def known(self, table: str, id_: str) -> bool:
         if (table, id_) in self.emitted:
@@ -1048,7 +1067,7 @@ def _complaints(r: _Row) -> None:
 def _known_operator(r: _Row, key: str, *, required: bool = False) -> str | None:
     """An operator the store holds (cases and steps come after the operators: an unknown one is a mistake)."""
     oid = r.operator(key, required=required)
-    if oid is not None and r.ctx.store is not None and r.ctx.store.get("operator", oid) is None:
+    if oid is not None and r.ctx.store is not None and r.ctx.record("operator", oid) is None:
         raise _Bad(key, r.get(key), f"no operator has the identifier {r.get(key)!r}")
     return oid
 
@@ -1145,7 +1164,7 @@ def _handling_steps(r: _Row) -> None:
         raise _Bad("subject_kind", kind_text, "事项类型 is 核查处置 or 投诉举报")
     sid = case_id(number) if table_name == "disposal_case" else ids.local_id("complaint", number)
     ctx = r.ctx
-    subject = ctx.store.get(table_name, sid) if ctx.store is not None else None
+    subject = ctx.record(table_name, sid)
     if subject is None and ctx.store is not None:
         what = "disposal case" if table_name == "disposal_case" else "complaint"
         raise _Bad("subject", number, f"no {what} has the number {number!r} (load its file first)")
@@ -1170,7 +1189,7 @@ def _handling_steps(r: _Row) -> None:
         ids_ = []
         for form in receivers:
             oid = r._operator("receivers", form)
-            if ctx.store is not None and ctx.store.get("operator", oid) is None:
+            if ctx.store is not None and ctx.record("operator", oid) is None:
                 raise _Bad("receivers", form, f"no operator has the identifier {form!r}")
             ids_.append(oid)
         start = subject.sample_id or subject.lot_id if subject is not None and table_name == "disposal_case" else None
@@ -1199,10 +1218,10 @@ def _handling_steps(r: _Row) -> None:
     sample_day = producer_out = None
     if table_name == "disposal_case":
         if subject.sample_id:
-            smp = ctx.store.get("sample", subject.sample_id)
+            smp = ctx.record("sample", subject.sample_id)
             sample_day = smp.sampled_at if smp is not None else None
         if subject.producer_id:
-            producer_out = outside_city(ctx.store.get("operator", subject.producer_id))
+            producer_out = outside_city(ctx.record("operator", subject.producer_id))
     from ontology.times import today
 
     try:
@@ -1381,7 +1400,7 @@ def _known_operators(r: _Row, key: str) -> list[str]:
             continue
         oid = r.ctx.refs.get(("operator", part)) or r._operator(key, part)
         r.ctx.refs[("operator", part)] = oid
-        if r.ctx.store is not None and r.ctx.store.get("operator", oid) is None:
+        if r.ctx.store is not None and r.ctx.record("operator", oid) is None:
             raise _Bad(key, part, f"no operator has the identifier {part!r}")
         out.append(oid)
     return list(dict.fromkeys(out))
@@ -1499,6 +1518,38 @@ def _prefetch_references(rows: Sequence[tuple[int, list[str]]], cols: dict[str, 
                             if (r := ctx.resolve(found) or ctx.resolve(v))])
 
 
+def _prefetch_subjects(rows: Sequence[tuple[int, list[str]]], cols: dict[str, int], ctx: _Context) -> None:
+    """For a handling-steps table: the subjects its rows name, their histories, samples and producers, in a few
+    batched reads instead of several look-ups per row (what :func:`_handling_steps` reads through the context)."""
+    from ontology.handling import case_id
+
+    if ctx.store is None or not isinstance(rows, list) or "subject" not in cols or "subject_kind" not in cols:
+        return
+    wanted: dict[str, list[str]] = {"disposal_case": [], "complaint": []}
+    for _, cells in rows:
+        number = _clean(cells[cols["subject"]]) if cols["subject"] < len(cells) else ""
+        kind_text = _clean(cells[cols["subject_kind"]]) if cols["subject_kind"] < len(cells) else ""
+        table_name = _SUBJECT_KINDS.get(kind_text.strip().casefold()) or _SUBJECT_KINDS.get(kind_text.strip())
+        if not number or table_name is None:
+            continue
+        try:
+            wanted[table_name].append(case_id(number) if table_name == "disposal_case"
+                                      else ids.local_id("complaint", number))
+        except (FoodtraceError, ValueError):
+            continue  # the row rejects it
+    subjects = [sid for sids in wanted.values() for sid in dict.fromkeys(sids) if sid not in ctx.histories]
+    if not subjects:
+        return
+    cases = ctx.prefetch_records("disposal_case", wanted["disposal_case"])
+    ctx.prefetch_records("complaint", wanted["complaint"])
+    ctx.prefetch_records("sample", [c.sample_id for c in cases.values() if c.sample_id])  # type: ignore[attr-defined]
+    ctx.prefetch_records("operator", [c.producer_id for c in cases.values() if c.producer_id])  # type: ignore[attr-defined]
+    histories: dict[str, list[Record]] = {sid: [] for sid in subjects}
+    for step in ctx.store.scan("handling_step", {"subject_id": subjects}):  # insertion order, as per subject
+        histories[step.subject_id].append(step)  # type: ignore[attr-defined]
+    ctx.histories.update(histories)
+
+
 def _read_table(table: Table, ctx: _Context, kind: str | None, notes: list[LoadNote]) -> Iterator[Record]:
     headers = table.header
     kind = kind or detect_kind(headers)
@@ -1525,6 +1576,8 @@ def _read_table(table: Table, ctx: _Context, kind: str | None, notes: list[LoadN
         rows = list(rows)  # operator files are small: a first pass lets a stall name a market on a later row
         _prescan_operators(rows, cols, ctx)
     _prefetch_references(rows, cols, ctx)
+    if kind == "handling_steps":
+        _prefetch_subjects(rows, cols, ctx)
     spans, sheet = table.spans, table.sheet or ""
     for row_no, cells in rows:
         why = skip_reason(cells, headers, span=spans.get(row_no, 0), is_header=_is_template_header)
