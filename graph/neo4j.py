@@ -72,7 +72,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import queue
 import threading
 import time
 from collections import defaultdict
@@ -125,9 +124,6 @@ _READ_INDEXES = {
 _CHUNK = 10000
 #: records read from the iterator, then written, at a time (one write call is still one transaction)
 _BLOCK = 20000
-#: records the reading thread hands to the writer thread at a time, and how many such parts may wait
-_PART = 2000
-_QUEUED_PARTS = 20
 #: ids per read query
 _ID_CHUNK = 10000
 #: records per page of a scan
@@ -353,13 +349,6 @@ _CHANGE_LOT_QUERY = {
     CHANGE_VIA_ITEMS: "UNWIND $ids AS x OPTIONAL MATCH (i:TransformationItem {transformation_id: x}) "
                       "RETURN i.lot_id AS lot",
 }
-
-
-@dataclass
-class _Abort:
-    """Handed to the writer thread when iterating the records raised: the transaction is rolled back."""
-
-    error: BaseException
 
 
 @dataclass
@@ -684,11 +673,10 @@ class Neo4jStore(Store):
 
     def write(self, records: Iterable[Record], *, progress: Any = None,
               context: WriteContext | None = None) -> WriteStats:
-        # The records are written while they are read, block by block, in ONE transaction run by a
-        # writer thread: this thread reads (parses) the iterator and hands the records over in parts,
-        # so that parsing, and the reader's own look-ups in the store, go on while the writer waits for
-        # the server. An exception from the iterator rolls the transaction back (nothing written). The
-        # records read are kept, so that the driver may replay the transaction after a transient error.
+        # The records are written while they are read, block by block, in ONE transaction: the
+        # server stores a block while this process reads (parses) the next. An exception from the
+        # iterator rolls the transaction back (nothing written). The records read are kept, so
+        # that the driver may replay the transaction after a transient error.
         context = context or WriteContext()
         source = iter(records)
         try:
@@ -698,94 +686,18 @@ class Neo4jStore(Store):
                 progress(0)
             self.ensure_schema()
             return WriteStats(batch=self._call(True, lambda tx: self._begin_batch(tx, context)[0]))
-        self.ensure_schema()
-        parts: queue.Queue = queue.Queue(maxsize=_QUEUED_PARTS)
-        failure: list[BaseException] = []
-        stop = threading.Event()
-        result: list[WriteStats] = []
-        written = [0]  # records the writer has sent so far (progress is reported on this thread)
-
-        def writer() -> None:
-            try:
-                result.append(self._write_parts(first, parts, stop, context, written))
-            except BaseException as e:  # handed to the reading thread, which raises it
-                failure.append(e)
-
-        thread = threading.Thread(target=writer, name="foodtrace-neo4j-writer", daemon=True)
-        thread.start()
-
-        def hand(item: Any) -> None:
-            while True:  # never blocks on a writer that has stopped
-                if failure:
-                    raise failure[0]
-                try:
-                    parts.put(item, timeout=0.5)
-                    return
-                except queue.Full:
-                    if not thread.is_alive():
-                        raise failure[0] if failure else StoreError("the Neo4j writer stopped")
-
-        try:
-            part: list[Record] = []
-            for rec in source:
-                part.append(rec)
-                if len(part) >= _PART:
-                    hand(part)
-                    part = []
-                    if progress is not None:
-                        progress(written[0])
-            if part:
-                hand(part)
-            hand(None)
-        except BaseException as e:
-            stop.set()
-            try:
-                parts.put_nowait(_Abort(e))
-            except queue.Full:
-                pass  # the writer sees ``stop`` once it has taken the parts queued
-            thread.join()
-            raise
-        thread.join()
-        if failure:
-            raise failure[0]
-        if progress is not None:
-            progress(written[0])
-        return result[0]
-
-    def _write_parts(self, first: Record, parts: "queue.Queue[Any]", stop: threading.Event, context: WriteContext,
-                     written: list[int]) -> WriteStats:
-        """The writer thread of :meth:`write`: one managed transaction over the records handed over in ``parts``
-        (``None`` ends them; an :class:`_Abort`, or ``stop`` set, rolls back)."""
         kept: list[Record] = [first]
-        ended = [False]
 
         def replay() -> Iterator[Record]:
             i = 0
             while i < len(kept):  # what an earlier attempt read, then the rest
                 yield kept[i]
                 i += 1
-            while not ended[0]:
-                try:
-                    item = parts.get(timeout=0.5)
-                except queue.Empty:
-                    if stop.is_set():  # the reading thread failed: roll back
-                        raise StoreError("the write was stopped") from None
-                    continue
-                if item is None:
-                    ended[0] = True
-                    return
-                if isinstance(item, _Abort):
-                    ended[0] = True
-                    raise item.error
-                kept.extend(item)
-                i = len(kept) - len(item)
-                while i < len(kept):
-                    yield kept[i]
-                    i += 1
+            for rec in source:
+                kept.append(rec)
+                yield rec
 
-        def progress(n: int) -> None:
-            written[0] = n
-
+        self.ensure_schema()
         received: dict[str, int] = {}
 
         batch_id: list[int] = []
