@@ -1508,14 +1508,13 @@ def _prefetch_references(rows: Sequence[tuple[int, list[str]]], cols: dict[str, 
                     local.append((entity, v, found))
             except InvalidIdentifier:
                 continue  # the row rejects it
-            identifiers.append(found)
             keys.append((entity, found))
     if not keys:
         return
-    ctx.prefetch(identifiers, keys)
-    resolved = [r for _, v, found in local if (r := ctx.resolve(found) or ctx.resolve(v))]
-    ctx.prefetch(resolved, [(entity, r) for (entity, v, found) in local
-                            if (r := ctx.resolve(found) or ctx.resolve(v))])
+    ctx.prefetch([], keys)  # whether each id is stored: a stored one is not resolved further
+    ctx.prefetch(identifiers + [found for entity, found in keys if not ctx.known(entity, found)], [])
+    resolved = [(entity, r) for entity, v, found in local if (r := ctx.resolve(found) or ctx.resolve(v))]
+    ctx.prefetch([r for _, r in resolved], resolved)
 
 
 def _prefetch_subjects(rows: Sequence[tuple[int, list[str]]], cols: dict[str, int], ctx: _Context) -> None:
