@@ -71,6 +71,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import hashlib
+import itertools
 import math
 import re
 import unicodedata
@@ -1474,7 +1475,7 @@ def _prefetch_references(rows: Sequence[tuple[int, list[str]]], cols: dict[str, 
     """Look up, in a few batched reads, what :meth:`_Row._operator` and :meth:`_Row._product` will ask the store
     about the operator and product references of a table's rows (each distinct value once); a value of another
     shape (an EPC URN, a Digital Link) is left to the row."""
-    if ctx.store is None or not isinstance(rows, list):
+    if ctx.store is None:
         return
     identifiers: list[str] = []
     keys: list[tuple[str, str]] = []
@@ -1522,7 +1523,7 @@ def _prefetch_subjects(rows: Sequence[tuple[int, list[str]]], cols: dict[str, in
     batched reads instead of several look-ups per row (what :func:`_handling_steps` reads through the context)."""
     from ontology.handling import case_id
 
-    if ctx.store is None or not isinstance(rows, list) or "subject" not in cols or "subject_kind" not in cols:
+    if ctx.store is None or "subject" not in cols or "subject_kind" not in cols:
         return
     wanted: dict[str, list[str]] = {"disposal_case": [], "complaint": []}
     for _, cells in rows:
@@ -1547,6 +1548,25 @@ def _prefetch_subjects(rows: Sequence[tuple[int, list[str]]], cols: dict[str, in
     for step in ctx.store.scan("handling_step", {"subject_id": subjects}):  # insertion order, as per subject
         histories[step.subject_id].append(step)  # type: ignore[attr-defined]
     ctx.histories.update(histories)
+
+
+#: rows whose store look-ups are made together (:func:`_prefetched`)
+_PREFETCH_ROWS = 20_000
+
+
+def _prefetched(rows: Iterable[tuple[int, list[str]]], cols: dict[str, int], ctx: _Context,
+                kind: str) -> Iterator[tuple[int, list[str]]]:
+    """The rows, read in windows of :data:`_PREFETCH_ROWS` (a large CSV is streamed), each window's references
+    (and a handling-steps table's subjects) looked up in a few batched reads before its rows are handled."""
+    it = iter(rows)
+    while True:
+        window = list(itertools.islice(it, _PREFETCH_ROWS))
+        if not window:
+            return
+        _prefetch_references(window, cols, ctx)
+        if kind == "handling_steps":
+            _prefetch_subjects(window, cols, ctx)
+        yield from window
 
 
 def _read_table(table: Table, ctx: _Context, kind: str | None, notes: list[LoadNote]) -> Iterator[Record]:
@@ -1574,11 +1594,8 @@ def _read_table(table: Table, ctx: _Context, kind: str | None, notes: list[LoadN
     if kind == "operators":
         rows = list(rows)  # operator files are small: a first pass lets a stall name a market on a later row
         _prescan_operators(rows, cols, ctx)
-    _prefetch_references(rows, cols, ctx)
-    if kind == "handling_steps":
-        _prefetch_subjects(rows, cols, ctx)
     spans, sheet = table.spans, table.sheet or ""
-    for row_no, cells in rows:
+    for row_no, cells in _prefetched(rows, cols, ctx, kind):
         why = skip_reason(cells, headers, span=spans.get(row_no, 0), is_header=_is_template_header)
         if why is not None:
             notes.append(LoadNote(ctx.path, sheet, row_no, why, row_text(cells)))
