@@ -71,12 +71,13 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import hashlib
+import itertools
 import math
 import re
 import unicodedata
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from ontology import identifiers as ids
 from ontology import times, vocab
@@ -418,6 +419,7 @@ class _Context:
         self._resolved: dict[str, str | None] = {}
         self.refs: dict[tuple[str, str], str] = {}      # (entity, value as written) -> canonical id
         self._known: dict[tuple[str, str], bool] = {}
+        self._records: dict[tuple[str, str], Record | None] = {}  # (table, id) -> stored record: record()
         self.item_qty: dict[str, tuple[int, float, str | None]] = {}  # transformation item -> (row, quantity, unit)
         self.pending_items: dict[str, Record] = {}  # lot links, written after the last row
         self.name_keys: dict[str, str] = {}  # operator name-key form -> the registered operator it names
@@ -437,6 +439,49 @@ class _Context:
             except FoodtraceError:
                 self._resolved[identifier] = None
         return self._resolved[identifier]
+
+    def prefetch(self, identifiers: Iterable[str], keys: Iterable[tuple[str, str]]) -> None:
+        """Fill the look-up caches of :meth:`resolve` and :meth:`known` with a few batched reads (the answers
+        per-call look-ups would give): a file naming thousands of operators and products then costs a few
+        round trips to a server instead of one per name. What is not prefetched is still looked up."""
+        if self.store is None:
+            return
+        todo = [i for i in dict.fromkeys(identifiers) if i not in self._resolved]
+        try:
+            found = self.store.resolve_many(todo) if todo else {}
+        except FoodtraceError:
+            return
+        for i in todo:
+            self._resolved[i] = found.get(i)
+        by_table: dict[str, list[str]] = {}
+        for table, id_ in dict.fromkeys(keys):
+            if (table, id_) not in self._known:
+                by_table.setdefault(table, []).append(id_)
+        for table, wanted in by_table.items():
+            try:
+                stored = self.store.get_many(table, wanted)
+            except FoodtraceError:
+                continue
+            for id_ in wanted:
+                self._known[(table, id_)] = id_ in stored
+                self._records.setdefault((table, id_), stored.get(id_))
+
+    def record(self, table: str, id_: str) -> "Record | None":
+        """The stored record (None: not stored), read once per file (the file's own records are not stored yet)."""
+        k = (table, id_)
+        if k not in self._records:
+            self._records[k] = self.store.get(table, id_) if self.store is not None else None
+        return self._records[k]
+
+    def prefetch_records(self, table: str, ids_: Iterable[str]) -> dict[str, "Record"]:
+        """:meth:`record` for many ids in one batched read; the records found."""
+        wanted = [i for i in dict.fromkeys(ids_) if (table, i) not in self._records]
+        if self.store is None or not wanted:
+            return {}
+        found = self.store.get_many(table, wanted)
+        for i in wanted:
+            self._records[(table, i)] = found.get(i)
+        return found
 
     def known(self, table: str, id_: str) -> bool:
         if (table, id_) in self.emitted:
@@ -1043,7 +1088,7 @@ def _complaints(r: _Row) -> None:
 def _known_operator(r: _Row, key: str, *, required: bool = False) -> str | None:
     """An operator the store holds (cases and steps come after the operators: an unknown one is a mistake)."""
     oid = r.operator(key, required=required)
-    if oid is not None and r.ctx.store is not None and r.ctx.store.get("operator", oid) is None:
+    if oid is not None and r.ctx.store is not None and r.ctx.record("operator", oid) is None:
         raise _Bad(key, r.get(key), f"no operator has the identifier {r.get(key)!r}")
     return oid
 
@@ -1152,7 +1197,7 @@ def _handling_steps(r: _Row) -> None:
         raise _Bad("subject_kind", kind_text, "事项类型 is 核查处置 or 投诉举报")
     sid = case_id(number) if table_name == "disposal_case" else ids.local_id("complaint", number)
     ctx = r.ctx
-    subject = ctx.store.get(table_name, sid) if ctx.store is not None else None
+    subject = ctx.record(table_name, sid)
     if subject is None and ctx.store is not None:
         what = "disposal case" if table_name == "disposal_case" else "complaint"
         raise _Bad("subject", number, f"no {what} has the number {number!r} (load its file first)")
@@ -1177,7 +1222,7 @@ def _handling_steps(r: _Row) -> None:
         ids_ = []
         for form in receivers:
             oid = r._operator("receivers", form)
-            if ctx.store is not None and ctx.store.get("operator", oid) is None:
+            if ctx.store is not None and ctx.record("operator", oid) is None:
                 raise _Bad("receivers", form, f"no operator has the identifier {form!r}")
             ids_.append(oid)
         start = subject.sample_id or subject.lot_id if subject is not None and table_name == "disposal_case" else None
@@ -1206,10 +1251,10 @@ def _handling_steps(r: _Row) -> None:
     sample_day = producer_out = None
     if table_name == "disposal_case":
         if subject.sample_id:
-            smp = ctx.store.get("sample", subject.sample_id)
+            smp = ctx.record("sample", subject.sample_id)
             sample_day = smp.sampled_at if smp is not None else None
         if subject.producer_id:
-            producer_out = outside_city(ctx.store.get("operator", subject.producer_id))
+            producer_out = outside_city(ctx.record("operator", subject.producer_id))
     from ontology.times import today
 
     try:
@@ -1388,7 +1433,7 @@ def _known_operators(r: _Row, key: str) -> list[str]:
             continue
         oid = r.ctx.refs.get(("operator", part)) or r._operator(key, part)
         r.ctx.refs[("operator", part)] = oid
-        if r.ctx.store is not None and r.ctx.store.get("operator", oid) is None:
+        if r.ctx.store is not None and r.ctx.record("operator", oid) is None:
             raise _Bad(key, part, f"no operator has the identifier {part!r}")
         out.append(oid)
     return list(dict.fromkeys(out))
@@ -1453,6 +1498,109 @@ def _is_template_header(cells: list[str]) -> bool:
     return detect_kind(cells) is not None
 
 
+#: the columns rows resolve as operator and as product references (:meth:`_Row.operator`, :meth:`_Row.product`)
+_OPERATOR_COLUMNS = ("from", "to", "producer", "operator", "parent", "holder", "brand_owner", "sampled", "station")
+_PRODUCT_COLUMNS = ("product",)
+
+
+def _prefetch_references(rows: Sequence[tuple[int, list[str]]], cols: dict[str, int], ctx: _Context) -> None:
+    """Look up, in a few batched reads, what :meth:`_Row._operator` and :meth:`_Row._product` will ask the store
+    about the operator and product references of a table's rows (each distinct value once); a value of another
+    shape (an EPC URN, a Digital Link) is left to the row."""
+    if ctx.store is None:
+        return
+    identifiers: list[str] = []
+    keys: list[tuple[str, str]] = []
+    local: list[tuple[str, str, str]] = []  # (entity, value, its local id): a name may resolve to another id
+    for entity, columns in (("operator", _OPERATOR_COLUMNS), ("product", _PRODUCT_COLUMNS)):
+        at = [cols[c] for c in columns if c in cols]
+        values = {_clean(cells[i]) for _, cells in rows for i in at if i < len(cells)}
+        for v in values:
+            if not v or v.lower().startswith(("urn:epc:", "http://", "https://")):
+                continue
+            try:
+                if entity == "operator":
+                    code = ids.compact(v)
+                    if code.isdigit() and len(code) == 13:
+                        found = ids.operator_id(gln=ids.valid_gln(code))
+                    elif len(code) == 18 and _USCC_SHAPE.match(code) and not code.isdigit():
+                        found = ids.operator_id(uscc=ids.valid_uscc(code))
+                    elif v.startswith("urn:foodtrace:operator:"):
+                        found = v
+                    else:
+                        found = ids.operator_id(local=v)
+                        identifiers += [found, v]
+                        local.append((entity, v, found))
+                elif v.isdigit() and len(v) in (8, 12, 13, 14):
+                    found = ids.product_id(gtin=ids.gtin14(v))
+                elif v.startswith("urn:foodtrace:product:"):
+                    found = v
+                else:
+                    found = ids.product_id(local=v)
+                    identifiers += [found, v]
+                    local.append((entity, v, found))
+            except InvalidIdentifier:
+                continue  # the row rejects it
+            keys.append((entity, found))
+    if not keys:
+        return
+    ctx.prefetch([], keys)  # whether each id is stored: a stored one is not resolved further
+    ctx.prefetch(identifiers + [found for entity, found in keys if not ctx.known(entity, found)], [])
+    resolved = [(entity, r) for entity, v, found in local if (r := ctx.resolve(found) or ctx.resolve(v))]
+    ctx.prefetch([r for _, r in resolved], resolved)
+
+
+def _prefetch_subjects(rows: Sequence[tuple[int, list[str]]], cols: dict[str, int], ctx: _Context) -> None:
+    """For a handling-steps table: the subjects its rows name, their histories, samples and producers, in a few
+    batched reads instead of several look-ups per row (what :func:`_handling_steps` reads through the context)."""
+    from ontology.handling import case_id
+
+    if ctx.store is None or "subject" not in cols or "subject_kind" not in cols:
+        return
+    wanted: dict[str, list[str]] = {"disposal_case": [], "complaint": []}
+    for _, cells in rows:
+        number = _clean(cells[cols["subject"]]) if cols["subject"] < len(cells) else ""
+        kind_text = _clean(cells[cols["subject_kind"]]) if cols["subject_kind"] < len(cells) else ""
+        table_name = _SUBJECT_KINDS.get(kind_text.strip().casefold()) or _SUBJECT_KINDS.get(kind_text.strip())
+        if not number or table_name is None:
+            continue
+        try:
+            wanted[table_name].append(case_id(number) if table_name == "disposal_case"
+                                      else ids.local_id("complaint", number))
+        except (FoodtraceError, ValueError):
+            continue  # the row rejects it
+    subjects = [sid for sids in wanted.values() for sid in dict.fromkeys(sids) if sid not in ctx.histories]
+    if not subjects:
+        return
+    cases = ctx.prefetch_records("disposal_case", wanted["disposal_case"])
+    ctx.prefetch_records("complaint", wanted["complaint"])
+    ctx.prefetch_records("sample", [c.sample_id for c in cases.values() if c.sample_id])  # type: ignore[attr-defined]
+    ctx.prefetch_records("operator", [c.producer_id for c in cases.values() if c.producer_id])  # type: ignore[attr-defined]
+    histories: dict[str, list[Record]] = {sid: [] for sid in subjects}
+    for step in ctx.store.scan("handling_step", {"subject_id": subjects}):  # insertion order, as per subject
+        histories[step.subject_id].append(step)  # type: ignore[attr-defined]
+    ctx.histories.update(histories)
+
+
+#: rows whose store look-ups are made together (:func:`_prefetched`)
+_PREFETCH_ROWS = 20_000
+
+
+def _prefetched(rows: Iterable[tuple[int, list[str]]], cols: dict[str, int], ctx: _Context,
+                kind: str) -> Iterator[tuple[int, list[str]]]:
+    """The rows, read in windows of :data:`_PREFETCH_ROWS` (a large CSV is streamed), each window's references
+    (and a handling-steps table's subjects) looked up in a few batched reads before its rows are handled."""
+    it = iter(rows)
+    while True:
+        window = list(itertools.islice(it, _PREFETCH_ROWS))
+        if not window:
+            return
+        _prefetch_references(window, cols, ctx)
+        if kind == "handling_steps":
+            _prefetch_subjects(window, cols, ctx)
+        yield from window
+
+
 def _read_table(table: Table, ctx: _Context, kind: str | None, notes: list[LoadNote]) -> Iterator[Record]:
     headers = table.header
     kind = kind or detect_kind(headers)
@@ -1479,7 +1627,7 @@ def _read_table(table: Table, ctx: _Context, kind: str | None, notes: list[LoadN
         rows = list(rows)  # operator files are small: a first pass lets a stall name a market on a later row
         _prescan_operators(rows, cols, ctx)
     spans, sheet = table.spans, table.sheet or ""
-    for row_no, cells in rows:
+    for row_no, cells in _prefetched(rows, cols, ctx, kind):
         why = skip_reason(cells, headers, span=spans.get(row_no, 0), is_header=_is_template_header)
         if why is not None:
             notes.append(LoadNote(ctx.path, sheet, row_no, why, row_text(cells)))
