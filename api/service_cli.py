@@ -183,7 +183,7 @@ def _warm_keys(store: Any, day: str | None) -> list[tuple[str, str | None]]:
         from ontology.times import days_of
 
         recent = set()  # read page by page: ten million deliveries are not held at once
-        for rows in store.column_pages("delivery", ["lot_id", "time"], 200_000):
+        for rows in store.column_pages("delivery", ["lot_id", "time"]):
             late = np.flatnonzero(days_of([t for _, t in rows]) >= np.datetime64(day))
             recent.update(rows[i][0] for i in late.tolist())
     keys: list[tuple[str, str | None]] = [(lot, None) for lot in sorted(recent)] if recent is not None \

@@ -87,7 +87,7 @@ from ontology.records import (PLACEHOLDERS, RECORD_TYPES, Delivery, Record, Tran
                               record_type, to_dict)
 from ontology.times import now_iso
 
-from .store import (CHANGE_ANY_LOT, CHANGE_LOT_FIELD, CHANGE_VIA_ITEMS, CHANGE_VIA_SAMPLE, Store, WriteStats, chunks,
+from .store import (COLUMN_PAGE, CHANGE_ANY_LOT, CHANGE_LOT_FIELD, CHANGE_VIA_ITEMS, CHANGE_VIA_SAMPLE, Store, WriteStats, chunks,
                     first_known, plan_filters, require_fields)
 from .versions import Batch, Version, WriteContext, merge_changes, record_from_values
 
@@ -1161,7 +1161,8 @@ class Neo4jStore(Store):
     def columns(self, table: str, fields: Sequence[str]) -> list[tuple[Any, ...]]:
         return [r for part in self.column_pages(table, fields, page=_COLUMN_PAGE) for r in part]
 
-    def column_pages(self, table: str, fields: Sequence[str], page: int = 100_000) -> Iterator[list[tuple[Any, ...]]]:
+    def column_pages(self, table: str, fields: Sequence[str],
+                     page: int = COLUMN_PAGE) -> Iterator[list[tuple[Any, ...]]]:
         lab = _LABELS[record_type(table).table]
         require_fields(table, lab.columns, fields)
         values = ", ".join(f"n.{_q(f)}" for f in fields)

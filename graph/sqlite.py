@@ -45,7 +45,7 @@ from ontology.records import (PLACEHOLDERS, RECORD_TYPES, Delivery, Record, Tran
 
 from ontology.times import now_iso
 
-from .store import (CHANGE_ANY_LOT, CHANGE_LOT_FIELD, CHANGE_VIA_ITEMS, CHANGE_VIA_SAMPLE, Store, WriteStats, chunks,
+from .store import (COLUMN_PAGE, CHANGE_ANY_LOT, CHANGE_LOT_FIELD, CHANGE_VIA_ITEMS, CHANGE_VIA_SAMPLE, Store, WriteStats, chunks,
                     first_known, plan_filters, require_fields)
 from .versions import Batch, Version, WriteContext, record_from_values
 
@@ -712,11 +712,10 @@ class SQLiteStore(Store):
             cur.close()
 
     def columns(self, table: str, fields: Sequence[str]) -> list[tuple[Any, ...]]:
-        t = _TABLES[record_type(table).table]
-        require_fields(table, t.columns, fields)
-        return [r for part in self.column_pages(table, fields, page=1 << 62) for r in part]
+        return [r for part in self.column_pages(table, fields, page=1 << 62) for r in part]  # one read
 
-    def column_pages(self, table: str, fields: Sequence[str], page: int = 100_000) -> Iterator[list[tuple[Any, ...]]]:
+    def column_pages(self, table: str, fields: Sequence[str],
+                     page: int = COLUMN_PAGE) -> Iterator[list[tuple[Any, ...]]]:
         t = _TABLES[record_type(table).table]
         require_fields(table, t.columns, fields)
         bools = [i + 1 for i, f in enumerate(fields) if t.types[t.columns.index(f)] == "bool"]

@@ -97,6 +97,11 @@ class WriteStats:
         return sum(self.changed.values())
 
 
+#: records per page of :meth:`Store.column_pages` (each reader reduces a page to numbers before the next: ten
+#: million deliveries are never held at once)
+COLUMN_PAGE = 200_000
+
+
 class Store(ABC):
     """A record store. Use as a context manager or call :meth:`close`."""
 
@@ -141,7 +146,8 @@ class Store(ABC):
         require_fields(table, [f.name for f in record_fields(record_type(table))], fields)
         return [tuple(getattr(r, f) for f in fields) for r in self.scan(table)]
 
-    def column_pages(self, table: str, fields: Sequence[str], page: int = 100_000) -> Iterator[list[tuple[Any, ...]]]:
+    def column_pages(self, table: str, fields: Sequence[str],
+                     page: int = COLUMN_PAGE) -> Iterator[list[tuple[Any, ...]]]:
         """:meth:`columns` in pages of at most ``page`` tuples, in insertion order, so a reader of a whole
         large table (ten million deliveries) can reduce each page before it reads the next. Each page is its
         own read: a write between two pages may or may not be seen by the later ones (read
@@ -364,7 +370,7 @@ class Store(ABC):
                 yield r
 
     def live_column_pages(self, table: str, fields: Sequence[str],
-                          page: int = 100_000) -> Iterator[list[tuple[Any, ...]]]:
+                          page: int = COLUMN_PAGE) -> Iterator[list[tuple[Any, ...]]]:
         """:meth:`column_pages` without the records read from a retracted EPCIS event (the rule of
         :meth:`live`); pages may be shorter than ``page``, none is empty."""
         has_event = "event_id" in {f.name for f in record_fields(record_type(table))}

@@ -42,6 +42,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
 from ontology.records import Delivery, Record, TransformationItem
 
+from .store import COLUMN_PAGE
+
 if TYPE_CHECKING:
     import networkx as nx
 
@@ -93,12 +95,13 @@ class ReadView:
         """The named fields of every record of ``table`` as tuples (see :meth:`graph.store.Store.columns`)."""
         return self._store.columns(table, fields)
 
-    def column_pages(self, table: str, fields: Sequence[str], page: int = 100_000) -> Iterator[list[tuple[Any, ...]]]:
+    def column_pages(self, table: str, fields: Sequence[str],
+                     page: int = COLUMN_PAGE) -> Iterator[list[tuple[Any, ...]]]:
         """:meth:`columns` page by page (see :meth:`graph.store.Store.column_pages`)."""
         return self._store.column_pages(table, fields, page)
 
     def live_column_pages(self, table: str, fields: Sequence[str],
-                          page: int = 100_000) -> Iterator[list[tuple[Any, ...]]]:
+                          page: int = COLUMN_PAGE) -> Iterator[list[tuple[Any, ...]]]:
         """:meth:`column_pages` without records read from retracted events (:meth:`graph.store.Store.live_column_pages`)."""
         return self._store.live_column_pages(table, fields, page)
 

@@ -1121,7 +1121,7 @@ def _announced_sample(r: _Row, case: str) -> str:
     # an announcement names the sampled unit by name; an individual's name is no alias of the registered
     # operator (names of natural persons collide), so its samples name the operator keyed by that name
     units = {sampled}
-    registered = store.get("operator", sampled)
+    registered = r.ctx.record("operator", sampled)
     if registered is not None and registered.name:
         units.add(ids.operator_id(local=registered.name))
     where = {"announcement": announcement, "batch": batch} if batch else {"announcement": announcement}

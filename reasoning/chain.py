@@ -37,6 +37,8 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
+from graph.store import COLUMN_PAGE
+
 __all__ = ["MARKET_KINDS", "RETAIL_KINDS", "ChainRow", "ChainGap", "ChainReport", "chain_completeness", "chain_report"]
 
 #: operators whose inbound deliveries are 市场准入 (market entry)
@@ -266,11 +268,7 @@ def _none(*values: Any) -> tuple[Any, ...]:
     return tuple(None if v is None or (isinstance(v, float) and v != v) else v for v in values)
 
 
-#: deliveries read per page by :func:`chain_report`
-PAGE = 200_000
-
-
-def chain_report(view: Any, page: int = PAGE) -> ChainReport:
+def chain_report(view: Any, page: int = COLUMN_PAGE) -> ChainReport:
     """:func:`chain_completeness` over everything a store holds (``view``: a :class:`graph.view.ReadView`;
     deliveries read from retracted events left out), reading the deliveries page by page."""
     tally = ChainTally(

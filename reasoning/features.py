@@ -84,6 +84,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from graph.store import COLUMN_PAGE
 from ontology.records import is_food
 from ontology.times import days_of, default_as_of, parse_day
 from ontology.vocab import labels
@@ -201,7 +202,7 @@ class Frames:
 DELIVERY_FIELDS = ("sender_id", "receiver_id", "lot_id", "time", "certificate_id", "ticket_id", "event_id")
 
 
-def read_frames(view: Any, page: int = 200_000) -> Frames:
+def read_frames(view: Any, page: int = COLUMN_PAGE) -> Frames:
     """Read operators, samples, results, enforcement, credit records and deliveries once (one scan per table;
     the deliveries in pages of ``page``, each reduced to codes, days and flags before the next is read)."""
     op_cols = ("id", "kind", "category", "scale", "region_id", "licence_date", "haccp", "individual", "name")

@@ -45,6 +45,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from graph.store import COLUMN_PAGE
+
 if TYPE_CHECKING:
     from graph.view import ReadView
 
@@ -96,11 +98,7 @@ class PassThroughs:
         return len(self.seconds)
 
 
-#: deliveries read per page by :func:`pass_throughs` (each page is reduced to numbers before the next is read)
-PAGE = 200_000
-
-
-def pass_throughs(view: "ReadView", page: int = PAGE) -> PassThroughs:
+def pass_throughs(view: "ReadView", page: int = COLUMN_PAGE) -> PassThroughs:
     """Every pass-through the store records (retracted deliveries left out), in a few whole-table reads.
 
     The deliveries are read page by page and each page is turned into numbers at once (lots and stations
