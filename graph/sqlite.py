@@ -212,6 +212,21 @@ def _placeholder_merge(q: str, fields: list[str]) -> tuple[str, str]:
 _TABLES = {t.table: _Table(t) for t in RECORD_TYPES}
 _INDEX_NAMES = {stmt.split('"')[1] for t in _TABLES.values() for stmt in t.ddl if stmt.startswith("CREATE") and " INDEX " in stmt}
 
+#: tables whose secondary indexes a bulk load (:meth:`SQLiteStore.bulk_load`) builds once after its writes rather
+#: than row by row during them: the largest tables, which no loader reads by a secondary column while it loads
+#: (loaders read them by id; the sample, case and handling-step tables they search keep their indexes). Unique
+#: indexes stay: a write's ON CONFLICT needs them. 1M deliveries into an empty store: the 25 indexes are built in
+#: ~10 s at the end, where keeping them up to date row by row (keys at random) cost ~40 s of the load.
+_DEFERRABLE = ("alias", "certificate", "delivery", "event", "lot", "ticket", "trace_code", "transformation",
+               "transformation_item")
+_DEFERRABLE_INDEXES = {stmt.split('"')[1]: stmt for t in _DEFERRABLE for stmt in _TABLES[t].ddl[1:]
+                       if stmt.startswith("CREATE INDEX")}
+#: a load expected to bring fewer records than this keeps the indexes up to date as it goes
+_BULK_INDEX_MIN = 200_000
+#: the indexes a bulk load dropped, and the process loading (a store opened meanwhile does not build them
+#: again while that process lives; one opened after it died does)
+_DEFERRED = "_deferred_index"
+
 # -- the change log ----------------------------------------------------------------------------
 # Triggers append one row per inserted or changed record that bears on what can be published about a
 # lot: the lot it concerns, or NULL ("anything may have changed") for records that are not tied to one
@@ -275,7 +290,8 @@ def _change_ddl() -> list[str]:
            f"CREATE INDEX IF NOT EXISTS ix__version_rid ON {_VERSION} (rid)",
            f"CREATE TABLE IF NOT EXISTS {_HISTORY_CONTROL} (id INTEGER PRIMARY KEY CHECK (id = 1), batch INTEGER, "
            "reason TEXT, skip INTEGER NOT NULL DEFAULT 0)",
-           f"INSERT OR IGNORE INTO {_HISTORY_CONTROL}(id, batch, reason, skip) VALUES (1, NULL, NULL, 0)"]
+           f"INSERT OR IGNORE INTO {_HISTORY_CONTROL}(id, batch, reason, skip) VALUES (1, NULL, NULL, 0)",
+           f"CREATE TABLE IF NOT EXISTS {_DEFERRED} (name TEXT PRIMARY KEY, pid INTEGER NOT NULL)"]
     for table in _CHANGE_TABLES:
         cols = ", ".join(_quote(c) for c in _TABLES[table].columns if c != "id")
         tag = _columns_tag(table)
@@ -308,7 +324,7 @@ def _change_ddl() -> list[str]:
 _CHANGE_DDL = _change_ddl()
 _TRIGGER_NAMES = {stmt.split('"')[1] for stmt in _CHANGE_DDL if stmt.startswith("CREATE TRIGGER")}
 #: tables of the store besides the record tables
-_META_TABLES = {_CHANGE_LOG, _CHANGE_CONTROL, _BATCH_TABLE, _VERSION, _HISTORY_CONTROL}
+_META_TABLES = {_CHANGE_LOG, _CHANGE_CONTROL, _BATCH_TABLE, _VERSION, _HISTORY_CONTROL, _DEFERRED}
 
 
 class _Checkpointer:
@@ -418,6 +434,8 @@ class SQLiteStore(Store):
             # a record type added since the file was made gets its table (CREATE ... IF NOT EXISTS below)
             have = {r[0] for r in self._db.execute(
                 "SELECT name FROM sqlite_master WHERE type IN ('table', 'index', 'trigger')")}
+            if _DEFERRED in have and _INDEX_NAMES - have <= _DEFERRABLE_INDEXES.keys() and self._bulk_loading():
+                have |= _DEFERRABLE_INDEXES.keys()  # a bulk load going on builds them at its end
             if have >= _TABLES.keys() and have >= _INDEX_NAMES and have >= _TRIGGER_NAMES \
                     and have >= _META_TABLES and not have & set(_RETIRED_INDEXES) and not self._missing_columns():
                 return  # an index added since the file was made is created below (CREATE ... IF NOT EXISTS)
@@ -441,11 +459,24 @@ class SQLiteStore(Store):
                     self._db.execute(f"DROP TRIGGER IF EXISTS {_quote(name)}")
             for stmt in _CHANGE_DDL:
                 self._db.execute(stmt)
+            self._db.execute(f"DELETE FROM {_DEFERRED}")  # built above (a bulk load that died left them out)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+    def _bulk_loading(self) -> bool:
+        """Whether a process that dropped indexes for a bulk load (:meth:`bulk_load`) still lives."""
+        for (pid,) in self._db.execute(f"SELECT DISTINCT pid FROM {_DEFERRED}").fetchall():
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                continue
+            except OSError:  # it lives, under another user
+                pass
+            return True
+        return False
 
     def _missing_columns(self) -> list[tuple[str, str, str]]:
         """(table, column, SQL type) of the columns an existing table lacks (fields added since, _src)."""
@@ -583,6 +614,48 @@ class SQLiteStore(Store):
                 with self._db_lock:
                     self._checkpoint_after(background)
         return stats
+
+    @contextmanager
+    def bulk_load(self, expected_records: int) -> Iterator[None]:
+        """Around a load expected to bring more records than the store holds (and at least
+        :data:`_BULK_INDEX_MIN`; a first load, a rebuild): the secondary indexes of the largest tables
+        (:data:`_DEFERRABLE`) are dropped first and built again at the end, each in its own transaction.
+        Every write in between stays one atomic batch; reads in between are answered, more slowly where they
+        would have used one of those indexes. A load that dies on the way leaves them to the next open of the
+        store (:meth:`_init_schema` builds missing indexes)."""
+        if self._in_memory or expected_records < max(_BULK_INDEX_MIN, self._deferrable_rows()):
+            yield
+            return
+        self._ddl_batch([f"DROP INDEX IF EXISTS {_quote(n)}" for n in _DEFERRABLE_INDEXES],
+                        [(n, os.getpid()) for n in _DEFERRABLE_INDEXES])
+        log.info("bulk load of about %d records: %d indexes are built after it", expected_records,
+                 len(_DEFERRABLE_INDEXES))
+        try:
+            yield
+        finally:
+            self._ddl_batch(list(_DEFERRABLE_INDEXES.values()), None)
+
+    def _deferrable_rows(self) -> int:
+        """About how many records the tables of :data:`_DEFERRABLE` hold (their largest rowids: no count)."""
+        return sum(self._query(f"SELECT max(rowid) FROM {_quote(t)}")[0][0] or 0 for t in _DEFERRABLE)
+
+    def _ddl_batch(self, statements: list[str], deferred: list[tuple[str, int]] | None) -> None:
+        """Run index statements in one transaction and note the indexes deferred (None: none any more)."""
+        with self._write_lock, self._db_lock:
+            background = self._checkpoint_behind()
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for stmt in statements:
+                    self._db.execute(stmt)
+                self._db.execute(f"DELETE FROM {_DEFERRED}")
+                if deferred:
+                    self._db.executemany(f"INSERT INTO {_DEFERRED}(name, pid) VALUES (?, ?)", deferred)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            finally:
+                self._checkpoint_after(background)
 
     def _checkpoint_behind(self) -> bool:
         """Before a write's transaction (holding the locks): hand its checkpoint to the background

@@ -29,7 +29,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
@@ -192,6 +192,14 @@ class Store(ABC):
         """Ids of events declared erroneous."""
 
     @abstractmethod
+    def bulk_load(self, expected_records: int) -> AbstractContextManager[None]:
+        """Around a load of about ``expected_records`` records written as many batches (``foodtrace load`` of
+        many files): the store may prepare for it and finish after it. Every batch stays atomic and what the
+        store holds afterwards is the same; only the speed differs. The embedded store builds the secondary
+        indexes of its largest tables once after a load that brings more than it holds, rather than row by
+        row during it (:meth:`graph.sqlite.SQLiteStore.bulk_load`). Default: nothing."""
+        return nullcontext()
+
     def close(self) -> None:
         """Release the store."""
 

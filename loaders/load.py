@@ -38,6 +38,10 @@ INTERNAL = "the file could not be read: an internal error, please report it with
 
 log = logging.getLogger("foodtrace.load")
 
+#: input bytes per record, about (EPCIS JSON-LD ~180, a template's CSV row ~85 for its records): a load's size in
+#: records, estimated from its files' sizes for :meth:`graph.store.Store.bulk_load`
+BYTES_PER_RECORD = 200
+
 __all__ = ["KINDS", "FileOutcome", "load_files", "load_document", "plan_order", "reader_for", "sniff_kind",
            "file_digest"]
 
@@ -212,8 +216,26 @@ def load_files(store: Store, paths: Iterable[Path], kind: str = "auto", *,
 
     base = context or WriteContext(kind="load")
     store.write(region_records(), context=WriteContext(kind="vocabulary", actor=base.actor))
+    planned = plan_order(paths, kind)
+    expected = sum(_size(p) for p, _, _ in planned) // BYTES_PER_RECORD
+    with store.bulk_load(expected):
+        return _load_planned(store, planned, base, on_file_start, on_records, on_file_done, options, coverage,
+                             source)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size if path.is_file() else 0
+    except OSError:
+        return 0
+
+
+def _load_planned(store: Store, planned: list[tuple[Path, str, str | None]], base: WriteContext,
+                  on_file_start: Callable[[Path, str], None] | None, on_records: Callable[[int], None] | None,
+                  on_file_done: Callable[[FileOutcome], None] | None, options: ReadOptions | None,
+                  coverage: str | None, source: str | None) -> list[FileOutcome]:
     outcomes = []
-    for path, k, template in plan_order(paths, kind):
+    for path, k, template in planned:
         outcome = FileOutcome(path=path, kind=k, template=template)
         if on_file_start:
             on_file_start(path, k)

@@ -291,3 +291,85 @@ def test_a_failed_write_turns_the_automatic_checkpoint_back_on(tmp_path):
         assert s.get("lot", "urn:foodtrace:lot:c:1") is None
     finally:
         s.close()
+
+
+def _index_names(path) -> set[str]:
+    db = sqlite3.connect(path)
+    try:
+        return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    finally:
+        db.close()
+
+
+def test_a_bulk_load_builds_the_indexes_of_the_largest_tables_after_its_writes(tmp_path):
+    from graph.sqlite import _DEFERRABLE_INDEXES, _INDEX_NAMES
+
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    try:
+        with store.bulk_load(10):  # a small load keeps its indexes
+            assert _index_names(path) >= _INDEX_NAMES
+        with store.bulk_load(1_000_000):
+            assert not _index_names(path) & _DEFERRABLE_INDEXES.keys()
+            assert _index_names(path) >= _INDEX_NAMES - _DEFERRABLE_INDEXES.keys()  # samples, cases ... keep theirs
+            store.write([Delivery(id="d1", lot_id="l1", sender_id="a", receiver_id="b",
+                                  time="2026-03-01T08:00:00+08:00")])
+            assert [d.id for d in store.deliveries(lot_ids=["l1"])] == ["d1"]  # answered, without the index
+            # a store opened meanwhile (a reader, `foodtrace stats`) neither waits nor builds them
+            other = SQLiteStore(path)
+            other.close()
+            assert not _index_names(path) & _DEFERRABLE_INDEXES.keys()
+        assert _index_names(path) >= _INDEX_NAMES
+        assert store._db.execute("SELECT count(*) FROM _deferred_index").fetchone()[0] == 0
+        plan = " ".join(r[3] for r in store._db.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM delivery WHERE lot_id IN (?)", ("l1",)))
+        assert "ix_delivery_lot_id" in plan
+        assert [d.id for d in store.deliveries(lot_ids=["l1"])] == ["d1"]
+        # a load no larger than what the store holds keeps them too
+        store.write([Lot(id=f"urn:foodtrace:lot:a:{i}", product_id="p") for i in range(300)])
+        with store.bulk_load(200):
+            assert _index_names(path) >= _INDEX_NAMES
+    finally:
+        store.close()
+
+
+def test_a_bulk_load_that_died_leaves_its_indexes_to_the_next_open(tmp_path):
+    import subprocess
+    import sys
+
+    from graph.sqlite import _DEFERRABLE_INDEXES, _INDEX_NAMES
+
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    store.write([Delivery(id="d1", lot_id="l1", sender_id="a", receiver_id="b", time="2026-03-01T08:00:00+08:00")])
+    store.close()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    db = sqlite3.connect(path)
+    for name in _DEFERRABLE_INDEXES:  # what a bulk load's process does first, then it is killed
+        db.execute(f'DROP INDEX "{name}"')
+    db.executemany("INSERT INTO _deferred_index(name, pid) VALUES (?, ?)",
+                   [(n, int(dead.stdout)) for n in _DEFERRABLE_INDEXES])
+    db.commit()
+    db.close()
+    store = SQLiteStore(path)
+    try:
+        assert _index_names(path) >= _INDEX_NAMES
+        assert store._db.execute("SELECT count(*) FROM _deferred_index").fetchone()[0] == 0
+        assert [d.id for d in store.deliveries(lot_ids=["l1"])] == ["d1"]
+    finally:
+        store.close()
+
+
+def test_a_failed_bulk_load_still_builds_the_indexes(tmp_path):
+    from graph.sqlite import _INDEX_NAMES
+
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    try:
+        with pytest.raises(RuntimeError):
+            with store.bulk_load(1_000_000):
+                raise RuntimeError("the load broke")
+        assert _index_names(path) >= _INDEX_NAMES
+    finally:
+        store.close()

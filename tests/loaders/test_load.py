@@ -42,3 +42,35 @@ def test_by_suffix_and_content(tmp_path, name, head, kind):
     p = tmp_path / name
     p.write_text(head, encoding="utf-8")
     assert sniff_kind(p) == kind
+
+
+def test_a_bulk_load_stores_what_a_load_keeping_its_indexes_stores(tmp_path, monkeypatch):
+    """The embedded store's bulk-load mode (indexes of the largest tables built after the load) changes the speed
+    only: every table, source tag and version is the same as when the indexes are kept up row by row."""
+    import graph.sqlite
+    from generator import generate
+    from graph.sqlite import SQLiteStore
+    from loaders.load import load_files
+    from ontology.records import RECORD_TYPES
+
+    out = tmp_path / "net"
+    generate(out, scale=1500, seed=3)
+    files = [p for p in sorted(out.rglob("*")) if p.is_file() and p.parent.name != "truth" and p.name != "manifest.json"]
+    dumps = []
+    for name, least in (("kept.db", 10**12), ("bulk.db", 0)):
+        monkeypatch.setattr(graph.sqlite, "_BULK_INDEX_MIN", least)
+        store = SQLiteStore(tmp_path / name)
+        try:
+            built = []
+            real = store._ddl_batch
+            monkeypatch.setattr(store, "_ddl_batch", lambda stmts, deferred: (built.append(len(stmts)),
+                                                                              real(stmts, deferred)))
+            outcomes = load_files(store, files)
+            assert all(o.error is None for o in outcomes)
+            assert bool(built) == (least == 0)
+            dumps.append(({t.table: list(store.dump(t.table)) for t in RECORD_TYPES},
+                          [(v.table, v.id, v.op, v.batch, v.values) for v in store.dump_versions()]))
+        finally:
+            store.close()
+    assert dumps[0] == dumps[1]
+    assert sum(len(v) for v in dumps[0][0].values()) > 10_000
