@@ -569,10 +569,15 @@ class SQLiteStore(Store):
             self._writing = threading.get_ident()
             try:
                 bulk = False
+                rowers: dict[type, tuple[_Table, Any, bool]] = {}  # per record type: its table and getter
                 for rec in records:
-                    table = _TABLES[rec.table]
-                    buf = buffers[rec.table]
-                    buf.append(table.row(rec) + extra)
+                    rower = rowers.get(type(rec))
+                    if rower is None:
+                        t = _TABLES[rec.table]
+                        rower = rowers[type(rec)] = (t, t.getter, len(t.columns) == 1)
+                    table, get, single = rower
+                    buf = buffers[table.name]
+                    buf.append(((get(rec),) if single else get(rec)) + extra)
                     if len(buf) >= _BATCH:
                         if failure:
                             raise failure[0]
@@ -580,7 +585,7 @@ class SQLiteStore(Store):
                             bulk = True
                             batches.put((None, f"UPDATE {_CHANGE_CONTROL} SET bulk = 1 WHERE id = 1"))
                         batches.put((table, buf, table.json_rows(buf)))
-                        buffers[rec.table] = []
+                        buffers[table.name] = []
                         done += len(buf)
                         if progress is not None:
                             progress(done)

@@ -63,20 +63,14 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import hashlib
 import itertools
 import json
-import multiprocessing
-import os
 import re
-import sys
-import threading
 import weakref
 from datetime import datetime
 from functools import lru_cache
-from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -86,10 +80,9 @@ from ontology.errors import InvalidIdentifier, UnreadableFile
 from ontology.identifiers import DL_BASE, Parsed, canonical, delivery_id, local_id, operator_key, percent_encode
 from ontology.records import (Alias, Certificate, Delivery, Event, Lot, Operator, Product, Record, Retraction,
                               Ticket, Transformation, TransformationItem, with_placeholders)
-from ontology.processes import die_with_parent
 from ontology.times import day_of
 
-from . import cbv
+from . import cbv, forked
 from .base import ReadOptions, Reject
 from .epcis_xml import EVENT_TYPES, parse_xml, xsd_errors, xsd_path
 
@@ -254,9 +247,9 @@ def read_document(doc: dict[str, Any] | bytes | str, source: str, rejects: list[
     reader = _Reader(doc, source, rejects, store, data, elements, options or ReadOptions(), xml=from_xml)
     reader.start()  # before the caller's store starts its writer thread: see _Reader.start
     records = reader.run()
-    forked = getattr(reader, "_forked", None)
-    if forked is not None and forked[3] is not None:  # workers of records never read are not left waiting
-        weakref.finalize(records, _release, forked[3], forked[4])
+    state = getattr(reader, "_forked", None)
+    if state is not None and state[3] is not None:  # workers of records never read are not left waiting
+        weakref.finalize(records, forked.release, state[3], state[4], _FORKED)
     return records
 
 
@@ -399,31 +392,20 @@ class _Reader:
             yield from records
 
     def _fork(self, events: list[Any], validator: Any, xsd: Any, procs: int) -> None:
-        """Start ``procs - 1`` forked workers on the later events, in contiguous pieces (see :meth:`_parallel`).
-
-        Each worker dies with this process (:func:`ontology.processes.die_with_parent`). No worker is forked
-        where forking is unsafe: on Python 3.12+ while other threads run (a fork copies their locks in
-        whatever state they are); this process then derives every event itself.
-        """
+        """Start ``procs - 1`` forked workers on the later events, in contiguous pieces (see :meth:`_parallel`;
+        :mod:`loaders.forked`). Where no worker can be forked this process derives every event itself."""
         n = len(events)
-        cut = int(n * PARENT_SHARE / procs * 2) if procs > 2 else int(n * PARENT_SHARE)
-        rest = n - cut
-        count = max(1, min((procs - 1) * PIECES_PER_WORKER, rest))
-        bounds = [cut + rest * k // count for k in range(count + 1)]
-        pieces = list(zip(bounds, bounds[1:]))
+        cut, pieces = forked.split(n, procs, PARENT_SHARE, PIECES_PER_WORKER)
         token = next(_TOKENS)
-        pool: Any = None
         futures: list[Any] = []
-        if sys.version_info < (3, 12) or threading.active_count() == 1:
+        pool = forked.start_pool(procs)
+        if pool is not None:
             _FORKED[token] = (self, events, validator, xsd)
             try:
-                from concurrent.futures import ProcessPoolExecutor
-
-                pool = ProcessPoolExecutor(max_workers=procs - 1, mp_context=multiprocessing.get_context("fork"),
-                                           initializer=_worker_start, initargs=(os.getpid(),))
                 futures = [pool.submit(_work, token, lo, hi) for lo, hi in pieces]  # forks here, at the first
-            except Exception:  # e.g. in a daemonic process, or out of processes: one process reads it all
-                futures = []
+            except Exception:  # out of processes: one process reads it all
+                pool.shutdown(wait=False, cancel_futures=True)
+                pool, futures = None, []
         if not futures:
             cut = n
         self._forked = (cut, pieces, futures, pool, token)
@@ -463,12 +445,12 @@ class _Reader:
         own = self.stubs
         for key, k, v in stubs:
             if key not in own:  # the first stub of an id wins, as in the sequential loop
-                own[key] = _CLASSES[k](*v)
+                own[key] = forked.unpack(k, v)
                 if key.startswith("alias:"):
                     self.seen.add(key[6:])
-        classes = _CLASSES
+        unpack = forked.unpack
         for k, v in zip(kinds, values):
-            yield classes[k](*v)
+            yield unpack(k, v)
 
     def _master_data(self) -> None:
         header = self.doc.get("epcisHeader")
@@ -910,9 +892,6 @@ PARENT_SHARE = 0.45
 #: each worker's events are sent back in this many pieces, so that merging overlaps with deriving
 PIECES_PER_WORKER = 4
 
-_CLASSES: tuple[type[Record], ...] = (Alias, Certificate, Delivery, Event, Lot, Operator, Product, Retraction, Ticket,
-                                      Transformation, TransformationItem)
-_PACK = {cls: (k, attrgetter(*(f.name for f in dataclasses.fields(cls)))) for k, cls in enumerate(_CLASSES)}
 _FORKED: dict[int, tuple[Any, ...]] = {}
 _TOKENS = itertools.count()
 
@@ -924,31 +903,7 @@ def _processes(events: int, most: int | None = None) -> int:
     >>> _processes(10)
     1
     """
-    if events <= PARALLEL_MIN_EVENTS or "fork" not in multiprocessing.get_all_start_methods():
-        return 1
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
-    if most:
-        cpus = min(cpus, most)
-    return max(1, min(cpus, events // max(PARALLEL_MIN_EVENTS // 2, 1)))
-
-
-def _worker_start(parent: int) -> None:
-    """In a forked worker, first: die with the loading process (a killed load leaves no worker behind)."""
-    die_with_parent(parent)
-
-
-def _release(pool: Any, token: int) -> None:
-    """Stop the workers of a reader that was dropped without being read to the end."""
-    _FORKED.pop(token, None)
-    pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _pack(rec: Record) -> tuple[int, tuple[Any, ...]]:
-    k, get = _PACK[type(rec)]
-    return k, get(rec)
+    return forked.processes(events, PARALLEL_MIN_EVENTS, most)
 
 
 def _work(token: int, lo: int, hi: int) -> tuple[bytes, list[tuple[Any, ...]], list[tuple[str, ...]], list[Any]]:
@@ -959,12 +914,12 @@ def _work(token: int, lo: int, hi: int) -> tuple[bytes, list[tuple[Any, ...]], l
     before = len(reader.stubs)
     kinds = bytearray()
     values = []
-    pack = _PACK
+    pack = forked.PACKERS
     for rec in reader._span(events, lo, hi, validator, xsd):
         k, get = pack[type(rec)]
         kinds.append(k)
         values.append(get(rec))
-    stubs = [(key, *_pack(rec)) for key, rec in itertools.islice(reader.stubs.items(), before, None)]
+    stubs = [(key, *forked.pack(rec)) for key, rec in itertools.islice(reader.stubs.items(), before, None)]
     return bytes(kinds), values, [(r.file, r.row, r.field, r.value, r.reason) for r in rejects], stubs
 
 

@@ -22,11 +22,11 @@ import importlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from graph.store import Store, WriteContext, WriteStats
 from ontology.errors import FoodtraceError, UnreadableFile
-from ontology.records import Record, iter_missing_required
+from ontology.records import Delivery, Record, iter_missing_required, required_values
 
 from .base import LoadNote, LoadWarning, ReadOptions, Reject
 from .template_spec import LATE_TEMPLATES, LOAD_ORDER
@@ -157,15 +157,25 @@ def _checked(records: Iterable[Record], outcome: FileOutcome, store: Store | Non
     """
     held: dict[str, Record] = {}
     shipped: set[str] = set()
+    required: dict[type, Callable[[Record], Any] | None] = {}  # per record type: its required fields' values
     for rec in records:
-        if rec.table == "delivery":
-            if getattr(rec, "time", None):
+        rtype = type(rec)
+        if rtype is Delivery:
+            if rec.time:  # type: ignore[attr-defined]
                 shipped.add(rec.id)
-            elif getattr(rec, "received_time", None) and rec.id not in held:
+            elif rec.received_time and rec.id not in held:  # type: ignore[attr-defined]
                 held[rec.id] = rec
                 continue
-        if _complete(rec, outcome):
+        if rtype not in required:
+            required[rtype] = required_values(rtype)
+        values = required[rtype]
+        if values is None:
             yield rec
+            continue
+        got = values(rec)
+        if (None in got or "" in got) and not _complete(rec, outcome):  # the usual case without a step per field
+            continue
+        yield rec
     if not held:
         return
     unknown = [i for i in held if i not in shipped]
