@@ -32,7 +32,7 @@ import os
 import sqlite3
 import threading
 from collections import defaultdict
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
@@ -639,32 +639,6 @@ class SQLiteStore(Store):
             yield
         finally:
             self._ddl_batch(list(_DEFERRABLE_INDEXES.values()), None)
-
-    @contextmanager
-    def forking(self) -> Iterator[None]:
-        """Around forking processes that will read this store (:meth:`forked_reader`): no thread of this store is
-        inside SQLite meanwhile (its checkpoint, its reads), so that no child inherits a lock SQLite holds."""
-        if self._in_memory:
-            raise StoreError("an in-memory store cannot be read from another process")
-        checkpointer = self._checkpointer
-        with self._db_lock, self._reader_lock, (checkpointer.lock if checkpointer is not None else nullcontext()):
-            yield
-
-    def forked_reader(self) -> "SQLiteStore":
-        """In a process forked from this one (inside :meth:`forking`): a store reading the same file through a
-        connection of its own (a connection must not be used across a fork), without checking the schema (this
-        process's parent did). It sees what was committed when it reads; it never writes."""
-        reader = object.__new__(SQLiteStore)
-        reader.url, reader.path = self.url, self.path
-        reader._write_lock, reader._db_lock, reader._reader_lock = threading.Lock(), threading.Lock(), threading.Lock()
-        reader._writing, reader._in_memory, reader._reader, reader._checkpointer = None, False, None, None
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60)
-        db.execute("PRAGMA query_only=1")
-        db.execute("PRAGMA busy_timeout=60000")
-        db.execute("PRAGMA cache_size=-65536")
-        db.execute("PRAGMA mmap_size=4294967296")
-        reader._db = db
-        return reader
 
     def _deferrable_rows(self) -> int:
         """About how many records the tables of :data:`_DEFERRABLE` hold (their largest rowids: no count)."""

@@ -68,17 +68,13 @@ else it is of kind ``other``.
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import datetime as _dt
 import functools
-import gc
 import hashlib
 import itertools
 import math
 import re
 import unicodedata
-import weakref
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
@@ -950,8 +946,8 @@ def _trace_code(r: _Row, code: str, lid: str, operator: str | None, issued: str 
     r.emit_once(TraceCode(id=canon, code=code, lot_id=lid, operator_id=operator, issued=issued))
     if canon != lid:
         a = _alias(code, lid, "lot", "trace_code")
-        if a is not None:
-            r.emit_once(a)
+        if a is not None and r.ctx.once(a):
+            r.emit(a)
 
 
 def _certificates(r: _Row) -> None:
@@ -1604,18 +1600,17 @@ def _prefetched(rows: Iterable[tuple[int, list[str]]], cols: dict[str, int], ctx
         yield from window
 
 
-def _plan_table(table: Table, ctx: _Context, kind: str | None) -> tuple[str, Template, dict[str, int]] | None:
-    """(kind, template, column of each key) of a table, or None with the reject saying why it cannot be read."""
+def _read_table(table: Table, ctx: _Context, kind: str | None, notes: list[LoadNote]) -> Iterator[Record]:
     headers = table.header
     kind = kind or detect_kind(headers)
     if kind is None:
         ctx.rejects.append(Reject(ctx.path, "header", "", " | ".join(headers)[:500], _closest(headers)))
-        return None
+        return
     if kind == "corrections":  # not records: loaders.load applies it through loaders.corrections
         ctx.rejects.append(Reject(ctx.path, "header", "", " | ".join(headers)[:500],
                                   "a corrections template is applied by `foodtrace load` (as corrections), "
                                   "not read as records"))
-        return None
+        return
     template = TEMPLATES[kind]
     cols = header_map(kind, headers)
     missing = [c for c in template.columns if c.required and c.key not in cols]
@@ -1623,41 +1618,20 @@ def _plan_table(table: Table, ctx: _Context, kind: str | None) -> tuple[str, Tem
         ctx.rejects.append(Reject(ctx.path, "header", ",".join(c.key for c in missing), " | ".join(headers)[:500],
                                   f"the {kind} template needs column(s) "
                                   + ", ".join(f"{c.zh}/{c.key}" for c in missing)))
-        return None
-    return kind, template, cols
-
-
-def _read_table(table: Table, ctx: _Context, kind: str | None, notes: list[LoadNote]) -> Iterator[Record]:
-    planned = _plan_table(table, ctx, kind)
-    if planned is None:
         return
-    kind, template, cols = planned
+    groups: dict[str, tuple[int, str, str, str]] = {}
+    handler = _HANDLERS.get(kind)
     rows = table.rows
     if kind == "operators":
         rows = list(rows)  # operator files are small: a first pass lets a stall name a market on a later row
         _prescan_operators(rows, cols, ctx)
-    for row in _handled(_prefetched(rows, cols, ctx, kind), ctx, kind, template, cols, table, notes):
-        yield from row.out
-    if ctx.pending_items:
-        yield from ctx.pending_items.values()
-        ctx.pending_items.clear()
-
-
-def _handled(rows: Iterable[tuple[int, list[str]]], ctx: _Context, kind: str, template: Template,
-             cols: dict[str, int], table: Table, notes: list[LoadNote],
-             row_type: type[_Row] | None = None) -> Iterator[_Row]:
-    """Each good row handled (its records in ``row.out``); rows that are no records noted, bad rows rejected."""
-    headers = table.header
-    groups: dict[str, tuple[int, str, str, str]] = {}
-    handler = _HANDLERS.get(kind)
     spans, sheet = table.spans, table.sheet or ""
-    make = row_type or _Row
-    for row_no, cells in rows:
+    for row_no, cells in _prefetched(rows, cols, ctx, kind):
         why = skip_reason(cells, headers, span=spans.get(row_no, 0), is_header=_is_template_header)
         if why is not None:
             notes.append(LoadNote(ctx.path, sheet, row_no, why, row_text(cells)))
             continue
-        row = make(ctx, template, cols, headers, cells)
+        row = _Row(ctx, template, cols, headers, cells)
         try:
             if handler is None:
                 _lot_links(row, groups, row_no)
@@ -1670,142 +1644,10 @@ def _handled(rows: Iterable[tuple[int, list[str]]], ctx: _Context, kind: str, te
         except (FoodtraceError, ValueError, TypeError, KeyError) as e:  # a safety net: never a traceback
             ctx.rejects.append(Reject(ctx.path, row_no, "", "", f"row cannot be read: {e}"))
             continue
-        yield row
-
-
-# -- a large CSV on several processes (loaders.forked) -----------------------------------------------------
-
-#: template kinds whose rows do not depend on each other (nothing is carried from row to row but look-up caches
-#: and which records were emitted once): a large CSV of one is read on several processes (:func:`_read_forked`)
-PARALLEL_KINDS = frozenset({"deliveries", "certificates", "trace_codes", "lots"})
-#: a CSV template with more data rows than this is read on several processes
-PARALLEL_MIN_ROWS = 20_000
-#: the share of the rows the reading process handles itself with 2 processes (it also rebuilds the workers'
-#: records and feeds the store's writer)
-PARENT_SHARE = 0.45
-#: each worker's rows are sent back in this many pieces, so that merging overlaps with reading
-PIECES_PER_WORKER = 4
-_FORKED: dict[int, tuple[Any, ...]] = {}
-_TOKENS = itertools.count()
-
-
-class _OnceRow(_Row):
-    """A row in a worker: it remembers which of its records were emitted once (:meth:`_Row.emit_once`), which the
-    reading process emits only if no earlier row of the file did."""
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.once: set[int] = set()
-
-    def emit_once(self, rec: Record) -> None:
-        if self.ctx.once(rec):
-            self.once.add(len(self.out))
-            self.out.append(rec)
-
-
-def _forked_reader(path: Path, tables: list[Table], ctx: _Context, kind: str | None, notes: list[LoadNote],
-                   options: ReadOptions | None) -> Iterator[Record] | None:
-    """The records of a large CSV template read on several processes, or None where it is read by this one alone:
-    not one CSV table of a kind in :data:`PARALLEL_KINDS` with more than :data:`PARALLEL_MIN_ROWS` rows, or a store
-    workers cannot read (one on a server, or in memory). Workers are forked here, before the store's writer
-    thread starts; each reads the store through a connection of its own (:meth:`graph.sqlite.SQLiteStore.forked_reader`)
-    and sees it as this process does: as committed before this file."""
-    from . import forked
-
-    store = ctx.store
-    if len(tables) != 1 or tables[0].sheet is not None or (options is not None and options.processes == 1):
-        return None
-    if store is not None and getattr(store, "forking", None) is None:
-        return None
-    table = tables[0]
-    found = kind or detect_kind(table.header)
-    if found not in PARALLEL_KINDS:
-        return None
-    rows = table.rows = list(table.rows)
-    procs = forked.processes(len(rows), PARALLEL_MIN_ROWS, options.processes if options is not None else None)
-    if procs < 2:
-        return None
-    planned = _plan_table(table, ctx, found)
-    if planned is None:
-        return iter(())
-    cut, pieces = forked.split(len(rows), procs, PARENT_SHARE, PIECES_PER_WORKER)
-    pool = forked.start_pool(procs)
-    if pool is None:
-        return None
-    token = next(_TOKENS)
-    _FORKED[token] = (ctx, planned, table)
-    try:
-        with store.forking() if store is not None else contextlib.nullcontext():
-            futures = [pool.submit(_work, token, lo, hi) for lo, hi in pieces]  # forks here, at the first
-    except Exception:  # out of processes: this one reads it all
-        _FORKED.pop(token, None)
-        pool.shutdown(wait=False, cancel_futures=True)
-        return None
-    records = _merged(token, pool, futures, pieces, cut, ctx, planned, table, notes)
-    weakref.finalize(records, forked.release, pool, token, _FORKED)
-    return records
-
-
-def _merged(token: int, pool: Any, futures: list[Any], pieces: list[tuple[int, int]], cut: int, ctx: _Context,
-            planned: tuple[str, Template, dict[str, int]], table: Table, notes: list[LoadNote]) -> Iterator[Record]:
-    """This process's rows, then each worker piece's records in row order (a failed piece read here again)."""
-    from . import forked
-
-    kind, template, cols = planned
-    done = False
-    try:
-        for row in _handled(table.rows[:cut], ctx, kind, template, cols, table, notes):
-            yield from row.out
-        for (lo, hi), fut in zip(pieces, futures):
-            try:
-                kinds, values, once, rejects, piece_notes = fut.result()
-            except Exception:
-                for row in _handled(table.rows[lo:hi], ctx, kind, template, cols, table, notes):
-                    yield from row.out
-                continue
-            ctx.rejects.extend(Reject(*r) for r in rejects)
-            notes.extend(LoadNote(*n) for n in piece_notes)
-            unpack, first = forked.unpack, ctx.once
-            for k, v, o in zip(kinds, values, once):
-                rec = unpack(k, v)
-                if o and not first(rec):  # emitted once: an earlier row of the file already did
-                    continue
-                yield rec
-        done = True
-    finally:
-        _FORKED.pop(token, None)
-        pool.shutdown(wait=done, cancel_futures=True)
-
-
-#: per worker process: the store it reads through (opened at its first piece)
-_WORKER_STORE: dict[int, Any] = {}
-
-
-def _work(token: int, lo: int, hi: int) -> tuple[bytes, list[tuple[Any, ...]], bytes, list[tuple[Any, ...]],
-                                                list[tuple[Any, ...]]]:
-    """In a forked worker: the records of rows lo..hi-1 as tuples (:func:`loaders.forked.pack`), whether each was
-    emitted once, the rejects and the notes."""
-    from . import forked
-
-    gc.disable()  # the inherited heap is large and holds no garbage: collecting would only copy its pages
-    ctx, (kind, template, cols), table = _FORKED[token]
-    if ctx.store is not None:
-        if token not in _WORKER_STORE:
-            _WORKER_STORE[token] = ctx.store.forked_reader()
-        ctx.store = _WORKER_STORE[token]
-    ctx.rejects = []
-    notes: list[LoadNote] = []
-    kinds, once, values = bytearray(), bytearray(), []
-    pack = forked.PACKERS
-    for row in _handled(table.rows[lo:hi], ctx, kind, template, cols, table, notes, _OnceRow):
-        marked = row.once  # type: ignore[attr-defined]
-        for i, rec in enumerate(row.out):
-            k, get = pack[type(rec)]
-            kinds.append(k)
-            values.append(get(rec))
-            once.append(i in marked)
-    return (bytes(kinds), values, bytes(once), [(r.file, r.row, r.field, r.value, r.reason) for r in ctx.rejects],
-            [dataclasses.astuple(n) for n in notes])
+        yield from row.out
+    if ctx.pending_items:
+        yield from ctx.pending_items.values()
+        ctx.pending_items.clear()
 
 
 def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = None,
@@ -1843,13 +1685,8 @@ def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = Non
     tables = read_tables(path, is_header=_is_template_header, lazy=True)
     ctx = _Context(path, rejects, store)
     notes = notes if notes is not None else []
-    return _forked_reader(path, tables, ctx, kind, notes, options) or _read_sheets(tables, ctx, kind, notes, options)
-
-
-def _read_sheets(tables: list[Table], ctx: _Context, kind: str | None, notes: list[LoadNote],
-                 options: ReadOptions | None) -> Iterator[Record]:
     for table in sheets_to_read(ctx.path, tables, lambda t: kind is not None or detect_kind(t.header) is not None,
-                                options.sheets if options is not None else (), notes, ctx.rejects, "a template"):
+                                options.sheets if options is not None else (), notes, rejects, "a template"):
         yield from _read_table(table, ctx, kind, notes)
 
 
