@@ -117,7 +117,7 @@ def _raw(path) -> dict[str, list[tuple]]:
 
 def _batches_of_writes(s: SQLiteStore) -> None:
     """Writes that insert, merge (placeholders), change (versions), tag sources and log changes, in small and
-    bulk batches, with values JSON must carry exactly (floats, booleans, text with quotes and newlines)."""
+    bulk batches, with values the statements must carry exactly (floats, booleans, text with quotes and newlines)."""
     from graph.versions import WriteContext
     from ontology.records import Delivery, Operator, with_placeholders
 
@@ -133,42 +133,49 @@ def _batches_of_writes(s: SQLiteStore) -> None:
                      unit="KGM") for i in range(9_000)]
     s.write(ops, context=WriteContext(kind="load", source="ops.csv", digest="d1"))
     s.write(stubs + lots, context=WriteContext(kind="load", source="lots.csv", digest="d2"))
-    s.write(moved + dels + [Lot(id="urn:foodtrace:lot:a:1", product_id="p", quantity=float("inf"))],
+    again = [Lot(id="urn:foodtrace:lot:a:5", product_id="p3", quantity=4.0)]  # an id twice in one statement
+    s.write(moved[:2] + again + moved[2:] + dels + [Lot(id="urn:foodtrace:lot:a:1", product_id="p", quantity=float("inf"))],
             context=WriteContext(kind="load", source="more.csv", digest="d3"))
     s.write(stubs + lots, context=WriteContext(kind="load", source="lots.csv", digest="d2"))  # again: nothing changes
     s.write(ops[:3], context=WriteContext(kind="load", source="ops-again.csv", digest="d4"))  # a second source
 
 
-def test_batches_written_as_json_store_what_executemany_stores(tmp_path, monkeypatch):
-    """The JSON batch path (one INSERT ... SELECT FROM json_each per batch) leaves the same rows, types, versions,
-    source tags and change log as writing every row with executemany."""
+def test_batches_written_as_values_lists_store_what_one_row_per_statement_stores(tmp_path, monkeypatch):
+    """The batch path (multi-row VALUES statements of up to 2,000 rows) leaves the same rows, types, versions,
+    source tags and change log as writing the rows in statements of 3 (one id repeated within a statement, the
+    last statement of a batch shorter)."""
     from graph import sqlite as backend
 
-    a = SQLiteStore(tmp_path / "json.db")
+    a = SQLiteStore(tmp_path / "many.db")
     _batches_of_writes(a)
     a.close()
     with monkeypatch.context() as m:
-        m.setattr(backend._Table, "json_rows", lambda self, rows: None)
+        for t in backend._TABLES.values():
+            m.setattr(t, "values_rows", 3)
         b = SQLiteStore(tmp_path / "rows.db")
         _batches_of_writes(b)
         b.close()
-    got, want = _raw(tmp_path / "json.db"), _raw(tmp_path / "rows.db")
+    got, want = _raw(tmp_path / "many.db"), _raw(tmp_path / "rows.db")
     assert got.keys() == want.keys()
     for name in want:
         assert got[name] == want[name], name
     assert len(want["lot"]) == 12_000 and len(want["_version"]) > 2_000 and want["_change_log"]
 
 
-def test_an_infinite_value_goes_through_executemany(tmp_path):
+def test_values_statements_stay_within_the_host_parameter_limit():
+    from graph.sqlite import _MAX_PARAMS, _TABLES
+
+    for t in _TABLES.values():
+        assert t.values_rows >= 1 and t.values_rows * (len(t.columns) + 1) <= _MAX_PARAMS < 32766
+
+
+def test_an_infinite_value_is_stored_as_it_is(tmp_path):
     s = SQLiteStore(tmp_path / "s.db")
     try:
-        from graph.sqlite import _TABLES
-
-        t = _TABLES["lot"]
-        assert t.json_rows([t.row(Lot(id="x", product_id="p", quantity=2.5))]) is not None
-        assert t.json_rows([t.row(Lot(id="x", product_id="p", quantity=float("inf")))]) is None
-        s.write([Lot(id="urn:foodtrace:lot:a:inf", product_id="p", quantity=float("-inf"))])
+        s.write([Lot(id="urn:foodtrace:lot:a:inf", product_id="p", quantity=float("-inf")),
+                 Lot(id="urn:foodtrace:lot:a:2", product_id="p", quantity=2.5)])
         assert s.get("lot", "urn:foodtrace:lot:a:inf").quantity == float("-inf")
+        assert s.get("lot", "urn:foodtrace:lot:a:2").quantity == 2.5
     finally:
         s.close()
 
