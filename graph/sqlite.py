@@ -71,6 +71,8 @@ _UNINDEXED = {("delivery", "ticket_id"), ("delivery", "certificate_id")}
 #: deliveries into a 1M store touches almost every leaf page of each, and the write-ahead log then copies them)
 _RETIRED_INDEXES = ("ix_delivery_sender_id", "ix_delivery_receiver_id")
 _BATCH = 5000
+#: bytes of the file reads map instead of copying (a large store served to many readers)
+_MMAP_BYTES = 4 << 30
 #: rows per multi-row VALUES statement of a write (fewer where the columns would pass _MAX_PARAMS)
 _VALUES_ROWS = 2000
 #: host parameters per statement: SQLite's limit is 32766 (3.32 and later); stay below it
@@ -422,7 +424,7 @@ class SQLiteStore(Store):
             self._db.execute("PRAGMA busy_timeout=60000")
             self._db.execute("PRAGMA cache_size=-262144")
             # reads map the file instead of copying pages (a large store served to many readers)
-            self._db.execute("PRAGMA mmap_size=4294967296")
+            self._db.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
             self._db.execute("PRAGMA temp_store=MEMORY")
             self._init_schema()
         except sqlite3.DatabaseError as e:
@@ -651,6 +653,9 @@ class SQLiteStore(Store):
         """Run index statements in one transaction and note the indexes deferred (None: none any more)."""
         with self._write_lock, self._db_lock:
             background = self._checkpoint_behind()
+            # the tables are read through the page cache, not mapped: a mapped read of every table would count
+            # the whole file in this process's resident memory (1M deliveries: 3.1 GiB instead of 1.1)
+            self._db.execute("PRAGMA mmap_size=0")
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 for stmt in statements:
@@ -663,6 +668,7 @@ class SQLiteStore(Store):
                 self._db.execute("ROLLBACK")
                 raise
             finally:
+                self._db.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
                 self._checkpoint_after(background)
 
     def _checkpoint_behind(self) -> bool:

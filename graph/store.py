@@ -191,7 +191,6 @@ class Store(ABC):
     def retracted_events(self) -> set[str]:
         """Ids of events declared erroneous."""
 
-    @abstractmethod
     def bulk_load(self, expected_records: int) -> AbstractContextManager[None]:
         """Around a load of about ``expected_records`` records written as many batches (``foodtrace load`` of
         many files): the store may prepare for it and finish after it. Every batch stays atomic and what the
@@ -200,6 +199,7 @@ class Store(ABC):
         row during it (:meth:`graph.sqlite.SQLiteStore.bulk_load`). Default: nothing."""
         return nullcontext()
 
+    @abstractmethod
     def close(self) -> None:
         """Release the store."""
 
