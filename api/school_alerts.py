@@ -49,6 +49,8 @@ log = logging.getLogger("foodtrace.schools")
 
 #: more unchecked failing samples than this: build a trace index before tracing them
 INDEX_BACKLOG = 200
+#: failing samples traced between two looks at whether the worker is being stopped
+CHECK_PIECE = 50
 #: seconds between two reads of every grade, override and credit record (:func:`_standing`) while writes go on:
 #: the read grows with every grading run, and a supplier's grade or listing is not a one-second matter as a
 #: failing result is (a failing result is still checked at the next write)
@@ -91,10 +93,15 @@ class AlertChecker:
     """
 
     def __init__(self, store: Any, hooks: Webhooks, *, index: Callable[[], TraceIndex | None] | None = None,
+                 wait_index: Callable[[float | None], TraceIndex | None] | None = None,
                  lookback_days: int = 90, standing_every: float = STANDING_EVERY) -> None:
         self.store, self.hooks, self.lookback_days = store, hooks, lookback_days
         self.standing_every = standing_every
         self._index = index or (lambda: None)
+        #: waits (at most the seconds given) for the index the service is building, and returns it (or None)
+        self._wait_index = wait_index
+        #: set to stop a check in progress between two pieces of its samples (:class:`AlertWorker` at shutdown)
+        self.stopping = threading.Event()
         self._holding: Any = None
         self._mark: Any = None
         self._standing: Any = None
@@ -103,7 +110,14 @@ class AlertChecker:
 
     def _tracer(self, view: ReadView, backlog: int) -> tuple[Tracer, TraceOptions | None]:
         index = self._index()
-        if index is None and backlog > INDEX_BACKLOG:
+        if index is None and backlog > INDEX_BACKLOG and self._wait_index is not None:
+            # the service builds its index already (at its start, after a write): wait for that one rather than
+            # build a second one beside it, which doubled the CPU a start after a bulk load took
+            while index is None and not self.stopping.is_set():
+                index = self._wait_index(1.0)
+                if index is None and self._index() is None and not self._building():
+                    break
+        if index is None and backlog > INDEX_BACKLOG and not self.stopping.is_set():
             try:
                 index = TraceIndex.build(view, change_seq=self.store.change_seq())
             except StoreError as e:  # deliveries written meanwhile (captures): trace from the store's reads
@@ -113,6 +127,11 @@ class AlertChecker:
         if self._holding is None:
             self._holding = self._learn(view)
         return Tracer(view), TraceOptions(holding=self._holding)
+
+    def _building(self) -> bool:
+        """Whether the service's index is being built (its holder says so; False without one)."""
+        holder = getattr(self._wait_index, "__self__", None)
+        return bool(holder is not None and getattr(holder, "building", lambda: False)())
 
     def _learn(self, view: ReadView) -> Any:
         """Holding windows from the pass-throughs kept in the service database (read from the store once per
@@ -155,7 +174,15 @@ class AlertChecker:
         alerts = []
         if todo:
             tracer, options = self._tracer(view, len(todo))
-            alerts += failed_sample_alerts(view, tracer, todo, raised=raised, options=options)
+            done = 0
+            for start in range(0, len(todo), CHECK_PIECE):   # a stop waits for one piece, not the whole backlog
+                if self.stopping.is_set():
+                    break
+                alerts += failed_sample_alerts(view, tracer, todo[start:start + CHECK_PIECE], raised=raised,
+                                               options=options)
+                done = min(len(todo), start + CHECK_PIECE)
+            if done < len(todo):  # stopped: what was not traced is checked at the next check (or start)
+                todo, seq, standing_due, mark = todo[:done], None, False, None
         if standing_due:
             standing = _standing(view)
             self._standing_at, self._standing_due = now, False
@@ -227,6 +254,10 @@ class AlertWorker(threading.Thread):
                 log.exception("delivering school alerts failed")
             self._stop_event.wait(self.poll)
 
-    def stop(self, timeout: float | None = 10) -> None:
+    def stop(self, timeout: float | None = 60) -> bool:
+        """Stop, letting a check in progress end at its next piece of samples; True when the thread has ended (the
+        store it reads may then be closed), False when it still runs after ``timeout`` seconds."""
         self._stop_event.set()
+        self.checker.stopping.set()
         self.join(timeout)
+        return not self.is_alive()

@@ -76,18 +76,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.webhooks = Webhooks(settings.service_db)
         worker = None
         if settings.school_alerts:
-            worker = AlertWorker(AlertChecker(app.state.store, app.state.webhooks, index=app.state.trace_index.current),
+            holder = app.state.trace_index
+            worker = AlertWorker(AlertChecker(app.state.store, app.state.webhooks, index=holder.current,
+                                              wait_index=holder.wait),
                                  poll=settings.school_alert_poll, deliver=settings.webhook_options())
             worker.start()
         try:
             yield
         finally:
-            if worker is not None:
-                worker.stop()
-            app.state.webhooks.close()
+            # a check in progress ends at its next piece of samples before the store it reads is closed; one still
+            # running after a minute (an index being built) keeps the store and its webhook queue open under it
+            stopped = worker is None or worker.stop()
+            if not stopped:
+                log.warning("school alerts: a check was still running at shutdown; its store is left open")
             app.state.accounts.close()
             app.state.public_views.close()
-            app.state.store.close()
+            if stopped:
+                app.state.webhooks.close()
+                app.state.store.close()
             app.state.service_db.close()
 
     # the interactive docs (/docs Swagger UI, /redoc ReDoc) with their bundles served by this service

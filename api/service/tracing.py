@@ -59,6 +59,11 @@ class TraceIndexHolder:
         except Exception:   # a failed build leaves traces on the store's reads; the next trace tries again
             log.exception("building the trace index failed; traces read the store")
 
+    def building(self) -> bool:
+        """Whether a build is in progress."""
+        t = self._building
+        return t is not None and t.is_alive()
+
     def wait(self, timeout: float | None = None) -> TraceIndex | None:
         """Wait for a build in progress (tests, warm-up) and return the current index."""
         self.current()

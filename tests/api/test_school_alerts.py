@@ -264,3 +264,95 @@ def test_grades_and_listings_are_read_at_most_every_so_often_while_failing_resul
     clock[0] += 25
     assert [(a.kind, a.school_id) for a in checker.check().raised] == [("supplier_listed", SCHOOL2)]  # time up
     assert checker.check().raised == []
+
+
+def test_a_stop_ends_a_check_between_pieces_of_its_backlog_and_the_rest_is_checked_next(tmp_path, monkeypatch):
+    """A worker stopped (the service shutting down) ends its check at the next piece of samples instead of tracing
+    the whole backlog; the samples not traced are checked at the next check, though nothing was written since."""
+    import api.school_alerts as sa
+
+    hooks = Webhooks(str(tmp_path / "service.db"))
+    with open_store(str(tmp_path / "s.db")) as s:
+        s.write(network())
+        s.write([r for i in range(120) for r in failing(f"urn:foodtrace:sample:b{i:03d}", PORK, DIST, "2026-03-02")])
+        monkeypatch.setattr(sa, "CHECK_PIECE", 10)
+        checker = AlertChecker(s, hooks)
+        real, pieces = sa.failed_sample_alerts, []
+
+        def traced(view, tracer, ids, **kw):
+            pieces.append(len(ids))
+            if len(pieces) == 3:
+                checker.stopping.set()
+            return real(view, tracer, ids, **kw)
+
+        monkeypatch.setattr(sa, "failed_sample_alerts", traced)
+        first = checker.check()
+        assert pieces == [10, 10, 10] and first.samples == 30
+        assert len(hooks.checked_samples()) == 30
+        checker.stopping.clear()
+        second = checker.check()
+        assert second.samples == 90 and len(hooks.checked_samples()) == 120
+        assert checker.check().samples == 0
+    hooks.close()
+
+
+def test_a_worker_stopped_mid_check_ends_before_its_store_is_closed(tmp_path, monkeypatch):
+    import api.school_alerts as sa
+
+    hooks = Webhooks(str(tmp_path / "service.db"))
+    with open_store(str(tmp_path / "s.db")) as s:
+        s.write(network())
+        s.write([r for i in range(60) for r in failing(f"urn:foodtrace:sample:c{i:03d}", PORK, DIST, "2026-03-02")])
+        monkeypatch.setattr(sa, "CHECK_PIECE", 5)
+        started = threading.Event()
+        real = sa.failed_sample_alerts
+
+        def slow(*a, **kw):
+            started.set()
+            time.sleep(0.2)  # a slow trace
+            return real(*a, **kw)
+
+        monkeypatch.setattr(sa, "failed_sample_alerts", slow)
+        worker = AlertWorker(AlertChecker(s, hooks), poll=0.05)
+        worker.start()
+        assert started.wait(30)
+        t0 = time.perf_counter()
+        assert worker.stop(timeout=30) is True
+        assert time.perf_counter() - t0 < 5   # one piece, not the 12 of the backlog
+        assert 0 < len(hooks.checked_samples()) < 60
+    hooks.close()
+
+
+def test_a_backlog_waits_for_the_services_index_rather_than_build_a_second(tmp_path, monkeypatch):
+    """At a start after a bulk load the service builds its trace index; the alert check's backlog waits for that
+    one instead of building another beside it (which doubled the CPU the start took)."""
+    import api.school_alerts as sa
+    from api.service.tracing import TraceIndexHolder
+    from reasoning.trace_index import TraceIndex
+
+    builds = []
+    real = TraceIndex.build.__func__
+
+    def build(cls, *a, **kw):
+        builds.append(threading.current_thread().name)
+        time.sleep(0.3)  # a build that takes a while
+        return real(cls, *a, **kw)
+
+    monkeypatch.setattr(TraceIndex, "build", classmethod(build))
+    monkeypatch.setattr(sa, "INDEX_BACKLOG", 2)
+    hooks = Webhooks(str(tmp_path / "service.db"))
+    with open_store(str(tmp_path / "s.db")) as s:
+        s.write(network())
+        s.write([r for i in range(5) for r in failing(f"urn:foodtrace:sample:w{i}", PORK, DIST, "2026-03-02")])
+        holder = TraceIndexHolder(s)
+        assert holder.current() is None  # the service starts building at its start
+        checker = AlertChecker(s, hooks, index=holder.current, wait_index=holder.wait)
+        assert checker.check().samples == 5
+        assert builds == ["trace-index"]
+        # without a service index (`foodtrace schools watch`) the check builds its own
+        s.write(failing("urn:foodtrace:sample:w9", PORK, DIST, "2026-03-03"))
+        hooks2 = Webhooks(str(tmp_path / "service2.db"))
+        assert AlertChecker(s, hooks2).check().samples == 6
+        assert builds == ["trace-index", threading.current_thread().name]
+        hooks2.close()
+    hooks.close()
