@@ -213,6 +213,9 @@ class AlertWorker(threading.Thread):
         super().__init__(name="school-alerts", daemon=True)
         self.checker, self.poll, self.deliver = checker, poll, deliver or {}
         self._stop_event = threading.Event()
+        #: set once this worker has made its first check, or knows that another process makes them (it holds the
+        #: alert lock): the service's start-up work is done (``/readyz``)
+        self.first_check = threading.Event()
 
     def _take_lock(self) -> Any:
         """The alert lock of the service database (an open file holding an exclusive ``flock``), or None while
@@ -229,6 +232,8 @@ class AlertWorker(threading.Thread):
 
     def run(self) -> None:
         lock = self._take_lock()
+        if lock is None:
+            self.first_check.set()  # another worker process checks
         while lock is None and not self._stop_event.wait(max(self.poll, 1.0)):
             lock = self._take_lock()
         if lock is None:
@@ -248,6 +253,7 @@ class AlertWorker(threading.Thread):
                 self.checker.check()
             except Exception:   # a failed check is tried again at the next poll; the service keeps running
                 log.exception("checking school alerts failed")
+            self.first_check.set()
             try:
                 self.checker.hooks.deliver_due(**self.deliver)
             except Exception:

@@ -21,7 +21,7 @@ from typing import Any, AsyncIterator
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from graph.store import open_store
 from ontology.processes import die_with_parent
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                               wait_index=holder.wait),
                                  poll=settings.school_alert_poll, deliver=settings.webhook_options())
             worker.start()
+        app.state.alert_worker = worker
         try:
             yield
         finally:
@@ -124,6 +125,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/healthz", tags=["public"], summary="Liveness: the service answers and its store is open")
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "store": app.state.store.name, "version": API_VERSION}
+
+    @app.get("/readyz", tags=["public"], summary="Readiness: the work a start leaves in the background is done",
+             responses={503: {"description": "still starting: what it waits for is listed"}})
+    def readyz() -> JSONResponse:
+        """200 once this worker process's trace index is current (or switched off) and its school-alert worker has
+        made its first check (or another process makes them); 503 with what is still going on before. A load
+        balancer sends shoppers to a worker once it is ready; a benchmark measures after it."""
+        waiting = []
+        holder = app.state.trace_index
+        if holder.enabled and holder.current() is None:
+            waiting.append("trace_index")
+        worker = getattr(app.state, "alert_worker", None)
+        if worker is not None and not worker.first_check.is_set():
+            waiting.append("school_alerts")
+        return JSONResponse({"status": "starting" if waiting else "ready", "waiting": waiting},
+                            status_code=503 if waiting else 200)
 
     favicon = (Path(__file__).parents[1] / "console" / "static" / "favicon.svg").read_bytes()
 

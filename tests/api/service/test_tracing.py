@@ -28,3 +28,22 @@ def test_the_index_follows_the_store(tmp_path):
         again = holder.wait(60)
         assert again is not None and again.deliveries == 3
         assert TraceIndexHolder(store, enabled=False).current() is None
+
+
+def test_ready_once_the_start_up_work_is_done(server):
+    """``/readyz`` answers 503 naming what a start still does in the background (the trace index, the first school
+    alert check), then 200; ``/healthz`` answers from the start."""
+    import time
+
+    with server.client() as c:
+        assert c.get("/healthz").status_code == 200
+        deadline = time.monotonic() + 60
+        while True:
+            r = c.get("/readyz")
+            if r.status_code == 200:
+                break
+            assert r.status_code == 503 and r.json()["status"] == "starting"
+            assert r.json()["waiting"] and set(r.json()["waiting"]) <= {"trace_index", "school_alerts"}
+            assert time.monotonic() < deadline, r.json()
+            time.sleep(0.1)
+        assert r.json() == {"status": "ready", "waiting": []}
