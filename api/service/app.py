@@ -129,12 +129,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/readyz", tags=["public"], summary="Readiness: the work a start leaves in the background is done",
              responses={503: {"description": "still starting: what it waits for is listed"}})
     def readyz() -> JSONResponse:
-        """200 once this worker process's trace index is current (or switched off) and its school-alert worker has
-        made its first check (or another process makes them); 503 with what is still going on before. A load
-        balancer sends shoppers to a worker once it is ready; a benchmark measures after it."""
+        """200 once this worker process's first trace index build has ended (or indexes are switched off) and its
+        school-alert worker has made its first check (or another process makes them); 503 with what is still going
+        on before. Ready stays ready: the rebuilds after writes do not take a worker out. A load balancer sends
+        shoppers to a worker once it is ready; a benchmark measures after it."""
         waiting = []
-        holder = app.state.trace_index
-        if holder.enabled and holder.current() is None:
+        if not app.state.trace_index.started.is_set():
             waiting.append("trace_index")
         worker = getattr(app.state, "alert_worker", None)
         if worker is not None and not worker.first_check.is_set():

@@ -34,6 +34,11 @@ class TraceIndexHolder:
         self._index: TraceIndex | None = None
         self._building: threading.Thread | None = None
         self._lock = threading.Lock()
+        #: set when the first build has ended (built, or failed: traces then read the store): the start-up work a
+        #: readiness check waits for; later rebuilds (after writes) do not clear it
+        self.started = threading.Event()
+        if not enabled:
+            self.started.set()
 
     def current(self) -> TraceIndex | None:
         """The index when it matches the store's change sequence, else None (and a rebuild starts)."""
@@ -58,6 +63,8 @@ class TraceIndexHolder:
             log.warning("trace index not built: %s", e)
         except Exception:   # a failed build leaves traces on the store's reads; the next trace tries again
             log.exception("building the trace index failed; traces read the store")
+        finally:
+            self.started.set()
 
     def building(self) -> bool:
         """Whether a build is in progress."""

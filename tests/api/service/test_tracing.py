@@ -21,13 +21,16 @@ def test_the_index_follows_the_store(tmp_path):
         holder = TraceIndexHolder(store)
         index = holder.wait(60)
         assert index is not None and index.change_seq == store.change_seq() and index.deliveries == 2
+        assert holder.started.is_set()  # the start-up build has ended (readiness)
         assert holder.current() is index
         assert [d.id for d in trace(ReadView(store), "A", "down", index=index).deliveries] == ["d1", "d2"]
         store.write([_d("d3", "A", "shop", "home", 11)])
         assert holder.current() is None            # stale: traces read the store until the rebuild is done
+        assert holder.started.is_set()             # a rebuild after a write leaves the worker ready
         again = holder.wait(60)
         assert again is not None and again.deliveries == 3
-        assert TraceIndexHolder(store, enabled=False).current() is None
+        off = TraceIndexHolder(store, enabled=False)
+        assert off.current() is None and off.started.is_set()
 
 
 def test_ready_once_the_start_up_work_is_done(server):
