@@ -46,7 +46,7 @@ from ontology.records import (PLACEHOLDERS, RECORD_TYPES, Delivery, Record, Tran
 
 from ontology.times import now_iso
 
-from .store import (COLUMN_PAGE, CHANGE_ANY_LOT, CHANGE_LOT_FIELD, CHANGE_VIA_ITEMS, CHANGE_VIA_SAMPLE, Store, WriteStats, chunks,
+from .store import (COLUMN_PAGE, BulkLoad, CHANGE_ANY_LOT, CHANGE_LOT_FIELD, CHANGE_VIA_ITEMS, CHANGE_VIA_SAMPLE, Store, WriteStats, chunks,
                     first_known, plan_filters, require_fields)
 from .versions import Batch, Version, WriteContext, record_from_values
 
@@ -415,6 +415,8 @@ class SQLiteStore(Store):
         self._reader: sqlite3.Connection | None = None
         self._reader_lock = threading.Lock()
         self._checkpointer: _Checkpointer | None = None
+        #: CREATE INDEX statements the next writes run first (a bulk load's tail: bulk_load); None: none
+        self._pending_indexes: list[str] | None = None
         try:
             if self.path.parent and not self.path.parent.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -570,6 +572,10 @@ class SQLiteStore(Store):
 
             thread = threading.Thread(target=writer, name="foodtrace-sqlite-writer", daemon=True)
             thread.start()
+            indexing = self._pending_indexes[:1] if self._pending_indexes else []
+            if indexing:  # built by the writer thread while the records are parsed, in this write's transaction
+                del self._pending_indexes[:1]  # type: ignore[index]
+                batches.put((None, indexing[0]))
             stopped = False
             self._writing = threading.get_ident()
             try:
@@ -618,6 +624,8 @@ class SQLiteStore(Store):
                 thread.join()
                 with self._db_lock:
                     self._db.execute("ROLLBACK")
+                if indexing and self._pending_indexes is not None:  # rolled back with the write: later
+                    self._pending_indexes[:0] = indexing
                 raise
             finally:
                 self._writing = None
@@ -626,24 +634,36 @@ class SQLiteStore(Store):
         return stats
 
     @contextmanager
-    def bulk_load(self, expected_records: int) -> Iterator[None]:
+    def bulk_load(self, expected_records: int) -> Iterator[BulkLoad]:
         """Around a load expected to bring more records than the store holds (and at least
         :data:`_BULK_INDEX_MIN`; a first load, a rebuild): the secondary indexes of the largest tables
-        (:data:`_DEFERRABLE`) are dropped first and built again at the end, each in its own transaction.
-        Every write in between stays one atomic batch; reads in between are answered, more slowly where they
+        (:data:`_DEFERRABLE`) are dropped first and built again later: one at the start of each write once the
+        loader says only a small tail is left (:meth:`BulkLoad.tail`; the writer thread builds it while the
+        file's records are parsed), the rest at the end. Every write in between stays one atomic batch (an index
+        built inside a write that fails is built later); reads in between are answered, more slowly where they
         would have used one of those indexes. A load that dies on the way leaves them to the next open of the
         store (:meth:`_init_schema` builds missing indexes)."""
         if self._in_memory or expected_records < max(_BULK_INDEX_MIN, self._deferrable_rows()):
-            yield
+            yield BulkLoad()
             return
         self._ddl_batch([f"DROP INDEX IF EXISTS {_quote(n)}" for n in _DEFERRABLE_INDEXES],
                         [(n, os.getpid()) for n in _DEFERRABLE_INDEXES])
         log.info("bulk load of about %d records: %d indexes are built after it", expected_records,
                  len(_DEFERRABLE_INDEXES))
         try:
-            yield
+            yield _Tail(self)
         finally:
+            with self._write_lock:
+                self._pending_indexes = None
             self._ddl_batch(list(_DEFERRABLE_INDEXES.values()), None)
+
+    def _index_during_writes(self) -> None:
+        """From the next write on, each write builds one of the deferred indexes first (:meth:`bulk_load`)."""
+        with self._write_lock, self._db_lock:
+            if self._pending_indexes is None:
+                # the writes read the tables through the page cache meanwhile (see _ddl_batch)
+                self._db.execute("PRAGMA mmap_size=0")
+                self._pending_indexes = list(_DEFERRABLE_INDEXES.values())
 
     def _deferrable_rows(self) -> int:
         """About how many records the tables of :data:`_DEFERRABLE` hold (their largest rowids: no count)."""
@@ -1108,6 +1128,16 @@ class SQLiteStore(Store):
                     self._reader.close()
             except sqlite3.Error:
                 pass
+
+
+class _Tail(BulkLoad):
+    """A bulk load of the embedded store: at its tail, the deferred indexes are built beside the last writes."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+
+    def tail(self) -> None:
+        self.store._index_during_writes()
 
 
 def _values(table: str, body: str) -> dict[str, Any]:

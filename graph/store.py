@@ -43,6 +43,7 @@ from .versions import Batch, Correction, Editor, UnloadStats, Version, WriteCont
 T = TypeVar("T")
 
 __all__ = [
+    "BulkLoad",
     "CHANGE_LOT_FIELD",
     "CHANGE_VIA_SAMPLE",
     "CHANGE_VIA_ITEMS",
@@ -77,6 +78,14 @@ CHANGE_VIA_SAMPLE = "test_result"
 CHANGE_VIA_ITEMS = "transformation"
 #: tables whose changes may concern any lot (names, kinds and places shown with every lot; retractions)
 CHANGE_ANY_LOT: frozenset[str] = frozenset({"operator", "product", "region", "retraction"})
+
+
+class BulkLoad:
+    """What :meth:`Store.bulk_load` yields: the loader tells it how the load goes on."""
+
+    def tail(self) -> None:
+        """What is left of the load is small (the last few files): a store that put work off until the end may
+        start it now, beside the writes still to come. Default: nothing."""
 
 
 @dataclass
@@ -191,13 +200,14 @@ class Store(ABC):
     def retracted_events(self) -> set[str]:
         """Ids of events declared erroneous."""
 
-    def bulk_load(self, expected_records: int) -> AbstractContextManager[None]:
+    def bulk_load(self, expected_records: int) -> AbstractContextManager[BulkLoad]:
         """Around a load of about ``expected_records`` records written as many batches (``foodtrace load`` of
         many files): the store may prepare for it and finish after it. Every batch stays atomic and what the
         store holds afterwards is the same; only the speed differs. The embedded store builds the secondary
         indexes of its largest tables once after a load that brings more than it holds, rather than row by
-        row during it (:meth:`graph.sqlite.SQLiteStore.bulk_load`). Default: nothing."""
-        return nullcontext()
+        row during it (:meth:`graph.sqlite.SQLiteStore.bulk_load`); the loader calls the :class:`BulkLoad` it
+        yields when only a small tail of the load is left. Default: nothing."""
+        return nullcontext(BulkLoad())
 
     @abstractmethod
     def close(self) -> None:

@@ -41,6 +41,8 @@ log = logging.getLogger("foodtrace.load")
 #: input bytes per record, about (EPCIS JSON-LD ~180, a template's CSV row ~85 for its records): a load's size in
 #: records, estimated from its files' sizes for :meth:`graph.store.Store.bulk_load`
 BYTES_PER_RECORD = 200
+#: the last files of a load, less than this share of its bytes, are its tail (:meth:`graph.store.BulkLoad.tail`)
+TAIL_SHARE = 0.05
 
 __all__ = ["KINDS", "FileOutcome", "load_files", "load_document", "plan_order", "reader_for", "sniff_kind",
            "file_digest"]
@@ -227,9 +229,25 @@ def load_files(store: Store, paths: Iterable[Path], kind: str = "auto", *,
     base = context or WriteContext(kind="load")
     store.write(region_records(), context=WriteContext(kind="vocabulary", actor=base.actor))
     planned = plan_order(paths, kind)
-    expected = sum(_size(p) for p, _, _ in planned) // BYTES_PER_RECORD
-    with store.bulk_load(expected):
-        return _load_planned(store, planned, base, on_file_start, on_records, on_file_done, options, coverage,
+    sizes = [_size(p) for p, _, _ in planned]
+    with store.bulk_load(sum(sizes) // BYTES_PER_RECORD) as bulk:
+        # the tail: the files after the last one that leaves less than TAIL_SHARE of the bytes to load
+        left, tail_at = sum(sizes), len(planned)
+        for i, size in enumerate(sizes):
+            left -= size
+            if left < TAIL_SHARE * sum(sizes):
+                tail_at = i + 1
+                break
+
+        def file_done(outcome: FileOutcome) -> None:
+            if len(done) + 1 == tail_at:
+                bulk.tail()
+            done.append(outcome)
+            if on_file_done:
+                on_file_done(outcome)
+
+        done: list[FileOutcome] = []
+        return _load_planned(store, planned, base, on_file_start, on_records, file_done, options, coverage,
                              source)
 
 

@@ -380,3 +380,35 @@ def test_a_failed_bulk_load_still_builds_the_indexes(tmp_path):
         assert _index_names(path) >= _INDEX_NAMES
     finally:
         store.close()
+
+
+def test_the_tail_of_a_bulk_load_builds_one_deferred_index_per_write(tmp_path):
+    """Once the loader says only a small tail is left, each write builds one deferred index first (in its own
+    transaction: a write that fails leaves that index for later); the rest are built at the end."""
+    from graph.sqlite import _DEFERRABLE_INDEXES, _INDEX_NAMES
+
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    deferred = set(_DEFERRABLE_INDEXES)
+    try:
+        with store.bulk_load(1_000_000) as bulk:
+            store.write([Lot(id="urn:foodtrace:lot:a:1", product_id="p")])
+            assert not _index_names(path) & deferred  # before the tail: none built
+            bulk.tail()
+            store.write([Lot(id="urn:foodtrace:lot:a:2", product_id="p")])
+            assert len(_index_names(path) & deferred) == 1
+
+            def failing():
+                yield Lot(id="urn:foodtrace:lot:a:3", product_id="p")
+                raise StoreError("boom")
+
+            with pytest.raises(StoreError):
+                store.write(failing())
+            assert len(_index_names(path) & deferred) == 1  # rolled back with the write
+            store.write([Lot(id="urn:foodtrace:lot:a:4", product_id="p")])
+            assert len(_index_names(path) & deferred) == 2
+            assert store.get("lot", "urn:foodtrace:lot:a:3") is None
+        assert _index_names(path) >= _INDEX_NAMES
+        assert store._db.execute("PRAGMA mmap_size").fetchone()[0] > 0  # reads map the file again
+    finally:
+        store.close()
