@@ -29,7 +29,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from graph.store import write_mark
 from graph.view import ReadView
@@ -92,14 +92,13 @@ class AlertChecker:
     ``.current``); ``lookback_days``: a supplier counts for the schools it delivered to in these days.
     """
 
-    def __init__(self, store: Any, hooks: Webhooks, *, index: Callable[[], TraceIndex | None] | None = None,
-                 wait_index: Callable[[float | None], TraceIndex | None] | None = None,
+    def __init__(self, store: Any, hooks: Webhooks, *, holder: Any = None,
                  lookback_days: int = 90, standing_every: float = STANDING_EVERY) -> None:
         self.store, self.hooks, self.lookback_days = store, hooks, lookback_days
         self.standing_every = standing_every
-        self._index = index or (lambda: None)
-        #: waits (at most the seconds given) for the index the service is building, and returns it (or None)
-        self._wait_index = wait_index
+        #: the service's trace index (:class:`api.service.tracing.TraceIndexHolder`: ``current()``, ``building()``,
+        #: ``wait(seconds)``), or None
+        self._holder = holder
         #: set to stop a check in progress between two pieces of its samples (:class:`AlertWorker` at shutdown)
         self.stopping = threading.Event()
         self._holding: Any = None
@@ -109,14 +108,13 @@ class AlertChecker:
         self._standing_due = True
 
     def _tracer(self, view: ReadView, backlog: int) -> tuple[Tracer, TraceOptions | None]:
-        index = self._index()
-        if index is None and backlog > INDEX_BACKLOG and self._wait_index is not None:
+        holder = self._holder
+        index = holder.current() if holder is not None else None
+        if index is None and backlog > INDEX_BACKLOG and holder is not None:
             # the service builds its index already (at its start, after a write): wait for that one rather than
             # build a second one beside it, which doubled the CPU a start after a bulk load took
-            while index is None and not self.stopping.is_set():
-                index = self._wait_index(1.0)
-                if index is None and self._index() is None and not self._building():
-                    break
+            while index is None and holder.building() and not self.stopping.is_set():
+                index = holder.wait(1.0)
         if index is None and backlog > INDEX_BACKLOG and not self.stopping.is_set():
             try:
                 index = TraceIndex.build(view, change_seq=self.store.change_seq())
@@ -128,11 +126,6 @@ class AlertChecker:
             self._holding = self._learn(view)
         return Tracer(view), TraceOptions(holding=self._holding)
 
-    def _building(self) -> bool:
-        """Whether the service's index is being built (its holder says so; False without one)."""
-        holder = getattr(self._wait_index, "__self__", None)
-        return bool(holder is not None and getattr(holder, "building", lambda: False)())
-
     def _learn(self, view: ReadView) -> Any:
         """Holding windows from the pass-throughs kept in the service database (read from the store once per
         write: :mod:`api.service.holding`)."""
@@ -141,7 +134,7 @@ class AlertChecker:
     def warm(self) -> None:
         """Learn the holding windows now (where no index is current), so that the first failing sample after a
         start does not wait for them (about 7 s on the 1,000,000-delivery store)."""
-        if self._index() is None and self._holding is None:
+        if (self._holder is None or self._holder.current() is None) and self._holding is None:
             self._holding = self._learn(ReadView(self.store))
 
     def check(self, *, force: bool = False) -> CheckResult:

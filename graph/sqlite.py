@@ -35,7 +35,7 @@ from collections import defaultdict
 from itertools import chain
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import orjson
 
@@ -77,7 +77,7 @@ _MMAP_BYTES = 4 << 30
 _VALUES_ROWS = 2000
 #: host parameters per statement: SQLite's limit is 32766 (3.32 and later); stay below it
 _MAX_PARAMS = 30_000
-#: SQLite's limit on host parameters is 32766; stay well below
+#: values per IN (...) list of a read (well below _MAX_PARAMS)
 _IN_CHUNK = 900
 #: a write finding the write-ahead log larger than this waits for the background checkpoint (_Checkpointer) to
 #: finish first, so that the log starts again from its beginning rather than growing through a whole bulk load
@@ -113,6 +113,9 @@ class _Table:
         self.types = [f.metadata["type"] for f in fields]
         self.bool_idx = [i for i, t in enumerate(self.types) if t == "bool"]
         self.getter = operator.attrgetter(*self.columns)
+        getter = self.getter
+        #: a record's column values as a tuple (the getter itself where it returns one: called per record written)
+        self.row: Callable[[Record], tuple[Any, ...]] = getter if len(self.columns) > 1 else (lambda rec: (getter(rec),))
         q = _quote(self.name)
         cols = ", ".join(_quote(c) for c in self.columns)
         marks = ", ".join("?" for _ in self.columns)
@@ -125,18 +128,15 @@ class _Table:
                                   for c in rest) or "0"
         tail = " ON CONFLICT DO NOTHING" if rtype.unique else ""
         conflict = f" ON CONFLICT(id) DO UPDATE SET {sets} WHERE {differs}{tail}"
-        self.upsert = f"INSERT INTO {q} ({cols}) VALUES ({marks}){conflict}"
-        # the same, for a write whose records remember their source (the hidden column _src, ",3,17,")
-        self.upsert_src = f"INSERT INTO {q} ({cols}, {_SRC}) VALUES ({marks}, ?){conflict}"
-        # a batch's rows go as multi-row VALUES statements (values_sql): each runs in one step without the GIL,
+        # a write's rows go as multi-row VALUES upserts (values_sql; with the hidden column _src, ",3,17,", where the
+        # write's records remember their source): each runs in one step without the GIL,
         # where executemany takes the GIL back for every row and so waits on the thread building the next batch;
         # and at half the CPU of reading the rows out of one JSON array with json_each (SQLite 3.40: 300,000
         # deliveries 1.9 s against 3.8 s)
         self._head = f"INSERT INTO {q} ({cols}) VALUES "
         self._head_src = f"INSERT INTO {q} ({cols}, {_SRC}) VALUES "
         self._conflict = conflict
-        self._marks = "(" + ", ".join("?" for _ in self.columns) + ")"
-        self._marks_src = "(" + ", ".join("?" for _ in range(len(self.columns) + 1)) + ")"
+        self._marks, self._marks_src = f"({marks})", f"({marks}, ?)"
         #: rows per VALUES statement (within SQLite's limit on host parameters)
         self.values_rows = max(1, min(_VALUES_ROWS, _MAX_PARAMS // (len(self.columns) + 1)))
         self._values: dict[tuple[int, bool], str] = {}
@@ -160,10 +160,6 @@ class _Table:
         for c in _BY_TIME.get(self.name, ()):  # a station's deliveries within a time window (trace inference)
             self.ddl.append(f"CREATE INDEX IF NOT EXISTS {_quote(f'ix_{self.name}_{c}_time')} ON {q} "
                             f"({_quote(c)}, \"time\")")
-
-    def row(self, rec: Record) -> tuple[Any, ...]:
-        values = self.getter(rec)
-        return values if isinstance(values, tuple) else (values,)
 
     def values_sql(self, rows: int, src: bool) -> str:
         """The upsert of ``rows`` rows in one VALUES list (with the hidden source column where ``src``)."""
@@ -572,23 +568,18 @@ class SQLiteStore(Store):
 
             thread = threading.Thread(target=writer, name="foodtrace-sqlite-writer", daemon=True)
             thread.start()
-            indexing = self._pending_indexes[:1] if self._pending_indexes else []
+            indexing = self._pending_indexes.pop(0) if self._pending_indexes else None
             if indexing:  # built by the writer thread while the records are parsed, in this write's transaction
-                del self._pending_indexes[:1]  # type: ignore[index]
-                batches.put((None, indexing[0]))
+                batches.put((None, indexing))
             stopped = False
             self._writing = threading.get_ident()
             try:
                 bulk = False
-                rowers: dict[type, tuple[_Table, Any, bool]] = {}  # per record type: its table and getter
+                tables: dict[type, _Table] = {}  # per record type: its table
                 for rec in records:
-                    rower = rowers.get(type(rec))
-                    if rower is None:
-                        t = _TABLES[rec.table]
-                        rower = rowers[type(rec)] = (t, t.getter, len(t.columns) == 1)
-                    table, get, single = rower
+                    table = tables.get(type(rec)) or tables.setdefault(type(rec), _TABLES[rec.table])
                     buf = buffers[table.name]
-                    buf.append(((get(rec),) if single else get(rec)) + extra)
+                    buf.append(table.row(rec) + extra)
                     if len(buf) >= _BATCH:
                         if failure:
                             raise failure[0]
@@ -625,7 +616,7 @@ class SQLiteStore(Store):
                 with self._db_lock:
                     self._db.execute("ROLLBACK")
                 if indexing and self._pending_indexes is not None:  # rolled back with the write: later
-                    self._pending_indexes[:0] = indexing
+                    self._pending_indexes.insert(0, indexing)
                 raise
             finally:
                 self._writing = None

@@ -19,6 +19,7 @@ import dataclasses
 import functools
 import hashlib
 import importlib
+import itertools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,7 +160,7 @@ def _checked(records: Iterable[Record], outcome: FileOutcome, store: Store | Non
     """
     held: dict[str, Record] = {}
     shipped: set[str] = set()
-    required: dict[type, Callable[[Record], Any] | None] = {}  # per record type: its required fields' values
+    required: dict[type, Callable[[Record], Any]] = {}  # per record type: its required fields' values
     for rec in records:
         rtype = type(rec)
         if rtype is Delivery:
@@ -168,12 +169,7 @@ def _checked(records: Iterable[Record], outcome: FileOutcome, store: Store | Non
             elif rec.received_time and rec.id not in held:  # type: ignore[attr-defined]
                 held[rec.id] = rec
                 continue
-        if rtype not in required:
-            required[rtype] = required_values(rtype)
-        values = required[rtype]
-        if values is None:
-            yield rec
-            continue
+        values = required.get(rtype) or required.setdefault(rtype, required_values(rtype))
         got = values(rec)
         if (None in got or "" in got) and not _complete(rec, outcome):  # the usual case without a step per field
             continue
@@ -230,23 +226,19 @@ def load_files(store: Store, paths: Iterable[Path], kind: str = "auto", *,
     store.write(region_records(), context=WriteContext(kind="vocabulary", actor=base.actor))
     planned = plan_order(paths, kind)
     sizes = [_size(p) for p, _, _ in planned]
-    with store.bulk_load(sum(sizes) // BYTES_PER_RECORD) as bulk:
-        # the tail: the files after the last one that leaves less than TAIL_SHARE of the bytes to load
-        left, tail_at = sum(sizes), len(planned)
-        for i, size in enumerate(sizes):
-            left -= size
-            if left < TAIL_SHARE * sum(sizes):
-                tail_at = i + 1
-                break
+    total = sum(sizes)
+    # the tail: the files after the first one that leaves less than TAIL_SHARE of the bytes to load
+    tail_at = next((n for n, loaded in enumerate(itertools.accumulate(sizes), 1)
+                    if total - loaded < TAIL_SHARE * total), len(planned))
+    with store.bulk_load(total // BYTES_PER_RECORD) as bulk:
+        finished = itertools.count(1)
 
         def file_done(outcome: FileOutcome) -> None:
-            if len(done) + 1 == tail_at:
+            if next(finished) == tail_at:
                 bulk.tail()
-            done.append(outcome)
             if on_file_done:
                 on_file_done(outcome)
 
-        done: list[FileOutcome] = []
         return _load_planned(store, planned, base, on_file_start, on_records, file_done, options, coverage,
                              source)
 

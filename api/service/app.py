@@ -76,9 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.webhooks = Webhooks(settings.service_db)
         worker = None
         if settings.school_alerts:
-            holder = app.state.trace_index
-            worker = AlertWorker(AlertChecker(app.state.store, app.state.webhooks, index=holder.current,
-                                              wait_index=holder.wait),
+            worker = AlertWorker(AlertChecker(app.state.store, app.state.webhooks, holder=app.state.trace_index),
                                  poll=settings.school_alert_poll, deliver=settings.webhook_options())
             worker.start()
         app.state.alert_worker = worker

@@ -346,7 +346,7 @@ def test_a_backlog_waits_for_the_services_index_rather_than_build_a_second(tmp_p
         s.write([r for i in range(5) for r in failing(f"urn:foodtrace:sample:w{i}", PORK, DIST, "2026-03-02")])
         holder = TraceIndexHolder(s)
         assert holder.current() is None  # the service starts building at its start
-        checker = AlertChecker(s, hooks, index=holder.current, wait_index=holder.wait)
+        checker = AlertChecker(s, hooks, holder=holder)
         assert checker.check().samples == 5
         assert builds == ["trace-index"]
         # without a service index (`foodtrace schools watch`) the check builds its own

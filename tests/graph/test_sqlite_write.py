@@ -12,6 +12,12 @@ from ontology.errors import StoreError
 from ontology.records import Delivery, Lot
 
 
+def _failing(lot_id: str):
+    """Records of a write that breaks after its first record (nothing of it may be stored)."""
+    yield Lot(id=lot_id, product_id="p")
+    raise StoreError("boom")
+
+
 def test_write_restores_the_garbage_collector(tmp_path):
     s = SQLiteStore(tmp_path / "s.db")
     try:
@@ -19,12 +25,8 @@ def test_write_restores_the_garbage_collector(tmp_path):
         s.write([Lot(id="urn:foodtrace:lot:a:1", product_id="p")])
         assert gc.isenabled()
 
-        def failing():
-            yield Lot(id="urn:foodtrace:lot:a:2", product_id="p")
-            raise StoreError("boom")
-
         with pytest.raises(StoreError):
-            s.write(failing())
+            s.write(_failing("urn:foodtrace:lot:a:2"))
         assert gc.isenabled()
         assert s.get("lot", "urn:foodtrace:lot:a:2") is None  # rolled back
         gc.disable()
@@ -397,13 +399,8 @@ def test_the_tail_of_a_bulk_load_builds_one_deferred_index_per_write(tmp_path):
             bulk.tail()
             store.write([Lot(id="urn:foodtrace:lot:a:2", product_id="p")])
             assert len(_index_names(path) & deferred) == 1
-
-            def failing():
-                yield Lot(id="urn:foodtrace:lot:a:3", product_id="p")
-                raise StoreError("boom")
-
             with pytest.raises(StoreError):
-                store.write(failing())
+                store.write(_failing("urn:foodtrace:lot:a:3"))
             assert len(_index_names(path) & deferred) == 1  # rolled back with the write
             store.write([Lot(id="urn:foodtrace:lot:a:4", product_id="p")])
             assert len(_index_names(path) & deferred) == 2
