@@ -6,9 +6,20 @@ Each step runs in its own process so its peak memory is its own.
 
     python bench/load.py --scale 1000000 [--repeat 1] [--out bench-out]
     python bench/load.py --scale 1000000 --store bolt://127.0.0.1:7687   # Neo4j (make neo4j-start first)
+    python bench/load.py --scale 1000000 --per-file    # and where the time goes, file by file
+    python bench/load.py --data DIR/data-1000000 --per-file   # files generated before
 
 With a Neo4j store the server is emptied first, and its resident memory (from
 the local test server's pid file) is printed after the load.
+
+Machines differ, and a shared one changes speed from hour to hour: a fixed
+single-thread Python workload (:func:`probe`, median of 5) is timed before and
+after the loads, so that figures of different machines or hours compare as
+ratios to it. ``--per-file`` loads the files once more in one process that
+times each file: its wall time, the CPU of the thread that parses (the load's
+critical path), of the process's other threads (the SQLite writer, the WAL
+checkpoint) and of the forked EPCIS workers, summed per kind of file, and the
+indexes a bulk load builds after its last file.
 """
 
 from __future__ import annotations
@@ -51,9 +62,81 @@ def run(cmd: list[str], log: Path) -> tuple[float, float, int]:
     return wall, usage.ru_maxrss / 1024, code
 
 
+def probe(repeat: int = 5) -> float:
+    """Seconds of a fixed single-thread workload like a loader's (splitting CSV lines, building and hashing
+    identifiers, dict look-ups), median of ``repeat``: the machine's speed at the moment, to compare figures of
+    different machines (or hours of a shared one) as ratios."""
+    import hashlib
+
+    lines = [f"D{i:09d},,SP{i % 7919:08d},ZZ{i:013d},9132{i % 997:014d},OP-{i % 4001:06d},2024-11-21 07:{i % 60:02d},"
+             f"{i % 500}.5,kg" for i in range(60_000)]
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        seen: dict[str, str] = {}
+        for line in lines:
+            cells = line.split(",")
+            key = f"urn:foodtrace:delivery:{cells[2]}:{cells[3]}:{cells[6].replace(' ', 'T')}"
+            seen[key] = hashlib.sha1(key.encode()).hexdigest()[:12] + cells[4].strip().upper()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def input_files(data: Path) -> list[Path]:
     """The files of a generated network that are loaded (not the truth, not the manifest)."""
     return [p for p in data.rglob("*") if p.is_file() and p.parent.name != "truth" and p.name != "manifest.json"]
+
+
+def per_file(files: list[Path], db: str) -> dict:
+    """Load ``files`` into the store ``db`` in this process, timing each file (see the module's doc); prints a line
+    per file and the sums per kind of file; returns the sums."""
+    import resource
+    import threading
+
+    from graph.store import open_store
+    from loaders.load import load_files
+
+    def clock() -> tuple[float, float, float, float]:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (time.perf_counter(), time.process_time(), time.thread_time(),
+                children.ru_utime + children.ru_stime)
+
+    assert threading.current_thread() is threading.main_thread()
+    rows: list[tuple[str, str, float, float, float, float, int]] = []
+    state: dict[str, tuple[float, float, float, float]] = {}
+
+    def started(path: Path, kind: str) -> None:
+        state["file"] = clock()
+
+    def done(outcome) -> None:  # noqa: ANN001 - loaders.load.FileOutcome
+        now = clock()
+        w, p, t, c = (a - b for a, b in zip(now, state["file"]))
+        kind = outcome.template or outcome.kind
+        rows.append((outcome.path.name, kind, w, t, p - t, c, outcome.stats.total_received))
+        print(f"  {outcome.path.name:<38} {kind:<20} {w:7.2f} s wall  parse {t:6.2f}  other threads {p - t:6.2f}  "
+              f"workers {c:6.2f} s CPU  {outcome.stats.total_received:>9,} records", flush=True)
+        state["last"] = now
+
+    start = clock()
+    with open_store(db) as store:
+        load_files(store, files, on_file_start=started, on_file_done=done)
+        end = clock()
+    total = [a - b for a, b in zip(end, start)]
+    tail = [a - b for a, b in zip(end, state.get("last", end))]
+    sums: dict[str, list[float]] = {}
+    for _, kind, w, t, o, c, n in rows:
+        acc = sums.setdefault(kind, [0, 0.0, 0.0, 0.0, 0.0, 0])
+        acc[0] += 1
+        for k, v in enumerate((w, t, o, c), 1):
+            acc[k] += v
+        acc[5] += n
+    print("per kind of file (sums): files, wall, parsing thread CPU, other threads CPU, workers CPU, records")
+    for kind, (n, w, t, o, c, recs) in sorted(sums.items(), key=lambda kv: -kv[1][1]):
+        print(f"  {kind:<20} {n:3d} files {w:8.1f} s wall {t:8.1f} {o:8.1f} {c:8.1f} s CPU {recs:>11,} records")
+    print(f"  after the last file (a bulk load's indexes, closing): {tail[0]:.1f} s wall, {tail[1]:.1f} s CPU")
+    print(f"  whole load: {total[0]:.1f} s wall; CPU: parsing thread {total[2]:.1f} s, other threads "
+          f"{total[1] - total[2]:.1f} s, workers {total[3]:.1f} s; {sum(total[1:]) - total[2]:.1f} s in all")
+    return {"wall": total[0], "per_kind": sums, "after_last_file": tail[0]}
 
 
 def _server_rss() -> float | None:
@@ -76,21 +159,36 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=1, help="load runs (each into a fresh store); median reported")
     ap.add_argument("--out", type=Path, default=REPO / "bench-out")
     ap.add_argument("--store", default=None, help="store URL (default: a fresh SQLite file under --out)")
+    ap.add_argument("--data", type=Path, default=None,
+                    help="load these generated files (a data-N folder of an earlier run) instead of generating")
+    ap.add_argument("--per-file", action="store_true",
+                    help="then load once more in one process, timing each file (embedded store only)")
+    ap.add_argument("--per-file-child", nargs=2, metavar=("DATA", "DB"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.per_file_child:
+        per_file(input_files(Path(args.per_file_child[0])), args.per_file_child[1])
+        return 0
 
-    data = args.out / f"data-{args.scale}"
-    if data.exists():
-        shutil.rmtree(data)
-    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
-    wall, peak, code = run(FOODTRACE + ["generate", "--scale", str(args.scale), "--seed", str(args.seed),
-                                        "--out", str(data)], args.out / "generate.log")
-    if code != 0:
-        print(f"generate failed with exit code {code}")
-        return 1
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}; probe {probe() * 1000:.0f} ms "
+          f"(a fixed single-thread workload, median of 5: figures compare across machines as ratios to it)")
+    if args.data:
+        data = args.data
+    else:
+        data = args.out / f"data-{args.scale}"
+        if data.exists():
+            shutil.rmtree(data)
+        wall, peak, code = run(FOODTRACE + ["generate", "--scale", str(args.scale), "--seed", str(args.seed),
+                                            "--out", str(data)], args.out / "generate.log")
+        if code != 0:
+            print(f"generate failed with exit code {code}")
+            return 1
     files = input_files(data)
     in_bytes = sum(p.stat().st_size for p in files)
-    print(f"generate: {args.scale:,} deliveries in {wall:.1f} s, peak RSS {peak:,.0f} MiB, "
-          f"{len(files)} files, {in_bytes / 2**20:,.0f} MiB")
+    if not args.data:
+        print(f"generate: {args.scale:,} deliveries in {wall:.1f} s, peak RSS {peak:,.0f} MiB, "
+              f"{len(files)} files, {in_bytes / 2**20:,.0f} MiB")
+    else:
+        print(f"data: {len(files)} files, {in_bytes / 2**20:,.0f} MiB from {data}")
 
     walls, peaks, cpus = [], [], []
     counts: dict[str, int] = {}
@@ -146,6 +244,14 @@ def main() -> int:
         print(f"  target: whole load <= 120 s and < 4096 MiB: "
               f"{'MET' if wall <= 120 and max(peaks) < 4096 else 'NOT MET'}")
     print("counts: " + json.dumps(counts, ensure_ascii=False))
+    if args.per_file and not args.store:
+        db = str(args.out / f"load-{args.scale}-per-file.db")
+        for suffix in ("", "-wal", "-shm"):
+            Path(db + suffix).unlink(missing_ok=True)
+        print("per file (one more load into a fresh store, in one process):")
+        subprocess.run([sys.executable, str(Path(__file__).resolve()), "--per-file-child", str(data), db], cwd=REPO,
+                       env={**os.environ, "FOODTRACE_PROGRESS": "false"}, check=False)
+    print(f"machine probe after: {probe() * 1000:.0f} ms")
     return 0
 
 

@@ -34,6 +34,7 @@ import threading
 from collections import defaultdict
 from itertools import chain
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -850,16 +851,13 @@ class SQLiteStore(Store):
             marks = ", ".join("?" * len(part))
             for alias, canonical in self._query(f"SELECT id, canonical_id FROM alias WHERE id IN ({marks})", part):
                 known[alias] = canonical
-        missing = every - known.keys()
-        if missing:
-            for name in _ENTITY_TABLES:
-                for part in chunks(missing, _IN_CHUNK):
-                    marks = ", ".join("?" * len(part))
-                    for (found,) in self._query(f"SELECT id FROM {_quote(name)} WHERE id IN ({marks})", part):
-                        known[found] = found
-                missing = every - known.keys()
-                if not missing:
-                    break
+        # the entity tables, the three most looked up first: a form found nowhere (a lot number as written, a name)
+        # costs two statements, where one per table was 26 round trips
+        for tables in _ENTITY_GROUPS:
+            missing = every - known.keys()
+            for part in chunks(missing, _IN_CHUNK):
+                for (found,) in self._query(_entity_ids_sql(tables, len(part)), part):
+                    known[found] = found
         return first_known(forms, known)
 
     def aliases_of(self, ids: Iterable[str]) -> dict[str, list[str]]:
@@ -1235,3 +1233,13 @@ _ENTITY_TABLES = ("lot", "operator", "product", "delivery", "sample", "trace_cod
                   "disposal_case", "handling_step", "evidence_file", "school_alert", "chef", "banquet",
                   "banquet_guidance", "major_event", "kitchen_camera",
                   "kitchen_day", "kitchen_problem")
+#: the entity tables probed together by resolve_many: the three most looked up, then the rest
+_ENTITY_GROUPS = (_ENTITY_TABLES[:3], _ENTITY_TABLES[3:])
+
+
+@lru_cache(maxsize=64)
+def _entity_ids_sql(tables: tuple[str, ...], n: int) -> str:
+    """The ids among ``n`` parameters (?1 .. ?n) that name a record of one of ``tables``, in one statement (each
+    table's id index probed for the same parameters)."""
+    marks = ", ".join(f"?{k}" for k in range(1, n + 1))
+    return " UNION ALL ".join(f"SELECT id FROM {_quote(t)} WHERE id IN ({marks})" for t in tables)
