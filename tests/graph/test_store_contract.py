@@ -227,6 +227,24 @@ def test_scan_with_one_of_many_values(store):
     assert got == sorted(x.id for x in lots if x.lot_number == "3")
 
 
+def test_resolve_many_across_tables_aliases_and_unknown_in_one_call(store):
+    """One call mixing ids of the first tables looked in (lots, operators), of later ones (deliveries,
+    transformations), aliases and identifiers found nowhere, more of them than one statement takes: each answered
+    as alone."""
+    store.write(chain())
+    lots = [Lot(id=f"urn:foodtrace:lot:y:{i}", product_id="p") for i in range(1200)]
+    store.write(lots)
+    unknown = [f"FZ{i:013d}" for i in range(1200)]
+    wanted = ["d2", "t1", "urn:foodtrace:operator:mk", "urn:epc:class:lgtin:6901234.056789.L1",
+              "91320602MA1MXXXX0Y", *unknown, *(lot.id for lot in lots)]
+    expected = {"d2": "d2", "t1": "t1", "urn:foodtrace:operator:mk": "urn:foodtrace:operator:mk",
+                "urn:epc:class:lgtin:6901234.056789.L1": LOT, "91320602MA1MXXXX0Y": "urn:foodtrace:operator:sh",
+                **{lot.id: lot.id for lot in lots}}
+    assert store.resolve_many(wanted) == expected
+    singles = wanted[:25] + wanted[-20:]
+    assert {w: store.resolve(w) for w in singles} == {w: expected.get(w) for w in singles}
+
+
 def test_many_ids_in_one_call(store):
     lots = [Lot(id=f"urn:foodtrace:lot:x:{i}", product_id="p") for i in range(2500)]
     store.write(lots)
