@@ -217,7 +217,7 @@ _INDEX_NAMES = {stmt.split('"')[1] for t in _TABLES.values() for stmt in t.ddl i
 #: tables whose secondary indexes a bulk load (:meth:`SQLiteStore.bulk_load`) builds once after its writes rather
 #: than row by row during them: the largest tables, which no loader reads by a secondary column while it loads
 #: (loaders read them by id; the sample, case and handling-step tables they search keep their indexes). Unique
-#: indexes stay: a write's ON CONFLICT needs them. 1M deliveries into an empty store: the 25 indexes are built in
+#: indexes stay: a write's ON CONFLICT needs them. 1M deliveries into an empty store: the 29 indexes are built in
 #: ~10 s at the end, where keeping them up to date row by row (keys at random) cost ~40 s of the load.
 _DEFERRABLE = ("alias", "certificate", "delivery", "event", "lot", "ticket", "trace_code", "transformation",
                "transformation_item")
