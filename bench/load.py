@@ -87,35 +87,36 @@ def input_files(data: Path) -> list[Path]:
     return [p for p in data.rglob("*") if p.is_file() and p.parent.name != "truth" and p.name != "manifest.json"]
 
 
-def per_file(files: list[Path], db: str) -> dict:
-    """Load ``files`` into the store ``db`` in this process, timing each file (see the module's doc); prints a line
-    per file and the sums per kind of file; returns the sums."""
+def per_file(files: list[Path], db: str) -> None:
+    """Load ``files`` into the store ``db`` in this process (the loader calls back on its main thread), timing each
+    file (see the module's doc); prints a line per file and the sums per kind of file."""
     import resource
-    import threading
 
     from graph.store import open_store
     from loaders.load import load_files
 
     def clock() -> tuple[float, float, float, float]:
+        """wall, process CPU, this thread's CPU, waited-for children's CPU"""
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         return (time.perf_counter(), time.process_time(), time.thread_time(),
                 children.ru_utime + children.ru_stime)
 
-    assert threading.current_thread() is threading.main_thread()
-    rows: list[tuple[str, str, float, float, float, float, int]] = []
+    #: per kind of file: files, wall, parsing thread CPU, other threads CPU, workers CPU, records
+    sums: dict[str, list[float]] = {}
     state: dict[str, tuple[float, float, float, float]] = {}
 
     def started(path: Path, kind: str) -> None:
         state["file"] = clock()
 
     def done(outcome) -> None:  # noqa: ANN001 - loaders.load.FileOutcome
-        now = clock()
+        state["last"] = now = clock()
         w, p, t, c = (a - b for a, b in zip(now, state["file"]))
-        kind = outcome.template or outcome.kind
-        rows.append((outcome.path.name, kind, w, t, p - t, c, outcome.stats.total_received))
+        kind, n = outcome.template or outcome.kind, outcome.stats.total_received
         print(f"  {outcome.path.name:<38} {kind:<20} {w:7.2f} s wall  parse {t:6.2f}  other threads {p - t:6.2f}  "
-              f"workers {c:6.2f} s CPU  {outcome.stats.total_received:>9,} records", flush=True)
-        state["last"] = now
+              f"workers {c:6.2f} s CPU  {n:>9,} records", flush=True)
+        acc = sums.setdefault(kind, [0] * 6)
+        for k, v in enumerate((1, w, t, p - t, c, n)):
+            acc[k] += v
 
     start = clock()
     with open_store(db) as store:
@@ -123,20 +124,12 @@ def per_file(files: list[Path], db: str) -> dict:
         end = clock()
     total = [a - b for a, b in zip(end, start)]
     tail = [a - b for a, b in zip(end, state.get("last", end))]
-    sums: dict[str, list[float]] = {}
-    for _, kind, w, t, o, c, n in rows:
-        acc = sums.setdefault(kind, [0, 0.0, 0.0, 0.0, 0.0, 0])
-        acc[0] += 1
-        for k, v in enumerate((w, t, o, c), 1):
-            acc[k] += v
-        acc[5] += n
     print("per kind of file (sums): files, wall, parsing thread CPU, other threads CPU, workers CPU, records")
     for kind, (n, w, t, o, c, recs) in sorted(sums.items(), key=lambda kv: -kv[1][1]):
         print(f"  {kind:<20} {n:3d} files {w:8.1f} s wall {t:8.1f} {o:8.1f} {c:8.1f} s CPU {recs:>11,} records")
     print(f"  after the last file (a bulk load's indexes, closing): {tail[0]:.1f} s wall, {tail[1]:.1f} s CPU")
     print(f"  whole load: {total[0]:.1f} s wall; CPU: parsing thread {total[2]:.1f} s, other threads "
           f"{total[1] - total[2]:.1f} s, workers {total[3]:.1f} s; {sum(total[1:]) - total[2]:.1f} s in all")
-    return {"wall": total[0], "per_kind": sums, "after_last_file": tail[0]}
 
 
 def _server_rss() -> float | None:
