@@ -253,12 +253,15 @@ def test_programme_pages_screenshots_fit_and_accessibility(browser, programmes_c
 
 def test_school_alert_filter_swaps_the_list_in_place(browser, programmes_console):
     """Choosing a kind re-draws the alert list through htmx (no page load) and the address follows."""
+    from playwright.sync_api import expect
     page = _page(browser, programmes_console, "adm")
     try:
         page.goto("/console/schools")
         page.evaluate("window.__kept = 1")
         page.select_option("#s-kind", "supplier_listed")
-        page.wait_for_function("document.querySelector('#alerts').innerText.includes('共 1 条')")
+        # a locator wait, not wait_for_function: a string predicate is polled through eval() in the page, which
+        # the console's policy (script-src 'self', no unsafe-eval) refuses whenever the first check is too early
+        expect(page.locator("#alerts")).to_contain_text("共 1 条")
         assert page.evaluate("window.__kept") == 1 and "kind=supplier_listed" in page.url
         assert "通州区实验中学食堂" in page.inner_text("#alerts")
         assert REFUSED[id(page)] == []
