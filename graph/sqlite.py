@@ -621,6 +621,7 @@ class SQLiteStore(Store):
                 raise
             finally:
                 self._writing = None
+                self._end_reads()
                 with self._db_lock:
                     self._checkpoint_after(background)
         return stats
@@ -742,9 +743,22 @@ class SQLiteStore(Store):
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         if self._writing is not None and self._writing == threading.get_ident() and not self._in_memory:
             with self._reader_lock:
-                return self._reads().execute(sql, tuple(params)).fetchall()
+                db = self._reads()
+                if not db.in_transaction:  # one snapshot for the write's reads (ended by _end_reads)
+                    db.execute("BEGIN")
+                return db.execute(sql, tuple(params)).fetchall()
         with self._db_lock:
             return self._db.execute(sql, tuple(params)).fetchall()
+
+    def _end_reads(self) -> None:
+        """End the read transaction the thread iterating a write's records held (:meth:`_query`).
+
+        The write holds SQLite's write lock from its first statement to its COMMIT, so nothing is committed while
+        its records are read: one read transaction for all their look-ups sees what a transaction per look-up
+        would, without starting one per statement (a look-up by id: 6 -> 2 µs)."""
+        with self._reader_lock:
+            if self._reader is not None and self._reader.in_transaction:
+                self._reader.execute("COMMIT")
 
     def _reads(self) -> sqlite3.Connection:
         """The read-only connection of the thread iterating a write's records (opened on first use)."""
@@ -763,6 +777,13 @@ class SQLiteStore(Store):
             sql = f"{t.select} WHERE id IN ({', '.join('?' * len(part))})"
             for row in self._query(sql, part):
                 out[row[0]] = t.record(row)
+        return out
+
+    def stored_ids(self, table: str, ids: Iterable[str]) -> set[str]:
+        q = _quote(_TABLES[record_type(table).table].name)
+        out: set[str] = set()
+        for part in chunks(dict.fromkeys(ids), _IN_CHUNK):
+            out.update(r[0] for r in self._query(f"SELECT id FROM {q} WHERE id IN ({', '.join('?' * len(part))})", part))
         return out
 
     def scan(self, table: str, where: Mapping[str, Any] | None = None) -> Iterator[Record]:

@@ -141,6 +141,10 @@ class Store(ABC):
     def get_many(self, table: str, ids: Iterable[str]) -> dict[str, Record]:
         """The records of ``table`` with these ids (missing ids are left out)."""
 
+    def stored_ids(self, table: str, ids: Iterable[str]) -> set[str]:
+        """Which of these ids ``table`` holds (what :meth:`get_many` would find, without reading the records)."""
+        return set(self.get_many(table, ids))
+
     @abstractmethod
     def scan(self, table: str, where: Mapping[str, Any] | None = None) -> Iterator[Record]:
         """Every record of ``table`` whose fields equal ``where`` (all of them if None).

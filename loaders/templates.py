@@ -491,7 +491,7 @@ class _Context:
         k = (table, id_)
         if k not in self._known:
             try:
-                self._known[k] = self.store.get(table, id_) is not None
+                self._known[k] = bool(self.store.stored_ids(table, (id_,)))
             except FoodtraceError:
                 self._known[k] = False
         return self._known[k]

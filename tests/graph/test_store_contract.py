@@ -245,6 +245,35 @@ def test_resolve_many_across_tables_aliases_and_unknown_in_one_call(store):
     assert {w: store.resolve(w) for w in singles} == {w: expected.get(w) for w in singles}
 
 
+def test_stored_ids_are_what_get_many_finds(store):
+    store.write(chain())
+    lots = [Lot(id=f"urn:foodtrace:lot:s:{i}", product_id="p") for i in range(1200)]
+    store.write(lots)
+    wanted = [lot.id for lot in lots[::2]] + [LOT, "urn:epc:class:lgtin:6901234.056789.L1", "missing", "d2"]
+    assert store.stored_ids("lot", wanted) == set(store.get_many("lot", wanted)) == {LOT, *(x.id for x in lots[::2])}
+    assert store.stored_ids("delivery", ["d2", "d9"]) == {"d2"}
+    assert store.stored_ids("lot", []) == set()
+
+
+def test_look_ups_while_writing_see_every_earlier_write(store):
+    """What a write's records iterator looks up (a loader resolving references) sees what the writes before it
+    committed, write after write (no snapshot outlives its write), and not its own records yet."""
+    seen: list[tuple[set[str], str | None]] = []
+
+    def records(i: int):
+        before = [f"urn:foodtrace:lot:w:{j}" for j in range(i + 1)]
+        seen.append((store.stored_ids("lot", before), store.resolve(f"urn:foodtrace:lot:w:{i - 1}")))
+        yield Lot(id=f"urn:foodtrace:lot:w:{i}", product_id="p")
+        seen.append((store.stored_ids("lot", before), None))
+
+    for i in range(3):
+        store.write(records(i))
+    lot = [f"urn:foodtrace:lot:w:{j}" for j in range(3)]
+    assert seen == [(set(), None), (set(), None),
+                    ({lot[0]}, lot[0]), ({lot[0]}, None),
+                    ({lot[0], lot[1]}, lot[1]), ({lot[0], lot[1]}, None)]
+
+
 def test_many_ids_in_one_call(store):
     lots = [Lot(id=f"urn:foodtrace:lot:x:{i}", product_id="p") for i in range(2500)]
     store.write(lots)
