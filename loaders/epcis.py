@@ -427,7 +427,7 @@ class _Reader:
             yield from self._span(events, 0, cut, validator, xsd)
             for (lo, hi), fut in zip(pieces, futures):
                 try:
-                    packed = fut.result()
+                    packed = forked.received(fut.result())
                 except Exception:
                     yield from self._span(events, lo, hi, validator, xsd)
                     continue
@@ -906,7 +906,7 @@ def _processes(events: int, most: int | None = None) -> int:
     return forked.processes(events, PARALLEL_MIN_EVENTS, most)
 
 
-def _work(token: int, lo: int, hi: int) -> tuple[bytes, list[tuple[Any, ...]], list[tuple[str, ...]], list[Any]]:
+def _work(token: int, lo: int, hi: int) -> Any:
     """In a forked worker: records (as class numbers and field tuples), rejects and new stubs of events lo..hi-1."""
     gc.disable()  # the inherited heap is large and holds no garbage: collecting would only copy its pages
     reader, events, validator, xsd = _FORKED[token]
@@ -920,7 +920,7 @@ def _work(token: int, lo: int, hi: int) -> tuple[bytes, list[tuple[Any, ...]], l
         kinds.append(k)
         values.append(get(rec))
     stubs = [(key, *forked.pack(rec)) for key, rec in itertools.islice(reader.stubs.items(), before, None)]
-    return bytes(kinds), values, [(r.file, r.row, r.field, r.value, r.reason) for r in rejects], stubs
+    return forked.send((bytes(kinds), values, [(r.file, r.row, r.field, r.value, r.reason) for r in rejects], stubs))
 
 
 # -- helpers -------------------------------------------------------------------------------------
