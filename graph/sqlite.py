@@ -780,11 +780,9 @@ class SQLiteStore(Store):
         return out
 
     def stored_ids(self, table: str, ids: Iterable[str]) -> set[str]:
-        q = _quote(_TABLES[record_type(table).table].name)
-        out: set[str] = set()
-        for part in chunks(dict.fromkeys(ids), _IN_CHUNK):
-            out.update(r[0] for r in self._query(f"SELECT id FROM {q} WHERE id IN ({', '.join('?' * len(part))})", part))
-        return out
+        tables = (record_type(table).table,)
+        return {found for part in chunks(dict.fromkeys(ids), _IN_CHUNK)
+                for (found,) in self._query(_entity_ids_sql(tables, len(part)), part)}
 
     def scan(self, table: str, where: Mapping[str, Any] | None = None) -> Iterator[Record]:
         t = _TABLES[record_type(table).table]
@@ -1261,6 +1259,7 @@ _ENTITY_GROUPS = (_ENTITY_TABLES[:3], _ENTITY_TABLES[3:])
 @lru_cache(maxsize=64)
 def _entity_ids_sql(tables: tuple[str, ...], n: int) -> str:
     """The ids among ``n`` parameters (?1 .. ?n) that name a record of one of ``tables``, in one statement (each
-    table's id index probed for the same parameters)."""
+    table's id index probed for the same parameters); for :meth:`SQLiteStore.resolve_many` and
+    :meth:`SQLiteStore.stored_ids`."""
     marks = ", ".join(f"?{k}" for k in range(1, n + 1))
     return " UNION ALL ".join(f"SELECT id FROM {_quote(t)} WHERE id IN ({marks})" for t in tables)

@@ -3,9 +3,10 @@
 A reader holding a whole parsed input (an EPCIS document's events, a CSV template's rows) derives the first
 share of it itself while forked workers derive the rest in contiguous pieces. The workers inherit the input,
 the reader's state and its caches (nothing is pickled on the way in); they send records back as plain tuples
-(:func:`pack`), which the reader turns into records again in input order, so the result is exactly that of one
-process reading the input from start to end. Workers are forked before the store's writer thread starts, and
-each dies with the loading process (:func:`ontology.processes.die_with_parent`): a killed load leaves none behind.
+(:func:`pack`) in one ``marshal`` string (:func:`send`), which the reader turns into records again in input
+order, so the result is exactly that of one process reading the input from start to end. Workers are forked
+before the store's writer thread starts, and each dies with the loading process
+(:func:`ontology.processes.die_with_parent`): a killed load leaves none behind.
 
 No worker is forked where forking is unsafe: where ``fork`` does not exist, or on Python 3.12+ while other
 threads run (a fork copies their locks in whatever state they are); the reader then derives everything itself.
