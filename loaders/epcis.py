@@ -202,14 +202,53 @@ def event_hash(event: dict[str, Any]) -> str:
 # -- reading ---------------------------------------------------------------------------------
 
 def read(path: Path, rejects: list[Reject], *, store: "Store | None" = None,
-         options: ReadOptions | None = None) -> Iterator[Record]:
-    """Read one EPCIS 2.0 document (JSON, JSON-LD or XML) from a file."""
+         options: ReadOptions | None = None, prepared: "Prepared | None" = None) -> Iterator[Record]:
+    """Read one EPCIS 2.0 document (JSON, JSON-LD or XML) from a file (``prepared``: what :func:`prepare` made of
+    it ahead of time)."""
+    path = Path(path)
+    if prepared is None:
+        prepared = prepare(path)
+    return _read_parsed(prepared, path.name, rejects, store, options)
+
+
+#: a document parsed: (the JSON-shaped document, its bytes, the XML event elements, whether it was XML, its
+#: master data and containment where read ahead: :func:`_facts`)
+Prepared = tuple[Any, "bytes | None", list[Any], bool, "Facts | None"]
+
+
+def prepare(path: Path) -> Prepared:
+    """The store-independent first steps of :func:`read`: the file read and parsed, its master data and containment
+    read (the loader runs it for the next file while the store commits the one before:
+    :func:`loaders.load.load_files`).
+
+    Raises
+    ------
+    UnreadableFile
+        The file cannot be read, or is neither JSON nor well-formed XML.
+    """
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as e:
         raise UnreadableFile(str(path), e.strerror or str(e)) from None
-    return read_document(data, path.name, rejects, store=store, options=options)
+    doc, data, elements, xml, _ = _parse(data, path.name)
+    return doc, data, elements, xml, _facts(doc) if isinstance(doc, dict) else None
+
+
+def _parse(data: bytes, source: str) -> Prepared:
+    """(document, bytes, event elements, from XML) of a document's bytes."""
+    if data.lstrip()[:1] == b"<":
+        doc, elements = parse_xml(data, source)
+        return doc, data, elements, True, None
+    was_enabled = gc.isenabled()
+    gc.disable()  # millions of containers, none garbage: the collector would only scan them
+    try:
+        return orjson.loads(data), data, [], False, None
+    except orjson.JSONDecodeError as e:
+        raise UnreadableFile(source, f"not JSON: {e}") from None
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def read_document(doc: dict[str, Any] | bytes | str, source: str, rejects: list[Reject], *,
@@ -221,36 +260,107 @@ def read_document(doc: dict[str, Any] | bytes | str, source: str, rejects: list[
     UnreadableFile
         The bytes are neither JSON nor well-formed XML, or the document is truncated.
     """
-    elements: list[Any] = []
-    data: bytes | None = None
-    from_xml = False
     if isinstance(doc, str):
         doc = doc.encode("utf-8")
     if isinstance(doc, (bytes, bytearray)):
-        data = bytes(doc)
-        head = data.lstrip()[:1]
-        if head == b"<":
-            doc, elements = parse_xml(data, source)
-            from_xml = True
-        else:
-            was_enabled = gc.isenabled()
-            gc.disable()  # millions of containers, none garbage: the collector would only scan them
-            try:
-                doc = orjson.loads(data)
-            except orjson.JSONDecodeError as e:
-                raise UnreadableFile(source, f"not JSON: {e}") from None
-            finally:
-                if was_enabled:
-                    gc.enable()
+        return _read_parsed(_parse(bytes(doc), source), source, rejects, store, options)
+    return _read_parsed((doc, None, [], False, None), source, rejects, store, options)
+
+
+def _read_parsed(parsed: Prepared, source: str, rejects: list[Reject],
+                 store: "Store | None", options: ReadOptions | None) -> Iterator[Record]:
+    doc, data, elements, from_xml, facts = parsed
     if not isinstance(doc, dict):
         raise UnreadableFile(source, "not an EPCIS document (a JSON object or an XML document is expected)")
     reader = _Reader(doc, source, rejects, store, data, elements, options or ReadOptions(), xml=from_xml)
+    reader.facts = facts
     reader.start()  # before the caller's store starts its writer thread: see _Reader.start
     records = reader.run()
     state = getattr(reader, "_forked", None)
     if state is not None and state[3] is not None:  # workers of records never read are not left waiting
         weakref.finalize(records, forked.release, state[3], state[4], _FORKED)
     return records
+
+
+def _events(doc: dict[str, Any]) -> tuple[list[Any], str] | None:
+    """(the events of a document, where they are in it), or None for a document of no EPCIS type."""
+    kind = doc.get("type")
+    if kind in EVENT_TYPES:
+        return [doc], ""
+    body = doc.get("epcisBody")
+    if kind == "EPCISDocument" and isinstance(body, dict):
+        lst = body.get("eventList")
+        return (lst if isinstance(lst, list) else []), "eventList"
+    if kind == "EPCISQueryDocument" and isinstance(body, dict):
+        qr = body.get("queryResults") or {}
+        lst = ((qr.get("resultsBody") or {}) if isinstance(qr, dict) else {}).get("eventList")
+        return (lst if isinstance(lst, list) else []), "queryResults.resultsBody.eventList"
+    return None
+
+
+#: what a document says besides its events: (master data of operators by key, of products by GTIN, the children of
+#: each parent its aggregation events add them to)
+Facts = tuple[dict[str, dict[str, str]], dict[str, dict[str, str]], dict[str, list[Any]]]
+
+
+def _facts(doc: dict[str, Any]) -> Facts:
+    """The master data and containment of a document (read before its events are derived; from the document
+    alone, so :func:`prepare` reads them ahead)."""
+    found = _events(doc)
+    return (*_master_data(doc), _containment(found[0] if found else []))
+
+
+def _master_data(doc: dict[str, Any]) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    master_ops: dict[str, dict[str, str]] = {}
+    master_products: dict[str, dict[str, str]] = {}
+    header = doc.get("epcisHeader")
+    if not isinstance(header, dict):
+        return master_ops, master_products
+    md = header.get("epcisMasterData") or {}
+    vocabs = md.get("vocabularyList") if isinstance(md, dict) else None
+    if not isinstance(vocabs, list):
+        return master_ops, master_products
+    for v in vocabs:
+        if not isinstance(v, dict):
+            continue
+        vtype = _local(str(v.get("type") or ""))
+        for el in v.get("vocabularyElementList") or []:
+            if not isinstance(el, dict) or not el.get("id"):
+                continue
+            attrs: dict[str, str] = {}
+            for a in el.get("attributes") or []:
+                if isinstance(a, dict) and a.get("id"):
+                    val = a.get("attribute")
+                    attrs[_local(str(a["id"]))] = val if isinstance(val, str) else json.dumps(val, ensure_ascii=False)
+            try:
+                p = canonical(str(el["id"]))
+            except InvalidIdentifier:
+                continue
+            if vtype == "EPCClass" and p.gtin:
+                master_products[p.gtin] = attrs
+            elif p.entity == "operator" or vtype in ("BusinessLocation", "ReadPoint", "Party"):
+                key = operator_key(p.id) if p.entity == "operator" else p.id
+                master_ops.setdefault(key, {}).update(attrs)
+    return master_ops, master_products
+
+
+def _containment(events: list[Any]) -> dict[str, list[Any]]:
+    children: dict[str, list[Any]] = {}
+    for ev in events:
+        if not (isinstance(ev, dict) and ev.get("type") == "AggregationEvent" and ev.get("action") == "ADD"):
+            continue
+        parent = ev.get("parentID")
+        if not isinstance(parent, str):
+            continue
+        kids: list[tuple[str, Any, Any]] = [(c, None, None) for c in ev.get("childEPCs") or [] if isinstance(c, str)]
+        kids += [(q["epcClass"], q.get("quantity"), q.get("uom")) for q in ev.get("childQuantityList") or []
+                 if isinstance(q, dict) and isinstance(q.get("epcClass"), str)]
+        try:
+            key = canonical(parent).id
+        except InvalidIdentifier:
+            continue
+        children.setdefault(key, []).extend(kids)
+    return children
 
 
 class _Reader:
@@ -276,23 +386,9 @@ class _Reader:
         self.master_products: dict[str, dict[str, str]] = {}
         self.op_keys: dict[str, str] = {}
         self.ext_ok: set[str] = set()  # names that are extensions under the document's own prefixes  # identifier -> operator id, once its stub and aliases are made
+        self.facts: Facts | None = None  # the master data and containment, where read ahead (prepare)
 
     # -- document level ------------------------------------------------------------------------
-
-    def _events(self) -> tuple[list[Any], str] | None:
-        doc = self.doc
-        kind = doc.get("type")
-        if kind in EVENT_TYPES:
-            return [doc], ""
-        body = doc.get("epcisBody")
-        if kind == "EPCISDocument" and isinstance(body, dict):
-            lst = body.get("eventList")
-            return (lst if isinstance(lst, list) else []), "eventList"
-        if kind == "EPCISQueryDocument" and isinstance(body, dict):
-            qr = body.get("queryResults") or {}
-            lst = ((qr.get("resultsBody") or {}) if isinstance(qr, dict) else {}).get("eventList")
-            return (lst if isinstance(lst, list) else []), "queryResults.resultsBody.eventList"
-        return None
 
     def start(self) -> None:
         """Check the document, read its master data and containment, and start the workers of a large one.
@@ -302,7 +398,7 @@ class _Reader:
         process whose only thread is this one.
         """
         self._plan: tuple[list[Any], Any, Any, int] | None = None
-        found = self._events()
+        found = _events(self.doc)
         if found is None:
             self.rejects.append(Reject(self.source, "document", "type", str(self.doc.get("type")),
                                        "not an EPCIS document: type must be EPCISDocument, EPCISQueryDocument "
@@ -333,8 +429,7 @@ class _Reader:
                 for field, value, reason in doc_errors:
                     self.rejects.append(Reject(self.source, f"event {i + 1}", field, value, reason))
             return
-        self._master_data()
-        self._containment(events)
+        self.master_ops, self.master_products, self.children = self.facts or _facts(self.doc)
         procs = _processes(len(events), self.options.processes)
         self._plan = (events, validator, xsd, procs)
         if procs > 1:
@@ -451,52 +546,6 @@ class _Reader:
         unpack = forked.unpack
         for k, v in zip(kinds, values):
             yield unpack(k, v)
-
-    def _master_data(self) -> None:
-        header = self.doc.get("epcisHeader")
-        if not isinstance(header, dict):
-            return
-        md = header.get("epcisMasterData") or {}
-        vocabs = md.get("vocabularyList") if isinstance(md, dict) else None
-        if not isinstance(vocabs, list):
-            return
-        for v in vocabs:
-            if not isinstance(v, dict):
-                continue
-            vtype = _local(str(v.get("type") or ""))
-            for el in v.get("vocabularyElementList") or []:
-                if not isinstance(el, dict) or not el.get("id"):
-                    continue
-                attrs: dict[str, str] = {}
-                for a in el.get("attributes") or []:
-                    if isinstance(a, dict) and a.get("id"):
-                        val = a.get("attribute")
-                        attrs[_local(str(a["id"]))] = val if isinstance(val, str) else json.dumps(val, ensure_ascii=False)
-                try:
-                    p = canonical(str(el["id"]))
-                except InvalidIdentifier:
-                    continue
-                if vtype == "EPCClass" and p.gtin:
-                    self.master_products[p.gtin] = attrs
-                elif p.entity == "operator" or vtype in ("BusinessLocation", "ReadPoint", "Party"):
-                    key = operator_key(p.id) if p.entity == "operator" else p.id
-                    self.master_ops.setdefault(key, {}).update(attrs)
-
-    def _containment(self, events: list[Any]) -> None:
-        for ev in events:
-            if not (isinstance(ev, dict) and ev.get("type") == "AggregationEvent" and ev.get("action") == "ADD"):
-                continue
-            parent = ev.get("parentID")
-            if not isinstance(parent, str):
-                continue
-            kids: list[tuple[str, Any, Any]] = [(c, None, None) for c in ev.get("childEPCs") or [] if isinstance(c, str)]
-            kids += [(q["epcClass"], q.get("quantity"), q.get("uom")) for q in ev.get("childQuantityList") or []
-                     if isinstance(q, dict) and isinstance(q.get("epcClass"), str)]
-            try:
-                key = canonical(parent).id
-            except InvalidIdentifier:
-                continue
-            self.children.setdefault(key, []).extend(kids)
 
     # -- validation ----------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ import hashlib
 import importlib
 import itertools
 import logging
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -250,20 +251,67 @@ def _size(path: Path) -> int:
         return 0
 
 
+class _ReadAhead:
+    """The first steps of loading a file that do not depend on the store (its SHA-256; for an EPCIS document, the
+    file read and parsed: :func:`loaders.epcis.prepare`), run on a helper thread while the store commits the file
+    before it: the loading thread waits in SQLite's COMMIT (which releases the GIL) meanwhile.
+
+    What the helper could not do (an unreadable file, a document that is not JSON) is done again, and fails, where
+    it would have without it: the loading thread then reads the file itself."""
+
+    def __init__(self, path: Path, kind: str) -> None:
+        self.path, self.kind = path, kind
+        self.digest: str | None = None
+        self.prepared: Any = None
+        self._thread = threading.Thread(target=self._run, name="foodtrace-read-ahead", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.digest = file_digest(self.path)
+            prepare = getattr(importlib.import_module(_READERS[self.kind]), "prepare", None) \
+                if self.kind in _READERS else None
+            if prepare is not None:
+                self.prepared = prepare(self.path)
+        except Exception:  # noqa: BLE001 - the loading thread does it again and reports it
+            self.prepared = None
+
+    def result(self, path: Path) -> tuple[str | None, Any]:
+        """(digest, prepared reading) of ``path`` (None where the helper did not get them)."""
+        self._thread.join()
+        return (self.digest, self.prepared) if path == self.path else (None, None)
+
+
+def _then(records: Iterable[Record], after: Callable[[], None]) -> Iterator[Record]:
+    """``records``, then ``after()`` once the last one was taken (the store is writing what it was given)."""
+    yield from records
+    after()
+
+
 def _load_planned(store: Store, planned: list[tuple[Path, str, str | None]], base: WriteContext,
                   on_file_start: Callable[[Path, str], None] | None, on_records: Callable[[int], None] | None,
                   on_file_done: Callable[[FileOutcome], None] | None, options: ReadOptions | None,
                   coverage: str | None, source: str | None) -> list[FileOutcome]:
     outcomes = []
-    for path, k, template in planned:
+    ahead: list[_ReadAhead] = []  # the next file's, started when this file's records are all read
+
+    def read_next(n: int) -> Callable[[], None]:
+        def start() -> None:
+            if n + 1 < len(planned) and planned[n + 1][0].is_file():
+                ahead.append(_ReadAhead(planned[n + 1][0], planned[n + 1][1]))
+        return start
+
+    for n, (path, k, template) in enumerate(planned):
         outcome = FileOutcome(path=path, kind=k, template=template)
+        digest, prepared = ahead.pop().result(path) if ahead else (None, None)
         if on_file_start:
             on_file_start(path, k)
         if not path.exists() or not path.is_file():
             outcome.error = f"{path}: no such file"
         else:
             try:
-                ctx = dataclasses.replace(base, source=base.source or str(path.resolve()), digest=file_digest(path))
+                ctx = dataclasses.replace(base, source=base.source or str(path.resolve()),
+                                          digest=digest or file_digest(path))
                 if template == CORRECTIONS:
                     outcome.stats = _correct(store, path, outcome, ctx)
                 else:
@@ -273,8 +321,11 @@ def _load_planned(store: Store, planned: list[tuple[Path, str, str | None]], bas
                                                  notes=outcome.notes)
                     elif k == "template":
                         read = functools.partial(read, notes=outcome.notes)
+                    elif prepared is not None:
+                        read = functools.partial(read, prepared=prepared)
                     records = read(path, outcome.rejects, store=store, options=options)
-                    outcome.stats = store.write(_checked(records, outcome, store), progress=on_records, context=ctx)
+                    outcome.stats = store.write(_then(_checked(records, outcome, store), read_next(n)),
+                                                progress=on_records, context=ctx)
             except OSError as e:
                 outcome.failed(f"{path}: {e.strerror or e}")
             except UnreadableFile as e:

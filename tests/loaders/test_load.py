@@ -74,3 +74,77 @@ def test_a_bulk_load_stores_what_a_load_keeping_its_indexes_stores(tmp_path, mon
             store.close()
     assert dumps[0] == dumps[1]
     assert sum(len(v) for v in dumps[0][0].values()) > 10_000
+
+
+def _network_files(out: Path) -> list[Path]:
+    return [p for p in sorted(out.rglob("*")) if p.is_file() and p.parent.name != "truth" and p.name != "manifest.json"]
+
+
+def test_reading_the_next_file_ahead_stores_what_reading_it_in_turn_stores(tmp_path, monkeypatch):
+    """While the store commits a file, the next file's digest is taken and an EPCIS document read and parsed on a
+    helper thread (loaders.load._ReadAhead): the store ends up exactly as when each file is read in its turn, and
+    the documents after the first are in fact parsed ahead."""
+    import threading
+
+    import generator.write
+    import loaders.epcis
+    import loaders.load
+    from generator import generate
+    from graph.sqlite import SQLiteStore
+    from loaders.load import load_files
+    from ontology.records import RECORD_TYPES
+
+    out = tmp_path / "net"
+    monkeypatch.setattr(generator.write, "EVENTS_PER_DOCUMENT", 400)  # several documents
+    generate(out, scale=1500, seed=5)
+    files = _network_files(out)
+    real_prepare = loaders.epcis.prepare
+    prepared_on: dict[str, str] = {}
+
+    def prepare(path):
+        prepared_on[Path(path).name] = threading.current_thread().name
+        return real_prepare(path)
+
+    monkeypatch.setattr(loaders.epcis, "prepare", prepare)
+    dumps = []
+    real_then = loaders.load._then
+    for name, ahead in (("in-turn.db", False), ("ahead.db", True)):
+        prepared_on.clear()
+        monkeypatch.setattr(loaders.load, "_then", real_then if ahead else lambda records, after: records)
+        store = SQLiteStore(tmp_path / name)
+        try:
+            outcomes = load_files(store, files)
+            assert all(o.error is None for o in outcomes)
+            dumps.append(({t.table: list(store.dump(t.table)) for t in RECORD_TYPES},
+                          [(v.table, v.id, v.op, v.batch, v.values) for v in store.dump_versions()],
+                          [(b.id, b.kind, b.source, b.digest, b.received, b.changed)
+                           for b in store.batches().values()]))
+        finally:
+            store.close()
+        epcis = [o.path.name for o in outcomes if o.kind == "epcis"]
+        assert len(epcis) >= 2 and set(prepared_on) == set(epcis)
+        helpers = {n for n, thread in prepared_on.items() if thread == "foodtrace-read-ahead"}
+        assert helpers == (set(epcis) if ahead else set()), prepared_on  # each follows another file
+    assert dumps[0] == dumps[1]
+
+
+def test_a_file_the_helper_cannot_read_ahead_fails_as_it_does_alone(tmp_path):
+    """A document after another file that is not JSON, or is gone when its turn comes, is reported as when it is
+    loaded by itself; the files around it load."""
+    from graph.sqlite import SQLiteStore
+    from loaders.load import load_files
+
+    good = tmp_path / "a_good.json"
+    good.write_text('{"@context": ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"], '
+                    '"type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2025-01-01T00:00:00Z", '
+                    '"epcisBody": {"eventList": []}}', encoding="utf-8")
+    bad = tmp_path / "b_bad.json"
+    bad.write_text('{"type": "EPCISDocument", ', encoding="utf-8")
+    after = tmp_path / "c_after.json"
+    after.write_text(good.read_text(encoding="utf-8"), encoding="utf-8")
+    with SQLiteStore(tmp_path / "alone.db") as store:
+        alone = load_files(store, [bad])[0].error
+    assert alone and "not JSON" in alone
+    with SQLiteStore(tmp_path / "s.db") as store:
+        outcomes = load_files(store, [good, bad, after])
+    assert [o.error for o in outcomes] == [None, alone, None]
