@@ -68,13 +68,16 @@ else it is of kind ``other``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import functools
+import gc
 import hashlib
 import itertools
 import math
 import re
 import unicodedata
+import weakref
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
@@ -89,10 +92,11 @@ from ontology.records import (Alias, Banquet, BanquetCensus, BanquetGuidance, Ca
 from ontology.times import BEIJING, day_of
 from ontology.units import concentration_factor, normalise_quantity, split_quantity
 
+from . import forked
 from .base import LoadNote, ReadOptions, Reject
 from .measures import hazard_class_of, parse_measure
 from ontology.names import operator_id_for
-from .rows import row_text, sheets_to_read, skip_reason
+from .rows import plan_sheets, row_text, sheets_to_read, skip_reason
 from .tables import Table, read_tables, write_table
 from .template_spec import LOAD_ORDER, TEMPLATES, Template
 
@@ -1514,13 +1518,16 @@ _OPERATOR_COLUMNS = ("from", "to", "producer", "operator", "parent", "holder", "
 _PRODUCT_COLUMNS = ("product",)
 
 
-def _prefetch_references(rows: Sequence[tuple[int, list[str]]], cols: dict[str, int], ctx: _Context) -> None:
+def _prefetch_references(rows: Sequence[tuple[int, list[str]]], cols: dict[str, int], ctx: _Context, *,
+                         batched: bool = False) -> None:
     """Look up, in a few batched reads, what :meth:`_Row._operator` and :meth:`_Row._product` will ask the store
-    about the operator and product references of a table's rows (each distinct value once); a value of another
-    shape (an EPC URN, a Digital Link) is left to the row. Only where each read is a round trip to a server
-    (Neo4j: a 1M load's delivery files 481 -> 182 s): on a store read in this process (SQLite) the batches cost
-    more than the look-ups they replace (the 1M load 142 -> 150 s, idle machine)."""
-    if ctx.store is None or ctx.store.local_reads:
+    about the operator and product references of a table's rows (each distinct value once), and what
+    :meth:`_Row._lot_form` asks about a lot written as something else than an EPC URN, a Digital Link or our own
+    id. Only where each read is a round trip to a server (Neo4j: a 1M load's delivery files 481 -> 182 s) or
+    where ``batched`` (rows a forked worker reads without the store: :class:`_Parallel`): on a store read in this
+    process (SQLite) the batches cost more than the look-ups they replace (the 1M load 142 -> 150 s, idle
+    machine)."""
+    if ctx.store is None or (ctx.store.local_reads and not batched):
         return
     identifiers: list[str] = []
     keys: list[tuple[str, str]] = []
@@ -1533,15 +1540,21 @@ def _prefetch_references(rows: Sequence[tuple[int, list[str]]], cols: dict[str, 
                 continue
             try:
                 shape, found = _id_shape(entity, v)
+                if found is None:  # a URN or Digital Link: the id it names
+                    p = ids.canonical(v)
+                    found = (p.operator_id if entity == "operator" else p.product_id) or p.id
             except InvalidIdentifier:
                 continue  # the row rejects it
-            if found is None:  # a URN or Digital Link: parsed by the row
-                continue
             if shape == "name":
                 identifiers += [found, v]
                 local.append((entity, v, found))
             keys.append((entity, found))
-    if not keys:
+    for key in ("lot",):
+        if key in cols:
+            i = cols[key]
+            identifiers += [v for v in {_clean(cells[i]) for _, cells in rows if i < len(cells)}
+                            if v and not v.lower().startswith(("urn:epc:", "http://", "https://", "urn:foodtrace:lot:"))]
+    if not keys and not identifiers:
         return
     ctx.prefetch([], keys)  # whether each id is stored: a stored one is not resolved further
     ctx.prefetch(identifiers + [found for entity, found in keys if not ctx.known(entity, found)], [])
@@ -1627,27 +1640,35 @@ def _read_table(table: Table, ctx: _Context, kind: str | None, notes: list[LoadN
         _prescan_operators(rows, cols, ctx)
     spans, sheet = table.spans, table.sheet or ""
     for row_no, cells in _prefetched(rows, cols, ctx, kind):
-        why = skip_reason(cells, headers, span=spans.get(row_no, 0), is_header=_is_template_header)
-        if why is not None:
-            notes.append(LoadNote(ctx.path, sheet, row_no, why, row_text(cells)))
-            continue
-        row = _Row(ctx, template, cols, headers, cells)
-        try:
-            if handler is None:
-                _lot_links(row, groups, row_no)
-            else:
-                handler(row)
-        except _Bad as e:
-            field = headers[cols[e.key]] if e.key in cols else e.key
-            ctx.rejects.append(Reject(ctx.path, row_no, field, e.value, e.reason))
-            continue
-        except (FoodtraceError, ValueError, TypeError, KeyError) as e:  # a safety net: never a traceback
-            ctx.rejects.append(Reject(ctx.path, row_no, "", "", f"row cannot be read: {e}"))
-            continue
-        yield from row.out
+        yield from _handle_row(ctx, template, cols, headers, handler, groups, spans, sheet, notes, row_no, cells)
     if ctx.pending_items:
         yield from ctx.pending_items.values()
         ctx.pending_items.clear()
+
+
+def _handle_row(ctx: _Context, template: Template, cols: dict[str, int], headers: list[str],
+                handler: Callable[[_Row], None] | None, groups: dict[str, tuple[int, str, str, str]],
+                spans: dict[int, int], sheet: str, notes: list[LoadNote], row_no: int,
+                cells: list[str]) -> list[Record]:
+    """The records of one data row (none for a row that is no record, noted, or a bad row, rejected)."""
+    why = skip_reason(cells, headers, span=spans.get(row_no, 0), is_header=_is_template_header)
+    if why is not None:
+        notes.append(LoadNote(ctx.path, sheet, row_no, why, row_text(cells)))
+        return []
+    row = _Row(ctx, template, cols, headers, cells)
+    try:
+        if handler is None:
+            _lot_links(row, groups, row_no)
+        else:
+            handler(row)
+    except _Bad as e:
+        field = headers[cols[e.key]] if e.key in cols else e.key
+        ctx.rejects.append(Reject(ctx.path, row_no, field, e.value, e.reason))
+        return []
+    except (FoodtraceError, ValueError, TypeError, KeyError) as e:  # a safety net: never a traceback
+        ctx.rejects.append(Reject(ctx.path, row_no, "", "", f"row cannot be read: {e}"))
+        return []
+    return row.out
 
 
 def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = None,
@@ -1682,12 +1703,212 @@ def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = Non
     if kind is not None and kind not in TEMPLATES:
         raise KeyError(f"unknown template {kind!r}; known: {', '.join(TEMPLATES)}")
     path = Path(path)
+    notes = notes if notes is not None else []
+    if store is not None and _parallel_size(path, options):
+        records = _Parallel.start(path, rejects, store, options, kind, notes)
+        if records is not None:
+            return records
+    return _read(path, rejects, store, options, kind, notes)
+
+
+def _read(path: Path, rejects: list[Reject], store: "Store | None", options: ReadOptions | None, kind: str | None,
+          notes: list[LoadNote]) -> Iterator[Record]:
     tables = read_tables(path, is_header=_is_template_header, lazy=True)
     ctx = _Context(path, rejects, store)
-    notes = notes if notes is not None else []
     for table in sheets_to_read(ctx.path, tables, lambda t: kind is not None or detect_kind(t.header) is not None,
                                 options.sheets if options is not None else (), notes, rejects, "a template"):
         yield from _read_table(table, ctx, kind, notes)
+
+
+# -- large CSV templates on two processes ------------------------------------------------------------
+
+#: templates whose rows are read on several processes when their CSV is large: each row's records depend only on
+#: the row, the store (looked up ahead for the workers' rows) and which records earlier rows of the file emitted
+#: (the reading process drops a worker's record emitted before it, as one process would not have emitted it)
+PARALLEL_TEMPLATES = frozenset({"deliveries", "certificates", "trace_codes", "lots"})
+#: CSV files of at least this many bytes are read on several processes (about 15,000 delivery rows) ...
+PARALLEL_MIN_BYTES = 2 << 20
+#: ... and of at most this many (their rows are all read into memory first: ~5 bytes of memory per byte of CSV)
+PARALLEL_MAX_BYTES = 512 << 20
+#: ... with more rows than this
+PARALLEL_MIN_ROWS = 20_000
+#: the share of the rows the reading process handles itself with 2 processes (it also rebuilds the worker's
+#: records and feeds the store's writer)
+PARENT_SHARE = 0.5
+#: each worker's rows are sent back in this many pieces, so that merging overlaps with reading
+PIECES_PER_WORKER = 4
+
+_FORKED: dict[int, "_Parallel"] = {}
+_TOKENS = itertools.count()
+
+
+def _parallel_size(path: Path, options: ReadOptions | None) -> bool:
+    """Whether a file is a CSV of the size read on several processes (and more than one process is allowed)."""
+    if options is not None and options.processes is not None and options.processes < 2:
+        return False
+    if path.suffix.lower() not in (".csv", ".tsv", ".txt"):
+        return False
+    try:
+        return PARALLEL_MIN_BYTES <= path.stat().st_size <= PARALLEL_MAX_BYTES
+    except OSError:
+        return False
+
+
+class _NeedsStore(Exception):
+    """Raised in a worker by a look-up that was not made ahead: the reading process handles that row and the rest
+    of the piece itself."""
+
+
+class _NoStore:
+    """A worker's store: every look-up was made ahead by the reading process (:meth:`_Parallel.start`); one that
+    was not stops the worker's piece (:class:`_NeedsStore`). A worker never uses the store (a connection does not
+    survive a fork)."""
+
+    local_reads = True
+
+    def __getattr__(self, name: str) -> Any:
+        raise _NeedsStore(name)
+
+
+class _OnceSeen(_Context):
+    """A worker's context, which remembers the records it emitted once (:meth:`_Context.once`): the reading process
+    checks those against the records emitted before them."""
+
+    once_ids: set[int]  # the ids of this row's records emitted once ...
+    once_kept: list[Record]  # ... kept alive until the row's records are packed (an id is not reused meanwhile)
+
+    def once(self, rec: Record) -> bool:
+        if super().once(rec):
+            self.once_ids.add(id(rec))
+            self.once_kept.append(rec)
+            return True
+        return False
+
+
+class _Parallel:
+    """A large CSV template read on two processes, as the EPCIS documents are (:mod:`loaders.forked`).
+
+    The reading process reads every row, looks up in a few batched reads what the worker's rows will ask the
+    store (:func:`_prefetch_references`), and forks the worker before the store's writer thread starts. It then
+    handles the first share of the rows itself while the worker handles the rest in pieces, and merges the
+    pieces in row order: a record the worker emitted once (a stub, a lot, a ticket ...) is dropped where an earlier
+    row had emitted it, rejects and notes are taken over in row order, and a piece stopped by a look-up that was
+    not made ahead is finished here. The records, rejects and notes are those of one process reading the file
+    from start to end."""
+
+    @classmethod
+    def start(cls, path: Path, rejects: list[Reject], store: "Store", options: ReadOptions | None, kind: str | None,
+              notes: list[LoadNote]) -> Iterator[Record] | None:
+        """The file's records: its rows read and its worker forked (or, where no worker can be forked, its rows
+        read by this process); None where it is not one table of a parallel template (nothing was read)."""
+        tables = read_tables(path, is_header=_is_template_header, lazy=True)
+        if len(tables) != 1 or (options is not None and options.sheets):
+            return None
+        table = tables[0]
+        found = kind or detect_kind(table.header)
+        if found not in PARALLEL_TEMPLATES or plan_sheets(tables, lambda t: True) != [(table, None)]:
+            return None
+        self = cls()
+        self.ctx = _Context(path, rejects, store)
+        self.kind, self.table, self.notes = found, table, notes
+        self.template = TEMPLATES[found]
+        self.cols = header_map(found, table.header)
+        if any(c.required and c.key not in self.cols for c in self.template.columns):
+            return None  # the header is rejected as one process rejects it
+        self.rows = list(table.rows)
+        procs = forked.processes(len(self.rows), PARALLEL_MIN_ROWS, options.processes if options else None)
+        pool = forked.start_pool(procs) if procs > 1 else None
+        if pool is None:  # one process reads the rows read
+            return _read_table(dataclasses.replace(table, rows=self.rows), self.ctx, found, notes)
+        self.cut, self.pieces = forked.split(len(self.rows), procs, PARENT_SHARE, PIECES_PER_WORKER)
+        _prefetch_references(self.rows[:self.cut], self.cols, self.ctx)  # where reads are round trips (Neo4j)
+        _prefetch_references(self.rows[self.cut:], self.cols, self.ctx, batched=True)  # the worker's, always
+        self.pool, self.token = pool, next(_TOKENS)
+        _FORKED[self.token] = self
+        try:
+            self.futures = [pool.submit(_work, self.token, lo, hi) for lo, hi in self.pieces]  # forks at the first
+        except Exception:  # out of processes: one process reads it all
+            _FORKED.pop(self.token, None)
+            pool.shutdown(wait=False, cancel_futures=True)
+            return _read_table(dataclasses.replace(table, rows=self.rows), self.ctx, found, notes)
+        records = self.run()
+        weakref.finalize(records, forked.release, pool, self.token, _FORKED)  # never read: the worker is stopped
+        return records
+
+    def _rows(self, lo: int, hi: int, ctx: _Context, notes: list[LoadNote]) -> Iterator[tuple[int, list[Record]]]:
+        """(row index, records) of rows ``lo`` to ``hi - 1``."""
+        handler, groups = _HANDLERS.get(self.kind), {}
+        table, headers = self.table, self.table.header
+        spans, sheet = table.spans, table.sheet or ""
+        for i in range(lo, hi):
+            row_no, cells = self.rows[i]
+            yield i, _handle_row(ctx, self.template, self.cols, headers, handler, groups, spans, sheet, notes,
+                                 row_no, cells)
+
+    def run(self) -> Iterator[Record]:
+        done = False
+        try:
+            for _, records in self._rows(0, self.cut, self.ctx, self.notes):
+                yield from records
+            for (lo, hi), fut in zip(self.pieces, self.futures):
+                try:
+                    kinds, flags, values, rejects, notes, stopped = forked.received(fut.result())
+                except Exception:  # the worker failed: this process reads its piece
+                    kinds, flags, values, rejects, notes, stopped = b"", b"", [], [], [], lo
+                yield from self._merge(kinds, flags, values)
+                self.ctx.rejects.extend(Reject(*r) for r in rejects)
+                self.notes.extend(LoadNote(*n) for n in notes)
+                if stopped is not None:
+                    for _, records in self._rows(stopped, hi, self.ctx, self.notes):
+                        yield from records
+            done = True
+        finally:
+            _FORKED.pop(self.token, None)
+            self.rows = []
+            self.pool.shutdown(wait=done, cancel_futures=True)
+
+    def _merge(self, kinds: bytes, flags: bytes, values: list[tuple[Any, ...]]) -> Iterator[Record]:
+        unpack, once = forked.unpack, self.ctx.once
+        for k, flag, v in zip(kinds, flags, values):
+            rec = unpack(k, v)
+            if not flag or once(rec):
+                yield rec
+
+
+def _work(token: int, lo: int, hi: int) -> Any:
+    """In a forked worker: the records of rows lo..hi-1 (type numbers, once-flags, field tuples), their rejects and
+    notes, and the row where a look-up not made ahead stopped it (None: it handled them all)."""
+    gc.disable()  # the inherited heap is large and holds no garbage: collecting would only copy its pages
+    job = _FORKED[token]
+    ctx = _OnceSeen.__new__(_OnceSeen)
+    ctx.__dict__.update(job.ctx.__dict__)
+    ctx.store, ctx.rejects, ctx.once_ids, ctx.once_kept = _NoStore(), [], set(), []
+    notes: list[LoadNote] = []
+    kinds, flags, values = bytearray(), bytearray(), []
+    pack = forked.PACKERS
+    stopped = None
+    handler, groups = _HANDLERS.get(job.kind), {}
+    table, headers = job.table, job.table.header
+    spans, sheet = table.spans, table.sheet or ""
+    once_ids = ctx.once_ids
+    for i in range(lo, hi):
+        row_no, cells = job.rows[i]
+        try:
+            records = _handle_row(ctx, job.template, job.cols, headers, handler, groups, spans, sheet, notes,
+                                  row_no, cells)
+        except _NeedsStore:  # the rows before it are complete; the reading process does this one and the rest
+            stopped = i
+            break
+        for rec in records:
+            k, get = pack[type(rec)]
+            kinds.append(k)
+            flags.append(id(rec) in once_ids)
+            values.append(get(rec))
+        once_ids.clear()
+        ctx.once_kept.clear()
+    return forked.send((bytes(kinds), bytes(flags), values,
+                        [(r.file, r.row, r.field, r.value, r.reason) for r in ctx.rejects],
+                        [dataclasses.astuple(n) for n in notes], stopped))
 
 
 # -- blank templates and documentation ---------------------------------------------------------
