@@ -253,8 +253,9 @@ def _size(path: Path) -> int:
 
 class _ReadAhead:
     """The first steps of loading a file that do not depend on the store (its SHA-256; for an EPCIS document, the
-    file read and parsed: :func:`loaders.epcis.prepare`), run on a helper thread while the store commits the file
-    before it: the loading thread waits in SQLite's COMMIT (which releases the GIL) meanwhile.
+    file read and parsed: :func:`loaders.epcis.prepare`; for a large CSV template read on two processes, its rows:
+    :func:`loaders.templates.prepare`), run on a helper thread while the store commits the file before it: the
+    loading thread waits in SQLite's COMMIT (which releases the GIL) meanwhile.
 
     What the helper could not do (an unreadable file, a document that is not JSON) is done again, and fails, where
     it would have without it: the loading thread then reads the file itself."""
@@ -320,7 +321,7 @@ def _load_planned(store: Store, planned: list[tuple[Path, str, str | None]], bas
                         read = functools.partial(read, warnings=outcome.warnings, coverage=coverage, source=source,
                                                  notes=outcome.notes)
                     elif k == "template":
-                        read = functools.partial(read, notes=outcome.notes)
+                        read = functools.partial(read, notes=outcome.notes, prepared=prepared)
                     elif prepared is not None:
                         read = functools.partial(read, prepared=prepared)
                     records = read(path, outcome.rejects, store=store, options=options)

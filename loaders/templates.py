@@ -444,10 +444,11 @@ class _Context:
                 self._resolved[identifier] = None
         return self._resolved[identifier]
 
-    def prefetch(self, identifiers: Iterable[str], keys: Iterable[tuple[str, str]]) -> None:
-        """Fill the look-up caches of :meth:`resolve` and :meth:`known` with a few batched reads (the answers
-        per-call look-ups would give): a file naming thousands of operators and products then costs a few
-        round trips to a server instead of one per name. What is not prefetched is still looked up."""
+    def prefetch(self, identifiers: Iterable[str], keys: Iterable[tuple[str, str]], *, records: bool = True) -> None:
+        """Fill the look-up caches of :meth:`resolve` and :meth:`known` (and, with ``records``, of :meth:`record`)
+        with a few batched reads (the answers per-call look-ups would give): a file naming thousands of operators
+        and products then costs a few round trips to a server instead of one per name. What is not prefetched is
+        still looked up."""
         if self.store is None:
             return
         todo = [i for i in dict.fromkeys(identifiers) if i not in self._resolved]
@@ -463,12 +464,13 @@ class _Context:
                 by_table.setdefault(table, []).append(id_)
         for table, wanted in by_table.items():
             try:
-                stored = self.store.get_many(table, wanted)
+                stored = self.store.get_many(table, wanted) if records else self.store.stored_ids(table, wanted)
             except FoodtraceError:
                 continue
             for id_ in wanted:
                 self._known[(table, id_)] = id_ in stored
-                self._records.setdefault((table, id_), stored.get(id_))
+                if records:
+                    self._records.setdefault((table, id_), stored.get(id_))  # type: ignore[union-attr]
 
     def record(self, table: str, id_: str) -> "Record | None":
         """The stored record (None: not stored), read once per file (the file's own records are not stored yet)."""
@@ -1556,10 +1558,11 @@ def _prefetch_references(rows: Sequence[tuple[int, list[str]]], cols: dict[str, 
                             if v and not v.lower().startswith(("urn:epc:", "http://", "https://", "urn:foodtrace:lot:"))]
     if not keys and not identifiers:
         return
-    ctx.prefetch([], keys)  # whether each id is stored: a stored one is not resolved further
-    ctx.prefetch(identifiers + [found for entity, found in keys if not ctx.known(entity, found)], [])
+    records = not batched  # a server's records are kept for the rows that read them; a worker's rows read none
+    ctx.prefetch([], keys, records=records)  # whether each id is stored: a stored one is not resolved further
+    ctx.prefetch(identifiers + [found for entity, found in keys if not ctx.known(entity, found)], [], records=records)
     resolved = [(entity, r) for entity, v, found in local if (r := ctx.resolve(found) or ctx.resolve(v))]
-    ctx.prefetch([r for _, r in resolved], resolved)
+    ctx.prefetch([r for _, r in resolved], resolved, records=records)
 
 
 def _prefetch_subjects(rows: Sequence[tuple[int, list[str]]], cols: dict[str, int], ctx: _Context) -> None:
@@ -1673,7 +1676,7 @@ def _handle_row(ctx: _Context, template: Template, cols: dict[str, int], headers
 
 def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = None,
          options: ReadOptions | None = None, kind: str | None = None,
-         notes: list[LoadNote] | None = None) -> Iterator[Record]:
+         notes: list[LoadNote] | None = None, prepared: tuple[Table, str] | None = None) -> Iterator[Record]:
     """Read a template file (every sheet of a workbook), yielding the records of its good rows.
 
     Rows that are no records (totals, 注 rows, footers, the header repeated, rows of dashes, group
@@ -1692,6 +1695,8 @@ def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = Non
         A template kind; detected from each sheet's headers if None.
     notes : list, optional
         Receives one :class:`LoadNote` per row or sheet skipped as no record.
+    prepared : optional
+        What :func:`prepare` read of the file ahead of time.
 
     Raises
     ------
@@ -1704,11 +1709,28 @@ def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = Non
         raise KeyError(f"unknown template {kind!r}; known: {', '.join(TEMPLATES)}")
     path = Path(path)
     notes = notes if notes is not None else []
-    if store is not None and _parallel_size(path, options):
-        records = _Parallel.start(path, rejects, store, options, kind, notes)
+    if prepared is not None and (options is None or not options.sheets) and kind in (None, prepared[1]):
+        table, found = prepared
+    elif _parallel_size(path):
+        table, found = _parallel_table(path, options, kind) or (None, None)
+    else:
+        table = found = None
+    if table is None:
+        return _read(path, rejects, store, options, kind, notes)
+    ctx = _Context(path, rejects, store)
+    if store is not None and (options is None or options.processes is None or options.processes > 1):
+        records = _Parallel.start(ctx, table, found, options, notes)  # type: ignore[arg-type]
         if records is not None:
             return records
-    return _read(path, rejects, store, options, kind, notes)
+    return _read_table(table, ctx, found, notes)
+
+
+def prepare(path: Path) -> tuple[Table, str] | None:
+    """The store-independent first step of :func:`read` for a large CSV of a template read on several processes
+    (:class:`_Parallel`): (the table with its rows read, its template); None for any other file. The loader runs it
+    for the next file while the store commits the one before (:func:`loaders.load.load_files`)."""
+    path = Path(path)
+    return _parallel_table(path, None, None) if _parallel_size(path) else None
 
 
 def _read(path: Path, rejects: list[Reject], store: "Store | None", options: ReadOptions | None, kind: str | None,
@@ -1734,7 +1756,7 @@ PARALLEL_MAX_BYTES = 512 << 20
 PARALLEL_MIN_ROWS = 20_000
 #: the share of the rows the reading process handles itself with 2 processes (it also rebuilds the worker's
 #: records and feeds the store's writer)
-PARENT_SHARE = 0.5
+PARENT_SHARE = 0.2
 #: each worker's rows are sent back in this many pieces, so that merging overlaps with reading
 PIECES_PER_WORKER = 4
 
@@ -1742,16 +1764,30 @@ _FORKED: dict[int, "_Parallel"] = {}
 _TOKENS = itertools.count()
 
 
-def _parallel_size(path: Path, options: ReadOptions | None) -> bool:
-    """Whether a file is a CSV of the size read on several processes (and more than one process is allowed)."""
-    if options is not None and options.processes is not None and options.processes < 2:
-        return False
+def _parallel_size(path: Path) -> bool:
+    """Whether a file is a CSV of the size read on several processes."""
     if path.suffix.lower() not in (".csv", ".tsv", ".txt"):
         return False
     try:
         return PARALLEL_MIN_BYTES <= path.stat().st_size <= PARALLEL_MAX_BYTES
     except OSError:
         return False
+
+
+def _parallel_table(path: Path, options: ReadOptions | None, kind: str | None) -> tuple[Table, str] | None:
+    """(the table with its rows read, its template) of a CSV holding one table of a template of
+    :data:`PARALLEL_TEMPLATES` (read as one process would read it); None for another file (nothing read but its
+    header)."""
+    if options is not None and options.sheets:
+        return None
+    tables = read_tables(path, is_header=_is_template_header, lazy=True)
+    if len(tables) != 1:
+        return None
+    table = tables[0]
+    found = kind or detect_kind(table.header)
+    if found not in PARALLEL_TEMPLATES or plan_sheets(tables, lambda t: True) != [(table, None)]:
+        return None
+    return dataclasses.replace(table, rows=list(table.rows)), found
 
 
 class _NeedsStore(Exception):
@@ -1797,29 +1833,21 @@ class _Parallel:
     from start to end."""
 
     @classmethod
-    def start(cls, path: Path, rejects: list[Reject], store: "Store", options: ReadOptions | None, kind: str | None,
+    def start(cls, ctx: _Context, table: Table, kind: str, options: ReadOptions | None,
               notes: list[LoadNote]) -> Iterator[Record] | None:
-        """The file's records: its rows read and its worker forked (or, where no worker can be forked, its rows
-        read by this process); None where it is not one table of a parallel template (nothing was read)."""
-        tables = read_tables(path, is_header=_is_template_header, lazy=True)
-        if len(tables) != 1 or (options is not None and options.sheets):
-            return None
-        table = tables[0]
-        found = kind or detect_kind(table.header)
-        if found not in PARALLEL_TEMPLATES or plan_sheets(tables, lambda t: True) != [(table, None)]:
-            return None
+        """The records of ``table`` (its rows read: :func:`_parallel_table`) with its worker forked; None where
+        no worker is forked (too few rows, a header the template rejects, no fork)."""
         self = cls()
-        self.ctx = _Context(path, rejects, store)
-        self.kind, self.table, self.notes = found, table, notes
-        self.template = TEMPLATES[found]
-        self.cols = header_map(found, table.header)
+        self.ctx, self.kind, self.table, self.notes = ctx, kind, table, notes
+        self.template = TEMPLATES[kind]
+        self.cols = header_map(kind, table.header)
         if any(c.required and c.key not in self.cols for c in self.template.columns):
             return None  # the header is rejected as one process rejects it
-        self.rows = list(table.rows)
+        self.rows = table.rows
         procs = forked.processes(len(self.rows), PARALLEL_MIN_ROWS, options.processes if options else None)
         pool = forked.start_pool(procs) if procs > 1 else None
-        if pool is None:  # one process reads the rows read
-            return _read_table(dataclasses.replace(table, rows=self.rows), self.ctx, found, notes)
+        if pool is None:
+            return None
         self.cut, self.pieces = forked.split(len(self.rows), procs, PARENT_SHARE, PIECES_PER_WORKER)
         _prefetch_references(self.rows[:self.cut], self.cols, self.ctx)  # where reads are round trips (Neo4j)
         _prefetch_references(self.rows[self.cut:], self.cols, self.ctx, batched=True)  # the worker's, always
@@ -1830,7 +1858,7 @@ class _Parallel:
         except Exception:  # out of processes: one process reads it all
             _FORKED.pop(self.token, None)
             pool.shutdown(wait=False, cancel_futures=True)
-            return _read_table(dataclasses.replace(table, rows=self.rows), self.ctx, found, notes)
+            return None
         records = self.run()
         weakref.finalize(records, forked.release, pool, self.token, _FORKED)  # never read: the worker is stopped
         return records
@@ -1864,7 +1892,7 @@ class _Parallel:
             done = True
         finally:
             _FORKED.pop(self.token, None)
-            self.rows = []
+            self.rows = self.table.rows = []  # the rows are not kept after the file
             self.pool.shutdown(wait=done, cancel_futures=True)
 
     def _merge(self, kinds: bytes, flags: bytes, values: list[tuple[Any, ...]]) -> Iterator[Record]:
