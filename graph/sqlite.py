@@ -72,6 +72,15 @@ _UNINDEXED = {("delivery", "ticket_id"), ("delivery", "certificate_id")}
 #: deliveries into a 1M store touches almost every leaf page of each, and the write-ahead log then copies them)
 _RETIRED_INDEXES = ("ix_delivery_sender_id", "ix_delivery_receiver_id")
 _BATCH = 5000
+#: the batches a write's writer thread may be behind while it builds deferred indexes first (the records of a file
+#: of the load's tail wait in memory meanwhile; otherwise 4)
+_QUEUE_INDEXING = 40
+#: at a bulk load's tail, a write builds deferred indexes of about this many rows (the fixed cost of reading a small
+#: file, ~0.1 s) ...
+_INDEX_ROWS_PER_WRITE = 100_000
+#: ... and this many per byte of its input: reading a template's CSV takes about 0.25 µs a byte, indexing about
+#: 1 µs a row (on the same machine, so the ratio holds on others)
+_INDEX_ROWS_PER_BYTE = 0.25
 #: bytes of the file reads map instead of copying (a large store served to many readers)
 _MMAP_BYTES = 4 << 30
 #: rows per multi-row VALUES statement of a write (fewer where the columns would pass _MAX_PARAMS)
@@ -413,7 +422,8 @@ class SQLiteStore(Store):
         self._reader_lock = threading.Lock()
         self._checkpointer: _Checkpointer | None = None
         #: CREATE INDEX statements the next writes run first (a bulk load's tail: bulk_load); None: none
-        self._pending_indexes: list[str] | None = None
+        #: at a bulk load's tail: the deferred indexes each of the next writes builds first
+        self._pending_indexes: list[list[str]] | None = None
         try:
             if self.path.parent and not self.path.parent.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -567,11 +577,15 @@ class SQLiteStore(Store):
                     except BaseException as e:  # handed to the building thread, which raises it
                         failure.append(e)
 
+            # the deferred indexes this write builds first (at a bulk load's tail: _index_during_writes)
+            indexing = self._pending_indexes.pop(0) if self._pending_indexes else []
+            if indexing:  # built by the writer thread while the records are parsed, in this write's transaction;
+                # the records wait behind them in a longer queue, so that the parsing goes on meanwhile
+                batches = queue.Queue(maxsize=_QUEUE_INDEXING)
+                for stmt in indexing:
+                    batches.put((None, stmt))
             thread = threading.Thread(target=writer, name="foodtrace-sqlite-writer", daemon=True)
             thread.start()
-            indexing = self._pending_indexes.pop(0) if self._pending_indexes else None
-            if indexing:  # built by the writer thread while the records are parsed, in this write's transaction
-                batches.put((None, indexing))
             stopped = False
             self._writing = threading.get_ident()
             try:
@@ -616,7 +630,7 @@ class SQLiteStore(Store):
                 thread.join()
                 with self._db_lock:
                     self._db.execute("ROLLBACK")
-                if indexing and self._pending_indexes is not None:  # rolled back with the write: later
+                if indexing and self._pending_indexes is not None:  # rolled back with the write: by the next one
                     self._pending_indexes.insert(0, indexing)
                 raise
             finally:
@@ -650,13 +664,29 @@ class SQLiteStore(Store):
                 self._pending_indexes = None
             self._ddl_batch(list(_DEFERRABLE_INDEXES.values()), None)
 
-    def _index_during_writes(self) -> None:
-        """From the next write on, each write builds one of the deferred indexes first (:meth:`bulk_load`)."""
+    def _index_during_writes(self, works: Sequence[float] = ()) -> None:
+        """From the next write on, writes build the deferred indexes first (:meth:`bulk_load`). ``works``: the input
+        of each write still to come (bytes, in order): the indexes are shared out among them so that each write's
+        indexes take about as long as reading its input (about :data:`_INDEX_ROWS_PER_WRITE` rows plus
+        :data:`_INDEX_ROWS_PER_BYTE` a byte), the largest index to the write with the most room left; without
+        ``works``, one index per write, the largest first."""
         with self._write_lock, self._db_lock:
-            if self._pending_indexes is None:
-                # the writes read the tables through the page cache meanwhile (see _ddl_batch)
-                self._db.execute("PRAGMA mmap_size=0")
-                self._pending_indexes = list(_DEFERRABLE_INDEXES.values())
+            if self._pending_indexes is not None:
+                return
+            # the writes read the tables through the page cache meanwhile (see _ddl_batch)
+            self._db.execute("PRAGMA mmap_size=0")
+            rows = {t: self._db.execute(f"SELECT max(rowid) FROM {_quote(t)}").fetchone()[0] or 0 for t in _DEFERRABLE}
+            largest = sorted(_DEFERRABLE_INDEXES.values(), key=lambda stmt: -rows[stmt.split(" ON ")[1].split('"')[1]])
+            if not works:
+                self._pending_indexes = [[stmt] for stmt in largest]
+                return
+            room = [_INDEX_ROWS_PER_WRITE + _INDEX_ROWS_PER_BYTE * w for w in works]
+            plan: list[list[str]] = [[] for _ in works]
+            for stmt in largest:
+                k = max(range(len(room)), key=room.__getitem__)
+                plan[k].append(stmt)
+                room[k] -= rows[stmt.split(" ON ")[1].split('"')[1]]
+            self._pending_indexes = plan
 
     def _deferrable_rows(self) -> int:
         """About how many records the tables of :data:`_DEFERRABLE` hold (their largest rowids: no count)."""
@@ -1144,8 +1174,8 @@ class _Tail(BulkLoad):
     def __init__(self, store: SQLiteStore) -> None:
         self.store = store
 
-    def tail(self) -> None:
-        self.store._index_during_writes()
+    def tail(self, works: Sequence[float] = ()) -> None:
+        self.store._index_during_writes(works)
 
 
 def _values(table: str, body: str) -> dict[str, Any]:

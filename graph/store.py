@@ -83,9 +83,10 @@ CHANGE_ANY_LOT: frozenset[str] = frozenset({"operator", "product", "region", "re
 class BulkLoad:
     """What :meth:`Store.bulk_load` yields: the loader tells it how the load goes on."""
 
-    def tail(self) -> None:
+    def tail(self, works: Sequence[float] = ()) -> None:
         """What is left of the load is small (the last few files): a store that put work off until the end may
-        start it now, beside the writes still to come. Default: nothing."""
+        start it now, beside the writes still to come; ``works`` is what each of them reads (bytes of input, in
+        order), to share the work out by. Default: nothing."""
 
 
 @dataclass

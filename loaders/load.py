@@ -236,7 +236,7 @@ def load_files(store: Store, paths: Iterable[Path], kind: str = "auto", *,
 
         def file_done(outcome: FileOutcome) -> None:
             if next(finished) == tail_at:
-                bulk.tail()
+                bulk.tail(sizes[tail_at:])
             if on_file_done:
                 on_file_done(outcome)
 

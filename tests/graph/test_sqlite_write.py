@@ -409,3 +409,38 @@ def test_the_tail_of_a_bulk_load_builds_one_deferred_index_per_write(tmp_path):
         assert store._db.execute("PRAGMA mmap_size").fetchone()[0] > 0  # reads map the file again
     finally:
         store.close()
+
+
+def test_the_tail_shares_the_deferred_indexes_out_by_what_each_write_reads(tmp_path, monkeypatch):
+    """Told what each write still to come reads, the store shares the deferred indexes out among them, the largest
+    index to the write with the most room left (room: the rows that can be indexed while its input is read), so
+    that a small file of the tail does not wait for a large index; a write that fails leaves its indexes to the
+    next; none is left for after the load."""
+    import graph.sqlite
+    from graph.sqlite import _DEFERRABLE_INDEXES, _INDEX_NAMES
+
+    monkeypatch.setattr(graph.sqlite, "_INDEX_ROWS_PER_WRITE", 0)
+    monkeypatch.setattr(graph.sqlite, "_INDEX_ROWS_PER_BYTE", 1)
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path)
+    deferred = set(_DEFERRABLE_INDEXES)
+    of_lots = {n for n in deferred if n.startswith("ix_lot_")}
+    try:
+        with store.bulk_load(1_000_000) as bulk:
+            store.write([Lot(id=f"urn:foodtrace:lot:a:{i}", product_id="p") for i in range(5)])
+            # room for two of the lot table's five indexes (5 rows each) in the first write, none in the others:
+            # the first takes a third (it still has the most room), the others one each; empty tables' cost nothing
+            bulk.tail([12, 0, 0])
+            store.write([Lot(id="urn:foodtrace:lot:a:0", product_id="p")])
+            built = _index_names(path) & deferred
+            assert len(built & of_lots) == 3 and built - of_lots == deferred - of_lots
+            store.write([Lot(id="urn:foodtrace:lot:a:1", product_id="p")])
+            assert len(_index_names(path) & of_lots) == 4
+            with pytest.raises(StoreError):
+                store.write(_failing("urn:foodtrace:lot:a:9"))
+            assert len(_index_names(path) & of_lots) == 4  # rolled back with the write ...
+            store.write([Lot(id="urn:foodtrace:lot:a:2", product_id="p")])
+            assert _index_names(path) & deferred == deferred  # ... and built by the next
+        assert _index_names(path) >= _INDEX_NAMES
+    finally:
+        store.close()
