@@ -56,6 +56,13 @@ numbers) are not aliased; a certificate given in a delivery row without its
 kind is found by its number when the certificates template was loaded before,
 else it is of kind ``other``.
 
+Large files
+    A CSV of 2 MB or more of a template whose rows depend only on themselves, the
+    store and what earlier rows emitted (deliveries, certificates, trace codes,
+    lots: :data:`PARALLEL_TEMPLATES`) is read on two processes as an EPCIS
+    document is (:class:`_Parallel`, :mod:`loaders.forked`): the records, rejects
+    and notes are exactly those of one process.
+
 >>> detect_kind(["发货方", "收货方", "发货时间", "数量", "单位", "批次标识"])
 'deliveries'
 >>> detect_kind(["sample", "item", "结论"])
@@ -1750,8 +1757,9 @@ def _read(path: Path, rejects: list[Reject], store: "Store | None", options: Rea
 PARALLEL_TEMPLATES = frozenset({"deliveries", "certificates", "trace_codes", "lots"})
 #: CSV files of at least this many bytes are read on several processes (about 15,000 delivery rows) ...
 PARALLEL_MIN_BYTES = 2 << 20
-#: ... and of at most this many (their rows are all read into memory first: ~5 bytes of memory per byte of CSV)
-PARALLEL_MAX_BYTES = 512 << 20
+#: ... and of at most this many (their rows are all in memory at once: a 23 MB delivery file's take about 0.1 GB;
+#: a larger file is streamed by one process)
+PARALLEL_MAX_BYTES = 256 << 20
 #: ... with more rows than this
 PARALLEL_MIN_ROWS = 20_000
 #: the share of the rows the reading process handles itself with 2 processes (it also rebuilds the worker's
@@ -1863,21 +1871,20 @@ class _Parallel:
         weakref.finalize(records, forked.release, pool, self.token, _FORKED)  # never read: the worker is stopped
         return records
 
-    def _rows(self, lo: int, hi: int, ctx: _Context, notes: list[LoadNote]) -> Iterator[tuple[int, list[Record]]]:
-        """(row index, records) of rows ``lo`` to ``hi - 1``."""
+    def _rows(self, lo: int, hi: int, ctx: _Context, notes: list[LoadNote]) -> Iterator[Record]:
+        """The records of rows ``lo`` to ``hi - 1``, read by this process."""
         handler, groups = _HANDLERS.get(self.kind), {}
         table, headers = self.table, self.table.header
         spans, sheet = table.spans, table.sheet or ""
         for i in range(lo, hi):
             row_no, cells = self.rows[i]
-            yield i, _handle_row(ctx, self.template, self.cols, headers, handler, groups, spans, sheet, notes,
-                                 row_no, cells)
+            yield from _handle_row(ctx, self.template, self.cols, headers, handler, groups, spans, sheet, notes,
+                                   row_no, cells)
 
     def run(self) -> Iterator[Record]:
         done = False
         try:
-            for _, records in self._rows(0, self.cut, self.ctx, self.notes):
-                yield from records
+            yield from self._rows(0, self.cut, self.ctx, self.notes)
             for (lo, hi), fut in zip(self.pieces, self.futures):
                 try:
                     kinds, flags, values, rejects, notes, stopped = forked.received(fut.result())
@@ -1887,8 +1894,7 @@ class _Parallel:
                 self.ctx.rejects.extend(Reject(*r) for r in rejects)
                 self.notes.extend(LoadNote(*n) for n in notes)
                 if stopped is not None:
-                    for _, records in self._rows(stopped, hi, self.ctx, self.notes):
-                        yield from records
+                    yield from self._rows(stopped, hi, self.ctx, self.notes)
             done = True
         finally:
             _FORKED.pop(self.token, None)
