@@ -85,6 +85,7 @@ def _read(path: Path, store_path: Path, monkeypatch, *, processes: int) -> tuple
     with monkeypatch.context() as m:
         m.setattr(templates, "PARALLEL_MIN_BYTES", 0)
         m.setattr(templates, "PARALLEL_MIN_ROWS", 100)
+        m.setattr(templates, "LOCAL_MIN_PROCESSES", 2)
         m.setattr(forked, "processes", lambda items, least, most=None: processes)
         m.setattr(templates._Parallel, "_merge", counting_merge)
         m.setattr(templates._Parallel, "_rows", counting_rows)
@@ -122,6 +123,7 @@ def test_a_load_with_two_processes_stores_what_one_stores(network, monkeypatch, 
         with monkeypatch.context() as m:
             m.setattr(templates, "PARALLEL_MIN_BYTES", 0)
             m.setattr(templates, "PARALLEL_MIN_ROWS", 100)
+            m.setattr(templates, "LOCAL_MIN_PROCESSES", 2)
             m.setattr(forked, "processes", lambda items, least, most=None: processes)
             with SQLiteStore(tmp_path / name) as store:
                 outcomes = load_files(store, files, options=ReadOptions(processes=processes))
@@ -141,3 +143,16 @@ def test_a_worker_that_fails_leaves_its_rows_to_the_reading_process(network, del
     two, two_rejects, _, seen = _read(deliveries, out / "before.db", monkeypatch, processes=2)
     assert seen["merged"] == 0 and len(seen["finished_here"]) == templates.PIECES_PER_WORKER
     assert two == one and len(two_rejects) == len(one_rejects)
+
+
+def test_into_the_embedded_store_two_processes_are_not_enough(network, deliveries, monkeypatch):
+    """On 2 cores the embedded store's writer thread holds the second one: a template is read by one process there."""
+    out, _ = network
+    monkeypatch.setattr(templates, "LOCAL_MIN_PROCESSES", 3)
+    monkeypatch.setattr(templates, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(templates, "PARALLEL_MIN_ROWS", 100)
+    monkeypatch.setattr(forked, "processes", lambda items, least, most=None: 2)
+    monkeypatch.setattr(forked, "start_pool", lambda procs: pytest.fail("no worker is forked"))
+    with SQLiteStore(out / "before.db") as store:
+        records = list(templates.read(deliveries, [], store=store))
+    assert sum(r.table == "delivery" for r in records) > 2000
