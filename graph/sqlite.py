@@ -676,7 +676,8 @@ class SQLiteStore(Store):
             # the writes read the tables through the page cache meanwhile (see _ddl_batch)
             self._db.execute("PRAGMA mmap_size=0")
             rows = {t: self._db.execute(f"SELECT max(rowid) FROM {_quote(t)}").fetchone()[0] or 0 for t in _DEFERRABLE}
-            largest = sorted(_DEFERRABLE_INDEXES.values(), key=lambda stmt: -rows[stmt.split(" ON ")[1].split('"')[1]])
+            size = {stmt: rows[stmt.split(" ON ")[1].split('"')[1]] for stmt in _DEFERRABLE_INDEXES.values()}
+            largest = sorted(size, key=lambda stmt: -size[stmt])
             if not works:
                 self._pending_indexes = [[stmt] for stmt in largest]
                 return
@@ -685,7 +686,7 @@ class SQLiteStore(Store):
             for stmt in largest:
                 k = max(range(len(room)), key=room.__getitem__)
                 plan[k].append(stmt)
-                room[k] -= rows[stmt.split(" ON ")[1].split('"')[1]]
+                room[k] -= size[stmt]
             self._pending_indexes = plan
 
     def _deferrable_rows(self) -> int:

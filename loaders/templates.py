@@ -1559,11 +1559,10 @@ def _prefetch_references(rows: Sequence[tuple[int, list[str]]], cols: dict[str, 
                 identifiers += [found, v]
                 local.append((entity, v, found))
             keys.append((entity, found))
-    for key in ("lot",):
-        if key in cols:
-            i = cols[key]
-            identifiers += [v for v in {_clean(cells[i]) for _, cells in rows if i < len(cells)}
-                            if v and not v.lower().startswith(("urn:epc:", "http://", "https://", "urn:foodtrace:lot:"))]
+    if "lot" in cols:  # a lot written in a form the store resolves (_Row._lot_form)
+        i = cols["lot"]
+        identifiers += [v for v in {_clean(cells[i]) for _, cells in rows if i < len(cells)}
+                        if v and not v.lower().startswith(("urn:epc:", "http://", "https://", "urn:foodtrace:lot:"))]
     if not keys and not identifiers:
         return
     records = not batched  # a server's records are kept for the rows that read them; a worker's rows read none
@@ -1717,16 +1716,17 @@ def read(path: str | Path, rejects: list[Reject], *, store: "Store | None" = Non
         raise KeyError(f"unknown template {kind!r}; known: {', '.join(TEMPLATES)}")
     path = Path(path)
     notes = notes if notes is not None else []
+    wanted = store is not None and _parallel_wanted(store.local_reads, options)
     if prepared is not None and (options is None or not options.sheets) and kind in (None, prepared[1]):
         table, found = prepared
-    elif _parallel_size(path):
+    elif wanted and _parallel_size(path):
         table, found = _parallel_table(path, options, kind) or (None, None)
     else:
         table = found = None
     if table is None:
         return _read(path, rejects, store, options, kind, notes)
     ctx = _Context(path, rejects, store)
-    if store is not None and (options is None or options.processes is None or options.processes > 1):
+    if wanted:
         records = _Parallel.start(ctx, table, found, options, notes)  # type: ignore[arg-type]
         if records is not None:
             return records
@@ -1738,7 +1738,8 @@ def prepare(path: Path) -> tuple[Table, str] | None:
     (:class:`_Parallel`): (the table with its rows read, its template); None for any other file. The loader runs it
     for the next file while the store commits the one before (:func:`loaders.load.load_files`)."""
     path = Path(path)
-    return _parallel_table(path, None, None) if _parallel_size(path) else None
+    # read ahead only where even the embedded store's rows are read on several processes
+    return _parallel_table(path, None, None) if _parallel_wanted(True, None) and _parallel_size(path) else None
 
 
 def _read(path: Path, rejects: list[Reject], store: "Store | None", options: ReadOptions | None, kind: str | None,
@@ -1775,6 +1776,15 @@ PIECES_PER_WORKER = 4
 
 _FORKED: dict[int, "_Parallel"] = {}
 _TOKENS = itertools.count()
+
+
+def _parallel_wanted(local_reads: bool, options: ReadOptions | None) -> bool:
+    """Whether enough processes may run to read a large template on several (:data:`LOCAL_MIN_PROCESSES` for a
+    store read in this process, 2 for a server's): else its rows are streamed by one process, never all read first."""
+    if options is not None and options.processes is not None and options.processes < 2:
+        return False
+    procs = forked.processes(1 << 40, PARALLEL_MIN_ROWS, options.processes if options else None)
+    return procs >= (LOCAL_MIN_PROCESSES if local_reads else 2)
 
 
 def _parallel_size(path: Path) -> bool:
@@ -1858,7 +1868,7 @@ class _Parallel:
             return None  # the header is rejected as one process rejects it
         self.rows = table.rows
         procs = forked.processes(len(self.rows), PARALLEL_MIN_ROWS, options.processes if options else None)
-        if getattr(ctx.store, "local_reads", False) and procs < LOCAL_MIN_PROCESSES:
+        if ctx.store.local_reads and procs < LOCAL_MIN_PROCESSES:  # type: ignore[union-attr]
             return None
         pool = forked.start_pool(procs) if procs > 1 else None
         if pool is None:
