@@ -251,3 +251,23 @@ def test_batch_numbers_only_grow(store):
     ids = [store.write([Lot(id=f"n{i}", product_id="p")]).batch for i in range(3)]
     assert ids == sorted(ids) and len(set(ids)) == 3
     assert all(isinstance(i, int) for i in itertools.chain(ids))
+
+
+def test_every_record_of_a_write_remembers_its_source_new_changed_unchanged_or_repeated(store):
+    """The source tags of a write's records whatever mix a batch holds: records new to the store (which the
+    embedded store does not probe for when a whole batch is new), stored ones changed or unchanged, an id twice."""
+    a = store.write([Lot(id="x", product_id="p"), Lot(id="y", product_id="p"), Lot(id="u", product_id="p")],
+                    context=WriteContext(kind="load", source="a.csv", digest="A"))
+    b = store.write([Lot(id="x", product_id="p", lot_number="X1"),  # stored, changed
+                     Lot(id="z", product_id="p"),  # new
+                     Lot(id="u", product_id="p")],  # stored, unchanged
+                    context=WriteContext(kind="load", source="b.csv", digest="B"))
+    c = store.write([Lot(id="w", product_id="p"), Lot(id="w", product_id="p", lot_number="W1")],  # new, twice
+                    context=WriteContext(kind="load", source="c.csv", digest="C"))
+    d = store.write([Lot(id=f"n{i}", product_id="p") for i in range(3)],  # all new
+                    context=WriteContext(kind="load", source="d.csv", digest="D"))
+    ta, tb, tc, td = (store.batches([s.batch])[s.batch].tag for s in (a, b, c, d))
+    assert store.sources("lot", ["x", "y", "u", "z", "w", "n0", "n2"]) == {
+        "x": [ta, tb], "y": [ta], "u": [ta, tb], "z": [tb], "w": [tc], "n0": [td], "n2": [td]}
+    assert store.get("lot", "w").lot_number == "W1" and store.get("lot", "x").lot_number == "X1"
+    assert (b.total_received, b.total_changed) == (3, 2)
