@@ -430,6 +430,10 @@ class _Context:
         self.emitted: set[tuple[str, str]] = set()     # (table, id) emitted in this file
         self._resolved: dict[str, str | None] = {}
         self.refs: dict[tuple[str, str], str] = {}      # (entity, value as written) -> canonical id
+        # what the row being read added to `emitted` and `refs`: taken back if the row is rejected (its records,
+        # stubs among them, are dropped: a later row naming the same lot or operator emits them)
+        self.row_marks: list[tuple[str, str]] = []
+        self.row_refs: list[tuple[str, str]] = []
         self._known: dict[tuple[str, str], bool] = {}
         self._records: dict[tuple[str, str], Record | None] = {}  # (table, id) -> stored record: record()
         self.item_qty: dict[str, tuple[int, float, str | None]] = {}  # transformation item -> (row, quantity, unit)
@@ -516,7 +520,15 @@ class _Context:
         if k in self.emitted:
             return False
         self.emitted.add(k)
+        self.row_marks.append(k)
         return True
+
+    def take_back_row(self) -> None:
+        """Forget what a rejected row emitted once and resolved (:attr:`row_marks`, :attr:`row_refs`)."""
+        for k in self.row_marks:
+            self.emitted.discard(k)
+        for r in self.row_refs:
+            self.refs.pop(r, None)
 
 
 def _check_id(key: str, value: str, fn: Callable[[str], str]) -> str:
@@ -623,6 +635,7 @@ class _Row:
         ref = self.ctx.refs.get((entity, s))
         if ref is None:
             ref = self.ctx.refs[(entity, s)] = resolve(key, s)
+            self.ctx.row_refs.append((entity, s))
         return ref
 
     def operator(self, key: str, *, required: bool = False) -> str | None:
@@ -1456,8 +1469,10 @@ def _known_operators(r: _Row, key: str) -> list[str]:
     for part in re.split(r"[；;、,，\s]+", r.get(key) or ""):
         if not part:
             continue
-        oid = r.ctx.refs.get(("operator", part)) or r._operator(key, part)
-        r.ctx.refs[("operator", part)] = oid
+        oid = r.ctx.refs.get(("operator", part))
+        if oid is None:
+            oid = r.ctx.refs[("operator", part)] = r._operator(key, part)
+            r.ctx.row_refs.append(("operator", part))
         if r.ctx.store is not None and r.ctx.record("operator", oid) is None:
             raise _Bad(key, part, f"no operator has the identifier {part!r}")
         out.append(oid)
@@ -1666,16 +1681,20 @@ def _handle_row(ctx: _Context, template: Template, cols: dict[str, int], headers
         notes.append(LoadNote(ctx.path, sheet, row_no, why, row_text(cells)))
         return []
     row = _Row(ctx, template, cols, headers, cells)
+    ctx.row_marks.clear()
+    ctx.row_refs.clear()
     try:
         if handler is None:
             _lot_links(row, groups, row_no)
         else:
             handler(row)
     except _Bad as e:
+        ctx.take_back_row()
         field = headers[cols[e.key]] if e.key in cols else e.key
         ctx.rejects.append(Reject(ctx.path, row_no, field, e.value, e.reason))
         return []
     except (FoodtraceError, ValueError, TypeError, KeyError) as e:  # a safety net: never a traceback
+        ctx.take_back_row()
         ctx.rejects.append(Reject(ctx.path, row_no, "", "", f"row cannot be read: {e}"))
         return []
     return row.out

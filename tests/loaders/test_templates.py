@@ -221,6 +221,28 @@ def test_deliveries_gbk_fixture() -> None:
     assert rejects[8].reason.startswith("unknown certificate kind '出生证明'; accepted: ")
 
 
+def test_a_rejected_row_takes_back_its_stubs_so_a_later_row_emits_them(tmp_path: Path) -> None:
+    """A row rejected after it named a new operator, product or lot (a bad ticket date here) drops its records,
+    the stubs among them: the next good row naming them emits them, else its delivery would name a lot and
+    operators no record of the file holds."""
+    p = tmp_path / "d.csv"
+    write_table(p, ["发货方", "收货方", "发货时间", "数量", "单位", "产品", "批号", "票据号", "开票日期"], [
+        ["甲农场", "乙超市", "2026-03-01 08:00", "10", "kg", "白菜", "L1", "T1", "不是日期"],
+        ["甲农场", "乙超市", "2026-03-02 08:00", "10", "kg", "白菜", "L1", "T2", "2026-03-02"],
+        ["甲农场", "乙超市", "2026-03-03 08:00", "10", "kg", "白菜", "L1", "T3", "2026-03-03"],
+    ])
+    records, rejects = load(p)
+    assert [(r.row, r.field) for r in rejects] == [(2, "开票日期")]
+    farm, shop = ids.operator_id(local="甲农场"), ids.operator_id(local="乙超市")
+    product = ids.product_id(local="白菜")
+    (delivery, _) = by(records, "delivery")
+    assert [r.id for r in by(records, "operator")] == [farm, shop]
+    assert [r.id for r in by(records, "product")] == [product]
+    assert [(r.id, r.product_id, r.lot_number) for r in by(records, "lot")] == [(delivery.lot_id, product, "L1")]
+    assert (delivery.sender_id, delivery.receiver_id) == (farm, shop)
+    assert [t.number for t in by(records, "ticket")] == ["T2", "T3"]
+
+
 def test_local_numbers_resolve_through_the_store_and_loading_twice_changes_nothing(tmp_path: Path) -> None:
     products = tmp_path / "products.csv"
     write_table(products, ["本地编号", "产品名称", "食品类别", "计量单位"], [["P-1", "冷鲜猪肉", "猪肉", "千克"]])
