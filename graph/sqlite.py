@@ -153,6 +153,7 @@ class _Table:
         # one statement per batch (the ids as a JSON array): a third of what a statement per record costs
         self.tag = (f"UPDATE {q} SET {_SRC} = coalesce({_SRC}, ',') || ? WHERE id IN (SELECT value FROM json_each(?)) "
                     f"AND ({_SRC} IS NULL OR instr({_SRC}, ?) = 0)")
+        #: the table's largest rowid (about how many rows it holds, without a count; the rows an insert added)
         self.last_rowid = f"SELECT max(rowid) FROM {q}"
         self.insert = f"INSERT INTO {q} ({cols}) VALUES ({marks})"
         self.select = f"SELECT {cols} FROM {q}"
@@ -676,7 +677,7 @@ class SQLiteStore(Store):
                 return
             # the writes read the tables through the page cache meanwhile (see _ddl_batch)
             self._db.execute("PRAGMA mmap_size=0")
-            rows = {t: self._db.execute(f"SELECT max(rowid) FROM {_quote(t)}").fetchone()[0] or 0 for t in _DEFERRABLE}
+            rows = {t: self._db.execute(_TABLES[t].last_rowid).fetchone()[0] or 0 for t in _DEFERRABLE}
             size = {stmt: rows[stmt.split(" ON ")[1].split('"')[1]] for stmt in _DEFERRABLE_INDEXES.values()}
             largest = sorted(size, key=lambda stmt: -size[stmt])
             if not works:
@@ -692,7 +693,7 @@ class SQLiteStore(Store):
 
     def _deferrable_rows(self) -> int:
         """About how many records the tables of :data:`_DEFERRABLE` hold (their largest rowids: no count)."""
-        return sum(self._query(f"SELECT max(rowid) FROM {_quote(t)}")[0][0] or 0 for t in _DEFERRABLE)
+        return sum(self._query(_TABLES[t].last_rowid)[0][0] or 0 for t in _DEFERRABLE)
 
     def _ddl_batch(self, statements: list[str], deferred: list[tuple[str, int]] | None) -> None:
         """Run index statements in one transaction and note the indexes deferred (None: none any more)."""
