@@ -236,6 +236,7 @@ def test_a_write_leaves_its_checkpoint_to_the_background(tmp_path, monkeypatch):
     import graph.sqlite as sq
 
     path = tmp_path / "s.db"
+    monkeypatch.setattr(sq, "_PAGE_BYTES", 4096)  # the figures below count pages of 4 KiB
     s = SQLiteStore(path)
     try:
         started = []
@@ -444,3 +445,87 @@ def test_the_tail_shares_the_deferred_indexes_out_by_what_each_write_reads(tmp_p
         assert _index_names(path) >= _INDEX_NAMES
     finally:
         store.close()
+
+
+def _content(path) -> dict[str, list[tuple]]:
+    """Every table's rows as a sorted list, without the row numbers (rowid, seq) the order of inserts decides."""
+    db = sqlite3.connect(path)
+    out = {}
+    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").fetchall():
+        cols = [r[1] for r in db.execute(f'PRAGMA table_info("{name}")')
+                if r[1] != "seq" and not (name == "_batch" and r[1] == "time")]
+        out[name] = sorted(db.execute(f'SELECT {", ".join(f"quote({c!r})" for c in cols)} FROM "{name}"').fetchall())
+    db.close()
+    return out
+
+
+def test_a_batch_written_in_the_order_of_its_ids_stores_what_the_order_of_the_file_stores(tmp_path, monkeypatch):
+    """The writer thread writes each batch in the order of its ids (a random-key B-tree filled leaf after leaf):
+    rows of one id keep their order, so the later value wins and a placeholder never replaces a value; in the
+    event table, whose unique hash drops the later of two events sharing one, the file's order stays."""
+    import random
+
+    from graph import sqlite as backend
+    from graph.versions import WriteContext
+    from ontology.records import Event, Operator, with_placeholders
+
+    rnd = random.Random(5)
+    ids = [f"urn:foodtrace:lot:{rnd.getrandbits(40):010x}" for _ in range(3000)]
+    first = [Lot(id=i, product_id="p1", quantity=1.0) for i in ids]
+    later = [Lot(id=i, product_id=f"p{k % 3}", quantity=float(k)) for k, i in enumerate(reversed(ids))]
+    ops = [Operator(id="urn:foodtrace:operator:z", kind="Retailer", name="真名"),
+           with_placeholders(Operator(id="urn:foodtrace:operator:z", kind="Operator", name="z"), "kind", "name"),
+           with_placeholders(Operator(id="urn:foodtrace:operator:a", kind="Operator", name="a"), "kind", "name"),
+           Operator(id="urn:foodtrace:operator:a", kind="Farm", name="农场")]
+    events = [Event(id=f"urn:uuid:{9 - k}", type="ObjectEvent", time="2026-03-01T08:00:00+08:00", hash=f"h{k % 2}")
+              for k in range(4)]  # ids 9, 8, 7, 6: hashes h0, h1, h0, h1 -> events 9 and 8 stay
+
+    def writes(store: SQLiteStore) -> None:
+        store.write(first[::2] + ops[:2] + events, context=WriteContext(kind="load", source="a.csv", digest="a"))
+        store.write(first[1::2] + later + ops[2:] + first[:5],
+                    context=WriteContext(kind="load", source="b.csv", digest="b"))
+
+    monkeypatch.setattr(backend, "_BATCH", 1000)  # several batches per write
+    a = SQLiteStore(tmp_path / "sorted.db")
+    writes(a)
+    got = {i: (r.product_id, r.quantity) for i, r in a.get_many("lot", ids).items()}
+    assert [r.id for r in a.scan("event")] == ["urn:uuid:9", "urn:uuid:8"]
+    z, o = a.get("operator", "urn:foodtrace:operator:z"), a.get("operator", "urn:foodtrace:operator:a")
+    assert (z.kind, z.name, o.kind, o.name) == ("Retailer", "真名", "Farm", "农场")
+    a.close()
+    n = len(ids)
+    assert got == {i: ("p1", 1.0) if i in ids[:5] else (f"p{(n - 1 - k) % 3}", float(n - 1 - k))
+                   for k, i in enumerate(ids)}
+    with monkeypatch.context() as m:
+        for t in backend._TABLES.values():
+            m.setattr(t, "sort", False)
+        b = SQLiteStore(tmp_path / "file-order.db")
+        writes(b)
+        b.close()
+    assert _content(tmp_path / "sorted.db") == _content(tmp_path / "file-order.db")
+    db = sqlite3.connect(tmp_path / "sorted.db")  # and the batches were written sorted
+    stored = [r[0] for r in db.execute("SELECT id FROM lot ORDER BY rowid LIMIT 1000")]
+    db.close()
+    assert stored == sorted(stored) and stored != ids[:2000:2]
+
+
+def test_a_new_store_has_large_pages_and_an_older_file_keeps_its_own(tmp_path, monkeypatch):
+    from graph import sqlite as backend
+
+    SQLiteStore(tmp_path / "new.db").close()
+    db = sqlite3.connect(tmp_path / "new.db")
+    assert db.execute("PRAGMA page_size").fetchone()[0] == backend._PAGE_BYTES == 32768
+    db.close()
+    with monkeypatch.context() as m:
+        m.setattr(backend, "_PAGE_BYTES", 4096)  # a file made before the pages grew
+        s = SQLiteStore(tmp_path / "old.db")
+        s.write([Lot(id="urn:foodtrace:lot:a:1", product_id="p")])
+        s.close()
+    s = SQLiteStore(tmp_path / "old.db")
+    s.write([Lot(id=f"urn:foodtrace:lot:a:{i}", product_id="q") for i in range(2, 30_000)])
+    assert s.get("lot", "urn:foodtrace:lot:a:1").product_id == "p" and s.counts()["lot"] == 29_999
+    s.close()
+    db = sqlite3.connect(tmp_path / "old.db")
+    assert db.execute("PRAGMA page_size").fetchone()[0] == 4096
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    db.close()
