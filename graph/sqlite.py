@@ -605,8 +605,21 @@ class SQLiteStore(Store):
             thread.start()
             stopped = False
             self._writing = threading.get_ident()
+            bulk = False
+
+            def hand(table: _Table, buf: list[tuple[Any, ...]]) -> None:
+                """Queue a batch for the writer thread (still in ``buffers``); once the write has brought more than
+                _BULK_RECORDS records, counting those waiting in the other tables' buffers, the per-record change log
+                off first: the write's one NULL row says anything may have changed, so rows logged before it only
+                cost (also where the records end before any table's batch was full)."""
+                nonlocal bulk, done
+                if not bulk and done + sum(map(len, buffers.values())) > _BULK_RECORDS:
+                    bulk = True
+                    batches.put((None, f"UPDATE {_CHANGE_CONTROL} SET bulk = 1 WHERE id = 1"))
+                batches.put((table, buf))
+                done += len(buf)
+
             try:
-                bulk = False
                 tables: dict[type, _Table] = {}  # per record type: its table
                 for rec in records:
                     table = tables.get(type(rec)) or tables.setdefault(type(rec), _TABLES[rec.table])
@@ -615,18 +628,13 @@ class SQLiteStore(Store):
                     if len(buf) >= _BATCH:
                         if failure:
                             raise failure[0]
-                        if not bulk and done + len(buf) > _BULK_RECORDS:
-                            bulk = True
-                            batches.put((None, f"UPDATE {_CHANGE_CONTROL} SET bulk = 1 WHERE id = 1"))
-                        batches.put((table, buf))
+                        hand(table, buf)
                         buffers[table.name] = []
-                        done += len(buf)
                         if progress is not None:
                             progress(done)
-                for name, buf in buffers.items():
+                for name, buf in buffers.items():  # the last batch of each table (each shorter than _BATCH)
                     if buf:
-                        batches.put((_TABLES[name], buf))
-                        done += len(buf)
+                        hand(_TABLES[name], buf)
                 if bulk:  # one row for the whole write, and logging back on before the commit
                     batches.put((None, f"INSERT INTO {_CHANGE_LOG}(lot_id) VALUES (NULL)"))
                     batches.put((None, f"UPDATE {_CHANGE_CONTROL} SET bulk = 0 WHERE id = 1"))

@@ -56,6 +56,19 @@ def test_bulk_write_logs_one_row(tmp_path, monkeypatch):
         assert s.changes_since(seq) == [(seq + 1, "lx")]
 
 
+def test_a_bulk_write_whose_tables_each_stay_below_one_batch_logs_one_row_too(tmp_path, monkeypatch):
+    """Logging goes off once a write passes _BULK_RECORDS records, also where none of its tables filled a batch
+    before the records ended (their last batches are handed over at the end)."""
+    monkeypatch.setattr(sq, "_BATCH", 1000)
+    monkeypatch.setattr(sq, "_BULK_RECORDS", 250)
+    with open_store(tmp_path / "s.db") as s:
+        s.write([_d(i, f"l{i}") for i in range(200)] + [Lot(id=f"l{i}", product_id="p") for i in range(200)]
+                + [Lot(id=f"m{i}", product_id="p") for i in range(300)])
+        rows = s.changes_since(0)
+        assert [lot for _, lot in rows] == [None]  # one row for everything, none before it
+        assert s.counts()["delivery"] == 200 and s.counts()["lot"] == 500
+
+
 def test_failed_bulk_write_leaves_logging_on(tmp_path, monkeypatch):
     monkeypatch.setattr(sq, "_BATCH", 100)
     monkeypatch.setattr(sq, "_BULK_RECORDS", 250)
