@@ -635,6 +635,7 @@ class SQLiteStore(Store):
                 for name, buf in buffers.items():  # the last batch of each table (each shorter than _BATCH)
                     if buf:
                         hand(_TABLES[name], buf)
+                        buffers[name] = []  # counted in done now
                 if bulk:  # one row for the whole write, and logging back on before the commit
                     batches.put((None, f"INSERT INTO {_CHANGE_LOG}(lot_id) VALUES (NULL)"))
                     batches.put((None, f"UPDATE {_CHANGE_CONTROL} SET bulk = 0 WHERE id = 1"))

@@ -66,7 +66,10 @@ def test_a_bulk_write_whose_tables_each_stay_below_one_batch_logs_one_row_too(tm
                 + [Lot(id=f"m{i}", product_id="p") for i in range(300)])
         rows = s.changes_since(0)
         assert [lot for _, lot in rows] == [None]  # one row for everything, none before it
-        assert s.counts()["delivery"] == 200 and s.counts()["lot"] == 500
+        seq = s.change_seq()
+        s.write([_d(i, f"n{i}") for i in range(1000, 1100)] + [Lot(id=f"n{i}", product_id="p") for i in range(150)])
+        assert len(s.changes_since(seq)) == 250 and None not in {lot for _, lot in s.changes_since(seq)}  # 250: logged
+        assert s.counts()["delivery"] == 300 and s.counts()["lot"] == 650
 
 
 def test_failed_bulk_write_leaves_logging_on(tmp_path, monkeypatch):
