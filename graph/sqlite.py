@@ -74,8 +74,8 @@ _RETIRED_INDEXES = ("ix_delivery_sender_id", "ix_delivery_receiver_id")
 #: records per batch a write hands its writer thread, which writes each batch in the order of its ids
 #: (:meth:`SQLiteStore._flush`). Ids are mostly digests, at random: a batch in key order fills the primary-key
 #: B-tree leaf after leaf instead of one leaf here, one there, so the longer the batch the more of its keys land on
-#: a leaf just visited (600,000 new deliveries into a table of 1M, 32 KiB pages: 4.2 s CPU in batches of 5,000 in
-#: file order, 3.5 s sorted, 2.7 s sorted in batches of 20,000)
+#: a leaf just visited (600,000 new deliveries into a table of 1M: 5.6-5.9 s CPU with 4 KiB pages in file order; with
+#: 32 KiB pages (_PAGE_BYTES) sorted, 4.0 s in batches of 5,000, 2.7 s in batches of 20,000)
 _BATCH = 20_000
 _ID = operator.itemgetter(0)
 #: the batches a write's writer thread may be behind (about 80,000 records in memory) ...
