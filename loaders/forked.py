@@ -4,7 +4,10 @@ A reader holding a whole parsed input (an EPCIS document's events, a CSV templat
 share of it itself while forked workers derive the rest in contiguous pieces. The workers inherit the input,
 the reader's state and its caches (nothing is pickled on the way in); they send records back as plain tuples
 (:func:`pack`) in one ``marshal`` string (:func:`send`), which the reader turns into records again in input
-order, so the result is exactly that of one process reading the input from start to end. Workers are forked
+order, so the result is exactly that of one process reading the input from start to end. A large result travels
+through a file of the spool (:func:`spool`, in memory where ``/dev/shm`` exists), not the pool's pipe: the pipe
+is read by a thread of the reader that needs the interpreter lock for every 64 KiB, which the reader's busy main
+thread hands over only every 5 ms, so a worker sending 15 MB waited about a second, idle, for it to be taken. Workers are forked
 before the store's writer thread starts, and each dies with the loading process
 (:func:`ontology.processes.die_with_parent`): a killed load leaves none behind.
 
@@ -14,10 +17,13 @@ threads run (a fork copies their locks in whatever state they are); the reader t
 
 from __future__ import annotations
 
+import atexit
 import marshal
 import multiprocessing
 import os
+import shutil
 import sys
+import tempfile
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from operator import attrgetter
@@ -26,7 +32,13 @@ from typing import Any, Callable
 from ontology.processes import die_with_parent
 from ontology.records import RECORD_TYPES, Record, record_fields
 
-__all__ = ["PACKERS", "processes", "split", "start_pool", "release", "pack", "unpack", "send", "received"]
+__all__ = ["PACKERS", "processes", "split", "start_pool", "release", "pack", "unpack", "send", "received", "spool"]
+
+#: a result of at least this many bytes goes through a spool file (:func:`send`)
+SPOOL_MIN_BYTES = 256 << 10
+#: the spool directories' names: this prefix, the pid of the process that made it, a random part
+_SPOOL_PREFIX = "foodtrace-spool-"
+_spool: list[str] = []  # this process's spool directory, once made
 
 #: record types by number; each type's number and the getter of its field values (a worker's records travel as
 #: tuples: a hot loop reads PACKERS itself)
@@ -73,6 +85,7 @@ def start_pool(procs: int) -> ProcessPoolExecutor | None:
     Each worker dies with this process."""
     if sys.version_info >= (3, 12) and threading.active_count() > 1:
         return None
+    spool()  # before the fork: the workers inherit its name
     try:
         return ProcessPoolExecutor(max_workers=procs - 1, mp_context=multiprocessing.get_context("fork"),
                                    initializer=_worker_start, initargs=(os.getpid(),))
@@ -105,21 +118,89 @@ def unpack(k: int, values: tuple[Any, ...]) -> Record:
 
 def send(result: Any) -> Any:
     """What a worker returns for ``result`` (plain values: strings, numbers, None, tuples, lists): its ``marshal``
-    bytes, which the pool's pipe carries as they are and :func:`received` reads back (100,000 delivery-like tuples:
-    written in 31 ms against pickle's 184, read in 71 against 110); ``result`` itself where it holds anything else.
+    bytes (100,000 delivery-like tuples: written in 31 ms against pickle's 184, read in 71 against 110), which
+    :func:`received` reads back; from :data:`SPOOL_MIN_BYTES` on, the name of a spool file holding them (the pool's
+    pipe carries only the name; where no file can be written, the bytes themselves); ``result`` itself where it
+    holds anything else.
 
     >>> received(send((b"k", [("a", 1.5, None)], [], [])))
     (b'k', [('a', 1.5, None)], [], [])
     """
     try:
-        return marshal.dumps(result)
+        data = marshal.dumps(result)
     except ValueError:  # an object marshal cannot write: pickled by the pool as before
         return result
+    if len(data) < SPOOL_MIN_BYTES or not _spool:
+        return data
+    try:
+        fd, name = tempfile.mkstemp(dir=_spool[0], suffix=".marshal")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+    except OSError:  # full, or gone: through the pipe as it is
+        return data
+    return _Spooled(name)
+
+
+class _Spooled(str):
+    """The name of a spool file holding a worker's result (:func:`send`)."""
 
 
 def received(sent: Any) -> Any:
-    """The result a worker :func:`send` (in the reading process)."""
+    """The result a worker :func:`send` (in the reading process); a spool file is read once and removed."""
+    if type(sent) is _Spooled:
+        try:
+            with open(sent, "rb") as fh:
+                data = fh.read()
+        finally:
+            try:
+                os.unlink(sent)
+            except OSError:
+                pass
+        return marshal.loads(data)
     return marshal.loads(sent) if type(sent) is bytes else sent
+
+
+def spool() -> str | None:
+    """This process's spool directory, made at the first call (under ``/dev/shm`` where it can be, else the
+    temporary directory), where its workers leave large results (:func:`send`); removed when this process exits.
+    The directories of processes that no longer run (killed before they could remove theirs) are removed here.
+    None where no directory can be made (results then go through the pool's pipe)."""
+    if _spool:
+        return _spool[0]
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
+    _sweep(base)
+    try:
+        path = tempfile.mkdtemp(prefix=f"{_SPOOL_PREFIX}{os.getpid()}-", dir=base)
+    except OSError:
+        return None
+    _spool.append(path)
+    me = os.getpid()
+    atexit.register(lambda: os.getpid() == me and shutil.rmtree(path, ignore_errors=True))
+    return path
+
+
+def _sweep(base: str) -> None:
+    """Remove the spool directories under ``base`` whose process no longer runs."""
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(_SPOOL_PREFIX):
+            continue
+        pid = name[len(_SPOOL_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
 def _worker_start(parent: int) -> None:
