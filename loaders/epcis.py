@@ -202,13 +202,48 @@ def event_hash(event: dict[str, Any]) -> str:
 # -- reading ---------------------------------------------------------------------------------
 
 def read(path: Path, rejects: list[Reject], *, store: "Store | None" = None,
-         options: ReadOptions | None = None, prepared: "Prepared | None" = None) -> Iterator[Record]:
+         options: ReadOptions | None = None, prepared: "Prepared | Ahead | None" = None) -> Iterator[Record]:
     """Read one EPCIS 2.0 document (JSON, JSON-LD or XML) from a file (``prepared``: what :func:`prepare` made of
-    it ahead of time)."""
+    it ahead of time, or :func:`derive_ahead`, with the same ``options``)."""
     path = Path(path)
     if prepared is None:
         prepared = prepare(path)
     return _read_parsed(prepared, path.name, rejects, store, options)
+
+
+class Ahead:
+    """A document read ahead by :func:`derive_ahead`: its reader, the document checked and its first events
+    derived (``reader.derived`` of them, their records in ``reader.ahead``, their rejects in ``reader.rejects``)."""
+
+    def __init__(self, reader: "_Reader") -> None:
+        self.reader = reader
+
+
+#: events derived ahead between two looks at the stop signal (:func:`derive_ahead`)
+_AHEAD_STEP = 64
+
+
+def derive_ahead(prepared: Prepared, source: str, options: ReadOptions | None, stop: Any) -> "Ahead | Prepared":
+    """Go on reading a document :func:`prepare` read, as far as no store is needed: check it, then derive its first
+    events, those this process would derive itself (:meth:`_Reader.own_share`), until ``stop`` (a
+    ``threading.Event``) is set. The loader runs it for the next file while the store commits the one before
+    (:func:`loaders.load.load_files`): no event needs the store, so the records are those the reading would give
+    (the reader takes them over, and the workers it forks start after them; the stubs and aliases made so far go
+    with the reader, as they do into its workers). ``prepared`` itself where it is no JSON or XML document."""
+    doc, data, elements, from_xml, facts = prepared
+    if not isinstance(doc, dict):
+        return prepared
+    reader = _Reader(doc, source, [], None, data, elements, options or ReadOptions(), xml=from_xml)
+    reader.facts = facts
+    reader._make_plan()
+    if reader._plan is not None:
+        events, validator, xsd, _ = reader._plan
+        share, done, out = reader.own_share(), 0, reader.ahead
+        while done < share and not stop.is_set():
+            step = min(share, done + _AHEAD_STEP)
+            out.extend(reader._span(events, done, step, validator, xsd))
+            reader.derived = done = step
+    return Ahead(reader)
 
 
 #: a document parsed: (the JSON-shaped document, its bytes, the XML event elements, whether it was XML, its
@@ -269,11 +304,16 @@ def read_document(doc: dict[str, Any] | bytes | str, source: str, rejects: list[
 
 def _read_parsed(parsed: Prepared, source: str, rejects: list[Reject],
                  store: "Store | None", options: ReadOptions | None) -> Iterator[Record]:
-    doc, data, elements, from_xml, facts = parsed
-    if not isinstance(doc, dict):
-        raise UnreadableFile(source, "not an EPCIS document (a JSON object or an XML document is expected)")
-    reader = _Reader(doc, source, rejects, store, data, elements, options or ReadOptions(), xml=from_xml)
-    reader.facts = facts
+    if isinstance(parsed, Ahead):
+        reader = parsed.reader
+        rejects.extend(reader.rejects)  # those of the document and of the events derived ahead, in order
+        reader.rejects, reader.store = rejects, store
+    else:
+        doc, data, elements, from_xml, facts = parsed
+        if not isinstance(doc, dict):
+            raise UnreadableFile(source, "not an EPCIS document (a JSON object or an XML document is expected)")
+        reader = _Reader(doc, source, rejects, store, data, elements, options or ReadOptions(), xml=from_xml)
+        reader.facts = facts
     reader.start()  # before the caller's store starts its writer thread: see _Reader.start
     records = reader.run()
     state = getattr(reader, "_forked", None)
@@ -387,6 +427,8 @@ class _Reader:
         self.op_keys: dict[str, str] = {}
         self.ext_ok: set[str] = set()  # names that are extensions under the document's own prefixes  # identifier -> operator id, once its stub and aliases are made
         self.facts: Facts | None = None  # the master data and containment, where read ahead (prepare)
+        self.derived = 0  # the first events derived before the reading started (derive_ahead) ...
+        self.ahead: list[Record] = []  # ... and their records
 
     # -- document level ------------------------------------------------------------------------
 
@@ -395,8 +437,17 @@ class _Reader:
 
         Called when the document is read, before the caller iterates the records: a store's writer thread
         (which :meth:`graph.store.Store.write` starts) is not running yet, so the workers are forked from a
-        process whose only thread is this one.
+        process whose only thread is this one. A reader read ahead (:func:`derive_ahead`) has its plan made and its
+        first events derived: the workers take the events after its share.
         """
+        if not hasattr(self, "_plan"):
+            self._make_plan()
+        if self._plan is not None and self._plan[3] > 1:
+            self._fork(*self._plan)
+
+    def _make_plan(self) -> None:
+        """Check the document and read its master data and containment: ``_plan`` is (events, validator, XSD
+        errors, processes), None where the whole document is rejected."""
         self._plan: tuple[list[Any], Any, Any, int] | None = None
         found = _events(self.doc)
         if found is None:
@@ -432,8 +483,13 @@ class _Reader:
         self.master_ops, self.master_products, self.children = self.facts or _facts(self.doc)
         procs = _processes(len(events), self.options.processes)
         self._plan = (events, validator, xsd, procs)
-        if procs > 1:
-            self._fork(events, validator, xsd, procs)
+
+    def own_share(self) -> int:
+        """How many of the first events this process derives itself (the rest go to the workers where it has any)."""
+        if self._plan is None:
+            return 0
+        events, _, _, procs = self._plan
+        return forked.split(len(events), procs, PARENT_SHARE, PIECES_PER_WORKER)[0] if procs > 1 else len(events)
 
     def run(self) -> Iterator[Record]:
         if not hasattr(self, "_plan"):
@@ -441,10 +497,13 @@ class _Reader:
         if self._plan is None:
             return
         events, validator, xsd, procs = self._plan
+        ahead, self.ahead = self.ahead, []  # the records of the events derived ahead (derive_ahead): first, once
+        yield from ahead
+        del ahead
         if procs > 1:
             yield from self._parallel(events, validator, xsd)
         else:
-            yield from self._span(events, 0, len(events), validator, xsd)
+            yield from self._span(events, self.derived, len(events), validator, xsd)
         yield from self._flush_stubs()
 
     def _span(self, events: list[Any], lo: int, hi: int, validator: Any, xsd: Any) -> Iterator[Record]:
@@ -491,6 +550,7 @@ class _Reader:
         :mod:`loaders.forked`). Where no worker can be forked this process derives every event itself."""
         n = len(events)
         cut, pieces = forked.split(n, procs, PARENT_SHARE, PIECES_PER_WORKER)
+        cut = max(cut, self.derived)  # (derive_ahead stops at the cut)
         token = next(_TOKENS)
         futures: list[Any] = []
         pool = forked.start_pool(procs)
@@ -519,7 +579,7 @@ class _Reader:
         cut, pieces, futures, pool, token = self._forked
         done = False
         try:
-            yield from self._span(events, 0, cut, validator, xsd)
+            yield from self._span(events, self.derived, cut, validator, xsd)
             for (lo, hi), fut in zip(pieces, futures):
                 try:
                     packed = forked.received(fut.result())

@@ -253,32 +253,39 @@ def _size(path: Path) -> int:
 
 class _ReadAhead:
     """The first steps of loading a file that do not depend on the store (its SHA-256; for an EPCIS document, the
-    file read and parsed: :func:`loaders.epcis.prepare`; for a large CSV template read on two processes, its rows:
-    :func:`loaders.templates.prepare`), run on a helper thread while the store commits the file before it: the
-    loading thread waits in SQLite's COMMIT (which releases the GIL) meanwhile.
+    file read and parsed, :func:`loaders.epcis.prepare`, then its first events derived until the loading thread
+    asks for them, :func:`loaders.epcis.derive_ahead`; for a large CSV template, its rows read and split:
+    :func:`loaders.templates.prepare`), run on a helper thread while the store writes and commits the file before
+    it: the loading thread waits for SQLite's writer thread and COMMIT (which release the GIL) meanwhile.
 
     What the helper could not do (an unreadable file, a document that is not JSON) is done again, and fails, where
     it would have without it: the loading thread then reads the file itself."""
 
-    def __init__(self, path: Path, kind: str) -> None:
-        self.path, self.kind = path, kind
+    def __init__(self, path: Path, kind: str, options: ReadOptions | None = None) -> None:
+        self.path, self.kind, self.options = path, kind, options
         self.digest: str | None = None
         self.prepared: Any = None
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="foodtrace-read-ahead", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         try:
             self.digest = file_digest(self.path)
-            prepare = getattr(importlib.import_module(_READERS[self.kind]), "prepare", None) \
-                if self.kind in _READERS else None
+            reader = importlib.import_module(_READERS[self.kind]) if self.kind in _READERS else None
+            prepare = getattr(reader, "prepare", None)
             if prepare is not None:
                 self.prepared = prepare(self.path)
+            derive = getattr(reader, "derive_ahead", None)
+            if derive is not None and self.prepared is not None and not self._stop.is_set():
+                self.prepared = derive(self.prepared, self.path.name, self.options, self._stop)
         except Exception:  # noqa: BLE001 - the loading thread does it again and reports it
             self.prepared = None
 
     def result(self, path: Path) -> tuple[str | None, Any]:
-        """(digest, prepared reading) of ``path`` (None where the helper did not get them)."""
+        """(digest, prepared reading) of ``path`` (None where the helper did not get them); the helper stops
+        deriving records ahead first."""
+        self._stop.set()
         self._thread.join()
         return (self.digest, self.prepared) if path == self.path else (None, None)
 
@@ -299,7 +306,7 @@ def _load_planned(store: Store, planned: list[tuple[Path, str, str | None]], bas
     def read_next(n: int) -> Callable[[], None]:
         def start() -> None:
             if n + 1 < len(planned) and planned[n + 1][0].is_file():
-                ahead.append(_ReadAhead(planned[n + 1][0], planned[n + 1][1]))
+                ahead.append(_ReadAhead(planned[n + 1][0], planned[n + 1][1], options))
         return start
 
     for n, (path, k, template) in enumerate(planned):

@@ -108,3 +108,46 @@ def test_failed_worker_piece_is_derived_by_the_reader(document, sequential, monk
     assert not merged
     assert rejects == sequential[1]
     assert records == sequential[0]
+
+
+class _StopAfter:
+    """A stop signal set after ``n`` looks (None: never)."""
+
+    def __init__(self, n):
+        self.n, self.looks = n, 0
+
+    def is_set(self):
+        self.looks += 1
+        return self.n is not None and self.looks > self.n
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+@pytest.mark.parametrize("stop_after", [0, 3, None])
+def test_events_derived_ahead_then_read_give_the_sequential_records(document, sequential, monkeypatch, processes,
+                                                                    stop_after):
+    """What the loader's read-ahead derives while the file before commits (loaders.load._ReadAhead), taken over by
+    the reading wherever it stopped, gives the records and rejects of one process reading from the start."""
+    merged = []
+    original = epcis._Reader._merge
+
+    def counting(self, packed):
+        merged.append(len(packed[0]))
+        return original(self, packed)
+
+    with monkeypatch.context() as m:
+        m.setattr(epcis, "PARALLEL_MIN_EVENTS", 1000)
+        m.setattr(epcis, "_processes", lambda n, most=None: processes)
+        m.setattr(epcis._Reader, "_merge", counting)
+        stop = _StopAfter(stop_after)
+        ahead = epcis.derive_ahead(epcis.prepare(document), document.name, None, stop)
+        reader = ahead.reader
+        share = reader.own_share()
+        expected = share if stop_after is None else min(share, stop_after * epcis._AHEAD_STEP)
+        assert reader.derived == expected and (expected == 0) == (not reader.ahead)
+        assert processes == 1 or share < len(reader._plan[0])  # the workers' events are not derived ahead
+        assert stop_after != 3 or {r.row for r in reader.rejects} == {"event 6"}  # a bad event among the first
+        rejects: list = []
+        records = list(epcis.read(document, rejects, prepared=ahead))
+    assert rejects == sequential[1]
+    assert records == sequential[0]
+    assert (processes == 2) == bool(merged)  # the events after the own share still went to the worker
