@@ -1786,12 +1786,17 @@ PARALLEL_MAX_BYTES = 256 << 20
 #: ... with more rows than this
 PARALLEL_MIN_ROWS = 20_000
 #: on a store read in this process (SQLite, whose writer thread takes a core of its own during the write), templates
-#: are read on several processes only where this many may run: on 2 cores the worker and the writer share the second
-#: (the 1M load side by side: the delivery files 37.5 -> 35 s, the whole load no faster and 12-29 % more CPU)
-LOCAL_MIN_PROCESSES = 3
+#: are read on several processes only where this many may run. 2 since worker results travel through a spool file
+#: (loaders.forked.send): through the pipe a worker waited about a second a piece for the reading process to take
+#: it, and the two-process read gained nothing on 2 cores (then 3: README, "Eleventh stop")
+LOCAL_MIN_PROCESSES = 2
 #: the share of the rows the reading process handles itself with 2 processes (it also rebuilds the worker's
-#: records and feeds the store's writer)
+#: records and, into a server, waits for its look-ups) ...
 PARENT_SHARE = 0.2
+#: ... into the embedded store, whose writer thread shares the cores (3 delivery files of 100,000 rows, 1M-delivery
+#: store: one process 19.1-19.2 s; two with the reading process's share 0.2: 17.8-18.2 s; 0.35: 15.2-16.6 s;
+#: 0.45: 17.0-18.1 s; 0.55: 17.2-19.5 s)
+LOCAL_PARENT_SHARE = 0.35
 #: each worker's rows are sent back in this many pieces, so that merging overlaps with reading
 PIECES_PER_WORKER = 4
 
@@ -1894,7 +1899,8 @@ class _Parallel:
         pool = forked.start_pool(procs) if procs > 1 else None
         if pool is None:
             return None
-        self.cut, self.pieces = forked.split(len(self.rows), procs, PARENT_SHARE, PIECES_PER_WORKER)
+        share = LOCAL_PARENT_SHARE if ctx.store.local_reads else PARENT_SHARE  # type: ignore[union-attr]
+        self.cut, self.pieces = forked.split(len(self.rows), procs, share, PIECES_PER_WORKER)
         _prefetch_references(self.rows[:self.cut], self.cols, self.ctx)  # where reads are round trips (Neo4j)
         _prefetch_references(self.rows[self.cut:], self.cols, self.ctx, batched=True)  # the worker's, always
         self.pool, self.token = pool, next(_TOKENS)

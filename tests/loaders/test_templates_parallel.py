@@ -145,8 +145,8 @@ def test_a_worker_that_fails_leaves_its_rows_to_the_reading_process(network, del
     assert two == one and len(two_rejects) == len(one_rejects)
 
 
-def test_into_the_embedded_store_two_processes_are_not_enough(network, deliveries, monkeypatch):
-    """On 2 cores the embedded store's writer thread holds the second one: a template is read by one process there."""
+def test_into_the_embedded_store_fewer_processes_than_its_least_read_with_one(network, deliveries, monkeypatch):
+    """Where fewer processes than LOCAL_MIN_PROCESSES may run, a template is read into the embedded store by one."""
     out, _ = network
     monkeypatch.setattr(templates, "LOCAL_MIN_PROCESSES", 3)
     monkeypatch.setattr(templates, "PARALLEL_MIN_BYTES", 0)
