@@ -148,3 +148,21 @@ def test_a_file_the_helper_cannot_read_ahead_fails_as_it_does_alone(tmp_path):
     with SQLiteStore(tmp_path / "s.db") as store:
         outcomes = load_files(store, [good, bad, after])
     assert [o.error for o in outcomes] == [None, alone, None]
+
+
+def test_files_load_at_a_short_switch_interval_and_the_interpreters_comes_back(tmp_path):
+    """While files load the GIL changes hands every SWITCH_INTERVAL (the SQLite writer thread waits for it after each
+    statement); the interpreter's own interval is back afterwards, also when a file fails."""
+    import sys
+
+    from graph.sqlite import SQLiteStore
+    from loaders import load
+
+    seen = []
+    before = sys.getswitchinterval()
+    with SQLiteStore(tmp_path / "s.db") as store:
+        outcomes = load.load_files(store, [DATA / "operators.csv", tmp_path / "missing.csv"],
+                                   on_file_start=lambda path, kind: seen.append(sys.getswitchinterval()))
+    assert seen == [load.SWITCH_INTERVAL] * 2 and load.SWITCH_INTERVAL < before
+    assert outcomes[0].error is None and outcomes[0].stats.total_received > 0 and outcomes[1].exit_code == 2
+    assert sys.getswitchinterval() == before
