@@ -39,7 +39,8 @@ reading process derives the first share of the events, forked workers the rest
 (they inherit the parsed document and its prefixes, master data and containment),
 and their records are merged in event order, so the records, rejects and stubs
 are exactly those of one process. The store is only consulted by the reading
-process. The workers are forked when the document is read (:func:`read`), before a
+process; deriving an event needs none, so a loader may derive a document's first
+events ahead, while the file before it commits (:func:`derive_ahead`). The workers are forked when the document is read (:func:`read`), before a
 store's writer thread starts, and each dies with the reading process
 (:func:`ontology.processes.die_with_parent`): a killed load leaves none behind. On
 Python 3.12+ no worker is forked while other threads run (the service); the reading

@@ -7,8 +7,8 @@ the reader's state and its caches (nothing is pickled on the way in); they send 
 order, so the result is exactly that of one process reading the input from start to end. A large result travels
 through a file of the spool (:func:`spool`, in memory where ``/dev/shm`` exists), not the pool's pipe: the pipe
 is read by a thread of the reader that needs the interpreter lock for every 64 KiB, which the reader's busy main
-thread hands over only every 5 ms, so a worker sending 15 MB waited about a second, idle, for it to be taken. Workers are forked
-before the store's writer thread starts, and each dies with the loading process
+thread hands over only every 5 ms, so a worker sending 15 MB waited about a second, idle, for it to be taken.
+Workers are forked before the store's writer thread starts, and each dies with the loading process
 (:func:`ontology.processes.die_with_parent`): a killed load leaves none behind.
 
 No worker is forked where forking is unsafe: where ``fork`` does not exist, or on Python 3.12+ while other
