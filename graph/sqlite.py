@@ -41,6 +41,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 import orjson
 
 from ontology.errors import StoreError, StoreUnavailable
+from ontology.processes import running
 from ontology.identifiers import lookup_forms
 from ontology.records import (PLACEHOLDERS, RECORD_TYPES, Delivery, Record, TransformationItem, record_fields,
                               record_type, to_dict)
@@ -499,15 +500,7 @@ class SQLiteStore(Store):
 
     def _bulk_loading(self) -> bool:
         """Whether a process that dropped indexes for a bulk load (:meth:`bulk_load`) still lives."""
-        for (pid,) in self._db.execute(f"SELECT DISTINCT pid FROM {_DEFERRED}").fetchall():
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                continue
-            except OSError:  # it lives, under another user
-                pass
-            return True
-        return False
+        return any(running(pid) for (pid,) in self._db.execute(f"SELECT DISTINCT pid FROM {_DEFERRED}").fetchall())
 
     def _missing_columns(self) -> list[tuple[str, str, str]]:
         """(table, column, SQL type) of the columns an existing table lacks (fields added since, _src)."""

@@ -40,7 +40,8 @@ reading process derives the first share of the events, forked workers the rest
 and their records are merged in event order, so the records, rejects and stubs
 are exactly those of one process. The store is only consulted by the reading
 process; deriving an event needs none, so a loader may derive a document's first
-events ahead, while the file before it commits (:func:`derive_ahead`). The workers are forked when the document is read (:func:`read`), before a
+events ahead, while the file before it commits (:func:`derive_ahead`). The
+workers are forked when the document is read (:func:`read`), before a
 store's writer thread starts, and each dies with the reading process
 (:func:`ontology.processes.die_with_parent`): a killed load leaves none behind. On
 Python 3.12+ no worker is forked while other threads run (the service); the reading
@@ -203,7 +204,7 @@ def event_hash(event: dict[str, Any]) -> str:
 # -- reading ---------------------------------------------------------------------------------
 
 def read(path: Path, rejects: list[Reject], *, store: "Store | None" = None,
-         options: ReadOptions | None = None, prepared: "Prepared | Ahead | None" = None) -> Iterator[Record]:
+         options: ReadOptions | None = None, prepared: "Prepared | _Reader | None" = None) -> Iterator[Record]:
     """Read one EPCIS 2.0 document (JSON, JSON-LD or XML) from a file (``prepared``: what :func:`prepare` made of
     it ahead of time, or :func:`derive_ahead`, with the same ``options``)."""
     path = Path(path)
@@ -212,25 +213,19 @@ def read(path: Path, rejects: list[Reject], *, store: "Store | None" = None,
     return _read_parsed(prepared, path.name, rejects, store, options)
 
 
-class Ahead:
-    """A document read ahead by :func:`derive_ahead`: its reader, the document checked and its first events
-    derived (``reader.derived`` of them, their records in ``reader.ahead``, their rejects in ``reader.rejects``)."""
-
-    def __init__(self, reader: "_Reader") -> None:
-        self.reader = reader
-
-
 #: events derived ahead between two looks at the stop signal (:func:`derive_ahead`)
 _AHEAD_STEP = 64
 
 
-def derive_ahead(prepared: Prepared, source: str, options: ReadOptions | None, stop: Any) -> "Ahead | Prepared":
+def derive_ahead(prepared: Prepared, source: str, options: ReadOptions | None, stop: Any) -> "_Reader | Prepared":
     """Go on reading a document :func:`prepare` read, as far as no store is needed: check it, then derive its first
     events, those this process would derive itself (:meth:`_Reader.own_share`), until ``stop`` (a
     ``threading.Event``) is set. The loader runs it for the next file while the store commits the one before
     (:func:`loaders.load.load_files`): no event needs the store, so the records are those the reading would give
     (the reader takes them over, and the workers it forks start after them; the stubs and aliases made so far go
-    with the reader, as they do into its workers). ``prepared`` itself where it is no JSON or XML document."""
+    with the reader, as they do into its workers). The reader, its document checked and its first events derived
+    (``derived`` of them, their records in ``ahead``, their rejects in ``rejects``); ``prepared`` itself where it is
+    no JSON or XML document."""
     doc, data, elements, from_xml, facts = prepared
     if not isinstance(doc, dict):
         return prepared
@@ -244,7 +239,7 @@ def derive_ahead(prepared: Prepared, source: str, options: ReadOptions | None, s
             step = min(share, done + _AHEAD_STEP)
             out.extend(reader._span(events, done, step, validator, xsd))
             reader.derived = done = step
-    return Ahead(reader)
+    return reader
 
 
 #: a document parsed: (the JSON-shaped document, its bytes, the XML event elements, whether it was XML, its
@@ -303,10 +298,10 @@ def read_document(doc: dict[str, Any] | bytes | str, source: str, rejects: list[
     return _read_parsed((doc, None, [], False, None), source, rejects, store, options)
 
 
-def _read_parsed(parsed: Prepared, source: str, rejects: list[Reject],
+def _read_parsed(parsed: "Prepared | _Reader", source: str, rejects: list[Reject],
                  store: "Store | None", options: ReadOptions | None) -> Iterator[Record]:
-    if isinstance(parsed, Ahead):
-        reader = parsed.reader
+    if isinstance(parsed, _Reader):  # read ahead (derive_ahead)
+        reader = parsed
         rejects.extend(reader.rejects)  # those of the document and of the events derived ahead, in order
         reader.rejects, reader.store = rejects, store
     else:

@@ -29,7 +29,7 @@ from concurrent.futures import ProcessPoolExecutor
 from operator import attrgetter
 from typing import Any, Callable
 
-from ontology.processes import die_with_parent
+from ontology.processes import die_with_parent, running
 from ontology.records import RECORD_TYPES, Record, record_fields
 
 __all__ = ["PACKERS", "processes", "split", "start_pool", "release", "pack", "unpack", "send", "received", "spool"]
@@ -189,18 +189,8 @@ def _sweep(base: str) -> None:
         if not name.startswith(_SPOOL_PREFIX):
             continue
         pid = name[len(_SPOOL_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and not _running(int(pid)):
+        if pid.isdigit() and not running(int(pid)):
             shutil.rmtree(os.path.join(base, name), ignore_errors=True)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's
-        return True
-    return True
 
 
 def _worker_start(parent: int) -> None:

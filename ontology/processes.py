@@ -22,7 +22,7 @@ import os
 import signal
 import sys
 
-__all__ = ["die_with_parent", "PR_SET_PDEATHSIG"]
+__all__ = ["die_with_parent", "running", "PR_SET_PDEATHSIG"]
 
 #: prctl option: the signal this process gets when its parent (thread) exits (linux/prctl.h)
 PR_SET_PDEATHSIG = 1
@@ -44,4 +44,19 @@ def die_with_parent(parent_pid: int | None = None, sig: int = signal.SIGKILL) ->
         return False
     if parent_pid is not None and os.getppid() != parent_pid:
         os.kill(os.getpid(), sig)
+    return True
+
+
+def running(pid: int) -> bool:
+    """Whether a process ``pid`` runs (one of another user's counts: it cannot be signalled, but it is there).
+
+    >>> running(os.getpid())
+    True
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: another user's
+        pass
     return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import multiprocessing
 from pathlib import Path
@@ -41,8 +42,10 @@ def document(tmp_path_factory) -> Path:
     return path
 
 
-def _read(path: Path, monkeypatch, *, processes: int, store=None):
-    """(records, rejects, pieces merged from workers) with ``processes`` processes (1: sequential)."""
+@contextlib.contextmanager
+def _reading(monkeypatch, processes: int):
+    """Documents of over 1,000 events read with ``processes`` processes (1: sequential); yields the list of the
+    sizes of the pieces merged from workers."""
     merged = []
     original = epcis._Reader._merge
 
@@ -54,6 +57,12 @@ def _read(path: Path, monkeypatch, *, processes: int, store=None):
         m.setattr(epcis, "PARALLEL_MIN_EVENTS", 1000)
         m.setattr(epcis, "_processes", lambda n, most=None: processes)
         m.setattr(epcis._Reader, "_merge", counting)
+        yield merged
+
+
+def _read(path: Path, monkeypatch, *, processes: int, store=None):
+    """(records, rejects, pieces merged from workers) with ``processes`` processes (1: sequential)."""
+    with _reading(monkeypatch, processes) as merged:
         rejects: list = []
         records = list(epcis.read(path, rejects, store=store))
     return records, rejects, merged
@@ -127,20 +136,9 @@ def test_events_derived_ahead_then_read_give_the_sequential_records(document, se
                                                                     stop_after):
     """What the loader's read-ahead derives while the file before commits (loaders.load._ReadAhead), taken over by
     the reading wherever it stopped, gives the records and rejects of one process reading from the start."""
-    merged = []
-    original = epcis._Reader._merge
-
-    def counting(self, packed):
-        merged.append(len(packed[0]))
-        return original(self, packed)
-
-    with monkeypatch.context() as m:
-        m.setattr(epcis, "PARALLEL_MIN_EVENTS", 1000)
-        m.setattr(epcis, "_processes", lambda n, most=None: processes)
-        m.setattr(epcis._Reader, "_merge", counting)
+    with _reading(monkeypatch, processes) as merged:
         stop = _StopAfter(stop_after)
-        ahead = epcis.derive_ahead(epcis.prepare(document), document.name, None, stop)
-        reader = ahead.reader
+        reader = ahead = epcis.derive_ahead(epcis.prepare(document), document.name, None, stop)
         share = reader.own_share()
         expected = share if stop_after is None else min(share, stop_after * epcis._AHEAD_STEP)
         assert reader.derived == expected and (expected == 0) == (not reader.ahead)
