@@ -78,6 +78,10 @@ _RETIRED_INDEXES = ("ix_delivery_sender_id", "ix_delivery_receiver_id")
 #: a leaf just visited (600,000 new deliveries into a table of 1M: 5.6-5.9 s CPU with 4 KiB pages in file order; with
 #: 32 KiB pages (_PAGE_BYTES) sorted, 4.0 s in batches of 5,000, 2.7 s in batches of 20,000)
 _BATCH = 20_000
+#: ... except a write's first batches: the first one handed to the writer thread has this many rows, each next one
+#: twice as many, up to _BATCH. With 20,000 from the start the writer waited, idle, while the reading thread built the
+#: first full batch of some table out of a file's first ~60,000 records (a 280,000-row delivery file: ~1 s of its ~6)
+_FIRST_BATCH = 2_000
 _ID = operator.itemgetter(0)
 #: the batches a write's writer thread may be behind (about 80,000 records in memory) ...
 _QUEUE_BATCHES = 4
@@ -441,6 +445,7 @@ class SQLiteStore(Store):
         #: CREATE INDEX statements the next writes run first (a bulk load's tail: bulk_load); None: none
         #: at a bulk load's tail: the deferred indexes each of the next writes builds first
         self._pending_indexes: list[list[str]] | None = None
+        self._in_bulk_load = False  # inside this object's bulk_load (indexes dropped)
         try:
             if self.path.parent and not self.path.parent.exists():
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -599,18 +604,21 @@ class SQLiteStore(Store):
             stopped = False
             self._writing = threading.get_ident()
             bulk = False
+            limit = min(_FIRST_BATCH, _BATCH)  # rows of the next batch handed to the writer (_BATCH soon)
 
             def hand(table: _Table, buf: list[tuple[Any, ...]]) -> None:
                 """Queue a batch for the writer thread (still in ``buffers``); once the write has brought more than
                 _BULK_RECORDS records, counting those waiting in the other tables' buffers, the per-record change log
                 off first: the write's one NULL row says anything may have changed, so rows logged before it only
-                cost (also where the records end before any table's batch was full)."""
-                nonlocal bulk, done
-                if not bulk and done + sum(map(len, buffers.values())) > _BULK_RECORDS:
+                cost (also where the records end before any table's batch was full). Within a bulk load (a first
+                load, a rebuild) off from the first batch: each of its writes says everything may have changed."""
+                nonlocal bulk, done, limit
+                if not bulk and (self._in_bulk_load or done + sum(map(len, buffers.values())) > _BULK_RECORDS):
                     bulk = True
                     batches.put((None, f"UPDATE {_CHANGE_CONTROL} SET bulk = 1 WHERE id = 1"))
                 batches.put((table, buf))
                 done += len(buf)
+                limit = min(2 * limit, _BATCH)
 
             try:
                 tables: dict[type, _Table] = {}  # per record type: its table
@@ -618,7 +626,7 @@ class SQLiteStore(Store):
                     table = tables.get(type(rec)) or tables.setdefault(type(rec), _TABLES[rec.table])
                     buf = buffers[table.name]
                     buf.append(table.row(rec) + extra)
-                    if len(buf) >= _BATCH:
+                    if len(buf) >= limit:
                         if failure:
                             raise failure[0]
                         hand(table, buf)
@@ -676,11 +684,13 @@ class SQLiteStore(Store):
                         [(n, os.getpid()) for n in _DEFERRABLE_INDEXES])
         log.info("bulk load of about %d records: %d indexes are built after it", expected_records,
                  len(_DEFERRABLE_INDEXES))
+        self._in_bulk_load = True
         try:
             yield _Tail(self)
         finally:
             with self._write_lock:
                 self._pending_indexes = None
+                self._in_bulk_load = False
             self._ddl_batch(list(_DEFERRABLE_INDEXES.values()), None)
 
     def _index_during_writes(self, works: Sequence[float] = ()) -> None:

@@ -87,3 +87,27 @@ def test_failed_bulk_write_leaves_logging_on(tmp_path, monkeypatch):
         assert s.change_seq() == 0 and s.counts()["delivery"] == 0
         s.write([Lot(id="l1", product_id="p")])
         assert s.changes_since(0) == [(1, "l1")]
+
+
+def test_writes_inside_a_bulk_load_log_one_row_each_from_their_first_batch(tmp_path, monkeypatch):
+    """A write's first batches are short (_FIRST_BATCH); within a bulk load (a first load, a rebuild) logging is off
+    from the first one, small writes too: each write logs one row for everything. Outside, the rule of
+    _BULK_RECORDS."""
+    monkeypatch.setattr(sq, "_BATCH", 100)
+    monkeypatch.setattr(sq, "_FIRST_BATCH", 10)
+    monkeypatch.setattr(sq, "_BULK_RECORDS", 250)
+    monkeypatch.setattr(sq, "_BULK_INDEX_MIN", 10)
+    with open_store(tmp_path / "s.db") as s:
+        with s.bulk_load(10_000):
+            seq = s.change_seq()
+            s.write(_d(i, f"l{i}") for i in range(1000))
+            assert s.changes_since(seq) == [(seq + 1, None)]
+            s.write([_d(5000, "lx")])
+            assert s.changes_since(seq) == [(seq + 1, None), (seq + 2, None)]
+        seq = s.change_seq()
+        s.write([_d(5001, "ly"), _d(5002, "lz")])  # after it, each lot again
+        assert s.changes_since(seq) == [(seq + 1, "ly"), (seq + 2, "lz")]
+        seq = s.change_seq()
+        s.write(_d(i, f"m{i}") for i in range(1000, 2000))
+        rows = s.changes_since(seq)
+        assert rows[-1][1] is None and 0 < len(rows) - 1 < 300 and None not in {lot for _, lot in rows[:-1]}

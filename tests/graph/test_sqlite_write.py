@@ -529,3 +529,34 @@ def test_a_new_store_has_large_pages_and_an_older_file_keeps_its_own(tmp_path, m
     assert db.execute("PRAGMA page_size").fetchone()[0] == 4096
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     db.close()
+
+
+def test_a_writes_first_batches_grow_to_full_size_and_store_what_full_batches_store(tmp_path, monkeypatch):
+    """The writer thread gets a write's first batch early (_FIRST_BATCH rows, each next batch twice as long up to
+    _BATCH) instead of waiting for a full one; the rows stored are the same."""
+    from graph import sqlite as backend
+
+    sizes: list[tuple[str, int]] = []
+    flush = SQLiteStore._flush
+
+    def counted(self, table, rows, **kw):
+        if table is not None:
+            sizes.append((table.name, len(rows)))
+        return flush(self, table, rows, **kw)
+
+    lots = [Lot(id=f"l{k:04d}", product_id=f"p{k % 3}", quantity=float(k)) for k in range(1000)]
+    records = lots[:600] + [Delivery(id=f"d{k}", lot_id=f"l{k:04d}", sender_id="a", receiver_id="b",
+                                     time="2026-03-01T08:00:00+08:00") for k in range(30)] + lots[600:] + lots[:7]
+    monkeypatch.setattr(backend, "_BATCH", 100)
+    monkeypatch.setattr(backend, "_FIRST_BATCH", 10)
+    monkeypatch.setattr(SQLiteStore, "_flush", counted)
+    with SQLiteStore(tmp_path / "ramp.db") as s:
+        s.write(records)
+    assert sizes == [("lot", 10), ("lot", 20), ("lot", 40), ("lot", 80)] + [("lot", 100)] * 8 + [("lot", 57),
+                                                                                                   ("delivery", 30)]
+    monkeypatch.setattr(backend, "_FIRST_BATCH", 100)
+    sizes.clear()
+    with SQLiteStore(tmp_path / "full.db") as s:
+        s.write(records)
+    assert sizes == [("lot", 100)] * 10 + [("lot", 7), ("delivery", 30)]
+    assert _content(tmp_path / "ramp.db") == _content(tmp_path / "full.db")

@@ -166,3 +166,27 @@ def test_files_load_at_a_short_switch_interval_and_the_interpreters_comes_back(t
     assert seen == [load.SWITCH_INTERVAL] * 2 and load.SWITCH_INTERVAL < before
     assert outcomes[0].error is None and outcomes[0].stats.total_received > 0 and outcomes[1].exit_code == 2
     assert sys.getswitchinterval() == before
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_files_load_with_the_cyclic_collector_off_and_its_state_comes_back(tmp_path, collecting):
+    """No collection between two files of a load (it would scan the next file, read ahead, to find no garbage): the
+    collector is off from the first file to the last, and as it was before afterwards, also when a file fails."""
+    import gc
+
+    from graph.sqlite import SQLiteStore
+    from loaders import load
+
+    seen = []
+    was = gc.isenabled()
+    (gc.enable if collecting else gc.disable)()
+    try:
+        with SQLiteStore(tmp_path / "s.db") as store:
+            outcomes = load.load_files(store, [DATA / "operators.csv", tmp_path / "missing.csv", DATA / "samr_combined.csv"],
+                                       on_file_start=lambda path, kind: seen.append(gc.isenabled()),
+                                       on_file_done=lambda outcome: seen.append(gc.isenabled()))
+        assert gc.isenabled() is collecting
+    finally:
+        (gc.enable if was else gc.disable)()
+    assert seen == [False] * 6
+    assert outcomes[1].exit_code == 2 and all(o.error is None and o.stats.total_received for o in outcomes[::2])
