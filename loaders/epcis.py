@@ -247,6 +247,17 @@ def derive_ahead(prepared: Prepared, source: str, options: ReadOptions | None, s
 Prepared = tuple[Any, "bytes | None", list[Any], bool, "Facts | None"]
 
 
+def bulky(prepared: "Prepared | _Reader") -> list[list[Any]]:
+    """The large lists only the reading of one document holds (its events; an XML document's event elements):
+    what a loader frees a slice at a time once the document is written (:class:`loaders.load._Release`)."""
+    if isinstance(prepared, _Reader):
+        doc, elements = prepared.doc, prepared.elements
+    else:
+        doc, elements = prepared[0], prepared[2]
+    found = _events(doc) if isinstance(doc, dict) else None
+    return [lst for lst in ((found[0] if found else None), elements) if isinstance(lst, list) and lst]
+
+
 def prepare(path: Path) -> Prepared:
     """The store-independent first steps of :func:`read`: the file read and parsed, its master data and containment
     read (the loader runs it for the next file while the store commits the one before:

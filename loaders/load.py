@@ -22,6 +22,7 @@ import hashlib
 import importlib
 import itertools
 import logging
+import queue
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -272,6 +273,47 @@ def _size(path: Path) -> int:
         return 0
 
 
+class _Release:
+    """Frees the large lists a loaded file's reading leaves (an EPCIS document's events, a large template's rows:
+    millions of objects, which reading ahead keeps until the file is written) on a thread of its own, a slice at a
+    time, instead of on the loading thread between two files, where nothing else runs meanwhile: 0.1-0.2 s a large
+    file. A slice is short (:data:`SLICE` items, about a millisecond), so the other threads get the GIL between two.
+    A reader module names those lists with ``bulky(prepared)``; only its own reading of that file may hold them.
+    :meth:`close` waits until all are freed."""
+
+    #: items freed at a time
+    SLICE = 1000
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[list[list[Any]] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+
+    def put(self, kind: str, prepared: Any) -> None:
+        """Free what ``bulky`` of the reader of ``kind`` names of ``prepared`` (a file's reading prepared ahead)."""
+        bulky = getattr(importlib.import_module(_READERS[kind]), "bulky", None) if kind in _READERS else None
+        lists = [lst for lst in (bulky(prepared) if bulky is not None and prepared is not None else ())
+                 if len(lst) > self.SLICE]
+        if not lists:
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="foodtrace-release", daemon=True)
+            self._thread.start()
+        self._queue.put(lists)
+
+    def _run(self) -> None:
+        while (lists := self._queue.get()) is not None:
+            for lst in lists:
+                while lst:
+                    del lst[-self.SLICE:]
+            del lists
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+
 class _ReadAhead:
     """The first steps of loading a file that do not depend on the store (its SHA-256; for an EPCIS document, the
     file read and parsed, :func:`loaders.epcis.prepare`, then its first events derived until the loading thread
@@ -321,6 +363,18 @@ def _load_planned(store: Store, planned: list[tuple[Path, str, str | None]], bas
                   on_file_start: Callable[[Path, str], None] | None, on_records: Callable[[int], None] | None,
                   on_file_done: Callable[[FileOutcome], None] | None, options: ReadOptions | None,
                   coverage: str | None, source: str | None) -> list[FileOutcome]:
+    release = _Release()
+    try:
+        return _load_each(store, planned, base, on_file_start, on_records, on_file_done, options, coverage, source,
+                          release)
+    finally:
+        release.close()
+
+
+def _load_each(store: Store, planned: list[tuple[Path, str, str | None]], base: WriteContext,
+               on_file_start: Callable[[Path, str], None] | None, on_records: Callable[[int], None] | None,
+               on_file_done: Callable[[FileOutcome], None] | None, options: ReadOptions | None,
+               coverage: str | None, source: str | None, release: _Release) -> list[FileOutcome]:
     outcomes = []
     ahead: list[_ReadAhead] = []  # the next file's, started when this file's records are all read
 
@@ -364,6 +418,8 @@ def _load_planned(store: Store, planned: list[tuple[Path, str, str | None]], bas
             except Exception as e:  # a safety net: never a traceback; the file's batch was not written
                 log.exception("loading %s failed", path)
                 outcome.failed(f"{path}: {INTERNAL} ({type(e).__name__}: {e})")
+        release.put(k, prepared)  # the large lists of the file's reading, freed on a thread of their own ...
+        prepared = read = records = None  # ... and the rest of it now
         outcomes.append(outcome)
         if on_file_done:
             on_file_done(outcome)

@@ -1763,6 +1763,12 @@ def prepare(path: Path) -> tuple[Table, str] | None:
     return _parallel_table(path, None, None) if _parallel_size(path) else None
 
 
+def bulky(prepared: tuple[Table, str]) -> list[list[Any]]:
+    """The large list only the reading of one file holds (the rows :func:`prepare` read): what a loader frees a slice
+    at a time once the file is written (:class:`loaders.load._Release`)."""
+    return [prepared[0].rows]
+
+
 def _read(path: Path, rejects: list[Reject], store: "Store | None", options: ReadOptions | None, kind: str | None,
           notes: list[LoadNote]) -> Iterator[Record]:
     tables = read_tables(path, is_header=_is_template_header, lazy=True)

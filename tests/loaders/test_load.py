@@ -106,6 +106,17 @@ def test_reading_the_next_file_ahead_stores_what_reading_it_in_turn_stores(tmp_p
         return real_prepare(path)
 
     monkeypatch.setattr(loaders.epcis, "prepare", prepare)
+    released: list[list] = []  # the events of each document read ahead, freed a slice at a time once it is written
+
+    def bulky(prepared):
+        lists = real_bulky(prepared)
+        released.extend(lists)
+        assert lists and all(lists), "the document's events are still there when it is written"
+        return lists
+
+    real_bulky = loaders.epcis.bulky
+    monkeypatch.setattr(loaders.epcis, "bulky", bulky)
+    monkeypatch.setattr(loaders.load._Release, "SLICE", 50)
     dumps = []
     real_then = loaders.load._then
     for name, ahead in (("in-turn.db", False), ("ahead.db", True)):
@@ -125,6 +136,7 @@ def test_reading_the_next_file_ahead_stores_what_reading_it_in_turn_stores(tmp_p
         assert len(epcis) >= 2 and set(prepared_on) == set(epcis)
         helpers = {n for n, thread in prepared_on.items() if thread == "foodtrace-read-ahead"}
         assert helpers == (set(epcis) if ahead else set()), prepared_on  # each follows another file
+        assert len(released) == (len(epcis) if ahead else 0) and not any(released)  # all freed by the end
     assert dumps[0] == dumps[1]
 
 
@@ -190,3 +202,29 @@ def test_files_load_with_the_cyclic_collector_off_and_its_state_comes_back(tmp_p
         (gc.enable if was else gc.disable)()
     assert seen == [False] * 6
     assert outcomes[1].exit_code == 2 and all(o.error is None and o.stats.total_received for o in outcomes[::2])
+
+
+def test_the_large_lists_of_a_files_reading_are_freed_on_a_thread_of_their_own():
+    """loaders.load._Release: a reader's ``bulky`` lists, emptied a slice at a time off the loading thread; short
+    lists are left to the loading thread; close() waits for the last one."""
+    import threading
+
+    from loaders import load
+    from loaders.tables import Table
+
+    emptied_on = []
+
+    class Watched(list):
+        def __delitem__(self, key):
+            emptied_on.append(threading.current_thread().name)
+            super().__delitem__(key)
+
+    rows = Watched((k, ["a", "b"]) for k in range(2500))
+    short = [(1, ["a"])] * 10
+    release = load._Release()
+    release.put("template", (Table(path="a.csv", header=["a", "b"], header_row=1, rows=rows), "deliveries"))
+    release.put("template", (Table(path="b.csv", header=["a"], header_row=1, rows=short), "deliveries"))
+    release.put("samr", object())  # a reader without bulky lists
+    release.close()
+    assert rows == [] and len(short) == 10
+    assert emptied_on == ["foodtrace-release"] * 3  # 2500 rows: 1000, 1000, 500
