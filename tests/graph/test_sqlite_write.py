@@ -560,3 +560,55 @@ def test_a_writes_first_batches_grow_to_full_size_and_store_what_full_batches_st
         s.write(records)
     assert sizes == [("lot", 100)] * 10 + [("lot", 7), ("delivery", 30)]
     assert _content(tmp_path / "ramp.db") == _content(tmp_path / "full.db")
+
+
+def test_event_batches_go_in_hash_order_where_that_stores_what_the_file_order_stores(tmp_path, monkeypatch):
+    """A batch of a table with a unique column (events: their hash) is tried in the order of that column and kept
+    where that inserted every row; where a row met a stored one or another of the batch (an id again, a hash again,
+    an event whose hash changes), the file's order decides. A brute-force oracle: random writes with ids and hashes
+    drawn from small pools store what writing every batch in the file's order stores."""
+    import random
+
+    from graph import sqlite as backend
+    from graph.store import WriteContext
+    from ontology.records import Event
+
+    def event(i: int, h: int, t: int = 0) -> Event:
+        return Event(id=f"urn:uuid:{i}", type="ObjectEvent", time=f"2026-03-01T08:{t:02d}:00+08:00", hash=f"h{h:03d}")
+
+    monkeypatch.setattr(backend, "_BATCH", 50)
+    monkeypatch.setattr(backend, "_FIRST_BATCH", 50)
+    fresh = [event(i, (i * 37) % 100) for i in range(100)]  # hashes out of the ids' order, none twice
+    with SQLiteStore(tmp_path / "new.db") as s:
+        s.write(fresh)
+    db = sqlite3.connect(tmp_path / "new.db")
+    stored = [r[0] for r in db.execute("SELECT hash FROM event ORDER BY rowid")]
+    db.close()
+    assert stored[:50] == sorted(h.hash for h in fresh[:50]) and stored[50:] == sorted(h.hash for h in fresh[50:])
+
+    with SQLiteStore(tmp_path / "swap.db") as s:  # in hash order x would take h002 before y gives it up: an error
+        s.write([event(1, 1), event(2, 2)])
+        s.write([event(2, 9), event(1, 2)])
+        assert {e.id: e.hash for e in s.scan("event")} == {"urn:uuid:1": "h002", "urn:uuid:2": "h009"}
+
+    rng = random.Random(11)
+    outcomes: set[str | None] = set()
+    for trial in range(12):
+        writes = [[event(rng.randrange(40), rng.randrange(30), rng.randrange(60)) for _ in range(rng.randrange(1, 120))]
+                  for _ in range(3)]
+        failed: dict[str, list[str | None]] = {}
+        for name, by_unique in (("a.db", True), ("b.db", False)):
+            with monkeypatch.context() as m:
+                if not by_unique:
+                    m.setattr(backend._TABLES["event"], "by_unique", None)
+                with SQLiteStore(tmp_path / f"{trial}{name}") as s:
+                    for k, records in enumerate(writes):
+                        try:  # an event taking the hash of another stored one fails the write, in either order
+                            s.write(records, context=WriteContext(kind="load", source=f"{k}.json", digest=str(k)))
+                            failed.setdefault(name, []).append(None)
+                        except StoreError as e:
+                            failed.setdefault(name, []).append(str(e))
+        assert failed["a.db"] == failed["b.db"], trial
+        assert _content(tmp_path / f"{trial}a.db") == _content(tmp_path / f"{trial}b.db"), trial
+        outcomes.update(failed["b.db"])
+    assert None in outcomes and len(outcomes) > 1  # writes that went through and writes that failed
