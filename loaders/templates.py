@@ -538,6 +538,7 @@ def _check_id(key: str, value: str, fn: Callable[[str], str]) -> str:
         raise _Bad(key, value, str(e)) from None
 
 
+@functools.lru_cache(maxsize=1 << 17)  # each row asks for its operators and product: the same few thousand again
 def _id_shape(entity: str, s: str) -> tuple[str, str | None]:
     """What an operator or product reference cell is by its shape alone: ``("code", id)`` for a GLN or USCC
     (operators) or a GTIN (products), checked (:class:`InvalidIdentifier` if its check digit is wrong);

@@ -457,3 +457,19 @@ def test_normalised_quantity_is_normalise_quantity(unit: str, quantity: float, e
     assert templates._normalised(quantity, unit) == expected  # cached rule
     with pytest.raises(InvalidRecord, match="unknown unit"):
         templates._normalised(1.0, "furlong")
+
+
+def test_an_id_shape_is_remembered_and_a_bad_check_digit_is_rejected_every_time():
+    """templates._id_shape is cached (each row asks for its operators and product again); a code with a wrong check
+    character raises each time it is asked, not only the first."""
+    from loaders import templates
+    from ontology.errors import InvalidIdentifier
+
+    good, bad = "91350100M000100Y43", "91350100M000100Y44"
+    assert templates._id_shape("operator", good) == templates._id_shape("operator", good)
+    assert templates._id_shape("operator", good)[0] == "code"
+    for _ in range(2):
+        with pytest.raises(InvalidIdentifier, match="check character"):
+            templates._id_shape("operator", bad)
+    assert templates._id_shape("operator", "张三农场")[0] == "name"
+    assert templates._id_shape.cache_info().hits >= 2
