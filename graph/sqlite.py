@@ -78,9 +78,12 @@ _RETIRED_INDEXES = ("ix_delivery_sender_id", "ix_delivery_receiver_id")
 #: a leaf just visited (600,000 new deliveries into a table of 1M: 5.6-5.9 s CPU with 4 KiB pages in file order; with
 #: 32 KiB pages (_PAGE_BYTES) sorted, 4.0 s in batches of 5,000, 2.7 s in batches of 20,000)
 _BATCH = 20_000
-#: ... except a write's first batches: the first one handed to the writer thread has this many rows, each next one
-#: twice as many, up to _BATCH. With 20,000 from the start the writer waited, idle, while the reading thread built the
-#: first full batch of some table out of a file's first ~60,000 records (a 280,000-row delivery file: ~1 s of its ~6)
+#: ... except the first batches of a write within a bulk load: the first one handed to the writer thread has this many
+#: rows, each next one twice as many, up to _BATCH. With 20,000 from the start the writer waited, idle, while the
+#: reading thread built the first full batch of some table out of a file's first ~60,000 records (a 280,000-row
+#: delivery file: ~1 s of its ~6). Not in other writes: there a table of fewer than _BATCH rows stays one batch, in
+#: the order of its ids, whatever else the write holds (readers that sum over rows in the stored order, the risk
+#: model's backtest, then give the same floats for stores of different sizes)
 _FIRST_BATCH = 2_000
 _ID = operator.itemgetter(0)
 #: the batches a write's writer thread may be behind (about 80,000 records in memory) ...
@@ -609,7 +612,7 @@ class SQLiteStore(Store):
             stopped = False
             self._writing = threading.get_ident()
             bulk = False
-            limit = min(_FIRST_BATCH, _BATCH)  # rows of the next batch handed to the writer (_BATCH soon)
+            limit = min(_FIRST_BATCH, _BATCH) if self._in_bulk_load else _BATCH  # rows of the next batch handed
 
             def hand(table: _Table, buf: list[tuple[Any, ...]]) -> None:
                 """Queue a batch for the writer thread (still in ``buffers``); once the write has brought more than

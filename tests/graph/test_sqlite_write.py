@@ -532,8 +532,9 @@ def test_a_new_store_has_large_pages_and_an_older_file_keeps_its_own(tmp_path, m
 
 
 def test_a_writes_first_batches_grow_to_full_size_and_store_what_full_batches_store(tmp_path, monkeypatch):
-    """The writer thread gets a write's first batch early (_FIRST_BATCH rows, each next batch twice as long up to
-    _BATCH) instead of waiting for a full one; the rows stored are the same."""
+    """Within a bulk load the writer thread gets a write's first batch early (_FIRST_BATCH rows, each next batch twice
+    as long up to _BATCH) instead of waiting for a full one; the rows stored are the same. Other writes hand full
+    batches from the start."""
     from graph import sqlite as backend
 
     sizes: list[tuple[str, int]] = []
@@ -549,17 +550,20 @@ def test_a_writes_first_batches_grow_to_full_size_and_store_what_full_batches_st
                                      time="2026-03-01T08:00:00+08:00") for k in range(30)] + lots[600:] + lots[:7]
     monkeypatch.setattr(backend, "_BATCH", 100)
     monkeypatch.setattr(backend, "_FIRST_BATCH", 10)
+    monkeypatch.setattr(backend, "_BULK_INDEX_MIN", 10)
     monkeypatch.setattr(SQLiteStore, "_flush", counted)
     with SQLiteStore(tmp_path / "ramp.db") as s:
-        s.write(records)
+        with s.bulk_load(10_000):
+            s.write(records)
     assert sizes == [("lot", 10), ("lot", 20), ("lot", 40), ("lot", 80)] + [("lot", 100)] * 8 + [("lot", 57),
                                                                                                    ("delivery", 30)]
-    monkeypatch.setattr(backend, "_FIRST_BATCH", 100)
     sizes.clear()
-    with SQLiteStore(tmp_path / "full.db") as s:
+    with SQLiteStore(tmp_path / "plain.db") as s:
         s.write(records)
     assert sizes == [("lot", 100)] * 10 + [("lot", 7), ("delivery", 30)]
-    assert _content(tmp_path / "ramp.db") == _content(tmp_path / "full.db")
+    ramp, plain = _content(tmp_path / "ramp.db"), _content(tmp_path / "plain.db")
+    assert ramp["lot"] == plain["lot"] and ramp["delivery"] == plain["delivery"] and len(ramp["lot"]) == 1000
+    assert {t for t in ramp if ramp[t] != plain[t]} == {"_change_log"}  # one row for the bulk load's write
 
 
 def test_event_batches_go_in_hash_order_where_that_stores_what_the_file_order_stores(tmp_path, monkeypatch):
