@@ -612,7 +612,7 @@ class SQLiteStore(Store):
             stopped = False
             self._writing = threading.get_ident()
             bulk = False
-            limit = min(_FIRST_BATCH, _BATCH) if self._in_bulk_load else _BATCH  # rows of the next batch handed
+            limit = min(_FIRST_BATCH, _BATCH) if self._in_bulk_load else _BATCH  # a buffer this long is handed
 
             def hand(table: _Table, buf: list[tuple[Any, ...]]) -> None:
                 """Queue a batch for the writer thread (still in ``buffers``); once the write has brought more than

@@ -104,6 +104,11 @@ def reader_for(kind: str) -> Callable[..., Iterator[Record]]:
     return importlib.import_module(_READERS[kind]).read
 
 
+def _reader_step(kind: str, name: str) -> Callable[..., Any] | None:
+    """A reader module's optional step ``name`` (``prepare``, ``derive_ahead``, ``bulky``), None where it has none."""
+    return getattr(importlib.import_module(_READERS[kind]), name, None) if kind in _READERS else None
+
+
 def sniff_kind(path: Path) -> str:
     """Guess the loader for a file: ``epcis``, ``template`` or ``samr``.
 
@@ -291,7 +296,7 @@ class _Release:
 
     def put(self, kind: str, prepared: Any) -> None:
         """Free what ``bulky`` of the reader of ``kind`` names of ``prepared`` (a file's reading prepared ahead)."""
-        bulky = getattr(importlib.import_module(_READERS[kind]), "bulky", None) if kind in _READERS else None
+        bulky = _reader_step(kind, "bulky")
         try:
             lists = [lst for lst in (bulky(prepared) if bulky is not None and prepared is not None else ())
                      if len(lst) > self.SLICE]
@@ -340,11 +345,10 @@ class _ReadAhead:
     def _run(self) -> None:
         try:
             self.digest = file_digest(self.path)
-            reader = importlib.import_module(_READERS[self.kind]) if self.kind in _READERS else None
-            prepare = getattr(reader, "prepare", None)
+            prepare = _reader_step(self.kind, "prepare")
             if prepare is not None:
                 self.prepared = prepare(self.path)
-            derive = getattr(reader, "derive_ahead", None)
+            derive = _reader_step(self.kind, "derive_ahead")
             if derive is not None and self.prepared is not None and not self._stop.is_set():
                 self.prepared = derive(self.prepared, self.path.name, self.options, self._stop)
         except Exception:  # noqa: BLE001 - the loading thread does it again and reports it
