@@ -42,8 +42,9 @@ connection. Holding the records costs about what the records themselves cost.
 Merging follows the embedded store exactly: non-empty fields replace, empty
 ones keep; ``changed`` counts records that were new or really changed (the
 n-th record with one id within a block is written after the (n-1)-th; a later
-block reads what the earlier ones wrote); an Event whose ``hash`` is already
-stored, or taken earlier in the batch, under another id is skipped.
+block reads what the earlier ones wrote); an Event (new, or stored and sent
+again) whose ``hash`` another Event holds, stored or taken earlier in the batch,
+is skipped, as SQLite's row-by-row upsert skips it (:class:`_UniqueValues`).
 
 Speed: install ``neo4j-rust-ext`` (the driver's packing in Rust, same version
 as ``neo4j``): it halves the client's share of a write.
@@ -260,8 +261,11 @@ class _Label:
         # nodes and updates the changed ones: no MERGE, no Eager, exact "changed" counts
         self._creates: dict[tuple[int, ...], str] = {}
         self.update = f"UNWIND $rows AS r MATCH (n:{L} {{id: r.id}}) SET n += r"
-        #: for each unique field other than id, the query telling which values are taken
-        self.taken = {u: f"UNWIND $vals AS v MATCH (n:{L} {{{_q(u)}: v}}) RETURN v" for u in rtype.unique}
+        #: for each unique field other than id, the queries telling which record holds each value, and the value
+        #: each record holds
+        self.holders = {u: f"UNWIND $vals AS v MATCH (n:{L} {{{_q(u)}: v}}) RETURN v, n.id AS id"
+                        for u in rtype.unique}
+        self.held = {u: f"UNWIND $ids AS x MATCH (n:{L} {{id: x}}) RETURN x, n.{_q(u)} AS v" for u in rtype.unique}
         self.by_ids = f"UNWIND $ids AS x MATCH (n:{L} {{id: x}}) RETURN properties(n) AS p"
         self.ids_only = f"MATCH (n:{L}) WHERE n.id IN $ids RETURN n.id AS id"
         #: records carrying placeholder marks merge by graph.versions.merge_changes
@@ -359,6 +363,54 @@ class _WriteState:
     tag: int | None
     reason: str | None
     versions: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _UniqueValues:
+    """Which record holds each value of a table's unique fields (other than id) as a write goes along, record by
+    record, as SQLite's row-by-row upsert sees them (:mod:`graph.sqlite`): a record, new or stored and sent again,
+    whose value another record holds is skipped (the stored one stays as it was); a record that changes its own
+    value gives up the old one. What the store holds is read a block at a time (:meth:`load`), before the block's
+    records are admitted in their order (:meth:`admit`); what the write decided since overrides it."""
+
+    def __init__(self, lab: "_Label"):
+        self.lab = lab
+        self.holder: dict[tuple[str, Any], str | None] = {}  # (field, value) -> the id holding it, None: free
+        self.value: dict[tuple[str, str], Any] = {}  # (field, id) -> the value it holds, None: none
+
+    def load(self, tx: Any, records: list[Record]) -> None:
+        """Read from the store the holders of the values and the values of the ids of ``records`` not known yet."""
+        if not records:
+            return
+        for u in self.lab.rtype.unique:
+            vals = list({v for rec in records if (v := getattr(rec, u)) is not None and (u, v) not in self.holder})
+            ids = list({rec.id for rec in records if (u, rec.id) not in self.value})
+            if vals:
+                for r in tx.run(self.lab.holders[u], vals=vals):
+                    self.holder.setdefault((u, r["v"]), r["id"])
+                    self.value.setdefault((u, r["id"]), r["v"])
+            if ids:
+                for r in tx.run(self.lab.held[u], ids=ids):
+                    self.value.setdefault((u, r["x"]), r["v"])
+                    if r["v"] is not None:
+                        self.holder.setdefault((u, r["v"]), r["x"])
+            for v in vals:
+                self.holder.setdefault((u, v), None)
+            for x in ids:
+                self.value.setdefault((u, x), None)
+
+    def admit(self, rec: Record) -> bool:
+        """Whether ``rec`` is written (no other record holds its values); if so it now holds them."""
+        unique = self.lab.rtype.unique
+        mine = [(u, v) for u in unique if (v := getattr(rec, u)) is not None]
+        if any(self.holder.get(key) not in (None, rec.id) for key in mine):
+            return False
+        for u, v in mine:
+            old = self.value.get((u, rec.id))
+            if old is not None and old != v:
+                self.holder[(u, old)] = None
+            self.holder[(u, v)] = rec.id
+            self.value[(u, rec.id)] = v
+        return True
 
 
 def _version_row(lab: "_Label", props: Mapping[str, Any], op: str, reason: str | None) -> dict[str, Any]:
@@ -710,39 +762,39 @@ class Neo4jStore(Store):
             state = _WriteState(batch, tag, context.reason)
             changed: dict[str, int] = {}
             touched: dict[str, list[str]] = defaultdict(list)  # table -> ids new or changed
-            seen: dict[str, set[str]] = defaultdict(set)
-            hashes: dict[str, dict[tuple[str, Any], str]] = defaultdict(dict)
+            unique = {t: _UniqueValues(lab) for t, lab in _LABELS.items() if lab.rtype.unique}
             done = 0
             it = replay()
+            carry: list[Record] = []  # the records a block left to the next (see below)
             while True:
-                block = list(islice(it, _BLOCK))
+                block = carry + list(islice(it, _BLOCK - len(carry)))
+                carry = []
                 if not block:
                     break
                 rounds: dict[str, list[list[Record]]] = {}
                 occurrences: dict[str, dict[str, int]] = defaultdict(dict)
-                for rec in block:
+                for table, values in unique.items():
+                    values.load(tx, [rec for rec in block if rec.table == table])
+                for i, rec in enumerate(block):
                     table = rec.table
                     if table not in _LABELS:
                         raise StoreError(f"not a foodtrace record: {rec!r}")
-                    received[table] = received.get(table, 0) + 1
-                    # unique fields other than id: a later new record with a value taken in this
-                    # batch is skipped
-                    rtype = _LABELS[table].rtype
-                    if rtype.unique:
-                        taken = False
-                        for u in rtype.unique:
-                            val = getattr(rec, u)
-                            if val is None:
-                                continue
-                            owner = hashes[table].setdefault((u, val), rec.id)
-                            if owner != rec.id and rec.id not in seen[table]:
-                                taken = True
-                        if taken:
+                    # unique fields other than id: a record whose value another holds is skipped
+                    values = unique.get(table)
+                    if values is not None:
+                        if rec.id in occurrences[table]:
+                            # an id met again: its second record would be written in a later round, after the
+                            # block's creates, though a record after it may take the value it gives up; the
+                            # block ends here and the next one starts with this record
+                            carry = block[i:]
+                            break
+                        if not values.admit(rec):
+                            received[table] = received.get(table, 0) + 1
                             continue
+                    received[table] = received.get(table, 0) + 1
                     # the n-th record with the same id in this block goes into round n, so each
                     # chunk has distinct ids and repeated records merge in order, as in SQLite's
                     # row-by-row upsert (a later block sees what the earlier ones wrote)
-                    seen[table].add(rec.id)
                     inblock = occurrences[table]
                     n = inblock.get(rec.id, 0)
                     inblock[rec.id] = n + 1
@@ -896,14 +948,8 @@ class Neo4jStore(Store):
                     state.versions.append(_version_row(lab, old, "update", state.reason))
                 if tag is not None and tag not in (old.get("_src") or ()):
                     retag.append(row[0])
-        for u, query in lab.taken.items():
-            # as SQLite's ON CONFLICT DO NOTHING: a new record whose unique value is taken is skipped
-            i = columns.index(u)
-            values = [row[i] for row in new if row[i] is not None]
-            if values:
-                taken = {r["v"] for r in tx.run(query, vals=values)}
-                if taken:
-                    new = [row for row in new if row[i] not in taken]
+        if changed:  # first: an update may give up a unique value a new record of the chunk takes (_UniqueValues)
+            sends.append((lab.update, changed))
         if new:
             present = tuple(i for i in range(len(columns)) if any(row[i] is not None for row in new))
             for i, row in enumerate(new):
@@ -911,8 +957,6 @@ class Neo4jStore(Store):
                 if tag is not None:
                     row.append([tag])
             sends.append((lab.create(present, tag is not None), new))
-        if changed:
-            sends.append((lab.update, changed))
         if defer is None:
             for query, rows in sends:
                 tx.run(query, rows=rows)

@@ -155,6 +155,13 @@ class _Table:
             sets = ", ".join(f"{_quote(c)} = coalesce(excluded.{_quote(c)}, {_quote(c)})" for c in rest)
             differs = " OR ".join(f"(excluded.{_quote(c)} IS NOT NULL AND excluded.{_quote(c)} IS NOT {_quote(c)})"
                                   for c in rest) or "0"
+        for u in rtype.unique:
+            # a stored record's update that would take a unique value another record holds is skipped, as a new
+            # record's insert is (DO NOTHING below): the stored record stays as it was, the write goes on (an
+            # event re-sent under its id with the content of another stored event: not a failed file)
+            qu = _quote(u)
+            differs = (f"({differs}) AND NOT EXISTS (SELECT 1 FROM {q} AS other "
+                       f"WHERE other.{qu} = excluded.{qu} AND other.id <> excluded.id)")
         tail = " ON CONFLICT DO NOTHING" if rtype.unique else ""
         #: whether a write's batches are written in the order of their ids (_BATCH): not where a unique column
         #: drops the later of two records sharing a value (which one is later stays the file's order) ...
@@ -788,7 +795,12 @@ class SQLiteStore(Store):
             return
         if table.sort:  # in the order of the ids (see _BATCH); stable: rows of one id keep their order
             rows.sort(key=_ID)
-        tried = sorted(rows, key=table.by_unique) if table.by_unique is not None and len(rows) > 1 else None
+        tried = None
+        if table.by_unique is not None and len(rows) > 1:
+            try:
+                tried = sorted(rows, key=table.by_unique)
+            except TypeError:  # an empty value among them (None does not sort with text): the file's order
+                tried = None
         with self._db_lock:
             try:
                 before = (self._db.execute(table.last_rowid).fetchone()[0] or 0) \

@@ -80,6 +80,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -382,7 +383,9 @@ def read_history(view: Any, *, frames: Any = None) -> History:
     were read already (the network columns use them); else they are read here when the store has
     deliveries.
     """
-    recs = list(view.scan("sample"))
+    # in the order of the ids, not the stored order: the model's sums of floats then do not depend on how (in which
+    # writes, which batches) the samples were stored
+    recs = sorted(view.scan("sample"), key=attrgetter("id"))
     ids = [r.id for r in recs]
     prod = [_get(r, "producer_id") for r in recs]
     samp = [_get(r, "sampled_id") for r in recs]

@@ -130,6 +130,33 @@ def test_event_with_known_hash_is_not_stored_twice(store):
     assert store.get("event", "urn:uuid:2") is None
 
 
+def _event(eid, h, body):
+    return Event(id=eid, type="ObjectEvent", time="2026-03-01T08:00:00+08:00", hash=h, body=body)
+
+
+def test_stored_event_sent_again_with_another_events_hash_is_skipped_not_a_failed_write(store):
+    # an event re-sent under its id with the content (so the hash) of another stored event would make two stored
+    # events the same: its update is skipped as a new event's insert is, and the rest of the write goes on
+    e1, e2 = _event("urn:uuid:1", "h-a", '{"a": 1}'), _event("urn:uuid:2", "h-b", '{"b": 1}')
+    store.write([e1, e2])
+    st = store.write([_event("urn:uuid:1", "h-b", '{"b": 1}'), Operator(id="op", kind="Farm", name="甲"),
+                      _event("urn:uuid:2", "h-b", '{"b": 2}')])
+    assert store.get_many("event", ["urn:uuid:1", "urn:uuid:2"]) == {
+        "urn:uuid:1": e1, "urn:uuid:2": _event("urn:uuid:2", "h-b", '{"b": 2}')}
+    assert store.get("operator", "op") == Operator(id="op", kind="Farm", name="甲")
+    assert st.changed.get("event", 0) == 1 and st.changed["operator"] == 1
+    assert [v.op for v in store.versions(["urn:uuid:1"])] == []  # nothing changed: no previous version kept
+    # the same within one write: a record of the write took the hash first
+    st = store.write([_event("urn:uuid:3", "h-c", "{}"), _event("urn:uuid:4", "h-d", "{}"),
+                      _event("urn:uuid:3", "h-d", '{"d": 1}')])
+    assert store.get_many("event", ["urn:uuid:3", "urn:uuid:4"]) == {
+        "urn:uuid:3": _event("urn:uuid:3", "h-c", "{}"), "urn:uuid:4": _event("urn:uuid:4", "h-d", "{}")}
+    assert st.changed.get("event", 0) == 2 and store.counts()["event"] == 4
+    # an event changing its own hash to a value nobody holds is an ordinary update
+    store.write([_event("urn:uuid:4", "h-e", '{"e": 1}')])
+    assert store.get("event", "urn:uuid:4") == _event("urn:uuid:4", "h-e", '{"e": 1}')
+
+
 def test_resolve_by_alias_id_and_unknown(store):
     store.write(chain())
     assert store.resolve("urn:epc:class:lgtin:6901234.056789.L1") == LOT

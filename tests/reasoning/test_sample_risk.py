@@ -201,6 +201,24 @@ def test_the_same_probabilities_with_and_without_later_records(tmp_path):
     assert top and all(r["contribution"] > 0 and r["zh"] and r["en"] for r in top)
 
 
+def test_the_same_probabilities_whatever_order_the_records_were_stored_in(tmp_path):
+    """A model fitted on the same records gives the same floats however the store holds them (the history is read
+    in the order of the ids, not in the order rows were stored: sums of floats depend on their order)."""
+    recs = _random_history(3)
+    samples = [r for r in recs if isinstance(r, Sample)]
+    plan = [{"producer_id": f"p{i}", "sampled_id": f"s{i}", "samr_path": "调味品/酱油" if i % 2 else "蔬菜制品/酱腌菜",
+             "province": "江苏"} for i in range(12)]
+    got = []
+    for name, step in (("forward", 1), ("reverse", -1)):
+        with open_store(str(tmp_path / f"{name}.db")) as s:
+            s.write([r for r in recs if not isinstance(r, Sample)])
+            parts = [samples[i:i + 50] for i in range(0, len(samples), 50)]
+            for part in parts[::step]:  # one write each (a write stores its batch in the order of the ids)
+                s.write(part)
+            got.append(score_plan(ReadView(s), plan, "2021-07-01")["probability"].to_numpy())
+    assert np.array_equal(got[0], got[1])
+
+
 def test_evaluate_reports_every_baseline_on_the_same_rows(tmp_path):
     with open_store(str(tmp_path / "h.db")) as s:
         s.write(_random_history(2, 3000))
