@@ -440,6 +440,7 @@ class SQLiteStore(Store):
 
     name = "sqlite"
     local_reads = True
+    acyclic_writes = True
 
     def __init__(self, url: str | os.PathLike[str], options: Mapping[str, Any] | None = None):
         self.url = os.fspath(url)

@@ -120,6 +120,9 @@ class Store(ABC):
     url: str = ""
     #: reads are answered inside this process (no network wait): a caller may make them on an event loop
     local_reads: bool = False
+    #: a write makes no reference cycles that outlive it, so the cyclic garbage collector may stay off across a
+    #: load's writes (:func:`loaders.load.load_files`); a client of a server (Neo4j's driver) makes them
+    acyclic_writes: bool = False
 
     # -- required core -----------------------------------------------------------------
 
