@@ -54,7 +54,7 @@ TAIL_SHARE = 0.05
 #: at 0.001)
 SWITCH_INTERVAL = 0.001
 #: the cyclic garbage collector is off while files load into a store whose writes make no cycles (:func:`load_files`,
-#: ``Store.acyclic_writes``: SQLite; Neo4j's driver makes them, and a 1M load held 3.7 GiB instead of 1.1 with the
+#: ``Store.acyclic_writes``: SQLite; Neo4j's driver makes them, and a 1M load held 3.7 GiB instead of 1.2 with the
 #: collector off). The SQLite store's write pauses it already (its records are acyclic); between two files it came
 #: back on, and its first collection then scanned every object the
 #: write had made that was still alive (the next file, parsed ahead, with its records: millions) to find next to no
