@@ -779,19 +779,16 @@ class Neo4jStore(Store):
                     table = rec.table
                     if table not in _LABELS:
                         raise StoreError(f"not a foodtrace record: {rec!r}")
-                    # unique fields other than id: a record whose value another holds is skipped
-                    values = unique.get(table)
-                    if values is not None:
-                        if rec.id in occurrences[table]:
-                            # an id met again: its second record would be written in a later round, after the
-                            # block's creates, though a record after it may take the value it gives up; the
-                            # block ends here and the next one starts with this record
-                            carry = block[i:]
-                            break
-                        if not values.admit(rec):
-                            received[table] = received.get(table, 0) + 1
-                            continue
+                    values = unique.get(table)  # unique fields other than id
+                    if values is not None and rec.id in occurrences[table]:
+                        # an id met again: its second record would be written in a later round, after the block's
+                        # creates, though a record after it may take the value it gives up; the block ends here
+                        # and the next one starts with this record
+                        carry = block[i:]
+                        break
                     received[table] = received.get(table, 0) + 1
+                    if values is not None and not values.admit(rec):
+                        continue  # another record holds its value: skipped
                     # the n-th record with the same id in this block goes into round n, so each
                     # chunk has distinct ids and repeated records merge in order, as in SQLite's
                     # row-by-row upsert (a later block sees what the earlier ones wrote)

@@ -801,7 +801,7 @@ class SQLiteStore(Store):
             try:
                 tried = sorted(rows, key=table.by_unique)
             except TypeError:  # an empty value among them (None does not sort with text): the file's order
-                tried = None
+                pass
         with self._db_lock:
             try:
                 before = (self._db.execute(table.last_rowid).fetchone()[0] or 0) \
